@@ -1,0 +1,56 @@
+"""Settings, read once from the environment at the edge (never at import).
+
+- ``STAFFING_DATABASE_URL``: an SQLAlchemy URL. Unset: an SQLite file in the data directory.
+  A ``postgresql://`` URL selects PostgreSQL for the event store and the read models alike.
+- ``STAFFING_DATA_DIR``: where the default SQLite files and other local state live (``./var``).
+- ``STAFFING_DB_SCHEMA``: optional PostgreSQL schema (tests use one per test).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: URL
+    data_dir: Path
+    schema: str | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.get_backend_name() == "sqlite"
+
+    @property
+    def views_url(self) -> URL:
+        """Where the read models live: a sibling SQLite file, or the same PostgreSQL database.
+
+        On SQLite the event store and the read models use separate files so that the library's
+        connection and SQLAlchemy's never contend for one file's write lock.
+        """
+        if self.is_sqlite:
+            events = Path(self.database_url.database or "events.sqlite")
+            return make_url(f"sqlite:///{events.with_name(events.stem + '-views' + events.suffix)}")
+        url = self.database_url.set(drivername="postgresql+psycopg")
+        return url
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("STAFFING_DATA_DIR") or "./var").resolve()
+        raw = env.get("STAFFING_DATABASE_URL")
+        url = make_url(raw) if raw else make_url(f"sqlite:///{data_dir / 'ledger.sqlite'}")
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(
+                f"STAFFING_DATABASE_URL must name sqlite or postgresql, not {url.get_backend_name()!r}"
+            )
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            raise ValueError("STAFFING_DATABASE_URL: an SQLite ledger needs a file path, not :memory:")
+        return cls(database_url=url, data_dir=data_dir, schema=env.get("STAFFING_DB_SCHEMA") or None)

@@ -1,0 +1,358 @@
+"""Unit (đơn vị): an organisational unit and its lifecycle.
+
+The unit also keeps its roster (people assigned, open positions, child units). That makes it the
+consistency boundary for "a dissolved unit must have no people and no open positions left": a
+recruitment racing a dissolution touches the same aggregate, so one of them fails its optimistic
+version check and is re-decided against the new state.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from datetime import date, datetime
+from uuid import UUID
+
+from staffing.domain.base import LedgerAggregate, check_text
+from staffing.domain.errors import (
+    EffectiveBeforeStart,
+    HierarchyCycle,
+    InvalidInput,
+    UnitEnded,
+    UnitNotEmpty,
+)
+from staffing.domain.values import ChangeKind, FinancialAutonomy, LegalAct, UnitKind, UnitStatus
+
+__all__ = ["Unit"]
+
+
+class Unit(LedgerAggregate):
+    if TYPE_CHECKING:  # state set by events; not dataclass fields of the aggregate
+        code: str
+        name: str
+        kind: UnitKind
+        autonomy: FinancialAutonomy | None
+        parent_id: UUID | None
+        status: UnitStatus
+        established_on: date
+        ended_on: date | None
+        functions: str
+        predecessors: list[dict[str, str]]
+        successors: list[dict[str, str]]
+        child_ids: set[UUID]
+        member_ids: set[UUID]
+        position_ids: set[UUID]
+
+        # ----------------------------------------------------------------- events (stored schema)
+    class Established(LedgerAggregate.Created):
+        """A unit begins: thành lập, or the new unit of a hợp nhất / chia / tách."""
+
+        code: str
+        name: str
+        kind: str
+        autonomy: str | None
+        parent_id: UUID | None
+        change: str
+        predecessor_ids: list[UUID]
+
+        def apply(self, unit: Unit) -> None:
+            unit.code, unit.name = self.code, self.name
+            unit.kind = UnitKind(self.kind)
+            unit.autonomy = FinancialAutonomy(self.autonomy) if self.autonomy else None
+            unit.parent_id = self.parent_id
+            unit.status = UnitStatus.ACTIVE
+            unit.established_on = unit.last_fact_on = self.effective_on
+            unit.ended_on = None
+            unit.functions = ""
+            unit.predecessors = [
+                {"unit_id": str(p), "change": self.change, "effective_on": self.effective_on.isoformat()}
+                for p in self.predecessor_ids
+            ]
+            unit.successors = []
+            unit.child_ids, unit.member_ids, unit.position_ids = set(), set(), set()
+
+    class Renamed(LedgerAggregate.Event):
+        name: str
+        code: str
+
+        def apply(self, unit: Unit) -> None:
+            unit.name, unit.code = self.name, self.code
+            unit.last_fact_on = self.effective_on
+
+    class Moved(LedgerAggregate.Event):
+        """The unit now sits under another parent (also how reorganisations re-home children)."""
+
+        parent_id: UUID | None
+
+        def apply(self, unit: Unit) -> None:
+            unit.parent_id = self.parent_id
+            unit.last_fact_on = self.effective_on
+
+    class ModelChanged(LedgerAggregate.Event):
+        """chuyển đổi mô hình: same unit, new kind or autonomy class."""
+
+        kind: str
+        autonomy: str | None
+
+        def apply(self, unit: Unit) -> None:
+            unit.kind = UnitKind(self.kind)
+            unit.autonomy = FinancialAutonomy(self.autonomy) if self.autonomy else None
+            unit.last_fact_on = self.effective_on
+
+    class FunctionsAdjusted(LedgerAggregate.Event):
+        functions: str
+
+        def apply(self, unit: Unit) -> None:
+            unit.functions = self.functions
+            unit.last_fact_on = self.effective_on
+
+    class PredecessorsReceived(LedgerAggregate.Event):
+        """Lineage on a unit that continues: it absorbed others (sáp nhập)."""
+
+        change: str
+        predecessor_ids: list[UUID]
+
+        def apply(self, unit: Unit) -> None:
+            unit.predecessors.extend(
+                {"unit_id": str(p), "change": self.change, "effective_on": self.effective_on.isoformat()}
+                for p in self.predecessor_ids
+            )
+            unit.last_fact_on = self.effective_on
+
+    class PartSeparated(LedgerAggregate.Event):
+        """Lineage on a unit that continues after a part was separated from it (tách)."""
+
+        successor_ids: list[UUID]
+
+        def apply(self, unit: Unit) -> None:
+            unit.successors.extend(
+                {"unit_id": str(s), "change": ChangeKind.SEPARATE.value, "effective_on": self.effective_on.isoformat()}
+                for s in self.successor_ids
+            )
+            unit.last_fact_on = self.effective_on
+
+    class Ended(LedgerAggregate.Event):
+        """The unit ends: absorbed, consolidated, split or dissolved. Nothing follows it."""
+
+        change: str
+        successor_ids: list[UUID]
+
+        def apply(self, unit: Unit) -> None:
+            unit.status = UnitStatus.ENDED
+            unit.ended_on = unit.last_fact_on = self.effective_on
+            unit.successors.extend(
+                {"unit_id": str(s), "change": self.change, "effective_on": self.effective_on.isoformat()}
+                for s in self.successor_ids
+            )
+
+    # roster bookkeeping: effective-dated like every fact, but not part of the unit's own timeline
+    class MemberJoined(LedgerAggregate.Event):
+        person_id: UUID
+
+        def apply(self, unit: Unit) -> None:
+            unit.member_ids.add(self.person_id)
+
+    class MemberLeft(LedgerAggregate.Event):
+        person_id: UUID
+
+        def apply(self, unit: Unit) -> None:
+            unit.member_ids.discard(self.person_id)
+
+    class PositionOpened(LedgerAggregate.Event):
+        position_id: UUID
+
+        def apply(self, unit: Unit) -> None:
+            unit.position_ids.add(self.position_id)
+
+    class PositionClosed(LedgerAggregate.Event):
+        position_id: UUID
+
+        def apply(self, unit: Unit) -> None:
+            unit.position_ids.discard(self.position_id)
+
+    class ChildAttached(LedgerAggregate.Event):
+        child_id: UUID
+
+        def apply(self, unit: Unit) -> None:
+            unit.child_ids.add(self.child_id)
+
+    class ChildDetached(LedgerAggregate.Event):
+        child_id: UUID
+
+        def apply(self, unit: Unit) -> None:
+            unit.child_ids.discard(self.child_id)
+
+    # ----------------------------------------------------------------- commands
+    @classmethod
+    def establish(
+        cls,
+        *,
+        unit_id: UUID,
+        code: str,
+        name: str,
+        kind: UnitKind,
+        autonomy: FinancialAutonomy | None,
+        parent: Unit | None,
+        change: ChangeKind,
+        predecessor_ids: list[UUID],
+        effective_on: date,
+        act: LegalAct,
+        at: datetime,
+    ) -> Unit:
+        code = check_text(code, "code", "the unit code")
+        name = check_text(name, "name", "the unit name")
+        if autonomy is not None and kind is not UnitKind.PUBLIC_SERVICE_UNIT:
+            raise InvalidInput("autonomy", "a financial-autonomy class applies only to public service units")
+        if parent is not None:
+            parent.require_active_on(effective_on, "parentId")
+        unit = cls._create(
+            cls.Established,
+            id=unit_id,
+            timestamp=at,
+            effective_on=effective_on,
+            act=act,
+            code=code,
+            name=name,
+            kind=kind.value,
+            autonomy=autonomy.value if autonomy else None,
+            parent_id=parent.id if parent else None,
+            change=change.value,
+            predecessor_ids=list(predecessor_ids),
+        )
+        if parent is not None:
+            parent._emit(Unit.ChildAttached, at, effective_on=effective_on, act=act, child_id=unit.id)
+        return unit
+
+    def require_active_on(self, effective_on: date, field: str) -> None:
+        """A fact may touch this unit only while it exists: on or after its start, before any end."""
+        if self.status is UnitStatus.ENDED:
+            raise UnitEnded(
+                field,
+                f"unit {self.code} '{self.name}' ended on {self.ended_on}; "
+                "record the change against its successor instead",
+            )
+        if effective_on < self.established_on:
+            raise EffectiveBeforeStart(
+                "effectiveOn",
+                f"unit {self.code} '{self.name}' was established on {self.established_on}; "
+                f"nothing can take effect there on {effective_on}",
+            )
+
+    def _require_own_fact(self, effective_on: date) -> None:
+        self.require_active_on(effective_on, "unitId")
+        self._check_in_order(effective_on, f"unit {self.code}")
+
+    def rename(self, *, name: str, code: str | None, effective_on: date, act: LegalAct, at: datetime) -> None:
+        name = check_text(name, "name", "the unit name")
+        code = check_text(code, "code", "the unit code") if code is not None else self.code
+        self._require_own_fact(effective_on)
+        self._emit(Unit.Renamed, at, effective_on=effective_on, act=act, name=name, code=code)
+
+    def move(
+        self,
+        *,
+        old_parent: Unit | None,
+        new_parent: Unit | None,
+        new_parent_ancestor_ids: list[UUID],
+        effective_on: date,
+        act: LegalAct,
+        at: datetime,
+    ) -> None:
+        """Re-home the unit. Refused when the new parent is the unit itself or one of its descendants."""
+        self._require_own_fact(effective_on)
+        if new_parent is not None:
+            if new_parent.id == self.id or self.id in new_parent_ancestor_ids:
+                raise HierarchyCycle(
+                    "newParentId",
+                    f"unit {new_parent.code} is {self.code} itself or lies under it; a unit cannot be its own ancestor",
+                )
+            new_parent.require_active_on(effective_on, "newParentId")
+        new_parent_id = new_parent.id if new_parent else None
+        if new_parent_id == self.parent_id:
+            raise InvalidInput("newParentId", f"unit {self.code} already sits under that parent")
+        self._emit(Unit.Moved, at, effective_on=effective_on, act=act, parent_id=new_parent_id)
+        if old_parent is not None:
+            old_parent._emit(Unit.ChildDetached, at, effective_on=effective_on, act=act, child_id=self.id)
+        if new_parent is not None:
+            new_parent._emit(Unit.ChildAttached, at, effective_on=effective_on, act=act, child_id=self.id)
+
+    def change_model(
+        self, *, kind: UnitKind, autonomy: FinancialAutonomy | None, effective_on: date, act: LegalAct, at: datetime
+    ) -> None:
+        self._require_own_fact(effective_on)
+        if autonomy is not None and kind is not UnitKind.PUBLIC_SERVICE_UNIT:
+            raise InvalidInput("autonomy", "a financial-autonomy class applies only to public service units")
+        self._emit(
+            Unit.ModelChanged, at, effective_on=effective_on, act=act, kind=kind.value,
+            autonomy=autonomy.value if autonomy else None,
+        )
+
+    def adjust_functions(self, *, functions: str, effective_on: date, act: LegalAct, at: datetime) -> None:
+        functions = check_text(functions, "functions", "the description of functions")
+        self._require_own_fact(effective_on)
+        self._emit(Unit.FunctionsAdjusted, at, effective_on=effective_on, act=act, functions=functions)
+
+    def receive_predecessors(
+        self, *, predecessor_ids: list[UUID], effective_on: date, act: LegalAct, at: datetime
+    ) -> None:
+        self._require_own_fact(effective_on)
+        self._emit(
+            Unit.PredecessorsReceived, at, effective_on=effective_on, act=act,
+            change=ChangeKind.ABSORB.value, predecessor_ids=list(predecessor_ids),
+        )
+
+    def record_separation(self, *, successor_ids: list[UUID], effective_on: date, act: LegalAct, at: datetime) -> None:
+        self._require_own_fact(effective_on)
+        self._emit(Unit.PartSeparated, at, effective_on=effective_on, act=act, successor_ids=list(successor_ids))
+
+    def check_can_end(self, effective_on: date) -> None:
+        self._require_own_fact(effective_on)
+
+    def end(
+        self,
+        *,
+        change: ChangeKind,
+        successor_ids: list[UUID],
+        parent: Unit | None,
+        effective_on: date,
+        act: LegalAct,
+        at: datetime,
+    ) -> None:
+        """End the unit. Whatever it held must already have gone elsewhere (giải thể rule)."""
+        self._require_own_fact(effective_on)
+        if self.member_ids or self.position_ids or self.child_ids:
+            raise UnitNotEmpty(
+                "unitId",
+                f"unit {self.code} still has {len(self.member_ids)} people, {len(self.position_ids)} open "
+                f"positions and {len(self.child_ids)} child units; transfer, retire or abolish them first",
+            )
+        self._emit(Unit.Ended, at, effective_on=effective_on, act=act, change=change.value, successor_ids=list(successor_ids))
+        if parent is not None:
+            parent._emit(Unit.ChildDetached, at, effective_on=effective_on, act=act, child_id=self.id)
+
+    # roster: called by the application alongside the person/position aggregate's own fact
+    def admit_member(self, person_id: UUID, effective_on: date, act: LegalAct, at: datetime, field: str = "unitId") -> None:
+        self.require_active_on(effective_on, field)
+        self._emit(Unit.MemberJoined, at, effective_on=effective_on, act=act, person_id=person_id)
+
+    def release_member(self, person_id: UUID, effective_on: date, act: LegalAct, at: datetime) -> None:
+        self._emit(Unit.MemberLeft, at, effective_on=effective_on, act=act, person_id=person_id)
+
+    def open_position(self, position_id: UUID, effective_on: date, act: LegalAct, at: datetime, field: str = "unitId") -> None:
+        self.require_active_on(effective_on, field)
+        self._emit(Unit.PositionOpened, at, effective_on=effective_on, act=act, position_id=position_id)
+
+    def close_position(self, position_id: UUID, effective_on: date, act: LegalAct, at: datetime) -> None:
+        self._emit(Unit.PositionClosed, at, effective_on=effective_on, act=act, position_id=position_id)
+
+    def attach_child(self, child_id: UUID, effective_on: date, act: LegalAct, at: datetime) -> None:
+        self.require_active_on(effective_on, "parentId")
+        self._emit(Unit.ChildAttached, at, effective_on=effective_on, act=act, child_id=child_id)
+
+    def detach_child(self, child_id: UUID, effective_on: date, act: LegalAct, at: datetime) -> None:
+        self._emit(Unit.ChildDetached, at, effective_on=effective_on, act=act, child_id=child_id)
+
+    def rehome(self, *, parent_id: UUID | None, effective_on: date, act: LegalAct, at: datetime) -> None:
+        """Moved by a reorganisation of its parent (the parent ended; the child continues)."""
+        self._require_own_fact(effective_on)
+        self._emit(Unit.Moved, at, effective_on=effective_on, act=act, parent_id=parent_id)

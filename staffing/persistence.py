@@ -1,0 +1,77 @@
+"""The event store: an eventsourcing ``Application`` configured for SQLite or PostgreSQL.
+
+Who creates the event-store tables: the eventsourcing recorder does (``CREATE_TABLE``), because
+its schema belongs to the library and changes with it. Alembic owns only the read-model tables
+and is told to ignore the event-store ones (see ``staffing/migrations/env.py``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+from staffing.config import Settings
+from staffing.domain.values import LegalAct
+
+__all__ = ["EventStore", "event_store_env"]
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class LegalActAsDict(Transcoding):
+    type = LegalAct
+    name = "legal_act"
+
+    def encode(self, obj: LegalAct) -> dict[str, Any]:
+        return {"number": obj.number, "issuer": obj.issuer, "signed_on": obj.signed_on}
+
+    def decode(self, data: dict[str, Any]) -> LegalAct:
+        return LegalAct(data["number"], data["issuer"], data["signed_on"])
+
+
+class EventStore(Application[Any]):
+    """The log of every fact. Snapshotting is off: aggregates here have short histories."""
+
+    name = "StaffingLedger"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+        transcoder.register(LegalActAsDict())
+
+
+def event_store_env(settings: Settings) -> dict[str, str]:
+    """Translate our one database setting into the eventsourcing library's environment."""
+    url = settings.database_url
+    if url.get_backend_name() == "sqlite":
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": url.database or ":memory:",
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": url.database or "postgres",
+        "POSTGRES_HOST": url.host or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": url.username or "postgres",
+        "POSTGRES_PASSWORD": url.password or "",
+        "POSTGRES_POOL_SIZE": "5",
+        "POSTGRES_MAX_OVERFLOW": "10",
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
+    }
+    if settings.schema:
+        env["POSTGRES_SCHEMA"] = settings.schema
+    return env
