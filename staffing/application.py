@@ -775,4 +775,3 @@ def _payload(*parts: Any) -> dict[str, Any]:
     return {"args": [repr(p) for p in parts]}
 
 
-StaffingError  # re-exported for callers that catch the whole family

@@ -1,0 +1,1 @@
+"""Read models: bitemporal tables, the projector that fills them, and the temporal queries."""

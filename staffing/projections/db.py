@@ -1,0 +1,60 @@
+"""Engines for the read models: SQLite (WAL) by default, PostgreSQL by the same one setting.
+
+On SQLite the projector's writes open with ``BEGIN IMMEDIATE`` so two catching-up processes
+serialise on the file lock instead of failing on upgrade; readers use a separate engine and never
+block the writer (WAL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL
+
+__all__ = ["ViewEngines", "make_engines"]
+
+
+@dataclass(frozen=True)
+class ViewEngines:
+    write: Engine
+    read: Engine
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.write.dialect.name == "sqlite"
+
+    def dispose(self) -> None:
+        self.write.dispose()
+        if self.read is not self.write:
+            self.read.dispose()
+
+
+def _sqlite_engine(url: URL, immediate: bool) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _: Any) -> None:
+        dbapi_conn.isolation_level = None  # let us issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def make_engines(url: URL, schema: str | None = None) -> ViewEngines:
+    if url.get_backend_name() == "sqlite":
+        return ViewEngines(write=_sqlite_engine(url, immediate=True), read=_sqlite_engine(url, immediate=False))
+    connect_args: dict[str, Any] = {}
+    if schema:
+        connect_args["options"] = f"-csearch_path={schema}"
+    engine = create_engine(url, connect_args=connect_args, pool_size=5, max_overflow=10, pool_pre_ping=True)
+    return ViewEngines(write=engine, read=engine)

@@ -1,0 +1,380 @@
+"""The projector: consumes the notification log and maintains the read models.
+
+Exactly once, across restarts and processes: each batch is applied in one read-model transaction
+that also advances the tracking position, after taking the tracking row's lock (``FOR UPDATE`` on
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) and re-reading the position under it. A crash rolls
+the batch back whole; a second runner waits and then continues from where the first stopped.
+
+Pull, not push: the SQLite recorder cannot subscribe, so both backends pull batches from
+``recorder.select_notifications`` — one code path, and batching is what rebuilds need anyway.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from eventsourcing.application import Application
+from eventsourcing.domain import DomainEvent
+from sqlalchemy import Connection, insert, select, update
+
+from staffing.domain.person import Person
+from staffing.domain.position import Position
+from staffing.domain.quota import StaffingQuota
+from staffing.domain.unit import Unit
+from staffing.domain.values import LegalAct
+from staffing.projections import tables as t
+from staffing.projections.db import ViewEngines
+from staffing.projections.series import SeriesBatch, SeriesSpec
+from staffing.projections.text import fold
+
+__all__ = ["PROJECTION_NAME", "Projector", "SERIES"]
+
+PROJECTION_NAME = "ledger"
+_ACT_COLUMNS = ("fact_id", "act_number", "act_issuer", "act_signed_on")
+
+SERIES = (
+    SeriesSpec("unit", t.unit_versions, ("unit_id",),
+               ("code", "name", "name_folded", "kind", "autonomy", "parent_id", "status")),
+    SeriesSpec("person", t.person_versions, ("person_id",),
+               ("unit_id", "position_id", "category", "rank", "status", "cause", "fact_id")),
+    SeriesSpec("position", t.position_versions, ("position_id",), ("unit_id", "title", "group", "rank", "status")),
+    SeriesSpec("quota", t.quota_versions, ("unit_id", "category", "kind"), ("amount", "reason", *_ACT_COLUMNS),
+               frozenset({"act_signed_on"})),
+    SeriesSpec("excess", t.excess_versions, ("unit_id",), ("until", *_ACT_COLUMNS),
+               frozenset({"until", "act_signed_on"})),
+)
+
+
+def to_us(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+def _s(value: UUID | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, LegalAct):
+        return value.as_dict()
+    if isinstance(value, (set, frozenset)):
+        return sorted(str(v) for v in value)
+    raise TypeError(type(value).__name__)
+
+
+_BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic", "effective_on", "act"}
+
+
+def event_data(event: DomainEvent) -> str:
+    data = {k: v for k, v in vars(event).items() if k not in _BASE_FIELDS}
+    return orjson.dumps(data, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+@dataclass
+class _Batch:
+    """What one batch of events produces, written together at the end."""
+
+    conn: Connection
+    series: SeriesBatch
+    recorded_us: int
+    clock: list[dict[str, Any]] = field(default_factory=list)
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # fact_id -> row
+    retracted: list[dict[str, Any]] = field(default_factory=list)
+    lineage: list[dict[str, Any]] = field(default_factory=list)
+    persons: list[dict[str, Any]] = field(default_factory=list)
+    ledger_units: dict[str, str] = field(default_factory=dict)
+
+    def fact_row(self, fact_id: str) -> dict[str, Any] | None:
+        if fact_id in self.facts:
+            return self.facts[fact_id]
+        row = self.conn.execute(select(t.facts).where(t.facts.c.fact_id == fact_id)).mappings().first()
+        return dict(row) if row else None
+
+
+class Projector:
+    """Applies events to the read models in batches; ``catch_up()`` is safe to call from anywhere."""
+
+    def __init__(self, store: Application[Any], engines: ViewEngines, batch_size: int = 2000) -> None:
+        self.store = store
+        self.engines = engines
+        self.batch_size = batch_size
+        self._local = threading.Lock()
+        self._ledger_units: dict[str, str] = {}
+        self._handlers: dict[type, Callable[[_Batch, Any, int], None]] = {
+            Unit.Established: self._unit_established,
+            Unit.Renamed: self._unit_renamed,
+            Unit.Moved: self._unit_moved,
+            Unit.ModelChanged: self._unit_model_changed,
+            Unit.FunctionsAdjusted: self._unit_fact,
+            Unit.PredecessorsReceived: self._unit_predecessors,
+            Unit.PartSeparated: self._unit_fact,
+            Unit.Ended: self._unit_ended,
+            Position.Created: self._position_created,
+            Position.Regraded: self._position_regraded,
+            Position.Moved: self._position_moved,
+            Position.Abolished: self._position_abolished,
+            StaffingQuota.Opened: self._ledger_opened,
+            StaffingQuota.FigureSet: self._quota_set,
+            StaffingQuota.ExcessAllowed: self._excess_allowed,
+            StaffingQuota.FactRetracted: self._quota_retracted,
+            Person.Recruited: self._person_recruited,
+            Person.Transferred: self._person_transferred,
+            Person.Regraded: self._person_regraded,
+            Person.Left: self._person_left,
+            Person.Downsized: self._person_downsized,
+            Person.FactRetracted: self._person_retracted,
+        }
+
+    # ================================================================== running
+    def position(self) -> int:
+        with self.engines.read.connect() as conn:
+            return int(conn.execute(select(t.tracking.c.position).where(t.tracking.c.name == PROJECTION_NAME))
+                       .scalar_one())
+
+    def catch_up(self) -> int:
+        """Apply every event not yet applied; returns how many were applied."""
+        applied = 0
+        with self._local:
+            while True:
+                done = self._run_batch()
+                applied += done
+                if done < self.batch_size:
+                    return applied
+
+    def _run_batch(self) -> int:
+        with self.engines.write.begin() as conn:
+            query = select(t.tracking.c.position, t.tracking.c.recorded_us).where(
+                t.tracking.c.name == PROJECTION_NAME)
+            if not self.engines.is_sqlite:
+                query = query.with_for_update()
+            tracked = conn.execute(query).one()
+            notifications = self.store.recorder.select_notifications(
+                start=tracked.position + 1, limit=self.batch_size)
+            if not notifications:
+                return 0
+            last = self.apply(conn, notifications, tracked.recorded_us, fresh=False)
+            conn.execute(update(t.tracking).where(t.tracking.c.name == PROJECTION_NAME)
+                         .values(position=notifications[-1].id, recorded_us=last))
+            return len(notifications)
+
+    def apply(self, conn: Connection, notifications: Any, recorded_us: int, fresh: bool,
+              series: SeriesBatch | None = None) -> int:
+        """Apply decoded notifications within ``conn``'s transaction; returns the last recording moment."""
+        batch = _Batch(conn, series or SeriesBatch(conn, SERIES, fresh=fresh), recorded_us)
+        batch.ledger_units = self._ledger_units
+        mapper = self.store.mapper
+        for notification in notifications:
+            event = mapper.to_domain_event(notification)
+            batch.recorded_us = max(batch.recorded_us, to_us(event.timestamp))
+            batch.clock.append({"position": notification.id, "recorded_us": batch.recorded_us})
+            handler = self._handlers.get(type(event))
+            if handler is not None:
+                handler(batch, event, notification.id)
+        self._flush(batch)
+        return batch.recorded_us
+
+    def _flush(self, batch: _Batch) -> None:
+        conn = batch.conn
+        if batch.clock:
+            conn.execute(insert(t.log_clock), batch.clock)
+        if batch.facts:
+            conn.execute(insert(t.facts), list(batch.facts.values()))
+        for change in batch.retracted:  # rows stored by earlier batches
+            conn.execute(update(t.facts).where(t.facts.c.fact_id == change["fact_id"])
+                         .values(retracted_pos=change["retracted_pos"],
+                                 retraction_fact_id=change["retraction_fact_id"]))
+        if batch.lineage:
+            conn.execute(insert(t.lineage), batch.lineage)
+        if batch.persons:
+            conn.execute(insert(t.persons), batch.persons)
+        batch.series.flush()
+
+    # ================================================================== facts & helpers
+    def _fact(self, batch: _Batch, event: Any, position: int, type_: str, *, unit_id: str | None = None,
+              other_unit_id: str | None = None, person_id: str | None = None) -> str:
+        fid = f"{event.originator_id}:{event.originator_version}"
+        act: LegalAct = event.act
+        batch.facts[fid] = {
+            "position": position, "fact_id": fid, "aggregate_id": str(event.originator_id), "type": type_,
+            "unit_id": unit_id, "other_unit_id": other_unit_id, "person_id": person_id,
+            "effective_on": event.effective_on, "recorded_us": batch.recorded_us, "act_number": act.number,
+            "act_issuer": act.issuer, "act_signed_on": act.signed_on, "data": event_data(event),
+            "retracted_pos": None, "retraction_fact_id": None,
+        }
+        return fid
+
+    @staticmethod
+    def _act_delta(event: Any, fid: str) -> dict[str, Any]:
+        return {"fact_id": fid, "act_number": event.act.number, "act_issuer": event.act.issuer,
+                "act_signed_on": event.act.signed_on.isoformat()}
+
+    def _lineage(self, batch: _Batch, successor: UUID, predecessors: list[UUID], change: str, effective_on: date,
+                 position: int, fid: str) -> None:
+        for p in predecessors:
+            common = {"change": change, "effective_on": effective_on, "rec_from": position, "fact_id": fid}
+            batch.lineage.append({"unit_id": str(successor), "related_unit_id": str(p), "direction": "PREDECESSOR",
+                                  **common})
+            batch.lineage.append({"unit_id": str(p), "related_unit_id": str(successor), "direction": "SUCCESSOR",
+                                  **common})
+
+    # ================================================================== units
+    def _unit_established(self, batch: _Batch, e: Unit.Established, pos: int) -> None:
+        uid = str(e.originator_id)
+        fid = self._fact(batch, e, pos, "UnitEstablished", unit_id=uid, other_unit_id=_s(e.parent_id))
+        batch.series.add_fact("unit", uid, pos, e.effective_on, {
+            "code": e.code, "name": e.name, "name_folded": fold(e.name), "kind": e.kind, "autonomy": e.autonomy,
+            "parent_id": _s(e.parent_id), "status": "ACTIVE"})
+        if e.predecessor_ids:
+            self._lineage(batch, e.originator_id, e.predecessor_ids, e.change, e.effective_on, pos, fid)
+
+    def _unit_renamed(self, batch: _Batch, e: Unit.Renamed, pos: int) -> None:
+        uid = str(e.originator_id)
+        self._fact(batch, e, pos, "UnitRenamed", unit_id=uid)
+        batch.series.add_fact("unit", uid, pos, e.effective_on,
+                              {"name": e.name, "name_folded": fold(e.name), "code": e.code})
+
+    def _unit_moved(self, batch: _Batch, e: Unit.Moved, pos: int) -> None:
+        uid = str(e.originator_id)
+        self._fact(batch, e, pos, "UnitMoved", unit_id=uid, other_unit_id=_s(e.parent_id))
+        batch.series.add_fact("unit", uid, pos, e.effective_on, {"parent_id": _s(e.parent_id)})
+
+    def _unit_model_changed(self, batch: _Batch, e: Unit.ModelChanged, pos: int) -> None:
+        uid = str(e.originator_id)
+        self._fact(batch, e, pos, "UnitModelChanged", unit_id=uid)
+        batch.series.add_fact("unit", uid, pos, e.effective_on, {"kind": e.kind, "autonomy": e.autonomy})
+
+    def _unit_fact(self, batch: _Batch, e: Any, pos: int) -> None:
+        self._fact(batch, e, pos, "Unit" + type(e).__name__, unit_id=str(e.originator_id))
+
+    def _unit_predecessors(self, batch: _Batch, e: Unit.PredecessorsReceived, pos: int) -> None:
+        fid = self._fact(batch, e, pos, "UnitAbsorbed", unit_id=str(e.originator_id))
+        self._lineage(batch, e.originator_id, e.predecessor_ids, e.change, e.effective_on, pos, fid)
+
+    def _unit_ended(self, batch: _Batch, e: Unit.Ended, pos: int) -> None:
+        uid = str(e.originator_id)
+        self._fact(batch, e, pos, "UnitEnded", unit_id=uid)
+        batch.series.add_fact("unit", uid, pos, e.effective_on, {"status": "ENDED"})
+
+    # ================================================================== positions
+    def _position_created(self, batch: _Batch, e: Position.Created, pos: int) -> None:
+        self._fact(batch, e, pos, "PositionCreated", unit_id=str(e.unit_id))
+        batch.series.add_fact("position", str(e.originator_id), pos, e.effective_on, {
+            "unit_id": str(e.unit_id), "title": e.title, "group": e.group, "rank": e.rank, "status": "OPEN"})
+
+    def _position_regraded(self, batch: _Batch, e: Position.Regraded, pos: int) -> None:
+        current = batch.series.current_value("position", str(e.originator_id)) or {}
+        self._fact(batch, e, pos, "PositionRegraded", unit_id=current.get("unit_id"))
+        batch.series.add_fact("position", str(e.originator_id), pos, e.effective_on,
+                              {"title": e.title, "group": e.group, "rank": e.rank})
+
+    def _position_moved(self, batch: _Batch, e: Position.Moved, pos: int) -> None:
+        current = batch.series.current_value("position", str(e.originator_id)) or {}
+        self._fact(batch, e, pos, "PositionMoved", unit_id=str(e.unit_id), other_unit_id=current.get("unit_id"))
+        batch.series.add_fact("position", str(e.originator_id), pos, e.effective_on, {"unit_id": str(e.unit_id)})
+
+    def _position_abolished(self, batch: _Batch, e: Position.Abolished, pos: int) -> None:
+        current = batch.series.current_value("position", str(e.originator_id)) or {}
+        self._fact(batch, e, pos, "PositionAbolished", unit_id=current.get("unit_id"))
+        batch.series.add_fact("position", str(e.originator_id), pos, e.effective_on, {"status": "ABOLISHED"})
+
+    # ================================================================== quota
+    def _ledger_unit(self, batch: _Batch, ledger_id: UUID) -> str:
+        key = str(ledger_id)
+        if key not in batch.ledger_units:
+            unit = batch.conn.execute(select(t.facts.c.unit_id).where(
+                t.facts.c.aggregate_id == key, t.facts.c.type == "QuotaLedgerOpened")).scalar_one()
+            batch.ledger_units[key] = unit
+        return batch.ledger_units[key]
+
+    def _ledger_opened(self, batch: _Batch, e: StaffingQuota.Opened, pos: int) -> None:
+        batch.ledger_units[str(e.originator_id)] = str(e.unit_id)
+        self._fact(batch, e, pos, "QuotaLedgerOpened", unit_id=str(e.unit_id))
+
+    def _quota_set(self, batch: _Batch, e: StaffingQuota.FigureSet, pos: int) -> None:
+        unit = self._ledger_unit(batch, e.originator_id)
+        fid = self._fact(batch, e, pos, "QuotaSet", unit_id=unit)
+        batch.series.add_fact("quota", f"{unit}|{e.category}|{e.kind}", pos, e.effective_on,
+                              {"amount": e.amount, "reason": e.reason, **self._act_delta(e, fid)})
+
+    def _excess_allowed(self, batch: _Batch, e: StaffingQuota.ExcessAllowed, pos: int) -> None:
+        unit = self._ledger_unit(batch, e.originator_id)
+        fid = self._fact(batch, e, pos, "ExcessAllowed", unit_id=unit)
+        batch.series.add_fact("excess", unit, pos, e.effective_on,
+                              {"until": e.until.isoformat(), **self._act_delta(e, fid)})
+
+    def _retract(self, batch: _Batch, e: Any, pos: int, series_key: Callable[[dict[str, Any]], tuple[str, str]],
+                 **fact_kwargs: Any) -> None:
+        target_id = f"{e.originator_id}:{e.fact_version}"
+        target = batch.fact_row(target_id)
+        assert target is not None, f"retracted fact {target_id} was never projected"
+        fid = self._fact(batch, e, pos, "FactRetracted", **fact_kwargs)
+        series, key = series_key(target)
+        batch.series.retract_fact(series, key, target["position"], pos)
+        if target_id in batch.facts:
+            batch.facts[target_id].update(retracted_pos=pos, retraction_fact_id=fid)
+        else:
+            batch.retracted.append({"fact_id": target_id, "retracted_pos": pos, "retraction_fact_id": fid})
+
+    def _quota_retracted(self, batch: _Batch, e: StaffingQuota.FactRetracted, pos: int) -> None:
+        unit = self._ledger_unit(batch, e.originator_id)
+
+        def key(target: dict[str, Any]) -> tuple[str, str]:
+            if target["type"] == "ExcessAllowed":
+                return "excess", unit
+            data = orjson.loads(target["data"])
+            return "quota", f"{unit}|{data['category']}|{data['kind']}"
+
+        self._retract(batch, e, pos, key, unit_id=unit)
+
+    # ================================================================== people
+    def _person_recruited(self, batch: _Batch, e: Person.Recruited, pos: int) -> None:
+        pid, uid = str(e.originator_id), str(e.unit_id)
+        fid = self._fact(batch, e, pos, "PersonRecruited", unit_id=uid, person_id=pid)
+        batch.persons.append({"person_id": pid, "full_name": e.full_name, "name_folded": fold(e.full_name),
+                              "birth_date": e.birth_date, "gender": e.gender, "rec_from": pos})
+        batch.series.add_fact("person", pid, pos, e.effective_on, {
+            "unit_id": uid, "position_id": _s(e.position_id), "category": e.category, "rank": e.rank,
+            "status": "ACTIVE", "cause": "RECRUITED", "fact_id": fid})
+
+    def _person_transferred(self, batch: _Batch, e: Person.Transferred, pos: int) -> None:
+        pid = str(e.originator_id)
+        before = batch.series.current_value("person", pid) or {}
+        cause = "REORGANISED" if e.by_reorganisation else "TRANSFERRED"
+        fid = self._fact(batch, e, pos, "PersonReorganised" if e.by_reorganisation else "PersonTransferred",
+                         unit_id=str(e.unit_id), other_unit_id=before.get("unit_id"), person_id=pid)
+        batch.series.add_fact("person", pid, pos, e.effective_on, {
+            "unit_id": str(e.unit_id), "position_id": _s(e.position_id), "cause": cause, "fact_id": fid})
+
+    def _person_regraded(self, batch: _Batch, e: Person.Regraded, pos: int) -> None:
+        pid = str(e.originator_id)
+        before = batch.series.current_value("person", pid) or {}
+        fid = self._fact(batch, e, pos, "PersonRegraded", unit_id=before.get("unit_id"), person_id=pid)
+        batch.series.add_fact("person", pid, pos, e.effective_on,
+                              {"category": e.category, "rank": e.rank, "cause": "REGRADED", "fact_id": fid})
+
+    def _person_exit(self, batch: _Batch, e: Any, pos: int, type_: str, status: str) -> None:
+        pid = str(e.originator_id)
+        before = batch.series.current_value("person", pid) or {}
+        fid = self._fact(batch, e, pos, type_, unit_id=before.get("unit_id"), person_id=pid)
+        batch.series.add_fact("person", pid, pos, e.effective_on,
+                              {"status": status, "position_id": None, "cause": status, "fact_id": fid})
+
+    def _person_left(self, batch: _Batch, e: Person.Left, pos: int) -> None:
+        self._person_exit(batch, e, pos, "Person" + e.status.capitalize(), e.status)
+
+    def _person_downsized(self, batch: _Batch, e: Person.Downsized, pos: int) -> None:
+        self._person_exit(batch, e, pos, "PersonDownsized", "DOWNSIZED")
+
+    def _person_retracted(self, batch: _Batch, e: Person.FactRetracted, pos: int) -> None:
+        pid = str(e.originator_id)
+        before = batch.series.current_value("person", pid) or {}
+        self._retract(batch, e, pos, lambda _: ("person", pid), unit_id=before.get("unit_id"), person_id=pid)
+
+

@@ -1,0 +1,476 @@
+"""Temporal queries over the read models: every answer is "as of" a date and "as known at" a moment.
+
+Never replays aggregates. Each question is answered with a few set-based statements over the
+bitemporal tables, using the visibility rule ``valid_from <= D < valid_to`` and
+``rec_from <= P < rec_to`` (P = the log position known at the requested moment).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, func, or_, select, union_all
+from sqlalchemy.sql.elements import ColumnElement
+
+from staffing.domain.errors import InvalidInput
+from staffing.domain.values import PersonnelCategory, QuotaKind
+from staffing.projections import tables as t
+from staffing.projections.db import ViewEngines
+from staffing.projections.text import fold
+
+__all__ = [
+    "FactRow", "LineageEntry", "Movement", "PersonView", "QuotaEntry", "Queries", "StaffingFigures",
+    "StaffingLine", "UnitView", "decode_cursor", "encode_cursor",
+]
+
+CATEGORIES = tuple(PersonnelCategory)
+NOW_POSITION = t.OPEN_POSITION - 1
+
+
+def from_us(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1_000_000, tz=timezone.utc)
+
+
+def encode_cursor(*parts: object) -> str:
+    return base64.urlsafe_b64encode("\x1f".join(str(p) for p in parts).encode()).decode()
+
+
+def decode_cursor(cursor: str, n: int) -> list[str]:
+    try:
+        parts = base64.urlsafe_b64decode(cursor.encode()).decode().split("\x1f")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("after", "the cursor is not one this API issued; pass an endCursor back unchanged") from None
+    if len(parts) != n:
+        raise InvalidInput("after", "the cursor is not one this API issued; pass an endCursor back unchanged")
+    return parts
+
+
+def visible(table: Table, as_of: date, position: int) -> ColumnElement[bool]:
+    c = table.c
+    return and_(c.valid_from <= as_of, c.valid_to > as_of, c.rec_from <= position, c.rec_to > position)
+
+
+@dataclass(frozen=True)
+class UnitView:
+    id: str
+    code: str
+    name: str
+    kind: str
+    autonomy: str | None
+    parent_id: str | None
+    status: str
+    as_of: date
+    position: int  # the knowledge position the view reflects
+
+
+@dataclass(frozen=True)
+class LineageEntry:
+    unit_id: str
+    change: str
+    effective_on: date
+    fact_id: str
+
+
+@dataclass(frozen=True)
+class QuotaEntry:
+    category: str
+    kind: str
+    amount: int
+    fact_id: str
+    act_number: str
+    act_issuer: str
+    act_signed_on: date
+    effective_from: date
+
+
+@dataclass
+class StaffingLine:
+    category: str
+    quota: int = 0
+    headcount: int = 0
+    entries: list[QuotaEntry] = field(default_factory=list)
+
+    @property
+    def vacancy(self) -> int:
+        return max(self.quota - self.headcount, 0)
+
+    @property
+    def surplus(self) -> int:
+        return max(self.headcount - self.quota, 0)
+
+    def quota_of(self, kind: str) -> int:
+        return sum(e.amount for e in self.entries if e.kind == kind)
+
+
+@dataclass
+class StaffingFigures:
+    unit_id: str
+    as_of: date
+    position: int
+    lines: list[StaffingLine]
+    excess_allowed_until: date | None
+    includes_descendants: bool
+    unit: UnitView | None = None
+    level: int = 0
+
+    @property
+    def total_quota(self) -> int:
+        return sum(line.quota for line in self.lines)
+
+    @property
+    def total_headcount(self) -> int:
+        return sum(line.headcount for line in self.lines)
+
+    @property
+    def total_vacancy(self) -> int:
+        return max(self.total_quota - self.total_headcount, 0)
+
+    @property
+    def total_surplus(self) -> int:
+        return max(self.total_headcount - self.total_quota, 0)
+
+
+@dataclass(frozen=True)
+class FactRow:
+    id: str
+    position: int
+    type: str
+    aggregate_id: str
+    unit_id: str | None
+    other_unit_id: str | None
+    person_id: str | None
+    effective_on: date
+    recorded_at: datetime
+    act_number: str
+    act_issuer: str
+    act_signed_on: date
+    data: str
+    retracted_by: str | None
+
+
+@dataclass(frozen=True)
+class PersonView:
+    id: str
+    full_name: str
+    birth_date: date
+    gender: str
+    unit_id: str
+    position_id: str | None
+    category: str
+    rank: str
+    status: str
+    since: date
+    as_of: date
+    position: int
+
+
+@dataclass(frozen=True)
+class Movement:
+    person_id: str
+    kind: str  # RECRUITED, TRANSFERRED_IN/OUT, REORGANISED_IN/OUT, RETIRED, RESIGNED, DISMISSED, DOWNSIZED
+    effective_on: date
+    category: str
+    fact_id: str
+
+
+class Queries:
+    """Read-side façade. ``refresh()`` (projection catch-up) gives read-your-writes across processes."""
+
+    def __init__(self, engines: ViewEngines, refresh: Any = None) -> None:
+        self.engines = engines
+        self._refresh = refresh
+
+    def refresh(self) -> None:
+        if self._refresh is not None:
+            self._refresh()
+
+    def connect(self) -> Connection:
+        return self.engines.read.connect()
+
+    # ------------------------------------------------------------------ knowledge
+    def knowledge_position(self, conn: Connection, known_at: datetime | None) -> int:
+        """The last log position recorded by ``known_at`` (everything projected when None)."""
+        if known_at is None:
+            return NOW_POSITION
+        if known_at.tzinfo is None:
+            raise InvalidInput("knownAt", "give the moment with its UTC offset, e.g. 2025-08-01T00:00:00+07:00")
+        moment = int(known_at.timestamp() * 1_000_000)
+        found = conn.execute(select(func.max(t.log_clock.c.position)).where(t.log_clock.c.recorded_us <= moment))
+        return int(found.scalar_one() or 0)
+
+    # ------------------------------------------------------------------ units
+    def _unit_select(self) -> Any:
+        v = t.unit_versions
+        return select(v.c.unit_id, v.c.code, v.c.name, v.c.kind, v.c.autonomy, v.c.parent_id, v.c.status)
+
+    @staticmethod
+    def _unit_view(row: Any, as_of: date, position: int) -> UnitView:
+        return UnitView(row.unit_id, row.code, row.name, row.kind, row.autonomy, row.parent_id, row.status,
+                        as_of, position)
+
+    def unit(self, conn: Connection, unit_id: str, as_of: date, position: int) -> UnitView | None:
+        """The unit as it stood on ``as_of``; None when it did not exist then (not yet, or ended)."""
+        v = t.unit_versions
+        row = conn.execute(self._unit_select().where(v.c.unit_id == unit_id, visible(v, as_of, position),
+                                                     v.c.status == "ACTIVE")).first()
+        return self._unit_view(row, as_of, position) if row else None
+
+    def units_by_id(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int) -> dict[str, UnitView]:
+        v = t.unit_versions
+        out: dict[str, UnitView] = {}
+        for chunk in _chunks(list(dict.fromkeys(unit_ids)), 500):
+            for row in conn.execute(self._unit_select().where(v.c.unit_id.in_(chunk), visible(v, as_of, position),
+                                                              v.c.status == "ACTIVE")):
+                out[row.unit_id] = self._unit_view(row, as_of, position)
+        return out
+
+    def last_known_unit(self, conn: Connection, unit_id: str, position: int) -> UnitView | None:
+        """The unit's latest state as known at ``position``, whatever the date (for lineage links)."""
+        v = t.unit_versions
+        row = conn.execute(self._unit_select().add_columns(v.c.valid_from)
+                           .where(v.c.unit_id == unit_id, v.c.rec_from <= position, v.c.rec_to > position)
+                           .order_by(v.c.valid_from.desc()).limit(1)).first()
+        return self._unit_view(row, row.valid_from, position) if row else None
+
+    def children(self, conn: Connection, unit_id: str, as_of: date, position: int) -> list[UnitView]:
+        v = t.unit_versions
+        rows = conn.execute(self._unit_select().where(v.c.parent_id == unit_id, visible(v, as_of, position),
+                                                      v.c.status == "ACTIVE").order_by(v.c.code, v.c.unit_id))
+        return [self._unit_view(r, as_of, position) for r in rows]
+
+    def units(self, conn: Connection, *, as_of: date, position: int, kind: str | None = None,
+              parent_id: str | None = None, search: str | None = None, first: int = 50,
+              after: str | None = None) -> tuple[list[UnitView], bool]:
+        """Units existing on ``as_of``, keyset-paginated by (code, id); search ignores diacritics."""
+        v = t.unit_versions
+        query = self._unit_select().where(visible(v, as_of, position), v.c.status == "ACTIVE")
+        if kind:
+            query = query.where(v.c.kind == kind)
+        if parent_id:
+            query = query.where(v.c.parent_id == parent_id)
+        if search:
+            needle = fold(search).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(v.c.name_folded.like(f"%{needle}%", escape="\\"))
+        if after:
+            code, uid = decode_cursor(after, 2)
+            query = query.where(or_(v.c.code > code, and_(v.c.code == code, v.c.unit_id > uid)))
+        rows = conn.execute(query.order_by(v.c.code, v.c.unit_id).limit(first + 1)).all()
+        return [self._unit_view(r, as_of, position) for r in rows[:first]], len(rows) > first
+
+    def lineage(self, conn: Connection, unit_id: str, position: int) -> tuple[list[LineageEntry], list[LineageEntry]]:
+        rows = conn.execute(select(t.lineage).where(t.lineage.c.unit_id == unit_id, t.lineage.c.rec_from <= position)
+                            .order_by(t.lineage.c.effective_on, t.lineage.c.row_id)).all()
+        entries = {"PREDECESSOR": [], "SUCCESSOR": []}  # type: dict[str, list[LineageEntry]]
+        for r in rows:
+            entries[r.direction].append(LineageEntry(r.related_unit_id, r.change, r.effective_on, r.fact_id))
+        return entries["PREDECESSOR"], entries["SUCCESSOR"]
+
+    def subtree(self, conn: Connection, root_id: str | None, as_of: date, position: int,
+                depth: int | None = None) -> list[tuple[UnitView, int, str | None]]:
+        """(unit, level, parent) for the subtree as it stood on ``as_of``, parents before children.
+
+        With a root, the root is level 0; without one, top-level units are level 1 (the country).
+        """
+        v = t.unit_versions
+        rows = conn.execute(self._unit_select().where(visible(v, as_of, position), v.c.status == "ACTIVE")).all()
+        by_parent: dict[str | None, list[Any]] = defaultdict(list)
+        ids = set()
+        for r in rows:
+            by_parent[r.parent_id].append(r)
+            ids.add(r.unit_id)
+        for siblings in by_parent.values():
+            siblings.sort(key=lambda r: (r.code, r.unit_id))
+        out: list[tuple[UnitView, int, str | None]] = []
+        if root_id is None:
+            # top level: no parent, or a parent that does not exist on that date
+            stack = [(r, 1) for r in reversed([r for r in rows if r.parent_id is None or r.parent_id not in ids])]
+            stack.sort(key=lambda item: (item[0].code, item[0].unit_id), reverse=True)
+        else:
+            root = next((r for r in rows if r.unit_id == root_id), None)
+            if root is None:
+                return []
+            stack = [(root, 0)]
+        while stack:
+            row, level = stack.pop()
+            out.append((self._unit_view(row, as_of, position), level, row.parent_id))
+            if depth is None or level < depth:
+                stack.extend((child, level + 1) for child in reversed(by_parent.get(row.unit_id, [])))
+        return out
+
+    # ------------------------------------------------------------------ staffing
+    def _figures(self, conn: Connection, unit_ids: Sequence[str] | None, as_of: date, position: int
+                 ) -> tuple[dict[str, dict[str, StaffingLine]], dict[str, date]]:
+        """Quota entries, headcount and exceptions per unit (all units when ``unit_ids`` is None)."""
+        q, p, x = t.quota_versions, t.person_versions, t.excess_versions
+        lines: dict[str, dict[str, StaffingLine]] = defaultdict(dict)
+
+        def line(unit: str, category: str) -> StaffingLine:
+            found = lines[unit].get(category)
+            if found is None:
+                found = lines[unit][category] = StaffingLine(category)
+            return found
+
+        chunks: Iterable[Sequence[str] | None] = [None] if unit_ids is None else _chunks(list(unit_ids), 500)
+        exceptions: dict[str, date] = {}
+        for chunk in chunks:
+            quota = select(q).where(visible(q, as_of, position), q.c.amount > 0)
+            heads = (select(p.c.unit_id, p.c.category, func.count().label("n"))
+                     .where(visible(p, as_of, position), p.c.status == "ACTIVE")
+                     .group_by(p.c.unit_id, p.c.category))
+            excess = select(x.c.unit_id, x.c.until).where(visible(x, as_of, position), x.c.until >= as_of)
+            if chunk is not None:
+                quota = quota.where(q.c.unit_id.in_(chunk))
+                heads = heads.where(p.c.unit_id.in_(chunk))
+                excess = excess.where(x.c.unit_id.in_(chunk))
+            for r in conn.execute(quota):
+                entry = QuotaEntry(r.category, r.kind, r.amount, r.fact_id, r.act_number, r.act_issuer,
+                                   r.act_signed_on, r.valid_from)
+                target = line(r.unit_id, r.category)
+                target.entries.append(entry)
+                target.quota += r.amount
+            for r in conn.execute(heads):
+                line(r.unit_id, r.category).headcount += r.n
+            for r in conn.execute(excess):
+                exceptions[r.unit_id] = r.until
+        return lines, exceptions
+
+    @staticmethod
+    def _assemble(unit_id: str, own: Iterable[dict[str, StaffingLine]], as_of: date, position: int,
+                  excess: date | None, rolled: bool) -> StaffingFigures:
+        merged = {c.value: StaffingLine(c.value) for c in CATEGORIES}
+        for per_category in own:
+            for category, src in per_category.items():
+                dst = merged[category]
+                dst.quota += src.quota
+                dst.headcount += src.headcount
+                dst.entries.extend(src.entries)
+        for dst in merged.values():
+            dst.entries.sort(key=lambda e: (QuotaKind(e.kind).name, e.fact_id))
+        return StaffingFigures(unit_id, as_of, position, list(merged.values()), excess, rolled)
+
+    def staffing(self, conn: Connection, unit_id: str, as_of: date, position: int,
+                 include_descendants: bool = False) -> StaffingFigures | None:
+        unit = self.unit(conn, unit_id, as_of, position)
+        if unit is None:
+            return None
+        ids = [u.id for u, _, _ in self.subtree(conn, unit_id, as_of, position)] if include_descendants else [unit_id]
+        lines, exceptions = self._figures(conn, ids, as_of, position)
+        figures = self._assemble(unit_id, (lines.get(i, {}) for i in ids), as_of, position,
+                                 exceptions.get(unit_id), include_descendants)
+        figures.unit = unit
+        return figures
+
+    def staffing_report(self, conn: Connection, root_id: str | None, as_of: date, position: int,
+                        depth: int | None = None, include_descendants: bool = False) -> list[StaffingFigures]:
+        """One row per unit of the subtree (or the country), each alone or rolled up over its subtree."""
+        if depth is not None and depth < 0:
+            raise InvalidInput("depth", "depth must be 0 or more")
+        tree = self.subtree(conn, root_id, as_of, position)
+        if not tree:
+            return []
+        whole_country = root_id is None
+        lines, exceptions = self._figures(conn, None if whole_country else [u.id for u, _, _ in tree], as_of, position)
+        children: dict[str | None, list[str]] = defaultdict(list)
+        for u, _, parent in tree:
+            children[parent].append(u.id)
+        rows = []
+        for u, level, _ in tree:
+            if depth is not None and level > depth:
+                continue
+            if include_descendants:
+                members, stack = [], [u.id]
+                while stack:
+                    current = stack.pop()
+                    members.append(current)
+                    stack.extend(children.get(current, []))
+            else:
+                members = [u.id]
+            figures = self._assemble(u.id, (lines.get(m, {}) for m in members), as_of, position,
+                                     exceptions.get(u.id), include_descendants)
+            figures.unit, figures.level = u, level
+            rows.append(figures)
+        return rows
+
+    # ------------------------------------------------------------------ people
+    def person(self, conn: Connection, person_id: str, as_of: date, position: int) -> PersonView | None:
+        p, info = t.person_versions, t.persons
+        row = conn.execute(
+            select(p, info.c.full_name, info.c.birth_date, info.c.gender)
+            .join(info, info.c.person_id == p.c.person_id)
+            .where(p.c.person_id == person_id, visible(p, as_of, position))).first()
+        if row is None:
+            return None
+        return PersonView(row.person_id, row.full_name, row.birth_date, row.gender, row.unit_id, row.position_id,
+                          row.category, row.rank, row.status, row.valid_from, as_of, position)
+
+    def movements(self, conn: Connection, unit_id: str, start: date, end: date, position: int) -> list[Movement]:
+        """Movements in [start, end] derived from consecutive believed states of each person."""
+        if end < start:
+            raise InvalidInput("to", f"the period ends ({end}) before it starts ({start})")
+        cur, prev = t.person_versions.alias("cur"), t.person_versions.alias("prev")
+        known = and_(cur.c.rec_from <= position, cur.c.rec_to > position)
+        prev_join = and_(prev.c.person_id == cur.c.person_id, prev.c.valid_to == cur.c.valid_from,
+                         prev.c.rec_from <= position, prev.c.rec_to > position)
+        in_period = and_(cur.c.valid_from >= start, cur.c.valid_from <= end)
+        cols = (cur.c.person_id, cur.c.valid_from, cur.c.unit_id, cur.c.status, cur.c.cause, cur.c.category,
+                cur.c.fact_id, prev.c.unit_id.label("prev_unit"), prev.c.status.label("prev_status"))
+        arriving = select(*cols).select_from(cur.outerjoin(prev, prev_join)).where(known, in_period,
+                                                                                   cur.c.unit_id == unit_id)
+        leaving = select(*cols).select_from(cur.join(prev, prev_join)).where(
+            known, in_period, prev.c.unit_id == unit_id, cur.c.unit_id != unit_id)
+        out: list[Movement] = []
+        for r in conn.execute(union_all(arriving, leaving)):
+            kind = classify_transition(r.prev_unit, r.prev_status, r.unit_id, r.status, r.cause, unit_id)
+            if kind is not None:
+                out.append(Movement(r.person_id, kind, r.valid_from, r.category, r.fact_id))
+        out.sort(key=lambda m: (m.effective_on, m.kind, m.person_id))
+        return out
+
+    # ------------------------------------------------------------------ history
+    def history(self, conn: Connection, *, unit_id: str | None, person_id: str | None, first: int,
+                after: str | None) -> tuple[list[FactRow], bool]:
+        f = t.facts
+        query = select(f)
+        if unit_id:
+            query = query.where(or_(f.c.unit_id == unit_id, f.c.other_unit_id == unit_id))
+        if person_id:
+            query = query.where(f.c.person_id == person_id)
+        if after:
+            (pos,) = decode_cursor(after, 1)
+            query = query.where(f.c.position > int(pos))
+        rows = conn.execute(query.order_by(f.c.position).limit(first + 1)).all()
+        facts = [FactRow(r.fact_id, r.position, r.type, r.aggregate_id, r.unit_id, r.other_unit_id, r.person_id,
+                         r.effective_on, from_us(r.recorded_us), r.act_number, r.act_issuer, r.act_signed_on, r.data,
+                         r.retraction_fact_id) for r in rows[:first]]
+        return facts, len(rows) > first
+
+
+def classify_transition(prev_unit: str | None, prev_status: str | None, unit: str, status: str, cause: str,
+                        subject: str) -> str | None:
+    """Name the movement a change of state is, from the point of view of unit ``subject``."""
+    was_in = prev_unit if prev_status == "ACTIVE" else None
+    now_in = unit if status == "ACTIVE" else None
+    if was_in == now_in:
+        return None
+    reorganised = cause == "REORGANISED"
+    if was_in is None:
+        return "RECRUITED" if now_in == subject else None
+    if now_in is None:
+        return status if was_in == subject else None
+    if now_in == subject:
+        return "REORGANISED_IN" if reorganised else "TRANSFERRED_IN"
+    if was_in == subject:
+        return "REORGANISED_OUT" if reorganised else "TRANSFERRED_OUT"
+    return None
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+

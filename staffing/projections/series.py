@@ -1,0 +1,239 @@
+"""Bitemporal series: from dated facts to [valid) × [recorded) rows, in batches.
+
+A *series* is the state of one thing over valid time (a unit, a person, a position, one quota
+figure, one unit's excess exception). Its facts are deltas, each effective from its date; the
+value on day D is the fold of every fact still on record with ``effective_on <= D``, in
+(effective date, log position) order — the latest fact for each attribute wins.
+
+When a fact arrives or is retracted at log position p, the series is re-folded and compared with
+the rows currently believed: rows that no longer hold get ``rec_to = p``; new rows are inserted
+with ``rec_from = p``. Nothing else is ever changed, so every past belief stays answerable.
+
+``SeriesBatch`` keeps the touched series in memory for a whole batch of events and writes the
+result with a handful of executemany statements (row ids are allocated here, so a row created and
+superseded within one batch is written once, already closed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Table, and_, bindparam, func, insert, select, update
+
+from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, series_facts
+
+__all__ = ["SeriesBatch", "SeriesSpec", "fold_intervals"]
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    name: str
+    table: Table
+    key_columns: tuple[str, ...]
+    value_columns: tuple[str, ...]
+    date_columns: frozenset[str] = frozenset()  # stored as ISO text in the JSON deltas
+
+    def typed(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        if not self.date_columns:
+            return values
+        return tuple(
+            date.fromisoformat(v) if c in self.date_columns and isinstance(v, str) else v
+            for c, v in zip(self.value_columns, values, strict=True)
+        )
+
+    def key_values(self, key: str) -> dict[str, str]:
+        return dict(zip(self.key_columns, key.split("|"), strict=True))
+
+
+@dataclass
+class _Fact:
+    position: int
+    effective_on: date
+    delta: dict[str, Any]
+    retracted_pos: int | None = None
+    stored: bool = False  # already in series_facts
+    dirty: bool = False  # retracted_pos changed since load
+
+
+@dataclass
+class _Row:
+    row_id: int
+    valid_from: date
+    valid_to: date
+    values: tuple[Any, ...]
+    rec_from: int
+    rec_to: int = OPEN_POSITION
+    stored: bool = False
+    dirty: bool = False
+
+
+@dataclass
+class _State:
+    facts: list[_Fact] = field(default_factory=list)
+    rows: list[_Row] = field(default_factory=list)  # currently believed rows (rec_to open)
+
+
+def fold_intervals(
+    facts: Iterable[tuple[date, int, dict[str, Any]]], columns: tuple[str, ...]
+) -> list[tuple[date, date, tuple[Any, ...]]]:
+    """The valid-time partition a series' active facts produce: [(from, to, values)]."""
+    ordered = sorted(facts, key=lambda f: (f[0], f[1]))
+    state: dict[str, Any] = {}
+    points: list[tuple[date, tuple[Any, ...]]] = []
+    for effective_on, _, delta in ordered:
+        state.update(delta)
+        snapshot = tuple(state.get(c) for c in columns)
+        if points and points[-1][0] == effective_on:
+            points[-1] = (effective_on, snapshot)
+        else:
+            points.append((effective_on, snapshot))
+    return [
+        (start, points[i + 1][0] if i + 1 < len(points) else END_OF_TIME, values)
+        for i, (start, values) in enumerate(points)
+    ]
+
+
+class SeriesBatch:
+    """In-memory working set of series for one batch (or a whole rebuild, when ``fresh``)."""
+
+    def __init__(self, conn: Connection, specs: Iterable[SeriesSpec], fresh: bool = False) -> None:
+        self.conn = conn
+        self.specs = {s.name: s for s in specs}
+        self.fresh = fresh  # tables known to be empty at start: nothing to load
+        self.states: dict[tuple[str, str], _State] = {}
+        self._closed: list[tuple[str, str, _Row]] = []
+        self._created: list[tuple[str, str, _Row]] = []
+        self.next_row_id = {name: self._max_row_id(spec) + 1 for name, spec in self.specs.items()}
+
+    def _max_row_id(self, spec: SeriesSpec) -> int:
+        if self.fresh:
+            return 0
+        return int(self.conn.execute(select(func.coalesce(func.max(spec.table.c.row_id), 0))).scalar_one())
+
+    # ------------------------------------------------------------------ loading
+    def _state(self, series: str, key: str) -> _State:
+        state = self.states.get((series, key))
+        if state is None:
+            state = _State() if self.fresh else self._load(series, key)
+            self.states[(series, key)] = state
+        return state
+
+    def _load(self, series: str, key: str) -> _State:
+        spec = self.specs[series]
+        state = _State()
+        for r in self.conn.execute(
+            select(series_facts.c.position, series_facts.c.effective_on, series_facts.c.delta,
+                   series_facts.c.retracted_pos)
+            .where(series_facts.c.series == series, series_facts.c.key == key)
+        ):
+            state.facts.append(_Fact(r.position, r.effective_on, orjson.loads(r.delta), r.retracted_pos, stored=True))
+        t = spec.table
+        conditions = [t.c[col] == value for col, value in spec.key_values(key).items()]
+        for r in self.conn.execute(
+            select(t.c.row_id, t.c.valid_from, t.c.valid_to, t.c.rec_from,
+                   *[t.c[c] for c in spec.value_columns])
+            .where(and_(*conditions), t.c.rec_to == OPEN_POSITION)
+        ):
+            state.rows.append(_Row(r.row_id, r.valid_from, r.valid_to,
+                                   tuple(r[4 + i] for i in range(len(spec.value_columns))), r.rec_from, stored=True))
+        return state
+
+    # ------------------------------------------------------------------ changes
+    def add_fact(self, series: str, key: str, position: int, effective_on: date, delta: dict[str, Any]) -> None:
+        state = self._state(series, key)
+        state.facts.append(_Fact(position, effective_on, delta))
+        self._refold(series, key, state, position)
+
+    def retract_fact(self, series: str, key: str, fact_position: int, at_position: int) -> bool:
+        """Retract the series fact recorded at ``fact_position``; False when the series has none."""
+        state = self._state(series, key)
+        for fact in state.facts:
+            if fact.position == fact_position and fact.retracted_pos is None:
+                fact.retracted_pos, fact.dirty = at_position, True
+                self._refold(series, key, state, at_position)
+                return True
+        return False
+
+    def current_value(self, series: str, key: str) -> dict[str, Any] | None:
+        """The value the latest-dated row currently believed holds (used for 'from where' look-ups)."""
+        state = self._state(series, key)
+        if not state.rows:
+            return None
+        last = max(state.rows, key=lambda r: r.valid_from)
+        return dict(zip(self.specs[series].value_columns, last.values, strict=True))
+
+    def _refold(self, series: str, key: str, state: _State, position: int) -> None:
+        spec = self.specs[series]
+        wanted = [
+            (start, end, spec.typed(values))
+            for start, end, values in fold_intervals(
+                ((f.effective_on, f.position, f.delta) for f in state.facts if f.retracted_pos is None),
+                spec.value_columns,
+            )
+        ]
+        wanted_set = set(wanted)
+        kept: list[_Row] = []
+        for row in state.rows:
+            if (row.valid_from, row.valid_to, row.values) in wanted_set:
+                kept.append(row)
+                wanted_set.discard((row.valid_from, row.valid_to, row.values))
+            else:
+                row.rec_to, row.dirty = position, True
+                self._closed.append((series, key, row))
+        for valid_from, valid_to, values in wanted:
+            if (valid_from, valid_to, values) in wanted_set:
+                row_id = self.next_row_id[series]
+                self.next_row_id[series] = row_id + 1
+                new = _Row(row_id, valid_from, valid_to, values, position)
+                kept.append(new)
+                self._created.append((series, key, new))
+        state.rows = kept
+
+    # ------------------------------------------------------------------ writing
+    def flush(self) -> None:
+        """Write everything changed since the last flush (rows, their closings, the facts)."""
+        inserts: dict[str, list[dict[str, Any]]] = {}
+        for series, key, row in self._created:
+            spec = self.specs[series]
+            record = {"row_id": row.row_id, "valid_from": row.valid_from, "valid_to": row.valid_to,
+                      "rec_from": row.rec_from, "rec_to": row.rec_to, **spec.key_values(key),
+                      **dict(zip(spec.value_columns, row.values, strict=True))}
+            inserts.setdefault(series, []).append(record)
+            row.stored, row.dirty = True, False
+        updates: dict[str, list[dict[str, Any]]] = {}
+        for series, _, row in self._closed:
+            if row.stored and row.dirty:
+                updates.setdefault(series, []).append({"b_row_id": row.row_id, "b_rec_to": row.rec_to})
+                row.dirty = False
+        for series, params in updates.items():
+            t = self.specs[series].table
+            self.conn.execute(update(t).where(t.c.row_id == bindparam("b_row_id"))
+                              .values(rec_to=bindparam("b_rec_to")), params)
+        for series, records in inserts.items():
+            self.conn.execute(insert(self.specs[series].table), records)
+        new_facts, changed = [], []
+        for (series, key), state in self.states.items():
+            for fact in state.facts:
+                if not fact.stored:
+                    new_facts.append({"series": series, "key": key, "position": fact.position,
+                                      "effective_on": fact.effective_on, "delta": orjson.dumps(fact.delta).decode(),
+                                      "retracted_pos": fact.retracted_pos})
+                    fact.stored, fact.dirty = True, False
+                elif fact.dirty:
+                    changed.append({"b_series": series, "b_key": key, "b_position": fact.position,
+                                    "b_retracted": fact.retracted_pos})
+                    fact.dirty = False
+        if new_facts:
+            self.conn.execute(insert(series_facts), new_facts)
+        if changed:
+            sf = series_facts
+            self.conn.execute(
+                update(sf).where(sf.c.series == bindparam("b_series"), sf.c.key == bindparam("b_key"),
+                                 sf.c.position == bindparam("b_position"))
+                .values(retracted_pos=bindparam("b_retracted")), changed)
+        self._closed.clear()
+        self._created.clear()

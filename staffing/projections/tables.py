@@ -1,0 +1,216 @@
+"""Read-model tables (owned by Alembic: see staffing/migrations/versions).
+
+Bitemporal design. Each ``*_versions`` table holds the state of one series (a unit, a person, a
+position, a quota figure, an excess exception) as rows with
+
+- ``valid_from`` / ``valid_to``: the effective-date interval [from, to) the row describes
+  (valid time, from the legal acts; ``9999-12-31`` = open);
+- ``rec_from`` / ``rec_to``: the log positions [from, to) during which the row was the record's
+  belief (transaction time; ``OPEN_POSITION`` = still believed).
+
+A query "as of D, as known at moment T" first turns T into a log position P (``log_clock``) and
+then reads rows with ``valid_from <= D < valid_to`` and ``rec_from <= P < rec_to``. Log
+positions rather than timestamps make known-at exact: knowledge at T is a prefix of the log.
+Rows are never updated except to close ``rec_to`` once: the past of the record is append-only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = [
+    "END_OF_TIME",
+    "OPEN_POSITION",
+    "metadata",
+]
+
+END_OF_TIME = date(9999, 12, 31)
+OPEN_POSITION = 2**62
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+UUID_LEN = 36
+
+
+def _bitemporal(name: str, *columns: Column[object], indexes: tuple[Index, ...] = ()) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("row_id", Integer, primary_key=True, autoincrement=True),
+        *columns,
+        Column("valid_from", Date, nullable=False),
+        Column("valid_to", Date, nullable=False),
+        Column("rec_from", BigInteger, nullable=False),
+        Column("rec_to", BigInteger, nullable=False),
+        *indexes,
+    )
+
+
+tracking = Table(
+    "projection_tracking",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("recorded_us", BigInteger, nullable=False),
+)
+
+# one row per log position: the recording moment (running maximum of event timestamps, so the
+# known-at view at any moment is a prefix of the log), in microseconds since the epoch (UTC)
+log_clock = Table(
+    "log_clock",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("recorded_us", BigInteger, nullable=False),
+    Index("ix_log_clock_recorded", "recorded_us", "position"),
+)
+
+# every recorded fact that a user can see in `history`, in log order
+facts = Table(
+    "facts",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("fact_id", String(64), nullable=False, unique=True),
+    Column("aggregate_id", String(UUID_LEN), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("unit_id", String(UUID_LEN)),
+    Column("other_unit_id", String(UUID_LEN)),
+    Column("person_id", String(UUID_LEN)),
+    Column("effective_on", Date, nullable=False),
+    Column("recorded_us", BigInteger, nullable=False),
+    Column("act_number", String(200), nullable=False),
+    Column("act_issuer", String(500), nullable=False),
+    Column("act_signed_on", Date, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("retracted_pos", BigInteger),
+    Column("retraction_fact_id", String(64)),
+    Index("ix_facts_unit", "unit_id", "position"),
+    Index("ix_facts_other_unit", "other_unit_id", "position"),
+    Index("ix_facts_person", "person_id", "position"),
+)
+
+# the deltas behind each series, so a series can be re-derived when a fact is inserted in the
+# past or retracted (the fold is re-run and only the changed rows are closed/inserted)
+series_facts = Table(
+    "series_facts",
+    metadata,
+    Column("series", String(16), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("effective_on", Date, nullable=False),
+    Column("delta", Text, nullable=False),
+    Column("retracted_pos", BigInteger),
+)
+
+unit_versions = _bitemporal(
+    "unit_versions",
+    Column("unit_id", String(UUID_LEN), nullable=False),
+    Column("code", String(200), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("name_folded", String(500), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("autonomy", String(48)),
+    Column("parent_id", String(UUID_LEN)),
+    Column("status", String(16), nullable=False),
+    indexes=(
+        Index("ix_unit_versions_unit", "unit_id", "valid_from"),
+        Index("ix_unit_versions_parent", "parent_id", "valid_from"),
+        Index("ix_unit_versions_rec", "rec_to", "valid_from"),
+    ),
+)
+
+person_versions = _bitemporal(
+    "person_versions",
+    Column("person_id", String(UUID_LEN), nullable=False),
+    Column("unit_id", String(UUID_LEN), nullable=False),
+    Column("position_id", String(UUID_LEN)),
+    Column("category", String(32), nullable=False),
+    Column("rank", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("cause", String(32), nullable=False),
+    Column("fact_id", String(64), nullable=False),
+    indexes=(
+        Index("ix_person_versions_unit", "unit_id", "valid_from"),
+        Index("ix_person_versions_person", "person_id", "valid_from"),
+    ),
+)
+
+position_versions = _bitemporal(
+    "position_versions",
+    Column("position_id", String(UUID_LEN), nullable=False),
+    Column("unit_id", String(UUID_LEN), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("group", String(32), nullable=False),
+    Column("rank", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    indexes=(
+        Index("ix_position_versions_unit", "unit_id", "valid_from"),
+        Index("ix_position_versions_position", "position_id", "valid_from"),
+    ),
+)
+
+quota_versions = _bitemporal(
+    "quota_versions",
+    Column("unit_id", String(UUID_LEN), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", Integer, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("fact_id", String(64), nullable=False),
+    Column("act_number", String(200), nullable=False),
+    Column("act_issuer", String(500), nullable=False),
+    Column("act_signed_on", Date, nullable=False),
+    indexes=(Index("ix_quota_versions_unit", "unit_id", "valid_from"),),
+)
+
+excess_versions = _bitemporal(
+    "excess_versions",
+    Column("unit_id", String(UUID_LEN), nullable=False),
+    Column("until", Date, nullable=False),
+    Column("fact_id", String(64), nullable=False),
+    Column("act_number", String(200), nullable=False),
+    Column("act_issuer", String(500), nullable=False),
+    Column("act_signed_on", Date, nullable=False),
+    indexes=(Index("ix_excess_versions_unit", "unit_id", "valid_from"),),
+)
+
+lineage = Table(
+    "lineage",
+    metadata,
+    Column("row_id", Integer, primary_key=True, autoincrement=True),
+    Column("unit_id", String(UUID_LEN), nullable=False),
+    Column("related_unit_id", String(UUID_LEN), nullable=False),
+    Column("direction", String(16), nullable=False),  # PREDECESSOR | SUCCESSOR
+    Column("change", String(16), nullable=False),
+    Column("effective_on", Date, nullable=False),
+    Column("rec_from", BigInteger, nullable=False),
+    Column("fact_id", String(64), nullable=False),
+    Index("ix_lineage_unit", "unit_id", "direction"),
+)
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("person_id", String(UUID_LEN), primary_key=True),
+    Column("full_name", String(500), nullable=False),
+    Column("name_folded", String(500), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("gender", String(8), nullable=False),
+    Column("rec_from", BigInteger, nullable=False),
+    Index("ix_persons_name", "name_folded"),
+)
