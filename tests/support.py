@@ -1,0 +1,79 @@
+"""Test support: a controllable clock, act builders and backend settings."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import psycopg
+import pytest
+
+from staffing.config import Settings
+from staffing.domain.values import LegalAct
+
+PG_URL = os.environ.get("STAFFING_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+class FakeClock:
+    """Recording moments under the test's control; every call moves on by one second."""
+
+    def __init__(self, start: datetime = datetime(2025, 1, 1, tzinfo=timezone.utc)) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+    def set(self, moment: datetime) -> None:
+        assert moment >= self.now, "recording time never goes backwards"
+        self.now = moment
+
+
+def act(number: str = "01/QĐ-TEST", signed_on: date = date(2020, 1, 1), issuer: str = "UBND tỉnh") -> LegalAct:
+    return LegalAct(number, issuer, signed_on)
+
+
+_pg_checked: bool | None = None
+
+
+def postgres_available() -> bool:
+    global _pg_checked
+    if _pg_checked is None:
+        try:
+            with psycopg.connect(PG_URL, connect_timeout=3):
+                _pg_checked = True
+        except psycopg.OperationalError:
+            _pg_checked = False
+    return _pg_checked
+
+
+def require_postgres() -> None:
+    """In CI a missing PostgreSQL is a failure, never a skip; locally it skips with the reason."""
+    if postgres_available():
+        return
+    message = f"PostgreSQL is not reachable at {PG_URL}"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (CI must run the PostgreSQL tests; start the server)", pytrace=False)
+    pytest.skip(message)
+
+
+def new_pg_schema() -> str:
+    schema = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return schema
+
+
+def drop_pg_schema(schema: str) -> None:
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def settings_for(backend: str, tmp_path: object) -> tuple[Settings, str | None]:
+    if backend == "sqlite":
+        return Settings.from_env({"STAFFING_DATA_DIR": str(tmp_path)}), None
+    require_postgres()
+    schema = new_pg_schema()
+    return Settings.from_env({"STAFFING_DATABASE_URL": PG_URL, "STAFFING_DB_SCHEMA": schema,
+                              "STAFFING_DATA_DIR": str(tmp_path)}), schema
