@@ -1,0 +1,1 @@
+"""The GraphQL API (strawberry): a thin layer over the application service and the read models."""

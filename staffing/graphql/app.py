@@ -1,0 +1,42 @@
+"""ASGI application: the GraphQL endpoint mounted in Starlette (which handles the ASGI lifespan)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse
+from starlette.routing import Mount, Route
+from strawberry.asgi import GraphQL
+
+from staffing.bootstrap import Ledger
+from staffing.graphql.context import Context, Loaders
+from staffing.graphql.schema import schema
+
+__all__ = ["create_app"]
+
+
+class LedgerGraphQL(GraphQL[Context, None]):
+    def __init__(self, ledger: Ledger, graphiql: bool) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        self.ledger = ledger
+
+    async def get_context(self, request: Any, response: Any = None) -> Context:
+        # read your writes, also for writes made by other processes: catch the projections up first
+        self.ledger.queries.refresh()
+        return Context(service=self.ledger.service, queries=self.ledger.queries,
+                       loaders=Loaders(self.ledger.queries), request=request, response=response)
+
+
+def create_app(ledger: Ledger, graphiql: bool = True) -> Starlette:
+    graphql_app = LedgerGraphQL(ledger, graphiql)
+
+    async def health(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "projected": ledger.projector.position()})
+
+    async def root(_: Request) -> RedirectResponse:
+        return RedirectResponse("/graphql")
+
+    return Starlette(routes=[Route("/", root), Route("/healthz", health), Mount("/graphql", graphql_app)],
+                     on_shutdown=[ledger.close])

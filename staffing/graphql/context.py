@@ -1,0 +1,84 @@
+"""Per-request context: the ledger's service and queries, and DataLoaders that batch look-ups."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from staffing.application import StaffingService
+from staffing.projections.queries import LineageEntry, Queries, UnitView
+
+__all__ = ["Context", "Loaders"]
+
+K = TypeVar("K")
+G = TypeVar("G")
+
+
+def _grouped(keys: Sequence[K], group: Callable[[K], G]) -> dict[G, list[K]]:
+    out: dict[G, list[K]] = defaultdict(list)
+    for key in keys:
+        out[group(key)].append(key)
+    return out
+
+
+@dataclass
+class Loaders:
+    queries: Queries
+    unit: DataLoader[tuple[str, date, int], UnitView | None] = field(init=False)
+    children: DataLoader[tuple[str, date, int], list[UnitView]] = field(init=False)
+    lineage: DataLoader[tuple[str, int], tuple[list[LineageEntry], list[LineageEntry]]] = field(init=False)
+    last_known: DataLoader[tuple[str, int], UnitView | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.unit = DataLoader(load_fn=self._units)
+        self.children = DataLoader(load_fn=self._children)
+        self.lineage = DataLoader(load_fn=self._lineage)
+        self.last_known = DataLoader(load_fn=self._last_known)
+
+    async def _units(self, keys: Sequence[tuple[str, date, int]]) -> list[UnitView | None]:
+        found: dict[tuple[str, date, int], UnitView | None] = {}
+        with self.queries.connect() as conn:
+            for (as_of, position), group in _grouped(keys, lambda k: (k[1], k[2])).items():
+                views = self.queries.units_by_id(conn, [k[0] for k in group], as_of, position)
+                for key in group:
+                    found[key] = views.get(key[0])
+        return [found[k] for k in keys]
+
+    async def _children(self, keys: Sequence[tuple[str, date, int]]) -> list[list[UnitView]]:
+        found: dict[tuple[str, date, int], list[UnitView]] = {}
+        with self.queries.connect() as conn:
+            for (as_of, position), group in _grouped(keys, lambda k: (k[1], k[2])).items():
+                views = self.queries.children_of(conn, [k[0] for k in group], as_of, position)
+                for key in group:
+                    found[key] = views.get(key[0], [])
+        return [found[k] for k in keys]
+
+    async def _lineage(self, keys: Sequence[tuple[str, int]]) -> list[tuple[list[LineageEntry], list[LineageEntry]]]:
+        with self.queries.connect() as conn:
+            return [self.queries.lineage(conn, unit_id, position) for unit_id, position in keys]
+
+    async def _last_known(self, keys: Sequence[tuple[str, int]]) -> list[UnitView | None]:
+        with self.queries.connect() as conn:
+            return [self.queries.last_known_unit(conn, unit_id, position) for unit_id, position in keys]
+
+
+@dataclass
+class Context:
+    service: StaffingService
+    queries: Queries
+    loaders: Loaders
+    _positions: dict[datetime | None, int] = field(default_factory=dict)
+    request: Any = None
+    response: Any = None
+
+    def position(self, known_at: datetime | None) -> int:
+        """The log position known at ``known_at``, resolved once per request."""
+        if known_at not in self._positions:
+            with self.queries.connect() as conn:
+                self._positions[known_at] = self.queries.knowledge_position(conn, known_at)
+        return self._positions[known_at]

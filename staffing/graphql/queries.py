@@ -1,0 +1,157 @@
+"""Query root: reads the read models only, every answer as of a date and as known at a moment."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Annotated, ParamSpec, TypeVar
+from uuid import UUID
+
+import strawberry
+from graphql import GraphQLError
+
+from staffing.domain.errors import InvalidInput, StaffingError
+from staffing.domain.values import PersonnelCategory
+from staffing.graphql.context import Context
+from staffing.graphql.types import (
+    FactConnection,
+    FactEdge,
+    Movement,
+    PageInfo,
+    Person,
+    Staffing,
+    StaffingRow,
+    Unit,
+    UnitConnection,
+    UnitEdge,
+    UnitKind,
+    fact_from,
+    person_from,
+    row_from,
+    staffing_from,
+    unit_from,
+)
+from staffing.projections.queries import encode_cursor
+
+__all__ = ["Query"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+MAX_PAGE = 500
+Info = strawberry.Info[Context, None]
+
+
+def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn a refused query argument into a GraphQL error naming the argument (BAD_USER_INPUT)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except StaffingError as error:
+            raise GraphQLError(error.message, extensions={"code": "BAD_USER_INPUT", "field": error.field,
+                                                          "reason": error.code}) from None
+
+    return wrapper
+
+
+def _id(value: str, field: str) -> str:
+    try:
+        return str(UUID(str(value)))
+    except ValueError:
+        raise InvalidInput(field, f"{value!r} is not a valid id") from None
+
+
+def _page(first: int) -> int:
+    if not 1 <= first <= MAX_PAGE:
+        raise InvalidInput("first", f"first must be between 1 and {MAX_PAGE}")
+    return first
+
+
+def _as_of(as_of: date | None) -> date:
+    return as_of or date.today()
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="A unit as it stood on `asOf` (default today) as known at `knownAt` (default "
+                                  "now); null when it did not exist on that date as known at that moment.")
+    @user_errors
+    def unit(self, info: Info, id: strawberry.ID, as_of: date | None = None,
+             known_at: datetime | None = None) -> Unit | None:
+        ctx = info.context
+        with ctx.queries.connect() as conn:
+            view = ctx.queries.unit(conn, _id(id, "id"), _as_of(as_of), ctx.position(known_at))
+        return unit_from(view) if view else None
+
+    @strawberry.field(description="Units existing on `asOf`, by code; `search` ignores Vietnamese diacritics.")
+    @user_errors
+    def units(self, info: Info, as_of: date | None = None, known_at: datetime | None = None,
+              kind: UnitKind | None = None, parent_id: strawberry.ID | None = None,  # type: ignore[valid-type]
+              search: str | None = None, first: int = 50, after: str | None = None) -> UnitConnection:
+        ctx = info.context
+        with ctx.queries.connect() as conn:
+            views, more = ctx.queries.units(
+                conn, as_of=_as_of(as_of), position=ctx.position(known_at), kind=kind.value if kind else None,
+                parent_id=_id(parent_id, "parentId") if parent_id else None, search=search, first=_page(first),
+                after=after)
+        edges = [UnitEdge(cursor=encode_cursor(v.code, v.id), node=unit_from(v)) for v in views]
+        return UnitConnection(edges=edges, page_info=PageInfo(has_next_page=more,
+                                                              end_cursor=edges[-1].cursor if edges else None))
+
+    @strawberry.field(description="Headcount against quota for one unit (or its subtree as it stood) on a date.")
+    @user_errors
+    def staffing(self, info: Info, unit_id: strawberry.ID, as_of: date, known_at: datetime | None = None,
+                 include_descendants: bool = False) -> Staffing | None:
+        ctx = info.context
+        with ctx.queries.connect() as conn:
+            figures = ctx.queries.staffing(conn, _id(unit_id, "unitId"), as_of, ctx.position(known_at),
+                                           include_descendants)
+        return staffing_from(figures, known_at) if figures else None
+
+    @strawberry.field(description="One row per unit of the subtree (the whole country without a root), down to "
+                                  "`depth` levels; the root is level 0, top-level units are level 1.")
+    @user_errors
+    def staffing_report(self, info: Info, as_of: date, root_unit_id: strawberry.ID | None = None,
+                        known_at: datetime | None = None, depth: int | None = None,
+                        include_descendants: bool = False) -> list[StaffingRow]:
+        ctx = info.context
+        with ctx.queries.connect() as conn:
+            rows = ctx.queries.staffing_report(conn, _id(root_unit_id, "rootUnitId") if root_unit_id else None,
+                                               as_of, ctx.position(known_at), depth, include_descendants)
+        return [row_from(r) for r in rows]
+
+    @strawberry.field(description="Recorded facts in log order (about a unit and the people in it, or a person).")
+    @user_errors
+    def history(self, info: Info, unit_id: strawberry.ID | None = None, person_id: strawberry.ID | None = None,
+                first: int = 50, after: str | None = None) -> FactConnection:
+        ctx = info.context
+        with ctx.queries.connect() as conn:
+            rows, more = ctx.queries.history(conn, unit_id=_id(unit_id, "unitId") if unit_id else None,
+                                             person_id=_id(person_id, "personId") if person_id else None,
+                                             first=_page(first), after=after)
+        edges = [FactEdge(cursor=encode_cursor(r.position), node=fact_from(r)) for r in rows]
+        return FactConnection(edges=edges, page_info=PageInfo(has_next_page=more,
+                                                              end_cursor=edges[-1].cursor if edges else None))
+
+    @strawberry.field(description="A person and their assignment on `asOf`, as known at `knownAt`.")
+    @user_errors
+    def person(self, info: Info, id: strawberry.ID, as_of: date | None = None,
+               known_at: datetime | None = None) -> Person | None:
+        ctx = info.context
+        with ctx.queries.connect() as conn:
+            view = ctx.queries.person(conn, _id(id, "id"), _as_of(as_of), ctx.position(known_at))
+        return person_from(view) if view else None
+
+    @strawberry.field(description="Movements into and out of a unit in [from, to]: recruited, transferred, "
+                                  "reorganised, retired, resigned, dismissed, downsized.")
+    @user_errors
+    def movements(self, info: Info, unit_id: strawberry.ID, from_: Annotated[date, strawberry.argument(name="from")],
+                  to: date, known_at: datetime | None = None) -> list[Movement]:
+        ctx = info.context
+        with ctx.queries.connect() as conn:
+            found = ctx.queries.movements(conn, _id(unit_id, "unitId"), from_, to, ctx.position(known_at))
+        return [Movement(person_id=strawberry.ID(m.person_id), kind=m.kind, effective_on=m.effective_on,
+                         category=PersonnelCategory(m.category), fact_id=strawberry.ID(m.fact_id)) for m in found]
+

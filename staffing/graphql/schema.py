@@ -1,0 +1,39 @@
+"""The schema: query and mutation roots, with validation limits built once (cached validation)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import AddValidationRules, MaskErrors
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+from graphql import GraphQLError
+
+from staffing.graphql.mutations import Mutation
+from staffing.graphql.queries import Query
+
+__all__ = ["build_schema", "schema"]
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    """Mask unexpected failures only: validation errors and our typed errors keep their message."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return False
+    return True
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            AddValidationRules([depth_rule(MAX_DEPTH, None, None), max_aliases_rule(MAX_ALIASES)]),
+            MaskErrors(should_mask_error=_should_mask, error_message="Internal error; it has been logged"),
+        ],
+    )
+
+
+schema = build_schema()

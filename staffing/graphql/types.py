@@ -1,0 +1,282 @@
+"""GraphQL output types. Leaf fields are plain attributes (no resolvers) so large lists stay fast;
+only links to other objects (parent, children, lineage units) resolve, through DataLoaders."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import orjson
+import strawberry
+from strawberry.scalars import JSON
+
+from staffing.domain import values
+from staffing.projections.queries import FactRow, PersonView, StaffingFigures, StaffingLine, UnitView
+
+if TYPE_CHECKING:
+    from staffing.graphql.context import Context
+
+UnitKind = strawberry.enum(values.UnitKind, name="UnitKind")
+PersonnelCategory = strawberry.enum(values.PersonnelCategory, name="PersonnelCategory")
+QuotaKind = strawberry.enum(values.QuotaKind, name="QuotaKind")
+DownsizingPolicy = strawberry.enum(values.DownsizingPolicy, name="DownsizingPolicy")
+Gender = strawberry.enum(values.Gender, name="Gender")
+PositionGroup = strawberry.enum(values.PositionGroup, name="PositionGroup")
+ChangeKind = strawberry.enum(values.ChangeKind, name="ChangeKind")
+UnitStatus = strawberry.enum(values.UnitStatus, name="UnitStatus")
+PersonStatus = strawberry.enum(values.PersonStatus, name="PersonStatus")
+FinancialAutonomy = strawberry.enum(values.FinancialAutonomy, name="FinancialAutonomy")
+
+
+@strawberry.type(description="The legal basis of a fact: act number, issuing body, signing date.")
+class LegalAct:
+    number: str
+    issuer: str
+    signed_on: date
+
+
+@strawberry.type(description="A refusal: machine-readable code, the offending input field, a human message.")
+class UserError:
+    code: str
+    field: str | None
+    message: str
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type(description="An organisational unit as it stood on `asOf`, as known at `knownAt`.")
+class Unit:
+    id: strawberry.ID
+    code: str
+    name: str
+    kind: UnitKind  # type: ignore[valid-type]
+    autonomy: FinancialAutonomy | None  # type: ignore[valid-type]
+    status: UnitStatus  # type: ignore[valid-type]
+    as_of: date
+    parent_id: strawberry.Private[str | None]
+    position: strawberry.Private[int]
+
+    @strawberry.field(description="The parent unit on the same date (null for top-level units).")
+    async def parent(self, info: strawberry.Info[Context, None]) -> Unit | None:
+        if self.parent_id is None:
+            return None
+        view = await info.context.loaders.unit.load((self.parent_id, self.as_of, self.position))
+        return unit_from(view) if view else None
+
+    @strawberry.field(description="Child units existing on the same date, ordered by code.")
+    async def children(self, info: strawberry.Info[Context, None]) -> list[Unit]:
+        views = await info.context.loaders.children.load((self.id, self.as_of, self.position))
+        return [unit_from(v) for v in views]
+
+    @strawberry.field(description="Units this one came from (merges, splits, separations), as known at knownAt.")
+    async def predecessors(self, info: strawberry.Info[Context, None]) -> list[LineageEntry]:
+        before, _ = await info.context.loaders.lineage.load((self.id, self.position))
+        return [LineageEntry(unit_id=e.unit_id, change=values.ChangeKind(e.change), effective_on=e.effective_on,
+                             fact_id=strawberry.ID(e.fact_id), position=self.position) for e in before]
+
+    @strawberry.field(description="Units that continued this one, as known at knownAt.")
+    async def successors(self, info: strawberry.Info[Context, None]) -> list[LineageEntry]:
+        _, after = await info.context.loaders.lineage.load((self.id, self.position))
+        return [LineageEntry(unit_id=e.unit_id, change=values.ChangeKind(e.change), effective_on=e.effective_on,
+                             fact_id=strawberry.ID(e.fact_id), position=self.position) for e in after]
+
+
+@strawberry.type(description="One lineage link: the related unit, the kind of change and when it took effect.")
+class LineageEntry:
+    change: ChangeKind  # type: ignore[valid-type]
+    effective_on: date
+    fact_id: strawberry.ID
+    unit_id: strawberry.Private[str]
+    position: strawberry.Private[int]
+
+    @strawberry.field(description="The related unit in its last state as known (it may have ended).")
+    async def unit(self, info: strawberry.Info[Context, None]) -> Unit | None:
+        view = await info.context.loaders.last_known.load((self.unit_id, self.position))
+        return unit_from(view) if view else None
+
+
+@strawberry.type
+class UnitEdge:
+    cursor: str
+    node: Unit
+
+
+@strawberry.type
+class UnitConnection:
+    edges: list[UnitEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="One quota figure in force: its kind, amount and the legal act behind it.")
+class QuotaEntry:
+    kind: QuotaKind  # type: ignore[valid-type]
+    amount: int
+    effective_on: date
+    fact_id: strawberry.ID
+    act: LegalAct
+
+
+@strawberry.type
+class QuotaByKind:
+    kind: QuotaKind  # type: ignore[valid-type]
+    amount: int
+
+
+@strawberry.type(name="StaffingLine", description="Quota against headcount for one personnel category.")
+class StaffingLineType:
+    category: PersonnelCategory  # type: ignore[valid-type]
+    quota: int
+    headcount: int
+    vacancy: int
+    surplus: int
+    quota_by_kind: list[QuotaByKind]
+    entries: list[QuotaEntry]
+
+
+@strawberry.type(description="Headcount against quota for a unit (or its subtree) on a date, as known at a moment.")
+class Staffing:
+    unit: Unit
+    as_of: date
+    known_at: datetime | None
+    includes_descendants: bool
+    lines: list[StaffingLineType]
+    total_quota: int
+    total_headcount: int
+    total_vacancy: int
+    total_surplus: int
+    excess_allowed_until: date | None
+
+
+@strawberry.type(description="One row of a staffing report: a unit and its figures, alone or rolled up.")
+class StaffingRow:
+    unit: Unit
+    level: int
+    parent_id: strawberry.ID | None
+    lines: list[StaffingLineType]
+    total_quota: int
+    total_headcount: int
+    total_vacancy: int
+    total_surplus: int
+    excess_allowed_until: date | None
+
+
+@strawberry.type(description="A recorded fact, in log order, with its valid time, recording time and legal basis.")
+class Fact:
+    id: strawberry.ID
+    type: str
+    effective_on: date
+    recorded_at: datetime
+    act: LegalAct
+    unit_id: strawberry.ID | None
+    person_id: strawberry.ID | None
+    retracted_by: strawberry.ID | None
+    data: JSON
+
+
+@strawberry.type
+class FactEdge:
+    cursor: str
+    node: Fact
+
+
+@strawberry.type
+class FactConnection:
+    edges: list[FactEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="Where a person stood on the date: unit, position, category, rank, status.")
+class Assignment:
+    unit_id: strawberry.ID
+    position_id: strawberry.ID | None
+    category: PersonnelCategory  # type: ignore[valid-type]
+    rank: str
+    status: PersonStatus  # type: ignore[valid-type]
+    since: date
+    as_of: strawberry.Private[date]
+    position: strawberry.Private[int]
+
+    @strawberry.field(description="The unit on that date (null if the unit no longer existed then).")
+    async def unit(self, info: strawberry.Info[Context, None]) -> Unit | None:
+        view = await info.context.loaders.unit.load((str(self.unit_id), self.as_of, self.position))
+        return unit_from(view) if view else None
+
+
+@strawberry.type
+class Person:
+    id: strawberry.ID
+    full_name: str
+    birth_date: date
+    gender: Gender  # type: ignore[valid-type]
+    assignment: Assignment
+
+
+@strawberry.type(description="A movement of a person into or out of a unit in a period.")
+class Movement:
+    person_id: strawberry.ID
+    kind: str
+    effective_on: date
+    category: PersonnelCategory  # type: ignore[valid-type]
+    fact_id: strawberry.ID
+
+
+# ---------------------------------------------------------------------- converters
+def unit_from(view: UnitView) -> Unit:
+    return Unit(id=strawberry.ID(view.id), code=view.code, name=view.name, kind=values.UnitKind(view.kind),
+                autonomy=values.FinancialAutonomy(view.autonomy) if view.autonomy else None,
+                status=values.UnitStatus(view.status), as_of=view.as_of, parent_id=view.parent_id,
+                position=view.position)
+
+
+def line_from(line: StaffingLine) -> StaffingLineType:
+    kinds = [QuotaByKind(kind=k, amount=line.quota_of(k.value)) for k in values.QuotaKind if line.quota_of(k.value)]
+    entries = [QuotaEntry(kind=values.QuotaKind(e.kind), amount=e.amount, effective_on=e.effective_from,
+                          fact_id=strawberry.ID(e.fact_id),
+                          act=LegalAct(number=e.act_number, issuer=e.act_issuer, signed_on=e.act_signed_on))
+               for e in line.entries]
+    return StaffingLineType(category=values.PersonnelCategory(line.category), quota=line.quota,
+                            headcount=line.headcount, vacancy=line.vacancy, surplus=line.surplus,
+                            quota_by_kind=kinds, entries=entries)
+
+
+def staffing_from(figures: StaffingFigures, known_at: datetime | None) -> Staffing:
+    assert figures.unit is not None
+    return Staffing(unit=unit_from(figures.unit), as_of=figures.as_of, known_at=known_at,
+                    includes_descendants=figures.includes_descendants,
+                    lines=[line_from(line) for line in figures.lines], total_quota=figures.total_quota,
+                    total_headcount=figures.total_headcount, total_vacancy=figures.total_vacancy,
+                    total_surplus=figures.total_surplus, excess_allowed_until=figures.excess_allowed_until)
+
+
+def row_from(figures: StaffingFigures) -> StaffingRow:
+    assert figures.unit is not None
+    parent = figures.unit.parent_id
+    return StaffingRow(unit=unit_from(figures.unit), level=figures.level,
+                       parent_id=strawberry.ID(parent) if parent else None,
+                       lines=[line_from(line) for line in figures.lines], total_quota=figures.total_quota,
+                       total_headcount=figures.total_headcount, total_vacancy=figures.total_vacancy,
+                       total_surplus=figures.total_surplus, excess_allowed_until=figures.excess_allowed_until)
+
+
+def fact_from(row: FactRow) -> Fact:
+    return Fact(id=strawberry.ID(row.id), type=row.type, effective_on=row.effective_on, recorded_at=row.recorded_at,
+                act=LegalAct(number=row.act_number, issuer=row.act_issuer, signed_on=row.act_signed_on),
+                unit_id=strawberry.ID(row.unit_id) if row.unit_id else None,
+                person_id=strawberry.ID(row.person_id) if row.person_id else None,
+                retracted_by=strawberry.ID(row.retracted_by) if row.retracted_by else None,
+                data=orjson.loads(row.data))
+
+
+def person_from(view: PersonView) -> Person:
+    return Person(id=strawberry.ID(view.id), full_name=view.full_name, birth_date=view.birth_date,
+                  gender=values.Gender(view.gender),
+                  assignment=Assignment(unit_id=strawberry.ID(view.unit_id),
+                                        position_id=strawberry.ID(view.position_id) if view.position_id else None,
+                                        category=values.PersonnelCategory(view.category), rank=view.rank,
+                                        status=values.PersonStatus(view.status), since=view.since,
+                                        as_of=view.as_of, position=view.position))
+
