@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from staffing.bootstrap import Ledger
@@ -38,5 +40,12 @@ def create_app(ledger: Ledger, graphiql: bool = True) -> Starlette:
     async def root(_: Request) -> RedirectResponse:
         return RedirectResponse("/graphql")
 
-    return Starlette(routes=[Route("/", root), Route("/healthz", health), Mount("/graphql", graphql_app)],
-                     on_shutdown=[ledger.close])
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            ledger.close()
+
+    return Starlette(routes=[Route("/", root), Route("/healthz", health), Route("/graphql", graphql_app, methods=["GET", "POST"])],
+                     lifespan=lifespan)

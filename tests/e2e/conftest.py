@@ -1,0 +1,67 @@
+"""Start the real server (``python -m staffing serve``) on a free port, per backend."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.graphql_client import GraphQLClient
+from tests.support import PG_URL, drop_pg_schema, new_pg_schema, require_postgres
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
+    env["STAFFING_DATA_DIR"] = str(tmp_path)
+    schema = None
+    if request.param == "postgres":
+        require_postgres()
+        schema = new_pg_schema()
+        env.update(STAFFING_DATABASE_URL=PG_URL, STAFFING_DB_SCHEMA=schema)
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "staffing", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                output = proc.stdout.read().decode() if proc.stdout else ""
+                pytest.fail(f"server did not start: {output}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if proc.stdout:
+            proc.stdout.close()
+        if schema:
+            drop_pg_schema(schema)
+
+
+@pytest.fixture
+def gql(server: str) -> Iterator[GraphQLClient]:
+    with httpx.Client(base_url=server, timeout=30) as client:
+        yield GraphQLClient(client)
