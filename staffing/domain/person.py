@@ -1,8 +1,9 @@
 """Person: a cadre, civil servant, public employee or contract worker.
 
-The person keeps a timeline of facts, each with the state it leaves behind (unit, position,
-category, rank, status). A fact entered in error is retracted, never deleted: the state falls
-back to the latest fact still on record. Moves made by a reorganisation cannot be retracted
+The person keeps a timeline of facts, each with what it changed (unit, position, category, rank,
+status); the current placement is the fold of the facts still on record, in order (as the read
+model folds them). A fact entered in error is retracted, never deleted: what it changed falls
+back to the latest earlier fact still on record, and later facts keep only their own changes. Moves made by a reorganisation cannot be retracted
 (a reorganisation is reversed by new acts). National ID numbers are never part of ids or topics.
 """
 
@@ -55,10 +56,13 @@ class Person(LedgerAggregate):
     def placement(self) -> Placement:
         active = self._active_facts()
         if not active:
-            last = dict(self.facts[0]["placement"])
+            last = dict(self.facts[0]["changes"])
             last["status"] = PersonStatus.VOID.value
             return Placement(last)
-        return Placement(active[-1]["placement"])
+        placement = Placement()
+        for fact in active:  # the recruitment (always the first active fact) sets every field
+            placement.update(fact["changes"])
+        return placement
 
     @property
     def status(self) -> PersonStatus:
@@ -69,11 +73,9 @@ class Person(LedgerAggregate):
         return PersonnelCategory(self.placement["category"])
 
     def _record(self, event: LedgerAggregate.Event, cause: str, retractable: bool, **changes: Any) -> None:
-        placement = dict(self.placement) if self.facts else {}
-        placement.update(changes)
         self.facts.append({
             "version": event.originator_version, "effective_on": event.effective_on, "cause": cause,
-            "placement": placement, "retractable": retractable, "retracted": False,
+            "changes": changes, "retractable": retractable, "retracted": False,
         })
         self._refresh_last_fact_on()
 

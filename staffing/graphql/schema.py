@@ -26,12 +26,15 @@ def _should_mask(error: GraphQLError) -> bool:
 
 
 def build_schema() -> strawberry.Schema:
+    # the rule classes are built once and shared, so graphql-core's validation stays cacheable;
+    # strawberry wants a factory per request for the extension objects themselves
+    rules = [depth_rule(MAX_DEPTH, None, None), max_aliases_rule(MAX_ALIASES)]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         extensions=[
-            AddValidationRules([depth_rule(MAX_DEPTH, None, None), max_aliases_rule(MAX_ALIASES)]),
-            MaskErrors(should_mask_error=_should_mask, error_message="Internal error; it has been logged"),
+            lambda: AddValidationRules(rules),
+            lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal error; it has been logged"),
         ],
     )
 

@@ -1,0 +1,52 @@
+"""The committed SDL is the contract the ministry's clients build against."""
+
+from __future__ import annotations
+
+from staffing.graphql.schema import schema
+from staffing.graphql.schema_export import SCHEMA_PATH
+
+
+def test_committed_schema_matches_the_code() -> None:
+    committed = SCHEMA_PATH.read_text(encoding="utf-8")
+    assert committed == str(schema) + "\n", (
+        "schema drift: run `python -m staffing schema --output staffing/graphql/schema.graphql` and review the diff")
+
+
+def test_contract_enums_have_exactly_the_fixed_values() -> None:
+    sdl = str(schema)
+    expected = {
+        "UnitKind": "MINISTRY MINISTRY_LEVEL_AGENCY GOVERNMENT_AGENCY GENERAL_DEPARTMENT BUREAU DEPARTMENT OFFICE "
+                    "INSPECTORATE DIVISION PROVINCE PROVINCIAL_DEPARTMENT SUB_DEPARTMENT DISTRICT COMMUNE WARD "
+                    "SPECIAL_ZONE PUBLIC_SERVICE_UNIT",
+        "PersonnelCategory": "CADRE CIVIL_SERVANT PUBLIC_EMPLOYEE CONTRACT_WORKER",
+        "QuotaKind": "ASSIGNED TEMPORARY SUPPLEMENTARY",
+        "DownsizingPolicy": "EARLY_RETIREMENT RESIGNATION TRANSFER_OUTSIDE_BUDGET",
+        "Gender": "FEMALE MALE",
+        "PositionGroup": "LEADERSHIP SECTOR_PROFESSIONAL COMMON_PROFESSIONAL SUPPORT",
+    }
+    for name, members in expected.items():
+        block = sdl.split(f"enum {name} {{", 1)[1].split("}", 1)[0]
+        assert block.split() == members.split(), name
+
+
+def test_every_mutation_takes_one_input_argument_and_returns_errors() -> None:
+    mutation_type = schema._schema.mutation_type
+    assert mutation_type is not None
+    for name, field in mutation_type.fields.items():
+        assert list(field.args) == ["input"], name
+        assert str(field.args["input"].type).endswith("Input!"), name
+        payload = field.type.of_type if hasattr(field.type, "of_type") else field.type
+        assert "errors" in payload.fields, name
+
+
+def test_fact_inputs_carry_effective_date_and_legal_act() -> None:
+    for name in ("EstablishUnitInput", "RenameUnitInput", "MoveUnitInput", "MergeUnitsInput", "SplitUnitInput",
+                 "SeparateUnitInput", "DissolveUnitInput", "AssignQuotaInput", "CreatePositionInput",
+                 "AbolishPositionInput", "RecruitPersonInput", "TransferPersonInput", "PersonLeavesInput",
+                 "DownsizePersonInput"):
+        fields = schema._schema.type_map[name].fields  # type: ignore[union-attr]
+        assert str(fields["effectiveOn"].type) == "Date!", name
+        assert str(fields["act"].type) == "LegalActInput!", name
+    act = schema._schema.type_map["LegalActInput"].fields  # type: ignore[union-attr]
+    assert {k: str(v.type) for k, v in act.items()} == {"number": "String!", "issuer": "String!",
+                                                        "signedOn": "Date!"}
