@@ -125,7 +125,18 @@ class Person(LedgerAggregate):
             person._record(self, self.status, True, status=self.status, position_id=None)
 
     class Downsized(LedgerAggregate.Event):
-        """Tinh giản biên chế, under the decree version in force on the decision date."""
+        """Tinh giản biên chế, under the decree version in force on the decision date.
+
+        Version 2 added ``affected_by_restructuring`` (Decree 178/2024 runs in parallel with the
+        general decree for people affected by the 2025 restructuring). Version-1 events were
+        recorded before that distinction existed, so they are read as not affected.
+        """
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("affected_by_restructuring", False)
 
         policy: str
         decree: str
