@@ -4,6 +4,7 @@
   A ``postgresql://`` URL selects PostgreSQL for the event store and the read models alike.
 - ``STAFFING_DATA_DIR``: where the default SQLite files and other local state live (``./var``).
 - ``STAFFING_DB_SCHEMA``: optional PostgreSQL schema (tests use one per test).
+- ``STAFFING_API_TOKENS``: ``token:role,...`` bearer tokens; unset = every caller is a local admin.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Settings:
     database_url: URL
     data_dir: Path
     schema: str | None = None
+    api_tokens: str | None = None  # STAFFING_API_TOKENS: "token:role,..."; none = local admin
 
     @property
     def is_sqlite(self) -> bool:
@@ -53,4 +55,5 @@ class Settings:
             )
         if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
             raise ValueError("STAFFING_DATABASE_URL: an SQLite ledger needs a file path, not :memory:")
-        return cls(database_url=url, data_dir=data_dir, schema=env.get("STAFFING_DB_SCHEMA") or None)
+        return cls(database_url=url, data_dir=data_dir, schema=env.get("STAFFING_DB_SCHEMA") or None,
+                   api_tokens=env.get("STAFFING_API_TOKENS") or None)

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from staffing.bootstrap import Ledger
+from staffing.graphql.auth import parse_tokens, principal_for
 from staffing.graphql.context import Context, Loaders
 from staffing.graphql.schema import schema
 
@@ -23,12 +24,14 @@ class LedgerGraphQL(GraphQL[Context, None]):
     def __init__(self, ledger: Ledger, graphiql: bool) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.ledger = ledger
+        self.tokens = parse_tokens(ledger.settings.api_tokens)
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         # read your writes, also for writes made by other processes: catch the projections up first
         self.ledger.queries.refresh()
+        principal = principal_for(request.headers.get("authorization"), self.tokens)
         return Context(service=self.ledger.service, queries=self.ledger.queries,
-                       loaders=Loaders(self.ledger.queries), request=request, response=response)
+                       loaders=Loaders(self.ledger.queries), principal=principal, request=request, response=response)
 
 
 def create_app(ledger: Ledger, graphiql: bool = True) -> Starlette:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from staffing.application import StaffingService
+from staffing.graphql.auth import Principal
 from staffing.projections.queries import LineageEntry, Queries, UnitView
 
 __all__ = ["Context", "Loaders"]
@@ -72,6 +73,7 @@ class Context:
     service: StaffingService
     queries: Queries
     loaders: Loaders
+    principal: Principal | None = None
     _positions: dict[datetime | None, int] = field(default_factory=dict)
     request: Any = None
     response: Any = None

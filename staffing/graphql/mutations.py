@@ -18,6 +18,7 @@ from staffing.application import NewUnit, QuotaFigure, SplitPart
 from staffing.domain import values
 from staffing.domain.errors import StaffingError
 from staffing.domain.values import LegalAct
+from staffing.graphql.auth import Authenticated, CanRecord
 from staffing.graphql.context import Context
 from staffing.graphql.types import (
     DownsizingPolicy,
@@ -360,7 +361,7 @@ async def _person_mutation(info: Info, fn: Callable[[], dict[str, Any]], effecti
 # ---------------------------------------------------------------------- root
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Thành lập: establish a unit.")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Thành lập: establish a unit.")
     async def establish_unit(self, info: Info, input: EstablishUnitInput) -> UnitPayload:
         svc = info.context.service
         return await _unit_mutation(info, lambda: svc.establish_unit(
@@ -368,21 +369,21 @@ class Mutation:
             autonomy=values.FinancialAutonomy(input.autonomy) if input.autonomy else None,
             effective_on=input.effective_on, act=_act(input.act), request_key=input.request_key), input.effective_on)
 
-    @strawberry.mutation(description="Đổi tên: rename a unit (and optionally change its code).")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Đổi tên: rename a unit (and optionally change its code).")
     async def rename_unit(self, info: Info, input: RenameUnitInput) -> UnitPayload:
         svc = info.context.service
         return await _unit_mutation(info, lambda: svc.rename_unit(
             unit_id=input.unit_id, name=input.name, code=input.code, effective_on=input.effective_on,
             act=_act(input.act), request_key=input.request_key), input.effective_on)
 
-    @strawberry.mutation(description="Move a unit under another parent (null: top level).")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Move a unit under another parent (null: top level).")
     async def move_unit(self, info: Info, input: MoveUnitInput) -> UnitPayload:
         svc = info.context.service
         return await _unit_mutation(info, lambda: svc.move_unit(
             unit_id=input.unit_id, new_parent_id=input.new_parent_id, effective_on=input.effective_on,
             act=_act(input.act), request_key=input.request_key), input.effective_on)
 
-    @strawberry.mutation(description="Sáp nhập (intoUnitId) or hợp nhất (newUnit), atomically with people, "
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Sáp nhập (intoUnitId) or hợp nhất (newUnit), atomically with people, "
                                      "positions, child units and quota.")
     async def merge_units(self, info: Info, input: MergeUnitsInput) -> UnitPayload:
         svc = info.context.service
@@ -392,7 +393,7 @@ class Mutation:
             excess_allowed_until=input.excess_allowed_until, effective_on=input.effective_on, act=_act(input.act),
             request_key=input.request_key), input.effective_on)
 
-    @strawberry.mutation(description="Chia: split a unit into new units; everything must be allocated.")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Chia: split a unit into new units; everything must be allocated.")
     async def split_unit(self, info: Info, input: SplitUnitInput) -> UnitsPayload:
         svc = info.context.service
         result, errors = await _call(lambda: svc.split_unit(
@@ -404,21 +405,21 @@ class Mutation:
         units = [u for u in (_unit_view(info.context, i, input.effective_on) for i in result["unitIds"]) if u]
         return UnitsPayload(units=units, fact_id=strawberry.ID(result["factId"]), errors=[])
 
-    @strawberry.mutation(description="Tách: separate a part of a unit into a new unit.")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Tách: separate a part of a unit into a new unit.")
     async def separate_unit(self, info: Info, input: SeparateUnitInput) -> UnitPayload:
         svc = info.context.service
         return await _unit_mutation(info, lambda: svc.separate_unit(
             unit_id=input.unit_id, part=_part(input.part), effective_on=input.effective_on, act=_act(input.act),
             request_key=input.request_key), input.effective_on)
 
-    @strawberry.mutation(description="Giải thể: refused while people, open positions or child units remain.")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Giải thể: refused while people, open positions or child units remain.")
     async def dissolve_unit(self, info: Info, input: DissolveUnitInput) -> UnitPayload:
         svc = info.context.service
         return await _unit_mutation(info, lambda: svc.dissolve_unit(
             unit_id=input.unit_id, effective_on=input.effective_on, act=_act(input.act),
             request_key=input.request_key), input.effective_on)
 
-    @strawberry.mutation(description="Giao biên chế: set a quota figure from `effectiveOn`.")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Giao biên chế: set a quota figure from `effectiveOn`.")
     async def assign_quota(self, info: Info, input: AssignQuotaInput) -> UnitPayload:
         svc = info.context.service
         return await _unit_mutation(info, lambda: svc.assign_quota(
@@ -426,7 +427,7 @@ class Mutation:
             kind=values.QuotaKind(input.kind), amount=input.amount, effective_on=input.effective_on,
             act=_act(input.act), request_key=input.request_key), input.effective_on)
 
-    @strawberry.mutation(description="Move quota from one unit to another in one act.")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Move quota from one unit to another in one act.")
     async def transfer_quota(self, info: Info, input: TransferQuotaInput) -> UnitPayload:
         svc = info.context.service
         return await _unit_mutation(info, lambda: svc.transfer_quota(
@@ -435,14 +436,14 @@ class Mutation:
             amount=input.amount, effective_on=input.effective_on, act=_act(input.act),
             request_key=input.request_key), input.effective_on)
 
-    @strawberry.mutation(description="Allow a unit to exceed its quota until a date.")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Allow a unit to exceed its quota until a date.")
     async def allow_excess(self, info: Info, input: AllowExcessInput) -> UnitPayload:
         svc = info.context.service
         return await _unit_mutation(info, lambda: svc.allow_excess(
             unit_id=input.unit_id, until=input.until, reason=input.reason, effective_on=input.effective_on,
             act=_act(input.act), request_key=input.request_key), input.effective_on)
 
-    @strawberry.mutation(description="Create a job position (vị trí việc làm) in a unit.")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Create a job position (vị trí việc làm) in a unit.")
     async def create_position(self, info: Info, input: CreatePositionInput) -> PositionPayload:
         svc = info.context.service
         result, errors = await _call(lambda: svc.create_position(
@@ -453,7 +454,7 @@ class Mutation:
         return PositionPayload(position=PositionRef(id=strawberry.ID(result["positionId"])),
                                fact_id=strawberry.ID(result["factId"]), errors=[])
 
-    @strawberry.mutation(description="Abolish a job position; refused while anyone holds it.")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Abolish a job position; refused while anyone holds it.")
     async def abolish_position(self, info: Info, input: AbolishPositionInput) -> PositionPayload:
         svc = info.context.service
         result, errors = await _call(lambda: svc.abolish_position(
@@ -464,7 +465,7 @@ class Mutation:
         return PositionPayload(position=PositionRef(id=strawberry.ID(result["positionId"])),
                                fact_id=strawberry.ID(result["factId"]), errors=[])
 
-    @strawberry.mutation(description="Recruit or appoint a person into a unit (and optionally a position).")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Recruit or appoint a person into a unit (and optionally a position).")
     async def recruit_person(self, info: Info, input: RecruitPersonInput) -> PersonPayload:
         svc = info.context.service
         return await _person_mutation(info, lambda: svc.recruit_person(
@@ -473,7 +474,7 @@ class Mutation:
             position_id=input.position_id, rank=input.rank or "", effective_on=input.effective_on,
             act=_act(input.act), request_key=input.request_key), input.effective_on)
 
-    @strawberry.mutation(description="Transfer (điều động, luân chuyển) a person to another unit or position.")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Transfer (điều động, luân chuyển) a person to another unit or position.")
     async def transfer_person(self, info: Info, input: TransferPersonInput) -> PersonPayload:
         svc = info.context.service
         return await _person_mutation(info, lambda: svc.transfer_person(
@@ -481,7 +482,7 @@ class Mutation:
             effective_on=input.effective_on, act=_act(input.act), request_key=input.request_key),
             input.effective_on)
 
-    @strawberry.mutation(description="Change a person's rank or grade (ngạch/hạng) or category.")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Change a person's rank or grade (ngạch/hạng) or category.")
     async def regrade_person(self, info: Info, input: RegradePersonInput) -> PersonPayload:
         svc = info.context.service
         return await _person_mutation(info, lambda: svc.regrade_person(
@@ -489,28 +490,28 @@ class Mutation:
             rank=input.rank, effective_on=input.effective_on, act=_act(input.act), request_key=input.request_key),
             input.effective_on)
 
-    @strawberry.mutation(description="Nghỉ hưu: the person retires on `effectiveOn` (not counted from that day).")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Nghỉ hưu: the person retires on `effectiveOn` (not counted from that day).")
     async def retire_person(self, info: Info, input: PersonLeavesInput) -> PersonPayload:
         svc = info.context.service
         return await _person_mutation(info, lambda: svc.retire_person(
             person_id=input.person_id, effective_on=input.effective_on, act=_act(input.act),
             request_key=input.request_key), input.effective_on)
 
-    @strawberry.mutation(description="Thôi việc: the person resigns.")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Thôi việc: the person resigns.")
     async def resign_person(self, info: Info, input: PersonLeavesInput) -> PersonPayload:
         svc = info.context.service
         return await _person_mutation(info, lambda: svc.resign_person(
             person_id=input.person_id, effective_on=input.effective_on, act=_act(input.act),
             request_key=input.request_key), input.effective_on)
 
-    @strawberry.mutation(description="Buộc thôi việc: the person is dismissed.")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Buộc thôi việc: the person is dismissed.")
     async def dismiss_person(self, info: Info, input: PersonLeavesInput) -> PersonPayload:
         svc = info.context.service
         return await _person_mutation(info, lambda: svc.dismiss_person(
             person_id=input.person_id, effective_on=input.effective_on, act=_act(input.act),
             request_key=input.request_key), input.effective_on)
 
-    @strawberry.mutation(description="Tinh giản biên chế under the decree version in force on the decision date.")
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Tinh giản biên chế under the decree version in force on the decision date.")
     async def downsize_person(self, info: Info, input: DownsizePersonInput) -> PersonPayload:
         svc = info.context.service
         return await _person_mutation(info, lambda: svc.downsize_person(
@@ -519,7 +520,7 @@ class Mutation:
             insured_years=input.insured_years, affected_by_restructuring=input.affected_by_restructuring,
             request_key=input.request_key), input.effective_on)
 
-    @strawberry.mutation(description="Retract a person or quota fact entered in error; it stops counting from now, "
+    @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Retract a person or quota fact entered in error; it stops counting from now, "
                                      "while answers known at earlier moments keep it.")
     async def retract_fact(self, info: Info, input: RetractFactInput) -> RetractFactPayload:
         svc = info.context.service

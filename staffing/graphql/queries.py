@@ -13,6 +13,7 @@ from graphql import GraphQLError
 
 from staffing.domain.errors import InvalidInput, StaffingError
 from staffing.domain.values import PersonnelCategory
+from staffing.graphql.auth import Authenticated
 from staffing.graphql.context import Context
 from staffing.graphql.types import (
     FactConnection,
@@ -75,7 +76,7 @@ def _as_of(as_of: date | None) -> date:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="A unit as it stood on `asOf` (default today) as known at `knownAt` (default "
+    @strawberry.field(permission_classes=[Authenticated], description="A unit as it stood on `asOf` (default today) as known at `knownAt` (default "
                                   "now); null when it did not exist on that date as known at that moment.")
     @user_errors
     def unit(self, info: Info, id: strawberry.ID, as_of: date | None = None,
@@ -85,7 +86,7 @@ class Query:
             view = ctx.queries.unit(conn, _id(id, "id"), _as_of(as_of), ctx.position(known_at))
         return unit_from(view) if view else None
 
-    @strawberry.field(description="Units existing on `asOf`, by code; `search` ignores Vietnamese diacritics.")
+    @strawberry.field(permission_classes=[Authenticated], description="Units existing on `asOf`, by code; `search` ignores Vietnamese diacritics.")
     @user_errors
     def units(self, info: Info, as_of: date | None = None, known_at: datetime | None = None,
               kind: UnitKind | None = None, parent_id: strawberry.ID | None = None,  # type: ignore[valid-type]
@@ -100,7 +101,7 @@ class Query:
         return UnitConnection(edges=edges, page_info=PageInfo(has_next_page=more,
                                                               end_cursor=edges[-1].cursor if edges else None))
 
-    @strawberry.field(description="Headcount against quota for one unit (or its subtree as it stood) on a date.")
+    @strawberry.field(permission_classes=[Authenticated], description="Headcount against quota for one unit (or its subtree as it stood) on a date.")
     @user_errors
     def staffing(self, info: Info, unit_id: strawberry.ID, as_of: date, known_at: datetime | None = None,
                  include_descendants: bool = False) -> Staffing | None:
@@ -110,7 +111,7 @@ class Query:
                                            include_descendants)
         return staffing_from(figures, known_at) if figures else None
 
-    @strawberry.field(description="One row per unit of the subtree (the whole country without a root), down to "
+    @strawberry.field(permission_classes=[Authenticated], description="One row per unit of the subtree (the whole country without a root), down to "
                                   "`depth` levels; the root is level 0, top-level units are level 1.")
     @user_errors
     def staffing_report(self, info: Info, as_of: date, root_unit_id: strawberry.ID | None = None,
@@ -122,7 +123,7 @@ class Query:
                                                as_of, ctx.position(known_at), depth, include_descendants)
         return [row_from(r) for r in rows]
 
-    @strawberry.field(description="Recorded facts in log order (about a unit and the people in it, or a person).")
+    @strawberry.field(permission_classes=[Authenticated], description="Recorded facts in log order (about a unit and the people in it, or a person).")
     @user_errors
     def history(self, info: Info, unit_id: strawberry.ID | None = None, person_id: strawberry.ID | None = None,
                 first: int = 50, after: str | None = None) -> FactConnection:
@@ -135,7 +136,7 @@ class Query:
         return FactConnection(edges=edges, page_info=PageInfo(has_next_page=more,
                                                               end_cursor=edges[-1].cursor if edges else None))
 
-    @strawberry.field(description="A person and their assignment on `asOf`, as known at `knownAt`.")
+    @strawberry.field(permission_classes=[Authenticated], description="A person and their assignment on `asOf`, as known at `knownAt`.")
     @user_errors
     def person(self, info: Info, id: strawberry.ID, as_of: date | None = None,
                known_at: datetime | None = None) -> Person | None:
@@ -144,7 +145,7 @@ class Query:
             view = ctx.queries.person(conn, _id(id, "id"), _as_of(as_of), ctx.position(known_at))
         return person_from(view) if view else None
 
-    @strawberry.field(description="Movements into and out of a unit in [from, to]: recruited, transferred, "
+    @strawberry.field(permission_classes=[Authenticated], description="Movements into and out of a unit in [from, to]: recruited, transferred, "
                                   "reorganised, retired, resigned, dismissed, downsized.")
     @user_errors
     def movements(self, info: Info, unit_id: strawberry.ID, from_: Annotated[date, strawberry.argument(name="from")],
