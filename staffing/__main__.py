@@ -39,8 +39,9 @@ def demo(host: str = "127.0.0.1", port: int = 8000, load_only: bool = False) -> 
     clock = DemoClock()
     ledger = build(clock=clock)
     if ledger.store.recorder.max_notification_id() in (None, 0):
-        summary = load_demo(ledger.service, clock)
-        typer.echo(f"demo loaded: {summary}")
+        summary = load_demo(ledger.service, clock, defer_projection=True)
+        typer.echo(f"demo loaded: {summary.units} units, {summary.positions} positions, {summary.people} people, "
+                   f"{summary.events_written} events in {summary.seconds:.1f} s")
     else:
         typer.echo("the store is not empty; serving it as it is")
     clock.release()
