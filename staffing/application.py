@@ -194,7 +194,16 @@ class StaffingService:
                 previous = work.find(request_id(request_key), Request)
                 if previous is not None:
                     return self._replay(previous, command, fingerprint)
-            result = decide(work)
+            try:
+                result = decide(work)
+            except StaffingError:
+                # a concurrent repeat of this very request may have committed after we looked for
+                # it; its effects then refuse ours (e.g. DuplicateCode): answer with its result
+                if request_key is not None:
+                    previous = _Work(self, work.at).find(request_id(request_key), Request)
+                    if previous is not None:
+                        return self._replay(previous, command, fingerprint)
+                raise
             aggregates = work.pending()
             if request_key is not None:
                 aggregates.append(Request.handled(key=request_key, command=command, fingerprint=fingerprint,
@@ -258,7 +267,8 @@ class StaffingService:
         if entry.holder_id == holder_id:
             return
         holder = work.find(entry.holder_id, Unit)
-        if holder is not None and holder.status.value == "ACTIVE":
+        # the holder keeps the code only while it is live *and* still uses it (a rename frees it)
+        if holder is not None and holder.status.value == "ACTIVE" and unit_code_id(holder.code) == entry.id:
             raise DuplicateCode("code", f"code {code!r} is held by the live unit '{holder.name}'; choose another")
         entry.reassign(holder_id, work.at)
 

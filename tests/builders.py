@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
 
 from staffing.application import StaffingService
 from staffing.domain.person import Person
@@ -48,10 +50,11 @@ __all__ = [
     "establish",
     "establish_province",
     "recruit",
+    "the_event",
 ]
 
 #: the recording moment passed to domain commands (the application passes its clock's reading)
-AT = datetime(2025, 1, 1, 9, 0, tzinfo=timezone.utc)
+AT = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
 #: the default effective date of the "given" facts
 START = date(2020, 1, 1)
 
@@ -64,6 +67,18 @@ def _next_code(prefix: str = "U") -> str:
 
 def an_act(number: str = "01/QĐ-UBND", signed_on: date = START, issuer: str = "UBND tỉnh Tuyên Quang") -> LegalAct:
     return LegalAct(number, issuer, signed_on)
+
+
+E = TypeVar("E")
+
+
+def the_event(aggregate: Aggregate, kind: type[E]) -> E:
+    """Then: the command recorded exactly one (new) event on ``aggregate``, of type ``kind``."""
+    events = aggregate.collect_events()
+    assert len(events) == 1, f"expected one {kind.__name__}, got {[type(e).__name__ for e in events]}"
+    (event,) = events
+    assert isinstance(event, kind), f"expected {kind.__name__}, got {type(event).__name__}"
+    return event
 
 
 # ====================================================================== aggregate builders (pure)

@@ -3,8 +3,9 @@
 The person keeps a timeline of facts, each with what it changed (unit, position, category, rank,
 status); the current placement is the fold of the facts still on record, in order (as the read
 model folds them). A fact entered in error is retracted, never deleted: what it changed falls
-back to the latest earlier fact still on record, and later facts keep only their own changes. Moves made by a reorganisation cannot be retracted
-(a reorganisation is reversed by new acts). National ID numbers are never part of ids or topics.
+back to the latest earlier fact still on record, and later facts keep only their own changes.
+Moves made by a reorganisation cannot be retracted (a reorganisation is reversed by new acts).
+National ID numbers are never part of ids or topics.
 """
 
 from __future__ import annotations
