@@ -335,6 +335,7 @@ class StaffingService:
         if (into_unit_id is None) == (new_unit is None):
             raise InvalidInput("intoUnitId", "give exactly one of intoUnitId (absorb) or newUnit (consolidate)")
         source_ids = _unique_ids(source_unit_ids, "sourceUnitIds")
+        new_unit = _normalise(new_unit, "newUnit") if new_unit is not None else None
         if into_unit_id is None and len(source_ids) < 2:
             raise InvalidInput("sourceUnitIds", "a consolidation needs at least two units")
         new_id = self.new_id()
@@ -384,6 +385,7 @@ class StaffingService:
         """Chia: the original ends; every person, position and child unit must go to a new unit."""
         if len(parts) < 2:
             raise InvalidInput("parts", "a split creates at least two units; use separateUnit for one")
+        parts = [_normalise_part(p, f"parts[{i}]") for i, p in enumerate(parts)]
         new_ids = [self.new_id() for _ in parts]
 
         def decide(work: _Work) -> dict[str, Any]:
@@ -403,6 +405,7 @@ class StaffingService:
     def separate_unit(self, *, unit_id: UUID | str, part: SplitPart, effective_on: date, act: LegalAct,
                       request_key: str | None = None) -> dict[str, Any]:
         """Tách: the original continues; the new unit takes what the caller allocates to it."""
+        part = _normalise_part(part, "part")
         new_id = self.new_id()
 
         def decide(work: _Work) -> dict[str, Any]:
@@ -764,6 +767,23 @@ def _fact_of(agg: Aggregate, event_class: type) -> str:
         if isinstance(event, event_class):
             return fact_id(agg.id, event.originator_version)
     return fact_id(agg.id, agg.version)
+
+
+def _normalise(spec: NewUnit, field_name: str) -> NewUnit:
+    """Accept enum names as plain strings (as GraphQL and scripts send them), refusing bad ones by field."""
+    return NewUnit(
+        spec.code, spec.name, _enum(UnitKind, spec.kind, f"{field_name}.kind"),
+        as_uuid(spec.parent_id, f"{field_name}.parentId") if spec.parent_id else None,
+        _enum(FinancialAutonomy, spec.autonomy, f"{field_name}.autonomy") if spec.autonomy else None,
+    )
+
+
+def _normalise_part(part: SplitPart, field_name: str) -> SplitPart:
+    return SplitPart(unit=_normalise(part.unit, f"{field_name}.unit"), person_ids=part.person_ids,
+                     position_ids=part.position_ids, child_unit_ids=part.child_unit_ids,
+                     quota=[QuotaFigure(_enum(PersonnelCategory, q.category, f"{field_name}.quota.category"),
+                                        _enum(QuotaKind, q.kind, f"{field_name}.quota.kind"), q.amount)
+                            for q in part.quota])
 
 
 def _unique_ids(values: Sequence[UUID | str], field_name: str) -> list[UUID]:

@@ -16,6 +16,7 @@ from uuid import UUID
 from staffing.domain.base import LedgerAggregate, check_text
 from staffing.domain.errors import (
     EffectiveBeforeStart,
+    OutOfOrderFact,
     HierarchyCycle,
     InvalidInput,
     UnitEnded,
@@ -42,6 +43,7 @@ class Unit(LedgerAggregate):
         child_ids: set[UUID]
         member_ids: set[UUID]
         position_ids: set[UUID]
+        roster_changed_on: date  # latest effective date of anyone/anything joining or leaving
 
         # ----------------------------------------------------------------- events (stored schema)
     class Established(LedgerAggregate.Created):
@@ -70,6 +72,7 @@ class Unit(LedgerAggregate):
             ]
             unit.successors = []
             unit.child_ids, unit.member_ids, unit.position_ids = set(), set(), set()
+            unit.roster_changed_on = self.effective_on
 
     class Renamed(LedgerAggregate.Event):
         name: str
@@ -151,36 +154,42 @@ class Unit(LedgerAggregate):
 
         def apply(self, unit: Unit) -> None:
             unit.member_ids.add(self.person_id)
+            unit.roster_changed_on = max(unit.roster_changed_on, self.effective_on)
 
     class MemberLeft(LedgerAggregate.Event):
         person_id: UUID
 
         def apply(self, unit: Unit) -> None:
             unit.member_ids.discard(self.person_id)
+            unit.roster_changed_on = max(unit.roster_changed_on, self.effective_on)
 
     class PositionOpened(LedgerAggregate.Event):
         position_id: UUID
 
         def apply(self, unit: Unit) -> None:
             unit.position_ids.add(self.position_id)
+            unit.roster_changed_on = max(unit.roster_changed_on, self.effective_on)
 
     class PositionClosed(LedgerAggregate.Event):
         position_id: UUID
 
         def apply(self, unit: Unit) -> None:
             unit.position_ids.discard(self.position_id)
+            unit.roster_changed_on = max(unit.roster_changed_on, self.effective_on)
 
     class ChildAttached(LedgerAggregate.Event):
         child_id: UUID
 
         def apply(self, unit: Unit) -> None:
             unit.child_ids.add(self.child_id)
+            unit.roster_changed_on = max(unit.roster_changed_on, self.effective_on)
 
     class ChildDetached(LedgerAggregate.Event):
         child_id: UUID
 
         def apply(self, unit: Unit) -> None:
             unit.child_ids.discard(self.child_id)
+            unit.roster_changed_on = max(unit.roster_changed_on, self.effective_on)
 
     # ----------------------------------------------------------------- commands
     @classmethod
@@ -318,8 +327,20 @@ class Unit(LedgerAggregate):
         act: LegalAct,
         at: datetime,
     ) -> None:
-        """End the unit. Whatever it held must already have gone elsewhere (giải thể rule)."""
+        """End the unit. Whatever it held must already have gone elsewhere (giải thể rule).
+
+        Refused when a movement into or out of the unit is already on record with a later
+        effective date: ending the unit first would leave that person (or position, or child unit)
+        in a unit that no longer exists between the two dates.
+        """
         self._require_own_fact(effective_on)
+        if effective_on < self.roster_changed_on:
+            raise OutOfOrderFact(
+                "effectiveOn",
+                f"unit {self.code} has a movement effective on {self.roster_changed_on} already on record; it "
+                f"cannot end on {effective_on}. Retract that later movement, record this change, then record "
+                "the movement again against the successor",
+            )
         if self.member_ids or self.position_ids or self.child_ids:
             raise UnitNotEmpty(
                 "unitId",

@@ -1,0 +1,56 @@
+"""A reorganisation may not end a unit before a movement already on record for a later date:
+otherwise that person would sit, still active, in a unit that no longer exists."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+import pytest
+
+from staffing.application import NewUnit, SplitPart
+from staffing.bootstrap import Ledger
+from staffing.domain.errors import InvalidInput, OutOfOrderFact
+from tests.builders import an_act, establish, recruit
+
+
+def test_merge_is_refused_when_a_member_leaves_after_the_merge_date(ledger: Ledger) -> None:
+    svc = ledger.service
+    province = establish(svc)
+    a, b = establish(svc, parent_id=province, kind="COMMUNE"), establish(svc, parent_id=province, kind="COMMUNE")
+    person = recruit(svc, a)
+    svc.retire_person(person_id=person, effective_on=date(2025, 8, 1), act=an_act())
+    before = ledger.store.recorder.max_notification_id()
+
+    with pytest.raises(OutOfOrderFact) as refused:
+        svc.merge_units(source_unit_ids=[a, b], new_unit=NewUnit("C", "Xã C", "COMMUNE", province),  # type: ignore[arg-type]
+                        effective_on=date(2025, 7, 1), act=an_act())
+
+    assert refused.value.field == "effectiveOn" and "2025-08-01" in refused.value.message
+    assert ledger.store.recorder.max_notification_id() == before
+
+
+def test_dissolution_is_refused_before_a_recorded_later_departure(ledger: Ledger) -> None:
+    svc = ledger.service
+    unit, other = establish(svc), establish(svc)
+    person = recruit(svc, unit)
+    svc.transfer_person(person_id=person, to_unit_id=other, effective_on=date(2025, 8, 1), act=an_act())
+
+    with pytest.raises(OutOfOrderFact):
+        svc.dissolve_unit(unit_id=unit, effective_on=date(2025, 7, 1), act=an_act())
+    svc.dissolve_unit(unit_id=unit, effective_on=date(2025, 8, 1), act=an_act())
+    assert ledger.store.repository.get(UUID(unit)).status.value == "ENDED"
+
+
+def test_new_units_accept_kind_names_as_text_and_refuse_unknown_ones_by_field(ledger: Ledger) -> None:
+    svc = ledger.service
+    a, b = establish(svc, kind="COMMUNE"), establish(svc, kind="COMMUNE")
+    with pytest.raises(InvalidInput) as refused:
+        svc.merge_units(source_unit_ids=[a, b], new_unit=NewUnit("C", "Xã C", "HAMLET"),  # type: ignore[arg-type]
+                        effective_on=date(2025, 7, 1), act=an_act())
+    assert refused.value.field == "newUnit.kind"
+    merged = svc.merge_units(source_unit_ids=[a, b], new_unit=NewUnit("C", "Xã C", "COMMUNE"),  # type: ignore[arg-type]
+                             effective_on=date(2025, 7, 1), act=an_act())
+    parts = [SplitPart(NewUnit(f"S{i}", f"Xã S{i}", "WARD")) for i in range(2)]  # type: ignore[arg-type]
+    split = svc.split_unit(unit_id=merged["unitId"], parts=parts, effective_on=date(2025, 9, 1), act=an_act())
+    assert {ledger.store.repository.get(UUID(u)).kind.value for u in split["unitIds"]} == {"WARD"}
