@@ -99,9 +99,10 @@ def main() -> None:
                f"{baseline_rate:,.0f} events/s -> ratio {batched_rate / baseline_rate:.1f}x")
 
         try:
-            from staffing.projections.rebuild import rebuild
-            from staffing.projections.db import make_engines
             from sqlalchemy.engine import make_url
+
+            from staffing.projections.db import make_engines
+            from staffing.projections.rebuild import rebuild
 
             target = make_engines(make_url(f"sqlite:///{tmp}/rebuilt.sqlite"))
             t0 = time.perf_counter()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -52,7 +53,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000, load_only: bool = False) -> 
 
 
 @app.command()
-def schema(output: Path | None = typer.Option(None, help="write the SDL here instead of stdout")) -> None:
+def schema(output: Annotated[Path | None, typer.Option(help="write the SDL here instead of stdout")] = None) -> None:
     """Print (or write) the GraphQL schema SDL."""
     from staffing.graphql.schema import schema as gql_schema
 

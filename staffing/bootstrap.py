@@ -76,6 +76,9 @@ def build(
     kwargs = {"id_factory": id_factory} if id_factory else {}
     service = StaffingService(store, clock=clock, **kwargs)
     if inline_projection:
-        service.on_commit.append(lambda: projector.catch_up())
+        def catch_up() -> None:
+            projector.catch_up()
+
+        service.on_commit.append(catch_up)
     queries = Queries(engines, refresh=projector.catch_up)
     return Ledger(settings, store, engines, projector, service, queries)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
@@ -18,7 +18,7 @@ PG_URL = os.environ.get("STAFFING_TEST_PG_URL", "postgresql://postgres@127.0.0.1
 class FakeClock:
     """Recording moments under the test's control; every call moves on by one second."""
 
-    def __init__(self, start: datetime = datetime(2025, 1, 1, tzinfo=timezone.utc)) -> None:
+    def __init__(self, start: datetime = datetime(2025, 1, 1, tzinfo=UTC)) -> None:
         self.now = start
 
     def __call__(self) -> datetime:

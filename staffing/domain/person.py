@@ -10,10 +10,8 @@ National ID numbers are never part of ids or topics.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from staffing.domain.base import LedgerAggregate, check_text

@@ -5,9 +5,8 @@ A position keeps the people holding it, so abolishing a held position is refused
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from staffing.domain.base import LedgerAggregate, check_text

@@ -8,9 +8,8 @@ figure, a transfer lowers one ledger and raises another in the same save. Time-b
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from staffing.domain.base import LedgerAggregate, check_amount, check_text

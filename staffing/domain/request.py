@@ -7,10 +7,8 @@ the loser reads back the winner's result.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate

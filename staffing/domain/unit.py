@@ -8,17 +8,16 @@ version check and is re-decided against the new state.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from staffing.domain.base import LedgerAggregate, check_text
 from staffing.domain.errors import (
     EffectiveBeforeStart,
-    OutOfOrderFact,
     HierarchyCycle,
     InvalidInput,
+    OutOfOrderFact,
     UnitEnded,
     UnitNotEmpty,
 )

@@ -8,10 +8,9 @@ concurrent claims collide on the same aggregate version. A code is free again on
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import unicodedata
 from datetime import datetime
+from typing import TYPE_CHECKING
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate

@@ -94,7 +94,7 @@ class Query:
         ctx = info.context
         with ctx.queries.connect() as conn:
             views, more = ctx.queries.units(
-                conn, as_of=_as_of(as_of), position=ctx.position(known_at), kind=kind.value if kind else None,
+                conn, as_of=_as_of(as_of), position=ctx.position(known_at), kind=str(kind.value) if kind else None,  # type: ignore[attr-defined]
                 parent_id=_id(parent_id, "parentId") if parent_id else None, search=search, first=_page(first),
                 after=after)
         edges = [UnitEdge(cursor=encode_cursor(v.code, v.id), node=unit_from(v)) for v in views]

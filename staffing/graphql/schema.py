@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, MaskErrors
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
-from graphql import GraphQLError
 
 from staffing.graphql.mutations import Mutation
 from staffing.graphql.queries import Query
@@ -20,9 +20,7 @@ MAX_ALIASES = 30
 def _should_mask(error: GraphQLError) -> bool:
     """Mask unexpected failures only: validation errors and our typed errors keep their message."""
     original = error.original_error
-    if original is None or isinstance(original, GraphQLError):
-        return False
-    return True
+    return original is not None and not isinstance(original, GraphQLError)
 
 
 def build_schema() -> strawberry.Schema:
@@ -33,7 +31,7 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         extensions=[
-            lambda: AddValidationRules(rules),
+            lambda: AddValidationRules(rules),  # type: ignore[arg-type]
             lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal error; it has been logged"),
         ],
     )

@@ -15,9 +15,7 @@ config = context.config
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    if type_ == "table" and reflected and name not in metadata.tables:
-        return False
-    return True
+    return not (type_ == "table" and reflected and name not in metadata.tables)
 
 
 def run_with(connection: Connection) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from staffing.bootstrap import Ledger
 from tests.graphql_client import GraphQLClient
@@ -86,9 +86,9 @@ def test_too_deep_queries_are_rejected(api: GraphQLClient) -> None:
 
 
 def test_unit_query_answers_as_of_and_known_at(api: GraphQLClient, clock: FakeClock) -> None:
-    clock.set(datetime(2025, 6, 15, tzinfo=timezone.utc))
+    clock.set(datetime(2025, 6, 15, tzinfo=UTC))
     unit = _unit(api, "02", "Tỉnh Hà Giang")
-    clock.set(datetime(2025, 7, 10, tzinfo=timezone.utc))
+    clock.set(datetime(2025, 7, 10, tzinfo=UTC))
     api.mutate("renameUnit", {"unitId": unit, "name": "Tỉnh Hà Giang mới", "effectiveOn": "2025-07-01", "act": ACT})
     query = "query($id: ID!, $d: Date, $k: DateTime) { unit(id: $id, asOf: $d, knownAt: $k) { name } }"
     assert api(query, {"id": unit, "d": "2025-06-30"})["unit"]["name"] == "Tỉnh Hà Giang"

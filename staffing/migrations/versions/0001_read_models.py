@@ -3,12 +3,11 @@
 Seeds the tracking row of the one projection at position 0 (nothing applied yet).
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 00:56:32.571164
 """
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = '0001'
 down_revision = None
