@@ -171,7 +171,7 @@ class Projector:
         batch.ledger_units = self._ledger_units
         mapper = self.store.mapper
         for notification in notifications:
-            event = mapper.to_domain_event(notification)
+            event: Any = mapper.to_domain_event(notification)
             batch.recorded_us = max(batch.recorded_us, to_us(event.timestamp))
             batch.clock.append({"position": notification.id, "recorded_us": batch.recorded_us})
             handler = self._handlers.get(type(event))
@@ -355,9 +355,11 @@ class Projector:
     def _person_regraded(self, batch: _Batch, e: Person.Regraded, pos: int) -> None:
         pid = str(e.originator_id)
         before = batch.series.current_value("person", pid) or {}
-        fid = self._fact(batch, e, pos, "PersonRegraded", unit_id=before.get("unit_id"), person_id=pid)
-        batch.series.add_fact("person", pid, pos, e.effective_on,
-                              {"category": e.category, "rank": e.rank, "cause": "REGRADED", "fact_id": fid})
+        self._fact(batch, e, pos, "PersonRegraded", unit_id=before.get("unit_id"), person_id=pid)
+        # a regrade leaves ``cause``/``fact_id`` (how and by which fact the person came to be where
+        # they are) alone: a reorganisation move followed the same day by a regrade is still a
+        # reorganisation, and the movement names the move's fact, not the regrade's
+        batch.series.add_fact("person", pid, pos, e.effective_on, {"category": e.category, "rank": e.rank})
 
     def _person_exit(self, batch: _Batch, e: Any, pos: int, type_: str, status: str) -> None:
         pid = str(e.originator_id)

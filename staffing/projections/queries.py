@@ -11,7 +11,7 @@ import base64
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, func, or_, select, union_all
@@ -33,7 +33,7 @@ NOW_POSITION = t.OPEN_POSITION - 1
 
 
 def from_us(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1_000_000, tz=timezone.utc)
+    return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
 
 
 def encode_cursor(*parts: object) -> str:
@@ -298,6 +298,7 @@ class Queries:
         for siblings in by_parent.values():
             siblings.sort(key=lambda r: (r.code, r.unit_id))
         out: list[tuple[UnitView, int, str | None]] = []
+        seen: set[str] = set()  # the write side should prevent cycles; a read must not loop if one slips in
         if root_id is None:
             # top level: no parent, or a parent that does not exist on that date
             stack = [(r, 1) for r in reversed([r for r in rows if r.parent_id is None or r.parent_id not in ids])]
@@ -309,6 +310,9 @@ class Queries:
             stack = [(root, 0)]
         while stack:
             row, level = stack.pop()
+            if row.unit_id in seen:
+                continue
+            seen.add(row.unit_id)
             out.append((self._unit_view(row, as_of, position), level, row.parent_id))
             if depth is None or level < depth:
                 stack.extend((child, level + 1) for child in reversed(by_parent.get(row.unit_id, [])))
@@ -395,9 +399,12 @@ class Queries:
             if depth is not None and level > depth:
                 continue
             if include_descendants:
-                members, stack = [], [u.id]
+                members, stack, seen = [], [u.id], set()
                 while stack:
                     current = stack.pop()
+                    if current in seen:
+                        continue
+                    seen.add(current)
                     members.append(current)
                     stack.extend(children.get(current, []))
             else:

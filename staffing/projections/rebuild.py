@@ -1,0 +1,211 @@
+"""Rebuild the read models from the whole event log, and swap a rebuilt copy in for the live one.
+
+Why a separate path from ``Projector.catch_up``: catching up re-loads every touched series from
+the database at each batch (it cannot know what an earlier batch left behind), while a rebuild
+starts from empty tables. So ``rebuild`` keeps *one* ``SeriesBatch(fresh=True)`` in memory across
+all batches — nothing is ever read back — decodes large batches of notifications straight into
+rows, and creates the secondary indexes only after the load (ENGINEERING.md: rebuilds go fastest
+that way). Each batch commits together with the tracking row, so the target always holds a
+consistent prefix of the log; a rebuild that fails part-way is simply started again on a fresh
+target (it is never swapped in).
+
+``swap_in`` builds beside the live read models and then replaces them in one step:
+
+- SQLite: the rebuilt file is checkpointed into a single self-contained file (journal mode
+  DELETE, no ``-wal``) and moved over the live views file with ``os.replace`` (atomic on POSIX).
+  **The server must be stopped, or every engine on the views file disposed, first**: an open
+  connection keeps reading the old inode, and a live ``-wal`` belongs to the old file. ``swap_in``
+  checks this by switching the live file out of WAL mode, which SQLite refuses while another
+  connection has it open, and it then gives up without touching anything.
+- PostgreSQL: the rebuild goes into a fresh schema ``<live>_rebuild``. The event-store tables
+  share the live schema with the read models (one ``STAFFING_DB_SCHEMA``, or ``public``), so
+  renaming whole schemas (``ALTER SCHEMA ... RENAME``) would carry the event store away with the
+  old read models. Instead, one transaction locks the live read-model tables (tracking row first,
+  the order the projector takes them, so the swap queues behind a running batch instead of
+  deadlocking), moves each of them to ``<live>_previous`` and each rebuilt table into the live
+  schema (``ALTER TABLE ... SET SCHEMA``: indexes, constraints and owned sequences go along), and
+  commits. Readers and the projector see the old tables until the commit and the new ones after
+  it; nothing has to stop. Events appended meanwhile are picked up by the next ``catch_up``, from
+  the rebuilt tracking position. ``<live>_previous`` is dropped unless ``keep_previous``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Index, create_engine, select, text, update
+from sqlalchemy.engine import make_url
+
+from staffing.config import Settings
+from staffing.projections import tables as t
+from staffing.projections.db import ViewEngines, make_engines
+from staffing.projections.projector import PROJECTION_NAME, SERIES, Projector
+from staffing.projections.series import SeriesBatch
+
+__all__ = ["NotFresh", "SwapRefused", "rebuild", "swap_in"]
+
+ALEMBIC_TABLE = "alembic_version"
+
+
+class NotFresh(RuntimeError):
+    """The rebuild target already holds projected events."""
+
+
+class SwapRefused(RuntimeError):
+    """The live read models are in use (SQLite): stop the server or dispose its engines first."""
+
+
+def _secondary_indexes() -> list[Index]:
+    """Indexes only queries need (the load reads nothing back except by primary or unique key)."""
+    return [ix for table in t.metadata.sorted_tables for ix in sorted(table.indexes, key=lambda i: str(i.name))
+            if not ix.unique]
+
+
+def rebuild(store: Any, target: ViewEngines, batch_size: int = 10_000) -> int:
+    """Project the whole notification log of ``store`` into the fresh read models ``target``.
+
+    Migrates ``target`` to the newest revision first; refuses (``NotFresh``) a target whose
+    tracking position is not 0. Returns the number of notifications applied; afterwards the
+    target's tracking position is the last notification id.
+    """
+    from staffing.bootstrap import migrate  # the composition root owns migrations
+
+    migrate(target)
+    projector = Projector(store, target, batch_size=batch_size)
+    recorder = store.recorder
+    applied = 0
+    with target.write.connect() as conn:
+        with conn.begin():
+            tracked = conn.execute(select(t.tracking.c.position, t.tracking.c.recorded_us)
+                                   .where(t.tracking.c.name == PROJECTION_NAME)).one()
+            if tracked.position != 0:
+                raise NotFresh(f"the target already holds {tracked.position} projected events; rebuild into empty "
+                               "read models")
+            for index in _secondary_indexes():
+                index.drop(conn)
+        series = SeriesBatch(conn, SERIES, fresh=True)
+        position, recorded_us = 0, int(tracked.recorded_us)
+        while True:
+            notifications = recorder.select_notifications(start=position + 1, limit=batch_size)
+            last_batch = len(notifications) < batch_size
+            with conn.begin():
+                if notifications:
+                    recorded_us = projector.apply(conn, notifications, recorded_us, fresh=True, series=series)
+                    position = notifications[-1].id
+                    applied += len(notifications)
+                    _track(conn, position, recorded_us)
+                if last_batch:
+                    for index in _secondary_indexes():
+                        index.create(conn)
+            if last_batch:
+                return applied
+
+
+def _track(conn: Connection, position: int, recorded_us: int) -> None:
+    conn.execute(update(t.tracking).where(t.tracking.c.name == PROJECTION_NAME)
+                 .values(position=position, recorded_us=recorded_us))
+
+
+# ====================================================================== swapping in
+def swap_in(settings: Settings, *, store: Any | None = None, batch_size: int = 10_000,
+            keep_previous: bool = False) -> int:
+    """Rebuild the read models of ``settings`` beside the live ones and swap them in.
+
+    ``store``: the event store to read (default: one opened from ``settings``). Returns the
+    number of notifications applied. See the module docstring for what each backend does and
+    what it requires (SQLite: the server stopped or its engines disposed).
+    """
+    own_store = store is None
+    if store is None:
+        from staffing.persistence import EventStore, event_store_env
+
+        store = EventStore(env=event_store_env(settings))
+    try:
+        if settings.is_sqlite:
+            return _swap_sqlite(settings, store, batch_size, keep_previous)
+        return _swap_postgres(settings, store, batch_size, keep_previous)
+    finally:
+        if own_store:
+            store.close()
+
+
+def _sqlite_files(path: Path) -> list[Path]:
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def _leave_wal(path: Path) -> None:
+    """Checkpoint a database file into itself and switch it to a rollback journal (no -wal left).
+
+    SQLite refuses to leave WAL mode while another connection has the file open, which is how
+    an open server is detected.
+    """
+    with closing(sqlite3.connect(path, timeout=1)) as db:
+        try:
+            mode = db.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
+        except sqlite3.OperationalError as error:
+            raise SwapRefused(f"{path} is in use ({error}); stop the server or dispose its engines, then retry") from None
+        if str(mode).lower() != "delete":
+            raise SwapRefused(f"{path} is in use (journal mode stayed {mode}); stop the server or dispose its "
+                              "engines, then retry")
+
+
+def _swap_sqlite(settings: Settings, store: Any, batch_size: int, keep_previous: bool) -> int:
+    live = Path(str(settings.views_url.database))
+    building = live.with_name(live.name + ".rebuild")
+    for stale in _sqlite_files(building):
+        stale.unlink(missing_ok=True)
+    engines = make_engines(make_url(f"sqlite:///{building}"))
+    try:
+        applied = rebuild(store, engines, batch_size)
+    finally:
+        engines.dispose()
+    _leave_wal(building)
+    if live.exists():
+        _leave_wal(live)  # refuses while the server still has the live file open
+        if keep_previous:
+            previous = live.with_name(live.name + ".previous")
+            previous.unlink(missing_ok=True)
+            os.link(live, previous)
+    os.replace(building, live)
+    return applied
+
+
+def _swap_postgres(settings: Settings, store: Any, batch_size: int, keep_previous: bool) -> int:
+    admin = create_engine(settings.views_url)
+    try:
+        with admin.connect() as conn:
+            live = settings.schema or str(conn.execute(text("SELECT current_schema()")).scalar_one())
+        building, previous = f"{live}_rebuild", f"{live}_previous"
+        quote = admin.dialect.identifier_preparer.quote
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {quote(building)} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {quote(building)}"))
+        engines = make_engines(settings.views_url, building)
+        try:
+            applied = rebuild(store, engines, batch_size)
+        finally:
+            engines.dispose()
+        names = [t.tracking.name, *(tb.name for tb in t.metadata.sorted_tables if tb is not t.tracking), ALEMBIC_TABLE]
+        with admin.begin() as conn:
+            present = set(conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = :s"), {"s": live}).scalars())
+            moving = [n for n in names if n in present]
+            if moving:
+                conn.execute(text("LOCK TABLE " + ", ".join(f"{quote(live)}.{quote(n)}" for n in moving)
+                                  + " IN ACCESS EXCLUSIVE MODE"))
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {quote(previous)} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {quote(previous)}"))
+            for name in names:
+                if name in present:
+                    conn.execute(text(f"ALTER TABLE {quote(live)}.{quote(name)} SET SCHEMA {quote(previous)}"))
+                conn.execute(text(f"ALTER TABLE {quote(building)}.{quote(name)} SET SCHEMA {quote(live)}"))
+            conn.execute(text(f"DROP SCHEMA {quote(building)}"))
+            if not keep_previous:
+                conn.execute(text(f"DROP SCHEMA {quote(previous)} CASCADE"))
+        return applied
+    finally:
+        admin.dispose()
