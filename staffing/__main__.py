@@ -1,4 +1,4 @@
-"""Command line: ``python -m staffing serve | demo | schema | migrate | rebuild | status``.
+"""Command line: ``python -m staffing serve | demo | schema | migrate | status | catch-up | rebuild``.
 
 Settings come from the environment (staffing/config.py); nothing connects before a command runs.
 """
@@ -96,6 +96,20 @@ def catch_up() -> None:
         typer.echo(f"applied {ledger.projector.catch_up()} events")
     finally:
         ledger.close()
+
+
+@app.command()
+def rebuild(keep_previous: bool = False) -> None:
+    """Rebuild the read models from the whole event log into fresh tables and swap them in.
+
+    On SQLite stop the server first (the views file is replaced); on PostgreSQL the swap is one
+    transaction and a running server keeps serving.
+    """
+    from staffing.config import Settings
+    from staffing.projections.rebuild import swap_in
+
+    applied = swap_in(Settings.from_env(), keep_previous=keep_previous)
+    typer.echo(f"rebuilt the read models from {applied} events and swapped them in")
 
 
 def main() -> None:

@@ -153,13 +153,22 @@ class _Work:
             return existing
         return self.add(StaffingQuota.open(unit_id=unit.id, effective_on=effective_on, act=act, at=self.at))
 
-    def ancestor_ids(self, unit: Unit) -> list[UUID]:
-        chain: list[UUID] = []
-        current = unit
-        while current.parent_id is not None and len(chain) < 64:
-            chain.append(current.parent_id)
-            current = self.unit(current.parent_id, "parentId")
-        return chain
+    def ancestor_ids(self, unit: Unit, day: date) -> set[UUID]:
+        """Every unit that is above ``unit`` on ``day`` or on any later date on record.
+
+        Parent changes can be recorded out of order across units (B's move in 2028 may be on
+        record before A's move in 2026), so the current tree alone cannot rule out a cycle on some
+        future date; this over-approximates the ancestors over all dates from ``day`` on.
+        """
+        found: set[UUID] = set()
+        frontier = [unit]
+        while frontier and len(found) < 10_000:
+            current = frontier.pop()
+            for parent_id in current.parents_from(day):
+                if parent_id not in found:
+                    found.add(parent_id)
+                    frontier.append(self.unit(parent_id, "parentId"))
+        return found
 
     def pending(self) -> list[Aggregate]:
         return [a for a in self.loaded.values() if a.pending_events]
@@ -289,7 +298,7 @@ class StaffingService:
             unit = work.unit(unit_id)
             new_parent = work.unit(new_parent_id, "newParentId") if new_parent_id else None
             old_parent = work.unit(unit.parent_id, "parentId") if unit.parent_id else None
-            ancestors = work.ancestor_ids(new_parent) if new_parent else []
+            ancestors = sorted(work.ancestor_ids(new_parent, effective_on)) if new_parent else []
             unit.move(old_parent=old_parent, new_parent=new_parent, new_parent_ancestor_ids=ancestors,
                       effective_on=effective_on, act=act, at=work.at)
             return {"unitId": str(unit.id), "factId": _fact_of(unit, Unit.Moved)}
@@ -348,12 +357,12 @@ class StaffingService:
                     raise InvalidInput("intoUnitId", "a unit cannot be merged into itself")
                 target.require_active_on(effective_on, "intoUnitId")
                 change = ChangeKind.ABSORB
-                self._refuse_descendant(work, target, source_ids, "intoUnitId")
+                self._refuse_descendant(work, target, source_ids, "intoUnitId", effective_on)
             else:
                 assert new_unit is not None
                 if new_unit.parent_id is not None:
                     self._refuse_descendant(work, work.unit(new_unit.parent_id, "newUnit.parentId"), source_ids,
-                                            "newUnit.parentId")
+                                            "newUnit.parentId", effective_on)
                 for source in sources:
                     source.check_can_end(effective_on)
                 change = ChangeKind.CONSOLIDATE
@@ -446,8 +455,9 @@ class StaffingService:
 
         return self._execute("dissolve_unit", _payload(unit_id, effective_on, act), request_key, decide)
 
-    def _refuse_descendant(self, work: _Work, target: Unit, source_ids: Sequence[UUID], field_name: str) -> None:
-        chain = [target.id, *work.ancestor_ids(target)]
+    def _refuse_descendant(self, work: _Work, target: Unit, source_ids: Sequence[UUID], field_name: str,
+                           effective_on: date) -> None:
+        chain = {target.id, *work.ancestor_ids(target, effective_on)}
         if any(s in chain for s in source_ids):
             raise HierarchyCycle(field_name, f"unit {target.code} lies under one of the merged units; "
                                              "a unit cannot merge into itself or into one of its own descendants")

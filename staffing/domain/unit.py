@@ -43,6 +43,7 @@ class Unit(LedgerAggregate):
         member_ids: set[UUID]
         position_ids: set[UUID]
         roster_changed_on: date  # latest effective date of anyone/anything joining or leaving
+        parent_history: list[tuple[date, UUID | None]]  # (effective from, parent), in date order
 
         # ----------------------------------------------------------------- events (stored schema)
     class Established(LedgerAggregate.Created):
@@ -61,6 +62,7 @@ class Unit(LedgerAggregate):
             unit.kind = UnitKind(self.kind)
             unit.autonomy = FinancialAutonomy(self.autonomy) if self.autonomy else None
             unit.parent_id = self.parent_id
+            unit.parent_history = [(self.effective_on, self.parent_id)]
             unit.status = UnitStatus.ACTIVE
             unit.established_on = unit.last_fact_on = self.effective_on
             unit.ended_on = None
@@ -88,6 +90,7 @@ class Unit(LedgerAggregate):
 
         def apply(self, unit: Unit) -> None:
             unit.parent_id = self.parent_id
+            unit.parent_history.append((self.effective_on, self.parent_id))
             unit.last_fact_on = self.effective_on
 
     class ModelChanged(LedgerAggregate.Event):
@@ -231,6 +234,12 @@ class Unit(LedgerAggregate):
             parent._emit(Unit.ChildAttached, at, effective_on=effective_on, act=act, child_id=unit.id)
         return unit
 
+    def parents_from(self, day: date) -> set[UUID]:
+        """Every parent this unit has on ``day`` or at any later date on record."""
+        in_force = [p for d, p in self.parent_history if d <= day][-1:]
+        later = [p for d, p in self.parent_history if d > day]
+        return {p for p in in_force + later if p is not None}
+
     def require_active_on(self, effective_on: date, field: str) -> None:
         """A fact may touch this unit only while it exists: on or after its start, before any end."""
         if self.status is UnitStatus.ENDED:
@@ -272,7 +281,8 @@ class Unit(LedgerAggregate):
             if new_parent.id == self.id or self.id in new_parent_ancestor_ids:
                 raise HierarchyCycle(
                     "newParentId",
-                    f"unit {new_parent.code} is {self.code} itself or lies under it; a unit cannot be its own ancestor",
+                    f"unit {new_parent.code} is {self.code} itself or lies under it on {effective_on} or on a later "
+                    "date already on record; a unit cannot be its own ancestor",
                 )
             new_parent.require_active_on(effective_on, "newParentId")
         new_parent_id = new_parent.id if new_parent else None

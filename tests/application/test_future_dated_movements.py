@@ -54,3 +54,22 @@ def test_new_units_accept_kind_names_as_text_and_refuse_unknown_ones_by_field(le
     parts = [SplitPart(NewUnit(f"S{i}", f"Xã S{i}", "WARD")) for i in range(2)]  # type: ignore[arg-type]
     split = svc.split_unit(unit_id=merged["unitId"], parts=parts, effective_on=date(2025, 9, 1), act=an_act())
     assert {ledger.store.repository.get(UUID(u)).kind.value for u in split["unitIds"]} == {"WARD"}
+
+
+def test_move_is_refused_when_it_would_make_a_cycle_on_a_later_date_already_on_record(ledger: Ledger) -> None:
+    """B goes under A for 2025-2027 (its move back is recorded first); A may not go under B in 2026."""
+    from staffing.domain.errors import HierarchyCycle
+
+    svc = ledger.service
+    root = establish(svc)
+    a, b = establish(svc, parent_id=root, kind="DEPARTMENT"), establish(svc, parent_id=root, kind="DEPARTMENT")
+    svc.move_unit(unit_id=b, new_parent_id=a, effective_on=date(2025, 1, 1), act=an_act())
+    svc.move_unit(unit_id=b, new_parent_id=root, effective_on=date(2028, 1, 1), act=an_act())
+    before = ledger.store.recorder.max_notification_id()
+
+    with pytest.raises(HierarchyCycle) as refused:
+        svc.move_unit(unit_id=a, new_parent_id=b, effective_on=date(2026, 1, 1), act=an_act())
+
+    assert refused.value.field == "newParentId"
+    assert ledger.store.recorder.max_notification_id() == before
+    svc.move_unit(unit_id=a, new_parent_id=b, effective_on=date(2028, 1, 1), act=an_act())  # no overlap: allowed
