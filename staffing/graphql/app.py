@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
@@ -25,6 +26,10 @@ class LedgerGraphQL(GraphQL[Context, None]):
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.ledger = ledger
         self.tokens = parse_tokens(ledger.settings.api_tokens)
+
+    def encode_json(self, data: object) -> bytes:
+        """UTF-8 as is (Vietnamese names stay readable in responses), and fast on large reports."""
+        return orjson.dumps(data)
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         # read your writes, also for writes made by other processes: catch the projections up first

@@ -173,3 +173,9 @@ def test_downsizing_returns_the_decree_in_force_on_the_decision_date(api: GraphQ
         "decree person { assignment { status } }")
     assert payload["decree"] == "178/2024/NĐ-CP (67/2025/NĐ-CP)"
     assert payload["person"]["assignment"]["status"] == "DOWNSIZED"
+
+
+def test_responses_carry_vietnamese_text_as_utf8_unescaped(api: GraphQLClient) -> None:
+    _unit(api, "09", "Ủy ban nhân dân tỉnh Tuyên Quang")
+    response = api.client.post("/graphql", json={"query": '{ units(asOf: "2021-01-01") { edges { node { name } } } }'})
+    assert "Ủy ban nhân dân tỉnh Tuyên Quang".encode() in response.content
