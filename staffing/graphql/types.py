@@ -11,7 +11,9 @@ import strawberry
 from strawberry.scalars import JSON
 
 from staffing.domain import values
-from staffing.projections.queries import FactRow, PersonView, StaffingFigures, StaffingLine, UnitView
+from staffing.projections.queries import FactRow, PersonView, StaffingLine, UnitView
+from staffing.projections.queries import LineageEntry as LineageView
+from staffing.projections.queries import StaffingFigures as Figures
 
 if TYPE_CHECKING:
     from staffing.graphql.context import Context
@@ -75,14 +77,12 @@ class Unit:
     @strawberry.field(description="Units this one came from (merges, splits, separations), as known at knownAt.")
     async def predecessors(self, info: strawberry.Info[Context, None]) -> list[LineageEntry]:
         before, _ = await info.context.loaders.lineage.load((self.id, self.position))
-        return [LineageEntry(unit_id=e.unit_id, change=values.ChangeKind(e.change), effective_on=e.effective_on,
-                             fact_id=strawberry.ID(e.fact_id), position=self.position) for e in before]
+        return _lineage(before, self.position)
 
     @strawberry.field(description="Units that continued this one, as known at knownAt.")
     async def successors(self, info: strawberry.Info[Context, None]) -> list[LineageEntry]:
         _, after = await info.context.loaders.lineage.load((self.id, self.position))
-        return [LineageEntry(unit_id=e.unit_id, change=values.ChangeKind(e.change), effective_on=e.effective_on,
-                             fact_id=strawberry.ID(e.fact_id), position=self.position) for e in after]
+        return _lineage(after, self.position)
 
 
 @strawberry.type(description="One lineage link: the related unit, the kind of change and when it took effect.")
@@ -137,31 +137,30 @@ class StaffingLineType:
     entries: list[QuotaEntry]
 
 
-@strawberry.type(description="Headcount against quota for a unit (or its subtree) on a date, as known at a moment.")
-class Staffing:
+@strawberry.type
+class StaffingFigures:
+    """The figures `staffing` and every `staffingReport` row share."""
+
     unit: Unit
+    lines: list[StaffingLineType]
+    total_quota: int
+    total_headcount: int
+    total_vacancy: int
+    total_surplus: int
+    excess_allowed_until: date | None
+
+
+@strawberry.type(description="Headcount against quota for a unit (or its subtree) on a date, as known at a moment.")
+class Staffing(StaffingFigures):
     as_of: date
     known_at: datetime | None
     includes_descendants: bool
-    lines: list[StaffingLineType]
-    total_quota: int
-    total_headcount: int
-    total_vacancy: int
-    total_surplus: int
-    excess_allowed_until: date | None
 
 
 @strawberry.type(description="One row of a staffing report: a unit and its figures, alone or rolled up.")
-class StaffingRow:
-    unit: Unit
+class StaffingRow(StaffingFigures):
     level: int
     parent_id: strawberry.ID | None
-    lines: list[StaffingLineType]
-    total_quota: int
-    total_headcount: int
-    total_vacancy: int
-    total_surplus: int
-    excess_allowed_until: date | None
 
 
 @strawberry.type(description="A recorded fact, in log order, with its valid time, recording time and legal basis.")
@@ -243,23 +242,28 @@ def line_from(line: StaffingLine) -> StaffingLineType:
                             quota_by_kind=kinds, entries=entries)
 
 
-def staffing_from(figures: StaffingFigures, known_at: datetime | None) -> Staffing:
+def _figures(figures: Figures) -> dict[str, object]:
     assert figures.unit is not None
-    return Staffing(unit=unit_from(figures.unit), as_of=figures.as_of, known_at=known_at,
-                    includes_descendants=figures.includes_descendants,
-                    lines=[line_from(line) for line in figures.lines], total_quota=figures.total_quota,
-                    total_headcount=figures.total_headcount, total_vacancy=figures.total_vacancy,
-                    total_surplus=figures.total_surplus, excess_allowed_until=figures.excess_allowed_until)
+    return {"unit": unit_from(figures.unit), "lines": [line_from(line) for line in figures.lines],
+            "total_quota": figures.total_quota, "total_headcount": figures.total_headcount,
+            "total_vacancy": figures.total_vacancy, "total_surplus": figures.total_surplus,
+            "excess_allowed_until": figures.excess_allowed_until}
 
 
-def row_from(figures: StaffingFigures) -> StaffingRow:
-    assert figures.unit is not None
-    parent = figures.unit.parent_id
-    return StaffingRow(unit=unit_from(figures.unit), level=figures.level,
-                       parent_id=strawberry.ID(parent) if parent else None,
-                       lines=[line_from(line) for line in figures.lines], total_quota=figures.total_quota,
-                       total_headcount=figures.total_headcount, total_vacancy=figures.total_vacancy,
-                       total_surplus=figures.total_surplus, excess_allowed_until=figures.excess_allowed_until)
+def staffing_from(figures: Figures, known_at: datetime | None) -> Staffing:
+    return Staffing(**_figures(figures), as_of=figures.as_of, known_at=known_at,  # type: ignore[arg-type]
+                    includes_descendants=figures.includes_descendants)
+
+
+def row_from(figures: Figures) -> StaffingRow:
+    parent = figures.unit.parent_id if figures.unit else None
+    return StaffingRow(**_figures(figures), level=figures.level,  # type: ignore[arg-type]
+                       parent_id=strawberry.ID(parent) if parent else None)
+
+
+def _lineage(entries: list[LineageView], position: int) -> list[LineageEntry]:
+    return [LineageEntry(unit_id=e.unit_id, change=values.ChangeKind(e.change), effective_on=e.effective_on,
+                         fact_id=strawberry.ID(e.fact_id), position=position) for e in entries]
 
 
 def fact_from(row: FactRow) -> Fact:
