@@ -227,12 +227,29 @@ class RegradePersonInput:
     request_key: str | None = None
 
 
-@strawberry.input(description="Retire, resign or dismiss: the person leaves the service on `effectiveOn`.")
+@strawberry.input
 class PersonLeavesInput:
+    """The person leaves the service on `effectiveOn` (and is not counted from that day)."""
+
     person_id: strawberry.ID
     effective_on: date
     act: LegalActInput
     request_key: str | None = None
+
+
+@strawberry.input(description="Nghỉ hưu: the person retires on `effectiveOn`.")
+class RetirePersonInput(PersonLeavesInput):
+    pass
+
+
+@strawberry.input(description="Thôi việc: the person resigns on `effectiveOn`.")
+class ResignPersonInput(PersonLeavesInput):
+    pass
+
+
+@strawberry.input(description="Buộc thôi việc: the person is dismissed on `effectiveOn`.")
+class DismissPersonInput(PersonLeavesInput):
+    pass
 
 
 @strawberry.input(description="Tinh giản biên chế; the decree version in force on the act's signing date applies.")
@@ -491,21 +508,21 @@ class Mutation:
             input.effective_on)
 
     @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Nghỉ hưu: the person retires on `effectiveOn` (not counted from that day).")
-    async def retire_person(self, info: Info, input: PersonLeavesInput) -> PersonPayload:
+    async def retire_person(self, info: Info, input: RetirePersonInput) -> PersonPayload:
         svc = info.context.service
         return await _person_mutation(info, lambda: svc.retire_person(
             person_id=input.person_id, effective_on=input.effective_on, act=_act(input.act),
             request_key=input.request_key), input.effective_on)
 
     @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Thôi việc: the person resigns.")
-    async def resign_person(self, info: Info, input: PersonLeavesInput) -> PersonPayload:
+    async def resign_person(self, info: Info, input: ResignPersonInput) -> PersonPayload:
         svc = info.context.service
         return await _person_mutation(info, lambda: svc.resign_person(
             person_id=input.person_id, effective_on=input.effective_on, act=_act(input.act),
             request_key=input.request_key), input.effective_on)
 
     @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Buộc thôi việc: the person is dismissed.")
-    async def dismiss_person(self, info: Info, input: PersonLeavesInput) -> PersonPayload:
+    async def dismiss_person(self, info: Info, input: DismissPersonInput) -> PersonPayload:
         svc = info.context.service
         return await _person_mutation(info, lambda: svc.dismiss_person(
             person_id=input.person_id, effective_on=input.effective_on, act=_act(input.act),

@@ -179,3 +179,38 @@ def test_responses_carry_vietnamese_text_as_utf8_unescaped(api: GraphQLClient) -
     _unit(api, "09", "Ủy ban nhân dân tỉnh Tuyên Quang")
     response = api.client.post("/graphql", json={"query": '{ units(asOf: "2021-01-01") { edges { node { name } } } }'})
     assert "Ủy ban nhân dân tỉnh Tuyên Quang".encode() in response.content
+
+
+def test_staffing_report_levels_depth_and_rollup(api: GraphQLClient) -> None:
+    province = _unit(api, "10", "Tỉnh Lào Cai")
+    district = _unit(api, "11", "Huyện Bát Xát", kind="DISTRICT", parent=province)
+    commune = _unit(api, "12", "Xã A Mú Sung", kind="COMMUNE", parent=district)
+    for unit, amount in ((province, 7), (district, 5), (commune, 3)):
+        api.mutate("assignQuota", {"unitId": unit, "category": "CIVIL_SERVANT", "kind": "ASSIGNED",
+                                   "amount": amount, "effectiveOn": "2021-01-01", "act": ACT})
+    query = "query($r: ID, $d: Int, $all: Boolean!) { staffingReport(rootUnitId: $r, asOf: \"2022-01-01\", " \
+            "depth: $d, includeDescendants: $all) { level unit { name } totalQuota } }"
+    rows = api(query, {"r": province, "d": 1, "all": False})["staffingReport"]
+    assert [(r["level"], r["unit"]["name"], r["totalQuota"]) for r in rows] == [
+        (0, "Tỉnh Lào Cai", 7), (1, "Huyện Bát Xát", 5)]
+    rows = api(query, {"r": province, "d": None, "all": True})["staffingReport"]
+    assert [(r["level"], r["totalQuota"]) for r in rows] == [(0, 15), (1, 8), (2, 3)]
+    national = api(query, {"r": None, "d": 1, "all": True})["staffingReport"]
+    assert [(r["level"], r["unit"]["name"], r["totalQuota"]) for r in national] == [(1, "Tỉnh Lào Cai", 15)]
+
+
+def test_leaving_mutations_each_take_their_own_input_and_end_the_count(api: GraphQLClient) -> None:
+    unit = _unit(api, "13", "Sở Y tế", kind="PROVINCIAL_DEPARTMENT")
+    people = [api.mutate("recruitPerson", {"fullName": f"Hoàng Văn {i}", "birthDate": "1970-01-01", "gender": "MALE",
+                                           "category": "CIVIL_SERVANT", "unitId": unit, "effectiveOn": "2021-01-01",
+                                           "act": ACT}, "person { id }")["person"]["id"] for i in range(3)]
+    for person, mutation in zip(people, ("retirePerson", "resignPerson", "dismissPerson"), strict=True):
+        payload = api.mutate(mutation, {"personId": person, "effectiveOn": "2024-01-01", "act": ACT},
+                             "person { assignment { status } }")
+        assert payload["person"]["assignment"]["status"] in {"RETIRED", "RESIGNED", "DISMISSED"}
+    count = "query($u: ID!, $d: Date!) { staffing(unitId: $u, asOf: $d) { totalHeadcount } }"
+    assert api(count, {"u": unit, "d": "2023-12-31"})["staffing"]["totalHeadcount"] == 3
+    assert api(count, {"u": unit, "d": "2024-01-01"})["staffing"]["totalHeadcount"] == 0
+    moves = api("query($u: ID!) { movements(unitId: $u, from: \"2024-01-01\", to: \"2024-01-01\") { kind } }",
+                {"u": unit})["movements"]
+    assert sorted(m["kind"] for m in moves) == ["DISMISSED", "RESIGNED", "RETIRED"]

@@ -34,7 +34,7 @@ def test_every_mutation_takes_one_input_argument_and_returns_errors() -> None:
     assert mutation_type is not None
     for name, field in mutation_type.fields.items():
         assert list(field.args) == ["input"], name
-        assert str(field.args["input"].type).endswith("Input!"), name
+        assert str(field.args["input"].type) == f"{name[0].upper()}{name[1:]}Input!", name
         payload = field.type.of_type if hasattr(field.type, "of_type") else field.type
         assert "errors" in payload.fields, name
 
@@ -42,7 +42,7 @@ def test_every_mutation_takes_one_input_argument_and_returns_errors() -> None:
 def test_fact_inputs_carry_effective_date_and_legal_act() -> None:
     for name in ("EstablishUnitInput", "RenameUnitInput", "MoveUnitInput", "MergeUnitsInput", "SplitUnitInput",
                  "SeparateUnitInput", "DissolveUnitInput", "AssignQuotaInput", "CreatePositionInput",
-                 "AbolishPositionInput", "RecruitPersonInput", "TransferPersonInput", "PersonLeavesInput",
+                 "AbolishPositionInput", "RecruitPersonInput", "TransferPersonInput", "RetirePersonInput",
                  "DownsizePersonInput"):
         fields = schema._schema.type_map[name].fields  # type: ignore[union-attr]
         assert str(fields["effectiveOn"].type) == "Date!", name
