@@ -194,9 +194,14 @@ class Queries:
 
     # ------------------------------------------------------------------ knowledge
     def knowledge_position(self, conn: Connection, known_at: datetime | None) -> int:
-        """The last log position recorded by ``known_at`` (everything projected when None)."""
+        """The last log position recorded by ``known_at``; when None, the position projected now.
+
+        Pinning "now" to the projected position (rather than "anything") lets one request read a
+        single consistent snapshot even while a writer commits between its statements.
+        """
         if known_at is None:
-            return NOW_POSITION
+            tracked = conn.execute(select(t.tracking.c.position).where(t.tracking.c.name == "ledger")).scalar()
+            return int(tracked) if tracked is not None else NOW_POSITION
         if known_at.tzinfo is None:
             raise InvalidInput("knownAt", "give the moment with its UTC offset, e.g. 2025-08-01T00:00:00+07:00")
         moment = int(known_at.timestamp() * 1_000_000)

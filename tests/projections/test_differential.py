@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from staffing.bootstrap import Ledger
 from staffing.domain.quota import StaffingQuota
-from staffing.projections.queries import NOW_POSITION, Queries, StaffingFigures
+from staffing.projections.queries import Queries, StaffingFigures
 from tests.oracle import Knowledge, Oracle, OracleFigures
 from tests.projections.history import History, generate_history
 from tests.support import FakeClock
@@ -149,7 +149,7 @@ def check_agreement(ledger: Ledger, history: History, seed: int, moments: int, d
     with q.connect() as conn:
         for known_at in known_at_moments(oracle, rng, moments):
             position = q.knowledge_position(conn, known_at)
-            expected_position = NOW_POSITION if known_at is None else oracle.position_at(known_at)
+            expected_position = oracle.position_at(known_at)  # None: pinned to everything projected
             assert position == expected_position, f"knowledge position at {known_at}"
             known = oracle.known(known_at)
             for as_of in as_of_dates(history, oracle, rng, dates_per_moment):

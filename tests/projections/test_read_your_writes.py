@@ -68,3 +68,21 @@ def test_a_batch_that_fails_midway_leaves_no_trace_and_a_retry_applies_everythin
     with reader.queries.connect() as conn:
         figures = reader.queries.staffing(conn, unit, date(2021, 1, 1), 2**61)
     assert figures is not None and figures.total_headcount == 5
+
+
+def test_now_is_pinned_to_the_projected_position_for_a_consistent_snapshot(
+        writer_and_reader: tuple[Ledger, Ledger]) -> None:
+    writer, reader = writer_and_reader
+    unit = writer.service.establish_unit(code="NB", name="Tỉnh Ninh Bình", kind="PROVINCE", parent_id=None,
+                                         effective_on=date(2020, 1, 1), act=act())["unitId"]
+    reader.projector.catch_up()
+    with reader.queries.connect() as conn:
+        pinned = reader.queries.knowledge_position(conn, None)
+    assert pinned == writer.store.recorder.max_notification_id()
+    writer.service.rename_unit(unit_id=unit, name="Tỉnh Ninh Bình mới", effective_on=date(2021, 1, 1), act=act())
+    reader.projector.catch_up()
+    with reader.queries.connect() as conn:
+        snapshot = reader.queries.unit(conn, unit, date(2022, 1, 1), pinned)
+        now = reader.queries.unit(conn, unit, date(2022, 1, 1), reader.queries.knowledge_position(conn, None))
+    assert snapshot is not None and snapshot.name == "Tỉnh Ninh Bình"
+    assert now is not None and now.name == "Tỉnh Ninh Bình mới"
