@@ -8,12 +8,16 @@ and is told to ignore the event-store ones (see ``staffing/migrations/env.py``).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from staffing.config import Settings
+from staffing.domain.person import Person
+from staffing.domain.position import Position
+from staffing.domain.quota import StaffingQuota
+from staffing.domain.unit import Unit
 from staffing.domain.values import LegalAct
 
 __all__ = ["EventStore", "event_store_env"]
@@ -42,9 +46,16 @@ class LegalActAsDict(Transcoding):
 
 
 class EventStore(Application[Any]):
-    """The log of every fact. Snapshotting is off: aggregates here have short histories."""
+    """The log of every fact.
+
+    Units carry their rosters, so a big unit gains an event per person who joins or leaves;
+    snapshots every few hundred events keep loading it (and so every command on it) constant-time.
+    Snapshots are a cache: they are written after the events commit and never replace them.
+    """
 
     name = "StaffingLedger"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Unit: 200, Position: 200, Person: 50,
+                                                              StaffingQuota: 100}
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from staffing.domain.errors import InvalidInput, OutOfOrderFact
+from staffing.domain.snapshot import LedgerSnapshot
 from staffing.domain.values import LegalAct
 
 __all__ = ["LedgerAggregate", "check_amount", "check_text"]
@@ -28,6 +29,8 @@ class LedgerAggregate(Aggregate):
 
     class Created(Event, Aggregate.Created):
         pass
+
+    Snapshot = LedgerSnapshot
 
     if TYPE_CHECKING:
         #: the latest effective date among this aggregate's facts still on record; a new fact
