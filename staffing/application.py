@@ -219,11 +219,15 @@ class StaffingService:
                                                   result=result, at=work.at))
             if not aggregates:
                 return result
+            versions = [(a.id, type(a), a.pending_events[0].originator_version, a.pending_events[-1].originator_version)
+                        for a in aggregates]
             try:
                 self.store.save(*aggregates)
             except IntegrityError:
                 time.sleep(min(0.002 * (2**attempt), 0.1) * (0.5 + uuid.uuid4().int % 100 / 100))
                 continue
+            for aggregate_id, kind, first_new, last_new in versions:
+                self.store.snapshot_if_due(aggregate_id, kind, first_new, last_new)
             for listener in self.on_commit:
                 listener()
             return result

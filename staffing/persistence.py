@@ -7,6 +7,7 @@ and is told to ignore the event-store ones (see ``staffing/migrations/env.py``).
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any, ClassVar
 
@@ -21,6 +22,8 @@ from staffing.domain.unit import Unit
 from staffing.domain.values import LegalAct
 
 __all__ = ["EventStore", "event_store_env"]
+
+logger = logging.getLogger(__name__)
 
 
 class DateAsISO(Transcoding):
@@ -54,8 +57,21 @@ class EventStore(Application[Any]):
     """
 
     name = "StaffingLedger"
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Unit: 200, Position: 200, Person: 50,
-                                                              StaffingQuota: 100}
+    is_snapshotting_enabled = True
+    #: events between snapshots, per aggregate class. Not the library's ``snapshotting_intervals``:
+    #: that takes snapshots inside ``save`` and an error there would surface after the events had
+    #: committed, inviting a retry of a command that already happened. ``snapshot_if_due`` runs
+    #: after a successful save and only logs failures.
+    SNAPSHOT_EVERY: ClassVar[dict[type[Any], int]] = {Unit: 200, Position: 200, Person: 50, StaffingQuota: 100}
+
+    def snapshot_if_due(self, aggregate_id: Any, aggregate_type: type[Any], first_new: int, last_new: int) -> None:
+        interval = self.SNAPSHOT_EVERY.get(aggregate_type)
+        if not interval or last_new // interval == (first_new - 1) // interval:
+            return
+        try:
+            self.take_snapshot(aggregate_id, version=last_new)
+        except Exception:  # a snapshot is only a cache; the events are already safe
+            logger.exception("snapshot of %s at version %s failed", aggregate_id, last_new)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

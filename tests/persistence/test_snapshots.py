@@ -80,3 +80,17 @@ def test_person_and_quota_ledger_snapshots_equal_their_replay(ledger: Ledger) ->
     ledger_loaded = ledger.store.repository.get(lid)
     assert ledger_loaded.current(PersonnelCategory.CADRE, QuotaKind.TEMPORARY) == 116
     assert isinstance(ledger.store.repository.get(UUID(a)), Unit)
+
+
+def test_a_failing_snapshot_never_fails_a_command_whose_events_committed(ledger: Ledger, monkeypatch: Any) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ledger.store, "take_snapshot", broken)
+    monkeypatch.setitem(ledger.store.SNAPSHOT_EVERY, Unit, 2)
+    svc = ledger.service
+    unit_id = svc.establish_unit(code="Q", name="Sở Q", kind="PROVINCE", parent_id=None,
+                                 effective_on=date(2015, 1, 1), act=act())["unitId"]
+    svc.rename_unit(unit_id=unit_id, name="Sở Q mới", effective_on=date(2016, 1, 1), act=act())  # version 2: due
+    assert ledger.store.repository.get(UUID(unit_id)).name == "Sở Q mới"
+    assert _snapshot_versions(ledger, UUID(unit_id)) == []
