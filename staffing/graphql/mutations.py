@@ -307,10 +307,12 @@ class PersonPayload:
     errors: list[UserError]
 
 
-@strawberry.type
+@strawberry.type(description="The retraction's own fact id, the fact it retracts, and the person or unit affected.")
 class RetractFactPayload:
     retraction_id: strawberry.ID | None
     retracted_fact_id: strawberry.ID | None
+    person: PersonType | None = None
+    unit: Unit | None = None
     errors: list[UserError]
 
 
@@ -545,5 +547,9 @@ class Mutation:
             fact_id=str(input.fact_id), reason=input.reason, act=_act(input.act), request_key=input.request_key))
         if result is None:
             return RetractFactPayload(retraction_id=None, retracted_fact_id=None, errors=errors)
-        return RetractFactPayload(retraction_id=strawberry.ID(result["factId"]),
-                                  retracted_fact_id=strawberry.ID(str(input.fact_id)), errors=[])
+        info.context.queries.refresh()
+        today = date.today()
+        return RetractFactPayload(
+            retraction_id=strawberry.ID(result["factId"]), retracted_fact_id=strawberry.ID(str(input.fact_id)),
+            person=_person_view(info.context, result["personId"], today) if "personId" in result else None,
+            unit=_unit_view(info.context, result["unitId"], today) if "unitId" in result else None, errors=[])

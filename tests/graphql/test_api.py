@@ -126,8 +126,9 @@ def test_history_lists_facts_in_log_order_and_retract_fact_uses_their_ids(api: G
     assert quota_fact["id"] == quota and quota_fact["data"]["amount"] == 90
     assert quota_fact["act"] == {"number": "12/QĐ-UBND", "issuer": "UBND tỉnh Tuyên Quang", "signedOn": "2020-01-01"}
     done = api.mutate("retractFact", {"factId": quota, "reason": "nhập sai", "act": ACT},
-                      "retractionId retractedFactId")
+                      "retractionId retractedFactId unit { id } person { id }")
     assert done["retractedFactId"] == quota
+    assert done["unit"] == {"id": unit} and done["person"] is None
     staffing = api("query($u: ID!) { staffing(unitId: $u, asOf: \"2022-01-01\") { totalQuota } }", {"u": unit})
     assert staffing["staffing"]["totalQuota"] == 0
     again = api("query($u: ID) { history(unitId: $u) { edges { node { id retractedBy } } } }", {"u": unit})
@@ -214,3 +215,16 @@ def test_leaving_mutations_each_take_their_own_input_and_end_the_count(api: Grap
     moves = api("query($u: ID!) { movements(unitId: $u, from: \"2024-01-01\", to: \"2024-01-01\") { kind } }",
                 {"u": unit})["movements"]
     assert sorted(m["kind"] for m in moves) == ["DISMISSED", "RESIGNED", "RETIRED"]
+
+
+def test_retracting_a_transfer_returns_the_person_to_where_the_record_now_places_them(api: GraphQLClient) -> None:
+    a = _unit(api, "14", "Phòng Tổ chức", kind="DIVISION")
+    b = _unit(api, "15", "Phòng Kế hoạch", kind="DIVISION")
+    person = api.mutate("recruitPerson", {"fullName": "Trịnh Thu Hà", "birthDate": "1992-02-02", "gender": "FEMALE",
+                                          "category": "CIVIL_SERVANT", "unitId": a, "effectiveOn": "2021-01-01",
+                                          "act": ACT}, "person { id }")["person"]["id"]
+    transfer = api.mutate("transferPerson", {"personId": person, "toUnitId": b, "effectiveOn": "2022-01-01",
+                                             "act": ACT}, "factId")["factId"]
+    done = api.mutate("retractFact", {"factId": transfer, "reason": "nhập nhầm người", "act": ACT},
+                      "person { id assignment { unit { name } } }")
+    assert done["person"]["assignment"]["unit"]["name"] == "Phòng Tổ chức"
