@@ -133,8 +133,21 @@ class StaffingLineType:
     headcount: int
     vacancy: int
     surplus: int
-    quota_by_kind: list[QuotaByKind]
-    entries: list[QuotaEntry]
+    source: strawberry.Private[StaffingLine]
+
+    @strawberry.field(description="The quota in force split by kind (assigned, temporary, supplementary).")
+    def quota_by_kind(self) -> list[QuotaByKind]:
+        amounts: dict[str, int] = {}
+        for entry in self.source.entries:
+            amounts[entry.kind] = amounts.get(entry.kind, 0) + entry.amount
+        return [QuotaByKind(kind=k, amount=amounts[k.value]) for k in values.QuotaKind if amounts.get(k.value)]
+
+    @strawberry.field(description="Each quota figure in force with the legal act behind it.")
+    def entries(self) -> list[QuotaEntry]:
+        return [QuotaEntry(kind=values.QuotaKind(e.kind), amount=e.amount, effective_on=e.effective_from,
+                           fact_id=strawberry.ID(e.fact_id),
+                           act=LegalAct(number=e.act_number, issuer=e.act_issuer, signed_on=e.act_signed_on))
+                for e in self.source.entries]
 
 
 @strawberry.type
@@ -232,14 +245,11 @@ def unit_from(view: UnitView) -> Unit:
 
 
 def line_from(line: StaffingLine) -> StaffingLineType:
-    kinds = [QuotaByKind(kind=k, amount=line.quota_of(k.value)) for k in values.QuotaKind if line.quota_of(k.value)]
-    entries = [QuotaEntry(kind=values.QuotaKind(e.kind), amount=e.amount, effective_on=e.effective_from,
-                          fact_id=strawberry.ID(e.fact_id),
-                          act=LegalAct(number=e.act_number, issuer=e.act_issuer, signed_on=e.act_signed_on))
-               for e in line.entries]
-    return StaffingLineType(category=values.PersonnelCategory(line.category), quota=line.quota,
-                            headcount=line.headcount, vacancy=line.vacancy, surplus=line.surplus,
-                            quota_by_kind=kinds, entries=entries)
+    return StaffingLineType(category=_CATEGORIES[line.category], quota=line.quota, headcount=line.headcount,
+                            vacancy=line.vacancy, surplus=line.surplus, source=line)
+
+
+_CATEGORIES = {c.value: c for c in values.PersonnelCategory}
 
 
 def _figures(figures: Figures) -> dict[str, object]:
