@@ -58,6 +58,7 @@ from staffing.domain.values import (
     PositionGroup,
     QuotaKind,
     UnitKind,
+    parse_enum,
 )
 from staffing.persistence import EventStore
 
@@ -810,8 +811,6 @@ def _unique_ids(values: Sequence[UUID | str], field_name: str) -> list[UUID]:
 
 
 def _enum(enum: Any, value: Any, field_name: str) -> Any:
-    from staffing.domain.values import parse_enum
-
     return parse_enum(enum, value, field_name)
 
 

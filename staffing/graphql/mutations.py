@@ -377,6 +377,13 @@ async def _person_mutation(info: Info, fn: Callable[[], dict[str, Any]], effecti
                          fact_id=strawberry.ID(result["factId"]), decree=result.get("decree"), errors=[])
 
 
+async def _leave(info: Info, command: Callable[..., dict[str, Any]], input: PersonLeavesInput) -> PersonPayload:
+    """Retire, resign and dismiss differ only in the service method they call."""
+    return await _person_mutation(info, lambda: command(
+        person_id=input.person_id, effective_on=input.effective_on, act=_act(input.act),
+        request_key=input.request_key), input.effective_on)
+
+
 # ---------------------------------------------------------------------- root
 @strawberry.type
 class Mutation:
@@ -512,23 +519,17 @@ class Mutation:
     @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Nghỉ hưu: the person retires on `effectiveOn` (not counted from that day).")
     async def retire_person(self, info: Info, input: RetirePersonInput) -> PersonPayload:
         svc = info.context.service
-        return await _person_mutation(info, lambda: svc.retire_person(
-            person_id=input.person_id, effective_on=input.effective_on, act=_act(input.act),
-            request_key=input.request_key), input.effective_on)
+        return await _leave(info, svc.retire_person, input)
 
     @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Thôi việc: the person resigns.")
     async def resign_person(self, info: Info, input: ResignPersonInput) -> PersonPayload:
         svc = info.context.service
-        return await _person_mutation(info, lambda: svc.resign_person(
-            person_id=input.person_id, effective_on=input.effective_on, act=_act(input.act),
-            request_key=input.request_key), input.effective_on)
+        return await _leave(info, svc.resign_person, input)
 
     @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Buộc thôi việc: the person is dismissed.")
     async def dismiss_person(self, info: Info, input: DismissPersonInput) -> PersonPayload:
         svc = info.context.service
-        return await _person_mutation(info, lambda: svc.dismiss_person(
-            person_id=input.person_id, effective_on=input.effective_on, act=_act(input.act),
-            request_key=input.request_key), input.effective_on)
+        return await _leave(info, svc.dismiss_person, input)
 
     @strawberry.mutation(permission_classes=[Authenticated, CanRecord], description="Tinh giản biên chế under the decree version in force on the decision date.")
     async def downsize_person(self, info: Info, input: DownsizePersonInput) -> PersonPayload:

@@ -62,6 +62,16 @@ def _bitemporal(name: str, *columns: Column[object], indexes: tuple[Index, ...] 
     )
 
 
+def _act_columns() -> list[Column[object]]:
+    """The fact behind a version row and its legal basis (fresh Column objects per table)."""
+    return [
+        Column("fact_id", String(64), nullable=False),
+        Column("act_number", String(200), nullable=False),
+        Column("act_issuer", String(500), nullable=False),
+        Column("act_signed_on", Date, nullable=False),
+    ]
+
+
 tracking = Table(
     "projection_tracking",
     metadata,
@@ -171,10 +181,7 @@ quota_versions = _bitemporal(
     Column("kind", String(16), nullable=False),
     Column("amount", Integer, nullable=False),
     Column("reason", String(32), nullable=False),
-    Column("fact_id", String(64), nullable=False),
-    Column("act_number", String(200), nullable=False),
-    Column("act_issuer", String(500), nullable=False),
-    Column("act_signed_on", Date, nullable=False),
+    *_act_columns(),
     indexes=(Index("ix_quota_versions_unit", "unit_id", "valid_from"),),
 )
 
@@ -182,10 +189,7 @@ excess_versions = _bitemporal(
     "excess_versions",
     Column("unit_id", String(UUID_LEN), nullable=False),
     Column("until", Date, nullable=False),
-    Column("fact_id", String(64), nullable=False),
-    Column("act_number", String(200), nullable=False),
-    Column("act_issuer", String(500), nullable=False),
-    Column("act_signed_on", Date, nullable=False),
+    *_act_columns(),
     indexes=(Index("ix_excess_versions_unit", "unit_id", "valid_from"),),
 )
 
