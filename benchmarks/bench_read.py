@@ -18,6 +18,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from staffing.application import AssignQuota, EstablishUnit, RecruitPerson
 from staffing.bootstrap import build
 from staffing.config import Settings
 from staffing.domain.values import LegalAct
@@ -32,21 +33,15 @@ def generate(ledger, provinces: int, communes: int, people: int, seed: int = 7) 
     svc = ledger.service
     units = 0
     for p in range(provinces):
-        province = svc.establish_unit(code=f"P{p:03d}", name=f"Tỉnh Số {p}", kind="PROVINCE", parent_id=None,
-                                      effective_on=date(2020, 1, 1), act=ACT)["unitId"]
-        svc.assign_quota(unit_id=province, category="CIVIL_SERVANT", kind="ASSIGNED", amount=rng.randint(50, 90),
-                         effective_on=date(2020, 1, 1), act=ACT)
+        province = svc.execute(EstablishUnit(code=f"P{p:03d}", name=f"Tỉnh Số {p}", kind="PROVINCE", parent_id=None, effective_on=date(2020, 1, 1), act=ACT)).unit_id
+        svc.execute(AssignQuota(unit_id=province, category="CIVIL_SERVANT", kind="ASSIGNED", amount=rng.randint(50, 90), effective_on=date(2020, 1, 1), act=ACT))
         units += 1
         for c in range(communes):
-            commune = svc.establish_unit(code=f"P{p:03d}-{c:03d}", name=f"Xã Số {c} tỉnh {p}", kind="COMMUNE",
-                                         parent_id=province, effective_on=date(2020, 1, 1), act=ACT)["unitId"]
-            svc.assign_quota(unit_id=commune, category="CADRE", kind="ASSIGNED", amount=rng.randint(5, 12),
-                             effective_on=date(2020, 1, 1), act=ACT)
+            commune = svc.execute(EstablishUnit(code=f"P{p:03d}-{c:03d}", name=f"Xã Số {c} tỉnh {p}", kind="COMMUNE", parent_id=province, effective_on=date(2020, 1, 1), act=ACT)).unit_id
+            svc.execute(AssignQuota(unit_id=commune, category="CADRE", kind="ASSIGNED", amount=rng.randint(5, 12), effective_on=date(2020, 1, 1), act=ACT))
             units += 1
             for k in range(people):
-                svc.recruit_person(full_name=f"Nguyễn Văn {p}-{c}-{k}", birth_date=date(1980, 1, 1), gender="MALE",
-                                   category=rng.choice(["CADRE", "CIVIL_SERVANT"]), unit_id=commune,
-                                   effective_on=date(2021, 1, 1), act=ACT)
+                svc.execute(RecruitPerson(full_name=f"Nguyễn Văn {p}-{c}-{k}", birth_date=date(1980, 1, 1), gender="MALE", category=rng.choice(["CADRE", "CIVIL_SERVANT"]), unit_id=commune, effective_on=date(2021, 1, 1), act=ACT))
     return units
 
 

@@ -80,5 +80,5 @@ def build(
             projector.catch_up()
 
         service.on_commit.append(catch_up)
-    queries = Queries(engines, refresh=projector.catch_up)
+    queries = Queries(engines, refresh=projector.catch_up, preview=projector.preview)
     return Ledger(settings, store, engines, projector, service, queries)

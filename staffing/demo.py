@@ -45,7 +45,25 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from datetime import time as clock_time
 from uuid import UUID
 
-from staffing.application import NewUnit, SplitPart, StaffingService
+from staffing.application import (
+    AbolishPosition,
+    AssignQuota,
+    CreatePosition,
+    DissolveUnit,
+    DownsizePerson,
+    EstablishUnit,
+    MergeUnits,
+    NewUnit,
+    RecruitPerson,
+    RegradePerson,
+    RetirePerson,
+    RetractFact,
+    SplitPart,
+    SplitUnit,
+    StaffingService,
+    TransferPerson,
+    TransferQuota,
+)
 from staffing.domain.values import (
     DownsizingPolicy,
     FinancialAutonomy,
@@ -428,9 +446,7 @@ class _Builder:
         self.units[key] = UnitPlan(key, code, name, kind, region, parent, on, autonomy)
 
         def run(r: _Run, rk: str) -> None:
-            r.ids[key] = r.service.establish_unit(
-                code=code, name=name, kind=kind, parent_id=r.ids[parent] if parent else None, effective_on=on,
-                act=act, autonomy=autonomy, request_key=rk)["unitId"]
+            r.ids[key] = r.service.execute(EstablishUnit(code=code, name=name, kind=kind, parent_id=r.ids[parent] if parent else None, effective_on=on, act=act, autonomy=autonomy), request_key=rk).unit_id
 
         self.add(at or recorded(act.signed_on), f"unit:{key}", run)
 
@@ -441,11 +457,10 @@ class _Builder:
         for part_key, code, name, kind, region in parts:
             self.units[part_key] = UnitPlan(part_key, code, name, kind, region, original.parent, on,
                                             predecessors=(key,))
-        specs = [SplitPart(NewUnit(code, name, kind)) for _, code, name, kind, _ in parts]
+        specs = [SplitPart(unit=NewUnit(code=code, name=name, kind=kind)) for _, code, name, kind, _ in parts]
 
         def run(r: _Run, rk: str) -> None:
-            ids = r.service.split_unit(unit_id=r.ids[key], parts=specs, effective_on=on, act=act,
-                                       request_key=rk)["unitIds"]
+            ids = r.service.execute(SplitUnit(unit_id=r.ids[key], parts=specs, effective_on=on, act=act), request_key=rk).unit_ids
             for (part_key, *_), new_id in zip(parts, ids, strict=True):
                 r.ids[part_key] = new_id
 
@@ -482,11 +497,9 @@ class _Builder:
         def run(r: _Run, rk: str) -> None:
             spec = None
             if new is not None:
-                spec = NewUnit(new[1], new[2], new[3], UUID(r.ids[new[4]]) if new[4] else None)
-            result = r.service.merge_units(
-                source_unit_ids=[r.ids[s] for s in sources], into_unit_id=r.ids[into] if into else None,
-                new_unit=spec, excess_allowed_until=excess_until, effective_on=on, act=act, request_key=rk)
-            r.ids[target] = result["unitId"]
+                spec = NewUnit(code=new[1], name=new[2], kind=new[3], parent_id=UUID(r.ids[new[4]]) if new[4] else None)
+            result = r.service.execute(MergeUnits(source_unit_ids=[r.ids[s] for s in sources], into_unit_id=r.ids[into] if into else None, new_unit=spec, excess_allowed_until=excess_until, effective_on=on, act=act), request_key=rk)
+            r.ids[target] = result.unit_id
 
         self.add(at, f"merge:{'+'.join(sources)}", run)
         return target
@@ -495,7 +508,7 @@ class _Builder:
         self.units[key].ended_on = on
 
         def run(r: _Run, rk: str) -> None:
-            r.service.dissolve_unit(unit_id=r.ids[key], effective_on=on, act=act, request_key=rk)
+            r.service.execute(DissolveUnit(unit_id=r.ids[key], effective_on=on, act=act), request_key=rk)
 
         self.add(at, f"dissolve:{key}", run)
 
@@ -506,8 +519,7 @@ class _Builder:
         self.positions[key] = PositionPlan(key, unit, title, group, rank)
 
         def run(r: _Run, rk: str) -> None:
-            r.ids[key] = r.service.create_position(unit_id=r.ids[unit], title=title, group=group, rank=rank,
-                                                   effective_on=on, act=act, request_key=rk)["positionId"]
+            r.ids[key] = r.service.execute(CreatePosition(unit_id=r.ids[unit], title=title, group=group, rank=rank, effective_on=on, act=act), request_key=rk).position_id
 
         self.add(at or recorded(act.signed_on), f"position:{key}", run)
         return key
@@ -516,7 +528,7 @@ class _Builder:
         self.positions[key].abolished_on = on
 
         def run(r: _Run, rk: str) -> None:
-            r.service.abolish_position(position_id=r.ids[key], effective_on=on, act=act, request_key=rk)
+            r.service.execute(AbolishPosition(position_id=r.ids[key], effective_on=on, act=act), request_key=rk)
 
         self.add(at, f"abolish:{key}", run)
 
@@ -526,8 +538,7 @@ class _Builder:
         key = f"quota:{unit}:{category.value}:{kind.value}:{on.isoformat()}{tag}"
 
         def run(r: _Run, rk: str) -> None:
-            r.facts[rk] = r.service.assign_quota(unit_id=r.ids[unit], category=category, kind=kind, amount=amount,
-                                                 effective_on=on, act=act, request_key=rk)["factId"]
+            r.facts[rk] = r.service.execute(AssignQuota(unit_id=r.ids[unit], category=category, kind=kind, amount=amount, effective_on=on, act=act), request_key=rk).fact_id
 
         self.add(at or recorded(act.signed_on), key, run)
         return f"demo:{key}"
@@ -541,8 +552,7 @@ class _Builder:
         self.quota[(target, category, kind)] = self.quota.get((target, category, kind), 0) + amount
 
         def run(r: _Run, rk: str) -> None:
-            r.service.transfer_quota(from_unit_id=r.ids[source], to_unit_id=r.ids[target], category=category,
-                                     kind=kind, amount=amount, effective_on=on, act=act, request_key=rk)
+            r.service.execute(TransferQuota(from_unit_id=r.ids[source], to_unit_id=r.ids[target], category=category, kind=kind, amount=amount, effective_on=on, act=act), request_key=rk)
 
         self.add(at, f"quota-transfer:{source}:{target}:{category.value}:{kind.value}", run)
 
@@ -559,10 +569,7 @@ class _Builder:
         key, position = person.key, person.position
 
         def run(r: _Run, rk: str) -> None:
-            r.ids[key] = r.service.recruit_person(
-                full_name=person.full_name, birth_date=person.birth_date, gender=gender, category=category,
-                unit_id=r.ids[unit], position_id=r.ids[position] if position else None, effective_on=on, act=act,
-                request_key=rk)["personId"]
+            r.ids[key] = r.service.execute(RecruitPerson(full_name=person.full_name, birth_date=person.birth_date, gender=gender, category=category, unit_id=r.ids[unit], position_id=r.ids[position] if position else None, effective_on=on, act=act), request_key=rk).person_id
 
         self.add(at or recorded(act.signed_on), f"recruit:{key}", run)
         return person
@@ -573,9 +580,7 @@ class _Builder:
         key = person.key
 
         def run(r: _Run, rk: str) -> None:
-            r.service.transfer_person(person_id=r.ids[key], to_unit_id=r.ids[unit],
-                                      to_position_id=r.ids[position] if position else None, effective_on=on,
-                                      act=act, request_key=rk)
+            r.service.execute(TransferPerson(person_id=r.ids[key], to_unit_id=r.ids[unit], to_position_id=r.ids[position] if position else None, effective_on=on, act=act), request_key=rk)
 
         self.add(at or recorded(act.signed_on), f"transfer:{key}:{on.isoformat()}", run)
 
@@ -584,8 +589,7 @@ class _Builder:
         key = person.key
 
         def run(r: _Run, rk: str) -> None:
-            r.service.regrade_person(person_id=r.ids[key], category=category, rank=rank, effective_on=on, act=act,
-                                     request_key=rk)
+            r.service.execute(RegradePerson(person_id=r.ids[key], category=category, rank=rank, effective_on=on, act=act), request_key=rk)
 
         self.add(at, f"regrade:{key}:{on.isoformat()}", run)
 
@@ -594,7 +598,7 @@ class _Builder:
         key = person.key
 
         def run(r: _Run, rk: str) -> None:
-            r.service.retire_person(person_id=r.ids[key], effective_on=on, act=act, request_key=rk)
+            r.service.execute(RetirePerson(person_id=r.ids[key], effective_on=on, act=act), request_key=rk)
 
         self.add(recorded(act.signed_on), f"retire:{key}", run)
 
@@ -607,9 +611,7 @@ class _Builder:
         salary = int(round(BASE_SALARY * coefficient / 500) * 500)
 
         def run(r: _Run, rk: str) -> None:
-            r.service.downsize_person(person_id=r.ids[key], policy=policy, effective_on=on, act=act,
-                                      monthly_salary=salary, insured_years=service_years,
-                                      affected_by_restructuring=True, request_key=rk)
+            r.service.execute(DownsizePerson(person_id=r.ids[key], policy=policy, effective_on=on, act=act, monthly_salary=salary, insured_years=service_years, affected_by_restructuring=True), request_key=rk)
 
         self.add(recorded(act.signed_on), f"downsize:{key}", run)
 
@@ -886,7 +888,7 @@ class _Builder:
 
             def retract(r: _Run, rk: str, wrong_key: str = wrong_key, reason: str = reason,
                         correction: LegalAct = correction) -> None:
-                r.service.retract_fact(fact_id=r.facts[wrong_key], reason=reason, act=correction, request_key=rk)
+                r.service.execute(RetractFact(fact_id=r.facts[wrong_key], reason=reason, act=correction), request_key=rk)
 
             self.add(retracted_at, f"retract:{wrong_key}", retract)
             self.set_quota(unit, CC, ASSIGNED, right, on, act, corrected_at, tag=":corrected")

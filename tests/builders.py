@@ -20,7 +20,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from staffing.application import StaffingService
+from staffing.application import AssignQuota, CreatePosition, EstablishUnit, RecruitPerson, StaffingService
 from staffing.domain.person import Person
 from staffing.domain.position import Position
 from staffing.domain.quota import StaffingQuota
@@ -158,9 +158,8 @@ def establish(
     autonomy: FinancialAutonomy | str | None = None,
 ) -> str:
     code = code or _next_code()
-    result = service.establish_unit(code=code, name=name or f"Đơn vị {code}", kind=kind, parent_id=parent_id,
-                                    effective_on=effective_on, act=an_act(), autonomy=autonomy)
-    return str(result["unitId"])
+    result = service.execute(EstablishUnit(code=code, name=name or f"Đơn vị {code}", kind=kind, parent_id=parent_id, effective_on=effective_on, act=an_act(), autonomy=autonomy))
+    return str(result.unit_id)
 
 
 def create_position(
@@ -172,9 +171,8 @@ def create_position(
     rank: str = "Chuyên viên",
     effective_on: date = START,
 ) -> str:
-    result = service.create_position(unit_id=unit_id, title=title, group=group, rank=rank,
-                                     effective_on=effective_on, act=an_act())
-    return str(result["positionId"])
+    result = service.execute(CreatePosition(unit_id=unit_id, title=title, group=group, rank=rank, effective_on=effective_on, act=an_act()))
+    return str(result.position_id)
 
 
 def recruit(
@@ -189,10 +187,8 @@ def recruit(
     effective_on: date = START,
     act: LegalAct | None = None,
 ) -> str:
-    result = service.recruit_person(full_name=full_name, birth_date=birth_date, gender=gender, category=category,
-                                    unit_id=unit_id, position_id=position_id, effective_on=effective_on,
-                                    act=act or an_act())
-    return str(result["personId"])
+    result = service.execute(RecruitPerson(full_name=full_name, birth_date=birth_date, gender=gender, category=category, unit_id=unit_id, position_id=position_id, effective_on=effective_on, act=act or an_act()))
+    return str(result.person_id)
 
 
 def assign_quota(
@@ -204,9 +200,8 @@ def assign_quota(
     kind: QuotaKind | str = QuotaKind.ASSIGNED,
     effective_on: date = START,
 ) -> str:
-    result = service.assign_quota(unit_id=unit_id, category=category, kind=kind, amount=amount,
-                                  effective_on=effective_on, act=an_act())
-    return str(result["factId"])
+    result = service.execute(AssignQuota(unit_id=unit_id, category=category, kind=kind, amount=amount, effective_on=effective_on, act=an_act()))
+    return str(result.fact_id)
 
 
 @dataclass

@@ -12,7 +12,8 @@ Pull, not push: the SQLite recorder cannot subscribe, so both backends pull batc
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from uuid import UUID
 import orjson
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEvent
+from eventsourcing.persistence import Notification
 from sqlalchemy import Connection, insert, select, update
 
 from staffing.domain.person import Person
@@ -164,11 +166,44 @@ class Projector:
                          .values(position=notifications[-1].id, recorded_us=last))
             return len(notifications)
 
+    @contextmanager
+    def preview(self, events: Sequence[Any]) -> Iterator[tuple[Connection, int]]:
+        """The read models as they would be with ``events`` appended to the log — never committed.
+
+        Inside one read-model transaction that is always rolled back: the log is caught up, then
+        ``events`` (not recorded anywhere) are applied as if they followed it. Yields the connection
+        and the knowledge position that includes them. Nothing persists, also if the process dies.
+        """
+        with self._local, self.engines.write.connect() as conn:
+            transaction = conn.begin()
+            try:
+                query = select(t.tracking.c.position, t.tracking.c.recorded_us).where(
+                    t.tracking.c.name == PROJECTION_NAME)
+                tracked = conn.execute(query if self.engines.is_sqlite else query.with_for_update()).one()
+                position, recorded_us = tracked.position, tracked.recorded_us
+                ledger_units = dict(self._ledger_units)
+                while notifications := self.store.recorder.select_notifications(start=position + 1,
+                                                                                 limit=self.batch_size):
+                    recorded_us = self.apply(conn, notifications, recorded_us, fresh=False, ledger_units=ledger_units)
+                    position = notifications[-1].id
+                mapper = self.store.mapper
+                hypothetical = []
+                for i, event in enumerate(events, start=1):
+                    stored = mapper.to_stored_event(event)
+                    hypothetical.append(Notification(id=position + i, originator_id=stored.originator_id,
+                                                     originator_version=stored.originator_version,
+                                                     topic=stored.topic, state=stored.state))
+                if hypothetical:
+                    self.apply(conn, hypothetical, recorded_us, fresh=False, ledger_units=ledger_units)
+                yield conn, position + len(hypothetical)
+            finally:
+                transaction.rollback()
+
     def apply(self, conn: Connection, notifications: Any, recorded_us: int, fresh: bool,
-              series: SeriesBatch | None = None) -> int:
+              series: SeriesBatch | None = None, ledger_units: dict[str, str] | None = None) -> int:
         """Apply decoded notifications within ``conn``'s transaction; returns the last recording moment."""
         batch = _Batch(conn, series or SeriesBatch(conn, SERIES, fresh=fresh), recorded_us)
-        batch.ledger_units = self._ledger_units
+        batch.ledger_units = self._ledger_units if ledger_units is None else ledger_units
         mapper = self.store.mapper
         for notification in notifications:
             event: Any = mapper.to_domain_event(notification)

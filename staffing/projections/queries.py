@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -181,9 +182,17 @@ class Movement:
 class Queries:
     """Read-side façade. ``refresh()`` (projection catch-up) gives read-your-writes across processes."""
 
-    def __init__(self, engines: ViewEngines, refresh: Any = None) -> None:
+    def __init__(self, engines: ViewEngines, refresh: Any = None, preview: Any = None) -> None:
         self.engines = engines
         self._refresh = refresh
+        self._preview = preview
+
+    def preview(self, events: Sequence[Any]) -> AbstractContextManager[tuple[Connection, int]]:
+        """A connection and position at which the read models include ``events``, never committed
+        (a dry run's figures; see ``Projector.preview``)."""
+        if self._preview is None:
+            raise RuntimeError("this Queries was built without a projector to preview with")
+        return self._preview(events)  # type: ignore[no-any-return]
 
     def refresh(self) -> None:
         if self._refresh is not None:

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import pytest
 
-from staffing.application import NewUnit
+from staffing.application import MergeUnits, NewUnit
 from staffing.bootstrap import Ledger
 from staffing.domain.errors import OutOfOrderFact
 from staffing.domain.person import Person
@@ -42,10 +42,7 @@ def everything_in(province: Province) -> list[str]:
 
 
 def consolidate_communes(ledger: Ledger, province: Province) -> dict[str, Any]:
-    return ledger.service.merge_units(
-        source_unit_ids=province.commune_ids, effective_on=MERGED_ON, act=an_act(signed_on=date(2025, 6, 12)),
-        new_unit=NewUnit("X-NEW", "Xã Minh Thanh", UnitKind.COMMUNE, UUID(province.id)),
-        excess_allowed_until=date(2030, 7, 1))
+    return ledger.service.execute(MergeUnits(source_unit_ids=province.commune_ids, effective_on=MERGED_ON, act=an_act(signed_on=date(2025, 6, 12)), new_unit=NewUnit(code="X-NEW", name="Xã Minh Thanh", kind=UnitKind.COMMUNE, parent_id=UUID(province.id)), excess_allowed_until=date(2030, 7, 1)))
 
 
 def test_consolidation_refused_midway_by_an_out_of_order_fact_lands_nothing(ledger: Ledger) -> None:
@@ -70,8 +67,8 @@ def test_crash_while_saving_a_consolidation_lands_nothing(ledger: Ledger, monkey
     before_versions, before_position = versions(ledger, everything_in(province)), last_position(ledger)
     handed_over: list[tuple[Any, ...]] = []
 
-    def crashing_save(*aggregates: Any, **_: Any) -> None:
-        handed_over.append(aggregates)
+    def crashing_save(*events: Any, **_: Any) -> None:
+        handed_over.append(events)
         raise DiskFull("no space left on device")
 
     monkeypatch.setattr(ledger.store, "save", crashing_save)
@@ -79,10 +76,10 @@ def test_crash_while_saving_a_consolidation_lands_nothing(ledger: Ledger, monkey
     with pytest.raises(DiskFull):
         consolidate_communes(ledger, province)
 
-    (aggregates,) = handed_over  # the whole reorganisation was handed to the store as one save
-    kinds = {type(a) for a in aggregates}
-    assert {Unit, Person, Position, StaffingQuota, UnitCode} <= kinds
-    assert {str(a.id) for a in aggregates} >= set(everything_in(province))
+    (events,) = handed_over  # every event of the whole reorganisation was handed to the store as one save
+    kinds = {type(e).__qualname__.split(".")[0] for e in events}
+    assert {k.__name__ for k in (Unit, Person, Position, StaffingQuota, UnitCode)} <= kinds
+    assert {str(e.originator_id) for e in events} >= set(everything_in(province))
     assert last_position(ledger) == before_position
     assert versions(ledger, everything_in(province)) == before_versions
 
@@ -102,5 +99,5 @@ def test_command_that_crashed_while_saving_can_simply_be_submitted_again(
 
     result = consolidate_communes(ledger, province)
 
-    successor = unit(ledger, result["unitId"])
+    successor = unit(ledger, result.unit_id)
     assert {str(p) for p in successor.member_ids} == {p for c in province.communes for p in c.person_ids}

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
+from staffing.application import EstablishUnit, TransferQuota
 from staffing.bootstrap import Ledger
 from staffing.domain.errors import DuplicateCode
 from staffing.domain.quota import StaffingQuota
@@ -47,8 +48,7 @@ def test_concurrent_recruitments_and_quota_transfers_into_one_unit_lose_no_updat
         return [recruit(ledger.service, target, full_name=f"Người thứ {n}-{i}") for i in range(RECRUITS_EACH)]
 
     def transferrer() -> list[str]:
-        return [ledger.service.transfer_quota(from_unit_id=donor, to_unit_id=target, category=CC, kind=ASSIGNED,
-                                              amount=1, effective_on=date(2021, 1, 1), act=an_act())["factId"]
+        return [ledger.service.execute(TransferQuota(from_unit_id=donor, to_unit_id=target, category=CC, kind=ASSIGNED, amount=1, effective_on=date(2021, 1, 1), act=an_act())).fact_id
                 for _ in range(TRANSFERS_EACH)]
 
     tasks: list[Callable[[], list[str]]] = [functools.partial(recruiter, n) for n in range(RECRUITERS)]
@@ -83,10 +83,9 @@ def test_two_units_claiming_one_code_at_the_same_moment_cannot_both_have_it(ledg
 
 def test_repeats_of_one_request_racing_each_other_act_once(ledger: Ledger) -> None:
     def submit() -> dict[str, Any]:
-        return ledger.service.establish_unit(code="T-ONCE", name="Tỉnh", kind="PROVINCE", parent_id=None,
-                                             effective_on=date(2020, 1, 1), act=an_act(), request_key="req-race")
+        return ledger.service.execute(EstablishUnit(code="T-ONCE", name="Tỉnh", kind="PROVINCE", parent_id=None, effective_on=date(2020, 1, 1), act=an_act()), request_key="req-race")
 
     outcomes = run_together([submit for _ in range(8)])
 
-    assert len({o["unitId"] for o in outcomes}) == 1
-    assert len(events(ledger, outcomes[0]["unitId"])) == 1
+    assert len({o.unit_id for o in outcomes}) == 1
+    assert len(events(ledger, outcomes[0].unit_id)) == 1

@@ -8,7 +8,17 @@ from uuid import UUID
 
 import pytest
 
-from staffing.application import NewUnit, SplitPart
+from staffing.application import (
+    DissolveUnit,
+    MergeUnits,
+    MoveUnit,
+    NewUnit,
+    RetirePerson,
+    SplitPart,
+    SplitUnit,
+    TransferPerson,
+)
+from staffing.application.values import from_data
 from staffing.bootstrap import Ledger
 from staffing.domain.errors import InvalidInput, OutOfOrderFact
 from tests.builders import an_act, establish, recruit
@@ -19,12 +29,11 @@ def test_merge_is_refused_when_a_member_leaves_after_the_merge_date(ledger: Ledg
     province = establish(svc)
     a, b = establish(svc, parent_id=province, kind="COMMUNE"), establish(svc, parent_id=province, kind="COMMUNE")
     person = recruit(svc, a)
-    svc.retire_person(person_id=person, effective_on=date(2025, 8, 1), act=an_act())
+    svc.execute(RetirePerson(person_id=person, effective_on=date(2025, 8, 1), act=an_act()))
     before = ledger.store.recorder.max_notification_id()
 
     with pytest.raises(OutOfOrderFact) as refused:
-        svc.merge_units(source_unit_ids=[a, b], new_unit=NewUnit("C", "Xã C", "COMMUNE", province),  # type: ignore[arg-type]
-                        effective_on=date(2025, 7, 1), act=an_act())
+        svc.execute(MergeUnits(source_unit_ids=[a, b], new_unit=NewUnit(code="C", name="Xã C", kind="COMMUNE", parent_id=province), effective_on=date(2025, 7, 1), act=an_act()))
 
     assert refused.value.field == "effectiveOn" and "2025-08-01" in refused.value.message
     assert ledger.store.recorder.max_notification_id() == before
@@ -34,11 +43,11 @@ def test_dissolution_is_refused_before_a_recorded_later_departure(ledger: Ledger
     svc = ledger.service
     unit, other = establish(svc), establish(svc)
     person = recruit(svc, unit)
-    svc.transfer_person(person_id=person, to_unit_id=other, effective_on=date(2025, 8, 1), act=an_act())
+    svc.execute(TransferPerson(person_id=person, to_unit_id=other, effective_on=date(2025, 8, 1), act=an_act()))
 
     with pytest.raises(OutOfOrderFact):
-        svc.dissolve_unit(unit_id=unit, effective_on=date(2025, 7, 1), act=an_act())
-    svc.dissolve_unit(unit_id=unit, effective_on=date(2025, 8, 1), act=an_act())
+        svc.execute(DissolveUnit(unit_id=unit, effective_on=date(2025, 7, 1), act=an_act()))
+    svc.execute(DissolveUnit(unit_id=unit, effective_on=date(2025, 8, 1), act=an_act()))
     assert ledger.store.repository.get(UUID(unit)).status.value == "ENDED"
 
 
@@ -46,14 +55,13 @@ def test_new_units_accept_kind_names_as_text_and_refuse_unknown_ones_by_field(le
     svc = ledger.service
     a, b = establish(svc, kind="COMMUNE"), establish(svc, kind="COMMUNE")
     with pytest.raises(InvalidInput) as refused:
-        svc.merge_units(source_unit_ids=[a, b], new_unit=NewUnit("C", "Xã C", "HAMLET"),  # type: ignore[arg-type]
-                        effective_on=date(2025, 7, 1), act=an_act())
+        svc.execute(from_data(MergeUnits, {"sourceUnitIds": [a, b], "newUnit": {"code": "C", "name": "Xã C", "kind": "HAMLET"},
+                                           "effectiveOn": "2025-07-01", "act": an_act()}))
     assert refused.value.field == "newUnit.kind"
-    merged = svc.merge_units(source_unit_ids=[a, b], new_unit=NewUnit("C", "Xã C", "COMMUNE"),  # type: ignore[arg-type]
-                             effective_on=date(2025, 7, 1), act=an_act())
-    parts = [SplitPart(NewUnit(f"S{i}", f"Xã S{i}", "WARD")) for i in range(2)]  # type: ignore[arg-type]
-    split = svc.split_unit(unit_id=merged["unitId"], parts=parts, effective_on=date(2025, 9, 1), act=an_act())
-    assert {ledger.store.repository.get(UUID(u)).kind.value for u in split["unitIds"]} == {"WARD"}
+    merged = svc.execute(MergeUnits(source_unit_ids=[a, b], new_unit=NewUnit(code="C", name="Xã C", kind="COMMUNE"), effective_on=date(2025, 7, 1), act=an_act()))
+    parts = [SplitPart(unit=NewUnit(code=f"S{i}", name=f"Xã S{i}", kind="WARD")) for i in range(2)]  # type: ignore[arg-type]
+    split = svc.execute(SplitUnit(unit_id=merged.unit_id, parts=parts, effective_on=date(2025, 9, 1), act=an_act()))
+    assert {ledger.store.repository.get(UUID(u)).kind.value for u in split.unit_ids} == {"WARD"}
 
 
 def test_move_is_refused_when_it_would_make_a_cycle_on_a_later_date_already_on_record(ledger: Ledger) -> None:
@@ -63,13 +71,13 @@ def test_move_is_refused_when_it_would_make_a_cycle_on_a_later_date_already_on_r
     svc = ledger.service
     root = establish(svc)
     a, b = establish(svc, parent_id=root, kind="DEPARTMENT"), establish(svc, parent_id=root, kind="DEPARTMENT")
-    svc.move_unit(unit_id=b, new_parent_id=a, effective_on=date(2025, 1, 1), act=an_act())
-    svc.move_unit(unit_id=b, new_parent_id=root, effective_on=date(2028, 1, 1), act=an_act())
+    svc.execute(MoveUnit(unit_id=b, new_parent_id=a, effective_on=date(2025, 1, 1), act=an_act()))
+    svc.execute(MoveUnit(unit_id=b, new_parent_id=root, effective_on=date(2028, 1, 1), act=an_act()))
     before = ledger.store.recorder.max_notification_id()
 
     with pytest.raises(HierarchyCycle) as refused:
-        svc.move_unit(unit_id=a, new_parent_id=b, effective_on=date(2026, 1, 1), act=an_act())
+        svc.execute(MoveUnit(unit_id=a, new_parent_id=b, effective_on=date(2026, 1, 1), act=an_act()))
 
     assert refused.value.field == "newParentId"
     assert ledger.store.recorder.max_notification_id() == before
-    svc.move_unit(unit_id=a, new_parent_id=b, effective_on=date(2028, 1, 1), act=an_act())  # no overlap: allowed
+    svc.execute(MoveUnit(unit_id=a, new_parent_id=b, effective_on=date(2028, 1, 1), act=an_act()))  # no overlap: allowed

@@ -6,6 +6,17 @@ from datetime import date
 
 import pytest
 
+from staffing.application import (
+    AbolishPosition,
+    DismissPerson,
+    DissolveUnit,
+    DownsizePerson,
+    PersonLeaves,
+    RegradePerson,
+    ResignPerson,
+    RetirePerson,
+    TransferPerson,
+)
 from staffing.bootstrap import Ledger
 from staffing.domain.downsizing import DecreeVersion
 from staffing.domain.errors import (
@@ -39,7 +50,7 @@ def test_created_position_is_open_in_its_unit(ledger: Ledger) -> None:
 
 def test_position_cannot_be_created_in_a_dissolved_unit(ledger: Ledger) -> None:
     unit_id = establish(ledger.service)
-    ledger.service.dissolve_unit(unit_id=unit_id, effective_on=LATER, act=an_act())
+    ledger.service.execute(DissolveUnit(unit_id=unit_id, effective_on=LATER, act=an_act()))
 
     with pytest.raises(UnitEnded) as refused:
         create_position(ledger.service, unit_id, effective_on=date(2022, 1, 1))
@@ -52,7 +63,7 @@ def test_abolished_position_is_closed_in_its_unit(ledger: Ledger) -> None:
     unit_id = establish(ledger.service)
     position_id = create_position(ledger.service, unit_id)
 
-    ledger.service.abolish_position(position_id=position_id, effective_on=LATER, act=an_act())
+    ledger.service.execute(AbolishPosition(position_id=position_id, effective_on=LATER, act=an_act()))
 
     assert not position(ledger, position_id).is_open
     assert unit(ledger, unit_id).position_ids == set()
@@ -64,7 +75,7 @@ def test_held_position_cannot_be_abolished(ledger: Ledger) -> None:
     recruit(ledger.service, unit_id, position_id=position_id)
 
     with pytest.raises(UnitNotEmpty) as refused:
-        ledger.service.abolish_position(position_id=position_id, effective_on=LATER, act=an_act())
+        ledger.service.execute(AbolishPosition(position_id=position_id, effective_on=LATER, act=an_act()))
 
     assert refused.value.field == "positionId"
     assert position(ledger, position_id).is_open
@@ -100,7 +111,7 @@ def test_person_cannot_be_recruited_into_a_position_of_another_unit(ledger: Ledg
 
 def test_person_cannot_be_recruited_into_a_dissolved_unit(ledger: Ledger) -> None:
     unit_id = establish(ledger.service)
-    ledger.service.dissolve_unit(unit_id=unit_id, effective_on=LATER, act=an_act())
+    ledger.service.execute(DissolveUnit(unit_id=unit_id, effective_on=LATER, act=an_act()))
 
     with pytest.raises(UnitEnded) as refused:
         recruit(ledger.service, unit_id, effective_on=date(2022, 1, 1))
@@ -114,8 +125,7 @@ def test_transferred_person_moves_between_rosters_and_positions(ledger: Ledger) 
     old_post, new_post = create_position(ledger.service, home), create_position(ledger.service, away)
     person_id = recruit(ledger.service, home, position_id=old_post)
 
-    ledger.service.transfer_person(person_id=person_id, to_unit_id=away, to_position_id=new_post, effective_on=LATER,
-                                   act=an_act())
+    ledger.service.execute(TransferPerson(person_id=person_id, to_unit_id=away, to_position_id=new_post, effective_on=LATER, act=an_act()))
 
     assert str(person(ledger, person_id).placement.unit_id) == away
     assert (unit(ledger, home).member_ids, ids(unit(ledger, away).member_ids)) == (set(), {person_id})
@@ -127,8 +137,7 @@ def test_moving_to_another_position_in_the_same_unit_keeps_the_roster(ledger: Le
     first, second = create_position(ledger.service, unit_id), create_position(ledger.service, unit_id)
     person_id = recruit(ledger.service, unit_id, position_id=first)
 
-    ledger.service.transfer_person(person_id=person_id, to_unit_id=unit_id, to_position_id=second,
-                                   effective_on=LATER, act=an_act())
+    ledger.service.execute(TransferPerson(person_id=person_id, to_unit_id=unit_id, to_position_id=second, effective_on=LATER, act=an_act()))
 
     assert ids(unit(ledger, unit_id).member_ids) == {person_id}
     assert (position(ledger, first).holder_ids, ids(position(ledger, second).holder_ids)) == (set(), {person_id})
@@ -136,12 +145,11 @@ def test_moving_to_another_position_in_the_same_unit_keeps_the_roster(ledger: Le
 
 def test_person_cannot_be_transferred_into_a_dissolved_unit(ledger: Ledger) -> None:
     home, gone = establish(ledger.service), establish(ledger.service)
-    ledger.service.dissolve_unit(unit_id=gone, effective_on=LATER, act=an_act())
+    ledger.service.execute(DissolveUnit(unit_id=gone, effective_on=LATER, act=an_act()))
     person_id = recruit(ledger.service, home)
 
     with pytest.raises(UnitEnded) as refused:
-        ledger.service.transfer_person(person_id=person_id, to_unit_id=gone, effective_on=date(2022, 1, 1),
-                                       act=an_act())
+        ledger.service.execute(TransferPerson(person_id=person_id, to_unit_id=gone, effective_on=date(2022, 1, 1), act=an_act()))
 
     assert refused.value.field == "toUnitId"
     assert ids(unit(ledger, home).member_ids) == {person_id}
@@ -153,38 +161,36 @@ def test_regraded_person_has_the_new_category_and_rank(ledger: Ledger) -> None:
     unit_id = establish(ledger.service)
     person_id = recruit(ledger.service, unit_id, category="PUBLIC_EMPLOYEE")
 
-    result = ledger.service.regrade_person(person_id=person_id, category="CIVIL_SERVANT", rank="Chuyên viên chính",
-                                           effective_on=LATER, act=an_act())
+    result = ledger.service.execute(RegradePerson(person_id=person_id, category="CIVIL_SERVANT", rank="Chuyên viên chính", effective_on=LATER, act=an_act()))
 
     stored = person(ledger, person_id)
     assert (stored.category, stored.placement["rank"]) == (PersonnelCategory.CIVIL_SERVANT, "Chuyên viên chính")
-    assert result["factId"] == f"{person_id}:{stored.version}"
+    assert result.fact_id == f"{person_id}:{stored.version}"
 
 
 def test_retired_person_cannot_be_regraded(ledger: Ledger) -> None:
     unit_id = establish(ledger.service)
     person_id = recruit(ledger.service, unit_id)
-    ledger.service.retire_person(person_id=person_id, effective_on=LATER, act=an_act())
+    ledger.service.execute(RetirePerson(person_id=person_id, effective_on=LATER, act=an_act()))
 
     with pytest.raises(PersonNotActive) as refused:
-        ledger.service.regrade_person(person_id=person_id, rank="Chuyên viên chính", effective_on=date(2022, 1, 1),
-                                      act=an_act())
+        ledger.service.execute(RegradePerson(person_id=person_id, rank="Chuyên viên chính", effective_on=date(2022, 1, 1), act=an_act()))
 
     assert refused.value.field == "personId"
 
 
 # ====================================================================== leaving
-@pytest.mark.parametrize(("command", "status"), [("retire_person", PersonStatus.RETIRED),
-                                                  ("resign_person", PersonStatus.RESIGNED),
-                                                  ("dismiss_person", PersonStatus.DISMISSED)])
+@pytest.mark.parametrize(("command", "status"), [(RetirePerson, PersonStatus.RETIRED),
+                                                  (ResignPerson, PersonStatus.RESIGNED),
+                                                  (DismissPerson, PersonStatus.DISMISSED)])
 def test_person_who_leaves_is_off_the_roster_and_frees_the_position(
-    ledger: Ledger, command: str, status: PersonStatus
+    ledger: Ledger, command: type[PersonLeaves], status: PersonStatus
 ) -> None:
     unit_id = establish(ledger.service)
     position_id = create_position(ledger.service, unit_id)
     person_id = recruit(ledger.service, unit_id, position_id=position_id)
 
-    getattr(ledger.service, command)(person_id=person_id, effective_on=LATER, act=an_act())
+    ledger.service.execute(command(person_id=person_id, effective_on=LATER, act=an_act()))
 
     assert person(ledger, person_id).status is status
     assert unit(ledger, unit_id).member_ids == set()
@@ -194,11 +200,11 @@ def test_person_who_leaves_is_off_the_roster_and_frees_the_position(
 def test_person_who_has_resigned_cannot_be_retired(ledger: Ledger) -> None:
     unit_id = establish(ledger.service)
     person_id = recruit(ledger.service, unit_id)
-    ledger.service.resign_person(person_id=person_id, effective_on=LATER, act=an_act())
+    ledger.service.execute(ResignPerson(person_id=person_id, effective_on=LATER, act=an_act()))
     before = last_position(ledger)
 
     with pytest.raises(PersonNotActive):
-        ledger.service.retire_person(person_id=person_id, effective_on=date(2022, 1, 1), act=an_act())
+        ledger.service.execute(RetirePerson(person_id=person_id, effective_on=date(2022, 1, 1), act=an_act()))
 
     assert person(ledger, person_id).status is PersonStatus.RESIGNED
     assert last_position(ledger) == before
@@ -208,11 +214,9 @@ def test_downsized_person_leaves_the_roster_under_the_decree_in_force(ledger: Le
     unit_id = establish(ledger.service)
     person_id = recruit(ledger.service, unit_id)
 
-    result = ledger.service.downsize_person(person_id=person_id, policy="RESIGNATION", monthly_salary=10_705_500,
-                                            insured_years=15, affected_by_restructuring=True,
-                                            effective_on=date(2025, 8, 1), act=an_act(signed_on=date(2025, 7, 20)))
+    result = ledger.service.execute(DownsizePerson(person_id=person_id, policy="RESIGNATION", monthly_salary=10_705_500, insured_years=15, affected_by_restructuring=True, effective_on=date(2025, 8, 1), act=an_act(signed_on=date(2025, 7, 20))))
 
-    assert result["decree"] == DecreeVersion.D178_2024_67_2025.value
+    assert result.decree == DecreeVersion.D178_2024_67_2025.value
     assert person(ledger, person_id).status is PersonStatus.DOWNSIZED
     assert unit(ledger, unit_id).member_ids == set()
 
@@ -222,7 +226,7 @@ def test_downsizing_with_an_unknown_policy_is_refused(ledger: Ledger) -> None:
     person_id = recruit(ledger.service, unit_id)
 
     with pytest.raises(InvalidInput) as refused:
-        ledger.service.downsize_person(person_id=person_id, policy="SABBATICAL", effective_on=LATER, act=an_act())
+        ledger.service.execute(DownsizePerson(person_id=person_id, policy="SABBATICAL", effective_on=LATER, act=an_act()))
 
     assert refused.value.field == "policy"
     assert person(ledger, person_id).status is PersonStatus.ACTIVE

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import pytest
 
-from staffing.application import NewUnit, QuotaFigure, SplitPart
+from staffing.application import MergeUnits, NewUnit, QuotaFigure, SeparateUnit, SplitPart, SplitUnit
 from staffing.bootstrap import Ledger
 from staffing.domain.errors import (
     AllocationIncomplete,
@@ -66,7 +66,7 @@ def given(ledger: Ledger) -> Given:
 
 
 def counting_saves(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
-    """A pass-through fake of the store's save (infrastructure), recording each call's aggregates."""
+    """A pass-through fake of the store's save (infrastructure), recording each call's events."""
     calls: list[tuple[Any, ...]] = []
     real_save: Callable[..., Any] = ledger.store.save
 
@@ -79,14 +79,11 @@ def counting_saves(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> list[tupl
 
 
 def absorb_a_into_b(ledger: Ledger, given: Given, **options: Any) -> dict[str, Any]:
-    return ledger.service.merge_units(source_unit_ids=[given.a.id], into_unit_id=given.b.id, effective_on=MERGED_ON,
-                                      act=MERGER_ACT, **options)
+    return ledger.service.execute(MergeUnits(source_unit_ids=[given.a.id], into_unit_id=given.b.id, effective_on=MERGED_ON, act=MERGER_ACT, **options))
 
 
 def consolidate(ledger: Ledger, given: Given, code: str = "X-NEW", **options: Any) -> dict[str, Any]:
-    return ledger.service.merge_units(
-        source_unit_ids=[given.a.id, given.b.id], effective_on=MERGED_ON, act=MERGER_ACT,
-        new_unit=NewUnit(code, "Xã Minh Thanh", UnitKind.COMMUNE, UUID(given.province_id)), **options)
+    return ledger.service.execute(MergeUnits(source_unit_ids=[given.a.id, given.b.id], effective_on=MERGED_ON, act=MERGER_ACT, new_unit=NewUnit(code=code, name="Xã Minh Thanh", kind=UnitKind.COMMUNE, parent_id=UUID(given.province_id)), **options))
 
 
 def lineage(entries: list[dict[str, str]]) -> list[tuple[str, str]]:
@@ -126,7 +123,7 @@ def test_absorbing_ends_the_absorbed_unit_and_records_lineage_on_both_sides(ledg
     assert lineage(a.successors) == [(given.b.id, "ABSORB")]
     assert lineage(b.predecessors) == [(given.a.id, "ABSORB")]
     assert ids(unit(ledger, given.province_id).child_ids) == {given.b.id}
-    assert result["unitId"] == given.b.id
+    assert result.unit_id == given.b.id
 
 
 def test_absorption_lands_in_a_single_save(ledger: Ledger, given: Given, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -135,10 +132,10 @@ def test_absorption_lands_in_a_single_save(ledger: Ledger, given: Given, monkeyp
     absorb_a_into_b(ledger, given)
 
     (saved,) = saves
-    saved_ids = {str(a.id) for a in saved}
+    saved_ids = {str(e.originator_id) for e in saved}
     assert {given.a.id, given.b.id, given.province_id, given.a.person_id, given.a.position_id,
             given.a.child_id} <= saved_ids
-    assert quota(ledger, given.b.id).id in {a.id for a in saved}
+    assert quota(ledger, given.b.id).id in {e.originator_id for e in saved}
 
 
 def test_absorbed_unit_cannot_receive_new_quota(ledger: Ledger, given: Given) -> None:
@@ -161,8 +158,7 @@ def test_unit_cannot_be_merged_into_itself(ledger: Ledger) -> None:
     commune = establish(ledger.service, kind=UnitKind.COMMUNE)
 
     with pytest.raises(InvalidInput) as refused:
-        ledger.service.merge_units(source_unit_ids=[commune], into_unit_id=commune, effective_on=MERGED_ON,
-                                   act=MERGER_ACT)
+        ledger.service.execute(MergeUnits(source_unit_ids=[commune], into_unit_id=commune, effective_on=MERGED_ON, act=MERGER_ACT))
 
     assert refused.value.field == "intoUnitId"
     assert unit(ledger, commune).status is UnitStatus.ACTIVE
@@ -172,8 +168,7 @@ def test_unit_cannot_be_merged_into_its_own_descendant(ledger: Ledger, given: Gi
     before = last_position(ledger)
 
     with pytest.raises(HierarchyCycle) as refused:
-        ledger.service.merge_units(source_unit_ids=[given.province_id], into_unit_id=given.a.child_id,
-                                   effective_on=MERGED_ON, act=MERGER_ACT)
+        ledger.service.execute(MergeUnits(source_unit_ids=[given.province_id], into_unit_id=given.a.child_id, effective_on=MERGED_ON, act=MERGER_ACT))
 
     assert refused.value.field == "intoUnitId"
     assert last_position(ledger) == before
@@ -183,8 +178,7 @@ def test_merger_needs_exactly_one_of_a_receiving_unit_or_a_new_unit(ledger: Ledg
     a, b = establish(ledger.service), establish(ledger.service)
 
     with pytest.raises(InvalidInput) as refused:
-        ledger.service.merge_units(source_unit_ids=[a], into_unit_id=b, effective_on=MERGED_ON,
-                                   act=MERGER_ACT, new_unit=NewUnit("X9", "Xã", UnitKind.COMMUNE))
+        ledger.service.execute(MergeUnits(source_unit_ids=[a], into_unit_id=b, effective_on=MERGED_ON, act=MERGER_ACT, new_unit=NewUnit(code="X9", name="Xã", kind=UnitKind.COMMUNE)))
 
     assert refused.value.field == "intoUnitId"
 
@@ -193,7 +187,7 @@ def test_merger_needs_exactly_one_of_a_receiving_unit_or_a_new_unit(ledger: Ledg
 def test_consolidation_gives_the_new_unit_everything_its_predecessors_held(ledger: Ledger, given: Given) -> None:
     result = consolidate(ledger, given)
 
-    new = unit(ledger, result["unitId"])
+    new = unit(ledger, result.unit_id)
     assert ids(new.member_ids) == {given.a.person_id, given.b.person_id}
     assert ids(new.position_ids) == {given.a.position_id, given.b.position_id}
     assert ids(new.child_ids) == {given.a.child_id, given.b.child_id}
@@ -205,7 +199,7 @@ def test_consolidation_gives_the_new_unit_everything_its_predecessors_held(ledge
 def test_consolidation_ends_every_predecessor_and_records_lineage_on_both_sides(ledger: Ledger, given: Given) -> None:
     result = consolidate(ledger, given)
 
-    new = unit(ledger, result["unitId"])
+    new = unit(ledger, result.unit_id)
     assert lineage(new.predecessors) == [(given.a.id, "CONSOLIDATE"), (given.b.id, "CONSOLIDATE")]
     for source_id in (given.a.id, given.b.id):
         source = unit(ledger, source_id)
@@ -218,10 +212,9 @@ def test_consolidated_unit_may_keep_a_predecessors_code(ledger: Ledger) -> None:
     ha_giang = establish(ledger.service, code="02", name="Tỉnh Hà Giang")
     tuyen_quang = establish(ledger.service, code="08", name="Tỉnh Tuyên Quang")
 
-    result = ledger.service.merge_units(source_unit_ids=[ha_giang, tuyen_quang], effective_on=MERGED_ON,
-                                        act=MERGER_ACT, new_unit=NewUnit("08", "Tỉnh Tuyên Quang", UnitKind.PROVINCE))
+    result = ledger.service.execute(MergeUnits(source_unit_ids=[ha_giang, tuyen_quang], effective_on=MERGED_ON, act=MERGER_ACT, new_unit=NewUnit(code="08", name="Tỉnh Tuyên Quang", kind=UnitKind.PROVINCE)))
 
-    assert unit(ledger, result["unitId"]).code == "08"
+    assert unit(ledger, result.unit_id).code == "08"
     with pytest.raises(DuplicateCode):  # and the code now belongs to the new, live unit
         establish(ledger.service, code="08", effective_on=MERGED_ON)
 
@@ -240,9 +233,7 @@ def test_consolidated_unit_cannot_take_the_code_of_another_live_unit(ledger: Led
 
 def test_consolidation_cannot_place_the_new_unit_under_one_of_its_predecessors(ledger: Ledger, given: Given) -> None:
     with pytest.raises(HierarchyCycle) as refused:
-        ledger.service.merge_units(
-            source_unit_ids=[given.a.id, given.b.id], effective_on=MERGED_ON, act=MERGER_ACT,
-            new_unit=NewUnit("X-NEW", "Xã", UnitKind.COMMUNE, UUID(given.a.child_id)))
+        ledger.service.execute(MergeUnits(source_unit_ids=[given.a.id, given.b.id], effective_on=MERGED_ON, act=MERGER_ACT, new_unit=NewUnit(code="X-NEW", name="Xã", kind=UnitKind.COMMUNE, parent_id=UUID(given.a.child_id))))
 
     assert refused.value.field == "newUnit.parentId"
 
@@ -251,8 +242,7 @@ def test_consolidation_needs_at_least_two_units(ledger: Ledger) -> None:
     commune = establish(ledger.service, kind=UnitKind.COMMUNE)
 
     with pytest.raises(InvalidInput) as refused:
-        ledger.service.merge_units(source_unit_ids=[commune], effective_on=MERGED_ON, act=MERGER_ACT,
-                                   new_unit=NewUnit("X-NEW", "Xã", UnitKind.COMMUNE))
+        ledger.service.execute(MergeUnits(source_unit_ids=[commune], effective_on=MERGED_ON, act=MERGER_ACT, new_unit=NewUnit(code="X-NEW", name="Xã", kind=UnitKind.COMMUNE)))
 
     assert refused.value.field == "sourceUnitIds"
 
@@ -261,15 +251,13 @@ def test_consolidation_needs_at_least_two_units(ledger: Ledger) -> None:
 def split_a(ledger: Ledger, given: Given, first: SplitPart | None = None,
             second: SplitPart | None = None) -> dict[str, Any]:
     a = given.a
-    first = first or SplitPart(NewUnit("X-A1", "Xã Minh Xuân 1", UnitKind.COMMUNE), person_ids=[UUID(a.person_id)],
-                               position_ids=[UUID(a.position_id)], quota=[QuotaFigure(CC, ASSIGNED, 3)])
-    second = second or SplitPart(NewUnit("X-A2", "Xã Minh Xuân 2", UnitKind.COMMUNE),
-                                 child_unit_ids=[UUID(a.child_id)], quota=[QuotaFigure(CC, ASSIGNED, 2)])
-    return ledger.service.split_unit(unit_id=a.id, parts=[first, second], effective_on=MERGED_ON, act=MERGER_ACT)
+    first = first or SplitPart(unit=NewUnit(code="X-A1", name="Xã Minh Xuân 1", kind=UnitKind.COMMUNE), person_ids=[UUID(a.person_id)], position_ids=[UUID(a.position_id)], quota=[QuotaFigure(category=CC, kind=ASSIGNED, amount=3)])
+    second = second or SplitPart(unit=NewUnit(code="X-A2", name="Xã Minh Xuân 2", kind=UnitKind.COMMUNE), child_unit_ids=[UUID(a.child_id)], quota=[QuotaFigure(category=CC, kind=ASSIGNED, amount=2)])
+    return ledger.service.execute(SplitUnit(unit_id=a.id, parts=[first, second], effective_on=MERGED_ON, act=MERGER_ACT))
 
 
 def test_split_with_everything_allocated_ends_the_original_and_starts_the_parts(ledger: Ledger, given: Given) -> None:
-    first_id, second_id = split_a(ledger, given)["unitIds"]
+    first_id, second_id = split_a(ledger, given).unit_ids
 
     first, second, original = unit(ledger, first_id), unit(ledger, second_id), unit(ledger, given.a.id)
     assert (ids(first.member_ids), ids(first.position_ids), first.child_ids) == (
@@ -282,7 +270,7 @@ def test_split_with_everything_allocated_ends_the_original_and_starts_the_parts(
 
 
 def test_split_gives_each_part_the_quota_allocated_to_it(ledger: Ledger, given: Given) -> None:
-    first_id, second_id = split_a(ledger, given)["unitIds"]
+    first_id, second_id = split_a(ledger, given).unit_ids
 
     assert quota(ledger, first_id).current(CC, ASSIGNED) == 3
     assert quota(ledger, second_id).current(CC, ASSIGNED) == 2
@@ -290,7 +278,7 @@ def test_split_gives_each_part_the_quota_allocated_to_it(ledger: Ledger, given: 
 
 def test_split_leaving_someone_unallocated_is_refused_and_writes_nothing(ledger: Ledger, given: Given) -> None:
     before = last_position(ledger)
-    without_the_person = SplitPart(NewUnit("X-A1", "Xã 1", UnitKind.COMMUNE), position_ids=[UUID(given.a.position_id)])
+    without_the_person = SplitPart(unit=NewUnit(code="X-A1", name="Xã 1", kind=UnitKind.COMMUNE), position_ids=[UUID(given.a.position_id)])
 
     with pytest.raises(AllocationIncomplete) as refused:
         split_a(ledger, given, first=without_the_person)
@@ -302,9 +290,8 @@ def test_split_leaving_someone_unallocated_is_refused_and_writes_nothing(ledger:
 
 def test_split_cannot_send_a_person_and_their_position_to_different_parts(ledger: Ledger, given: Given) -> None:
     a = given.a
-    person_only = SplitPart(NewUnit("X-A1", "Xã 1", UnitKind.COMMUNE), person_ids=[UUID(a.person_id)])
-    the_rest = SplitPart(NewUnit("X-A2", "Xã 2", UnitKind.COMMUNE), position_ids=[UUID(a.position_id)],
-                         child_unit_ids=[UUID(a.child_id)])
+    person_only = SplitPart(unit=NewUnit(code="X-A1", name="Xã 1", kind=UnitKind.COMMUNE), person_ids=[UUID(a.person_id)])
+    the_rest = SplitPart(unit=NewUnit(code="X-A2", name="Xã 2", kind=UnitKind.COMMUNE), position_ids=[UUID(a.position_id)], child_unit_ids=[UUID(a.child_id)])
     before = last_position(ledger)
 
     with pytest.raises(PositionUnavailable):
@@ -316,11 +303,10 @@ def test_split_cannot_send_a_person_and_their_position_to_different_parts(ledger
 def test_split_part_may_keep_the_original_code(ledger: Ledger, given: Given) -> None:
     original_code = unit(ledger, given.a.id).code
     a = given.a
-    keeper = SplitPart(NewUnit(original_code, "Xã Minh Xuân", UnitKind.COMMUNE), person_ids=[UUID(a.person_id)],
-                       position_ids=[UUID(a.position_id)], child_unit_ids=[UUID(a.child_id)])
+    keeper = SplitPart(unit=NewUnit(code=original_code, name="Xã Minh Xuân", kind=UnitKind.COMMUNE), person_ids=[UUID(a.person_id)], position_ids=[UUID(a.position_id)], child_unit_ids=[UUID(a.child_id)])
 
     first_id, _ = split_a(ledger, given, first=keeper,
-                          second=SplitPart(NewUnit("X-A2", "Xã 2", UnitKind.COMMUNE)))["unitIds"]
+                          second=SplitPart(unit=NewUnit(code="X-A2", name="Xã 2", kind=UnitKind.COMMUNE))).unit_ids
 
     assert unit(ledger, first_id).code == original_code
 
@@ -329,8 +315,7 @@ def test_split_into_a_single_part_is_refused(ledger: Ledger) -> None:
     commune = establish(ledger.service, kind=UnitKind.COMMUNE)
 
     with pytest.raises(InvalidInput) as refused:
-        ledger.service.split_unit(unit_id=commune, parts=[SplitPart(NewUnit("X1", "Xã", UnitKind.COMMUNE))],
-                                  effective_on=MERGED_ON, act=MERGER_ACT)
+        ledger.service.execute(SplitUnit(unit_id=commune, parts=[SplitPart(unit=NewUnit(code="X1", name="Xã", kind=UnitKind.COMMUNE))], effective_on=MERGED_ON, act=MERGER_ACT))
 
     assert refused.value.field == "parts"
 
@@ -338,26 +323,25 @@ def test_split_into_a_single_part_is_refused(ledger: Ledger) -> None:
 # ====================================================================== separate (tách)
 def test_separated_part_takes_what_is_allocated_and_the_original_continues(ledger: Ledger, given: Given) -> None:
     extra = recruit(ledger.service, given.a.id)
-    part = SplitPart(NewUnit("X-SEP", "Phường Minh Xuân", UnitKind.WARD), person_ids=[UUID(extra)],
-                     quota=[QuotaFigure(CC, ASSIGNED, 2)])
+    part = SplitPart(unit=NewUnit(code="X-SEP", name="Phường Minh Xuân", kind=UnitKind.WARD), person_ids=[UUID(extra)], quota=[QuotaFigure(category=CC, kind=ASSIGNED, amount=2)])
 
-    result = ledger.service.separate_unit(unit_id=given.a.id, part=part, effective_on=MERGED_ON, act=MERGER_ACT)
+    result = ledger.service.execute(SeparateUnit(unit_id=given.a.id, part=part, effective_on=MERGED_ON, act=MERGER_ACT))
 
-    original, separated = unit(ledger, given.a.id), unit(ledger, result["unitId"])
+    original, separated = unit(ledger, given.a.id), unit(ledger, result.unit_id)
     assert original.status is UnitStatus.ACTIVE
     assert ids(original.member_ids) == {given.a.person_id} and ids(separated.member_ids) == {extra}
     assert (quota(ledger, given.a.id).current(CC, ASSIGNED), quota(ledger, separated.id).current(CC, ASSIGNED)) == (3, 2)
-    assert lineage(original.successors) == [(result["unitId"], "SEPARATE")]
+    assert lineage(original.successors) == [(result.unit_id, "SEPARATE")]
     assert lineage(separated.predecessors) == [(given.a.id, "SEPARATE")]
     assert str(separated.parent_id) == given.province_id
 
 
 def test_part_cannot_take_more_quota_than_the_unit_has(ledger: Ledger, given: Given) -> None:
-    part = SplitPart(NewUnit("X-SEP", "Phường", UnitKind.WARD), quota=[QuotaFigure(CC, ASSIGNED, 6)])
+    part = SplitPart(unit=NewUnit(code="X-SEP", name="Phường", kind=UnitKind.WARD), quota=[QuotaFigure(category=CC, kind=ASSIGNED, amount=6)])
     before = last_position(ledger)
 
     with pytest.raises(InvalidInput) as refused:
-        ledger.service.separate_unit(unit_id=given.a.id, part=part, effective_on=MERGED_ON, act=MERGER_ACT)
+        ledger.service.execute(SeparateUnit(unit_id=given.a.id, part=part, effective_on=MERGED_ON, act=MERGER_ACT))
 
     assert refused.value.field == "part.quota[0].amount"
     assert last_position(ledger) == before

@@ -7,6 +7,7 @@ from uuid import uuid4
 
 import pytest
 
+from staffing.application import AdjustUnitFunctions, ChangeUnitModel, DissolveUnit, EstablishUnit, MoveUnit, RenameUnit
 from staffing.bootstrap import Ledger
 from staffing.domain.errors import (
     DuplicateCode,
@@ -30,15 +31,14 @@ LATER = date(2021, 6, 1)
 def test_established_unit_is_stored_with_its_code_name_kind_and_legal_basis(ledger: Ledger) -> None:
     act = an_act("123/QĐ-TTg", date(2019, 12, 1), "Thủ tướng Chính phủ")
 
-    result = ledger.service.establish_unit(code="T08", name="Ủy ban nhân dân tỉnh Tuyên Quang", kind="PROVINCE",
-                                           parent_id=None, effective_on=START, act=act)
+    result = ledger.service.execute(EstablishUnit(code="T08", name="Ủy ban nhân dân tỉnh Tuyên Quang", kind="PROVINCE", parent_id=None, effective_on=START, act=act))
 
-    stored = unit(ledger, result["unitId"])
+    stored = unit(ledger, result.unit_id)
     assert (stored.code, stored.name, stored.kind, stored.status) == (
         "T08", "Ủy ban nhân dân tỉnh Tuyên Quang", UnitKind.PROVINCE, UnitStatus.ACTIVE)
-    (established,) = events(ledger, result["unitId"])
+    (established,) = events(ledger, result.unit_id)
     assert (established.act, established.effective_on) == (act, START)
-    assert result["factId"] == f"{result['unitId']}:1"
+    assert result.fact_id == f"{result.unit_id}:1"
 
 
 
@@ -76,14 +76,14 @@ def test_id_that_names_something_other_than_a_unit_is_not_found(ledger: Ledger) 
     person_id = recruit(ledger.service, province)
 
     with pytest.raises(NotFound) as refused:
-        ledger.service.rename_unit(unit_id=person_id, name="Tên mới", effective_on=LATER, act=an_act())
+        ledger.service.execute(RenameUnit(unit_id=person_id, name="Tên mới", effective_on=LATER, act=an_act()))
 
     assert refused.value.field == "unitId"
 
 
 def test_malformed_unit_id_is_invalid_input(ledger: Ledger) -> None:
     with pytest.raises(InvalidInput) as refused:
-        ledger.service.rename_unit(unit_id="not-a-uuid", name="Tên mới", effective_on=LATER, act=an_act())
+        ledger.service.execute(RenameUnit(unit_id="not-a-uuid", name="Tên mới", effective_on=LATER, act=an_act()))
 
     assert refused.value.field == "unitId"
 
@@ -92,17 +92,16 @@ def test_malformed_unit_id_is_invalid_input(ledger: Ledger) -> None:
 def test_renaming_a_unit_records_the_new_name_and_code(ledger: Ledger) -> None:
     unit_id = establish(ledger.service, code="H01", name="Huyện Yên Sơn")
 
-    result = ledger.service.rename_unit(unit_id=unit_id, name="Thị xã Yên Sơn", code="TX01", effective_on=LATER,
-                                        act=an_act())
+    result = ledger.service.execute(RenameUnit(unit_id=unit_id, name="Thị xã Yên Sơn", code="TX01", effective_on=LATER, act=an_act()))
 
     stored = unit(ledger, unit_id)
     assert (stored.name, stored.code) == ("Thị xã Yên Sơn", "TX01")
-    assert result["factId"] == f"{unit_id}:{stored.version}"
+    assert result.fact_id == f"{unit_id}:{stored.version}"
 
 
 def test_code_a_unit_was_renamed_away_from_is_free_for_another_unit(ledger: Ledger) -> None:
     renamed = establish(ledger.service, code="H01")
-    ledger.service.rename_unit(unit_id=renamed, name="Thị xã", code="TX01", effective_on=LATER, act=an_act())
+    ledger.service.execute(RenameUnit(unit_id=renamed, name="Thị xã", code="TX01", effective_on=LATER, act=an_act()))
 
     newcomer = establish(ledger.service, code="H01")
 
@@ -114,7 +113,7 @@ def test_unit_cannot_be_renamed_to_the_code_of_another_live_unit(ledger: Ledger)
     other = establish(ledger.service, code="H02")
 
     with pytest.raises(DuplicateCode):
-        ledger.service.rename_unit(unit_id=other, name="Huyện", code="H01", effective_on=LATER, act=an_act())
+        ledger.service.execute(RenameUnit(unit_id=other, name="Huyện", code="H01", effective_on=LATER, act=an_act()))
 
     assert unit(ledger, other).code == "H02"
 
@@ -125,7 +124,7 @@ def test_moving_a_unit_updates_both_parents_children(ledger: Ledger) -> None:
     old_parent, new_parent = establish(ledger.service), establish(ledger.service)
     child = establish(ledger.service, parent_id=old_parent, kind="DISTRICT")
 
-    ledger.service.move_unit(unit_id=child, new_parent_id=new_parent, effective_on=LATER, act=an_act())
+    ledger.service.execute(MoveUnit(unit_id=child, new_parent_id=new_parent, effective_on=LATER, act=an_act()))
 
     assert str(unit(ledger, child).parent_id) == new_parent
     assert ids(unit(ledger, old_parent).child_ids) == set()
@@ -139,7 +138,7 @@ def test_unit_cannot_be_moved_under_its_own_grandchild(ledger: Ledger) -> None:
     before = last_position(ledger)
 
     with pytest.raises(HierarchyCycle) as refused:
-        ledger.service.move_unit(unit_id=province, new_parent_id=commune, effective_on=LATER, act=an_act())
+        ledger.service.execute(MoveUnit(unit_id=province, new_parent_id=commune, effective_on=LATER, act=an_act()))
 
     assert refused.value.field == "newParentId"
     assert last_position(ledger) == before
@@ -149,8 +148,7 @@ def test_unit_cannot_be_moved_under_its_own_grandchild(ledger: Ledger) -> None:
 def test_changing_a_units_model_records_the_new_kind_and_autonomy(ledger: Ledger) -> None:
     unit_id = establish(ledger.service, kind="DIVISION")
 
-    ledger.service.change_unit_model(unit_id=unit_id, kind="PUBLIC_SERVICE_UNIT", autonomy="FULLY_BUDGET_FUNDED",
-                                     effective_on=LATER, act=an_act())
+    ledger.service.execute(ChangeUnitModel(unit_id=unit_id, kind="PUBLIC_SERVICE_UNIT", autonomy="FULLY_BUDGET_FUNDED", effective_on=LATER, act=an_act()))
 
     stored = unit(ledger, unit_id)
     assert (stored.kind, stored.autonomy) == (UnitKind.PUBLIC_SERVICE_UNIT, FinancialAutonomy.FULLY_BUDGET_FUNDED)
@@ -160,8 +158,7 @@ def test_changing_a_model_to_a_non_public_service_unit_with_autonomy_is_refused(
     unit_id = establish(ledger.service, kind="DIVISION")
 
     with pytest.raises(InvalidInput) as refused:
-        ledger.service.change_unit_model(unit_id=unit_id, kind="BUREAU", autonomy="FULLY_BUDGET_FUNDED",
-                                         effective_on=LATER, act=an_act())
+        ledger.service.execute(ChangeUnitModel(unit_id=unit_id, kind="BUREAU", autonomy="FULLY_BUDGET_FUNDED", effective_on=LATER, act=an_act()))
 
     assert refused.value.field == "autonomy"
 
@@ -169,19 +166,17 @@ def test_changing_a_model_to_a_non_public_service_unit_with_autonomy_is_refused(
 def test_adjusting_a_units_functions_records_them(ledger: Ledger) -> None:
     unit_id = establish(ledger.service)
 
-    ledger.service.adjust_unit_functions(unit_id=unit_id, functions="Quản lý nhà nước về nội vụ", effective_on=LATER,
-                                         act=an_act())
+    ledger.service.execute(AdjustUnitFunctions(unit_id=unit_id, functions="Quản lý nhà nước về nội vụ", effective_on=LATER, act=an_act()))
 
     assert unit(ledger, unit_id).functions == "Quản lý nhà nước về nội vụ"
 
 
 def test_functions_of_a_dissolved_unit_cannot_be_adjusted(ledger: Ledger) -> None:
     unit_id = establish(ledger.service)
-    ledger.service.dissolve_unit(unit_id=unit_id, effective_on=LATER, act=an_act())
+    ledger.service.execute(DissolveUnit(unit_id=unit_id, effective_on=LATER, act=an_act()))
 
     with pytest.raises(UnitEnded) as refused:
-        ledger.service.adjust_unit_functions(unit_id=unit_id, functions="Mới", effective_on=date(2022, 1, 1),
-                                             act=an_act())
+        ledger.service.execute(AdjustUnitFunctions(unit_id=unit_id, functions="Mới", effective_on=date(2022, 1, 1), act=an_act()))
 
     assert refused.value.field == "unitId"
     assert unit(ledger, unit_id).functions == ""
@@ -192,13 +187,13 @@ def test_dissolving_an_empty_unit_ends_it_and_removes_it_from_its_parent(ledger:
     province = establish(ledger.service)
     commune = establish(ledger.service, parent_id=province, kind="COMMUNE")
 
-    result = ledger.service.dissolve_unit(unit_id=commune, effective_on=LATER, act=an_act())
+    result = ledger.service.execute(DissolveUnit(unit_id=commune, effective_on=LATER, act=an_act()))
 
     stored = unit(ledger, commune)
     assert (stored.status, stored.ended_on) == (UnitStatus.ENDED, LATER)
     assert unit(ledger, province).child_ids == set()
     assert isinstance(events(ledger, commune)[-1], Unit.Ended)
-    assert result["factId"] == f"{commune}:{stored.version}"
+    assert result.fact_id == f"{commune}:{stored.version}"
 
 
 @pytest.mark.parametrize("holding", ["person", "position", "child unit"])
@@ -213,7 +208,7 @@ def test_unit_that_still_holds_something_cannot_be_dissolved(ledger: Ledger, hol
     before = last_position(ledger)
 
     with pytest.raises(UnitNotEmpty) as refused:
-        ledger.service.dissolve_unit(unit_id=unit_id, effective_on=LATER, act=an_act())
+        ledger.service.execute(DissolveUnit(unit_id=unit_id, effective_on=LATER, act=an_act()))
 
     assert refused.value.code == "UNIT_NOT_EMPTY"
     assert unit(ledger, unit_id).status is UnitStatus.ACTIVE
@@ -222,7 +217,7 @@ def test_unit_that_still_holds_something_cannot_be_dissolved(ledger: Ledger, hol
 
 def test_code_of_a_dissolved_unit_is_free_again(ledger: Ledger) -> None:
     old = establish(ledger.service, code="P07")
-    ledger.service.dissolve_unit(unit_id=old, effective_on=LATER, act=an_act())
+    ledger.service.execute(DissolveUnit(unit_id=old, effective_on=LATER, act=an_act()))
 
     new = establish(ledger.service, code="P07", effective_on=LATER)
 

@@ -50,3 +50,36 @@ def test_fact_inputs_carry_effective_date_and_legal_act() -> None:
     act = schema._schema.type_map["LegalActInput"].fields  # type: ignore[union-attr]
     assert {k: str(v.type) for k, v in act.items()} == {"number": "String!", "issuer": "String!",
                                                         "signedOn": "Date!"}
+
+
+def test_schema_only_grows_from_the_first_round_contract() -> None:
+    """Clients built against the round-one SDL keep working: no removed or retyped field, argument or value."""
+    from pathlib import Path
+
+    from graphql import build_schema, find_breaking_changes
+
+    baseline = build_schema((Path(__file__).parent / "contract_round1.graphql").read_text(encoding="utf-8"))
+    assert find_breaking_changes(baseline, schema._schema) == []
+
+
+def test_every_command_has_a_mutation_whose_input_has_exactly_its_fields() -> None:
+    """One vocabulary: the input of mutation `fooBar` has the fields of command `FooBar`, plus `requestKey`."""
+    import dataclasses
+
+    from staffing.application.registry import command_types
+    from staffing.application.values import camel
+
+    mutation_type = schema._schema.mutation_type
+    assert mutation_type is not None
+    for command in command_types():
+        field = mutation_type.fields[command.command_name()]
+        input_fields = set(field.args["input"].type.of_type.fields)  # type: ignore[attr-defined]
+        assert input_fields == {camel(f.name) for f in dataclasses.fields(command)} | {"requestKey"}, command
+
+
+def test_mutations_with_a_special_argument_shape_are_only_the_plan() -> None:
+    mutation_type = schema._schema.mutation_type
+    assert mutation_type is not None
+    plan = schema._schema.type_map["PlanCommandInput"]
+    assert "input PlanCommandInput @oneOf {" in str(schema)
+    assert set(plan.fields) == set(mutation_type.fields) - {"executePlan"}  # type: ignore[union-attr]

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
+from staffing.application import AssignQuota, EstablishUnit, RecruitPerson, RenameUnit, RetirePerson, TransferPerson
 from staffing.bootstrap import Ledger
 from staffing.domain.person import Person
 from staffing.domain.quota import StaffingQuota, quota_ledger_id
@@ -38,14 +39,10 @@ def test_tagging_round_trips_enums_sets_tuples_and_non_string_keys() -> None:
 
 def test_a_unit_with_a_big_roster_loads_from_a_snapshot_equal_to_its_replay(ledger: Ledger) -> None:
     svc = ledger.service
-    unit_id = svc.establish_unit(code="BTC", name="Bộ Tài chính", kind="MINISTRY", parent_id=None,
-                                 effective_on=date(2015, 1, 1), act=act())["unitId"]
-    people = [svc.recruit_person(full_name=f"Ngô Văn {i}", birth_date=date(1985, 1, 1), gender="MALE",
-                                 category="CIVIL_SERVANT", unit_id=unit_id, effective_on=date(2016, 1, 1),
-                                 act=act())["personId"] for i in range(205)]
-    svc.assign_quota(unit_id=unit_id, category="CIVIL_SERVANT", kind="ASSIGNED", amount=300,
-                     effective_on=date(2016, 1, 1), act=act())
-    svc.retire_person(person_id=people[0], effective_on=date(2024, 1, 1), act=act())
+    unit_id = svc.execute(EstablishUnit(code="BTC", name="Bộ Tài chính", kind="MINISTRY", parent_id=None, effective_on=date(2015, 1, 1), act=act())).unit_id
+    people = [svc.execute(RecruitPerson(full_name=f"Ngô Văn {i}", birth_date=date(1985, 1, 1), gender="MALE", category="CIVIL_SERVANT", unit_id=unit_id, effective_on=date(2016, 1, 1), act=act())).person_id for i in range(205)]
+    svc.execute(AssignQuota(unit_id=unit_id, category="CIVIL_SERVANT", kind="ASSIGNED", amount=300, effective_on=date(2016, 1, 1), act=act()))
+    svc.execute(RetirePerson(person_id=people[0], effective_on=date(2024, 1, 1), act=act()))
     uid = UUID(unit_id)
 
     assert _snapshot_versions(ledger, uid) == [200]
@@ -54,24 +51,19 @@ def test_a_unit_with_a_big_roster_loads_from_a_snapshot_equal_to_its_replay(ledg
     assert loaded.status is UnitStatus.ACTIVE and loaded.kind is UnitKind.MINISTRY
     assert len(loaded.member_ids) == 204 and UUID(people[0]) not in loaded.member_ids
     # the snapshot keeps serving commands: the rules still see the right roster and types
-    svc.retire_person(person_id=people[1], effective_on=date(2024, 2, 1), act=act())
+    svc.execute(RetirePerson(person_id=people[1], effective_on=date(2024, 2, 1), act=act()))
     assert len(ledger.store.repository.get(uid).member_ids) == 203
 
 
 def test_person_and_quota_ledger_snapshots_equal_their_replay(ledger: Ledger) -> None:
     svc = ledger.service
-    a = svc.establish_unit(code="A", name="Sở A", kind="PROVINCE", parent_id=None, effective_on=date(2015, 1, 1),
-                           act=act())["unitId"]
-    b = svc.establish_unit(code="B", name="Sở B", kind="PROVINCE", parent_id=None, effective_on=date(2015, 1, 1),
-                           act=act())["unitId"]
-    person = svc.recruit_person(full_name="Lý Thị Mai", birth_date=date(1985, 1, 1), gender="FEMALE",
-                                category="CIVIL_SERVANT", unit_id=a, effective_on=date(2015, 1, 1), act=act())["personId"]
+    a = svc.execute(EstablishUnit(code="A", name="Sở A", kind="PROVINCE", parent_id=None, effective_on=date(2015, 1, 1), act=act())).unit_id
+    b = svc.execute(EstablishUnit(code="B", name="Sở B", kind="PROVINCE", parent_id=None, effective_on=date(2015, 1, 1), act=act())).unit_id
+    person = svc.execute(RecruitPerson(full_name="Lý Thị Mai", birth_date=date(1985, 1, 1), gender="FEMALE", category="CIVIL_SERVANT", unit_id=a, effective_on=date(2015, 1, 1), act=act())).person_id
     for year in range(2016, 2016 + 55):
-        svc.transfer_person(person_id=person, to_unit_id=a if year % 2 else b, effective_on=date(year, 1, 1),
-                            act=act())
+        svc.execute(TransferPerson(person_id=person, to_unit_id=a if year % 2 else b, effective_on=date(year, 1, 1), act=act()))
     for year in range(2016, 2016 + 101):
-        svc.assign_quota(unit_id=a, category="CADRE", kind="TEMPORARY", amount=year - 2000,
-                         effective_on=date(year, 1, 1), act=act())
+        svc.execute(AssignQuota(unit_id=a, category="CADRE", kind="TEMPORARY", amount=year - 2000, effective_on=date(year, 1, 1), act=act()))
     pid, lid = UUID(person), quota_ledger_id(UUID(a))
     assert _snapshot_versions(ledger, pid) and _snapshot_versions(ledger, lid)
     for aggregate_id, kind in ((pid, Person), (lid, StaffingQuota)):
@@ -89,8 +81,7 @@ def test_a_failing_snapshot_never_fails_a_command_whose_events_committed(ledger:
     monkeypatch.setattr(ledger.store, "take_snapshot", broken)
     monkeypatch.setitem(ledger.store.SNAPSHOT_EVERY, Unit, 2)
     svc = ledger.service
-    unit_id = svc.establish_unit(code="Q", name="Sở Q", kind="PROVINCE", parent_id=None,
-                                 effective_on=date(2015, 1, 1), act=act())["unitId"]
-    svc.rename_unit(unit_id=unit_id, name="Sở Q mới", effective_on=date(2016, 1, 1), act=act())  # version 2: due
+    unit_id = svc.execute(EstablishUnit(code="Q", name="Sở Q", kind="PROVINCE", parent_id=None, effective_on=date(2015, 1, 1), act=act())).unit_id
+    svc.execute(RenameUnit(unit_id=unit_id, name="Sở Q mới", effective_on=date(2016, 1, 1), act=act()))  # version 2: due
     assert ledger.store.repository.get(UUID(unit_id)).name == "Sở Q mới"
     assert _snapshot_versions(ledger, UUID(unit_id)) == []

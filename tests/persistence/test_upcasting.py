@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date
 from uuid import UUID
 
+from staffing.application import EstablishUnit, RecruitPerson
 from staffing.bootstrap import Ledger
 from staffing.domain.person import Person
 from staffing.domain.values import DownsizingPolicy
@@ -28,11 +29,8 @@ def _store_as_version_1(ledger: Ledger, person_id: str) -> None:
 
 
 def test_version_1_downsizing_event_is_upcast_when_read(ledger: Ledger) -> None:
-    unit = ledger.service.establish_unit(code="S1", name="Sở Nội vụ", kind="PROVINCE", parent_id=None,
-                                         effective_on=date(2020, 1, 1), act=act())["unitId"]
-    person_id = ledger.service.recruit_person(full_name="Đỗ Văn Bình", birth_date=date(1966, 4, 1), gender="MALE",
-                                              category="CIVIL_SERVANT", unit_id=unit, effective_on=date(2020, 1, 1),
-                                              act=act())["personId"]
+    unit = ledger.service.execute(EstablishUnit(code="S1", name="Sở Nội vụ", kind="PROVINCE", parent_id=None, effective_on=date(2020, 1, 1), act=act())).unit_id
+    person_id = ledger.service.execute(RecruitPerson(full_name="Đỗ Văn Bình", birth_date=date(1966, 4, 1), gender="MALE", category="CIVIL_SERVANT", unit_id=unit, effective_on=date(2020, 1, 1), act=act())).person_id
     _store_as_version_1(ledger, person_id)
 
     person = ledger.store.repository.get(UUID(person_id))
@@ -42,11 +40,8 @@ def test_version_1_downsizing_event_is_upcast_when_read(ledger: Ledger) -> None:
 
 
 def test_version_1_event_still_projects_into_the_read_models(ledger: Ledger) -> None:
-    unit = ledger.service.establish_unit(code="S2", name="Sở Tài chính", kind="PROVINCE", parent_id=None,
-                                         effective_on=date(2020, 1, 1), act=act())["unitId"]
-    person_id = ledger.service.recruit_person(full_name="Vũ Thị Lan", birth_date=date(1968, 9, 9), gender="FEMALE",
-                                              category="CIVIL_SERVANT", unit_id=unit, effective_on=date(2020, 1, 1),
-                                              act=act())["personId"]
+    unit = ledger.service.execute(EstablishUnit(code="S2", name="Sở Tài chính", kind="PROVINCE", parent_id=None, effective_on=date(2020, 1, 1), act=act())).unit_id
+    person_id = ledger.service.execute(RecruitPerson(full_name="Vũ Thị Lan", birth_date=date(1968, 9, 9), gender="FEMALE", category="CIVIL_SERVANT", unit_id=unit, effective_on=date(2020, 1, 1), act=act())).person_id
     _store_as_version_1(ledger, person_id)
     ledger.projector.catch_up()
     with ledger.queries.connect() as conn:

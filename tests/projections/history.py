@@ -22,7 +22,29 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from staffing.application import NewUnit, QuotaFigure, SplitPart
+from staffing.application import (
+    AllowExcess,
+    AssignQuota,
+    ChangeUnitModel,
+    CreatePosition,
+    DissolveUnit,
+    DownsizePerson,
+    EstablishUnit,
+    MergeUnits,
+    MoveUnit,
+    NewUnit,
+    QuotaFigure,
+    RecruitPerson,
+    RegradePerson,
+    RenameUnit,
+    RetirePerson,
+    RetractFact,
+    SeparateUnit,
+    SplitPart,
+    SplitUnit,
+    TransferPerson,
+    TransferQuota,
+)
 from staffing.bootstrap import Ledger
 from staffing.domain.errors import StaffingError
 from staffing.domain.person import Person
@@ -165,14 +187,12 @@ class HistoryGenerator:
         code = self.next_code(kind[0])
         day = effective_on or self.effective()
         autonomy = self.rng.choice(AUTONOMY) if kind == "PUBLIC_SERVICE_UNIT" and self.rng.random() < 0.7 else None
-        result = self.attempt("establish", lambda: self.service.establish_unit(
-            code=code, name=f"{prefix} {self.rng.choice(PLACES)} {self._codes}", kind=kind, parent_id=parent,
-            effective_on=day, act=self.act(day), autonomy=autonomy))
+        result = self.attempt("establish", lambda: self.service.execute(EstablishUnit(code=code, name=f"{prefix} {self.rng.choice(PLACES)} {self._codes}", kind=kind, parent_id=parent, effective_on=day, act=self.act(day), autonomy=autonomy)))
         if result is None:
             return None
         self._used(day)
-        self.history.units[result["unitId"]] = _UnitModel(kind, parent, code)
-        return str(result["unitId"])
+        self.history.units[result.unit_id] = _UnitModel(kind, parent, code)
+        return str(result.unit_id)
 
     def _latest(self, unit_ids: list[str]) -> date:
         """The latest fact date of these units and of the people in them (a reorganisation moving
@@ -195,15 +215,12 @@ class HistoryGenerator:
         person = str(self.rng.choice(sorted(unit.member_ids)))
         r = self.rng.random()
         if r < 0.6:
-            self._person_fact("regrade", lambda: self.service.regrade_person(
-                person_id=person, category=self.rng.choice(CATEGORIES), effective_on=day, act=self.act(day)), day)
+            self._person_fact("regrade", lambda: self.service.execute(RegradePerson(person_id=person, category=self.rng.choice(CATEGORIES), effective_on=day, act=self.act(day))), day)
         elif r < 0.85:
             target = self.pick_alive()
             if target is not None and target != unit_id:
-                self._person_fact("transfer", lambda: self.service.transfer_person(
-                    person_id=person, to_unit_id=target, effective_on=day, act=self.act(day)), day)
-        elif self._person_fact("retire_person", lambda: self.service.retire_person(
-                person_id=person, effective_on=day, act=self.act(day)), day):
+                self._person_fact("transfer", lambda: self.service.execute(TransferPerson(person_id=person, to_unit_id=target, effective_on=day, act=self.act(day))), day)
+        elif self._person_fact("retire_person", lambda: self.service.execute(RetirePerson(person_id=person, effective_on=day, act=self.act(day))), day):
             self.history.gone.add(person)
 
     def _siblings(self, unit: str) -> list[str]:
@@ -225,9 +242,7 @@ class HistoryGenerator:
         sources = self.rng.sample(pool, min(len(pool), self.rng.randint(1, 2)))
         day = self.effective(self._latest([target, *sources]))
         until = day + timedelta(days=5 * 365) if self.rng.random() < 0.4 else None
-        result = self.attempt("absorb", lambda: self.service.merge_units(
-            source_unit_ids=sources, into_unit_id=target, effective_on=day, act=self.act(day),
-            excess_allowed_until=until))
+        result = self.attempt("absorb", lambda: self.service.execute(MergeUnits(source_unit_ids=sources, into_unit_id=target, effective_on=day, act=self.act(day), excess_allowed_until=until)))
         if result is not None:
             self._used(day)
             for s in sources:
@@ -247,18 +262,15 @@ class HistoryGenerator:
         code = model.code if self.rng.random() < 0.3 else self.next_code("M")
         day = self.effective(self._latest(sources))
         until = day + timedelta(days=5 * 365) if self.rng.random() < 0.5 else None
-        spec = NewUnit(code, f"Hợp nhất {self.rng.choice(PLACES)} {self._codes}", UnitKind(model.kind),
-                       UUID(model.parent) if model.parent else None)
-        result = self.attempt("consolidate", lambda: self.service.merge_units(
-            source_unit_ids=sources, new_unit=spec, effective_on=day, act=self.act(day),
-            excess_allowed_until=until))
+        spec = NewUnit(code=code, name=f"Hợp nhất {self.rng.choice(PLACES)} {self._codes}", kind=UnitKind(model.kind), parent_id=UUID(model.parent) if model.parent else None)
+        result = self.attempt("consolidate", lambda: self.service.execute(MergeUnits(source_unit_ids=sources, new_unit=spec, effective_on=day, act=self.act(day), excess_allowed_until=until)))
         if result is not None:
             self._used(day)
             for s in sources:
                 self.history.units[s].alive = False
-            self.history.units[result["unitId"]] = _UnitModel(model.kind, model.parent, code)
-            self._rehome_children(sources, result["unitId"])
-            self._follow_up(result["unitId"], day)
+            self.history.units[result.unit_id] = _UnitModel(model.kind, model.parent, code)
+            self._rehome_children(sources, result.unit_id)
+            self._follow_up(result.unit_id, day)
 
     def _contents(self, unit_id: str) -> tuple[list[tuple[UUID | None, list[UUID]]], list[UUID], list[UUID]]:
         """People grouped with the position they hold, unheld positions, child units."""
@@ -298,21 +310,19 @@ class HistoryGenerator:
         parts = []
         codes = [self.next_code("S") for _ in range(n)]
         for i in range(n):
-            quota = [QuotaFigure(self.rng.choice(CATEGORIES), QuotaKind.ASSIGNED, self.rng.randint(0, 30))
+            quota = [QuotaFigure(category=self.rng.choice(CATEGORIES), kind=QuotaKind.ASSIGNED, amount=self.rng.randint(0, 30))
                      ] if self.rng.random() < 0.5 else []
-            parts.append(SplitPart(NewUnit(codes[i], f"Chia {self.rng.choice(PLACES)} {codes[i]}", UnitKind(model.kind)),
-                                   people[i], positions[i], kids[i], quota))
+            parts.append(SplitPart(unit=NewUnit(code=codes[i], name=f"Chia {self.rng.choice(PLACES)} {codes[i]}", kind=UnitKind(model.kind)), person_ids=people[i], position_ids=positions[i], child_unit_ids=kids[i], quota=quota))
         day = self.effective(self._latest([original]))
-        result = self.attempt("split", lambda: self.service.split_unit(
-            unit_id=original, parts=parts, effective_on=day, act=self.act(day)))
+        result = self.attempt("split", lambda: self.service.execute(SplitUnit(unit_id=original, parts=parts, effective_on=day, act=self.act(day))))
         if result is not None:
             self._used(day)
             model.alive = False
-            for i, new_id in enumerate(result["unitIds"]):
+            for i, new_id in enumerate(result.unit_ids):
                 self.history.units[new_id] = _UnitModel(model.kind, model.parent, codes[i])
                 for child in kids[i]:
                     self.history.units[str(child)].parent = new_id
-            self._follow_up(self.rng.choice(result["unitIds"]), day)
+            self._follow_up(self.rng.choice(result.unit_ids), day)
 
     def separate(self) -> None:
         original = self.pick_alive()
@@ -334,20 +344,18 @@ class HistoryGenerator:
             figures = sorted(ledger.current_figures().items()) if ledger else []
             if figures:
                 (category, kind), have = self.rng.choice(figures)
-                quota.append(QuotaFigure(category, kind, self.rng.randint(0, have + (1 if self.rng.random() < 0.1 else 0))))
+                quota.append(QuotaFigure(category=category, kind=kind, amount=self.rng.randint(0, have + (1 if self.rng.random() < 0.1 else 0))))
         model = self.history.units[original]
         code = self.next_code("T")
-        part = SplitPart(NewUnit(code, f"Tách {self.rng.choice(PLACES)} {code}", UnitKind(model.kind)), people, positions,
-                         kids, quota)
+        part = SplitPart(unit=NewUnit(code=code, name=f"Tách {self.rng.choice(PLACES)} {code}", kind=UnitKind(model.kind)), person_ids=people, position_ids=positions, child_unit_ids=kids, quota=quota)
         day = self.effective(self._latest([original]))
-        result = self.attempt("separate", lambda: self.service.separate_unit(
-            unit_id=original, part=part, effective_on=day, act=self.act(day)))
+        result = self.attempt("separate", lambda: self.service.execute(SeparateUnit(unit_id=original, part=part, effective_on=day, act=self.act(day))))
         if result is not None:
             self._used(day)
-            self.history.units[result["unitId"]] = _UnitModel(model.kind, model.parent, code)
+            self.history.units[result.unit_id] = _UnitModel(model.kind, model.parent, code)
             for child in kids:
-                self.history.units[str(child)].parent = result["unitId"]
-            self._follow_up(result["unitId"], day)
+                self.history.units[str(child)].parent = result.unit_id
+            self._follow_up(result.unit_id, day)
 
     def dissolve(self) -> None:
         candidates = self.alive()
@@ -363,8 +371,7 @@ class HistoryGenerator:
         if chosen is None:
             return
         day = self.effective()
-        result = self.attempt("dissolve", lambda: self.service.dissolve_unit(
-            unit_id=chosen, effective_on=day, act=self.act(day)))
+        result = self.attempt("dissolve", lambda: self.service.execute(DissolveUnit(unit_id=chosen, effective_on=day, act=self.act(day))))
         if result is not None:
             self._used(day)
             self.history.units[chosen].alive = False
@@ -375,9 +382,7 @@ class HistoryGenerator:
             return
         day = self.effective()
         code = self.next_code("R") if self.rng.random() < 0.5 else None
-        result = self.attempt("rename", lambda: self.service.rename_unit(
-            unit_id=unit, name=f"Đổi tên {self.rng.choice(PLACES)} {self._codes}", code=code, effective_on=day,
-            act=self.act(day)))
+        result = self.attempt("rename", lambda: self.service.execute(RenameUnit(unit_id=unit, name=f"Đổi tên {self.rng.choice(PLACES)} {self._codes}", code=code, effective_on=day, act=self.act(day))))
         if result is not None:
             self._used(day)
             if code:
@@ -389,9 +394,7 @@ class HistoryGenerator:
             return
         day = self.effective()
         autonomy = self.rng.choice(AUTONOMY)
-        if self.attempt("change_model", lambda: self.service.change_unit_model(
-                unit_id=unit, kind="PUBLIC_SERVICE_UNIT", autonomy=autonomy, effective_on=day,
-                act=self.act(day))) is not None:
+        if self.attempt("change_model", lambda: self.service.execute(ChangeUnitModel(unit_id=unit, kind="PUBLIC_SERVICE_UNIT", autonomy=autonomy, effective_on=day, act=self.act(day)))) is not None:
             self._used(day)
 
     def move(self) -> None:
@@ -400,8 +403,7 @@ class HistoryGenerator:
         if unit is None or parent is None:
             return
         day = self.effective()
-        if self.attempt("move", lambda: self.service.move_unit(
-                unit_id=unit, new_parent_id=parent, effective_on=day, act=self.act(day))) is not None:
+        if self.attempt("move", lambda: self.service.execute(MoveUnit(unit_id=unit, new_parent_id=parent, effective_on=day, act=self.act(day)))) is not None:
             self._used(day)
             self.history.units[unit].parent = parent
 
@@ -421,11 +423,10 @@ class HistoryGenerator:
         figures = [f for f in ledger.series.get((category, kind), []) if not f["retracted"]] if ledger else []
         day = self.effective(figures[-1]["effective_on"] if figures else None)  # type: ignore[arg-type]
         amount = self.rng.choice([0, self.rng.randint(1, 40)])
-        result = self.attempt("assign_quota", lambda: self.service.assign_quota(
-            unit_id=unit, category=category, kind=kind, amount=amount, effective_on=day, act=self.act(day)))
+        result = self.attempt("assign_quota", lambda: self.service.execute(AssignQuota(unit_id=unit, category=category, kind=kind, amount=amount, effective_on=day, act=self.act(day))))
         if result is not None:
             self._used(day)
-            self.history.quota_facts.append(result["factId"])
+            self.history.quota_facts.append(result.fact_id)
 
     def transfer_quota(self) -> None:
         source, target = self.pick_alive(), self.pick_alive()
@@ -439,13 +440,11 @@ class HistoryGenerator:
         else:
             category, kind, amount = self.rng.choice(CATEGORIES), QuotaKind.ASSIGNED, 1
         day = self.effective()
-        result = self.attempt("transfer_quota", lambda: self.service.transfer_quota(
-            from_unit_id=source, to_unit_id=target, category=category, kind=kind, amount=amount, effective_on=day,
-            act=self.act(day)))
+        result = self.attempt("transfer_quota", lambda: self.service.execute(TransferQuota(from_unit_id=source, to_unit_id=target, category=category, kind=kind, amount=amount, effective_on=day, act=self.act(day))))
         if result is not None:
             self._used(day)
             source_ledger = quota_ledger_id(UUID(source))
-            self.history.quota_facts += [result["factId"], f"{source_ledger}:{self._ledger(source).version}"]  # type: ignore[union-attr]
+            self.history.quota_facts += [result.fact_id, f"{source_ledger}:{self._ledger(source).version}"]  # type: ignore[union-attr]
 
     def allow_excess(self) -> None:
         unit = self.pick_alive()
@@ -453,11 +452,10 @@ class HistoryGenerator:
             return
         day = self.effective()
         until = day + timedelta(days=self.rng.randint(-10, 5 * 365))
-        result = self.attempt("allow_excess", lambda: self.service.allow_excess(
-            unit_id=unit, until=until, reason="dôi dư sau sắp xếp", effective_on=day, act=self.act(day)))
+        result = self.attempt("allow_excess", lambda: self.service.execute(AllowExcess(unit_id=unit, until=until, reason="dôi dư sau sắp xếp", effective_on=day, act=self.act(day))))
         if result is not None:
             self._used(day)
-            self.history.quota_facts.append(result["factId"])
+            self.history.quota_facts.append(result.fact_id)
 
     # ------------------------------------------------------------------ positions and people
     def create_position(self) -> None:
@@ -465,12 +463,10 @@ class HistoryGenerator:
         if unit is None:
             return
         day = self.effective()
-        result = self.attempt("create_position", lambda: self.service.create_position(
-            unit_id=unit, title=f"Vị trí {self.rng.randint(1, 99)}", group=self.rng.choice(GROUPS),
-            rank=self.rng.choice(RANKS), effective_on=day, act=self.act(day)))
+        result = self.attempt("create_position", lambda: self.service.execute(CreatePosition(unit_id=unit, title=f"Vị trí {self.rng.randint(1, 99)}", group=self.rng.choice(GROUPS), rank=self.rng.choice(RANKS), effective_on=day, act=self.act(day))))
         if result is not None:
             self._used(day)
-            self.history.positions[result["positionId"]] = unit
+            self.history.positions[result.position_id] = unit
 
     def _position_in(self, unit_id: str) -> UUID | None:
         unit: Unit = self.load(unit_id)
@@ -485,16 +481,13 @@ class HistoryGenerator:
         day = effective_on or self.effective()
         position = self._position_in(unit)
         birth = date(day.year - self.rng.randint(17, 60), self.rng.randint(1, 12), self.rng.randint(1, 28))
-        result = self.attempt("recruit", lambda: self.service.recruit_person(
-            full_name=self.rng.choice(GIVEN), birth_date=birth, gender=self.rng.choice(["FEMALE", "MALE"]),
-            category=self.rng.choice(CATEGORIES), unit_id=unit, position_id=position, effective_on=day,
-            act=self.act(day), rank=self.rng.choice(["", *RANKS])))
+        result = self.attempt("recruit", lambda: self.service.execute(RecruitPerson(full_name=self.rng.choice(GIVEN), birth_date=birth, gender=self.rng.choice(["FEMALE", "MALE"]), category=self.rng.choice(CATEGORIES), unit_id=unit, position_id=position, effective_on=day, act=self.act(day), rank=self.rng.choice(["", *RANKS]))))
         if result is None:
             return None
         self._used(day)
-        self.history.people.append(result["personId"])
-        self.history.person_facts.append(result["factId"])
-        return str(result["personId"])
+        self.history.people.append(result.person_id)
+        self.history.person_facts.append(result.fact_id)
+        return str(result.person_id)
 
     def _person(self) -> tuple[str, date] | tuple[None, None]:
         """A person (mostly one believed active, mostly one of the busier few) and their latest fact."""
@@ -513,7 +506,7 @@ class HistoryGenerator:
         result = self.attempt(name, command)
         if result is not None:
             self._used(day)
-            self.history.person_facts.append(result["factId"])
+            self.history.person_facts.append(result.fact_id)
         return result
 
     def transfer(self) -> None:
@@ -522,8 +515,7 @@ class HistoryGenerator:
             return
         position = self._position_in(target)
         day = self.effective(last)
-        self._person_fact("transfer", lambda: self.service.transfer_person(
-            person_id=person, to_unit_id=target, to_position_id=position, effective_on=day, act=self.act(day)), day)
+        self._person_fact("transfer", lambda: self.service.execute(TransferPerson(person_id=person, to_unit_id=target, to_position_id=position, effective_on=day, act=self.act(day))), day)
 
     def regrade(self) -> None:
         person, last = self._person()
@@ -531,9 +523,7 @@ class HistoryGenerator:
             return
         day = self.effective(last)
         category = self.rng.choice([None, *CATEGORIES])
-        self._person_fact("regrade", lambda: self.service.regrade_person(
-            person_id=person, category=category, rank=self.rng.choice(RANKS), effective_on=day,
-            act=self.act(day)), day)
+        self._person_fact("regrade", lambda: self.service.execute(RegradePerson(person_id=person, category=category, rank=self.rng.choice(RANKS), effective_on=day, act=self.act(day))), day)
 
     def leave(self) -> None:
         person, last = self._person()
@@ -549,10 +539,7 @@ class HistoryGenerator:
         if person is None:
             return
         day = self.effective(last)
-        if self._person_fact("downsize", lambda: self.service.downsize_person(
-            person_id=person, policy=self.rng.choice(["EARLY_RETIREMENT", "RESIGNATION", "TRANSFER_OUTSIDE_BUDGET"]),
-            effective_on=day, act=self.act(day), monthly_salary=self.rng.randint(5, 20) * 1_000_000,
-            insured_years=self.rng.randint(0, 35), affected_by_restructuring=self.rng.random() < 0.5), day):
+        if self._person_fact("downsize", lambda: self.service.execute(DownsizePerson(person_id=person, policy=self.rng.choice(["EARLY_RETIREMENT", "RESIGNATION", "TRANSFER_OUTSIDE_BUDGET"]), effective_on=day, act=self.act(day), monthly_salary=self.rng.randint(5, 20) * 1_000_000, insured_years=self.rng.randint(0, 35), affected_by_restructuring=self.rng.random() < 0.5)), day):
             self.history.gone.add(person)
 
     def retract(self) -> None:
@@ -564,8 +551,7 @@ class HistoryGenerator:
             return
         # later facts are retracted more often than early ones (a recruitment only goes last)
         target = pool[-1 - min(int(self.rng.expovariate(0.3)), len(pool) - 1)]
-        self.attempt("retract", lambda: self.service.retract_fact(
-            fact_id=target, reason="nhập nhầm", act=self.act(self.today())))
+        self.attempt("retract", lambda: self.service.execute(RetractFact(fact_id=target, reason="nhập nhầm", act=self.act(self.today()))))
 
     def retract_any_fact_of_a_person(self) -> None:
         """Retract one of a person's facts, often one in the middle of their timeline."""
@@ -578,8 +564,7 @@ class HistoryGenerator:
             versions = versions[1:]  # the recruitment goes only when nothing follows it
         if versions:
             target = f"{person_id}:{self.rng.choice(versions)}"
-            if self.attempt("retract", lambda: self.service.retract_fact(
-                    fact_id=target, reason="nhập nhầm", act=self.act(self.today()))) is not None:
+            if self.attempt("retract", lambda: self.service.execute(RetractFact(fact_id=target, reason="nhập nhầm", act=self.act(self.today())))) is not None:
                 self.history.gone.discard(person_id)
 
     # ------------------------------------------------------------------ the run
@@ -600,14 +585,12 @@ class HistoryGenerator:
 
     def _establish_under(self, parent: str, kind: str, day: date) -> str | None:
         code = self.next_code(kind[0])
-        result = self.attempt("establish", lambda: self.service.establish_unit(
-            code=code, name=f"{'Huyện' if kind == 'DISTRICT' else 'Xã'} {self.rng.choice(PLACES)} {self._codes}",
-            kind=kind, parent_id=parent, effective_on=day, act=self.act(day)))
+        result = self.attempt("establish", lambda: self.service.execute(EstablishUnit(code=code, name=f"{'Huyện' if kind == 'DISTRICT' else 'Xã'} {self.rng.choice(PLACES)} {self._codes}", kind=kind, parent_id=parent, effective_on=day, act=self.act(day))))
         if result is None:
             return None
         self._used(day)
-        self.history.units[result["unitId"]] = _UnitModel(kind, parent, code)
-        return str(result["unitId"])
+        self.history.units[result.unit_id] = _UnitModel(kind, parent, code)
+        return str(result.unit_id)
 
     def step(self) -> None:
         self.tick()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from staffing.application import EstablishUnit, RecruitPerson, RenameUnit
 from staffing.bootstrap import Ledger, build
 from staffing.graphql.app import create_app
 from tests.support import act, drop_pg_schema, settings_for
@@ -29,8 +30,7 @@ def writer_and_reader(backend: str, tmp_path: Path) -> Iterator[tuple[Ledger, Le
 
 def test_a_query_sees_a_write_made_by_another_process(writer_and_reader: tuple[Ledger, Ledger]) -> None:
     writer, reader = writer_and_reader
-    unit = writer.service.establish_unit(code="HY", name="Tỉnh Hưng Yên", kind="PROVINCE", parent_id=None,
-                                         effective_on=date(2020, 1, 1), act=act())["unitId"]
+    unit = writer.service.execute(EstablishUnit(code="HY", name="Tỉnh Hưng Yên", kind="PROVINCE", parent_id=None, effective_on=date(2020, 1, 1), act=act())).unit_id
     assert reader.projector.position() < (writer.store.recorder.max_notification_id() or 0)
     client = TestClient(create_app(reader))
     body = client.post("/graphql", json={"query": f'{{ unit(id: "{unit}", asOf: "2021-01-01") {{ name }} }}'}).json()
@@ -42,11 +42,9 @@ def test_a_batch_that_fails_midway_leaves_no_trace_and_a_retry_applies_everythin
         writer_and_reader: tuple[Ledger, Ledger], monkeypatch: pytest.MonkeyPatch) -> None:
     writer, reader = writer_and_reader
     svc = writer.service
-    unit = svc.establish_unit(code="TB", name="Tỉnh Thái Bình", kind="PROVINCE", parent_id=None,
-                              effective_on=date(2020, 1, 1), act=act())["unitId"]
+    unit = svc.execute(EstablishUnit(code="TB", name="Tỉnh Thái Bình", kind="PROVINCE", parent_id=None, effective_on=date(2020, 1, 1), act=act())).unit_id
     for i in range(5):
-        svc.recruit_person(full_name=f"Đặng Văn {i}", birth_date=date(1980, 1, 1), gender="MALE",
-                           category="CIVIL_SERVANT", unit_id=unit, effective_on=date(2020, 1, 1), act=act())
+        svc.execute(RecruitPerson(full_name=f"Đặng Văn {i}", birth_date=date(1980, 1, 1), gender="MALE", category="CIVIL_SERVANT", unit_id=unit, effective_on=date(2020, 1, 1), act=act()))
     projector = reader.projector
     original = projector._handlers
     calls = {"n": 0}
@@ -73,13 +71,12 @@ def test_a_batch_that_fails_midway_leaves_no_trace_and_a_retry_applies_everythin
 def test_now_is_pinned_to_the_projected_position_for_a_consistent_snapshot(
         writer_and_reader: tuple[Ledger, Ledger]) -> None:
     writer, reader = writer_and_reader
-    unit = writer.service.establish_unit(code="NB", name="Tỉnh Ninh Bình", kind="PROVINCE", parent_id=None,
-                                         effective_on=date(2020, 1, 1), act=act())["unitId"]
+    unit = writer.service.execute(EstablishUnit(code="NB", name="Tỉnh Ninh Bình", kind="PROVINCE", parent_id=None, effective_on=date(2020, 1, 1), act=act())).unit_id
     reader.projector.catch_up()
     with reader.queries.connect() as conn:
         pinned = reader.queries.knowledge_position(conn, None)
     assert pinned == writer.store.recorder.max_notification_id()
-    writer.service.rename_unit(unit_id=unit, name="Tỉnh Ninh Bình mới", effective_on=date(2021, 1, 1), act=act())
+    writer.service.execute(RenameUnit(unit_id=unit, name="Tỉnh Ninh Bình mới", effective_on=date(2021, 1, 1), act=act()))
     reader.projector.catch_up()
     with reader.queries.connect() as conn:
         snapshot = reader.queries.unit(conn, unit, date(2022, 1, 1), pinned)

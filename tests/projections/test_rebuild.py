@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import make_url
 
+from staffing.application import EstablishUnit, RecruitPerson
 from staffing.bootstrap import Ledger
 from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines, make_engines
@@ -107,10 +108,8 @@ def test_a_second_projector_continues_where_the_first_stopped(ledger: Ledger, cl
     first, second = ledger.projector, Projector(ledger.store, ledger.engines, batch_size=5)
     seen = first.catch_up()
     assert seen == ledger.store.recorder.max_notification_id()
-    unit = ledger.service.establish_unit(code="MOI", name="Xã Mới", kind="PROVINCE", parent_id=None,
-                                         effective_on=date(2025, 7, 1), act=act())["unitId"]
-    ledger.service.recruit_person(full_name="Trần Văn Bảo", birth_date=date(1990, 3, 3), gender="MALE",
-                                  category="CIVIL_SERVANT", unit_id=unit, effective_on=date(2025, 7, 1), act=act())
+    unit = ledger.service.execute(EstablishUnit(code="MOI", name="Xã Mới", kind="PROVINCE", parent_id=None, effective_on=date(2025, 7, 1), act=act())).unit_id
+    ledger.service.execute(RecruitPerson(full_name="Trần Văn Bảo", birth_date=date(1990, 3, 3), gender="MALE", category="CIVIL_SERVANT", unit_id=unit, effective_on=date(2025, 7, 1), act=act()))
     total = ledger.store.recorder.max_notification_id() or 0
     assert second.catch_up() == total - seen
     assert first.catch_up() == 0 and second.catch_up() == 0
@@ -143,8 +142,7 @@ def test_swap_in_replaces_the_live_read_models_with_a_rebuild(ledger: Ledger, cl
     assert applied == ledger.store.recorder.max_notification_id()
     assert contents(ledger.engines) == expected
     # the ledger carries on: new facts land in the swapped-in read models
-    unit = ledger.service.establish_unit(code="SAU-SWAP", name="Xã Sau Hoán Đổi", kind="PROVINCE", parent_id=None,
-                                         effective_on=date(2025, 7, 1), act=act())["unitId"]
+    unit = ledger.service.execute(EstablishUnit(code="SAU-SWAP", name="Xã Sau Hoán Đổi", kind="PROVINCE", parent_id=None, effective_on=date(2025, 7, 1), act=act())).unit_id
     with ledger.queries.connect() as conn:
         view = ledger.queries.unit(conn, unit, date(2025, 7, 1), ledger.queries.knowledge_position(conn, None))
     assert view is not None and view.name == "Xã Sau Hoán Đổi"

@@ -11,7 +11,20 @@ from typing import Any
 
 import pytest
 
-from staffing.application import NewUnit
+from staffing.application import (
+    AssignQuota,
+    DissolveUnit,
+    EstablishUnit,
+    MergeUnits,
+    MoveUnit,
+    NewUnit,
+    RecruitPerson,
+    RegradePerson,
+    RenameUnit,
+    RetirePerson,
+    RetractFact,
+    TransferPerson,
+)
 from staffing.bootstrap import Ledger
 from staffing.domain.errors import HierarchyCycle
 from staffing.domain.values import LegalAct, UnitKind
@@ -36,17 +49,13 @@ class Given:
     def unit(self, name: str, kind: str, parent: str | None = None, on: date = LONG_AGO,
              code: str | None = None) -> str:
         self._n += 1
-        return str(self.service.establish_unit(code=code or f"U{self._n:03d}", name=name, kind=kind,
-                                               parent_id=parent, effective_on=on, act=act())["unitId"])
+        return str(self.service.execute(EstablishUnit(code=code or f"U{self._n:03d}", name=name, kind=kind, parent_id=parent, effective_on=on, act=act())).unit_id)
 
     def person(self, unit: str, on: date = date(2021, 1, 1), category: str = "CIVIL_SERVANT") -> str:
-        return str(self.service.recruit_person(full_name="Nguyễn Thị Hoa", birth_date=date(1985, 5, 5),
-                                               gender="FEMALE", category=category, unit_id=unit, effective_on=on,
-                                               act=act())["personId"])
+        return str(self.service.execute(RecruitPerson(full_name="Nguyễn Thị Hoa", birth_date=date(1985, 5, 5), gender="FEMALE", category=category, unit_id=unit, effective_on=on, act=act())).person_id)
 
     def quota(self, unit: str, amount: int, on: date = LONG_AGO, category: str = "CIVIL_SERVANT") -> str:
-        return str(self.service.assign_quota(unit_id=unit, category=category, kind="ASSIGNED", amount=amount,
-                                             effective_on=on, act=act())["factId"])
+        return str(self.service.execute(AssignQuota(unit_id=unit, category=category, kind="ASSIGNED", amount=amount, effective_on=on, act=act())).fact_id)
 
     # ---------------------------------------------------------------- reading
     def ask(self, what: str, *args: Any, known_at: datetime | None = None, **kwargs: Any) -> Any:
@@ -82,9 +91,9 @@ def test_a_province_loses_its_districts_on_1_july_2025_and_keeps_their_communes(
     c2 = given.unit("Xã Tân Trào", "COMMUNE", d2)
     # one district merged into the province (its communes follow), the other dissolved after
     # its commune was re-homed
-    given.service.merge_units(source_unit_ids=[d1], into_unit_id=province, effective_on=REFORM, act=act())
-    given.service.move_unit(unit_id=c2, new_parent_id=province, effective_on=REFORM, act=act())
-    given.service.dissolve_unit(unit_id=d2, effective_on=REFORM, act=act())
+    given.service.execute(MergeUnits(source_unit_ids=[d1], into_unit_id=province, effective_on=REFORM, act=act()))
+    given.service.execute(MoveUnit(unit_id=c2, new_parent_id=province, effective_on=REFORM, act=act()))
+    given.service.execute(DissolveUnit(unit_id=d2, effective_on=REFORM, act=act()))
 
     before = given.subtree_ids(province, BEFORE)
     assert (d1, 1) in before and (d2, 1) in before and (c1, 2) in before and (c2, 2) in before
@@ -98,7 +107,7 @@ def test_a_province_loses_its_districts_on_1_july_2025_and_keeps_their_communes(
 def test_a_unit_dissolved_on_1_july_exists_on_30_june_and_not_on_1_july(given: Given) -> None:
     province = given.unit("Tỉnh Hà Giang", "PROVINCE")
     district = given.unit("Huyện Bắc Mê", "DISTRICT", province)
-    given.service.dissolve_unit(unit_id=district, effective_on=REFORM, act=act())
+    given.service.execute(DissolveUnit(unit_id=district, effective_on=REFORM, act=act()))
     assert given.ask("unit", district, BEFORE) is not None
     assert given.ask("unit", district, REFORM) is None
     assert given.ask("staffing", district, REFORM) is None
@@ -108,7 +117,7 @@ def test_a_person_retired_on_a_day_is_counted_the_day_before_and_not_on_that_day
     unit = given.unit("Sở Nội vụ tỉnh Tuyên Quang", "PROVINCE")
     person = given.person(unit)
     given.person(unit)
-    given.service.retire_person(person_id=person, effective_on=REFORM, act=act())
+    given.service.execute(RetirePerson(person_id=person, effective_on=REFORM, act=act()))
     assert line(given.staffing(unit, BEFORE)).headcount == 2
     assert line(given.staffing(unit, REFORM)).headcount == 1
     movements = given.ask("movements", unit, BEFORE, REFORM)
@@ -123,7 +132,7 @@ def test_a_transfer_recorded_late_is_invisible_to_what_was_known_before_it_was_r
     new = given.unit("Xã Thái Bình", "COMMUNE", province)
     person = given.person(old)
     clock.set(utc(2025, 8, 10, 9, 0, 0))
-    given.service.transfer_person(person_id=person, to_unit_id=new, effective_on=REFORM, act=act())
+    given.service.execute(TransferPerson(person_id=person, to_unit_id=new, effective_on=REFORM, act=act()))
 
     mid_july = date(2025, 7, 15)
     assert given.ask("person", person, mid_july, known_at=utc(2025, 8, 1)).unit_id == old
@@ -148,10 +157,7 @@ def test_after_a_consolidation_the_surplus_is_allowed_until_the_deadline_and_not
         given.quota(unit, 3)
         for _ in range(4):
             given.person(unit)
-    merged = given.service.merge_units(
-        source_unit_ids=[a, b], new_unit=NewUnit("STC-TQ", "Sở Tài chính tỉnh Tuyên Quang",
-                                                 UnitKind.PROVINCIAL_DEPARTMENT, parent_id=None),
-        effective_on=REFORM, act=act(), excess_allowed_until=deadline)["unitId"]
+    merged = given.service.execute(MergeUnits(source_unit_ids=[a, b], new_unit=NewUnit(code="STC-TQ", name="Sở Tài chính tỉnh Tuyên Quang", kind=UnitKind.PROVINCIAL_DEPARTMENT, parent_id=None), effective_on=REFORM, act=act(), excess_allowed_until=deadline)).unit_id
 
     on_deadline = given.staffing(merged, deadline)
     assert (line(on_deadline).quota, line(on_deadline).headcount) == (6, 8)
@@ -169,8 +175,8 @@ def test_a_person_moved_by_a_merger_and_regraded_the_same_day_shows_as_reorganis
     source = given.unit("Xã Mỹ Bằng", "COMMUNE", province)
     target = given.unit("Xã Thái Bình", "COMMUNE", province)
     person = given.person(source)
-    given.service.merge_units(source_unit_ids=[source], into_unit_id=target, effective_on=REFORM, act=act())
-    given.service.regrade_person(person_id=person, category="CADRE", effective_on=REFORM, act=act())
+    given.service.execute(MergeUnits(source_unit_ids=[source], into_unit_id=target, effective_on=REFORM, act=act()))
+    given.service.execute(RegradePerson(person_id=person, category="CADRE", effective_on=REFORM, act=act()))
     with ledger.queries.connect() as conn:
         facts, _ = ledger.queries.history(conn, unit_id=None, person_id=person, first=10, after=None)
     move = next(f.id for f in facts if f.type == "PersonReorganised")
@@ -188,7 +194,7 @@ def test_a_retracted_quota_figure_counts_for_what_was_known_before_the_retractio
     clock.set(utc(2025, 2, 1))
     mistaken = given.quota(unit, 80, on=date(2025, 1, 1))
     clock.set(utc(2025, 3, 1))
-    given.service.retract_fact(fact_id=mistaken, reason="nhập nhầm số liệu", act=act())
+    given.service.execute(RetractFact(fact_id=mistaken, reason="nhập nhầm số liệu", act=act()))
 
     as_of = date(2025, 1, 15)
     before = given.staffing(unit, as_of, known_at=utc(2025, 2, 15))
@@ -201,7 +207,7 @@ def test_a_retracted_quota_figure_counts_for_what_was_known_before_the_retractio
 def test_history_shows_the_retraction_of_a_quota_figure(given: Given, ledger: Ledger) -> None:
     unit = given.unit("Sở Y tế tỉnh Đắk Lắk", "PROVINCIAL_DEPARTMENT")
     mistaken = given.quota(unit, 80)
-    given.service.retract_fact(fact_id=mistaken, reason="nhập nhầm số liệu", act=act("02/QĐ-SYT"))
+    given.service.execute(RetractFact(fact_id=mistaken, reason="nhập nhầm số liệu", act=act("02/QĐ-SYT")))
     with ledger.queries.connect() as conn:
         facts, _ = ledger.queries.history(conn, unit_id=unit, person_id=None, first=50, after=None)
     by_id = {f.id: f for f in facts}
@@ -222,16 +228,11 @@ def test_history_lists_facts_in_log_order_with_their_act_and_recording_moment_pa
         steps.append((number, legal, moment))
         return legal
 
-    unit = service.establish_unit(code="TQ", name="Tỉnh Tuyên Quang", kind="PROVINCE", parent_id=None,
-                                  effective_on=LONG_AGO, act=at(utc(2025, 2, 1), "01/QĐ-UBND"))["unitId"]
-    service.rename_unit(unit_id=unit, name="Tỉnh Tuyên Quang (mới)", effective_on=REFORM,
-                        act=at(utc(2025, 3, 1), "02/QĐ-UBND"))
-    service.assign_quota(unit_id=unit, category="CIVIL_SERVANT", kind="ASSIGNED", amount=12, effective_on=REFORM,
-                         act=at(utc(2025, 4, 1), "03/QĐ-UBND"))
-    person = service.recruit_person(full_name="Lê Văn Nam", birth_date=date(1990, 1, 1), gender="MALE",
-                                    category="CIVIL_SERVANT", unit_id=unit, effective_on=REFORM,
-                                    act=at(utc(2025, 5, 1), "04/QĐ-UBND"))["personId"]
-    service.retire_person(person_id=person, effective_on=date(2025, 12, 31), act=at(utc(2025, 6, 1), "05/QĐ-UBND"))
+    unit = service.execute(EstablishUnit(code="TQ", name="Tỉnh Tuyên Quang", kind="PROVINCE", parent_id=None, effective_on=LONG_AGO, act=at(utc(2025, 2, 1), "01/QĐ-UBND"))).unit_id
+    service.execute(RenameUnit(unit_id=unit, name="Tỉnh Tuyên Quang (mới)", effective_on=REFORM, act=at(utc(2025, 3, 1), "02/QĐ-UBND")))
+    service.execute(AssignQuota(unit_id=unit, category="CIVIL_SERVANT", kind="ASSIGNED", amount=12, effective_on=REFORM, act=at(utc(2025, 4, 1), "03/QĐ-UBND")))
+    person = service.execute(RecruitPerson(full_name="Lê Văn Nam", birth_date=date(1990, 1, 1), gender="MALE", category="CIVIL_SERVANT", unit_id=unit, effective_on=REFORM, act=at(utc(2025, 5, 1), "04/QĐ-UBND"))).person_id
+    service.execute(RetirePerson(person_id=person, effective_on=date(2025, 12, 31), act=at(utc(2025, 6, 1), "05/QĐ-UBND")))
     # each command's clock call ticks one second past the moment set
     expected = [
         ("UnitEstablished", "01/QĐ-UBND", utc(2025, 2, 1, 0, 0, 1)),
@@ -286,11 +287,11 @@ def test_a_unit_tree_that_turns_into_a_cycle_on_some_days_is_refused_or_read_wit
     root = given.unit("Tỉnh Lào Cai", "PROVINCE")
     a = given.unit("Huyện A", "DISTRICT", root)
     b = given.unit("Huyện B", "DISTRICT", root)
-    given.service.move_unit(unit_id=b, new_parent_id=a, effective_on=date(2025, 1, 1), act=act())
-    given.service.move_unit(unit_id=b, new_parent_id=root, effective_on=date(2028, 1, 1), act=act())
+    given.service.execute(MoveUnit(unit_id=b, new_parent_id=a, effective_on=date(2025, 1, 1), act=act()))
+    given.service.execute(MoveUnit(unit_id=b, new_parent_id=root, effective_on=date(2028, 1, 1), act=act()))
     try:
         # from 2026 to 2028, a would sit under b while b sits under a
-        given.service.move_unit(unit_id=a, new_parent_id=b, effective_on=date(2026, 1, 1), act=act())
+        given.service.execute(MoveUnit(unit_id=a, new_parent_id=b, effective_on=date(2026, 1, 1), act=act()))
     except HierarchyCycle:
         return  # the write side looks at every day the move covers: nothing more to check
     day = date(2026, 6, 1)

@@ -1,0 +1,298 @@
+"""The write side's vocabulary: one frozen command per use case.
+
+A command is data: it can be built by a Python caller, from a GraphQL input, or from a line of an
+import file, and it is the same command either way. Its name (``assignQuota``) is the mutation's
+name; its fingerprint (for request keys) is a hash of its name and its coerced fields.
+Each has exactly one handler (``staffing.application.handlers``).
+
+Creating commands take an optional client-chosen ``id`` for what they create, so that a plan or an
+import file can refer to a unit, position or person created earlier in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from typing import ClassVar
+from uuid import UUID
+
+import orjson
+
+from staffing.application.values import Value
+from staffing.domain.values import (
+    DownsizingPolicy,
+    FinancialAutonomy,
+    Gender,
+    LegalAct,
+    PersonnelCategory,
+    PersonStatus,
+    PositionGroup,
+    QuotaKind,
+    UnitKind,
+)
+
+__all__ = [
+    "AbolishPosition", "AdjustUnitFunctions", "AllowExcess", "AssignQuota", "ChangeUnitModel", "Command",
+    "CreatePosition", "DismissPerson", "DissolveUnit", "DownsizePerson", "EstablishUnit", "MergeUnits", "MoveUnit",
+    "NewUnit", "PersonLeaves", "QuotaFigure", "RecruitPerson", "RegradePerson", "RenameUnit", "ResignPerson",
+    "RetirePerson", "RetractFact", "SeparateUnit", "SplitPart", "SplitUnit", "TransferPerson", "TransferQuota",
+]
+
+frozen = dataclass(frozen=True, kw_only=True)
+
+
+@frozen
+class Command(Value):
+    """Every command is a dated fact (or a correction) with its legal basis."""
+
+    act: LegalAct
+
+    @classmethod
+    def command_name(cls) -> str:
+        """The command's name in the API and in import files: the mutation's name."""
+        return cls.__name__[:1].lower() + cls.__name__[1:]
+
+    def fingerprint(self) -> str:
+        """Same name and same (coerced) fields → same fingerprint, however the input was spelt."""
+        body = orjson.dumps([self.command_name(), self], option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(body).hexdigest()
+
+
+@frozen
+class Fact(Command):
+    effective_on: date
+
+
+# ---------------------------------------------------------------------- specs
+@frozen
+class NewUnit(Value):
+    code: str
+    name: str
+    kind: UnitKind
+    parent_id: UUID | None = None
+    autonomy: FinancialAutonomy | None = None
+    id: UUID | None = None
+
+
+@frozen
+class QuotaFigure(Value):
+    category: PersonnelCategory
+    kind: QuotaKind
+    amount: int
+
+
+@frozen
+class SplitPart(Value):
+    """One new unit of a split (chia) or separation (tách), with what is allocated to it."""
+
+    unit: NewUnit
+    person_ids: tuple[UUID, ...] = ()
+    position_ids: tuple[UUID, ...] = ()
+    child_unit_ids: tuple[UUID, ...] = ()
+    quota: tuple[QuotaFigure, ...] = ()
+
+
+# ---------------------------------------------------------------------- units
+@frozen
+class EstablishUnit(Fact):
+    """Thành lập."""
+
+    code: str
+    name: str
+    kind: UnitKind
+    parent_id: UUID | None = None
+    autonomy: FinancialAutonomy | None = None
+    id: UUID | None = None
+
+
+@frozen
+class RenameUnit(Fact):
+    """Đổi tên (and optionally a new code)."""
+
+    unit_id: UUID
+    name: str
+    code: str | None = None
+
+
+@frozen
+class MoveUnit(Fact):
+    unit_id: UUID
+    new_parent_id: UUID | None = None
+
+
+@frozen
+class ChangeUnitModel(Fact):
+    """Chuyển đổi mô hình: same unit, new kind or autonomy class."""
+
+    unit_id: UUID
+    kind: UnitKind
+    autonomy: FinancialAutonomy | None = None
+
+
+@frozen
+class AdjustUnitFunctions(Fact):
+    """Điều chỉnh chức năng."""
+
+    unit_id: UUID
+    functions: str
+
+
+@frozen
+class MergeUnits(Fact):
+    """Sáp nhập (``into_unit_id``) or hợp nhất (``new_unit``)."""
+
+    source_unit_ids: tuple[UUID, ...]
+    into_unit_id: UUID | None = None
+    new_unit: NewUnit | None = None
+    excess_allowed_until: date | None = None
+
+
+@frozen
+class SplitUnit(Fact):
+    """Chia: the original ends; everything it holds is allocated to the parts."""
+
+    unit_id: UUID
+    parts: tuple[SplitPart, ...]
+
+
+@frozen
+class SeparateUnit(Fact):
+    """Tách: the original continues; the new unit takes what is allocated to it."""
+
+    unit_id: UUID
+    part: SplitPart
+
+
+@frozen
+class DissolveUnit(Fact):
+    """Giải thể."""
+
+    unit_id: UUID
+
+
+# ---------------------------------------------------------------------- quota
+@frozen
+class AssignQuota(Fact):
+    """Giao biên chế: the figure of (unit, category, kind) from the effective date."""
+
+    unit_id: UUID
+    category: PersonnelCategory
+    kind: QuotaKind
+    amount: int
+
+
+@frozen
+class TransferQuota(Fact):
+    from_unit_id: UUID
+    to_unit_id: UUID
+    category: PersonnelCategory
+    kind: QuotaKind
+    amount: int
+
+
+@frozen
+class AllowExcess(Fact):
+    """The unit may exceed its quota until ``until`` (the post-merger rule)."""
+
+    unit_id: UUID
+    until: date
+    reason: str
+
+
+# ---------------------------------------------------------------------- positions
+@frozen
+class CreatePosition(Fact):
+    """Vị trí việc làm."""
+
+    unit_id: UUID
+    title: str
+    group: PositionGroup
+    rank: str
+    id: UUID | None = None
+
+
+@frozen
+class AbolishPosition(Fact):
+    position_id: UUID
+
+
+# ---------------------------------------------------------------------- people
+@frozen
+class RecruitPerson(Fact):
+    full_name: str
+    birth_date: date
+    gender: Gender
+    category: PersonnelCategory
+    unit_id: UUID
+    position_id: UUID | None = None
+    rank: str | None = None
+    id: UUID | None = None
+
+
+@frozen
+class TransferPerson(Fact):
+    """Điều động, luân chuyển."""
+
+    person_id: UUID
+    to_unit_id: UUID
+    to_position_id: UUID | None = None
+
+
+@frozen
+class RegradePerson(Fact):
+    """Ngạch/hạng or category."""
+
+    person_id: UUID
+    category: PersonnelCategory | None = None
+    rank: str | None = None
+
+
+@frozen
+class PersonLeaves(Fact):
+    """The person leaves the service on the effective date (and is not counted from that day)."""
+
+    status: ClassVar[PersonStatus]
+    person_id: UUID
+
+
+@frozen
+class RetirePerson(PersonLeaves):
+    """Nghỉ hưu."""
+
+    status = PersonStatus.RETIRED
+
+
+@frozen
+class ResignPerson(PersonLeaves):
+    """Thôi việc."""
+
+    status = PersonStatus.RESIGNED
+
+
+@frozen
+class DismissPerson(PersonLeaves):
+    """Buộc thôi việc."""
+
+    status = PersonStatus.DISMISSED
+
+
+@frozen
+class DownsizePerson(Fact):
+    """Tinh giản biên chế; the decree version in force on the act's signing date applies."""
+
+    person_id: UUID
+    policy: DownsizingPolicy
+    monthly_salary: int | None = None
+    insured_years: int | None = None
+    affected_by_restructuring: bool = False
+
+
+# ---------------------------------------------------------------------- corrections
+@frozen
+class RetractFact(Command):
+    """A person or quota fact entered in error stops counting from now on (never deleted)."""
+
+    fact_id: str
+    reason: str
+

@@ -1,0 +1,118 @@
+"""Steps several handlers share: creating a unit, claiming its code, moving what a unit holds,
+keeping rosters and position holders in step with a person's placement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from staffing.application.commands import NewUnit
+from staffing.application.work import Work
+from staffing.domain.reorganisation import check_code_free
+from staffing.domain.unit import Unit
+from staffing.domain.unit_code import UnitCode, unit_code_id
+from staffing.domain.values import ChangeKind, LegalAct, PersonStatus, UnitStatus
+
+__all__ = ["claim_code", "establish", "fact_id", "fact_of", "follow", "latest_fact", "move_items", "parse_fact_id"]
+
+
+def fact_id(aggregate_id: UUID, version: int) -> str:
+    """A recorded fact is named by its aggregate and version: stable, opaque, never reused."""
+    return f"{aggregate_id}:{version}"
+
+
+def latest_fact(agg: Aggregate) -> str:
+    return fact_id(agg.id, agg.version)
+
+
+def fact_of(agg: Aggregate, event_class: type) -> str:
+    """The fact id of the last pending event of ``event_class`` (the one the command is about)."""
+    for event in reversed(agg.pending_events):
+        if isinstance(event, event_class):
+            return fact_id(agg.id, event.originator_version)
+    return latest_fact(agg)
+
+
+def parse_fact_id(value: str) -> tuple[UUID, int]:
+    from staffing.domain.errors import InvalidInput
+
+    try:
+        aggregate, version = str(value).rsplit(":", 1)
+        return UUID(aggregate), int(version)
+    except ValueError:
+        raise InvalidInput("factId", f"{value!r} is not a fact id (take it from `history`)") from None
+
+
+def establish(work: Work, spec: NewUnit, change: ChangeKind, predecessor_ids: list[UUID], effective_on: date,
+              act: LegalAct, field: str, claim: bool = True) -> Unit:
+    """Create a unit; ``claim=False`` when its code is claimed after the predecessors end
+    (a consolidated or split unit may keep a predecessor's code)."""
+    unit_id = work.fresh_id(spec.id, f"{field}.id" if field else "id")
+    parent = work.unit(spec.parent_id, f"{field}.parentId" if field else "parentId") if spec.parent_id else None
+    unit = work.add(Unit.establish(
+        unit_id=unit_id, code=spec.code, name=spec.name, kind=spec.kind, autonomy=spec.autonomy, parent=parent,
+        change=change, predecessor_ids=predecessor_ids, effective_on=effective_on, act=act, at=work.at,
+    ))
+    if claim:
+        claim_code(work, unit.code, unit.id)
+    return unit
+
+
+def claim_code(work: Work, code: str, holder_id: UUID) -> None:
+    entry = work.find(unit_code_id(code), UnitCode)
+    if entry is None:
+        work.add(UnitCode.claim(code, holder_id, work.at))
+        return
+    holder = work.find(entry.holder_id, Unit)
+    check_code_free(code, holder.name if holder else None, holder_is_claimant=entry.holder_id == holder_id,
+                    holder_live_and_using=holder is not None and holder.status is UnitStatus.ACTIVE
+                    and unit_code_id(holder.code) == entry.id)
+    if entry.holder_id != holder_id:
+        entry.reassign(holder_id, work.at)
+
+
+def move_items(work: Work, source: Unit, target: Unit, child_ids: Iterable[UUID], position_ids: Iterable[UUID],
+               person_ids: Iterable[UUID], effective_on: date, act: LegalAct) -> None:
+    """A reorganisation moves child units, positions and people from ``source`` to ``target``."""
+    at = work.at
+    for child_id in child_ids:
+        child = work.unit(child_id, "childUnitIds")
+        child.rehome(parent_id=target.id, effective_on=effective_on, act=act, at=at)
+        source.detach_child(child_id, effective_on, act, at)
+        target.attach_child(child_id, effective_on, act, at)
+    for position_id in position_ids:
+        position = work.position(position_id)
+        position.move(unit_id=target.id, by_reorganisation=True, effective_on=effective_on, act=act, at=at)
+        source.close_position(position_id, effective_on, act, at)
+        target.open_position(position_id, effective_on, act, at)
+    for person_id in person_ids:
+        person = work.person(person_id)
+        person.transfer(unit_id=target.id, position_id=person.placement.position_id, by_reorganisation=True,
+                        effective_on=effective_on, act=act, at=at)
+        source.release_member(person_id, effective_on, act, at)
+        target.admit_member(person_id, effective_on, act, at)
+
+
+def follow(work: Work, person_id: UUID, before: Any, after: Any, effective_on: date, act: LegalAct) -> None:
+    """Keep unit rosters and position holders in step with a person's placement."""
+    at = work.at
+    was_in = before.unit_id if before.status is PersonStatus.ACTIVE else None
+    now_in = after.unit_id if after.status is PersonStatus.ACTIVE else None
+    if was_in != now_in:
+        if was_in is not None:
+            work.unit(was_in).release_member(person_id, effective_on, act, at)
+        if now_in is not None:
+            work.unit(now_in).admit_member(person_id, effective_on, act, at, field="factId")
+    held = before.position_id if before.status is PersonStatus.ACTIVE else None
+    holds = after.position_id if after.status is PersonStatus.ACTIVE else None
+    if held != holds:
+        if held is not None:
+            work.position(held).remove_holder(person_id, effective_on, act, at)
+        if holds is not None:
+            position = work.position(holds)
+            position.require_available_in(after.unit_id, effective_on, "factId")
+            position.add_holder(person_id, effective_on, act, at)

@@ -1,0 +1,32 @@
+"""Handler for corrections: retract a person or quota fact entered in error (never deleted)."""
+
+from __future__ import annotations
+
+from eventsourcing.domain import Aggregate
+
+from staffing.application.commands import RetractFact
+from staffing.application.handlers.common import follow, latest_fact, parse_fact_id
+from staffing.application.registry import handles
+from staffing.application.results import Retraction
+from staffing.application.work import Work
+from staffing.domain.errors import NotRetractable
+from staffing.domain.person import Person
+from staffing.domain.quota import StaffingQuota
+
+__all__: list[str] = []
+
+
+@handles(RetractFact, Retraction)
+def retract_fact(cmd: RetractFact, work: Work) -> Retraction:
+    """The fact stops counting from now on; answers known at earlier moments keep it."""
+    aggregate_id, version = parse_fact_id(cmd.fact_id)
+    agg = work.get(aggregate_id, Aggregate, "factId", "fact")
+    if isinstance(agg, Person):
+        before, after = agg.retract(fact_version=version, reason=cmd.reason, act=cmd.act, at=work.at)
+        follow(work, agg.id, before, after, agg.last_fact_on, cmd.act)
+        return Retraction(fact_id=latest_fact(agg), retracted_fact_id=cmd.fact_id, person_id=str(agg.id))
+    if isinstance(agg, StaffingQuota):
+        agg.retract(fact_version=version, reason=cmd.reason, act=cmd.act, at=work.at)
+        return Retraction(fact_id=latest_fact(agg), retracted_fact_id=cmd.fact_id, unit_id=str(agg.unit_id))
+    raise NotRetractable("factId", "only facts about people and quota can be retracted; reorganisations "
+                                   "and unit or position facts are reversed by new acts")

@@ -1,0 +1,255 @@
+"""The unit of work around every handler, and the only way anything enters the log.
+
+``run`` decides a list of commands in order in one identity map (``Work``) — each against the state
+the earlier ones produce — and saves every event of every one of them with a single
+``Application.save``: one transaction, all or nothing.
+
+- A concurrent writer makes the save fail with ``IntegrityError`` (optimistic concurrency); the
+  whole decide step is then re-run against fresh state, so no update is ever lost.
+- A request key makes a command idempotent: the key's ``Request`` record is saved in the same
+  transaction, and a repeat answers with the first result instead of acting twice (a different
+  command under the same key is refused).
+- ``Mode.ATOMIC``: a refused command refuses the whole list. ``Mode.PREFIX``: the commands before
+  the first refused one are recorded (an import that stops at a bad line). ``Mode.DRY_RUN``:
+  nothing is saved — no event, no request key — and every refused command is reported, the rest
+  being decided without it; the events that would have been written are returned.
+- After a commit, ``on_commit`` listeners run (the projections catch up: read your writes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from staffing.application.commands import Command
+from staffing.application.registry import HANDLERS, command_types, result_type
+from staffing.application.results import Result
+from staffing.application.work import Work
+from staffing.domain.errors import ConcurrencyConflict, IdempotencyConflict, InvalidInput, StaffingError
+from staffing.domain.quota import StaffingQuota
+from staffing.domain.request import Request, request_id
+from staffing.domain.unit import Unit
+from staffing.persistence import EventStore
+
+__all__ = ["MAX_COMMANDS", "MAX_REPORTED_ERRORS", "Item", "Mode", "Outcome", "StaffingService"]
+
+MAX_ATTEMPTS = 20
+#: the most commands one call may decide together (a plan, or one transaction of an import)
+MAX_COMMANDS = 5_000
+#: a dry run stops reporting (and deciding) after this many refused commands
+MAX_REPORTED_ERRORS = 100
+
+
+PLAN = "executePlan"
+
+
+def _list_fingerprint(items: Sequence[Item]) -> str:
+    return hashlib.sha256("|".join(f"{i.command.fingerprint()}/{i.request_key or ''}" for i in items)
+                          .encode()).hexdigest()
+
+
+def _touched_units(work: Work) -> set[str]:
+    """Units whose state, roster or quota the decided commands changed."""
+    touched: set[str] = set()
+    for agg in work.loaded.values():
+        if not agg.pending_events:
+            continue
+        if isinstance(agg, Unit):
+            touched.add(str(agg.id))
+        elif isinstance(agg, StaffingQuota):
+            touched.add(str(agg.unit_id))
+    return touched
+
+
+class Mode(Enum):
+    ATOMIC = "atomic"
+    PREFIX = "prefix"
+    DRY_RUN = "dry_run"
+
+
+@dataclass(frozen=True)
+class Item:
+    """A command with its optional request key."""
+
+    command: Command
+    request_key: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What became of a list of commands: a result or an error for each one decided."""
+
+    results: list[Result | None]
+    errors: dict[int, StaffingError] = field(default_factory=dict)
+    recorded: bool = False
+    events: list[Any] = field(default_factory=list)  # the events written (or, in a dry run, that would be)
+    replayed: int = 0  # commands answered from an earlier request with the same key
+    touched_units: set[str] = field(default_factory=set)  # units whose roster, quota or state changed
+    stored_ids: list[str] | None = None  # a repeated plan: the ids its first run reported
+
+    @property
+    def ids(self) -> list[str]:
+        """The ids each command created or touched, in order."""
+        if self.stored_ids is not None:
+            return list(self.stored_ids)
+        return [i for r in self.results if r is not None for i in r.ids]
+
+    @property
+    def first_error(self) -> tuple[int, StaffingError] | None:
+        return min(self.errors.items(), key=lambda e: e[0]) if self.errors else None
+
+
+class StaffingService:
+    """The application service: ``execute`` one command, or ``run`` many as one decision."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        clock: Callable[[], datetime] | None = None,
+        id_factory: Callable[[], UUID] = uuid.uuid4,
+    ) -> None:
+        self.store = store
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.new_id = id_factory
+        self.on_commit: list[Callable[[], None]] = []
+        command_types()  # make sure every handler is registered
+
+    def execute(self, command: Command, request_key: str | None = None) -> Any:
+        """Decide and record one command; returns its typed result or raises its ``StaffingError``."""
+        outcome = self.run([Item(command, request_key)], Mode.ATOMIC)
+        if outcome.errors:
+            raise outcome.errors[0]
+        return outcome.results[0]
+
+    def run(self, items: Sequence[Item], mode: Mode = Mode.ATOMIC, request_key: str | None = None,
+            max_commands: int | None = MAX_COMMANDS) -> Outcome:
+        """Decide ``items`` in order as one decision (see the module docstring for the modes).
+
+        ``request_key`` makes the list as a whole idempotent (a plan): a repeat of the same list
+        answers with the first run's ids; a different list under the same key is refused.
+        """
+        if max_commands is not None and len(items) > max_commands:
+            raise InvalidInput("commands", f"{len(items)} commands in one call; the limit is {MAX_COMMANDS}. "
+                                           "Split them (an import file is cut into transactions for you)")
+        skipped: dict[int, StaffingError] = {}
+        limit = len(items)
+        attempt = 0
+        while True:
+            work = Work(self.store, self.clock(), self.new_id)
+            results: list[Result | None] = [None] * len(items)
+            replayed = 0
+            failed: tuple[int, StaffingError] | None = None
+            keys: dict[str, tuple[Command, Result]] = {}
+            if request_key is not None and mode is not Mode.DRY_RUN:
+                previous = work.find(request_id(request_key), Request)
+                if previous is not None:
+                    return self._replay_list(previous, items)
+            for i in range(limit):
+                if i in skipped:
+                    continue
+                try:
+                    results[i], was_replayed = self._decide(work, items[i], keys)
+                    replayed += was_replayed
+                except StaffingError as error:
+                    failed = (i, error)
+                    break
+            if failed is not None:
+                index, error = failed
+                key = items[index].request_key
+                if key is not None and attempt < MAX_ATTEMPTS and self._committed_meanwhile(key):
+                    attempt += 1  # a concurrent repeat of this very request won; answer with its result
+                    continue
+                if mode is Mode.DRY_RUN and len(skipped) + 1 < MAX_REPORTED_ERRORS:
+                    skipped[index] = error
+                    continue
+                if mode is Mode.PREFIX and index > 0:
+                    limit = index
+                    skipped = {index: error}
+                    continue
+                errors = {**skipped, index: error}
+                if mode is Mode.PREFIX:
+                    return Outcome([None] * len(items), errors)
+                return Outcome([None] * len(items) if mode is Mode.ATOMIC else results, errors)
+            touched = _touched_units(work)
+            if mode is Mode.DRY_RUN:
+                return Outcome(results, dict(skipped), recorded=False, events=list(work.events), replayed=replayed,
+                               touched_units=touched)
+            if request_key is not None:
+                ids = [i for r in results if r is not None for i in r.ids]
+                work.add(Request.handled(key=request_key, command=PLAN, fingerprint=_list_fingerprint(items),
+                                         result={"ids": ids, "touched_units": sorted(touched)}, at=work.at))
+                work.end_command()
+            if not work.events:
+                return Outcome(results, dict(skipped), recorded=False, replayed=replayed)
+            versions = work.versions()
+            try:
+                self.store.save(*work.events)
+            except IntegrityError:
+                attempt += 1
+                if attempt >= MAX_ATTEMPTS:
+                    raise ConcurrencyConflict(None, "the commands kept colliding with concurrent changes; "
+                                                    "submit them again") from None
+                time.sleep(min(0.002 * (2**attempt), 0.1) * (0.5 + uuid.uuid4().int % 100 / 100))
+                continue
+            for aggregate_id, kind, first_new, last_new in versions:
+                self.store.snapshot_if_due(aggregate_id, kind, first_new, last_new)
+            for listener in self.on_commit:
+                listener()
+            return Outcome(results, dict(skipped), recorded=True, events=list(work.events), replayed=replayed,
+                           touched_units=touched)
+
+    def _decide(self, work: Work, item: Item, keys: dict[str, tuple[Command, Result]]) -> tuple[Result, bool]:
+        command, key = item.command, item.request_key
+        if key is not None:
+            if key in keys:
+                return self._replay_in_batch(keys[key], command), True
+            previous = work.find(request_id(key), Request)
+            if previous is not None:
+                return self._replay(previous, command), True
+        result = HANDLERS[type(command)](command, work)
+        if key is not None:
+            keys[key] = (command, result)
+            work.add(Request.handled(key=key, command=command.command_name(), fingerprint=command.fingerprint(),
+                                     result=result.stored(), at=work.at))
+        work.end_command()
+        return result, False
+
+    def _committed_meanwhile(self, key: str) -> bool:
+        return Work(self.store, self.clock(), self.new_id).find(request_id(key), Request) is not None
+
+    @staticmethod
+    def _replay_list(previous: Request, items: Sequence[Item]) -> Outcome:
+        if previous.command != PLAN or previous.fingerprint != _list_fingerprint(items):
+            raise IdempotencyConflict("requestKey", "this request key was already used for a different plan; "
+                                                    "use a fresh key")
+        return Outcome([None] * len(items), recorded=True, replayed=len(items),
+                       touched_units=set(previous.result.get("touched_units", ())),
+                       stored_ids=list(previous.result["ids"]))
+
+    @staticmethod
+    def _replay_in_batch(first: tuple[Command, Result], command: Command) -> Result:
+        if first[0].fingerprint() != command.fingerprint():
+            raise IdempotencyConflict("requestKey", "this request key is used twice for different commands; "
+                                                    "give each command its own key")
+        return first[1]
+
+    @staticmethod
+    def _replay(previous: Request, command: Command) -> Result:
+        """A repeat answers with the first result. Keys recorded before commands were typed (snake_case
+        names, positional fingerprints) are matched by name only."""
+        legacy = "_" in previous.command
+        same_name = previous.command.replace("_", "") == command.command_name().lower() if legacy \
+            else previous.command == command.command_name()
+        if not same_name or (not legacy and previous.fingerprint != command.fingerprint()):
+            raise IdempotencyConflict(
+                "requestKey", "this request key was already used for a different command; use a fresh key")
+        return result_type(type(command)).from_stored(previous.result)

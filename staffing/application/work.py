@@ -1,0 +1,119 @@
+"""One attempt's identity map: every aggregate a batch of commands loads or creates, saved together.
+
+Handlers get and add aggregates only through ``Work``. Commands decided in one ``Work`` see each
+other's effects (a plan's third command sees the unit its first command created), and
+``end_command`` records the order in which their events happened, so the log keeps the commands'
+order even when several of them touch the same aggregates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+
+from staffing.domain.errors import InvalidInput, NotFound
+from staffing.domain.person import Person
+from staffing.domain.position import Position
+from staffing.domain.quota import StaffingQuota, quota_ledger_id
+from staffing.domain.unit import Unit
+from staffing.domain.values import LegalAct
+from staffing.persistence import EventStore
+
+__all__ = ["Work"]
+
+A = TypeVar("A", bound=Aggregate)
+
+
+@dataclass
+class Work:
+    store: EventStore
+    at: datetime
+    new_id: Callable[[], UUID]
+    loaded: dict[UUID, Aggregate] = field(default_factory=dict)
+    events: list[Any] = field(default_factory=list)  # in the order the commands produced them
+    _seen: dict[UUID, int] = field(default_factory=dict)  # pending events already in ``events``
+
+    # ------------------------------------------------------------------ loading
+    def get(self, aggregate_id: UUID, kind: type[A], field_name: str, what: str) -> A:
+        if aggregate_id in self.loaded:
+            agg = self.loaded[aggregate_id]
+        else:
+            try:
+                agg = self.store.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                raise NotFound(field_name, f"no {what} with id {aggregate_id}") from None
+            self.loaded[aggregate_id] = agg
+        if not isinstance(agg, kind):
+            raise NotFound(field_name, f"id {aggregate_id} names something that is not a {what}")
+        return agg
+
+    def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        try:
+            return self.get(aggregate_id, kind, "", "")
+        except NotFound:
+            return None
+
+    def add(self, agg: A) -> A:
+        self.loaded[agg.id] = agg
+        return agg
+
+    def unit(self, unit_id: UUID, field_name: str = "unitId") -> Unit:
+        return self.get(unit_id, Unit, field_name, "unit")
+
+    def person(self, person_id: UUID, field_name: str = "personId") -> Person:
+        return self.get(person_id, Person, field_name, "person")
+
+    def position(self, position_id: UUID, field_name: str = "positionId") -> Position:
+        return self.get(position_id, Position, field_name, "position")
+
+    def ledger(self, unit: Unit, effective_on: date, act: LegalAct) -> StaffingQuota:
+        existing = self.find(quota_ledger_id(unit.id), StaffingQuota)
+        if existing is not None:
+            return existing
+        return self.add(StaffingQuota.open(unit_id=unit.id, effective_on=effective_on, act=act, at=self.at))
+
+    def fresh_id(self, wanted: UUID | None, field_name: str) -> UUID:
+        """The id for something a command creates: the client's choice (refused if taken), or a new one."""
+        if wanted is None:
+            return self.new_id()
+        if wanted in self.loaded or self.find(wanted, Aggregate) is not None:
+            raise InvalidInput(field_name, f"the id {wanted} is already in use; choose another or leave it out")
+        return wanted
+
+    def ancestor_ids(self, unit: Unit, day: date) -> set[UUID]:
+        """Every unit that is above ``unit`` on ``day`` or on any later date on record.
+
+        Parent changes can be recorded out of order across units (B's move in 2028 may be on
+        record before A's move in 2026), so the current tree alone cannot rule out a cycle on some
+        future date; this over-approximates the ancestors over all dates from ``day`` on.
+        """
+        found: set[UUID] = set()
+        frontier = [unit]
+        while frontier and len(found) < 10_000:
+            current = frontier.pop()
+            for parent_id in current.parents_from(day):
+                if parent_id not in found:
+                    found.add(parent_id)
+                    frontier.append(self.unit(parent_id, "parentId"))
+        return found
+
+    # ------------------------------------------------------------------ ordering
+    def end_command(self) -> None:
+        """Append the events the last command produced, aggregate by aggregate, after earlier ones."""
+        for agg in self.loaded.values():
+            pending = agg.pending_events
+            seen = self._seen.get(agg.id, 0)
+            if len(pending) > seen:
+                self.events.extend(pending[seen:])
+                self._seen[agg.id] = len(pending)
+
+    def versions(self) -> list[tuple[UUID, type, int, int]]:
+        """(id, type, first new version, last new version) of every aggregate with new events."""
+        return [(a.id, type(a), a.pending_events[0].originator_version, a.pending_events[-1].originator_version)
+                for a in self.loaded.values() if a.pending_events]
