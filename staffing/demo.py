@@ -255,6 +255,9 @@ class _Run:
     ids: dict[str, str] = field(default_factory=dict)
     facts: dict[str, str] = field(default_factory=dict)
 
+    def id(self, key: str) -> UUID:
+        return UUID(self.ids[key])
+
 
 @dataclass
 class DemoPlan:
@@ -446,7 +449,7 @@ class _Builder:
         self.units[key] = UnitPlan(key, code, name, kind, region, parent, on, autonomy)
 
         def run(r: _Run, rk: str) -> None:
-            r.ids[key] = r.service.execute(EstablishUnit(code=code, name=name, kind=kind, parent_id=r.ids[parent] if parent else None, effective_on=on, act=act, autonomy=autonomy), request_key=rk).unit_id
+            r.ids[key] = r.service.execute(EstablishUnit(code=code, name=name, kind=kind, parent_id=r.id(parent) if parent else None, effective_on=on, act=act, autonomy=autonomy), request_key=rk).unit_id
 
         self.add(at or recorded(act.signed_on), f"unit:{key}", run)
 
@@ -460,7 +463,7 @@ class _Builder:
         specs = [SplitPart(unit=NewUnit(code=code, name=name, kind=kind)) for _, code, name, kind, _ in parts]
 
         def run(r: _Run, rk: str) -> None:
-            ids = r.service.execute(SplitUnit(unit_id=r.ids[key], parts=specs, effective_on=on, act=act), request_key=rk).unit_ids
+            ids = r.service.execute(SplitUnit(unit_id=r.id(key), parts=tuple(specs), effective_on=on, act=act), request_key=rk).unit_ids
             for (part_key, *_), new_id in zip(parts, ids, strict=True):
                 r.ids[part_key] = new_id
 
@@ -498,7 +501,7 @@ class _Builder:
             spec = None
             if new is not None:
                 spec = NewUnit(code=new[1], name=new[2], kind=new[3], parent_id=UUID(r.ids[new[4]]) if new[4] else None)
-            result = r.service.execute(MergeUnits(source_unit_ids=[r.ids[s] for s in sources], into_unit_id=r.ids[into] if into else None, new_unit=spec, excess_allowed_until=excess_until, effective_on=on, act=act), request_key=rk)
+            result = r.service.execute(MergeUnits(source_unit_ids=tuple(r.id(s) for s in sources), into_unit_id=r.id(into) if into else None, new_unit=spec, excess_allowed_until=excess_until, effective_on=on, act=act), request_key=rk)
             r.ids[target] = result.unit_id
 
         self.add(at, f"merge:{'+'.join(sources)}", run)
@@ -508,7 +511,7 @@ class _Builder:
         self.units[key].ended_on = on
 
         def run(r: _Run, rk: str) -> None:
-            r.service.execute(DissolveUnit(unit_id=r.ids[key], effective_on=on, act=act), request_key=rk)
+            r.service.execute(DissolveUnit(unit_id=r.id(key), effective_on=on, act=act), request_key=rk)
 
         self.add(at, f"dissolve:{key}", run)
 
@@ -519,7 +522,7 @@ class _Builder:
         self.positions[key] = PositionPlan(key, unit, title, group, rank)
 
         def run(r: _Run, rk: str) -> None:
-            r.ids[key] = r.service.execute(CreatePosition(unit_id=r.ids[unit], title=title, group=group, rank=rank, effective_on=on, act=act), request_key=rk).position_id
+            r.ids[key] = r.service.execute(CreatePosition(unit_id=r.id(unit), title=title, group=group, rank=rank, effective_on=on, act=act), request_key=rk).position_id
 
         self.add(at or recorded(act.signed_on), f"position:{key}", run)
         return key
@@ -528,7 +531,7 @@ class _Builder:
         self.positions[key].abolished_on = on
 
         def run(r: _Run, rk: str) -> None:
-            r.service.execute(AbolishPosition(position_id=r.ids[key], effective_on=on, act=act), request_key=rk)
+            r.service.execute(AbolishPosition(position_id=r.id(key), effective_on=on, act=act), request_key=rk)
 
         self.add(at, f"abolish:{key}", run)
 
@@ -538,7 +541,7 @@ class _Builder:
         key = f"quota:{unit}:{category.value}:{kind.value}:{on.isoformat()}{tag}"
 
         def run(r: _Run, rk: str) -> None:
-            r.facts[rk] = r.service.execute(AssignQuota(unit_id=r.ids[unit], category=category, kind=kind, amount=amount, effective_on=on, act=act), request_key=rk).fact_id
+            r.facts[rk] = r.service.execute(AssignQuota(unit_id=r.id(unit), category=category, kind=kind, amount=amount, effective_on=on, act=act), request_key=rk).fact_id
 
         self.add(at or recorded(act.signed_on), key, run)
         return f"demo:{key}"
@@ -552,7 +555,7 @@ class _Builder:
         self.quota[(target, category, kind)] = self.quota.get((target, category, kind), 0) + amount
 
         def run(r: _Run, rk: str) -> None:
-            r.service.execute(TransferQuota(from_unit_id=r.ids[source], to_unit_id=r.ids[target], category=category, kind=kind, amount=amount, effective_on=on, act=act), request_key=rk)
+            r.service.execute(TransferQuota(from_unit_id=r.id(source), to_unit_id=r.id(target), category=category, kind=kind, amount=amount, effective_on=on, act=act), request_key=rk)
 
         self.add(at, f"quota-transfer:{source}:{target}:{category.value}:{kind.value}", run)
 
@@ -569,7 +572,7 @@ class _Builder:
         key, position = person.key, person.position
 
         def run(r: _Run, rk: str) -> None:
-            r.ids[key] = r.service.execute(RecruitPerson(full_name=person.full_name, birth_date=person.birth_date, gender=gender, category=category, unit_id=r.ids[unit], position_id=r.ids[position] if position else None, effective_on=on, act=act), request_key=rk).person_id
+            r.ids[key] = r.service.execute(RecruitPerson(full_name=person.full_name, birth_date=person.birth_date, gender=gender, category=category, unit_id=r.id(unit), position_id=r.id(position) if position else None, effective_on=on, act=act), request_key=rk).person_id
 
         self.add(at or recorded(act.signed_on), f"recruit:{key}", run)
         return person
@@ -580,7 +583,7 @@ class _Builder:
         key = person.key
 
         def run(r: _Run, rk: str) -> None:
-            r.service.execute(TransferPerson(person_id=r.ids[key], to_unit_id=r.ids[unit], to_position_id=r.ids[position] if position else None, effective_on=on, act=act), request_key=rk)
+            r.service.execute(TransferPerson(person_id=r.id(key), to_unit_id=r.id(unit), to_position_id=r.id(position) if position else None, effective_on=on, act=act), request_key=rk)
 
         self.add(at or recorded(act.signed_on), f"transfer:{key}:{on.isoformat()}", run)
 
@@ -589,7 +592,7 @@ class _Builder:
         key = person.key
 
         def run(r: _Run, rk: str) -> None:
-            r.service.execute(RegradePerson(person_id=r.ids[key], category=category, rank=rank, effective_on=on, act=act), request_key=rk)
+            r.service.execute(RegradePerson(person_id=r.id(key), category=category, rank=rank, effective_on=on, act=act), request_key=rk)
 
         self.add(at, f"regrade:{key}:{on.isoformat()}", run)
 
@@ -598,7 +601,7 @@ class _Builder:
         key = person.key
 
         def run(r: _Run, rk: str) -> None:
-            r.service.execute(RetirePerson(person_id=r.ids[key], effective_on=on, act=act), request_key=rk)
+            r.service.execute(RetirePerson(person_id=r.id(key), effective_on=on, act=act), request_key=rk)
 
         self.add(recorded(act.signed_on), f"retire:{key}", run)
 
@@ -611,7 +614,7 @@ class _Builder:
         salary = int(round(BASE_SALARY * coefficient / 500) * 500)
 
         def run(r: _Run, rk: str) -> None:
-            r.service.execute(DownsizePerson(person_id=r.ids[key], policy=policy, effective_on=on, act=act, monthly_salary=salary, insured_years=service_years, affected_by_restructuring=True), request_key=rk)
+            r.service.execute(DownsizePerson(person_id=r.id(key), policy=policy, effective_on=on, act=act, monthly_salary=salary, insured_years=service_years, affected_by_restructuring=True), request_key=rk)
 
         self.add(recorded(act.signed_on), f"downsize:{key}", run)
 

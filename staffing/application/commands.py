@@ -39,10 +39,9 @@ __all__ = [
     "RetirePerson", "RetractFact", "SeparateUnit", "SplitPart", "SplitUnit", "TransferPerson", "TransferQuota",
 ]
 
-frozen = dataclass(frozen=True, kw_only=True)
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class Command(Value):
     """Every command is a dated fact (or a correction) with its legal basis."""
 
@@ -59,13 +58,13 @@ class Command(Value):
         return hashlib.sha256(body).hexdigest()
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class Fact(Command):
     effective_on: date
 
 
 # ---------------------------------------------------------------------- specs
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class NewUnit(Value):
     code: str
     name: str
@@ -75,14 +74,14 @@ class NewUnit(Value):
     id: UUID | None = None
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class QuotaFigure(Value):
     category: PersonnelCategory
     kind: QuotaKind
     amount: int
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class SplitPart(Value):
     """One new unit of a split (chia) or separation (tách), with what is allocated to it."""
 
@@ -94,7 +93,7 @@ class SplitPart(Value):
 
 
 # ---------------------------------------------------------------------- units
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class EstablishUnit(Fact):
     """Thành lập."""
 
@@ -106,7 +105,7 @@ class EstablishUnit(Fact):
     id: UUID | None = None
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class RenameUnit(Fact):
     """Đổi tên (and optionally a new code)."""
 
@@ -115,13 +114,13 @@ class RenameUnit(Fact):
     code: str | None = None
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class MoveUnit(Fact):
     unit_id: UUID
     new_parent_id: UUID | None = None
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class ChangeUnitModel(Fact):
     """Chuyển đổi mô hình: same unit, new kind or autonomy class."""
 
@@ -130,7 +129,7 @@ class ChangeUnitModel(Fact):
     autonomy: FinancialAutonomy | None = None
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class AdjustUnitFunctions(Fact):
     """Điều chỉnh chức năng."""
 
@@ -138,7 +137,7 @@ class AdjustUnitFunctions(Fact):
     functions: str
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class MergeUnits(Fact):
     """Sáp nhập (``into_unit_id``) or hợp nhất (``new_unit``)."""
 
@@ -148,7 +147,7 @@ class MergeUnits(Fact):
     excess_allowed_until: date | None = None
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class SplitUnit(Fact):
     """Chia: the original ends; everything it holds is allocated to the parts."""
 
@@ -156,7 +155,7 @@ class SplitUnit(Fact):
     parts: tuple[SplitPart, ...]
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class SeparateUnit(Fact):
     """Tách: the original continues; the new unit takes what is allocated to it."""
 
@@ -164,7 +163,7 @@ class SeparateUnit(Fact):
     part: SplitPart
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class DissolveUnit(Fact):
     """Giải thể."""
 
@@ -172,7 +171,7 @@ class DissolveUnit(Fact):
 
 
 # ---------------------------------------------------------------------- quota
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class AssignQuota(Fact):
     """Giao biên chế: the figure of (unit, category, kind) from the effective date."""
 
@@ -182,7 +181,7 @@ class AssignQuota(Fact):
     amount: int
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class TransferQuota(Fact):
     from_unit_id: UUID
     to_unit_id: UUID
@@ -191,7 +190,7 @@ class TransferQuota(Fact):
     amount: int
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class AllowExcess(Fact):
     """The unit may exceed its quota until ``until`` (the post-merger rule)."""
 
@@ -201,7 +200,7 @@ class AllowExcess(Fact):
 
 
 # ---------------------------------------------------------------------- positions
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class CreatePosition(Fact):
     """Vị trí việc làm."""
 
@@ -212,13 +211,13 @@ class CreatePosition(Fact):
     id: UUID | None = None
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class AbolishPosition(Fact):
     position_id: UUID
 
 
 # ---------------------------------------------------------------------- people
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class RecruitPerson(Fact):
     full_name: str
     birth_date: date
@@ -230,7 +229,7 @@ class RecruitPerson(Fact):
     id: UUID | None = None
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class TransferPerson(Fact):
     """Điều động, luân chuyển."""
 
@@ -239,7 +238,7 @@ class TransferPerson(Fact):
     to_position_id: UUID | None = None
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class RegradePerson(Fact):
     """Ngạch/hạng or category."""
 
@@ -248,7 +247,7 @@ class RegradePerson(Fact):
     rank: str | None = None
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class PersonLeaves(Fact):
     """The person leaves the service on the effective date (and is not counted from that day)."""
 
@@ -256,28 +255,28 @@ class PersonLeaves(Fact):
     person_id: UUID
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class RetirePerson(PersonLeaves):
     """Nghỉ hưu."""
 
     status = PersonStatus.RETIRED
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class ResignPerson(PersonLeaves):
     """Thôi việc."""
 
     status = PersonStatus.RESIGNED
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class DismissPerson(PersonLeaves):
     """Buộc thôi việc."""
 
     status = PersonStatus.DISMISSED
 
 
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class DownsizePerson(Fact):
     """Tinh giản biên chế; the decree version in force on the act's signing date applies."""
 
@@ -289,7 +288,7 @@ class DownsizePerson(Fact):
 
 
 # ---------------------------------------------------------------------- corrections
-@frozen
+@dataclass(frozen=True, kw_only=True)
 class RetractFact(Command):
     """A person or quota fact entered in error stops counting from now on (never deleted)."""
 

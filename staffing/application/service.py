@@ -159,23 +159,23 @@ class StaffingService:
                 try:
                     results[i], was_replayed = self._decide(work, items[i], keys)
                     replayed += was_replayed
-                except StaffingError as error:
-                    failed = (i, error)
+                except StaffingError as refused:
+                    failed = (i, refused)
                     break
             if failed is not None:
-                index, error = failed
+                index, refusal = failed
                 key = items[index].request_key
                 if key is not None and attempt < MAX_ATTEMPTS and self._committed_meanwhile(key):
                     attempt += 1  # a concurrent repeat of this very request won; answer with its result
                     continue
                 if mode is Mode.DRY_RUN and len(skipped) + 1 < MAX_REPORTED_ERRORS:
-                    skipped[index] = error
+                    skipped[index] = refusal
                     continue
                 if mode is Mode.PREFIX and index > 0:
                     limit = index
-                    skipped = {index: error}
+                    skipped = {index: refusal}
                     continue
-                errors = {**skipped, index: error}
+                errors = {**skipped, index: refusal}
                 if mode is Mode.PREFIX:
                     return Outcome([None] * len(items), errors)
                 return Outcome([None] * len(items) if mode is Mode.ATOMIC else results, errors)

@@ -17,7 +17,6 @@ import typing
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import Enum
-from functools import cache
 from typing import Any, ClassVar, TypeVar, Union
 from uuid import UUID
 
@@ -45,9 +44,14 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-@cache
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    found = _HINTS.get(cls)
+    if found is None:
+        found = _HINTS[cls] = typing.get_type_hints(cls)
+    return found
 
 
 def _legal_act(value: Any, path: str) -> LegalAct:
@@ -91,7 +95,7 @@ def coerce(value: Any, hint: Any, path: str) -> Any:
     if hint is LegalAct:
         return _legal_act(value, path)
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return parse_enum(hint, value.value if isinstance(value, Enum) else value, path)  # type: ignore[arg-type]
+        return parse_enum(hint, value.value if isinstance(value, Enum) else value, path)  # type: ignore[type-var]
     if hint is date:
         if isinstance(value, date) and not isinstance(value, datetime):
             return value

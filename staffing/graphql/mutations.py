@@ -14,7 +14,14 @@ from typing import Any
 import strawberry
 
 from staffing.application import commands as c
-from staffing.application.results import PersonRecorded, PositionRecorded, Result, Retraction, UnitRecorded, UnitsRecorded
+from staffing.application.results import (
+    PersonRecorded,
+    PositionRecorded,
+    Result,
+    Retraction,
+    UnitRecorded,
+    UnitsRecorded,
+)
 from staffing.domain.errors import StaffingError
 from staffing.graphql.auth import Authenticated, CanRecord
 from staffing.graphql.context import Context

@@ -27,6 +27,7 @@ from staffing.application import (
     AssignQuota,
     ChangeUnitModel,
     CreatePosition,
+    DismissPerson,
     DissolveUnit,
     DownsizePerson,
     EstablishUnit,
@@ -37,6 +38,7 @@ from staffing.application import (
     RecruitPerson,
     RegradePerson,
     RenameUnit,
+    ResignPerson,
     RetirePerson,
     RetractFact,
     SeparateUnit,
@@ -502,7 +504,7 @@ class HistoryGenerator:
         person: Person = self.load(person_id)
         return person_id, person.last_fact_on
 
-    def _person_fact(self, name: str, command: Callable[[], dict[str, Any]], day: date) -> dict[str, Any] | None:
+    def _person_fact(self, name: str, command: Callable[[], Any], day: date) -> Any:
         result = self.attempt(name, command)
         if result is not None:
             self._used(day)
@@ -530,8 +532,9 @@ class HistoryGenerator:
         if person is None:
             return
         day = self.effective(last)
-        how = self.rng.choice([self.service.retire_person, self.service.resign_person, self.service.dismiss_person])
-        if self._person_fact(how.__name__, lambda: how(person_id=person, effective_on=day, act=self.act(day)), day):
+        how = self.rng.choice([RetirePerson, ResignPerson, DismissPerson])
+        if self._person_fact(how.command_name(), lambda: self.service.execute(how(person_id=person, effective_on=day,
+                                                                                  act=self.act(day))), day):
             self.history.gone.add(person)
 
     def downsize(self) -> None:
