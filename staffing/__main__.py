@@ -1,4 +1,5 @@
-"""Command line: ``python -m staffing serve | demo | schema | migrate | status | catch-up | rebuild``.
+"""Command line: ``python -m staffing serve | demo | schema | migrate | status | catch-up | rebuild | import |
+export-commands``.
 
 Settings come from the environment (staffing/config.py); nothing connects before a command runs.
 """
@@ -110,6 +111,73 @@ def rebuild(keep_previous: bool = False) -> None:
 
     applied = swap_in(Settings.from_env(), keep_previous=keep_previous)
     typer.echo(f"rebuilt the read models from {applied} events and swapped them in")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="JSON Lines: one {\"command\": ..., \"input\": {...}} per line")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="decide every line, record nothing, report every "
+                                                             "refused line")] = False,
+    atomic: Annotated[bool, typer.Option("--atomic", help="all lines or none")] = False,
+    batch: Annotated[int, typer.Option(min=1, max=5000, help="commands per transaction")] = 500,
+) -> None:
+    """Apply a file of commands through the same handlers as the API (see README, "Import and export")."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from staffing.application.importer import ImportMode, import_lines, read_lines
+    from staffing.bootstrap import build
+
+    if dry_run and atomic:
+        raise typer.BadParameter("--dry-run and --atomic exclude each other")
+    mode = ImportMode.DRY_RUN if dry_run else ImportMode.ATOMIC if atomic else ImportMode.STOP_AT_FIRST_ERROR
+    total = sum(1 for _ in read_lines(file))
+    ledger = build(inline_projection=False)
+    try:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, transient=True) as bar:
+            task = bar.add_task("importing", total=total)
+            report = import_lines(ledger.service, read_lines(file), mode, lambda n: bar.advance(task, n), batch)
+        if not dry_run:
+            ledger.projector.catch_up()
+    finally:
+        ledger.close()
+    done = report.decided if dry_run else report.recorded
+    rate = done / report.seconds if report.seconds else 0.0
+    verb = "decided (nothing recorded)" if dry_run else "recorded"
+    typer.echo(f"{report.lines} lines: {done} commands {verb}, {report.replayed} already recorded earlier, "
+               f"{report.events} events, {report.seconds:.1f} s ({rate:,.0f} commands/s)")
+    for error in report.errors:
+        typer.echo(str(error), err=True)
+    if not report.ok:
+        if mode is ImportMode.STOP_AT_FIRST_ERROR:
+            typer.echo("stopped at the first refused line; the lines before it are recorded. Fix it and run the "
+                       "same command again: recorded lines are not written twice", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def export_commands(
+    output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+) -> None:
+    """Write the record as currently known as a file of commands that `import` reads."""
+    from staffing.bootstrap import build
+    from staffing.projections.export import export_commands as export
+
+    ledger = build(inline_projection=False)
+    try:
+        ledger.projector.catch_up()
+        with ledger.queries.connect() as conn:
+            lines = export(conn)
+            if output is None:
+                for line in lines:
+                    sys.stdout.buffer.write(line + b"\n")
+            else:
+                with output.open("wb") as handle:
+                    for line in lines:
+                        handle.write(line + b"\n")
+    finally:
+        ledger.close()
 
 
 def main() -> None:

@@ -104,9 +104,10 @@ def export_commands(conn: Connection) -> Iterator[bytes]:
                     part_of[data["parent_id"]].child_unit_ids.append(row.unit_id)
             parent[row.unit_id] = data["parent_id"]
         elif row.type in ("PersonReorganised", "PositionMoved") and (row.other_unit_id, row.effective_on) in parts:
-            part = part_of.get(row.unit_id)
-            if part is not None and part.on == row.effective_on:
-                (part.person_ids if row.person_id else part.position_ids).append(row.person_id or row.aggregate_id)
+            receiver = part_of.get(row.unit_id)
+            if receiver is not None and receiver.on == row.effective_on:
+                (receiver.person_ids if row.person_id else receiver.position_ids).append(
+                    row.person_id or row.aggregate_id)
         elif row.type == "QuotaSet" and data["reason"] == "REORGANISATION" and row.unit_id in part_of:
             part = part_of[row.unit_id]
             if part.on == row.effective_on:
