@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
 
+from staffing.application import StaffingService
 from staffing.config import Settings
 from staffing.domain.values import LegalAct
+from staffing.persistence import EventStore
 
 PG_URL = os.environ.get("STAFFING_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -28,6 +31,26 @@ class FakeClock:
     def set(self, moment: datetime) -> None:
         assert moment >= self.now, "recording time never goes backwards"
         self.now = moment
+
+
+@dataclass
+class MemoryLedger:
+    """The write side alone on the library's in-memory event store: the fast test tier.
+
+    Handlers, the unit of work, request keys and snapshots run exactly as in production; only the
+    recorder differs (no SQL), so a command costs microseconds instead of a database commit.
+    """
+
+    store: EventStore
+    service: StaffingService
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def memory_ledger(clock: FakeClock) -> MemoryLedger:
+    store = EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    return MemoryLedger(store, StaffingService(store, clock=clock))
 
 
 def act(number: str = "01/QĐ-TEST", signed_on: date = date(2020, 1, 1), issuer: str = "UBND tỉnh") -> LegalAct:

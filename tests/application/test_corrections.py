@@ -23,6 +23,7 @@ from tests.application.helpers import events, ids, last_position, person, positi
 from tests.builders import an_act, assign_quota, create_position, establish, recruit
 
 pytestmark = pytest.mark.usefixtures("write_side_only")
+BACKENDS = ("memory",)  # the fast tier: handlers on the in-memory event store
 
 LATER = date(2021, 6, 1)
 CORRECTION = an_act("15/QĐ-UBND", date(2022, 2, 1))

@@ -23,6 +23,7 @@ from staffing.bootstrap import Ledger
 from staffing.domain.errors import InvalidInput, OutOfOrderFact
 from tests.builders import an_act, establish, recruit
 
+BACKENDS = ("memory",)  # the fast tier: handlers on the in-memory event store
 
 def test_merge_is_refused_when_a_member_leaves_after_the_merge_date(ledger: Ledger) -> None:
     svc = ledger.service

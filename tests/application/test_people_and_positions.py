@@ -31,6 +31,7 @@ from tests.application.helpers import ids, last_position, person, position, unit
 from tests.builders import an_act, create_position, establish, recruit
 
 pytestmark = pytest.mark.usefixtures("write_side_only")
+BACKENDS = ("memory",)  # the fast tier: handlers on the in-memory event store
 
 LATER = date(2021, 6, 1)
 

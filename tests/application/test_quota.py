@@ -15,6 +15,7 @@ from tests.application.helpers import events, last_position, quota
 from tests.builders import START, an_act, assign_quota, establish
 
 pytestmark = pytest.mark.usefixtures("write_side_only")
+BACKENDS = ("memory",)  # the fast tier: handlers on the in-memory event store
 
 CC, ASSIGNED = PersonnelCategory.CIVIL_SERVANT, QuotaKind.ASSIGNED
 LATER = date(2021, 6, 1)

@@ -32,6 +32,7 @@ from tests.application.helpers import events, ids, last_position, person, positi
 from tests.builders import an_act, assign_quota, establish, establish_province, recruit
 
 pytestmark = pytest.mark.usefixtures("write_side_only")
+BACKENDS = ("memory",)  # the fast tier: handlers on the in-memory event store
 
 CC, VC = PersonnelCategory.CIVIL_SERVANT, PersonnelCategory.PUBLIC_EMPLOYEE
 ASSIGNED = QuotaKind.ASSIGNED

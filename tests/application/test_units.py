@@ -23,6 +23,7 @@ from tests.application.helpers import events, ids, last_position, unit
 from tests.builders import START, an_act, create_position, establish, recruit
 
 pytestmark = pytest.mark.usefixtures("write_side_only")
+BACKENDS = ("memory",)  # the fast tier: handlers on the in-memory event store
 
 LATER = date(2021, 6, 1)
 
