@@ -294,3 +294,38 @@ def test_loading_twice_writes_nothing_new(demo: Demo) -> None:
     assert again.events_written == 0
     assert again.unit_ids == demo.summary.unit_ids and again.person_ids == demo.summary.person_ids
     assert again.retracted_fact_id == demo.summary.retracted_fact_id
+
+
+def _report(ledger: Ledger, day: date) -> list[tuple[object, ...]]:
+    with ledger.queries.connect() as c:
+        rows = ledger.queries.staffing_report(c, None, day, ledger.queries.knowledge_position(c, None),
+                                              include_descendants=True)
+    return [(r.unit_id, r.unit.code, r.unit.name, r.level, r.unit.parent_id, r.excess_allowed_until,
+             tuple((x.category, x.quota, x.headcount, tuple(sorted((e.kind, e.amount, e.act_number, e.effective_from)
+                                                                   for e in x.entries))) for x in r.lines))
+            for r in rows if r.unit]
+
+
+def test_exported_commands_imported_into_an_empty_ledger_give_the_same_reports_on_every_date(
+    demo: Demo, tmp_path: Path
+) -> None:
+    from staffing.application.importer import ImportMode, import_lines
+    from staffing.projections.export import export_commands
+
+    demo.ledger.projector.catch_up()
+    with demo.ledger.queries.connect() as c:
+        exported = list(export_commands(c))
+    backend = "postgres" if not demo.ledger.settings.is_sqlite else "sqlite"
+    settings, schema = settings_for(backend, tmp_path)
+    copy = build(settings, inline_projection=False)
+    try:
+        report = import_lines(copy.service, enumerate(exported, start=1), ImportMode.ATOMIC)
+        copy.projector.catch_up()
+        assert report.ok and report.recorded == len(exported), report.errors[:3]
+        for day in (date(2015, 6, 1), date(2024, 12, 31), date(2025, 2, 28), date(2025, 3, 1), date(2025, 6, 30),
+                    date(2025, 7, 1), date(2025, 7, 31), date(2025, 12, 31), date(2030, 7, 1)):
+            assert _report(copy, day) == _report(demo.ledger, day), day
+    finally:
+        copy.close()
+        if schema:
+            drop_pg_schema(schema)

@@ -136,12 +136,11 @@ def from_data(cls: type[V], data: Mapping[str, Any], path: str = "") -> V:
         raise InvalidInput(path or None, f"expected an object with the fields of {cls.__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     hints = _hints(cls)
-    values: dict[str, Any] = {}
-    for key, raw in data.items():
-        name = snake(key) if isinstance(key, str) else key
+    names = {key: snake(key) if isinstance(key, str) else key for key in data}
+    for key, name in names.items():  # a misspelt field is named before any value is judged
         if name not in fields or not fields[name].init:
             raise InvalidInput(_join(path, str(key)), f"{cls.__name__} has no field {key!r}")
-        values[name] = coerce(raw, hints[name], _join(path, camel(name)))
+    values = {names[key]: coerce(raw, hints[names[key]], _join(path, camel(names[key]))) for key, raw in data.items()}
     for name, f in fields.items():
         if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise InvalidInput(_join(path, camel(name)), "this field is required")
