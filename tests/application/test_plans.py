@@ -155,3 +155,25 @@ def test_more_commands_than_the_limit_are_refused_before_anything_is_decided(led
         ledger.service.run([item] * (MAX_COMMANDS + 1), Mode.DRY_RUN)
 
     assert refused.value.field == "commands" and str(MAX_COMMANDS) in refused.value.message
+
+
+def test_a_request_key_recorded_before_commands_were_typed_still_answers_with_its_first_result(
+    ledger: Ledger,
+) -> None:
+    """Keys stored by the first round (snake_case command names, camelCase result keys) replay as typed results."""
+    from staffing.application import UnitRecorded
+    from staffing.domain.request import Request
+
+    unit_id = establish(ledger.service)
+    ledger.store.save(Request.handled(key="bien-che-2020", command="assign_quota", fingerprint="positional-args",
+                                      result={"unitId": unit_id, "factId": f"{unit_id}:7"}, at=ledger.service.clock()))
+    head = last_position(ledger)
+
+    again = ledger.service.execute(AssignQuota(unit_id=unit_id, category="CADRE", kind="ASSIGNED", amount=3,  # type: ignore[arg-type]
+                                               effective_on=date(2020, 1, 1), act=an_act()), "bien-che-2020")
+
+    assert again == UnitRecorded(unit_id=unit_id, fact_id=f"{unit_id}:7")
+    assert last_position(ledger) == head
+    with pytest.raises(IdempotencyConflict):
+        ledger.service.execute(EstablishUnit(code="Z", name="Z", kind="PROVINCE", effective_on=date(2020, 1, 1),
+                                             act=an_act()), "bien-che-2020")
