@@ -23,6 +23,7 @@ Usage: python -m benchmarks.bench_import [--provinces 4 --communes 25 --people 1
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -44,6 +45,7 @@ from staffing.config import Settings
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgres")
+LABELS = {"sqlite": "SQLite (embedded default)", "postgres": "PostgreSQL 127.0.0.1:5432"}
 MERGED_ON = date(2025, 7, 1)
 
 FAMILY_NAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",
@@ -180,7 +182,7 @@ def write_commands(path: Path, sizes: Sizes, seed: int = 7) -> dict[str, int]:
 
         # one consolidation (hợp nhất) of two communes per province
         if sizes.communes >= 2:
-            for p, (province_id, name, communes) in enumerate(provinces):
+            for p, (province_id, _, communes) in enumerate(provinces):
                 (a, _), (b, _) = communes[0], communes[1]
                 line("mergeUnits", {"sourceUnitIds": [a, b],
                                     "newUnit": {"id": new_id(), "code": f"T{p:03d}-XN01", "name": "Xã Hợp Nhất Một",
@@ -301,13 +303,14 @@ def main(argv: list[str] | None = None) -> None:
             ratio_line = (f"{backend}: batched {batched.commands_per_s:,.0f} commands/s vs one transaction per command "
                           f"{baseline.commands_per_s:,.0f} commands/s -> ratio {ratio:.1f}x")
             say(ratio_line)
-            sections += [f"## {'SQLite' if backend == 'sqlite' else 'PostgreSQL'}", "", *table(runs), "",
+            sections += [f"## {LABELS[backend]}", "", *table(runs), "",
                          ratio_line, ""]
 
     document = [
         "# Import benchmark results",
         "",
-        "Recorded on the 2-core development machine with:",
+        f"Recorded {date.today().isoformat()} on the development machine ({os.cpu_count()} cores), "
+        f"{' and '.join(LABELS[b] for b in backends)}, with:",
         "",
         f"    .venv/bin/{command_line}",
         "",
@@ -317,7 +320,8 @@ def main(argv: list[str] | None = None) -> None:
         "",
         "Each variant imports the same file into a fresh store with `import_lines` (stop at the first error, "
         "projection deferred): batched = the default batch of "
-        f"{BATCH} commands per transaction, baseline = 1 command per transaction. The catch-up of the deferred "
+        f"{BATCH} commands per transaction, baseline = 1 command per transaction. Events are the domain events "
+        "the import reports (the request-key record each line also writes is not counted). The catch-up of the deferred "
         "projection is timed separately (its event count includes the request-key records). These are in-process "
         "timings (no process start-up, no server) measured one after the other in one run, so only the ratios are "
         "meaningful; absolute rates depend on the machine.",

@@ -16,3 +16,19 @@ def test_read_benchmark_runs_on_a_tiny_dataset(tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8")
     assert "national staffingReport: 10 rows" in text
     assert "ratio" in text
+
+
+def test_import_benchmark_runs_on_a_tiny_dataset_on_sqlite(tmp_path: Path) -> None:
+    out = tmp_path / "results-import.md"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_import", "--backends", "sqlite", "--provinces", "2",
+                           "--communes", "3", "--people", "4", "--positions", "2", "--out", str(out)],
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    people = 2 * 3 * 4
+    # units, quotas, positions, recruitments, transfers (10 %), retirements (5 %), one merger per province
+    commands = (2 + 2 * 3) + 2 * 3 + 2 * 3 * 2 + people + people // 10 + people // 20 + 2
+    assert f"| batched | 500 | {commands} |" in text
+    assert f"| baseline | 1 | {commands} |" in text
+    assert "sqlite: batched " in text and "one transaction per command" in text and "-> ratio " in text
+    assert "PostgreSQL" not in text
