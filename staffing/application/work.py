@@ -38,17 +38,19 @@ class Work:
     loaded: dict[UUID, Aggregate] = field(default_factory=dict)
     events: list[Any] = field(default_factory=list)  # in the order the commands produced them
     _seen: dict[UUID, int] = field(default_factory=dict)  # pending events already in ``events``
+    _touched: dict[UUID, Aggregate] = field(default_factory=dict)  # accessed by the current command
 
     # ------------------------------------------------------------------ loading
     def get(self, aggregate_id: UUID, kind: type[A], field_name: str, what: str) -> A:
         if aggregate_id in self.loaded:
             agg = self.loaded[aggregate_id]
+            self._touched[aggregate_id] = agg
         else:
             try:
                 agg = self.store.repository.get(aggregate_id)
             except AggregateNotFoundError:
                 raise NotFound(field_name, f"no {what} with id {aggregate_id}") from None
-            self.loaded[aggregate_id] = agg
+            self.loaded[aggregate_id] = self._touched[aggregate_id] = agg
         if not isinstance(agg, kind):
             raise NotFound(field_name, f"id {aggregate_id} names something that is not a {what}")
         return agg
@@ -60,7 +62,7 @@ class Work:
             return None
 
     def add(self, agg: A) -> A:
-        self.loaded[agg.id] = agg
+        self.loaded[agg.id] = self._touched[agg.id] = agg
         return agg
 
     def unit(self, unit_id: UUID, field_name: str = "unitId") -> Unit:
@@ -105,13 +107,17 @@ class Work:
 
     # ------------------------------------------------------------------ ordering
     def end_command(self) -> None:
-        """Append the events the last command produced, aggregate by aggregate, after earlier ones."""
-        for agg in self.loaded.values():
+        """Append the events the last command produced, aggregate by aggregate, after earlier ones.
+
+        Only the aggregates the command accessed can have new events, so a long batch does not
+        rescan everything it loaded before."""
+        for agg in self._touched.values():
             pending = agg.pending_events
             seen = self._seen.get(agg.id, 0)
             if len(pending) > seen:
                 self.events.extend(pending[seen:])
                 self._seen[agg.id] = len(pending)
+        self._touched.clear()
 
     def versions(self) -> list[tuple[UUID, type, int, int]]:
         """(id, type, first new version, last new version) of every aggregate with new events."""
