@@ -227,6 +227,7 @@ class RecruitPerson(Fact):
     position_id: UUID | None = None
     rank: str | None = None
     id: UUID | None = None
+    split_parts: tuple[UUID, ...] = ()  # for a late fact: the part of each later split the person went to
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -236,6 +237,7 @@ class TransferPerson(Fact):
     person_id: UUID
     to_unit_id: UUID
     to_position_id: UUID | None = None
+    split_parts: tuple[UUID, ...] = ()  # for a late fact: the part of each later split the person went to
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -294,4 +296,5 @@ class RetractFact(Command):
 
     fact_id: str
     reason: str
+    split_parts: tuple[UUID, ...] = ()  # if the person is now in a unit split later: the part they went to
 

@@ -30,10 +30,11 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from staffing.application.commands import Command
+from staffing.application.commands import Command, Fact
 from staffing.application.registry import HANDLERS, command_types, result_type
 from staffing.application.results import Result
 from staffing.application.work import Work
+from staffing.domain.base import check_effective_on
 from staffing.domain.errors import ConcurrencyConflict, IdempotencyConflict, InvalidInput, StaffingError
 from staffing.domain.quota import StaffingQuota
 from staffing.domain.request import Request, request_id
@@ -156,12 +157,15 @@ class StaffingService:
             for i in range(limit):
                 if i in skipped:
                     continue
+                work.index = i
                 try:
                     results[i], was_replayed = self._decide(work, items[i], keys)
                     replayed += was_replayed
                 except StaffingError as refused:
                     failed = (i, refused)
                     break
+            if failed is None and work.problems:  # left unresolved by the end of the decision
+                failed = min(work.problems.values(), key=lambda p: p[0])
             if failed is not None:
                 index, refusal = failed
                 key = items[index].request_key
@@ -215,6 +219,8 @@ class StaffingService:
             previous = work.find(request_id(key), Request)
             if previous is not None:
                 return self._replay(previous, command), True
+        if isinstance(command, Fact):
+            check_effective_on(command.effective_on, work.at)
         result = HANDLERS[type(command)](command, work)
         if key is not None:
             keys[key] = (command, result)

@@ -17,7 +17,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from staffing.domain.errors import InvalidInput, NotFound
+from staffing.domain.errors import InvalidInput, NotFound, StaffingError
 from staffing.domain.person import Person
 from staffing.domain.position import Position
 from staffing.domain.quota import StaffingQuota, quota_ledger_id
@@ -39,6 +39,16 @@ class Work:
     events: list[Any] = field(default_factory=list)  # in the order the commands produced them
     _seen: dict[UUID, int] = field(default_factory=dict)  # pending events already in ``events``
     _touched: dict[UUID, Aggregate] = field(default_factory=dict)  # accessed by the current command
+    index: int = 0  # the position of the command being decided
+    #: problems a later command of the same decision may still resolve (someone left in a unit that
+    #: was dissolved afterwards): refused at the end, naming the last command that caused them
+    problems: dict[UUID, tuple[int, StaffingError]] = field(default_factory=dict)
+
+    def defer(self, subject: UUID, problem: StaffingError | None) -> None:
+        if problem is None:
+            self.problems.pop(subject, None)
+        else:
+            self.problems[subject] = (self.index, problem)
 
     # ------------------------------------------------------------------ loading
     def get(self, aggregate_id: UUID, kind: type[A], field_name: str, what: str) -> A:

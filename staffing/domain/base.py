@@ -17,7 +17,35 @@ from staffing.domain.errors import InvalidInput, OutOfOrderFact
 from staffing.domain.snapshot import LedgerSnapshot
 from staffing.domain.values import LegalAct
 
-__all__ = ["LedgerAggregate", "check_amount", "check_text"]
+__all__ = ["EARLIEST_DATE", "END_OF_TIME", "LedgerAggregate", "check_amount", "check_as_of", "check_effective_on",
+           "check_text"]
+
+#: no fact of this ledger takes effect before the state it records existed (the 1945 Declaration)
+EARLIEST_DATE = date(1945, 1, 1)
+#: the internal "still holds" end of an interval: never a date a fact or a question may name
+END_OF_TIME = date(9999, 12, 31)
+#: how far ahead of its recording a fact may take effect
+HORIZON_YEARS = 10
+
+
+def check_effective_on(effective_on: date, recorded_at: datetime, field: str = "effectiveOn") -> date:
+    """Effective dates lie between 1945 and ten years after the moment of recording.
+
+    A mistyped year (2205 for 2025) would otherwise become a fact every later one must follow.
+    """
+    latest = date(min(recorded_at.year + HORIZON_YEARS, END_OF_TIME.year - 1), recorded_at.month,
+                  min(recorded_at.day, 28))
+    if effective_on < EARLIEST_DATE or effective_on > latest:
+        raise InvalidInput(field, f"{effective_on.isoformat()} is outside the dates this ledger accepts "
+                                  f"({EARLIEST_DATE.isoformat()} to {latest.isoformat()}); check the year")
+    return effective_on
+
+
+def check_as_of(as_of: date, field: str = "asOf") -> date:
+    """A question may be asked about any real date, not about the internal end of time."""
+    if as_of >= END_OF_TIME:
+        raise InvalidInput(field, f"{as_of.isoformat()} is the ledger's internal end of time; ask about a real date")
+    return as_of
 
 
 class LedgerAggregate(Aggregate):

@@ -1,22 +1,39 @@
 """Person: a cadre, civil servant, public employee or contract worker.
 
 The person keeps a timeline of facts, each with what it changed (unit, position, category, rank,
-status); the current placement is the fold of the facts still on record, in order (as the read
-model folds them). A fact entered in error is retracted, never deleted: what it changed falls
-back to the latest earlier fact still on record, and later facts keep only their own changes.
-Moves made by a reorganisation cannot be retracted (a reorganisation is reversed by new acts).
+status); the placement on a date is the fold of the facts still on record dated on or before it,
+in (effective date, recording order) — as the read model folds them. A fact may be recorded with
+any effective date, also before facts already on record, when the timeline that results is valid
+(nothing before the recruitment; nothing after leaving the service; no exit before a later own
+fact); a refusal names the conflicting fact by id, date and act. A fact entered in error is
+retracted, never deleted: what it changed falls back to the latest earlier fact still on record.
+
+Moves made by reorganisations are *derived*: the application works out what the reorganisations of
+the person's units did to them (``domain.reorganisation.derive_moves``) and records the difference
+with what is on record (``settle``) — new derived moves, and withdrawals of those that no longer
+apply (recorded as retractions, so every earlier belief stays answerable). They cannot be retracted
+by a user: a reorganisation is reversed by new acts.
 National ID numbers are never part of ids or topics.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from staffing.domain.base import LedgerAggregate, check_text
 from staffing.domain.downsizing import DecreeVersion, decree_in_force
-from staffing.domain.errors import InvalidInput, NotFound, NotRetractable, PersonNotActive, RuleViolation
+from staffing.domain.errors import (
+    EffectiveBeforeStart,
+    InvalidInput,
+    NotFound,
+    NotRetractable,
+    OutOfOrderFact,
+    PersonNotActive,
+    RuleViolation,
+)
+from staffing.domain.reorganisation import DerivedMove, Step
 from staffing.domain.values import DownsizingPolicy, Gender, LegalAct, PersonnelCategory, PersonStatus
 
 __all__ = ["Person", "Placement"]
@@ -49,19 +66,70 @@ class Person(LedgerAggregate):
 
         # ----------------------------------------------------------------- state helpers
     def _active_facts(self) -> list[dict[str, Any]]:
-        return [f for f in self.facts if not f["retracted"]]
+        """Facts still on record, in (effective date, recording order): the timeline."""
+        return sorted((f for f in self.facts if not f["retracted"]), key=lambda f: (f["effective_on"], f["version"]))
 
     @property
     def placement(self) -> Placement:
+        """Where the person stands after every fact on record (the end of the timeline)."""
         active = self._active_facts()
         if not active:
             last = dict(self.facts[0]["changes"])
             last["status"] = PersonStatus.VOID.value
             return Placement(last)
+        return self._fold(active)
+
+    def placement_on(self, day: date) -> Placement | None:
+        """Where the person stood on ``day`` as recorded; None before the recruitment took effect."""
+        facts = [f for f in self._active_facts() if f["effective_on"] <= day]
+        return self._fold(facts) if facts else None
+
+    @staticmethod
+    def _fold(facts: list[dict[str, Any]]) -> Placement:
         placement = Placement()
-        for fact in active:  # the recruitment (always the first active fact) sets every field
+        for fact in facts:  # the recruitment (always the first fact) sets every field
             placement.update(fact["changes"])
         return placement
+
+    _NOUNS = {"RECRUITED": "recruitment", "TRANSFERRED": "transfer", "REORGANISED": "move by reorganisation",
+              "REGRADED": "regrade", "RETIRED": "retirement", "RESIGNED": "resignation", "DISMISSED": "dismissal",
+              "DOWNSIZED": "downsizing"}
+
+    def describe(self, fact: dict[str, Any]) -> str:
+        """A fact as a refusal names it: what, when, which fact id and act."""
+        act = fact.get("act")
+        basis = f", act {act.number} of {act.issuer}" if act is not None else ""
+        return (f"{self._NOUNS.get(fact['cause'], fact['cause'].lower())} effective "
+                f"{fact['effective_on'].isoformat()} (fact {self.id}:{fact['version']}{basis})")
+
+    def steps(self) -> list[Step]:
+        """The person's own facts (not the moves reorganisations made), as derivation input."""
+        out = []
+        for fact in self._active_facts():
+            if fact["cause"] == "REORGANISED":
+                continue
+            changes = fact["changes"]
+            status = changes.get("status")
+            out.append(Step(fact["effective_on"], changes.get("unit_id"),
+                            None if status is None else status == PersonStatus.ACTIVE.value))
+        return out
+
+    def entered_on(self) -> date:
+        """When the person entered the unit they end up in (by their own fact or a reorganisation)."""
+        placing = [f for f in self._active_facts() if "unit_id" in f["changes"]]
+        final = self.placement.get("unit_id")
+        entered = placing[0]["effective_on"] if placing else self.facts[0]["effective_on"]
+        for fact in placing:
+            if fact["changes"]["unit_id"] != final:
+                continue
+            previous = [f for f in placing if (f["effective_on"], f["version"]) < (fact["effective_on"], fact["version"])]
+            if not previous or previous[-1]["changes"]["unit_id"] != final:
+                entered = fact["effective_on"]
+        return entered
+
+    def derived_moves(self, include_withdrawn: bool = False) -> list[dict[str, Any]]:
+        return [f for f in sorted(self.facts, key=lambda f: (f["effective_on"], f["version"]))
+                if f["cause"] == "REORGANISED" and (include_withdrawn or not f["retracted"])]
 
     @property
     def status(self) -> PersonStatus:
@@ -74,7 +142,7 @@ class Person(LedgerAggregate):
     def _record(self, event: LedgerAggregate.Event, cause: str, retractable: bool, **changes: Any) -> None:
         self.facts.append({
             "version": event.originator_version, "effective_on": event.effective_on, "cause": cause,
-            "changes": changes, "retractable": retractable, "retracted": False,
+            "changes": changes, "retractable": retractable, "retracted": False, "act": event.act,
         })
         self._refresh_last_fact_on()
 
@@ -176,34 +244,60 @@ class Person(LedgerAggregate):
         )
 
     def require_active(self, effective_on: date) -> None:
-        if self.status is not PersonStatus.ACTIVE:
-            raise PersonNotActive("personId", f"{self.full_name} is {self.status.value.lower()}; no further movements can be recorded")
-        self._check_in_order(effective_on, self.full_name)
+        """A movement, regrade or exit on ``effective_on`` needs the person in service on that date."""
+        recruitment = self._active_facts()[0] if self._active_facts() else self.facts[0]
+        if self.status is PersonStatus.VOID:
+            raise PersonNotActive("personId", f"{self.full_name}'s recruitment was retracted; record it again first")
+        if effective_on < recruitment["effective_on"]:
+            raise EffectiveBeforeStart(
+                "effectiveOn", f"{self.full_name} came into service by the {self.describe(recruitment)}; nothing about "
+                               f"them can take effect on {effective_on.isoformat()}")
+        exit_fact = next((f for f in self._active_facts() if f["effective_on"] <= effective_on
+                          and f["changes"].get("status") not in (None, PersonStatus.ACTIVE.value)), None)
+        if exit_fact is not None:
+            raise PersonNotActive(
+                "personId", f"{self.full_name} left the service by the {self.describe(exit_fact)}; a fact dated "
+                            f"{effective_on.isoformat()} would come after it. Date it before "
+                            f"{exit_fact['effective_on'].isoformat()}, or retract that exit first")
+
+    def _require_nothing_after(self, effective_on: date) -> None:
+        """An exit is the person's last own fact: a later own fact must be retracted first."""
+        later = next((f for f in self._active_facts() if f["effective_on"] > effective_on
+                      and f["cause"] != "REORGANISED"), None)
+        if later is not None:
+            raise OutOfOrderFact(
+                "effectiveOn", f"{self.full_name} has a {self.describe(later)}; leaving the service on "
+                               f"{effective_on.isoformat()} would come before it. Date the exit after it, or retract "
+                               "that fact first")
 
     def transfer(self, *, unit_id: UUID, position_id: UUID | None, by_reorganisation: bool,
                  effective_on: date, act: LegalAct, at: datetime) -> None:
         self.require_active(effective_on)
-        if unit_id == self.placement.unit_id and position_id == self.placement.position_id:
-            raise InvalidInput("toUnitId", f"{self.full_name} already holds that assignment")
+        now = self.placement_on(effective_on)
+        if now is not None and unit_id == now.unit_id and position_id == now.position_id:
+            raise InvalidInput("toUnitId", f"{self.full_name} already holds that assignment on {effective_on}")
         self._emit(Person.Transferred, at, effective_on=effective_on, act=act, unit_id=unit_id,
                    position_id=position_id, by_reorganisation=by_reorganisation)
 
     def regrade(self, *, category: PersonnelCategory | None, rank: str | None,
                 effective_on: date, act: LegalAct, at: datetime) -> None:
         self.require_active(effective_on)
+        now = self.placement_on(effective_on) or self.placement
         self._emit(Person.Regraded, at, effective_on=effective_on, act=act,
-                   category=(category or self.category).value,
-                   rank=rank.strip() if rank is not None else self.placement["rank"])
+                   category=(category or PersonnelCategory(now["category"])).value,
+                   rank=rank.strip() if rank is not None else now["rank"])
 
     def leave(self, *, status: PersonStatus, effective_on: date, act: LegalAct, at: datetime) -> None:
         if status not in (PersonStatus.RETIRED, PersonStatus.RESIGNED, PersonStatus.DISMISSED):
             raise InvalidInput("status", "a person leaves by retiring, resigning or being dismissed")
         self.require_active(effective_on)
+        self._require_nothing_after(effective_on)
         self._emit(Person.Left, at, effective_on=effective_on, act=act, status=status.value)
 
     def downsize(self, *, policy: DownsizingPolicy, monthly_salary: int | None, insured_years: int | None,
                  affected_by_restructuring: bool, effective_on: date, act: LegalAct, at: datetime) -> DecreeVersion:
         self.require_active(effective_on)
+        self._require_nothing_after(effective_on)
         if monthly_salary is not None and monthly_salary < 0:
             raise InvalidInput("monthlySalary", "the monthly salary must not be negative")
         if insured_years is not None and not 0 <= insured_years <= 60:
@@ -213,6 +307,25 @@ class Person(LedgerAggregate):
                    decree=decree.value, monthly_salary=monthly_salary, insured_years=insured_years,
                    affected_by_restructuring=affected_by_restructuring)
         return decree
+
+    def settle(self, moves: list[DerivedMove], at: datetime) -> None:
+        """Record what the reorganisations did to the person, as now derived: add the moves that are
+        missing, withdraw (retract) those that no longer apply. Each new move keeps the position the
+        person held just before it and carries the reorganisation's act."""
+        recorded = self.derived_moves()
+        wanted = {(m.on, m.unit_id) for m in moves}
+        for fact in recorded:
+            if (fact["effective_on"], fact["changes"]["unit_id"]) not in wanted:
+                self._emit(Person.FactRetracted, at, effective_on=fact["effective_on"], act=fact["act"],
+                           fact_version=fact["version"],
+                           reason="re-derived: the reorganisation no longer applies to this person as now recorded")
+        have = {(f["effective_on"], f["changes"]["unit_id"]) for f in self.derived_moves()}
+        for move in moves:
+            if (move.on, move.unit_id) in have:
+                continue
+            before = self.placement_on(move.on - timedelta(days=1)) or self.placement
+            self._emit(Person.Transferred, at, effective_on=move.on, act=move.reorganisation.act,
+                       unit_id=move.unit_id, position_id=before.position_id, by_reorganisation=True)
 
     def retract(self, *, fact_version: int, reason: str, act: LegalAct, at: datetime) -> tuple[Placement, Placement]:
         """Retract one fact; returns the placement before and after so rosters can follow."""
@@ -225,8 +338,10 @@ class Person(LedgerAggregate):
         if not fact["retractable"]:
             raise NotRetractable("factId", "moves made by a reorganisation are reversed by a new act, not retracted")
         active = self._active_facts()
-        if fact is active[0] and len(active) > 1:
-            raise RuleViolation("factId", "retract the later facts about this person before the recruitment itself")
+        later = [f for f in active[1:] if f["cause"] != "REORGANISED"]
+        if fact is active[0] and later:
+            raise RuleViolation("factId", f"retract the later facts about {self.full_name} (first: the "
+                                          f"{self.describe(later[0])}) before the recruitment itself")
         before = self.placement
         self._emit(Person.FactRetracted, at, effective_on=fact["effective_on"], act=act,
                    fact_version=fact_version, reason=reason)

@@ -9,8 +9,9 @@ database (tests/domain/test_reorganisation.py).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from uuid import UUID
 
 from staffing.domain.errors import (
@@ -19,10 +20,17 @@ from staffing.domain.errors import (
     HierarchyCycle,
     InvalidInput,
     PositionUnavailable,
+    UnitEnded,
 )
+from staffing.domain.values import LegalAct
 
 __all__ = [
     "Allocation",
+    "DerivedMove",
+    "Reorganisation",
+    "Step",
+    "StuckInEndedUnit",
+    "derive_moves",
     "check_allocation",
     "check_consolidation_sources",
     "check_distinct_units",
@@ -125,3 +133,107 @@ def check_code_free(code: str, holder_name: str | None, holder_is_claimant: bool
     if holder_is_claimant or not holder_live_and_using:
         return
     raise DuplicateCode("code", f"code {code!r} is held by the live unit '{holder_name}'; choose another")
+
+
+# ====================================================================== derived moves
+@dataclass(frozen=True)
+class Reorganisation:
+    """What happened to a unit on a date: it ended into successors, was dissolved, or had a part separated."""
+
+    unit_id: UUID
+    unit_code: str
+    on: date
+    change: str  # ChangeKind value
+    successors: tuple[tuple[UUID, str], ...]  # (id, name) of each successor or separated part
+    act: LegalAct
+    fact_id: str
+
+    def describe(self) -> str:
+        return f"{self.act.number} ({self.act.issuer}, fact {self.fact_id})"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One fact of the person's (or position's) own, in date order: where it puts them and whether active."""
+
+    on: date
+    unit_id: UUID | None  # None: the fact leaves the unit as it was
+    active: bool | None = None  # None: leaves the status as it was
+
+
+@dataclass(frozen=True)
+class DerivedMove:
+    on: date
+    unit_id: UUID
+    reorganisation: Reorganisation
+
+
+class StuckInEndedUnit(UnitEnded):
+    """A late fact would leave someone (or a position) in a unit that was dissolved afterwards."""
+
+
+def derive_moves(steps: Sequence[Step], reorganisations_of: Callable[[UUID], Sequence[Reorganisation]],
+                 choose: Callable[[Reorganisation], UUID | None], who: str, field: str = "effectiveOn"
+                 ) -> tuple[list[DerivedMove], StuckInEndedUnit | None]:
+    """What the reorganisations of their units did to someone, given their own facts as known.
+
+    Rule (DOMAIN.md, kinds of change): a reorganisation is a fact about units. Whoever is in a unit
+    when it is absorbed or consolidated is in its successor from that day; when it is split, in the
+    part allocated to them (``choose``); a separation moves only those allocated to the new unit.
+    Own facts dated on the day of a reorganisation come first (a transfer out on that day escapes
+    it). Nobody may remain in a dissolved unit: the moves up to that point are returned with the
+    problem, which the unit of work refuses unless a later command of the same decision resolves it
+    (a late recruitment together with the transfer or exit that preceded the dissolution). A split
+    with no part chosen is refused at once: the command must say which part.
+    """
+    moves: list[DerivedMove] = []
+    unit: UUID | None = None
+    active, after = False, date.min  # only reorganisations strictly after ``after`` still apply
+    i = 0
+    while True:
+        upcoming = steps[i].on if i < len(steps) else None
+        reorg = None
+        if active and unit is not None:
+            reorg = next((r for r in reorganisations_of(unit)
+                          if r.on > after and (upcoming is None or r.on < upcoming)), None)
+        if reorg is None:
+            if upcoming is None:
+                return moves, None
+            while i < len(steps) and steps[i].on == upcoming:
+                step = steps[i]
+                if step.unit_id is not None and step.unit_id != unit:
+                    unit, after = step.unit_id, step.on
+                if step.active is not None:
+                    active = step.active
+                i += 1
+            continue
+        try:
+            target = _target(reorg, choose, who, field)
+        except StuckInEndedUnit as stuck:
+            return moves, stuck
+        after = reorg.on
+        if target is not None:
+            moves.append(DerivedMove(reorg.on, target, reorg))
+            unit = target
+
+
+def _target(reorg: Reorganisation, choose: Callable[[Reorganisation], UUID | None], who: str,
+            field: str) -> UUID | None:
+    parts = ", ".join(f"{name} ({uid})" for uid, name in reorg.successors)
+    if reorg.change in ("ABSORB", "CONSOLIDATE"):
+        return reorg.successors[0][0]
+    if reorg.change == "SEPARATE":
+        chosen = choose(reorg)
+        return chosen if chosen in {uid for uid, _ in reorg.successors} else None
+    if reorg.change == "SPLIT":
+        chosen = choose(reorg)
+        if chosen not in {uid for uid, _ in reorg.successors}:
+            raise AllocationIncomplete(
+                "splitParts", f"unit {reorg.unit_code} was split on {reorg.on.isoformat()} by act {reorg.describe()} "
+                              f"into {parts}; {who} was in it then: say which part they went to by giving its id in "
+                              "splitParts")
+        return chosen
+    raise StuckInEndedUnit(
+        field, f"unit {reorg.unit_code} was dissolved on {reorg.on.isoformat()} by act {reorg.describe()} and "
+                       f"{who} would still be in it: record their transfer or exit effective on or before "
+                       f"{reorg.on.isoformat()} together with this fact (in the same plan or import file)")

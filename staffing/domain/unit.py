@@ -9,7 +9,7 @@ version check and is re-decided against the new state.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from staffing.domain.base import LedgerAggregate, check_text
@@ -38,7 +38,7 @@ class Unit(LedgerAggregate):
         ended_on: date | None
         functions: str
         predecessors: list[dict[str, str]]
-        successors: list[dict[str, str]]
+        successors: list[dict[str, Any]]
         child_ids: set[UUID]
         member_ids: set[UUID]
         position_ids: set[UUID]
@@ -131,7 +131,8 @@ class Unit(LedgerAggregate):
 
         def apply(self, unit: Unit) -> None:
             unit.successors.extend(
-                {"unit_id": str(s), "change": ChangeKind.SEPARATE.value, "effective_on": self.effective_on.isoformat()}
+                {"unit_id": str(s), "change": ChangeKind.SEPARATE.value, "effective_on": self.effective_on.isoformat(),
+                 "act": self.act.as_dict(), "version": self.originator_version}
                 for s in self.successor_ids
             )
             unit.last_fact_on = self.effective_on
@@ -146,9 +147,14 @@ class Unit(LedgerAggregate):
             unit.status = UnitStatus.ENDED
             unit.ended_on = unit.last_fact_on = self.effective_on
             unit.successors.extend(
-                {"unit_id": str(s), "change": self.change, "effective_on": self.effective_on.isoformat()}
+                {"unit_id": str(s), "change": self.change, "effective_on": self.effective_on.isoformat(),
+                 "act": self.act.as_dict(), "version": self.originator_version}
                 for s in self.successor_ids
             )
+            if not self.successor_ids:  # dissolved: the lineage records the end with no successor
+                unit.successors.append({"unit_id": None, "change": self.change,
+                                        "effective_on": self.effective_on.isoformat(), "act": self.act.as_dict(),
+                                        "version": self.originator_version})
 
     # roster bookkeeping: effective-dated like every fact, but not part of the unit's own timeline
     class MemberJoined(LedgerAggregate.Event):
@@ -234,6 +240,21 @@ class Unit(LedgerAggregate):
             parent._emit(Unit.ChildAttached, at, effective_on=effective_on, act=act, child_id=unit.id)
         return unit
 
+    def reorganisations(self) -> list[tuple[date, str, list[UUID], LegalAct, int]]:
+        """(date, change, successor ids, act, version) of every end or separation, in date order."""
+        grouped: dict[tuple[str, str], dict[str, Any]] = {}
+        for entry in self.successors:
+            key = (entry["effective_on"], entry["change"])
+            found = grouped.setdefault(key, {"ids": [], "act": entry.get("act"), "version": entry.get("version", 0)})
+            if entry["unit_id"] is not None:
+                found["ids"].append(UUID(entry["unit_id"]))
+        out = []
+        for (on, change), found in grouped.items():
+            day = date.fromisoformat(on)
+            act = LegalAct.from_dict(found["act"]) if found["act"] else LegalAct("—", "—", day)
+            out.append((day, change, found["ids"], act, found["version"]))
+        return sorted(out, key=lambda r: (r[0], r[4]))
+
     def parents_from(self, day: date) -> set[UUID]:
         """Every parent this unit has on ``day`` or at any later date on record."""
         in_force = [p for d, p in self.parent_history if d <= day][-1:]
@@ -241,12 +262,18 @@ class Unit(LedgerAggregate):
         return {p for p in in_force + later if p is not None}
 
     def require_active_on(self, effective_on: date, field: str) -> None:
-        """A fact may touch this unit only while it exists: on or after its start, before any end."""
-        if self.status is UnitStatus.ENDED:
+        """A fact may touch this unit only on a date it existed: on or after its start, before its end.
+
+        A unit that has since ended still takes facts dated while it existed (records arrive late);
+        what its reorganisation did to them is derived by the application.
+        """
+        if self.ended_on is not None and effective_on >= self.ended_on:
+            successors = ", ".join(s["unit_id"] for s in self.successors
+                                   if s["unit_id"] and s["effective_on"] == self.ended_on.isoformat())
             raise UnitEnded(
                 field,
-                f"unit {self.code} '{self.name}' ended on {self.ended_on}; "
-                "record the change against its successor instead",
+                f"unit {self.code} '{self.name}' ended on {self.ended_on}; a fact dated {effective_on} belongs to "
+                + (f"its successor ({successors})" if successors else "another unit (it was dissolved)"),
             )
         if effective_on < self.established_on:
             raise EffectiveBeforeStart(
@@ -324,7 +351,15 @@ class Unit(LedgerAggregate):
         self._emit(Unit.PartSeparated, at, effective_on=effective_on, act=act, successor_ids=list(successor_ids))
 
     def check_can_end(self, effective_on: date) -> None:
+        """A unit can end (or have a part separated) on a date only if nothing of it is recorded later."""
         self._require_own_fact(effective_on)
+        if effective_on < self.roster_changed_on:
+            raise OutOfOrderFact(
+                "effectiveOn",
+                f"unit {self.code} has a movement effective on {self.roster_changed_on} already on record; it "
+                f"cannot end on {effective_on}. Retract that later movement, record this change, then record "
+                "the movement again against the successor",
+            )
 
     def end(
         self,

@@ -49,6 +49,8 @@ class FactInput(RecordInput):
 
 
 _ID_HELP = "Optional client-chosen id (UUID) for what this creates, so a plan or a file can refer to it."
+_SPLIT_HELP = ("For a fact dated before a split of the person's unit (a late record): the id of the part the person "
+               "went to, for each such split.")
 
 
 @strawberry.input
@@ -186,6 +188,7 @@ class RecruitPersonInput(FactInput):
     position_id: strawberry.ID | None = None
     rank: str | None = None
     id: strawberry.ID | None = strawberry.field(default=None, description=_ID_HELP)
+    split_parts: list[strawberry.ID] = strawberry.field(default_factory=list, description=_SPLIT_HELP)
 
 
 @strawberry.input
@@ -193,6 +196,7 @@ class TransferPersonInput(FactInput):
     person_id: strawberry.ID
     to_unit_id: strawberry.ID
     to_position_id: strawberry.ID | None = None
+    split_parts: list[strawberry.ID] = strawberry.field(default_factory=list, description=_SPLIT_HELP)
 
 
 @strawberry.input
@@ -230,6 +234,7 @@ class DownsizePersonInput(FactInput):
 class RetractFactInput(RecordInput):
     fact_id: strawberry.ID
     reason: str
+    split_parts: list[strawberry.ID] = strawberry.field(default_factory=list, description=_SPLIT_HELP)
 
 
 #: command → its input type (the plan input has one field per entry, named like the mutation)

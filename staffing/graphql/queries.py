@@ -11,6 +11,7 @@ from uuid import UUID
 import strawberry
 from graphql import GraphQLError
 
+from staffing.domain.base import check_as_of
 from staffing.domain.errors import InvalidInput, StaffingError
 from staffing.domain.values import PersonnelCategory
 from staffing.graphql.auth import Authenticated
@@ -70,8 +71,8 @@ def _page(first: int) -> int:
     return first
 
 
-def _as_of(as_of: date | None) -> date:
-    return as_of or date.today()
+def _as_of(as_of: date | None, field: str = "asOf") -> date:
+    return check_as_of(as_of or date.today(), field)
 
 
 @strawberry.type
@@ -107,7 +108,7 @@ class Query:
                  include_descendants: bool = False) -> Staffing | None:
         ctx = info.context
         with ctx.queries.connect() as conn:
-            figures = ctx.queries.staffing(conn, _id(unit_id, "unitId"), as_of, ctx.position(known_at),
+            figures = ctx.queries.staffing(conn, _id(unit_id, "unitId"), _as_of(as_of), ctx.position(known_at),
                                            include_descendants)
         return staffing_from(figures, known_at) if figures else None
 
@@ -120,7 +121,7 @@ class Query:
         ctx = info.context
         with ctx.queries.connect() as conn:
             rows = ctx.queries.staffing_report(conn, _id(root_unit_id, "rootUnitId") if root_unit_id else None,
-                                               as_of, ctx.position(known_at), depth, include_descendants)
+                                               _as_of(as_of), ctx.position(known_at), depth, include_descendants)
         return [row_from(r) for r in rows]
 
     @strawberry.field(permission_classes=[Authenticated], description="Recorded facts in log order (about a unit and the people in it, or a person).")

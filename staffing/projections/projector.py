@@ -42,10 +42,11 @@ _ACT_COLUMNS = ("fact_id", "act_number", "act_issuer", "act_signed_on")
 
 SERIES = (
     SeriesSpec("unit", t.unit_versions, ("unit_id",),
-               ("code", "name", "name_folded", "kind", "autonomy", "parent_id", "status")),
+               ("code", "name", "name_folded", "kind", "autonomy", "parent_id", "status"), required="status"),
     SeriesSpec("person", t.person_versions, ("person_id",),
-               ("unit_id", "position_id", "category", "rank", "status", "cause", "fact_id")),
-    SeriesSpec("position", t.position_versions, ("position_id",), ("unit_id", "title", "group", "rank", "status")),
+               ("unit_id", "position_id", "category", "rank", "status", "cause", "fact_id"), required="status"),
+    SeriesSpec("position", t.position_versions, ("position_id",), ("unit_id", "title", "group", "rank", "status"),
+               required="status"),
     SeriesSpec("quota", t.quota_versions, ("unit_id", "category", "kind"), ("amount", "reason", *_ACT_COLUMNS),
                frozenset({"act_signed_on"})),
     SeriesSpec("excess", t.excess_versions, ("unit_id",), ("until", *_ACT_COLUMNS),

@@ -36,6 +36,12 @@ class SeriesSpec:
     key_columns: tuple[str, ...]
     value_columns: tuple[str, ...]
     date_columns: frozenset[str] = frozenset()  # stored as ISO text in the JSON deltas
+    #: a state lacking this column has not begun (e.g. a person whose recruitment was retracted while
+    #: a later fact of theirs is still being withdrawn in the same transaction): no row for it
+    required: str | None = None
+
+    def complete(self, values: tuple[Any, ...]) -> bool:
+        return self.required is None or values[self.value_columns.index(self.required)] is not None
 
     def typed(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
         if not self.date_columns:
@@ -174,6 +180,7 @@ class SeriesBatch:
                 ((f.effective_on, f.position, f.delta) for f in state.facts if f.retracted_pos is None),
                 spec.value_columns,
             )
+            if spec.complete(values)
         ]
         wanted_set = set(wanted)
         kept: list[_Row] = []

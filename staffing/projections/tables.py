@@ -16,8 +16,6 @@ Rows are never updated except to close ``rec_to`` once: the past of the record i
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -30,13 +28,15 @@ from sqlalchemy import (
     Text,
 )
 
+from staffing.domain.base import END_OF_TIME as DOMAIN_END_OF_TIME
+
 __all__ = [
     "END_OF_TIME",
     "OPEN_POSITION",
     "metadata",
 ]
 
-END_OF_TIME = date(9999, 12, 31)
+END_OF_TIME = DOMAIN_END_OF_TIME  # open valid-time end (never a date a fact may name)
 OPEN_POSITION = 2**62
 
 metadata = MetaData(naming_convention={

@@ -10,6 +10,7 @@ import pytest
 
 from staffing.domain.downsizing import DecreeVersion
 from staffing.domain.errors import (
+    EffectiveBeforeStart,
     InvalidInput,
     NotFound,
     NotRetractable,
@@ -106,25 +107,52 @@ def test_transfer_to_the_assignment_the_person_already_holds_is_refused() -> Non
     assert refused.value.field == "toUnitId"
 
 
-def test_transfer_dated_before_the_persons_latest_fact_is_refused_as_out_of_order() -> None:
-    person = transferred(a_person(), on=date(2023, 1, 1))
+def test_a_transfer_dated_before_a_later_transfer_is_inserted_and_holds_until_it() -> None:
+    first_unit, later_unit, inserted_unit = uuid4(), uuid4(), uuid4()
+    person = a_person(unit_id=first_unit)
+    person.transfer(unit_id=later_unit, position_id=None, by_reorganisation=False, effective_on=date(2023, 1, 1),
+                    act=an_act(), at=AT)
 
-    with pytest.raises(OutOfOrderFact) as refused:
-        person.transfer(unit_id=uuid4(), position_id=None, by_reorganisation=False, effective_on=date(2022, 1, 1),
-                        act=an_act(), at=AT)
+    person.transfer(unit_id=inserted_unit, position_id=None, by_reorganisation=False, effective_on=date(2022, 1, 1),
+                    act=an_act(), at=AT)
 
-    assert (refused.value.code, refused.value.field) == ("OUT_OF_ORDER_FACT", "effectiveOn")
+    assert person.placement_on(date(2021, 12, 31)).unit_id == first_unit  # type: ignore[union-attr]
+    assert person.placement_on(date(2022, 6, 1)).unit_id == inserted_unit  # type: ignore[union-attr]
+    assert person.placement.unit_id == later_unit
 
 
-def test_transfer_dated_before_recruitment_is_refused_as_out_of_order() -> None:
+def test_transfer_dated_before_recruitment_is_refused_naming_the_recruitment() -> None:
     person = a_person(effective_on=date(2021, 1, 1))
 
-    with pytest.raises(OutOfOrderFact) as refused:
+    with pytest.raises(EffectiveBeforeStart) as refused:
         person.transfer(unit_id=uuid4(), position_id=None, by_reorganisation=False, effective_on=date(2020, 1, 1),
                         act=an_act(), at=AT)
 
     assert refused.value.field == "effectiveOn"
+    assert f"recruitment effective 2021-01-01 (fact {person.id}:1, act" in refused.value.message
     assert person.collect_events() == []
+
+
+def test_a_transfer_after_the_recorded_retirement_is_refused_naming_the_retirement() -> None:
+    person = a_person(effective_on=date(2020, 1, 1))
+    person.leave(status=PersonStatus.RETIRED, effective_on=date(2024, 1, 1), act=an_act("9/QĐ-NV"), at=AT)
+    person.collect_events()
+
+    with pytest.raises(PersonNotActive) as refused:
+        person.transfer(unit_id=uuid4(), position_id=None, by_reorganisation=False, effective_on=date(2024, 6, 1),
+                        act=an_act(), at=AT)
+
+    assert "retirement effective 2024-01-01" in refused.value.message and "9/QĐ-NV" in refused.value.message
+    assert "retract that exit" in refused.value.message
+
+
+def test_an_exit_before_a_later_own_fact_is_refused_naming_that_fact() -> None:
+    person = transferred(a_person(effective_on=date(2020, 1, 1)), on=date(2023, 1, 1))
+
+    with pytest.raises(OutOfOrderFact) as refused:
+        person.leave(status=PersonStatus.RESIGNED, effective_on=date(2022, 1, 1), act=an_act(), at=AT)
+
+    assert "transfer effective 2023-01-01" in refused.value.message
 
 
 # ====================================================================== regrade
@@ -157,14 +185,13 @@ def test_regrading_only_the_category_keeps_the_rank() -> None:
     assert (event.category, event.rank) == ("CIVIL_SERVANT", "Chuyên viên")
 
 
-def test_regrade_dated_before_the_persons_latest_fact_is_refused() -> None:
-    person = transferred(a_person(), on=date(2023, 1, 1))
+def test_a_regrade_dated_before_a_later_fact_is_inserted_with_the_rank_it_names() -> None:
+    person = transferred(a_person(rank="Chuyên viên"), on=date(2023, 1, 1))
 
-    with pytest.raises(OutOfOrderFact) as refused:
-        person.regrade(category=None, rank="Chuyên viên chính", effective_on=date(2022, 1, 1), act=an_act(), at=AT)
+    person.regrade(category=None, rank="Chuyên viên chính", effective_on=date(2022, 1, 1), act=an_act(), at=AT)
 
-    assert refused.value.field == "effectiveOn"
-    assert person.collect_events() == []
+    assert person.placement_on(date(2022, 6, 1))["rank"] == "Chuyên viên chính"  # type: ignore[index]
+    assert person.placement["rank"] == "Chuyên viên chính"
 
 
 # ====================================================================== leave

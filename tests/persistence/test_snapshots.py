@@ -60,10 +60,10 @@ def test_person_and_quota_ledger_snapshots_equal_their_replay(ledger: Ledger) ->
     a = svc.execute(EstablishUnit(code="A", name="Sở A", kind="PROVINCE", parent_id=None, effective_on=date(2015, 1, 1), act=act())).unit_id
     b = svc.execute(EstablishUnit(code="B", name="Sở B", kind="PROVINCE", parent_id=None, effective_on=date(2015, 1, 1), act=act())).unit_id
     person = svc.execute(RecruitPerson(full_name="Lý Thị Mai", birth_date=date(1985, 1, 1), gender="FEMALE", category="CIVIL_SERVANT", unit_id=a, effective_on=date(2015, 1, 1), act=act())).person_id
-    for year in range(2016, 2016 + 55):
-        svc.execute(TransferPerson(person_id=person, to_unit_id=a if year % 2 else b, effective_on=date(year, 1, 1), act=act()))
-    for year in range(2016, 2016 + 101):
-        svc.execute(AssignQuota(unit_id=a, category="CADRE", kind="TEMPORARY", amount=year - 2000, effective_on=date(year, 1, 1), act=act()))
+    for i in range(55):  # monthly from 2016 (effective dates stay within ten years of recording)
+        svc.execute(TransferPerson(person_id=person, to_unit_id=b if i % 2 == 0 else a, effective_on=date(2016 + i // 12, i % 12 + 1, 1), act=act()))
+    for i in range(101):
+        svc.execute(AssignQuota(unit_id=a, category="CADRE", kind="TEMPORARY", amount=i + 16, effective_on=date(2016 + i // 12, i % 12 + 1, 1), act=act()))
     pid, lid = UUID(person), quota_ledger_id(UUID(a))
     assert _snapshot_versions(ledger, pid) and _snapshot_versions(ledger, lid)
     for aggregate_id, kind in ((pid, Person), (lid, StaffingQuota)):

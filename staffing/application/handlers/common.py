@@ -3,7 +3,7 @@ keeping rosters and position holders in step with a person's placement."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -12,12 +12,14 @@ from eventsourcing.domain import Aggregate
 
 from staffing.application.commands import NewUnit
 from staffing.application.work import Work
-from staffing.domain.reorganisation import check_code_free
+from staffing.domain.person import Person, Placement
+from staffing.domain.reorganisation import Reorganisation, check_code_free, derive_moves
 from staffing.domain.unit import Unit
 from staffing.domain.unit_code import UnitCode, unit_code_id
 from staffing.domain.values import ChangeKind, LegalAct, PersonStatus, UnitStatus
 
-__all__ = ["claim_code", "establish", "fact_id", "fact_of", "follow", "latest_fact", "move_items", "parse_fact_id"]
+__all__ = ["claim_code", "establish", "fact_id", "fact_of", "follow", "latest_fact", "move_items", "parse_fact_id",
+           "reorganisations_of", "settle_person"]
 
 
 def fact_id(aggregate_id: UUID, version: int) -> str:
@@ -97,8 +99,49 @@ def move_items(work: Work, source: Unit, target: Unit, child_ids: Iterable[UUID]
         target.admit_member(person_id, effective_on, act, at)
 
 
-def follow(work: Work, person_id: UUID, before: Any, after: Any, effective_on: date, act: LegalAct) -> None:
-    """Keep unit rosters and position holders in step with a person's placement."""
+def reorganisations_of(work: Work) -> Callable[[UUID], list[Reorganisation]]:
+    """The lineage look-up ``derive_moves`` needs, from the unit aggregates (loaded once per call)."""
+    found: dict[UUID, list[Reorganisation]] = {}
+
+    def lookup(unit_id: UUID) -> list[Reorganisation]:
+        if unit_id not in found:
+            unit = work.find(unit_id, Unit)
+            found[unit_id] = [] if unit is None else [
+                Reorganisation(unit.id, unit.code, on, change,
+                               tuple((s, work.unit(s).name) for s in successors), act, fact_id(unit.id, version))
+                for on, change, successors, act, version in unit.reorganisations()]
+        return found[unit_id]
+
+    return lookup
+
+
+def settle_person(work: Work, person: Person, before: Placement, effective_on: date, act: LegalAct,
+                  split_parts: Sequence[UUID] = (), field: str = "effectiveOn") -> None:
+    """Record what the reorganisations of the person's units did to them, as now derived, and keep
+    rosters in step. ``split_parts`` names, for a split the person now goes through, their part."""
+    previous = person.derived_moves(include_withdrawn=True)
+
+    def choose(reorg: Reorganisation) -> UUID | None:
+        parts = {uid for uid, _ in reorg.successors}
+        chosen = next((p for p in split_parts if p in parts), None)
+        if chosen is None:  # the part they were allocated to before, if any
+            chosen = next((f["changes"]["unit_id"] for f in reversed(previous)
+                           if f["effective_on"] == reorg.on and f["changes"]["unit_id"] in parts), None)
+        return chosen
+
+    moves, problem = derive_moves(person.steps(), reorganisations_of(work), choose, person.full_name, field)
+    person.settle(moves, work.at)
+    work.defer(person.id, problem)
+    follow(work, person.id, before, person.placement, effective_on, act, joined_on=person.entered_on())
+
+
+def follow(work: Work, person_id: UUID, before: Any, after: Any, effective_on: date, act: LegalAct,
+           joined_on: date | None = None) -> None:
+    """Keep unit rosters and position holders in step with a person's placement.
+
+    A roster holds whoever ends up in the unit as recorded; ``joined_on`` is when they entered it
+    (a late fact can place someone in a unit that a reorganisation later led them out of).
+    """
     at = work.at
     was_in = before.unit_id if before.status is PersonStatus.ACTIVE else None
     now_in = after.unit_id if after.status is PersonStatus.ACTIVE else None
@@ -106,7 +149,7 @@ def follow(work: Work, person_id: UUID, before: Any, after: Any, effective_on: d
         if was_in is not None:
             work.unit(was_in).release_member(person_id, effective_on, act, at)
         if now_in is not None:
-            work.unit(now_in).admit_member(person_id, effective_on, act, at, field="factId")
+            work.unit(now_in).admit_member(person_id, joined_on or effective_on, act, at, field="factId")
     held = before.position_id if before.status is PersonStatus.ACTIVE else None
     holds = after.position_id if after.status is PersonStatus.ACTIVE else None
     if held != holds:
@@ -114,5 +157,5 @@ def follow(work: Work, person_id: UUID, before: Any, after: Any, effective_on: d
             work.position(held).remove_holder(person_id, effective_on, act, at)
         if holds is not None:
             position = work.position(holds)
-            position.require_available_in(after.unit_id, effective_on, "factId")
-            position.add_holder(person_id, effective_on, act, at)
+            position.require_available_in(after.unit_id, joined_on or effective_on, "factId")
+            position.add_holder(person_id, joined_on or effective_on, act, at)

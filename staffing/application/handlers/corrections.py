@@ -5,7 +5,7 @@ from __future__ import annotations
 from eventsourcing.domain import Aggregate
 
 from staffing.application.commands import RetractFact
-from staffing.application.handlers.common import follow, latest_fact, parse_fact_id
+from staffing.application.handlers.common import fact_of, latest_fact, parse_fact_id, settle_person
 from staffing.application.registry import handles
 from staffing.application.results import Retraction
 from staffing.application.work import Work
@@ -22,9 +22,10 @@ def retract_fact(cmd: RetractFact, work: Work) -> Retraction:
     aggregate_id, version = parse_fact_id(cmd.fact_id)
     agg = work.get(aggregate_id, Aggregate, "factId", "fact")
     if isinstance(agg, Person):
-        before, after = agg.retract(fact_version=version, reason=cmd.reason, act=cmd.act, at=work.at)
-        follow(work, agg.id, before, after, agg.last_fact_on, cmd.act)
-        return Retraction(fact_id=latest_fact(agg), retracted_fact_id=cmd.fact_id, person_id=str(agg.id))
+        before, _ = agg.retract(fact_version=version, reason=cmd.reason, act=cmd.act, at=work.at)
+        retraction = fact_of(agg, Person.FactRetracted)
+        settle_person(work, agg, before, agg.last_fact_on, cmd.act, cmd.split_parts, field="factId")
+        return Retraction(fact_id=retraction, retracted_fact_id=cmd.fact_id, person_id=str(agg.id))
     if isinstance(agg, StaffingQuota):
         agg.retract(fact_version=version, reason=cmd.reason, act=cmd.act, at=work.at)
         return Retraction(fact_id=latest_fact(agg), retracted_fact_id=cmd.fact_id, unit_id=str(agg.unit_id))

@@ -15,11 +15,12 @@ from staffing.application.commands import (
     RetirePerson,
     TransferPerson,
 )
-from staffing.application.handlers.common import fact_id, follow, latest_fact
+from staffing.application.handlers.common import fact_id, fact_of, latest_fact, settle_person
 from staffing.application.registry import handles
 from staffing.application.results import PersonRecorded
 from staffing.application.work import Work
-from staffing.domain.person import Person
+from staffing.domain.person import Person, Placement
+from staffing.domain.values import PersonStatus
 
 __all__: list[str] = []
 
@@ -35,9 +36,8 @@ def recruit_person(cmd: RecruitPerson, work: Work) -> PersonRecorded:
         person_id=work.fresh_id(cmd.id, "id"), full_name=cmd.full_name, birth_date=cmd.birth_date, gender=cmd.gender,
         category=cmd.category, rank=cmd.rank or (position.rank if position else ""), unit_id=unit.id,
         position_id=position.id if position else None, effective_on=cmd.effective_on, act=cmd.act, at=work.at))
-    unit.admit_member(person.id, cmd.effective_on, cmd.act, work.at)
-    if position is not None:
-        position.add_holder(person.id, cmd.effective_on, cmd.act, work.at)
+    nobody = Placement(unit_id=unit.id, position_id=None, status=PersonStatus.VOID.value)
+    settle_person(work, person, nobody, cmd.effective_on, cmd.act, cmd.split_parts)
     return PersonRecorded(person_id=str(person.id), fact_id=fact_id(person.id, 1))
 
 
@@ -52,8 +52,9 @@ def transfer_person(cmd: TransferPerson, work: Work) -> PersonRecorded:
     before = person.placement
     person.transfer(unit_id=target.id, position_id=position.id if position else None, by_reorganisation=False,
                     effective_on=cmd.effective_on, act=cmd.act, at=work.at)
-    follow(work, person.id, before, person.placement, cmd.effective_on, cmd.act)
-    return PersonRecorded(person_id=str(person.id), fact_id=latest_fact(person))
+    fact = fact_of(person, Person.Transferred)
+    settle_person(work, person, before, cmd.effective_on, cmd.act, cmd.split_parts)
+    return PersonRecorded(person_id=str(person.id), fact_id=fact)
 
 
 @handles(RegradePerson, PersonRecorded)
@@ -68,8 +69,9 @@ def leave(cmd: PersonLeaves, work: Work) -> PersonRecorded:
     person = work.person(cmd.person_id)
     before = person.placement
     person.leave(status=cmd.status, effective_on=cmd.effective_on, act=cmd.act, at=work.at)
-    follow(work, person.id, before, person.placement, cmd.effective_on, cmd.act)
-    return PersonRecorded(person_id=str(person.id), fact_id=latest_fact(person))
+    fact = fact_of(person, Person.Left)
+    settle_person(work, person, before, cmd.effective_on, cmd.act)
+    return PersonRecorded(person_id=str(person.id), fact_id=fact)
 
 
 handles(RetirePerson, PersonRecorded)(leave)
@@ -84,5 +86,6 @@ def downsize_person(cmd: DownsizePerson, work: Work) -> PersonRecorded:
     decree = person.downsize(policy=cmd.policy, monthly_salary=cmd.monthly_salary, insured_years=cmd.insured_years,
                              affected_by_restructuring=cmd.affected_by_restructuring,
                              effective_on=cmd.effective_on, act=cmd.act, at=work.at)
-    follow(work, person.id, before, person.placement, cmd.effective_on, cmd.act)
-    return PersonRecorded(person_id=str(person.id), fact_id=latest_fact(person), decree=decree.value)
+    fact = fact_of(person, Person.Downsized)
+    settle_person(work, person, before, cmd.effective_on, cmd.act)
+    return PersonRecorded(person_id=str(person.id), fact_id=fact, decree=decree.value)

@@ -1,0 +1,185 @@
+"""Late and out-of-order facts about people: the past can always be completed and corrected.
+
+A fact effective before a reorganisation is recorded against the unit as it was then, and what the
+reorganisation did to the person is derived again: they follow the unit into its successor, or no
+longer do when they had left before it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+import pytest
+
+from staffing.application import (
+    DissolveUnit,
+    Item,
+    MergeUnits,
+    NewUnit,
+    RecruitPerson,
+    RenameUnit,
+    RetirePerson,
+    RetractFact,
+    SplitPart,
+    SplitUnit,
+    TransferPerson,
+)
+from staffing.bootstrap import Ledger
+from staffing.domain.errors import AllocationIncomplete, InvalidInput, PersonNotActive, UnitEnded
+from staffing.domain.values import PersonStatus
+from tests.application.helpers import last_position, person, unit
+from tests.builders import an_act, establish, recruit
+
+BACKENDS = ("memory",)  # the fast tier: handlers on the in-memory event store
+
+REFORM = date(2025, 7, 1)
+LATE = date(2024, 3, 15)
+
+
+def _consolidated(ledger: Ledger) -> tuple[str, str, str, str]:
+    """Province P with communes A and B, consolidated into C on 01/07/2025; one person in A since 2020."""
+    province = establish(ledger.service)
+    a, b = (establish(ledger.service, parent_id=province, kind="COMMUNE") for _ in range(2))
+    resident = recruit(ledger.service, a, full_name="Lý Văn Hùng")
+    merged = ledger.service.execute(MergeUnits(
+        source_unit_ids=(a, b), effective_on=REFORM, act=an_act("1656/NQ-UBTVQH15", REFORM),  # type: ignore[arg-type]
+        new_unit=NewUnit(code="C", name="Xã Hợp Nhất", kind="COMMUNE", parent_id=province)))  # type: ignore[arg-type]
+    return a, b, merged.unit_id, resident
+
+
+def test_a_recruitment_into_a_commune_that_has_since_been_consolidated_is_counted_there_then_in_its_successor(
+    ledger: Ledger,
+) -> None:
+    a, _, c, _ = _consolidated(ledger)
+
+    late = ledger.service.execute(RecruitPerson(full_name="Hoàng Thị Mai", birth_date=date(1994, 2, 3),
+                                                gender="FEMALE", category="CIVIL_SERVANT", unit_id=a,  # type: ignore[arg-type]
+                                                effective_on=LATE, act=an_act()))
+
+    hired = person(ledger, late.person_id)
+    assert hired.placement_on(date(2025, 6, 30)).unit_id == UUID(a)  # type: ignore[union-attr]
+    assert hired.placement_on(REFORM).unit_id == UUID(c)  # type: ignore[union-attr]
+    (move,) = hired.derived_moves()
+    assert (move["effective_on"], move["act"].number) == (REFORM, "1656/NQ-UBTVQH15")
+    assert UUID(late.person_id) in unit(ledger, c).member_ids
+
+
+def test_a_retirement_before_the_reform_takes_the_person_out_of_those_the_reform_moved(ledger: Ledger) -> None:
+    _, _, c, resident = _consolidated(ledger)
+
+    ledger.service.execute(RetirePerson(person_id=resident, effective_on=date(2024, 12, 1), act=an_act()))  # type: ignore[arg-type]
+
+    retired = person(ledger, resident)
+    assert retired.status is PersonStatus.RETIRED
+    assert retired.derived_moves() == []  # the move into C was withdrawn (a retraction, on record)
+    assert len(retired.derived_moves(include_withdrawn=True)) == 1
+    assert UUID(resident) not in unit(ledger, c).member_ids
+
+
+def test_a_transfer_dated_before_a_transfer_on_record_holds_until_it(ledger: Ledger) -> None:
+    province = establish(ledger.service)
+    x, y, z = (establish(ledger.service, parent_id=province, kind="COMMUNE") for _ in range(3))
+    someone = recruit(ledger.service, x)
+    ledger.service.execute(TransferPerson(person_id=someone, to_unit_id=z, effective_on=date(2023, 1, 1), act=an_act()))  # type: ignore[arg-type]
+
+    ledger.service.execute(TransferPerson(person_id=someone, to_unit_id=y, effective_on=date(2022, 1, 1), act=an_act()))  # type: ignore[arg-type]
+
+    moved = person(ledger, someone)
+    assert [moved.placement_on(d).unit_id for d in (date(2021, 1, 1), date(2022, 6, 1), date(2023, 6, 1))] == [  # type: ignore[union-attr]
+        UUID(x), UUID(y), UUID(z)]
+    assert UUID(someone) in unit(ledger, z).member_ids and UUID(someone) not in unit(ledger, y).member_ids
+
+
+def _split(ledger: Ledger) -> tuple[str, list[str], str]:
+    province = establish(ledger.service)
+    original = establish(ledger.service, parent_id=province, kind="COMMUNE")
+    stays = recruit(ledger.service, original)
+    parts = ledger.service.execute(SplitUnit(unit_id=original, effective_on=REFORM, act=an_act("12/NQ", REFORM),  # type: ignore[arg-type]
+                                             parts=(SplitPart(unit=NewUnit(code="S1", name="Phường Một", kind="WARD"),  # type: ignore[arg-type]
+                                                              person_ids=(stays,)),  # type: ignore[arg-type]
+                                                    SplitPart(unit=NewUnit(code="S2", name="Phường Hai", kind="WARD")))))  # type: ignore[arg-type]
+    return original, list(parts.unit_ids), stays
+
+
+def test_a_late_person_in_a_unit_split_later_must_be_given_a_part_and_the_refusal_lists_the_parts(
+    ledger: Ledger,
+) -> None:
+    original, parts, _ = _split(ledger)
+    head = last_position(ledger)
+    late = RecruitPerson(full_name="Vàng A Dình", birth_date=date(1990, 1, 1), gender="MALE",  # type: ignore[arg-type]
+                         category="CIVIL_SERVANT", unit_id=original, effective_on=LATE, act=an_act())  # type: ignore[arg-type]
+
+    with pytest.raises(AllocationIncomplete) as refused:
+        ledger.service.execute(late)
+
+    assert refused.value.field == "splitParts"
+    assert all(p in refused.value.message for p in parts) and "Phường Hai" in refused.value.message
+    assert last_position(ledger) == head
+
+    placed = ledger.service.execute(RecruitPerson(**{**late.__dict__, "split_parts": (UUID(parts[1]),)}))
+    assert person(ledger, placed.person_id).placement.unit_id == UUID(parts[1])
+
+
+def test_a_late_person_in_a_unit_dissolved_later_needs_their_exit_recorded_with_them(ledger: Ledger) -> None:
+    province = establish(ledger.service)
+    doomed = establish(ledger.service, parent_id=province, kind="DIVISION")
+    ledger.service.execute(DissolveUnit(unit_id=doomed, effective_on=REFORM, act=an_act("5/QĐ", REFORM)))  # type: ignore[arg-type]
+    head = last_position(ledger)
+    late = RecruitPerson(id=UUID(int=7), full_name="Lò Thị Sen", birth_date=date(1990, 1, 1), gender="FEMALE",  # type: ignore[arg-type]
+                         category="CIVIL_SERVANT", unit_id=doomed, effective_on=LATE, act=an_act())  # type: ignore[arg-type]
+
+    with pytest.raises(UnitEnded) as refused:
+        ledger.service.execute(late)
+
+    assert "dissolved on 2025-07-01 by act 5/QĐ" in refused.value.message
+    assert "record their transfer or exit" in refused.value.message
+    assert last_position(ledger) == head
+
+    outcome = ledger.service.run([Item(late), Item(TransferPerson(person_id=UUID(int=7), to_unit_id=province,  # type: ignore[arg-type]
+                                                                  effective_on=date(2025, 6, 1), act=an_act()))])
+    assert outcome.recorded and outcome.errors == {}
+    assert person(ledger, UUID(int=7)).placement.unit_id == UUID(province)
+
+
+def test_retracting_a_transfer_a_later_split_relied_on_re_derives_the_split_leaving_no_phantom_move(
+    ledger: Ledger,
+) -> None:
+    province = establish(ledger.service)
+    home, original = (establish(ledger.service, parent_id=province, kind="COMMUNE") for _ in range(2))
+    mover = recruit(ledger.service, home)
+    transfer = ledger.service.execute(TransferPerson(person_id=mover, to_unit_id=original,  # type: ignore[arg-type]
+                                                     effective_on=date(2023, 1, 1), act=an_act()))
+    parts = ledger.service.execute(SplitUnit(unit_id=original, effective_on=REFORM, act=an_act(),  # type: ignore[arg-type]
+                                             parts=(SplitPart(unit=NewUnit(code="S1", name="Một", kind="WARD"),  # type: ignore[arg-type]
+                                                              person_ids=(mover,)),  # type: ignore[arg-type]
+                                                    SplitPart(unit=NewUnit(code="S2", name="Hai", kind="WARD")))))  # type: ignore[arg-type]
+
+    ledger.service.execute(RetractFact(fact_id=transfer.fact_id, reason="nhập nhầm", act=an_act()))
+
+    back = person(ledger, mover)
+    assert back.placement.unit_id == UUID(home) and back.derived_moves() == []
+    assert UUID(mover) in unit(ledger, home).member_ids
+    assert UUID(mover) not in unit(ledger, parts.unit_ids[0]).member_ids
+
+
+def test_a_fact_after_the_persons_recorded_retirement_is_refused_naming_it(ledger: Ledger) -> None:
+    province = establish(ledger.service)
+    someone = recruit(ledger.service, province)
+    ledger.service.execute(RetirePerson(person_id=someone, effective_on=date(2024, 1, 1), act=an_act("77/QĐ")))  # type: ignore[arg-type]
+
+    with pytest.raises(PersonNotActive) as refused:
+        ledger.service.execute(TransferPerson(person_id=someone, to_unit_id=province, effective_on=date(2024, 5, 1),  # type: ignore[arg-type]
+                                              act=an_act()))
+
+    assert "retirement effective 2024-01-01" in refused.value.message and "77/QĐ" in refused.value.message
+
+
+@pytest.mark.parametrize("day", [date(1944, 12, 31), date(2205, 7, 1), date(9999, 12, 31)])
+def test_effective_dates_outside_1945_to_ten_years_ahead_are_refused(ledger: Ledger, day: date) -> None:
+    someone = establish(ledger.service)
+
+    with pytest.raises(InvalidInput) as refused:
+        ledger.service.execute(RenameUnit(unit_id=someone, name="Tên gõ nhầm năm", effective_on=day, act=an_act()))  # type: ignore[arg-type]
+
+    assert refused.value.field == "effectiveOn" and "check the year" in refused.value.message
