@@ -2,18 +2,21 @@
 
 One series per (personnel category, quota kind). Each fact *sets* the figure from its effective
 date, replacing the previous one ("assignQuota ... replacing the previous one"); a cut is a lower
-figure, a transfer lowers one ledger and raises another in the same save. Time-bound exceptions
-("may exceed its quota until <date>", the post-merger 5-year rule) live here too.
+figure, a transfer lowers one ledger and raises another in the same save. Figures may be recorded
+at any date (a 2023 figure entered after the 2025 one holds until it). Figures made from others —
+a transfer's, a separation's, a merger's inherited sum — remember how they were made and are made
+again (``rederive``) when a figure they depend on arrives late or is retracted. Time-bound
+exceptions ("may exceed its quota until <date>", the post-merger 5-year rule) live here too.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from staffing.domain.base import LedgerAggregate, check_amount, check_text
-from staffing.domain.errors import InvalidInput, NotFound, NotRetractable, OutOfOrderFact, RuleViolation
+from staffing.domain.errors import InvalidInput, NotFound, NotRetractable, RuleViolation
 from staffing.domain.values import LegalAct, PersonnelCategory, QuotaKind
 
 __all__ = ["QuotaFactReason", "StaffingQuota", "quota_ledger_id"]
@@ -39,8 +42,8 @@ Series = tuple[PersonnelCategory, QuotaKind]
 class StaffingQuota(LedgerAggregate):
     if TYPE_CHECKING:  # state set by events; not dataclass fields of the aggregate
         unit_id: UUID
-        series: dict[Series, list[dict[str, object]]]
-        exceptions: list[dict[str, object]]
+        series: dict[Series, list[dict[str, Any]]]
+        exceptions: list[dict[str, Any]]
 
     class Opened(LedgerAggregate.Created):
         unit_id: UUID
@@ -52,15 +55,30 @@ class StaffingQuota(LedgerAggregate):
             ledger.last_fact_on = self.effective_on
 
     class FigureSet(LedgerAggregate.Event):
+        """The figure of one series from a date. Version 2 records how a *derived* figure was made, so
+        it can be made again when an earlier figure it depends on arrives late or is retracted:
+        ``delta`` (a transfer, or what a separation took) is added to the figure in force the day
+        before; ``inherits`` (a merger) sums the figures of those units the day before."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("delta", None)
+            state.setdefault("inherits", [])
+
         category: str
         kind: str
         amount: int
         reason: str
+        delta: int | None
+        inherits: list[UUID]
 
         def apply(self, ledger: StaffingQuota) -> None:
             key = (PersonnelCategory(self.category), QuotaKind(self.kind))
             ledger.series.setdefault(key, []).append(
                 {"version": self.originator_version, "effective_on": self.effective_on, "amount": self.amount,
+                 "reason": self.reason, "delta": self.delta, "inherits": list(self.inherits), "act": self.act,
                  "retractable": self.reason != QuotaFactReason.REORGANISATION, "retracted": False}
             )
 
@@ -91,28 +109,77 @@ class StaffingQuota(LedgerAggregate):
         return cls._create(cls.Opened, id=quota_ledger_id(unit_id), timestamp=at, effective_on=effective_on,
                            act=act, unit_id=unit_id)
 
+    def active(self, category: PersonnelCategory, kind: QuotaKind) -> list[dict[str, Any]]:
+        """The series' facts still on record, in (effective date, recording order)."""
+        return sorted((f for f in self.series.get((category, kind), []) if not f["retracted"]),
+                      key=lambda f: (f["effective_on"], f["version"]))
+
     def current(self, category: PersonnelCategory, kind: QuotaKind) -> int:
-        """The figure of the latest fact still on record (facts are kept in effective-date order)."""
-        active = [f for f in self.series.get((category, kind), []) if not f["retracted"]]
-        return int(active[-1]["amount"]) if active else 0  # type: ignore[call-overload]
+        """The figure of the latest-dated fact still on record."""
+        active = self.active(category, kind)
+        return int(active[-1]["amount"]) if active else 0
+
+    def figure_before(self, category: PersonnelCategory, kind: QuotaKind, day: date,
+                      before_version: int | None = None) -> int:
+        """The figure in force the day before ``day`` (and, with ``before_version``, also counting
+        facts of ``day`` itself recorded before that version)."""
+        found = 0
+        for fact in self.active(category, kind):
+            earlier = fact["effective_on"] < day or (before_version is not None and fact["effective_on"] == day
+                                                     and fact["version"] < before_version)
+            if earlier:
+                found = int(fact["amount"])
+        return found
 
     def current_figures(self) -> dict[Series, int]:
         return {key: self.current(*key) for key in self.series if self.current(*key)}
 
+    def series_keys(self) -> list[Series]:
+        return sorted(key for key in self.series if self.active(*key))
+
     def set_figure(
         self, *, category: PersonnelCategory, kind: QuotaKind, amount: int, reason: str,
-        effective_on: date, act: LegalAct, at: datetime,
+        effective_on: date, act: LegalAct, at: datetime, delta: int | None = None,
+        inherits: list[UUID] | None = None,
     ) -> None:
+        """Record a figure at any date: a figure dated before later ones holds until the next of them."""
         amount = check_amount(amount, "amount")
-        active = [f for f in self.series.get((category, kind), []) if not f["retracted"]]
-        if active and effective_on < active[-1]["effective_on"]:  # type: ignore[operator]
-            raise OutOfOrderFact(
-                "effectiveOn",
-                f"the {category.value}/{kind.value} quota already has a figure effective on "
-                f"{active[-1]['effective_on']}; record this on or after that date, or retract the later figure",
-            )
         self._emit(StaffingQuota.FigureSet, at, effective_on=effective_on, act=act, category=category.value,
-                   kind=kind.value, amount=amount, reason=reason)
+                   kind=kind.value, amount=amount, reason=reason, delta=delta, inherits=list(inherits or []))
+
+    def rederive(self, figure_of: Any, at: datetime) -> list[tuple[PersonnelCategory, QuotaKind, date]]:
+        """Make every derived figure again from the figures it depends on, as now recorded.
+
+        ``figure_of(unit_id, category, kind, day)`` gives another unit's figure the day before ``day``.
+        A derived figure that comes out different is withdrawn (a retraction, kept on record) and
+        recorded anew; returns the (series, date) of each figure that changed, for the units that
+        inherit from this one. A transfer that would leave a negative figure is refused, naming it.
+        """
+        changed = []
+        for (category, kind) in sorted(self.series):
+            for fact in self.active(category, kind):
+                if fact["delta"] is None and not fact["inherits"]:
+                    continue
+                day = fact["effective_on"]
+                if fact["inherits"]:
+                    wanted = sum(self.figure_before(category, kind, day) if u == self.unit_id
+                                 else figure_of(u, category, kind, day) for u in fact["inherits"])
+                else:
+                    wanted = self.figure_before(category, kind, day, fact["version"]) + int(fact["delta"])
+                if wanted < 0:
+                    raise InvalidInput("amount", (
+                        f"the {category.value}/{kind.value} quota would fall to {wanted} on {day} by the "
+                        f"{fact['reason'].lower().replace('_', ' ')} recorded as fact {self.id}:{fact['version']} "
+                        f"(act {fact['act'].number}); record a figure that leaves enough posts for it, or retract it"))
+                if wanted == fact["amount"]:
+                    continue
+                self._emit(StaffingQuota.FactRetracted, at, effective_on=day, act=fact["act"],
+                           fact_version=fact["version"],
+                           reason="re-derived: a figure it depends on was recorded late or corrected")
+                self.set_figure(category=category, kind=kind, amount=wanted, reason=fact["reason"], effective_on=day,
+                                act=fact["act"], at=at, delta=fact["delta"], inherits=fact["inherits"])
+                changed.append((category, kind, day))
+        return changed
 
     def allow_excess(self, *, until: date, reason: str, effective_on: date, act: LegalAct, at: datetime) -> None:
         if until < effective_on:

@@ -13,6 +13,7 @@ from uuid import UUID
 import pytest
 
 from staffing.application import (
+    AssignQuota,
     DissolveUnit,
     Item,
     MergeUnits,
@@ -24,11 +25,12 @@ from staffing.application import (
     SplitPart,
     SplitUnit,
     TransferPerson,
+    TransferQuota,
 )
 from staffing.bootstrap import Ledger
 from staffing.domain.errors import AllocationIncomplete, InvalidInput, PersonNotActive, UnitEnded
-from staffing.domain.values import PersonStatus
-from tests.application.helpers import last_position, person, unit
+from staffing.domain.values import PersonnelCategory, PersonStatus, QuotaKind
+from tests.application.helpers import last_position, person, quota, unit
 from tests.builders import an_act, establish, recruit
 
 BACKENDS = ("memory",)  # the fast tier: handlers on the in-memory event store
@@ -183,3 +185,52 @@ def test_effective_dates_outside_1945_to_ten_years_ahead_are_refused(ledger: Led
         ledger.service.execute(RenameUnit(unit_id=someone, name="Tên gõ nhầm năm", effective_on=day, act=an_act()))  # type: ignore[arg-type]
 
     assert refused.value.field == "effectiveOn" and "check the year" in refused.value.message
+
+
+# ====================================================================== quota
+CC, ASSIGNED = PersonnelCategory.CIVIL_SERVANT, QuotaKind.ASSIGNED
+
+
+def _assign(ledger: Ledger, unit_id: str, amount: int, on: date) -> None:
+    ledger.service.execute(AssignQuota(unit_id=unit_id, category=CC, kind=ASSIGNED, amount=amount,  # type: ignore[arg-type]
+                                       effective_on=on, act=an_act()))
+
+
+def test_a_quota_figure_entered_after_a_later_one_holds_until_it(ledger: Ledger) -> None:
+    unit_id = establish(ledger.service)
+    _assign(ledger, unit_id, 40, date(2025, 1, 1))
+
+    _assign(ledger, unit_id, 36, date(2023, 1, 1))
+
+    figures = quota(ledger, unit_id)
+    assert figures.figure_before(CC, ASSIGNED, date(2024, 1, 1)) == 36
+    assert figures.current(CC, ASSIGNED) == 40
+
+
+def test_a_late_quota_figure_of_a_merged_commune_is_carried_into_its_successor(ledger: Ledger) -> None:
+    province = establish(ledger.service)
+    a, b = (establish(ledger.service, parent_id=province, kind="COMMUNE") for _ in range(2))
+    _assign(ledger, a, 5, date(2020, 1, 1))
+    _assign(ledger, b, 7, date(2020, 1, 1))
+    merged = ledger.service.execute(MergeUnits(source_unit_ids=(a, b), into_unit_id=None, effective_on=REFORM,  # type: ignore[arg-type]
+                                               act=an_act(), new_unit=NewUnit(code="C", name="Xã C", kind="COMMUNE",  # type: ignore[arg-type]
+                                                                              parent_id=province)))  # type: ignore[arg-type]
+    assert quota(ledger, merged.unit_id).current(CC, ASSIGNED) == 12
+
+    _assign(ledger, a, 9, date(2024, 1, 1))  # a late decision for commune A, before the merger
+
+    assert quota(ledger, merged.unit_id).current(CC, ASSIGNED) == 16
+    assert quota(ledger, a).figure_before(CC, ASSIGNED, date(2023, 6, 1)) == 5
+
+
+def test_a_late_quota_figure_before_a_transfer_makes_the_transfer_again(ledger: Ledger) -> None:
+    province = establish(ledger.service)
+    a, b = (establish(ledger.service, parent_id=province, kind="COMMUNE") for _ in range(2))
+    _assign(ledger, a, 10, date(2020, 1, 1))
+    ledger.service.execute(TransferQuota(from_unit_id=a, to_unit_id=b, category=CC, kind=ASSIGNED, amount=4,  # type: ignore[arg-type]
+                                         effective_on=date(2024, 1, 1), act=an_act()))
+
+    _assign(ledger, a, 20, date(2023, 1, 1))
+
+    assert quota(ledger, a).current(CC, ASSIGNED) == 16
+    assert quota(ledger, b).current(CC, ASSIGNED) == 4

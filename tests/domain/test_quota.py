@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from staffing.domain.errors import InvalidInput, NotFound, NotRetractable, OutOfOrderFact, RuleViolation
+from staffing.domain.errors import InvalidInput, NotFound, NotRetractable, RuleViolation
 from staffing.domain.quota import QuotaFactReason, StaffingQuota, quota_ledger_id
 from staffing.domain.values import PersonnelCategory, QuotaKind
 from tests.builders import AT, START, a_quota_ledger, an_act, the_event
@@ -81,14 +81,44 @@ def test_quota_amount_must_be_a_non_negative_whole_number_of_posts(amount: objec
     assert ledger.collect_events() == []
 
 
-def test_figure_dated_before_the_latest_figure_of_its_series_is_refused_as_out_of_order() -> None:
+def test_a_figure_dated_before_the_latest_one_holds_until_it() -> None:
+    ledger = with_figure(a_quota_ledger(), 40, date(2025, 1, 1))
+
+    ledger.set_figure(category=CC, kind=ASSIGNED, amount=30, reason=QuotaFactReason.ASSIGN,
+                      effective_on=date(2023, 1, 1), act=an_act(), at=AT)
+
+    assert ledger.figure_before(CC, ASSIGNED, date(2024, 1, 1)) == 30
+    assert ledger.figure_before(CC, ASSIGNED, date(2025, 1, 2)) == 40
+    assert ledger.current(CC, ASSIGNED) == 40
+
+
+def test_a_transfer_is_made_again_from_a_figure_inserted_before_it() -> None:
     ledger = with_figure(a_quota_ledger(), 40, date(2022, 1, 1))
+    ledger.set_figure(category=CC, kind=ASSIGNED, amount=35, reason=QuotaFactReason.TRANSFER_OUT,
+                      effective_on=date(2024, 1, 1), act=an_act(), at=AT, delta=-5)
+    ledger.set_figure(category=CC, kind=ASSIGNED, amount=50, reason=QuotaFactReason.ASSIGN,
+                      effective_on=date(2023, 1, 1), act=an_act(), at=AT)
+    ledger.collect_events()
 
-    with pytest.raises(OutOfOrderFact) as refused:
-        ledger.set_figure(category=CC, kind=ASSIGNED, amount=30, reason=QuotaFactReason.ASSIGN,
-                          effective_on=date(2021, 12, 31), act=an_act(), at=AT)
+    changed = ledger.rederive(lambda *_: 0, AT)
 
-    assert (refused.value.code, refused.value.field) == ("OUT_OF_ORDER_FACT", "effectiveOn")
+    assert changed == [(CC, ASSIGNED, date(2024, 1, 1))]
+    assert ledger.current(CC, ASSIGNED) == 45
+    events = ledger.collect_events()
+    assert [type(e).__name__ for e in events] == ["FactRetracted", "FigureSet"]
+
+
+def test_a_figure_that_would_leave_a_later_transfer_short_is_refused_naming_it() -> None:
+    ledger = with_figure(a_quota_ledger(), 10, date(2022, 1, 1))
+    ledger.set_figure(category=CC, kind=ASSIGNED, amount=2, reason=QuotaFactReason.TRANSFER_OUT,
+                      effective_on=date(2024, 1, 1), act=an_act("88/QĐ"), at=AT, delta=-8)
+    ledger.set_figure(category=CC, kind=ASSIGNED, amount=5, reason=QuotaFactReason.ASSIGN,
+                      effective_on=date(2023, 1, 1), act=an_act(), at=AT)
+
+    with pytest.raises(InvalidInput) as refused:
+        ledger.rederive(lambda *_: 0, AT)
+
+    assert "fall to -3 on 2024-01-01" in refused.value.message and "88/QĐ" in refused.value.message
 
 
 def test_order_is_checked_per_series_so_another_series_may_be_dated_earlier() -> None:

@@ -6,6 +6,7 @@ from eventsourcing.domain import Aggregate
 
 from staffing.application.commands import RetractFact
 from staffing.application.handlers.common import fact_of, latest_fact, parse_fact_id, settle_person
+from staffing.application.handlers.quota import settle_quota
 from staffing.application.registry import handles
 from staffing.application.results import Retraction
 from staffing.application.work import Work
@@ -28,6 +29,8 @@ def retract_fact(cmd: RetractFact, work: Work) -> Retraction:
         return Retraction(fact_id=retraction, retracted_fact_id=cmd.fact_id, person_id=str(agg.id))
     if isinstance(agg, StaffingQuota):
         agg.retract(fact_version=version, reason=cmd.reason, act=cmd.act, at=work.at)
-        return Retraction(fact_id=latest_fact(agg), retracted_fact_id=cmd.fact_id, unit_id=str(agg.unit_id))
+        retraction = latest_fact(agg)
+        settle_quota(work, [agg.unit_id])
+        return Retraction(fact_id=retraction, retracted_fact_id=cmd.fact_id, unit_id=str(agg.unit_id))
     raise NotRetractable("factId", "only facts about people and quota can be retracted; reorganisations "
                                    "and unit or position facts are reversed by new acts")

@@ -61,6 +61,7 @@ def merge_units(cmd: MergeUnits, work: Work) -> UnitRecorded:
         _move_contents(work, source, target, on, act)
         source.end(change=change, successor_ids=[target.id], parent=_parent(work, source), effective_on=on, act=act,
                    at=work.at)
+    _inherit_quota(work, sources, target, change is ChangeKind.ABSORB, on, act)
     if change is ChangeKind.CONSOLIDATE:
         claim_code(work, target.code, target.id)
     else:
@@ -76,12 +77,23 @@ def merge_units(cmd: MergeUnits, work: Work) -> UnitRecorded:
 def _move_contents(work: Work, source: Unit, target: Unit, on: date, act: LegalAct) -> None:
     move_items(work, source, target, sorted(source.child_ids), sorted(source.position_ids), sorted(source.member_ids),
                on, act)
-    source_ledger = work.find(quota_ledger_id(source.id), StaffingQuota)
-    if source_ledger is not None and source_ledger.current_figures():
-        target_ledger = work.ledger(target, on, act)
-        for (category, kind), amount in sorted(source_ledger.current_figures().items()):
-            target_ledger.set_figure(category=category, kind=kind, amount=target_ledger.current(category, kind) + amount,
-                                     reason=QuotaFactReason.REORGANISATION, effective_on=on, act=act, at=work.at)
+
+
+def _inherit_quota(work: Work, sources: list[Unit], target: Unit, absorb: bool, on: date, act: LegalAct) -> None:
+    """The successor's figure of each series becomes the sum of the figures in force the day before
+    (its own too, when it absorbs): recorded with what it inherits, so a late figure of any of them
+    makes it again (``settle_quota``)."""
+    ledgers = [(u.id, work.find(quota_ledger_id(u.id), StaffingQuota)) for u in ([target] if absorb else []) + sources]
+    keys = sorted({key for unit_id, ledger in ledgers if ledger is not None and unit_id != target.id
+                   for key in ledger.series_keys()})
+    if not keys:
+        return
+    target_ledger = work.ledger(target, on, act)
+    inherits = [unit_id for unit_id, _ in ledgers]
+    for category, kind in keys:
+        amount = sum(ledger.figure_before(category, kind, on) for _, ledger in ledgers if ledger is not None)
+        target_ledger.set_figure(category=category, kind=kind, amount=amount, reason=QuotaFactReason.REORGANISATION,
+                                 effective_on=on, act=act, at=work.at, inherits=inherits)
 
 
 def _check_parts(work: Work, original: Unit, parts: Sequence[SplitPart], complete: bool, field: str) -> None:
@@ -139,7 +151,7 @@ def separate_unit(cmd: SeparateUnit, work: Work) -> UnitRecorded:
     _check_parts(work, original, [part], complete=False, field="part")
     ledger = work.find(quota_ledger_id(original.id), StaffingQuota)
     for i, figure in enumerate(part.quota):
-        have = ledger.current(figure.category, figure.kind) if ledger else 0
+        have = ledger.figure_before(figure.category, figure.kind, on, ledger.version + 1) if ledger else 0
         rules.check_quota_sufficient(original.code, have, figure.amount,
                                      f"{figure.category.value}/{figure.kind.value}", f"part.quota[{i}].amount")
     (successor,) = _create_parts(work, original, [part], ChangeKind.SEPARATE, on, act, "part")
@@ -147,8 +159,9 @@ def separate_unit(cmd: SeparateUnit, work: Work) -> UnitRecorded:
         assert ledger is not None
         for figure in part.quota:
             ledger.set_figure(category=figure.category, kind=figure.kind,
-                              amount=ledger.current(figure.category, figure.kind) - figure.amount,
-                              reason=QuotaFactReason.REORGANISATION, effective_on=on, act=act, at=work.at)
+                              amount=ledger.figure_before(figure.category, figure.kind, on, ledger.version + 1)
+                              - figure.amount, reason=QuotaFactReason.REORGANISATION, effective_on=on, act=act,
+                              at=work.at, delta=-figure.amount)
     original.record_separation(successor_ids=[successor.id], effective_on=on, act=act, at=work.at)
     claim_code(work, successor.code, successor.id)
     return UnitRecorded(unit_id=str(successor.id), fact_id=fact_id(successor.id, 1))
