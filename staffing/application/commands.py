@@ -209,6 +209,7 @@ class CreatePosition(Fact):
     group: PositionGroup
     rank: str
     id: UUID | None = None
+    split_parts: tuple[UUID, ...] = ()  # for a late creation: the part of each later split it went to
 
 
 @dataclass(frozen=True, kw_only=True)

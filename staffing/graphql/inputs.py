@@ -171,6 +171,8 @@ class CreatePositionInput(FactInput):
     group: PositionGroup
     rank: str
     id: strawberry.ID | None = strawberry.field(default=None, description=_ID_HELP)
+    split_parts: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="For a position created late in a unit split since: the part it went to.")
 
 
 @strawberry.input

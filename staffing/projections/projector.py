@@ -123,6 +123,7 @@ class Projector:
             Position.Regraded: self._position_regraded,
             Position.Moved: self._position_moved,
             Position.Abolished: self._position_abolished,
+            Position.MoveWithdrawn: self._position_move_withdrawn,
             StaffingQuota.Opened: self._ledger_opened,
             StaffingQuota.FigureSet: self._quota_set,
             StaffingQuota.ExcessAllowed: self._excess_allowed,
@@ -319,6 +320,11 @@ class Projector:
         current = batch.series.current_value("position", str(e.originator_id)) or {}
         self._fact(batch, e, pos, "PositionAbolished", unit_id=current.get("unit_id"))
         batch.series.add_fact("position", str(e.originator_id), pos, e.effective_on, {"status": "ABOLISHED"})
+
+    def _position_move_withdrawn(self, batch: _Batch, e: Position.MoveWithdrawn, pos: int) -> None:
+        pid = str(e.originator_id)
+        current = batch.series.current_value("position", pid) or {}
+        self._retract(batch, e, pos, lambda _: ("position", pid), unit_id=current.get("unit_id"))
 
     # ================================================================== quota
     def _ledger_unit(self, batch: _Batch, ledger_id: UUID) -> str:

@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from staffing.application.importer import ImportMode, import_lines, read_lines
-from staffing.bootstrap import Ledger
+from staffing.bootstrap import Ledger, build
 from staffing.domain.person import Person
 from staffing.persistence import EventStore, event_store_env
 from tests.application.helpers import last_position
@@ -167,19 +167,23 @@ def _wait_for(condition: Callable[[], bool], seconds: float) -> None:
 @pytest.mark.parametrize("store_kind", ["sqlite", "postgres"])
 def test_an_import_killed_midway_resumes_where_it_stopped_and_writes_nothing_twice(store_kind: str,
                                                                                     tmp_path: Path) -> None:
-    lines = province_file(communes=30, people=40)  # 1,261 lines
+    lines = province_file(communes=40, people=60)  # 2,481 lines
     path = write(tmp_path / "province.jsonl", lines)
     settings, schema = settings_for(store_kind, tmp_path / "store")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    build(settings).close()  # the stores exist before two processes open them at once
     env = {**os.environ, "STAFFING_DATA_DIR": str(settings.data_dir)}
     if schema:
         env.update(STAFFING_DATABASE_URL=settings.database_url.render_as_string(hide_password=False),
                    STAFFING_DB_SCHEMA=schema)
-    command = [sys.executable, "-m", "staffing", "import", str(path), "--batch", "25"]
+    command = [sys.executable, "-m", "staffing", "import", str(path), "--batch", "10"]
     try:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            _wait_for(lambda: _events_in(settings) > 400 or process.poll() is not None, 60)
+            _wait_for(lambda: _events_in(settings) > 200 or process.poll() is not None, 60)
+            if process.poll() is not None:
+                raise AssertionError("the import ended before it could be killed: "
+                                     + (process.stderr.read().decode() if process.stderr else ""))
             os.kill(process.pid, signal.SIGKILL)
         finally:
             process.wait(30)

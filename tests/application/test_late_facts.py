@@ -13,7 +13,9 @@ from uuid import UUID
 import pytest
 
 from staffing.application import (
+    AbolishPosition,
     AssignQuota,
+    CreatePosition,
     DissolveUnit,
     Item,
     MergeUnits,
@@ -30,7 +32,7 @@ from staffing.application import (
 from staffing.bootstrap import Ledger
 from staffing.domain.errors import AllocationIncomplete, InvalidInput, PersonNotActive, UnitEnded
 from staffing.domain.values import PersonnelCategory, PersonStatus, QuotaKind
-from tests.application.helpers import last_position, person, quota, unit
+from tests.application.helpers import last_position, person, position, quota, unit
 from tests.builders import an_act, establish, recruit
 
 BACKENDS = ("memory",)  # the fast tier: handlers on the in-memory event store
@@ -234,3 +236,40 @@ def test_a_late_quota_figure_before_a_transfer_makes_the_transfer_again(ledger: 
 
     assert quota(ledger, a).current(CC, ASSIGNED) == 16
     assert quota(ledger, b).current(CC, ASSIGNED) == 4
+
+
+# ====================================================================== positions
+def test_a_position_created_late_in_a_consolidated_commune_is_in_its_successor_after_the_merger(
+    ledger: Ledger,
+) -> None:
+    a, _, c, _ = _consolidated(ledger)
+
+    created = ledger.service.execute(CreatePosition(unit_id=a, title="Công chức Văn phòng - Thống kê",  # type: ignore[arg-type]
+                                                    group="COMMON_PROFESSIONAL", rank="Chuyên viên",  # type: ignore[arg-type]
+                                                    effective_on=LATE, act=an_act()))
+
+    late = position(ledger, created.position_id)
+    assert late.unit_on(date(2025, 6, 30)) == UUID(a) and late.unit_on(REFORM) == UUID(c)
+    assert UUID(created.position_id) in unit(ledger, c).position_ids
+    hired = ledger.service.execute(RecruitPerson(full_name="Đinh Văn Toàn", birth_date=date(1990, 1, 1),
+                                                 gender="MALE", category="CIVIL_SERVANT", unit_id=a,  # type: ignore[arg-type]
+                                                 position_id=created.position_id, effective_on=date(2024, 6, 1),  # type: ignore[arg-type]
+                                                 act=an_act()))
+    assert person(ledger, hired.person_id).placement.position_id == UUID(created.position_id)
+
+
+def test_abolishing_a_position_before_the_merger_withdraws_the_move_the_merger_made(ledger: Ledger) -> None:
+    province = establish(ledger.service)
+    a = establish(ledger.service, parent_id=province, kind="COMMUNE")
+    post = ledger.service.execute(CreatePosition(unit_id=a, title="Văn thư", group="SUPPORT", rank="Nhân viên",  # type: ignore[arg-type]
+                                                 effective_on=date(2020, 1, 1), act=an_act()))
+    ledger.service.execute(MergeUnits(source_unit_ids=(a,), into_unit_id=province, effective_on=REFORM,  # type: ignore[arg-type]
+                                      act=an_act()))
+    assert UUID(post.position_id) in unit(ledger, province).position_ids
+
+    ledger.service.execute(AbolishPosition(position_id=post.position_id, effective_on=date(2024, 1, 1),  # type: ignore[arg-type]
+                                           act=an_act()))
+
+    abolished = position(ledger, post.position_id)
+    assert abolished.derived_moves() == [] and abolished.abolished_on() == date(2024, 1, 1)
+    assert UUID(post.position_id) not in unit(ledger, province).position_ids

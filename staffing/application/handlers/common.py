@@ -13,13 +13,14 @@ from eventsourcing.domain import Aggregate
 from staffing.application.commands import NewUnit
 from staffing.application.work import Work
 from staffing.domain.person import Person, Placement
+from staffing.domain.position import Position
 from staffing.domain.reorganisation import Reorganisation, check_code_free, derive_moves
 from staffing.domain.unit import Unit
 from staffing.domain.unit_code import UnitCode, unit_code_id
 from staffing.domain.values import ChangeKind, LegalAct, PersonStatus, UnitStatus
 
 __all__ = ["claim_code", "establish", "fact_id", "fact_of", "follow", "latest_fact", "move_items", "parse_fact_id",
-           "reorganisations_of", "settle_person"]
+           "reorganisations_of", "settle_person", "settle_position"]
 
 
 def fact_id(aggregate_id: UUID, version: int) -> str:
@@ -133,6 +134,28 @@ def settle_person(work: Work, person: Person, before: Placement, effective_on: d
     person.settle(moves, work.at)
     work.defer(person.id, problem)
     follow(work, person.id, before, person.placement, effective_on, act, joined_on=person.entered_on())
+
+
+def settle_position(work: Work, position: Position, before_unit: UUID | None, effective_on: date, act: LegalAct,
+                    split_parts: Sequence[UUID] = ()) -> None:
+    """What reorganisations did to the position, as now derived; the unit rosters follow its final unit."""
+    previous = position.derived_moves(include_withdrawn=True)
+
+    def choose(reorg: Reorganisation) -> UUID | None:
+        parts = {uid for uid, _ in reorg.successors}
+        return next((p for p in split_parts if p in parts), None) or next(
+            (f["unit_id"] for f in reversed(previous) if f["effective_on"] == reorg.on and f["unit_id"] in parts), None)
+
+    moves, problem = derive_moves(position.steps(), reorganisations_of(work), choose, f"position '{position.title}'")
+    position.settle(moves, work.at)
+    work.defer(position.id, problem)
+    now_unit = position.unit_id if position.is_open else None
+    if before_unit != now_unit:
+        if before_unit is not None:
+            work.unit(before_unit).close_position(position.id, effective_on, act, work.at)
+        if now_unit is not None:
+            entered = max([m.on for m in moves] or [position.opened_on])
+            work.unit(now_unit).open_position(position.id, entered, act, work.at)
 
 
 def follow(work: Work, person_id: UUID, before: Any, after: Any, effective_on: date, act: LegalAct,
