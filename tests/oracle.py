@@ -6,7 +6,7 @@ the written rules rather than from the projector's tables:
 
 - *known at T*: the prefix of the log whose recording moment is <= T, the recording moment of the
   event at position n being the running maximum of the event timestamps up to n;
-- within that prefix a person or quota fact counts unless its ``FactRetracted`` is in the prefix;
+- within that prefix a person, quota or unit fact counts unless its ``FactRetracted`` is in the prefix;
 - *as of D*: each attribute takes the value of the latest counted fact (by effective date, then log
   position) effective on or before D that sets it;
 - headcount counts people whose state on D is ACTIVE in the unit; roll-ups follow the tree as it
@@ -124,7 +124,7 @@ class Knowledge:
         retracted = {
             (item.event.originator_id, item.event.fact_version)
             for item in prefix
-            if isinstance(item.event, (Person.FactRetracted, StaffingQuota.FactRetracted))
+            if isinstance(item.event, (Person.FactRetracted, StaffingQuota.FactRetracted, Unit.FactRetracted))
         }
         self.units: dict[str, list[_Fact]] = defaultdict(list)
         self.people: dict[str, list[_Fact]] = defaultdict(list)

@@ -17,7 +17,9 @@ from staffing.domain.errors import (
     EffectiveBeforeStart,
     HierarchyCycle,
     InvalidInput,
+    NotRetractable,
     OutOfOrderFact,
+    RuleViolation,
     UnitEnded,
     UnitNotEmpty,
 )
@@ -37,6 +39,7 @@ class Unit(LedgerAggregate):
         established_on: date
         ended_on: date | None
         functions: str
+        facts: list[dict[str, Any]]  # its own facts (established, renamed, moved ...), for corrections
         predecessors: list[dict[str, str]]
         successors: list[dict[str, Any]]
         child_ids: set[UUID]
@@ -74,6 +77,9 @@ class Unit(LedgerAggregate):
             unit.successors = []
             unit.child_ids, unit.member_ids, unit.position_ids = set(), set(), set()
             unit.roster_changed_on = self.effective_on
+            unit.facts = []
+            unit._track(self, "ESTABLISHED", code=self.code, name=self.name, kind=self.kind, autonomy=self.autonomy,
+                        parent_id=self.parent_id)
 
     class Renamed(LedgerAggregate.Event):
         name: str
@@ -82,16 +88,28 @@ class Unit(LedgerAggregate):
         def apply(self, unit: Unit) -> None:
             unit.name, unit.code = self.name, self.code
             unit.last_fact_on = self.effective_on
+            unit._track(self, "RENAMED", name=self.name, code=self.code)
 
     class Moved(LedgerAggregate.Event):
-        """The unit now sits under another parent (also how reorganisations re-home children)."""
+        """The unit now sits under another parent (also how reorganisations re-home children).
+
+        Version 2 says which: a move re-homing the child of a reorganised unit is part of that
+        reorganisation and cannot be retracted on its own. Version-1 events are read as own moves."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("by_reorganisation", False)
 
         parent_id: UUID | None
+        by_reorganisation: bool
 
         def apply(self, unit: Unit) -> None:
             unit.parent_id = self.parent_id
             unit.parent_history.append((self.effective_on, self.parent_id))
             unit.last_fact_on = self.effective_on
+            unit._track(self, "REHOMED" if self.by_reorganisation else "MOVED", parent_id=self.parent_id)
 
     class ModelChanged(LedgerAggregate.Event):
         """chuyển đổi mô hình: same unit, new kind or autonomy class."""
@@ -103,6 +121,7 @@ class Unit(LedgerAggregate):
             unit.kind = UnitKind(self.kind)
             unit.autonomy = FinancialAutonomy(self.autonomy) if self.autonomy else None
             unit.last_fact_on = self.effective_on
+            unit._track(self, "MODEL_CHANGED", kind=self.kind, autonomy=self.autonomy)
 
     class FunctionsAdjusted(LedgerAggregate.Event):
         functions: str
@@ -110,6 +129,7 @@ class Unit(LedgerAggregate):
         def apply(self, unit: Unit) -> None:
             unit.functions = self.functions
             unit.last_fact_on = self.effective_on
+            unit._track(self, "FUNCTIONS_ADJUSTED", functions=self.functions)
 
     class PredecessorsReceived(LedgerAggregate.Event):
         """Lineage on a unit that continues: it absorbed others (sáp nhập)."""
@@ -155,6 +175,85 @@ class Unit(LedgerAggregate):
                 unit.successors.append({"unit_id": None, "change": self.change,
                                         "effective_on": self.effective_on.isoformat(), "act": self.act.as_dict(),
                                         "version": self.originator_version})
+
+    class FactRetracted(LedgerAggregate.Event):
+        """A unit fact entered in error (rename, move, model or functions change, establishment) no
+        longer counts; what it changed falls back to the latest earlier fact still on record."""
+
+        fact_version: int
+        reason: str
+
+        def apply(self, unit: Unit) -> None:
+            for fact in unit.facts:
+                if fact["version"] == self.fact_version:
+                    fact["retracted"] = True
+            unit._refold()
+
+    # ----------------------------------------------------------------- the unit's own facts
+    def _track(self, event: LedgerAggregate.Event, fact_kind: str, **changes: Any) -> None:
+        if getattr(self, "facts", None) is None:  # loaded from a snapshot older than unit corrections
+            return
+        self.facts.append({"version": event.originator_version, "effective_on": event.effective_on, "kind": fact_kind,
+                           "changes": changes, "retracted": False, "act": event.act})
+
+    def _refold(self) -> None:
+        """Name, code, kind, parent and functions from the facts still on record, in date order."""
+        state: dict[str, Any] = {"functions": ""}
+        history: list[tuple[date, UUID | None]] = []
+        active = sorted((f for f in self.facts if not f["retracted"]), key=lambda f: (f["effective_on"], f["version"]))
+        for fact in active:
+            state.update(fact["changes"])
+            if "parent_id" in fact["changes"]:
+                history.append((fact["effective_on"], fact["changes"]["parent_id"]))
+        if not active:  # the establishment itself was retracted: the unit never existed
+            self.status, self.ended_on = UnitStatus.ENDED, self.established_on
+            return
+        self.code, self.name, self.functions = state["code"], state["name"], state["functions"]
+        self.kind = UnitKind(state["kind"])
+        self.autonomy = FinancialAutonomy(state["autonomy"]) if state["autonomy"] else None
+        self.parent_id, self.parent_history = state["parent_id"], history
+        dated = [f["effective_on"] for f in active] + ([self.ended_on] if self.ended_on else [])
+        self.last_fact_on = max(dated + [e[0] for e in self.reorganisations()])
+
+    def retractable_fact(self, version: int) -> dict[str, Any]:
+        """The unit fact ``version`` if it may be retracted; refuses naming what depends on it."""
+        if getattr(self, "facts", None) is None:
+            raise NotRetractable("factId", f"unit {self.code}'s record predates unit corrections; correct it with "
+                                           "a new act (rename, move ...) instead")
+        fact = next((f for f in self.facts if f["version"] == version), None)
+        if fact is None:
+            raise NotRetractable("factId", f"fact {self.id}:{version} is not a rename, move, model or functions "
+                                           "change or establishment of this unit; reorganisations are reversed by new acts")
+        if fact["retracted"]:
+            raise RuleViolation("factId", "this fact has already been retracted")
+        if fact["kind"] == "REHOMED":
+            raise NotRetractable("factId", "this move was made by the reorganisation of the unit's parent; it is "
+                                           "reversed by a new act, not retracted")
+        if fact["kind"] == "ESTABLISHED":
+            later = [f for f in self.facts if f["version"] != version and not f["retracted"]]
+            depends = []
+            if self.member_ids or self.position_ids or self.child_ids:
+                depends.append(f"{len(self.member_ids)} people, {len(self.position_ids)} positions and "
+                               f"{len(self.child_ids)} child units")
+            if later:
+                depends.append(f"its {later[0]['kind'].lower().replace('_', ' ')} effective {later[0]['effective_on']} "
+                               f"(fact {self.id}:{later[0]['version']})")
+            others = self.version - len(self.facts) - self._retractions()  # roster and lineage events
+            if self.predecessors or self.successors or others > 0:
+                depends.append("movements or reorganisations recorded about it since")
+            if depends:
+                raise RuleViolation("factId", f"unit {self.code} cannot be un-established while facts depend on it: "
+                                              f"{'; '.join(depends)}. Retract or move those first")
+        return fact
+
+    def _retractions(self) -> int:
+        return sum(1 for f in self.facts if f["retracted"])
+
+    def retract(self, *, fact_version: int, reason: str, act: LegalAct, at: datetime) -> dict[str, Any]:
+        fact = self.retractable_fact(fact_version)
+        self._emit(Unit.FactRetracted, at, effective_on=fact["effective_on"], act=act, fact_version=fact_version,
+                   reason=check_text(reason, "reason", "the reason for the retraction"))
+        return fact
 
     # roster bookkeeping: effective-dated like every fact, but not part of the unit's own timeline
     class MemberJoined(LedgerAggregate.Event):
@@ -315,7 +414,7 @@ class Unit(LedgerAggregate):
         new_parent_id = new_parent.id if new_parent else None
         if new_parent_id == self.parent_id:
             raise InvalidInput("newParentId", f"unit {self.code} already sits under that parent")
-        self._emit(Unit.Moved, at, effective_on=effective_on, act=act, parent_id=new_parent_id)
+        self._emit(Unit.Moved, at, effective_on=effective_on, act=act, parent_id=new_parent_id, by_reorganisation=False)
         if old_parent is not None:
             old_parent._emit(Unit.ChildDetached, at, effective_on=effective_on, act=act, child_id=self.id)
         if new_parent is not None:
@@ -420,4 +519,4 @@ class Unit(LedgerAggregate):
     def rehome(self, *, parent_id: UUID | None, effective_on: date, act: LegalAct, at: datetime) -> None:
         """Moved by a reorganisation of its parent (the parent ended; the child continues)."""
         self._require_own_fact(effective_on)
-        self._emit(Unit.Moved, at, effective_on=effective_on, act=act, parent_id=parent_id)
+        self._emit(Unit.Moved, at, effective_on=effective_on, act=act, parent_id=parent_id, by_reorganisation=True)

@@ -119,6 +119,7 @@ class Projector:
             Unit.PredecessorsReceived: self._unit_predecessors,
             Unit.PartSeparated: self._unit_fact,
             Unit.Ended: self._unit_ended,
+            Unit.FactRetracted: self._unit_retracted,
             Position.Created: self._position_created,
             Position.Regraded: self._position_regraded,
             Position.Moved: self._position_moved,
@@ -298,6 +299,10 @@ class Projector:
         uid = str(e.originator_id)
         self._fact(batch, e, pos, "UnitEnded", unit_id=uid)
         batch.series.add_fact("unit", uid, pos, e.effective_on, {"status": "ENDED"})
+
+    def _unit_retracted(self, batch: _Batch, e: Unit.FactRetracted, pos: int) -> None:
+        uid = str(e.originator_id)
+        self._retract(batch, e, pos, lambda _: ("unit", uid), unit_id=uid)
 
     # ================================================================== positions
     def _position_created(self, batch: _Batch, e: Position.Created, pos: int) -> None:

@@ -93,10 +93,15 @@ def test_retracting_a_quota_figure_restores_the_previous_figure(ledger: Ledger) 
     assert quota(ledger, unit_id).current(PersonnelCategory.CIVIL_SERVANT, QuotaKind.ASSIGNED) == 40
 
 
-@pytest.mark.parametrize("fact", ["unit", "position"])
-def test_unit_and_position_facts_are_not_retractable(ledger: Ledger, fact: str) -> None:
+@pytest.mark.parametrize("fact", ["reorganisation", "position"])
+def test_reorganisations_and_position_facts_are_not_retractable(ledger: Ledger, fact: str) -> None:
     unit_id = establish(ledger.service)
-    fact_id = f"{unit_id}:1" if fact == "unit" else f"{create_position(ledger.service, unit_id)}:1"
+    if fact == "reorganisation":
+        absorbed = establish(ledger.service)
+        fact_id = ledger.service.execute(MergeUnits(source_unit_ids=[absorbed], into_unit_id=unit_id,
+                                                    effective_on=LATER, act=an_act())).fact_id
+    else:
+        fact_id = f"{create_position(ledger.service, unit_id)}:1"
     before = last_position(ledger)
 
     with pytest.raises(NotRetractable) as refused:

@@ -19,6 +19,7 @@ from staffing.application import (
     DissolveUnit,
     Item,
     MergeUnits,
+    MoveUnit,
     NewUnit,
     RecruitPerson,
     RenameUnit,
@@ -30,7 +31,14 @@ from staffing.application import (
     TransferQuota,
 )
 from staffing.bootstrap import Ledger
-from staffing.domain.errors import AllocationIncomplete, InvalidInput, PersonNotActive, UnitEnded
+from staffing.domain.errors import (
+    AllocationIncomplete,
+    InvalidInput,
+    NotRetractable,
+    PersonNotActive,
+    RuleViolation,
+    UnitEnded,
+)
 from staffing.domain.values import PersonnelCategory, PersonStatus, QuotaKind
 from tests.application.helpers import last_position, person, position, quota, unit
 from tests.builders import an_act, establish, recruit
@@ -273,3 +281,61 @@ def test_abolishing_a_position_before_the_merger_withdraws_the_move_the_merger_m
     abolished = position(ledger, post.position_id)
     assert abolished.derived_moves() == [] and abolished.abolished_on() == date(2024, 1, 1)
     assert UUID(post.position_id) not in unit(ledger, province).position_ids
+
+
+# ====================================================================== unit corrections
+def _fact_of_latest(ledger: Ledger, unit_id: str) -> str:
+    return f"{unit_id}:{unit(ledger, unit_id).version}"
+
+
+def test_a_rename_entered_in_error_is_retracted_and_the_unit_takes_later_facts_again(ledger: Ledger) -> None:
+    unit_id = establish(ledger.service, code="TQ", name="Tỉnh Tuyên Quang")
+    wrong = ledger.service.execute(RenameUnit(unit_id=unit_id, name="Tỉnh Tuyên Quag", code="TQ2",  # type: ignore[arg-type]
+                                              effective_on=date(2030, 7, 1), act=an_act()))
+
+    ledger.service.execute(RetractFact(fact_id=wrong.fact_id, reason="gõ nhầm năm và tên", act=an_act()))
+
+    fixed = unit(ledger, unit_id)
+    assert (fixed.name, fixed.code) == ("Tỉnh Tuyên Quang", "TQ")
+    ledger.service.execute(RenameUnit(unit_id=unit_id, name="Tỉnh Tuyên Quang mới", effective_on=date(2025, 7, 1),  # type: ignore[arg-type]
+                                      act=an_act()))
+    assert unit(ledger, unit_id).name == "Tỉnh Tuyên Quang mới"
+    establish(ledger.service, code="TQ2", name="Đơn vị khác")  # the code the wrong rename took is free again
+
+
+def test_a_move_entered_in_error_is_retracted_and_both_parents_rosters_follow(ledger: Ledger) -> None:
+    first, second = establish(ledger.service), establish(ledger.service)
+    child = establish(ledger.service, parent_id=first, kind="DEPARTMENT")
+    moved = ledger.service.execute(MoveUnit(unit_id=child, new_parent_id=second, effective_on=date(2022, 1, 1),  # type: ignore[arg-type]
+                                            act=an_act()))
+
+    ledger.service.execute(RetractFact(fact_id=moved.fact_id, reason="nhầm đơn vị", act=an_act()))
+
+    assert unit(ledger, child).parent_id == UUID(first)
+    assert UUID(child) in unit(ledger, first).child_ids and UUID(child) not in unit(ledger, second).child_ids
+
+
+def test_an_establishment_is_retracted_only_while_nothing_depends_on_it(ledger: Ledger) -> None:
+    parent = establish(ledger.service)
+    empty = establish(ledger.service, parent_id=parent, kind="DIVISION", code="PX")
+    staffed = establish(ledger.service, parent_id=parent, kind="DIVISION")
+    recruit(ledger.service, staffed)
+
+    with pytest.raises(RuleViolation) as refused:
+        ledger.service.execute(RetractFact(fact_id=f"{staffed}:1", reason="lập nhầm", act=an_act()))
+    assert "1 people" in refused.value.message
+
+    ledger.service.execute(RetractFact(fact_id=f"{empty}:1", reason="lập nhầm", act=an_act()))
+    assert UUID(empty) not in unit(ledger, parent).child_ids
+    establish(ledger.service, parent_id=parent, kind="DIVISION", code="PX")  # its code is free again
+
+
+def test_a_move_made_by_a_reorganisation_is_not_retractable_on_its_own(ledger: Ledger) -> None:
+    province = establish(ledger.service)
+    district = establish(ledger.service, parent_id=province, kind="DISTRICT")
+    commune = establish(ledger.service, parent_id=district, kind="COMMUNE")
+    ledger.service.execute(MergeUnits(source_unit_ids=(district,), into_unit_id=province, effective_on=REFORM,  # type: ignore[arg-type]
+                                      act=an_act()))
+
+    with pytest.raises(NotRetractable):
+        ledger.service.execute(RetractFact(fact_id=_fact_of_latest(ledger, commune), reason="x", act=an_act()))

@@ -138,8 +138,8 @@ def test_history_lists_facts_in_log_order_and_retract_fact_uses_their_ids(api: G
 
 
 def test_reorganisations_cannot_be_retracted(api: GraphQLClient) -> None:
-    unit = _unit(api, "04", "Tỉnh Bắc Kạn")
-    fact = api.mutate("renameUnit", {"unitId": unit, "name": "Tỉnh Bắc Cạn", "effectiveOn": "2021-01-01",
+    unit, absorbed = _unit(api, "04", "Tỉnh Bắc Kạn"), _unit(api, "04B", "Tỉnh Thái Nguyên")
+    fact = api.mutate("mergeUnits", {"sourceUnitIds": [absorbed], "intoUnitId": unit, "effectiveOn": "2025-07-01",
                                      "act": ACT}, "factId")["factId"]
     errors = api.refused("retractFact", {"factId": fact, "reason": "x", "act": ACT}, "retractionId")
     assert errors[0]["code"] == "NOT_RETRACTABLE"

@@ -5,14 +5,16 @@ from __future__ import annotations
 from eventsourcing.domain import Aggregate
 
 from staffing.application.commands import RetractFact
-from staffing.application.handlers.common import fact_of, latest_fact, parse_fact_id, settle_person
+from staffing.application.handlers.common import claim_code, fact_of, latest_fact, parse_fact_id, settle_person
 from staffing.application.handlers.quota import settle_quota
 from staffing.application.registry import handles
 from staffing.application.results import Retraction
 from staffing.application.work import Work
-from staffing.domain.errors import NotRetractable
+from staffing.domain.errors import HierarchyCycle, NotRetractable, RuleViolation
 from staffing.domain.person import Person
-from staffing.domain.quota import StaffingQuota
+from staffing.domain.quota import StaffingQuota, quota_ledger_id
+from staffing.domain.unit import Unit
+from staffing.domain.values import UnitStatus
 
 __all__: list[str] = []
 
@@ -32,5 +34,33 @@ def retract_fact(cmd: RetractFact, work: Work) -> Retraction:
         retraction = latest_fact(agg)
         settle_quota(work, [agg.unit_id])
         return Retraction(fact_id=retraction, retracted_fact_id=cmd.fact_id, unit_id=str(agg.unit_id))
-    raise NotRetractable("factId", "only facts about people and quota can be retracted; reorganisations "
-                                   "and unit or position facts are reversed by new acts")
+    if isinstance(agg, Unit):
+        return _retract_unit_fact(work, agg, version, cmd)
+    raise NotRetractable("factId", "only facts about people, quota and units (rename, move, model, functions, "
+                                   "establishment) can be retracted; reorganisations are reversed by new acts")
+
+
+def _retract_unit_fact(work: Work, unit: Unit, version: int, cmd: RetractFact) -> Retraction:
+    """A unit fact entered in error: what it changed falls back; rosters and code claims follow."""
+    fact = unit.retractable_fact(version)
+    if fact["kind"] == "ESTABLISHED" and work.find(quota_ledger_id(unit.id), StaffingQuota) is not None:
+        raise RuleViolation("factId", f"unit {unit.code} has quota on record; retract its quota facts before its "
+                                      "establishment")
+    before = unit.parent_id
+    unit.retract(fact_version=version, reason=cmd.reason, act=cmd.act, at=work.at)
+    retraction = latest_fact(unit)
+    after = unit.parent_id if unit.status is UnitStatus.ACTIVE else None
+    on = fact["effective_on"]
+    if before != after:
+        if after is not None:
+            parent = work.unit(after, "factId")
+            parent.require_active_on(on, "factId")
+            if unit.id in {parent.id, *work.ancestor_ids(parent, on)}:
+                raise HierarchyCycle("factId", f"without this move unit {unit.code} would sit under its own "
+                                               "descendant; retract the later moves first")
+            parent.attach_child(unit.id, on, cmd.act, work.at)
+        if before is not None:
+            work.unit(before).detach_child(unit.id, on, cmd.act, work.at)
+    if fact["kind"] == "RENAMED" and unit.status is UnitStatus.ACTIVE:
+        claim_code(work, unit.code, unit.id)  # the code it goes back to must still be free
+    return Retraction(fact_id=retraction, retracted_fact_id=cmd.fact_id, unit_id=str(unit.id))
