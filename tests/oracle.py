@@ -254,6 +254,12 @@ class Knowledge:
         return {**{k: state.get(k) for k in PERSON_FIELDS}, "since": since, "full_name": full_name,
                 "birth_date": birth_date, "gender": gender}
 
+    def active_people(self, as_of: date) -> int:
+        """Everyone in service on ``as_of``, wherever they are (for the conservation check)."""
+        return sum(1 for person_id in self.people
+                   if (found := self.person_state(person_id, as_of))[1] is not None
+                   and found[0].get("status") == "ACTIVE")
+
     def headcount(self, unit_ids: Iterable[str], as_of: date) -> dict[str, int]:
         wanted = set(unit_ids)
         counts = dict.fromkeys(CATEGORIES, 0)

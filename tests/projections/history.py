@@ -31,7 +31,9 @@ from staffing.application import (
     DissolveUnit,
     DownsizePerson,
     EstablishUnit,
+    Item,
     MergeUnits,
+    Mode,
     MoveUnit,
     NewUnit,
     QuotaFigure,
@@ -570,6 +572,133 @@ class HistoryGenerator:
             if self.attempt("retract", lambda: self.service.execute(RetractFact(fact_id=target, reason="nhập nhầm", act=self.act(self.today())))) is not None:
                 self.history.gone.discard(person_id)
 
+    # ------------------------------------------------------------------ late and corrected records
+    def _ended(self) -> str | None:
+        ended = [u for u, m in self.history.units.items() if not m.alive]
+        return self.rng.choice(ended) if ended else None
+
+    def _while_it_existed(self, unit: Unit) -> date | None:
+        end = unit.ended_on or self.today()
+        if end <= unit.established_on:
+            return None
+        return unit.established_on + timedelta(days=self.rng.randint(0, (end - unit.established_on).days - 1))
+
+    def _path_after(self, unit_id: UUID, day: date) -> tuple[list[UUID], date | None]:
+        """The split parts a person in ``unit_id`` on ``day`` would go to (chosen at random), and the
+        date of a dissolution the path ends in (None: it ends in a living unit)."""
+        parts: list[UUID] = []
+        current, since = unit_id, day
+        for _ in range(20):
+            unit: Unit = self.load(current)
+            later = [r for r in unit.reorganisations() if r[0] > since and r[1] != "SEPARATE"]
+            if not later:
+                return parts, None
+            on, change, successors, _, _ = later[0]
+            if change == "DISSOLVE":
+                return parts, on
+            current = self.rng.choice(successors) if change == "SPLIT" else successors[0]
+            if change == "SPLIT":
+                parts.append(current)
+            since = on
+        return parts, None
+
+    def late_recruit(self) -> None:
+        """A recruitment recorded late into a unit that has ended since (merged, split or dissolved)."""
+        ended = self._ended()
+        if ended is None:
+            return
+        unit: Unit = self.load(ended)
+        day = self._while_it_existed(unit)
+        if day is None:
+            return
+        parts, dissolved = self._path_after(unit.id, day)
+        if self.rng.random() < 0.15:
+            parts = []  # forgotten: refused when a split needs a part
+        new_id = UUID(int=self.rng.getrandbits(128), version=4)
+        birth = date(day.year - self.rng.randint(20, 55), self.rng.randint(1, 12), self.rng.randint(1, 28))
+        items = [Item(RecruitPerson(id=new_id, full_name=self.rng.choice(GIVEN), birth_date=birth, gender="FEMALE",
+                                    category=self.rng.choice(CATEGORIES), unit_id=unit.id, effective_on=day,
+                                    act=self.act(day), split_parts=tuple(parts)))]
+        target = self.pick_alive()
+        if dissolved is not None and target is not None and self.rng.random() < 0.8:
+            leave_on = day + timedelta(days=self.rng.randint(0, max((dissolved - day).days, 0)))
+            items.append(Item(TransferPerson(person_id=new_id, to_unit_id=UUID(target), effective_on=leave_on,
+                                             act=self.act(leave_on))))
+        outcome = self.attempt("late_recruit", lambda: self._run_all(items))
+        if outcome is not None:
+            self._used(day)
+            self.history.people.append(str(new_id))
+            self.history.person_facts.append(f"{new_id}:1")
+
+    def _run_all(self, items: list[Item]) -> Any:
+        outcome = self.service.run(items, Mode.ATOMIC)
+        if outcome.errors:
+            raise next(iter(outcome.errors.values()))
+        return outcome.results[0]
+
+    def late_quota(self) -> None:
+        """A quota decision recorded late for a unit that has ended since (a merger carries it on)."""
+        ended = self._ended()
+        if ended is None:
+            return
+        unit: Unit = self.load(ended)
+        day = self._while_it_existed(unit)
+        if day is None:
+            return
+        result = self.attempt("late_quota", lambda: self.service.execute(AssignQuota(unit_id=unit.id, category=self.rng.choice(CATEGORIES), kind=QuotaKind.ASSIGNED, amount=self.rng.randint(0, 40), effective_on=day, act=self.act(day))))
+        if result is not None:
+            self._used(day)
+            self.history.quota_facts.append(result.fact_id)
+
+    def insert_before(self) -> None:
+        """A person fact dated before facts already on record about them (out of order)."""
+        person_id, last = self._person()
+        if person_id is None:
+            return
+        person: Person = self.load(person_id)
+        first = person.facts[0]["effective_on"]
+        if last is None or last <= first:
+            return
+        day = first + timedelta(days=self.rng.randint(0, (last - first).days))
+        before = person.placement_on(day)
+        if before is None:
+            return
+        target = self.pick_alive()
+        if self.rng.random() < 0.6 and target is not None:
+            parts, _ = self._path_after(UUID(target), day)
+            self._person_fact("insert_transfer", lambda: self.service.execute(TransferPerson(person_id=person_id, to_unit_id=target, effective_on=day, act=self.act(day), split_parts=tuple(parts))), day)
+        else:
+            self._person_fact("insert_regrade", lambda: self.service.execute(RegradePerson(person_id=person_id, category=self.rng.choice(CATEGORIES), effective_on=day, act=self.act(day))), day)
+
+    def retract_relied_on(self) -> None:
+        """Retract a person's own move that a later reorganisation moved them on from."""
+        candidates = []
+        for person_id in self.rng.sample(self.history.people, min(12, len(self.history.people))):
+            person: Person = self.load(person_id)
+            derived = person.derived_moves()
+            own = [f for f in person.facts[1:] if not f["retracted"] and f["cause"] == "TRANSFERRED"]
+            if derived and own:
+                candidates.append(f"{person_id}:{own[-1]['version']}")
+        if candidates:
+            target = self.rng.choice(candidates)
+            self.attempt("retract_relied_on", lambda: self.service.execute(RetractFact(fact_id=target, reason="nhập nhầm", act=self.act(self.today()))))
+
+    def correct_unit_fact(self) -> None:
+        """Retract a rename, move or model change of a unit entered in error."""
+        unit_id = self.pick_alive()
+        if unit_id is None:
+            return
+        unit: Unit = self.load(unit_id)
+        facts = [f for f in unit.facts if not f["retracted"] and f["kind"] in ("RENAMED", "MOVED", "MODEL_CHANGED")]
+        if not facts:
+            return
+        fact = self.rng.choice(facts)
+        if self.attempt("correct_unit", lambda: self.service.execute(RetractFact(fact_id=f"{unit_id}:{fact['version']}", reason="nhập nhầm", act=self.act(self.today())))) is not None:
+            model = self.history.units[unit_id]
+            model.parent = str(unit.parent_id) if unit.parent_id else None
+            refreshed: Unit = self.load(unit_id)
+            model.parent, model.code = (str(refreshed.parent_id) if refreshed.parent_id else None), refreshed.code
+
     # ------------------------------------------------------------------ the run
     def seed_tree(self, provinces: int = 2) -> None:
         """A starting tree effective years before anything else, so that later facts fit."""
@@ -602,7 +731,8 @@ class HistoryGenerator:
             (self.dissolve, 2), (self.rename, 1), (self.change_model, 1), (self.move, 1),
             (self.assign_quota, 10), (self.transfer_quota, 4), (self.allow_excess, 3), (self.create_position, 7),
             (self.recruit, 12), (self.transfer, 9), (self.regrade, 5), (self.leave, 4), (self.downsize, 3),
-            (self.retract, 8),
+            (self.retract, 8), (self.late_recruit, 5), (self.late_quota, 3), (self.insert_before, 5),
+            (self.retract_relied_on, 3), (self.correct_unit_fact, 2),
         ]
         operation = self.rng.choices([o for o, _ in operations], [w for _, w in operations])[0]
         operation()
