@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -23,21 +24,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def _running(backend: str, tmp_path: Path, command: list[str], start_within: float) -> Iterator[str]:
+    """``python -m staffing <command>`` on a free port, stopped (and its schema dropped) afterwards."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
     env["STAFFING_DATA_DIR"] = str(tmp_path)
     schema = None
-    if request.param == "postgres":
+    if backend == "postgres":
         require_postgres()
         schema = new_pg_schema()
         env.update(STAFFING_DATABASE_URL=PG_URL, STAFFING_DB_SCHEMA=schema)
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "staffing", "serve", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "staffing", *command, "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + start_within
         while True:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
@@ -61,7 +63,26 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             drop_pg_schema(schema)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with _running(str(request.param), tmp_path, ["serve"], 30) as base:
+        yield base
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def demo_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The real server with the demo loaded (``python -m staffing demo``)."""
+    with _running(str(request.param), tmp_path, ["demo"], 180) as base:
+        yield base
+
+
 @pytest.fixture
 def gql(server: str) -> Iterator[GraphQLClient]:
     with httpx.Client(base_url=server, timeout=30) as client:
+        yield GraphQLClient(client)
+
+
+@pytest.fixture
+def demo(demo_server: str) -> Iterator[GraphQLClient]:
+    with httpx.Client(base_url=demo_server, timeout=60) as client:
         yield GraphQLClient(client)
