@@ -270,29 +270,20 @@ class Knowledge:
         return counts
 
     def movements(self, unit_id: str, start: date, end: date) -> list[OracleMovement]:
-        """Transitions between consecutive valid-time states of each person, seen from ``unit_id``."""
+        """Transitions between consecutive states of each person, one per fact (several facts on one
+        day are several movements, in recorded order), seen from ``unit_id``."""
         out: list[OracleMovement] = []
         for person_id, facts in self.people.items():
-            ordered = sorted(facts, key=lambda f: (f.effective_on, f.position))
             state: dict[str, Any] = {}
             previous: dict[str, Any] | None = None
-            i = 0
-            while i < len(ordered):
-                day = ordered[i].effective_on
-                todays = []
-                while i < len(ordered) and ordered[i].effective_on == day:
-                    state.update(ordered[i].delta)
-                    todays.append(ordered[i])
-                    i += 1
+            for fact in sorted(facts, key=lambda f: (f.effective_on, f.position)):
+                state.update(fact.delta)
                 current = dict(state)
-                if start <= day <= end:
-                    # the fact behind a movement is the day's last fact that moved the person
-                    # (a regrade the same day changes the category, not where they are)
-                    moves = [f for f in todays if f.kind != "Regraded"]
-                    kind = self._classify(previous, current, moves[-1] if moves else None, unit_id)
+                if start <= fact.effective_on <= end:
+                    kind = self._classify(previous, current, fact, unit_id)
                     if kind is not None:
-                        assert moves, "a movement without a fact that moves"
-                        out.append(OracleMovement(day, kind, person_id, current["category"], moves[-1].fact_id))
+                        out.append(OracleMovement(fact.effective_on, kind, person_id, current["category"],
+                                                  fact.fact_id))
                 previous = current
         return sorted(out)
 

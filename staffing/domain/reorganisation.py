@@ -188,14 +188,16 @@ def derive_moves(steps: Sequence[Step], reorganisations_of: Callable[[UUID], Seq
     """
     moves: list[DerivedMove] = []
     unit: UUID | None = None
-    active, after = False, date.min  # only reorganisations strictly after ``after`` still apply
+    active, after = False, date.min  # reorganisations on or after the day they entered the unit apply
+    done: set[tuple[UUID, date, str]] = set()
     i = 0
     while True:
         upcoming = steps[i].on if i < len(steps) else None
         reorg = None
         if active and unit is not None:
             reorg = next((r for r in reorganisations_of(unit)
-                          if r.on > after and (upcoming is None or r.on < upcoming)), None)
+                          if r.on >= after and (r.unit_id, r.on, r.change) not in done
+                          and (upcoming is None or r.on < upcoming)), None)
         if reorg is None:
             if upcoming is None:
                 return moves, None
@@ -207,6 +209,7 @@ def derive_moves(steps: Sequence[Step], reorganisations_of: Callable[[UUID], Seq
                     active = step.active
                 i += 1
             continue
+        done.add((reorg.unit_id, reorg.on, reorg.change))
         try:
             target = _target(reorg, choose, who, field)
         except StuckInEndedUnit as stuck:

@@ -44,7 +44,8 @@ SERIES = (
     SeriesSpec("unit", t.unit_versions, ("unit_id",),
                ("code", "name", "name_folded", "kind", "autonomy", "parent_id", "status"), required="status"),
     SeriesSpec("person", t.person_versions, ("person_id",),
-               ("unit_id", "position_id", "category", "rank", "status", "cause", "fact_id"), required="status"),
+               ("unit_id", "position_id", "category", "rank", "status", "cause", "fact_id"), required="status",
+               keep_same_day=True),
     SeriesSpec("position", t.position_versions, ("position_id",), ("unit_id", "title", "group", "rank", "status"),
                required="status"),
     SeriesSpec("quota", t.quota_versions, ("unit_id", "category", "kind"), ("amount", "reason", *_ACT_COLUMNS),
@@ -402,11 +403,11 @@ class Projector:
     def _person_regraded(self, batch: _Batch, e: Person.Regraded, pos: int) -> None:
         pid = str(e.originator_id)
         before = batch.series.current_value("person", pid) or {}
-        self._fact(batch, e, pos, "PersonRegraded", unit_id=before.get("unit_id"), person_id=pid)
-        # a regrade leaves ``cause``/``fact_id`` (how and by which fact the person came to be where
-        # they are) alone: a reorganisation move followed the same day by a regrade is still a
-        # reorganisation, and the movement names the move's fact, not the regrade's
-        batch.series.add_fact("person", pid, pos, e.effective_on, {"category": e.category, "rank": e.rank})
+        fid = self._fact(batch, e, pos, "PersonRegraded", unit_id=before.get("unit_id"), person_id=pid)
+        # a regrade leaves ``cause`` (how the person came to be where they are) alone; ``fact_id``
+        # names the fact behind each state, which also orders the states of one day (movements)
+        batch.series.add_fact("person", pid, pos, e.effective_on,
+                              {"category": e.category, "rank": e.rank, "fact_id": fid})
 
     def _person_exit(self, batch: _Batch, e: Any, pos: int, type_: str, status: str) -> None:
         pid = str(e.originator_id)

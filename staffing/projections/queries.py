@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, or_, select, union_all
+from sqlalchemy import Connection, Table, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from staffing.domain.errors import InvalidInput
@@ -442,26 +442,37 @@ class Queries:
                           row.category, row.rank, row.status, row.valid_from, as_of, position)
 
     def movements(self, conn: Connection, unit_id: str, start: date, end: date, position: int) -> list[Movement]:
-        """Movements in [start, end] derived from consecutive believed states of each person."""
+        """Movements in [start, end], one per fact that moved someone into or out of the unit.
+
+        Derived from consecutive believed states of each person; several facts on one day are
+        several states (the earlier ones zero-length), ordered by the version of the fact behind
+        each (the order they were recorded in), so each shows as its own movement.
+        """
         if end < start:
             raise InvalidInput("to", f"the period ends ({end}) before it starts ({start})")
-        cur, prev = t.person_versions.alias("cur"), t.person_versions.alias("prev")
-        known = and_(cur.c.rec_from <= position, cur.c.rec_to > position)
-        prev_join = and_(prev.c.person_id == cur.c.person_id, prev.c.valid_to == cur.c.valid_from,
-                         prev.c.rec_from <= position, prev.c.rec_to > position)
-        in_period = and_(cur.c.valid_from >= start, cur.c.valid_from <= end)
-        cols = (cur.c.person_id, cur.c.valid_from, cur.c.unit_id, cur.c.status, cur.c.cause, cur.c.category,
-                cur.c.fact_id, prev.c.unit_id.label("prev_unit"), prev.c.status.label("prev_status"))
-        arriving = select(*cols).select_from(cur.outerjoin(prev, prev_join)).where(known, in_period,
-                                                                                   cur.c.unit_id == unit_id)
-        leaving = select(*cols).select_from(cur.join(prev, prev_join)).where(
-            known, in_period, prev.c.unit_id == unit_id, cur.c.unit_id != unit_id)
+        p = t.person_versions
+        known = and_(p.c.rec_from <= position, p.c.rec_to > position)
+        touching = (select(p.c.person_id).where(known, p.c.unit_id == unit_id, p.c.valid_from <= end,
+                                                p.c.valid_to >= start).distinct())
+        rows = conn.execute(select(p.c.person_id, p.c.valid_from, p.c.valid_to, p.c.unit_id, p.c.status, p.c.cause,
+                                   p.c.category, p.c.fact_id)
+                            .where(known, p.c.person_id.in_(touching), p.c.valid_from <= end)).all()
+        by_person: dict[str, list[Any]] = defaultdict(list)
+        for r in rows:
+            by_person[r.person_id].append(r)
         out: list[Movement] = []
-        for r in conn.execute(union_all(arriving, leaving)):
-            kind = classify_transition(r.prev_unit, r.prev_status, r.unit_id, r.status, r.cause, unit_id)
-            if kind is not None:
-                out.append(Movement(r.person_id, kind, r.valid_from, r.category, r.fact_id))
-        out.sort(key=lambda m: (m.effective_on, m.kind, m.person_id))
+        for person_rows in by_person.values():
+            person_rows.sort(key=lambda r: (r.valid_from, _version(r.fact_id)))
+            previous = None
+            for r in person_rows:
+                if start <= r.valid_from:
+                    kind = classify_transition(previous.unit_id if previous else None,
+                                               previous.status if previous else None, r.unit_id, r.status, r.cause,
+                                               unit_id)
+                    if kind is not None:
+                        out.append(Movement(r.person_id, kind, r.valid_from, r.category, r.fact_id))
+                previous = r
+        out.sort(key=lambda m: (m.effective_on, m.person_id, _version(m.fact_id)))  # a person's day in recorded order
         return out
 
     # ------------------------------------------------------------------ history
@@ -500,6 +511,10 @@ def classify_transition(prev_unit: str | None, prev_status: str | None, unit: st
     if was_in == subject:
         return "REORGANISED_OUT" if reorganised else "TRANSFERRED_OUT"
     return None
+
+
+def _version(fact_id: str | None) -> int:
+    return int(fact_id.rsplit(":", 1)[1]) if fact_id else 0
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:

@@ -39,6 +39,7 @@ class SeriesSpec:
     #: a state lacking this column has not begun (e.g. a person whose recruitment was retracted while
     #: a later fact of theirs is still being withdrawn in the same transaction): no row for it
     required: str | None = None
+    keep_same_day: bool = False  # see ``fold_intervals``
 
     def complete(self, values: tuple[Any, ...]) -> bool:
         return self.required is None or values[self.value_columns.index(self.required)] is not None
@@ -84,16 +85,21 @@ class _State:
 
 
 def fold_intervals(
-    facts: Iterable[tuple[date, int, dict[str, Any]]], columns: tuple[str, ...]
+    facts: Iterable[tuple[date, int, dict[str, Any]]], columns: tuple[str, ...], keep_same_day: bool = False
 ) -> list[tuple[date, date, tuple[Any, ...]]]:
-    """The valid-time partition a series' active facts produce: [(from, to, values)]."""
+    """The valid-time partition a series' active facts produce: [(from, to, values)].
+
+    Several facts on one day leave the state after the last of them. With ``keep_same_day`` each
+    earlier state of that day is kept too, as a zero-length row [d, d): no as-of question sees it,
+    but the movements read from consecutive rows show every fact of the day, in recorded order.
+    """
     ordered = sorted(facts, key=lambda f: (f[0], f[1]))
     state: dict[str, Any] = {}
     points: list[tuple[date, tuple[Any, ...]]] = []
     for effective_on, _, delta in ordered:
         state.update(delta)
         snapshot = tuple(state.get(c) for c in columns)
-        if points and points[-1][0] == effective_on:
+        if points and points[-1][0] == effective_on and (not keep_same_day or points[-1][1] == snapshot):
             points[-1] = (effective_on, snapshot)
         else:
             points.append((effective_on, snapshot))
@@ -169,7 +175,7 @@ class SeriesBatch:
         state = self._state(series, key)
         if not state.rows:
             return None
-        last = max(state.rows, key=lambda r: r.valid_from)
+        last = max(state.rows, key=lambda r: (r.valid_from, r.valid_to))
         return dict(zip(self.specs[series].value_columns, last.values, strict=True))
 
     def _refold(self, series: str, key: str, state: _State, position: int) -> None:
@@ -178,7 +184,7 @@ class SeriesBatch:
             (start, end, spec.typed(values))
             for start, end, values in fold_intervals(
                 ((f.effective_on, f.position, f.delta) for f in state.facts if f.retracted_pos is None),
-                spec.value_columns,
+                spec.value_columns, spec.keep_same_day,
             )
             if spec.complete(values)
         ]

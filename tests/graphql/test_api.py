@@ -229,3 +229,19 @@ def test_retracting_a_transfer_returns_the_person_to_where_the_record_now_places
     done = api.mutate("retractFact", {"factId": transfer, "reason": "nhập nhầm người", "act": ACT},
                       "person { id assignment { unit { name } } }")
     assert done["person"]["assignment"]["unit"]["name"] == "Phòng Tổ chức"
+
+
+def test_facts_about_one_person_on_one_day_are_each_a_movement_in_the_order_recorded(api: GraphQLClient) -> None:
+    a = _unit(api, "SD-A", "Xã Một Ngày A", kind="COMMUNE")
+    b = _unit(api, "SD-B", "Xã Một Ngày B", kind="COMMUNE")
+    person = api.mutate("recruitPerson", {"fullName": "Lục Văn Sáng", "birthDate": "1990-01-01", "gender": "MALE",
+                                          "category": "CIVIL_SERVANT", "unitId": a, "effectiveOn": "2022-03-01",
+                                          "act": ACT}, "person { id }")["person"]["id"]
+    api.mutate("transferPerson", {"personId": person, "toUnitId": b, "effectiveOn": "2022-03-01", "act": ACT},
+               "person { id }")
+    query = "query($u: ID!) { movements(unitId: $u, from: \"2022-03-01\", to: \"2022-03-01\") { kind personId } }"
+
+    assert [m["kind"] for m in api(query, {"u": a})["movements"]] == ["RECRUITED", "TRANSFERRED_OUT"]
+    assert [m["kind"] for m in api(query, {"u": b})["movements"]] == ["TRANSFERRED_IN"]
+    staffing = "query($u: ID!) { staffing(unitId: $u, asOf: \"2022-03-01\") { totalHeadcount } }"
+    assert (api(staffing, {"u": a})["staffing"]["totalHeadcount"], api(staffing, {"u": b})["staffing"]["totalHeadcount"]) == (0, 1)

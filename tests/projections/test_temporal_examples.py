@@ -181,7 +181,8 @@ def test_a_person_moved_by_a_merger_and_regraded_the_same_day_shows_as_reorganis
         facts, _ = ledger.queries.history(conn, unit_id=None, person_id=person, first=10, after=None)
     move = next(f.id for f in facts if f.type == "PersonReorganised")
     [arrival] = given.ask("movements", target, REFORM, REFORM)
-    assert (arrival.kind, arrival.fact_id, arrival.category) == ("REORGANISED_IN", move, "CADRE")
+    # same-day facts are kept in the order recorded: the move (as a civil servant), then the regrade
+    assert (arrival.kind, arrival.fact_id, arrival.category) == ("REORGANISED_IN", move, "CIVIL_SERVANT")
     [departure] = given.ask("movements", source, REFORM, REFORM)
     assert (departure.kind, departure.fact_id) == ("REORGANISED_OUT", move)
 
