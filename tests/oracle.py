@@ -131,6 +131,8 @@ class Knowledge:
         self.person_info: dict[str, tuple[str, date, str]] = {}
         self.quota: dict[tuple[str, str, str], list[_Fact]] = defaultdict(list)
         self.excess: dict[str, list[_Fact]] = defaultdict(list)
+        #: what happened to each unit: (date, change, successors), from its own end and separations
+        self.reorganisations: dict[str, list[tuple[date, str, list[str]]]] = defaultdict(list)
         ledger_unit: dict[UUID, str] = {}
         for item in prefix:
             e = item.event
@@ -138,6 +140,12 @@ class Knowledge:
                 ledger_unit[e.originator_id] = str(e.unit_id)
             if (e.originator_id, e.originator_version) in retracted:
                 continue
+            if isinstance(e, Unit.Ended):
+                self.reorganisations[str(e.originator_id)].append(
+                    (e.effective_on, e.change, [str(x) for x in e.successor_ids]))
+            elif isinstance(e, Unit.PartSeparated):
+                self.reorganisations[str(e.originator_id)].append(
+                    (e.effective_on, "SEPARATE", [str(x) for x in e.successor_ids]))
             delta = self._delta(e)
             if delta is None:
                 continue
@@ -253,6 +261,38 @@ class Knowledge:
         full_name, birth_date, gender = self.person_info[person_id]
         return {**{k: state.get(k) for k in PERSON_FIELDS}, "since": since, "full_name": full_name,
                 "birth_date": birth_date, "gender": gender}
+
+    def derived_unit(self, person_id: str, as_of: date) -> str | None:
+        """Where an active person is on ``as_of``, worked out from their *own* facts and the units'
+        lineage by the written rule — not from the moves the write side recorded — so the oracle checks
+        the derivation itself: whoever is in a unit on (or joined it by) the day it is absorbed or
+        consolidated is in the successor from that day; a split or separation moves them to the part
+        the record allocated them; nobody stays in a dissolved unit (None: the rule is broken)."""
+        facts = sorted(self.people.get(person_id, ()), key=lambda f: (f.effective_on, f.position))
+        own = [f for f in facts if not f.by_reorganisation and f.effective_on <= as_of]
+        placing = [f for f in own if "unit_id" in f.delta]
+        if not placing:
+            return None
+        unit, entered = placing[-1].delta["unit_id"], placing[-1].effective_on
+        chosen = {(f.effective_on, f.delta["unit_id"]) for f in facts if f.by_reorganisation}
+        seen: set[tuple[str, date]] = set()
+        while True:
+            later = [r for r in sorted(self.reorganisations.get(unit, ()))
+                     if entered <= r[0] <= as_of and (unit, r[0]) not in seen]
+            if not later:
+                return unit
+            on, change, successors = later[0]
+            seen.add((unit, on))
+            if change in ("ABSORB", "CONSOLIDATE"):
+                unit, entered = successors[0], on
+            elif change in ("SPLIT", "SEPARATE"):
+                part = next((s for s in successors if (on, s) in chosen), None)
+                if part is None and change == "SPLIT":
+                    return None
+                if part is not None:
+                    unit, entered = part, on
+            else:
+                return None  # dissolved with the person still in it
 
     def active_people(self, as_of: date) -> int:
         """Everyone in service on ``as_of``, wherever they are (for the conservation check)."""

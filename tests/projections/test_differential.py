@@ -100,6 +100,9 @@ class Probe:
             "status": view.status, "since": view.since, "full_name": view.full_name,
             "birth_date": view.birth_date, "gender": view.gender}
         self.same(f"person {person_id}", got, self.k.person_at(person_id, self.d))
+        if got is not None and got["status"] == "ACTIVE":
+            self.same(f"unit of {person_id} derived from their own facts and the lineage", got["unit_id"],
+                      self.k.derived_unit(person_id, self.d))
 
     def conservation(self) -> None:
         """Everyone in service on the date is counted in exactly one unit that exists on it."""
