@@ -476,14 +476,7 @@ class Unit(LedgerAggregate):
         effective date: ending the unit first would leave that person (or position, or child unit)
         in a unit that no longer exists between the two dates.
         """
-        self._require_own_fact(effective_on)
-        if effective_on < self.roster_changed_on:
-            raise OutOfOrderFact(
-                "effectiveOn",
-                f"unit {self.code} has a movement effective on {self.roster_changed_on} already on record; it "
-                f"cannot end on {effective_on}. Retract that later movement, record this change, then record "
-                "the movement again against the successor",
-            )
+        self.check_can_end(effective_on)
         if self.member_ids or self.position_ids or self.child_ids:
             raise UnitNotEmpty(
                 "unitId",

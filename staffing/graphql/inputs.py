@@ -208,19 +208,26 @@ class RegradePersonInput(FactInput):
     rank: str | None = None
 
 
-@strawberry.input(description="Nghỉ hưu: the person retires on `effectiveOn`.")
-class RetirePersonInput(FactInput):
+@strawberry.input
+class PersonLeavesInput(FactInput):
+    """The person leaves the service on `effectiveOn` (and is not counted from that day)."""
+
     person_id: strawberry.ID
+
+
+@strawberry.input(description="Nghỉ hưu: the person retires on `effectiveOn`.")
+class RetirePersonInput(PersonLeavesInput):
+    pass
 
 
 @strawberry.input(description="Thôi việc: the person resigns on `effectiveOn`.")
-class ResignPersonInput(FactInput):
-    person_id: strawberry.ID
+class ResignPersonInput(PersonLeavesInput):
+    pass
 
 
 @strawberry.input(description="Buộc thôi việc: the person is dismissed on `effectiveOn`.")
-class DismissPersonInput(FactInput):
-    person_id: strawberry.ID
+class DismissPersonInput(PersonLeavesInput):
+    pass
 
 
 @strawberry.input(description="Tinh giản biên chế; the decree version in force on the act's signing date applies.")

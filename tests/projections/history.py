@@ -602,15 +602,21 @@ class HistoryGenerator:
             since = on
         return parts, None
 
-    def late_recruit(self) -> None:
-        """A recruitment recorded late into a unit that has ended since (merged, split or dissolved)."""
+    def _late(self) -> tuple[Unit, date] | None:
+        """A unit that has ended since, and a day on which it still existed."""
         ended = self._ended()
         if ended is None:
-            return
+            return None
         unit: Unit = self.load(ended)
         day = self._while_it_existed(unit)
-        if day is None:
+        return None if day is None else (unit, day)
+
+    def late_recruit(self) -> None:
+        """A recruitment recorded late into a unit that has ended since (merged, split or dissolved)."""
+        late = self._late()
+        if late is None:
             return
+        unit, day = late
         parts, dissolved = self._path_after(unit.id, day)
         if self.rng.random() < 0.15:
             parts = []  # forgotten: refused when a split needs a part
@@ -638,13 +644,10 @@ class HistoryGenerator:
 
     def late_quota(self) -> None:
         """A quota decision recorded late for a unit that has ended since (a merger carries it on)."""
-        ended = self._ended()
-        if ended is None:
+        late = self._late()
+        if late is None:
             return
-        unit: Unit = self.load(ended)
-        day = self._while_it_existed(unit)
-        if day is None:
-            return
+        unit, day = late
         result = self.attempt("late_quota", lambda: self.service.execute(AssignQuota(unit_id=unit.id, category=self.rng.choice(CATEGORIES), kind=QuotaKind.ASSIGNED, amount=self.rng.randint(0, 40), effective_on=day, act=self.act(day))))
         if result is not None:
             self._used(day)
