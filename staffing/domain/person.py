@@ -18,7 +18,7 @@ National ID numbers are never part of ids or topics.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -308,24 +308,33 @@ class Person(LedgerAggregate):
                    affected_by_restructuring=affected_by_restructuring)
         return decree
 
+    def _position_entering(self, day: date) -> UUID | None:
+        """The position the person holds when a reorganisation of ``day`` takes them along: after
+        every fact before that day and their own facts of that day (which come first)."""
+        facts = [f for f in self._active_facts() if f["effective_on"] < day
+                 or (f["effective_on"] == day and f["cause"] != "REORGANISED")]
+        return self._fold(facts).get("position_id") if facts else None
+
     def settle(self, moves: list[DerivedMove], at: datetime) -> None:
         """Record what the reorganisations did to the person, as now derived: add the moves that are
-        missing, withdraw (retract) those that no longer apply. Each new move keeps the position the
-        person held just before it and carries the reorganisation's act."""
-        recorded = self.derived_moves()
-        wanted = {(m.on, m.unit_id) for m in moves}
-        for fact in recorded:
-            if (fact["effective_on"], fact["changes"]["unit_id"]) not in wanted:
+        missing, withdraw (retract) those that no longer apply. Each move carries the position the
+        person held when it happened (a late change of position makes it again) and the act of the
+        reorganisation."""
+        wanted = {(m.on, m.unit_id, self._position_entering(m.on)) for m in moves}
+        for fact in self.derived_moves():
+            key = (fact["effective_on"], fact["changes"]["unit_id"], fact["changes"]["position_id"])
+            if key not in wanted:
                 self._emit(Person.FactRetracted, at, effective_on=fact["effective_on"], act=fact["act"],
                            fact_version=fact["version"],
                            reason="re-derived: the reorganisation no longer applies to this person as now recorded")
-        have = {(f["effective_on"], f["changes"]["unit_id"]) for f in self.derived_moves()}
         for move in moves:
-            if (move.on, move.unit_id) in have:
+            position = self._position_entering(move.on)
+            have = {(f["effective_on"], f["changes"]["unit_id"], f["changes"]["position_id"])
+                    for f in self.derived_moves()}
+            if (move.on, move.unit_id, position) in have:
                 continue
-            before = self.placement_on(move.on - timedelta(days=1)) or self.placement
             self._emit(Person.Transferred, at, effective_on=move.on, act=move.reorganisation.act,
-                       unit_id=move.unit_id, position_id=before.position_id, by_reorganisation=True)
+                       unit_id=move.unit_id, position_id=position, by_reorganisation=True)
 
     def retract(self, *, fact_version: int, reason: str, act: LegalAct, at: datetime) -> tuple[Placement, Placement]:
         """Retract one fact; returns the placement before and after so rosters can follow."""

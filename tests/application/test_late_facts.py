@@ -339,3 +339,21 @@ def test_a_move_made_by_a_reorganisation_is_not_retractable_on_its_own(ledger: L
 
     with pytest.raises(NotRetractable):
         ledger.service.execute(RetractFact(fact_id=_fact_of_latest(ledger, commune), reason="x", act=an_act()))
+
+
+def test_a_late_change_of_position_before_a_merger_is_carried_through_it(ledger: Ledger) -> None:
+    province = establish(ledger.service)
+    a = establish(ledger.service, parent_id=province, kind="COMMUNE")
+    first, second = (ledger.service.execute(CreatePosition(unit_id=a, title=t, group="SUPPORT", rank="Nhân viên",  # type: ignore[arg-type]
+                                                           effective_on=date(2020, 1, 1), act=an_act())).position_id
+                     for t in ("Văn thư", "Thủ quỹ"))
+    someone = recruit(ledger.service, a, position_id=first)
+    ledger.service.execute(MergeUnits(source_unit_ids=(a,), into_unit_id=province, effective_on=REFORM,  # type: ignore[arg-type]
+                                      act=an_act()))
+
+    ledger.service.execute(TransferPerson(person_id=someone, to_unit_id=a, to_position_id=second,  # type: ignore[arg-type]
+                                          effective_on=date(2024, 1, 1), act=an_act()))
+
+    after = person(ledger, someone).placement
+    assert (after.unit_id, after.position_id) == (UUID(province), UUID(second))
+    assert position(ledger, second).holder_ids == {UUID(someone)} and position(ledger, first).holder_ids == set()
