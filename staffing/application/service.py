@@ -196,7 +196,7 @@ class StaffingService:
                 return Outcome(results, dict(skipped), recorded=False, replayed=replayed)
             versions = work.versions()
             try:
-                self.store.save(*work.events)
+                self.store.save_events(work.events)
             except IntegrityError:
                 attempt += 1
                 if attempt >= MAX_ATTEMPTS:
@@ -216,7 +216,7 @@ class StaffingService:
         if key is not None:
             if key in keys:
                 return self._replay_in_batch(keys[key], command), True
-            previous = work.find(request_id(key), Request)
+            previous = work.find_new(request_id(key), Request)
             if previous is not None:
                 return self._replay(previous, command), True
         if isinstance(command, Fact):

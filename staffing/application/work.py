@@ -71,6 +71,12 @@ class Work:
         except NotFound:
             return None
 
+    def find_new(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        """``find`` for ids that are usually absent (request keys, chosen ids): a miss costs one read."""
+        if aggregate_id not in self.loaded and not self.store.exists(aggregate_id):
+            return None
+        return self.find(aggregate_id, kind)
+
     def add(self, agg: A) -> A:
         self.loaded[agg.id] = self._touched[agg.id] = agg
         return agg
@@ -94,7 +100,7 @@ class Work:
         """The id for something a command creates: the client's choice (refused if taken), or a new one."""
         if wanted is None:
             return self.new_id()
-        if wanted in self.loaded or self.find(wanted, Aggregate) is not None:
+        if wanted in self.loaded or self.find_new(wanted, Aggregate) is not None:
             raise InvalidInput(field_name, f"the id {wanted} is already in use; choose another or leave it out")
         return wanted
 

@@ -67,11 +67,11 @@ def test_crash_while_saving_a_consolidation_lands_nothing(ledger: Ledger, monkey
     before_versions, before_position = versions(ledger, everything_in(province)), last_position(ledger)
     handed_over: list[tuple[Any, ...]] = []
 
-    def crashing_save(*events: Any, **_: Any) -> None:
-        handed_over.append(events)
+    def crashing_save(events: Any) -> None:
+        handed_over.append(tuple(events))
         raise DiskFull("no space left on device")
 
-    monkeypatch.setattr(ledger.store, "save", crashing_save)
+    monkeypatch.setattr(ledger.store, "save_events", crashing_save)
 
     with pytest.raises(DiskFull):
         consolidate_communes(ledger, province)
@@ -92,7 +92,7 @@ def test_command_that_crashed_while_saving_can_simply_be_submitted_again(
     def crashing_save(*_: Any, **__: Any) -> None:
         raise DiskFull("no space left on device")
 
-    monkeypatch.setattr(ledger.store, "save", crashing_save)
+    monkeypatch.setattr(ledger.store, "save_events", crashing_save)
     with pytest.raises(DiskFull):
         consolidate_communes(ledger, province)
     monkeypatch.undo()

@@ -64,8 +64,8 @@ def test_a_clean_file_is_recorded_through_the_handlers_many_lines_per_transactio
 ) -> None:
     lines = province_file(communes=3, people=4)
     saves: list[int] = []
-    real_save = ledger.store.save
-    monkeypatch.setattr(ledger.store, "save", lambda *events: saves.append(len(events)) or real_save(*events))
+    real_save = ledger.store.save_events
+    monkeypatch.setattr(ledger.store, "save_events", lambda events: saves.append(len(events)) or real_save(events))
 
     report = import_lines(ledger.service, as_lines(lines), ImportMode.STOP_AT_FIRST_ERROR, batch=10)
 

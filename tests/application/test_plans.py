@@ -53,8 +53,8 @@ def test_a_plan_mixing_a_consolidation_quota_and_recruitment_into_the_new_unit_l
     province = establish_province(ledger.service, communes=2, people_per_commune=2)
     new_id, person_id = uuid4(), uuid4()
     saves: list[int] = []
-    real_save = ledger.store.save
-    monkeypatch.setattr(ledger.store, "save", lambda *events: saves.append(len(events)) or real_save(*events))
+    real_save = ledger.store.save_events
+    monkeypatch.setattr(ledger.store, "save_events", lambda events: saves.append(len(events)) or real_save(events))
 
     outcome = ledger.service.run(_consolidation_plan(province, new_id, person_id), Mode.ATOMIC)
 

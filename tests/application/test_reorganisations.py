@@ -69,13 +69,13 @@ def given(ledger: Ledger) -> Given:
 def counting_saves(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     """A pass-through fake of the store's save (infrastructure), recording each call's events."""
     calls: list[tuple[Any, ...]] = []
-    real_save: Callable[..., Any] = ledger.store.save
+    real_save: Callable[..., Any] = ledger.store.save_events
 
-    def save(*aggregates: Any, **kwargs: Any) -> Any:
-        calls.append(aggregates)
-        return real_save(*aggregates, **kwargs)
+    def save(events: Any) -> Any:
+        calls.append(tuple(events))
+        return real_save(events)
 
-    monkeypatch.setattr(ledger.store, "save", save)
+    monkeypatch.setattr(ledger.store, "save_events", save)
     return calls
 
 
