@@ -1,5 +1,5 @@
 """Command line: ``python -m staffing serve | demo | schema | migrate | status | catch-up | rebuild | import |
-export-commands``.
+export-commands | generate``.
 
 Settings come from the environment (staffing/config.py); nothing connects before a command runs.
 """
@@ -123,13 +123,17 @@ def import_(
     batch: Annotated[int, typer.Option(min=1, max=5000, help="commands per transaction")] = 500,
 ) -> None:
     """Apply a file of commands through the same handlers as the API (see README, "Import and export")."""
+    if dry_run and atomic:
+        raise typer.BadParameter("--dry-run and --atomic exclude each other")
+    _import(file, dry_run, atomic, batch)
+
+
+def _import(file: Path, dry_run: bool, atomic: bool, batch: int) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from staffing.application.importer import ImportMode, import_lines, read_lines
     from staffing.bootstrap import build
 
-    if dry_run and atomic:
-        raise typer.BadParameter("--dry-run and --atomic exclude each other")
     mode = ImportMode.DRY_RUN if dry_run else ImportMode.ATOMIC if atomic else ImportMode.STOP_AT_FIRST_ERROR
     total = sum(1 for _ in read_lines(file))
     ledger = build(inline_projection=False)
@@ -154,6 +158,31 @@ def import_(
             typer.echo("stopped at the first refused line; the lines before it are recorded. Fix it and run the "
                        "same command again: recorded lines are not written twice", err=True)
         raise typer.Exit(1)
+
+
+@app.command()
+def generate(
+    scale: Annotated[str, typer.Option(help="tiny, province or national")] = "province",
+    seed: Annotated[int, typer.Option(help="same seed, same history")] = 1,
+    out: Annotated[Path | None, typer.Option(help="where to write the command file (default: the data "
+                                                  "directory)")] = None,
+    load: Annotated[bool, typer.Option(help="import the file into the configured store")] = True,
+) -> None:
+    """Write a synthetic, realistic history (2015 to the 2025 reform) as commands, and import it."""
+    from staffing.config import Settings
+    from staffing.generator import SCALES
+    from staffing.generator import generate as write_history
+
+    if scale not in SCALES:
+        raise typer.BadParameter(f"--scale is one of {', '.join(SCALES)}")
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = out or settings.data_dir / f"history-{scale}-{seed}.jsonl"
+    counts = write_history(path, SCALES[scale], seed)
+    summary = ", ".join(f"{n:,} {command}" for command, n in sorted(counts.items(), key=lambda c: -c[1]))
+    typer.echo(f"wrote {sum(counts.values()):,} commands to {path}: {summary}")
+    if load:
+        _import(path, dry_run=False, atomic=False, batch=500)
 
 
 @app.command()

@@ -1,0 +1,309 @@
+"""A synthetic but realistic history, written as a file of commands for the import path.
+
+``python -m staffing generate --scale province --seed N`` writes JSON Lines (the import format) and
+imports them through the same handlers and rules as the API. Same seed, same file.
+
+What the history holds, from 2015 (DOMAIN.md):
+
+- the Ministry of Planning and Investment and the Ministry of Finance with their departments, and
+  provinces (at province scale: Hà Giang and Tuyên Quang, the pair merged in 2025) with provincial
+  departments, public service units, districts and communes; job positions in every unit;
+- people recruited into them, yearly quota acts (31/12 for the next year), and every year
+  retirements, downsizing under the decree in force, transfers and recruitments to replace leavers;
+  public service units merged over 2017–2021 (the −13% of 2015–2021);
+- the 2025 restructuring from the real tables in ``../shared/data``: the ministry absorbed on
+  01/03/2025; on 01/07/2025 the provinces consolidated, districts abolished (absorbed into the
+  province, their communes re-homed) and communes consolidated three into one, each successor
+  allowed to exceed its quota for five years;
+- records that arrive late (recruitments dated 2024 into communes that no longer exist, retirements
+  dated before the reform of people it moved) and corrections (a recruitment entered in error,
+  then retracted) — written after the reform, as they would arrive.
+
+Not yet (issue 9): the national scale's calibration against the published figures (84,140 people
+downsized 2015–2023 ...); the ``national`` preset only sizes the country.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+__all__ = ["SCALES", "Scale", "generate"]
+
+#: the real 2025 tables, beside the checkout (``../shared/data``)
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+REFORM_CENTRAL, REFORM_LOCAL = date(2025, 3, 1), date(2025, 7, 1)
+FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô", "Lò", "Hà", "Nông", "Vàng"]
+MIDDLE = {"MALE": ["Văn", "Đức", "Minh", "Quốc"], "FEMALE": ["Thị", "Thu", "Ngọc", "Thanh"]}
+GIVEN = {"MALE": ["An", "Bình", "Cường", "Dũng", "Hùng", "Khánh", "Long", "Nam", "Sơn", "Tuấn"],
+         "FEMALE": ["Anh", "Dung", "Hà", "Hoa", "Lan", "Mai", "Ngân", "Phương", "Thảo", "Yến"]}
+WORDS = ["Minh", "Thanh", "Tân", "Phúc", "Hòa", "Bình", "Xuân", "Đồng", "Yên", "Kim", "Hưng", "Lâm", "Sơn", "Trung"]
+
+
+@dataclass(frozen=True)
+class Scale:
+    provinces: int  # the first ``provinces`` predecessors listed in provinces-2025.csv
+    districts: int  # per province
+    communes: int  # per district
+    departments: int  # provincial departments (sở) per province
+    service_units: int  # public service units per province
+    bureaus: int  # departments (vụ, cục) per ministry
+    staff: int  # people per unit at the start (communes, departments, bureaus); PSUs twice that
+
+
+SCALES = {
+    "tiny": Scale(provinces=2, districts=2, communes=3, departments=2, service_units=3, bureaus=2, staff=4),
+    "province": Scale(provinces=2, districts=9, communes=16, departments=12, service_units=60, bureaus=10, staff=15),
+    "national": Scale(provinces=63, districts=11, communes=15, departments=18, service_units=760, bureaus=30,
+                      staff=20),
+}
+
+
+@dataclass
+class _Person:
+    id: str
+    unit: str
+    active: bool = True
+    last_fact: date = date(2015, 1, 1)
+
+
+@dataclass
+class _Unit:
+    id: str
+    code: str
+    name: str
+    kind: str
+    parent: str | None
+    staff: list[str] = field(default_factory=list)
+    alive: bool = True
+
+
+class _History:
+    """Keeps just enough state to write only valid commands, and writes them in recording order."""
+
+    def __init__(self, rng: random.Random, scale: Scale) -> None:
+        self.rng, self.scale = rng, scale
+        self.lines: list[bytes] = []
+        self.counts: dict[str, int] = {}
+        self.units: dict[str, _Unit] = {}
+        self.people: dict[str, _Person] = {}
+        self.acts = 0
+
+    # ------------------------------------------------------------------ plumbing
+    def new_id(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def act(self, issuer: str, signed: date) -> dict[str, str]:
+        self.acts += 1
+        return {"number": f"{self.acts}/QĐ", "issuer": issuer, "signedOn": signed.isoformat()}
+
+    def emit(self, command: str, on: date, issuer: str, dated: bool = True, **body: Any) -> None:
+        body = {k: v for k, v in body.items() if v is not None}
+        data = {**body, "act": self.act(issuer, on - timedelta(days=15))}
+        if dated:
+            data["effectiveOn"] = on.isoformat()
+        self.lines.append(orjson.dumps({"command": command, "input": data}))
+        self.counts[command] = self.counts.get(command, 0) + 1
+
+    def name(self) -> tuple[str, str]:
+        gender = self.rng.choice(["MALE", "FEMALE"])
+        return f"{self.rng.choice(FAMILY)} {self.rng.choice(MIDDLE[gender])} {self.rng.choice(GIVEN[gender])}", gender
+
+    # ------------------------------------------------------------------ building blocks
+    def unit(self, code: str, name: str, kind: str, parent: str | None, on: date, issuer: str) -> _Unit:
+        unit = _Unit(self.new_id(), code, name, kind, parent)
+        self.units[unit.id] = unit
+        self.emit("establishUnit", on, issuer, id=unit.id, code=code, name=name, kind=kind, parentId=parent,
+                  autonomy="PARTLY_BUDGET_FUNDED" if kind == "PUBLIC_SERVICE_UNIT" else None)
+        return unit
+
+    def category(self, unit: _Unit) -> str:
+        return "PUBLIC_EMPLOYEE" if unit.kind == "PUBLIC_SERVICE_UNIT" else "CIVIL_SERVANT"
+
+    def recruit(self, unit: _Unit, on: date, issuer: str) -> _Person:
+        person = _Person(self.new_id(), unit.id, last_fact=on)
+        full_name, gender = self.name()
+        born = date(on.year - self.rng.randint(23, 52), self.rng.randint(1, 12), self.rng.randint(1, 28))
+        self.emit("recruitPerson", on, issuer, id=person.id, fullName=full_name, birthDate=born.isoformat(),
+                  gender=gender, category=self.category(unit), unitId=unit.id)
+        self.people[person.id] = person
+        unit.staff.append(person.id)
+        return person
+
+    def staff(self, unit: _Unit, n: int, on: date, issuer: str) -> None:
+        self.emit("createPosition", on, issuer, unitId=unit.id, title=f"Chuyên viên {unit.name}",
+                  group="SECTOR_PROFESSIONAL", rank="Chuyên viên")
+        for _ in range(n):
+            self.recruit(unit, on, issuer)
+
+    def leave(self, person: _Person, on: date, issuer: str, downsize: bool) -> None:
+        if downsize:
+            self.emit("downsizePerson", on, issuer, personId=person.id,
+                      policy=self.rng.choice(["EARLY_RETIREMENT", "RESIGNATION"]),
+                      monthlySalary=self.rng.randint(6, 18) * 1_000_000, insuredYears=self.rng.randint(5, 30))
+        else:
+            self.emit("retirePerson", on, issuer, personId=person.id)
+        person.active, person.last_fact = False, on
+        self.units[person.unit].staff.remove(person.id)
+
+    def move(self, person: _Person, target: _Unit, on: date, issuer: str) -> None:
+        self.emit("transferPerson", on, issuer, personId=person.id, toUnitId=target.id)
+        self.units[person.unit].staff.remove(person.id)
+        target.staff.append(person.id)
+        person.unit, person.last_fact = target.id, on
+
+    def merge(self, sources: list[_Unit], on: date, issuer: str, into: _Unit | None = None,
+              new: tuple[str, str, str, str | None] | None = None, excess: date | None = None) -> _Unit:
+        target = into
+        if new is not None:
+            code, name, kind, parent = new
+            target = _Unit(self.new_id(), code, name, kind, parent)
+            self.units[target.id] = target
+        assert target is not None
+        self.emit("mergeUnits", on, issuer, sourceUnitIds=[s.id for s in sources],
+                  intoUnitId=into.id if into else None,
+                  newUnit={"id": target.id, "code": code, "name": name, "kind": kind, "parentId": parent}
+                  if new is not None else None, excessAllowedUntil=excess.isoformat() if excess else None)
+        for source in sources:
+            source.alive = False
+            for person_id in source.staff:
+                self.people[person_id].unit = target.id
+            target.staff.extend(source.staff)
+            source.staff = []
+            for unit in self.units.values():
+                if unit.parent == source.id and unit.alive:
+                    unit.parent = target.id
+        return target
+
+    def alive(self, *kinds: str) -> list[_Unit]:
+        return [u for u in self.units.values() if u.alive and u.kind in kinds]
+
+
+def _provinces(scale: Scale) -> tuple[str, list[str]]:
+    """The 2025 successor and its predecessors, from the real table (the first rows cover the scale)."""
+    with (DATA / "provinces-2025.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    names: list[str] = []
+    for row in rows:
+        names += row["predecessors"].split(";")
+        if len(names) >= scale.provinces:
+            return rows[0]["new_province"], names[: scale.provinces]
+    return rows[0]["new_province"], names
+
+
+def _ministry() -> tuple[str, list[str]]:
+    with (DATA / "ministries-2025.csv").open(encoding="utf-8") as handle:
+        row = next(csv.DictReader(handle))
+    return row["successor"], row["predecessors"].split(";")
+
+
+def history(scale: Scale, seed: int) -> Iterator[bytes]:
+    """The command lines of the whole history, in recording order."""
+    h = _History(random.Random(seed), scale)
+    start, government = date(2015, 1, 1), "Thủ tướng Chính phủ"
+    successor_ministry, ministries = _ministry()
+    central = [h.unit(f"B{i:02d}", name, "MINISTRY", None, start, government) for i, name in enumerate(ministries)]
+    for m in central:
+        for b in range(scale.bureaus):
+            bureau = h.unit(f"{m.code}-V{b:02d}", f"Vụ {b + 1} {m.name}", "DEPARTMENT", m.id, start, government)
+            h.staff(bureau, scale.staff, start, m.name)
+    new_province, names = _provinces(scale)
+    provinces = []
+    for p, name in enumerate(names):
+        issuer = f"UBND tỉnh {name}"
+        province = h.unit(f"P{p:02d}", f"Tỉnh {name}", "PROVINCE", None, start, government)
+        provinces.append(province)
+        for d in range(scale.departments):
+            dept = h.unit(f"{province.code}-S{d:02d}", f"Sở {d + 1} tỉnh {name}", "PROVINCIAL_DEPARTMENT",
+                          province.id, start, issuer)
+            h.staff(dept, scale.staff, start, issuer)
+        for s in range(scale.service_units):
+            psu = h.unit(f"{province.code}-DV{s:03d}", f"Trường {s + 1} tỉnh {name}", "PUBLIC_SERVICE_UNIT",
+                         province.id, start, issuer)
+            h.staff(psu, 2 * scale.staff, start, issuer)
+        for d in range(scale.districts):
+            district = h.unit(f"{province.code}-H{d:02d}", f"Huyện {h.rng.choice(WORDS)} {d + 1} ({name})",
+                              "DISTRICT", province.id, start, issuer)
+            h.staff(district, scale.staff, start, issuer)
+            for c in range(scale.communes):
+                words = h.rng.sample(WORDS, 2)
+                commune = h.unit(f"{district.code}-X{c:02d}", f"Xã {words[0]} {words[1]} {c + 1}", "COMMUNE",
+                                 district.id, start, issuer)
+                h.staff(commune, scale.staff, start, issuer)
+    # ------------------------------------------------------------------ 2015-2024: the yearly flow
+    for year in range(2015, 2025):
+        quota_day = date(year, 1, 1)
+        for unit in list(h.units.values()):
+            if unit.alive and unit.kind not in ("MINISTRY", "PROVINCE"):
+                h.emit("assignQuota", quota_day, "UBND tỉnh / Bộ", unitId=unit.id, category=h.category(unit),
+                       kind="ASSIGNED", amount=len(unit.staff) + h.rng.randint(-1, 2) if unit.staff else 1)
+        active = sorted((p for p in h.people.values() if p.active), key=lambda p: p.id)
+        for person in h.rng.sample(active, len(active) * 6 // 100):
+            on = date(year, h.rng.randint(2, 12), h.rng.randint(1, 28))
+            if on <= person.last_fact or not person.active:
+                continue
+            r = h.rng.random()
+            if r < 0.4:
+                h.leave(person, on, "Sở Nội vụ", downsize=False)
+            elif r < 0.55:
+                h.leave(person, on, "Sở Nội vụ", downsize=True)
+            else:
+                peers = [u for u in h.alive(h.units[person.unit].kind) if u.id != person.unit]
+                if peers:
+                    h.move(person, h.rng.choice(peers), on, "Sở Nội vụ")
+        for unit in list(h.units.values()):
+            if unit.alive and unit.kind not in ("MINISTRY", "PROVINCE") and h.rng.random() < 0.35:
+                h.recruit(unit, date(year, h.rng.randint(3, 11), h.rng.randint(1, 28)), "Sở Nội vụ")
+        if 2017 <= year <= 2021:  # public service units merged (the -13% of 2015-2021)
+            for province in provinces:
+                psus = [u for u in h.alive("PUBLIC_SERVICE_UNIT") if u.parent == province.id]
+                for _ in range(max(1, round(len(psus) * 0.028)) if len(psus) >= 4 else 0):
+                    merged_psu, receiving_psu = h.rng.sample(psus, 2)
+                    psus.remove(merged_psu)
+                    h.merge([merged_psu], date(year, 12, 31), f"UBND {province.name}", into=receiving_psu)
+    # ------------------------------------------------------------------ 2025: the restructuring
+    absorbed, receiving = central[0], central[-1]
+    h.merge([absorbed], REFORM_CENTRAL, "Quốc hội", into=receiving, excess=date(2030, 3, 1))
+    if successor_ministry != receiving.name:
+        h.emit("renameUnit", REFORM_CENTRAL, "Quốc hội", unitId=receiving.id, name=successor_ministry)
+    old_communes = [u for u in h.alive("COMMUNE")]
+    merged = h.merge(provinces, REFORM_LOCAL, "Quốc hội", new=("P99", f"Tỉnh {new_province}", "PROVINCE", None),
+                     excess=date(2030, 7, 1)) if len(provinces) > 1 else provinces[0]
+    for district in h.alive("DISTRICT"):
+        h.merge([district], REFORM_LOCAL, "Quốc hội", into=merged)
+    communes = h.alive("COMMUNE")
+    for i in range(0, len(communes) - 2, 3):
+        group = communes[i:i + 3]
+        words = h.rng.sample(WORDS, 2)
+        h.merge(group, REFORM_LOCAL, "UBTVQH", new=(f"X{i // 3:04d}", f"Xã {words[0]} {words[1]}", "COMMUNE",
+                                                    merged.id), excess=date(2030, 7, 1))
+    # ------------------------------------------------------------------ late records and corrections
+    for commune in h.rng.sample(old_communes, min(5, len(old_communes))):
+        h.recruit(commune, date(2024, 6, 1), "UBND xã")  # recorded after the reform, dated before it
+    moved = [p for p in h.people.values() if p.active and p.last_fact < date(2024, 11, 1)]
+    for person in h.rng.sample(moved, min(5, len(moved))):
+        h.leave(person, date(2024, 12, 1), "Sở Nội vụ", downsize=False)
+    for _ in range(3):
+        wrong = h.recruit(h.rng.choice(h.alive("COMMUNE")), date(2025, 8, 1), "UBND xã")
+        h.emit("retractFact", date(2025, 8, 20), "UBND xã", dated=False, factId=f"{wrong.id}:1",
+               reason="nhập nhầm hồ sơ")
+    yield from h.lines
+
+
+def generate(path: Path, scale: Scale, seed: int) -> dict[str, int]:
+    """Write the history to ``path``; returns how many lines of each command it holds."""
+    counts: dict[str, int] = {}
+    with path.open("wb") as handle:
+        for line in history(scale, seed):
+            handle.write(line + b"\n")
+            command = orjson.loads(line)["command"]
+            counts[command] = counts.get(command, 0) + 1
+    return counts
