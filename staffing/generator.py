@@ -187,16 +187,20 @@ class _History:
         return [u for u in self.units.values() if u.alive and u.kind in kinds]
 
 
-def _provinces(scale: Scale) -> tuple[str, list[str]]:
-    """The 2025 successor and its predecessors, from the real table (the first rows cover the scale)."""
+def _provinces(scale: Scale) -> list[tuple[str, list[str]]]:
+    """(the 2025 province, its predecessors) from the real table, for the first ``scale.provinces``
+    predecessors (at province scale: Tuyên Quang from Hà Giang and Tuyên Quang)."""
     with (DATA / "provinces-2025.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    names: list[str] = []
+    out: list[tuple[str, list[str]]] = []
+    taken = 0
     for row in rows:
-        names += row["predecessors"].split(";")
-        if len(names) >= scale.provinces:
-            return rows[0]["new_province"], names[: scale.provinces]
-    return rows[0]["new_province"], names
+        if taken >= scale.provinces:
+            break
+        predecessors = row["predecessors"].split(";")[: scale.provinces - taken]
+        out.append((row["new_province"], predecessors))
+        taken += len(predecessors)
+    return out
 
 
 def _ministry() -> tuple[str, list[str]]:
@@ -215,7 +219,8 @@ def history(scale: Scale, seed: int) -> Iterator[bytes]:
         for b in range(scale.bureaus):
             bureau = h.unit(f"{m.code}-V{b:02d}", f"Vụ {b + 1} {m.name}", "DEPARTMENT", m.id, start, government)
             h.staff(bureau, scale.staff, start, m.name)
-    new_province, names = _provinces(scale)
+    reform = _provinces(scale)
+    names = [name for _, predecessors in reform for name in predecessors]
     provinces = []
     for p, name in enumerate(names):
         issuer = f"UBND tỉnh {name}"
@@ -275,16 +280,23 @@ def history(scale: Scale, seed: int) -> Iterator[bytes]:
     if successor_ministry != receiving.name:
         h.emit("renameUnit", REFORM_CENTRAL, "Quốc hội", unitId=receiving.id, name=successor_ministry)
     old_communes = [u for u in h.alive("COMMUNE")]
-    merged = h.merge(provinces, REFORM_LOCAL, "Quốc hội", new=("P99", f"Tỉnh {new_province}", "PROVINCE", None),
-                     excess=date(2030, 7, 1)) if len(provinces) > 1 else provinces[0]
-    for district in h.alive("DISTRICT"):
-        h.merge([district], REFORM_LOCAL, "Quốc hội", into=merged)
-    communes = h.alive("COMMUNE")
-    for i in range(0, len(communes) - 2, 3):
-        group = communes[i:i + 3]
-        words = h.rng.sample(WORDS, 2)
-        h.merge(group, REFORM_LOCAL, "UBTVQH", new=(f"X{i // 3:04d}", f"Xã {words[0]} {words[1]}", "COMMUNE",
-                                                    merged.id), excess=date(2030, 7, 1))
+    by_name = {p.name: p for p in provinces}
+    successors = []
+    for n, (new_name, predecessors) in enumerate(reform):
+        sources = [by_name[f"Tỉnh {name}"] for name in predecessors]
+        if len(sources) == 1:  # unchanged (11 provinces kept their territory)
+            successors.append(sources[0])
+            continue
+        successors.append(h.merge(sources, REFORM_LOCAL, "Quốc hội", excess=date(2030, 7, 1),
+                                  new=(f"N{n:02d}", f"Tỉnh {new_name}", "PROVINCE", None)))
+    for district in h.alive("DISTRICT"):  # districts abolished: their communes come under the province
+        h.merge([district], REFORM_LOCAL, "Quốc hội", into=h.units[district.parent or ""])
+    for province in successors:
+        communes = [u for u in h.alive("COMMUNE") if u.parent == province.id]
+        for i in range(0, len(communes) - 2, 3):
+            words = h.rng.sample(WORDS, 2)
+            h.merge(communes[i:i + 3], REFORM_LOCAL, "UBTVQH", excess=date(2030, 7, 1),
+                    new=(f"{province.code}-X{i // 3:04d}", f"Xã {words[0]} {words[1]}", "COMMUNE", province.id))
     # ------------------------------------------------------------------ late records and corrections
     for commune in h.rng.sample(old_communes, min(5, len(old_communes))):
         h.recruit(commune, date(2024, 6, 1), "UBND xã")  # recorded after the reform, dated before it

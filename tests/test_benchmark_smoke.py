@@ -32,3 +32,12 @@ def test_import_benchmark_runs_on_a_tiny_dataset_on_sqlite(tmp_path: Path) -> No
     assert f"| baseline | 1 | {commands} |" in text
     assert "sqlite: batched " in text and "one transaction per command" in text and "-> ratio " in text
     assert "PostgreSQL" not in text
+
+
+def test_scale_benchmark_runs_on_the_tiny_history(tmp_path: Path) -> None:
+    out = tmp_path / "scale.md"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_scale", "--scale", "tiny", "--out", str(out)],
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "history: tiny scale" in text and "import ratio batched" in text and "national summary" in text

@@ -79,5 +79,5 @@ def test_province_scale_pipeline_generate_import_query_rebuild_compare(tmp_path:
                              text=True, timeout=600)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert national() == before
-    assert {code for code, _, _ in before} >= {"P99", "B01"}  # the consolidated province and the ministry
+    assert {code for code, _, _ in before} >= {"N00", "B01"}  # the consolidated province and the ministry
     assert sum(heads for _, _, heads in before) > 5_000

@@ -1,0 +1,121 @@
+"""Where the ledger stands against the national-scale targets (issue 9), on the generated history.
+
+One run on SQLite, each figure with the baseline the issue names, measured in the same run:
+
+- import through the handlers: batched (500 commands per transaction) vs one transaction per command;
+- projection: incremental catch-up of the whole log vs rebuild from scratch into fresh tables;
+- queries (in process): one unit's staffing (p50 over units), one province rolled up, the national
+  summary (depth 1, rolled up) and the full national listing, vs hand-written SQL computing the
+  national summary's headcount from the same tables.
+
+Usage: python -m benchmarks.bench_scale [--scale province] [--seed 1] [--out benchmarks/RESULTS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from staffing.application.importer import ImportMode, import_lines, read_lines
+from staffing.bootstrap import build
+from staffing.config import Settings
+from staffing.generator import SCALES, generate
+from staffing.projections.db import make_engines
+from staffing.projections.rebuild import rebuild
+
+AS_OF = date(2025, 7, 31)
+NAIVE_SQL = """
+SELECT p.unit_id, count(*) FROM person_versions p
+WHERE p.valid_from <= :d AND p.valid_to > :d AND p.rec_from <= :p AND p.rec_to > :p AND p.status = 'ACTIVE'
+GROUP BY p.unit_id
+"""
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f} ms"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", default="province", choices=sorted(SCALES))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    lines: list[str] = []
+
+    def report(line: str) -> None:
+        print(line, flush=True)
+        lines.append(line)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        history = Path(tmp) / "history.jsonl"
+        counts = generate(history, SCALES[args.scale], args.seed)
+        report(f"history: {args.scale} scale, seed {args.seed}, {sum(counts.values()):,} commands")
+        rates = {}
+        for variant, batch in (("batched", 500), ("one per transaction", 1)):
+            ledger = build(Settings.from_env({"STAFFING_DATA_DIR": f"{tmp}/{batch}"}), inline_projection=False)
+            outcome = import_lines(ledger.service, read_lines(history), ImportMode.STOP_AT_FIRST_ERROR, batch=batch)
+            assert outcome.ok, outcome.errors[:3]
+            rates[variant] = outcome.events / outcome.seconds
+            report(f"import {variant}: {outcome.events:,} events in {outcome.seconds:.1f} s -> "
+                   f"{rates[variant]:,.0f} events/s")
+            if batch != 500:
+                ledger.close()
+                continue
+            kept = ledger
+        report(f"import ratio batched / one per transaction: {rates['batched'] / rates['one per transaction']:.1f}x "
+               "(target: >= 50,000 events/s)")
+        ledger = kept
+        logged = ledger.store.recorder.max_notification_id() or 0
+        t0 = time.perf_counter()
+        ledger.projector.catch_up()
+        catch_up = logged / (time.perf_counter() - t0)
+        target = make_engines(make_url(f"sqlite:///{tmp}/rebuilt.sqlite"))
+        t0 = time.perf_counter()
+        rebuild(ledger.store, target)
+        rebuilt = logged / (time.perf_counter() - t0)
+        target.dispose()
+        report(f"projection of {logged:,} log entries: catch-up {catch_up:,.0f}/s, rebuild {rebuilt:,.0f}/s -> "
+               f"{rebuilt / catch_up:.1f}x (targets: rebuild >= 100,000/s, catch-up >= 30,000/s)")
+        q = ledger.queries
+        with q.connect() as conn:
+            position = q.knowledge_position(conn, None)
+            units = [u.id for u, _, _ in q.subtree(conn, None, AS_OF, position)]
+            timings = []
+            for unit_id in units[:: max(1, len(units) // 200)]:
+                t0 = time.perf_counter()
+                q.staffing(conn, unit_id, AS_OF, position)
+                timings.append(time.perf_counter() - t0)
+            report(f"one unit's staffing: p50 {_ms(statistics.median(timings))} over {len(timings)} units "
+                   "(target: <= 1 ms)")
+            tops = q.staffing_report(conn, None, AS_OF, position, depth=1, include_descendants=True)
+            province = max(tops, key=lambda r: r.total_headcount)
+            t0 = time.perf_counter()
+            q.staffing(conn, province.unit_id, AS_OF, position, include_descendants=True)
+            report(f"largest top-level unit rolled up: {_ms(time.perf_counter() - t0)} (target: <= 50 ms)")
+            t0 = time.perf_counter()
+            summary = q.staffing_report(conn, None, AS_OF, position, depth=1, include_descendants=True)
+            ours = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            naive = conn.execute(text(NAIVE_SQL), {"d": AS_OF, "p": position}).all()
+            sql = time.perf_counter() - t0
+            assert sum(n for _, n in naive) == sum(r.total_headcount for r in summary)
+            report(f"national summary ({len(summary)} rows): {_ms(ours)} vs the hand-written headcount SQL "
+                   f"{_ms(sql)} -> {ours / sql:.1f}x (target: <= 300 ms over HTTP, within 2x of SQL)")
+            t0 = time.perf_counter()
+            listing = q.staffing_report(conn, None, AS_OF, position)
+            report(f"full listing ({len(listing)} units): {_ms(time.perf_counter() - t0)} (target: <= 3 s over HTTP)")
+        ledger.close()
+    if args.out:
+        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
