@@ -269,7 +269,7 @@ class Projector:
         fid = self._fact(batch, e, pos, "UnitEstablished", unit_id=uid, other_unit_id=_s(e.parent_id))
         batch.series.add_fact("unit", uid, pos, e.effective_on, {
             "code": e.code, "name": e.name, "name_folded": fold(e.name), "kind": e.kind, "autonomy": e.autonomy,
-            "parent_id": _s(e.parent_id), "status": "ACTIVE"})
+            "parent_id": _s(e.parent_id), "status": "ACTIVE"}, new=True)
         if e.predecessor_ids:
             self._lineage(batch, e.originator_id, e.predecessor_ids, e.change, e.effective_on, pos, fid)
 
@@ -309,7 +309,7 @@ class Projector:
     def _position_created(self, batch: _Batch, e: Position.Created, pos: int) -> None:
         self._fact(batch, e, pos, "PositionCreated", unit_id=str(e.unit_id))
         batch.series.add_fact("position", str(e.originator_id), pos, e.effective_on, {
-            "unit_id": str(e.unit_id), "title": e.title, "group": e.group, "rank": e.rank, "status": "OPEN"})
+            "unit_id": str(e.unit_id), "title": e.title, "group": e.group, "rank": e.rank, "status": "OPEN"}, new=True)
 
     def _position_regraded(self, batch: _Batch, e: Position.Regraded, pos: int) -> None:
         current = batch.series.current_value("position", str(e.originator_id)) or {}
@@ -389,7 +389,7 @@ class Projector:
                               "birth_date": e.birth_date, "gender": e.gender, "rec_from": pos})
         batch.series.add_fact("person", pid, pos, e.effective_on, {
             "unit_id": uid, "position_id": _s(e.position_id), "category": e.category, "rank": e.rank,
-            "status": "ACTIVE", "cause": "RECRUITED", "fact_id": fid})
+            "status": "ACTIVE", "cause": "RECRUITED", "fact_id": fid}, new=True)
 
     def _person_transferred(self, batch: _Batch, e: Person.Transferred, pos: int) -> None:
         pid = str(e.originator_id)

@@ -22,7 +22,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, series_facts
 
@@ -120,6 +120,7 @@ class SeriesBatch:
         self._closed: list[tuple[str, str, _Row]] = []
         self._created: list[tuple[str, str, _Row]] = []
         self.next_row_id = {name: self._max_row_id(spec) + 1 for name, spec in self.specs.items()}
+        self._prepared: dict[str, tuple[Any, Any]] = {}
 
     def _max_row_id(self, spec: SeriesSpec) -> int:
         if self.fresh:
@@ -127,36 +128,46 @@ class SeriesBatch:
         return int(self.conn.execute(select(func.coalesce(func.max(spec.table.c.row_id), 0))).scalar_one())
 
     # ------------------------------------------------------------------ loading
-    def _state(self, series: str, key: str) -> _State:
+    def _state(self, series: str, key: str, new: bool = False) -> _State:
+        """The series' working state; ``new`` when the fact creates the thing (nothing to load)."""
         state = self.states.get((series, key))
         if state is None:
-            state = _State() if self.fresh else self._load(series, key)
+            state = _State() if self.fresh or new else self._load(series, key)
             self.states[(series, key)] = state
         return state
+
+    def _statements(self, series: str) -> tuple[Any, Any]:
+        """The two look-ups of ``_load``, built once per series kind (bound parameters, cached compile)."""
+        found = self._prepared.get(series)
+        if found is None:
+            spec = self.specs[series]
+            t = spec.table
+            facts = (select(series_facts.c.position, series_facts.c.effective_on, series_facts.c.delta,
+                            series_facts.c.retracted_pos)
+                     .where(series_facts.c.series == bindparam("b_series"), series_facts.c.key == bindparam("b_key")))
+            rows = (select(t.c.row_id, t.c.valid_from, t.c.valid_to, t.c.rec_from, *[t.c[c] for c in spec.value_columns])
+                    .where(*[t.c[col] == bindparam(f"b_{col}") for col in spec.key_columns],
+                           t.c.rec_to == OPEN_POSITION))
+            found = self._prepared[series] = (facts, rows)
+        return found
 
     def _load(self, series: str, key: str) -> _State:
         spec = self.specs[series]
         state = _State()
-        for r in self.conn.execute(
-            select(series_facts.c.position, series_facts.c.effective_on, series_facts.c.delta,
-                   series_facts.c.retracted_pos)
-            .where(series_facts.c.series == series, series_facts.c.key == key)
-        ):
+        facts, rows = self._statements(series)
+        for r in self.conn.execute(facts, {"b_series": series, "b_key": key}):
             state.facts.append(_Fact(r.position, r.effective_on, orjson.loads(r.delta), r.retracted_pos, stored=True))
-        t = spec.table
-        conditions = [t.c[col] == value for col, value in spec.key_values(key).items()]
-        for r in self.conn.execute(
-            select(t.c.row_id, t.c.valid_from, t.c.valid_to, t.c.rec_from,
-                   *[t.c[c] for c in spec.value_columns])
-            .where(and_(*conditions), t.c.rec_to == OPEN_POSITION)
-        ):
+        params = {f"b_{col}": value for col, value in spec.key_values(key).items()}
+        for r in self.conn.execute(rows, params):
             state.rows.append(_Row(r.row_id, r.valid_from, r.valid_to,
                                    tuple(r[4 + i] for i in range(len(spec.value_columns))), r.rec_from, stored=True))
         return state
 
     # ------------------------------------------------------------------ changes
-    def add_fact(self, series: str, key: str, position: int, effective_on: date, delta: dict[str, Any]) -> None:
-        state = self._state(series, key)
+    def add_fact(self, series: str, key: str, position: int, effective_on: date, delta: dict[str, Any],
+                 new: bool = False) -> None:
+        """Add a fact; ``new`` when it creates the thing the series is about (its first fact)."""
+        state = self._state(series, key, new)
         state.facts.append(_Fact(position, effective_on, delta))
         self._refold(series, key, state, position)
 
