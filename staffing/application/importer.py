@@ -30,6 +30,7 @@ from staffing.application.registry import command_named, command_types
 from staffing.application.service import MAX_REPORTED_ERRORS, Item, Mode, StaffingService
 from staffing.application.values import from_data
 from staffing.domain.errors import InvalidInput, StaffingError
+from staffing.domain.reorganisation import StuckInEndedUnit
 from staffing.domain.request import Request
 
 __all__ = ["ImportMode", "ImportReport", "LineError", "import_lines", "read_lines"]
@@ -139,15 +140,24 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
     parse_errors: list[LineError] = []
     whole_file = mode is not ImportMode.STOP_AT_FIRST_ERROR
 
-    def flush() -> bool:
-        """Run the pending lines; False when the import must stop."""
+    def flush(more_to_come: bool = False) -> bool:
+        """Run the pending lines; False when the import must stop.
+
+        A line that leaves someone in a unit dissolved later may be resolved by a line further on
+        (their exit, recorded with them): while more lines follow, the lines from it on are carried
+        into the next transaction instead of being refused (up to four transactions' worth).
+        """
         if not pending:
             return True
         run_mode = {ImportMode.STOP_AT_FIRST_ERROR: Mode.PREFIX, ImportMode.ATOMIC: Mode.ATOMIC,
                     ImportMode.DRY_RUN: Mode.DRY_RUN}[mode]
         outcome = service.run([p.item for p in pending], run_mode, max_commands=None)
-        for index, error in sorted(outcome.errors.items()):
-            report.errors.append(_refusal(pending[index].number, error).error)
+        first = outcome.first_error
+        carry = (more_to_come and mode is ImportMode.STOP_AT_FIRST_ERROR and first is not None
+                 and isinstance(first[1], StuckInEndedUnit) and len(pending) < 4 * batch)
+        if not carry:
+            for index, error in sorted(outcome.errors.items()):
+                report.errors.append(_refusal(pending[index].number, error).error)
         done = sum(r is not None for r in outcome.results)
         if mode is ImportMode.DRY_RUN:
             report.decided += done - outcome.replayed
@@ -156,6 +166,12 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
         report.replayed += outcome.replayed
         if outcome.recorded or mode is ImportMode.DRY_RUN:
             report.events += sum(not isinstance(e, Request.Handled) for e in outcome.events)
+        if carry:
+            assert first is not None
+            if progress:
+                progress(first[0])
+            del pending[: first[0]]
+            return True
         if progress:
             progress(len(pending))
         pending.clear()
@@ -174,7 +190,7 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
             if len(parse_errors) >= MAX_REPORTED_ERRORS:
                 break
             continue
-        if not whole_file and len(pending) >= batch and not flush():
+        if not whole_file and len(pending) >= batch and not flush(more_to_come=True):
             break
     if whole_file and parse_errors:
         report.errors.extend(parse_errors)

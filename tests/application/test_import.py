@@ -208,3 +208,44 @@ def test_an_import_killed_midway_resumes_where_it_stopped_and_writes_nothing_twi
     finally:
         if schema:
             drop_pg_schema(schema)
+
+
+def test_a_late_recruitment_and_the_exit_it_needs_may_stand_in_different_transactions(ledger: Ledger) -> None:
+    """Someone recorded late in a unit dissolved since needs their exit recorded with them; the import
+    carries the lines from the recruitment on into the next transaction until the exit arrives."""
+    province, division, person = str(uuid4()), str(uuid4()), str(uuid4())
+    lines = [
+        line("establishUnit", id=province, code="08", name="Tỉnh Tuyên Quang", kind="PROVINCE"),
+        line("establishUnit", id=division, code="08-P", name="Phòng Tổng hợp", kind="DIVISION", parentId=province),
+        {"command": "dissolveUnit", "input": {"unitId": division, "effectiveOn": "2025-07-01", "act": ACT}},
+        {"command": "recruitPerson", "input": {"id": person, "fullName": "Lò Thị Sen", "birthDate": "1990-01-01",
+                                               "gender": "FEMALE", "category": "CIVIL_SERVANT", "unitId": division,
+                                               "effectiveOn": "2024-03-01", "act": ACT}},
+        line("assignQuota", unitId=province, category="CADRE", kind="ASSIGNED", amount=3),
+        line("assignQuota", unitId=province, category="CADRE", kind="TEMPORARY", amount=1),
+        {"command": "transferPerson", "input": {"personId": person, "toUnitId": province,
+                                                "effectiveOn": "2025-06-01", "act": ACT}},
+    ]
+
+    report = import_lines(ledger.service, as_lines(lines), ImportMode.STOP_AT_FIRST_ERROR, batch=3)
+
+    assert report.ok and report.recorded == len(lines), report.errors
+    assert recruited(ledger) == 1
+
+
+def test_a_late_recruitment_whose_exit_never_comes_is_refused_naming_its_line(ledger: Ledger) -> None:
+    province, division = str(uuid4()), str(uuid4())
+    lines = [
+        line("establishUnit", id=province, code="08", name="Tỉnh Tuyên Quang", kind="PROVINCE"),
+        line("establishUnit", id=division, code="08-P", name="Phòng Tổng hợp", kind="DIVISION", parentId=province),
+        {"command": "dissolveUnit", "input": {"unitId": division, "effectiveOn": "2025-07-01", "act": ACT}},
+        {"command": "recruitPerson", "input": {"fullName": "Lò Thị Sen", "birthDate": "1990-01-01",
+                                               "gender": "FEMALE", "category": "CIVIL_SERVANT", "unitId": division,
+                                               "effectiveOn": "2024-03-01", "act": ACT}},
+        *[line("assignQuota", unitId=province, category="CADRE", kind="ASSIGNED", amount=n) for n in range(1, 4)],
+    ]
+
+    report = import_lines(ledger.service, as_lines(lines), ImportMode.STOP_AT_FIRST_ERROR, batch=3)
+
+    assert [(e.line, e.code) for e in report.errors] == [(4, "UNIT_ENDED")]
+    assert "dissolved" in report.errors[0].message and report.recorded == 3
