@@ -320,21 +320,22 @@ class Person(LedgerAggregate):
         missing, withdraw (retract) those that no longer apply. Each move carries the position the
         person held when it happened (a late change of position makes it again) and the act of the
         reorganisation."""
-        wanted = {(m.on, m.unit_id, self._position_entering(m.on)) for m in moves}
+        wanted = [(m, self._position_entering(m.on)) for m in moves]
+        keys = {(m.on, m.unit_id, position) for m, position in wanted}
+
+        def key(fact: dict[str, Any]) -> tuple[date, UUID, UUID | None]:
+            return fact["effective_on"], fact["changes"]["unit_id"], fact["changes"]["position_id"]
+
         for fact in self.derived_moves():
-            key = (fact["effective_on"], fact["changes"]["unit_id"], fact["changes"]["position_id"])
-            if key not in wanted:
+            if key(fact) not in keys:
                 self._emit(Person.FactRetracted, at, effective_on=fact["effective_on"], act=fact["act"],
                            fact_version=fact["version"],
                            reason="re-derived: the reorganisation no longer applies to this person as now recorded")
-        for move in moves:
-            position = self._position_entering(move.on)
-            have = {(f["effective_on"], f["changes"]["unit_id"], f["changes"]["position_id"])
-                    for f in self.derived_moves()}
-            if (move.on, move.unit_id, position) in have:
-                continue
-            self._emit(Person.Transferred, at, effective_on=move.on, act=move.reorganisation.act,
-                       unit_id=move.unit_id, position_id=position, by_reorganisation=True)
+        have = {key(f) for f in self.derived_moves()}
+        for move, position in wanted:
+            if (move.on, move.unit_id, position) not in have:
+                self._emit(Person.Transferred, at, effective_on=move.on, act=move.reorganisation.act,
+                           unit_id=move.unit_id, position_id=position, by_reorganisation=True)
 
     def retract(self, *, fact_version: int, reason: str, act: LegalAct, at: datetime) -> tuple[Placement, Placement]:
         """Retract one fact; returns the placement before and after so rosters can follow."""

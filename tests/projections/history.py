@@ -698,7 +698,6 @@ class HistoryGenerator:
         fact = self.rng.choice(facts)
         if self.attempt("correct_unit", lambda: self.service.execute(RetractFact(fact_id=f"{unit_id}:{fact['version']}", reason="nhập nhầm", act=self.act(self.today())))) is not None:
             model = self.history.units[unit_id]
-            model.parent = str(unit.parent_id) if unit.parent_id else None
             refreshed: Unit = self.load(unit_id)
             model.parent, model.code = (str(refreshed.parent_id) if refreshed.parent_id else None), refreshed.code
 

@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate
 
 from staffing.application.commands import NewUnit
 from staffing.application.work import Work
+from staffing.domain.errors import InvalidInput
 from staffing.domain.person import Person, Placement
 from staffing.domain.position import Position
 from staffing.domain.reorganisation import Reorganisation, check_code_free, derive_moves
@@ -41,8 +42,6 @@ def fact_of(agg: Aggregate, event_class: type) -> str:
 
 
 def parse_fact_id(value: str) -> tuple[UUID, int]:
-    from staffing.domain.errors import InvalidInput
-
     try:
         aggregate, version = str(value).rsplit(":", 1)
         return UUID(aggregate), int(version)
@@ -116,21 +115,28 @@ def reorganisations_of(work: Work) -> Callable[[UUID], list[Reorganisation]]:
     return lookup
 
 
-def settle_person(work: Work, person: Person, before: Placement, effective_on: date, act: LegalAct,
-                  split_parts: Sequence[UUID] = (), field: str = "effectiveOn") -> None:
-    """Record what the reorganisations of the person's units did to them, as now derived, and keep
-    rosters in step. ``split_parts`` names, for a split the person now goes through, their part."""
-    previous = person.derived_moves(include_withdrawn=True)
+def _chooser(split_parts: Sequence[UUID], earlier: Sequence[tuple[date, UUID]]
+             ) -> Callable[[Reorganisation], UUID | None]:
+    """The part a split or separation takes someone (or a position) to: the one the command names
+    in ``split_parts``, else the one an earlier derivation recorded for that date (``earlier``)."""
 
     def choose(reorg: Reorganisation) -> UUID | None:
         parts = {uid for uid, _ in reorg.successors}
         chosen = next((p for p in split_parts if p in parts), None)
-        if chosen is None:  # the part they were allocated to before, if any
-            chosen = next((f["changes"]["unit_id"] for f in reversed(previous)
-                           if f["effective_on"] == reorg.on and f["changes"]["unit_id"] in parts), None)
+        if chosen is None:
+            chosen = next((unit for on, unit in reversed(earlier) if on == reorg.on and unit in parts), None)
         return chosen
 
-    moves, problem = derive_moves(person.steps(), reorganisations_of(work), choose, person.full_name, field)
+    return choose
+
+
+def settle_person(work: Work, person: Person, before: Placement, effective_on: date, act: LegalAct,
+                  split_parts: Sequence[UUID] = (), field: str = "effectiveOn") -> None:
+    """Record what the reorganisations of the person's units did to them, as now derived, and keep
+    rosters in step. ``split_parts`` names, for a split the person now goes through, their part."""
+    earlier = [(f["effective_on"], f["changes"]["unit_id"]) for f in person.derived_moves(include_withdrawn=True)]
+    moves, problem = derive_moves(person.steps(), reorganisations_of(work), _chooser(split_parts, earlier),
+                                  person.full_name, field)
     person.settle(moves, work.at)
     work.defer(person.id, problem)
     follow(work, person.id, before, person.placement, effective_on, act, joined_on=person.entered_on())
@@ -139,14 +145,9 @@ def settle_person(work: Work, person: Person, before: Placement, effective_on: d
 def settle_position(work: Work, position: Position, before_unit: UUID | None, effective_on: date, act: LegalAct,
                     split_parts: Sequence[UUID] = ()) -> None:
     """What reorganisations did to the position, as now derived; the unit rosters follow its final unit."""
-    previous = position.derived_moves(include_withdrawn=True)
-
-    def choose(reorg: Reorganisation) -> UUID | None:
-        parts = {uid for uid, _ in reorg.successors}
-        return next((p for p in split_parts if p in parts), None) or next(
-            (f["unit_id"] for f in reversed(previous) if f["effective_on"] == reorg.on and f["unit_id"] in parts), None)
-
-    moves, problem = derive_moves(position.steps(), reorganisations_of(work), choose, f"position '{position.title}'")
+    earlier = [(f["effective_on"], f["unit_id"]) for f in position.derived_moves(include_withdrawn=True)]
+    moves, problem = derive_moves(position.steps(), reorganisations_of(work), _chooser(split_parts, earlier),
+                                  f"position '{position.title}'")
     position.settle(moves, work.at)
     work.defer(position.id, problem)
     now_unit = position.unit_id if position.is_open else None
