@@ -94,8 +94,15 @@ class _History:
         self.lines: list[bytes] = []
         self.counts: dict[str, int] = {}
         self.units: dict[str, _Unit] = {}
+        self.by_kind: dict[str, list[_Unit]] = {}  # every unit ever, by kind (dead ones filtered when read)
+        self.children: dict[str, list[_Unit]] = {}  # by parent id, as last set
         self.people: dict[str, _Person] = {}
         self.acts = 0
+
+    def drain(self) -> Iterator[bytes]:
+        """Hand over the lines written so far (the history streams: memory stays bounded at national size)."""
+        lines, self.lines = self.lines, []
+        yield from lines
 
     # ------------------------------------------------------------------ plumbing
     def new_id(self) -> str:
@@ -119,11 +126,26 @@ class _History:
 
     # ------------------------------------------------------------------ building blocks
     def unit(self, code: str, name: str, kind: str, parent: str | None, on: date, issuer: str) -> _Unit:
-        unit = _Unit(self.new_id(), code, name, kind, parent)
-        self.units[unit.id] = unit
+        unit = self._add(_Unit(self.new_id(), code, name, kind, parent))
         self.emit("establishUnit", on, issuer, id=unit.id, code=code, name=name, kind=kind, parentId=parent,
                   autonomy="PARTLY_BUDGET_FUNDED" if kind == "PUBLIC_SERVICE_UNIT" else None)
         return unit
+
+    def _add(self, unit: _Unit) -> _Unit:
+        self.units[unit.id] = unit
+        self.by_kind.setdefault(unit.kind, []).append(unit)
+        if unit.parent is not None:
+            self.children.setdefault(unit.parent, []).append(unit)
+        return unit
+
+    def peer(self, unit: _Unit) -> _Unit | None:
+        """Another living unit of the same kind, drawn at random (a few draws; None if none found)."""
+        pool = self.by_kind.get(unit.kind, [])
+        for _ in range(8):
+            other = self.rng.choice(pool)
+            if other.alive and other.id != unit.id:
+                return other
+        return None
 
     def category(self, unit: _Unit) -> str:
         return "PUBLIC_EMPLOYEE" if unit.kind == "PUBLIC_SERVICE_UNIT" else "CIVIL_SERVANT"
@@ -165,8 +187,7 @@ class _History:
         target = into
         if new is not None:
             code, name, kind, parent = new
-            target = _Unit(self.new_id(), code, name, kind, parent)
-            self.units[target.id] = target
+            target = self._add(_Unit(self.new_id(), code, name, kind, parent))
         assert target is not None
         self.emit("mergeUnits", on, issuer, sourceUnitIds=[s.id for s in sources],
                   intoUnitId=into.id if into else None,
@@ -178,13 +199,14 @@ class _History:
                 self.people[person_id].unit = target.id
             target.staff.extend(source.staff)
             source.staff = []
-            for unit in self.units.values():
-                if unit.parent == source.id and unit.alive:
+            for unit in self.children.pop(source.id, []):
+                if unit.alive and unit.parent == source.id:
                     unit.parent = target.id
+                    self.children.setdefault(target.id, []).append(unit)
         return target
 
     def alive(self, *kinds: str) -> list[_Unit]:
-        return [u for u in self.units.values() if u.alive and u.kind in kinds]
+        return [u for kind in kinds for u in self.by_kind.get(kind, []) if u.alive]
 
 
 def _provinces(scale: Scale) -> list[tuple[str, list[str]]]:
@@ -243,6 +265,7 @@ def history(scale: Scale, seed: int) -> Iterator[bytes]:
                 commune = h.unit(f"{district.code}-X{c:02d}", f"Xã {words[0]} {words[1]} {c + 1}", "COMMUNE",
                                  district.id, start, issuer)
                 h.staff(commune, scale.staff, start, issuer)
+        yield from h.drain()
     # ------------------------------------------------------------------ 2015-2024: the yearly flow
     for year in range(2015, 2025):
         quota_day = date(year, 1, 1)
@@ -261,19 +284,20 @@ def history(scale: Scale, seed: int) -> Iterator[bytes]:
             elif r < 0.55:
                 h.leave(person, on, "Sở Nội vụ", downsize=True)
             else:
-                peers = [u for u in h.alive(h.units[person.unit].kind) if u.id != person.unit]
-                if peers:
-                    h.move(person, h.rng.choice(peers), on, "Sở Nội vụ")
+                peer = h.peer(h.units[person.unit])
+                if peer is not None:
+                    h.move(person, peer, on, "Sở Nội vụ")
         for unit in list(h.units.values()):
             if unit.alive and unit.kind not in ("MINISTRY", "PROVINCE") and h.rng.random() < 0.35:
                 h.recruit(unit, date(year, h.rng.randint(3, 11), h.rng.randint(1, 28)), "Sở Nội vụ")
         if 2017 <= year <= 2021:  # public service units merged (the -13% of 2015-2021)
             for province in provinces:
-                psus = [u for u in h.alive("PUBLIC_SERVICE_UNIT") if u.parent == province.id]
+                psus = [u for u in h.children.get(province.id, []) if u.alive and u.kind == "PUBLIC_SERVICE_UNIT"]
                 for _ in range(max(1, round(len(psus) * 0.028)) if len(psus) >= 4 else 0):
                     merged_psu, receiving_psu = h.rng.sample(psus, 2)
                     psus.remove(merged_psu)
                     h.merge([merged_psu], date(year, 12, 31), f"UBND {province.name}", into=receiving_psu)
+        yield from h.drain()
     # ------------------------------------------------------------------ 2025: the restructuring
     absorbed, receiving = central[0], central[-1]
     h.merge([absorbed], REFORM_CENTRAL, "Quốc hội", into=receiving, excess=date(2030, 3, 1))
@@ -292,7 +316,7 @@ def history(scale: Scale, seed: int) -> Iterator[bytes]:
     for district in h.alive("DISTRICT"):  # districts abolished: their communes come under the province
         h.merge([district], REFORM_LOCAL, "Quốc hội", into=h.units[district.parent or ""])
     for province in successors:
-        communes = [u for u in h.alive("COMMUNE") if u.parent == province.id]
+        communes = [u for u in h.children.get(province.id, []) if u.alive and u.kind == "COMMUNE"]
         for i in range(0, len(communes) - 2, 3):
             words = h.rng.sample(WORDS, 2)
             h.merge(communes[i:i + 3], REFORM_LOCAL, "UBTVQH", excess=date(2030, 7, 1),
@@ -307,7 +331,7 @@ def history(scale: Scale, seed: int) -> Iterator[bytes]:
         wrong = h.recruit(h.rng.choice(h.alive("COMMUNE")), date(2025, 8, 1), "UBND xã")
         h.emit("retractFact", date(2025, 8, 20), "UBND xã", dated=False, factId=f"{wrong.id}:1",
                reason="nhập nhầm hồ sơ")
-    yield from h.lines
+    yield from h.drain()
 
 
 def generate(path: Path, scale: Scale, seed: int) -> dict[str, int]:

@@ -137,9 +137,7 @@ class StaffingLineType:
 
     @strawberry.field(description="The quota in force split by kind (assigned, temporary, supplementary).")
     def quota_by_kind(self) -> list[QuotaByKind]:
-        amounts: dict[str, int] = {}
-        for entry in self.source.entries:
-            amounts[entry.kind] = amounts.get(entry.kind, 0) + entry.amount
+        amounts = self.source.by_kind
         return [QuotaByKind(kind=k, amount=amounts[k.value]) for k in values.QuotaKind if amounts.get(k.value)]
 
     @strawberry.field(description="Each quota figure in force with the legal act behind it.")

@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, or_, select
+import orjson
+from sqlalchemy import Connection, String, and_, column, func, literal, or_, select, values
 from sqlalchemy.sql.elements import ColumnElement
 
 from staffing.domain.errors import InvalidInput
 from staffing.domain.values import PersonnelCategory, QuotaKind
 from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines
+from staffing.projections.figures import FIGURE_COLUMNS, HEADCOUNT, QUOTA
 from staffing.projections.text import fold
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
 
 CATEGORIES = tuple(PersonnelCategory)
 NOW_POSITION = t.OPEN_POSITION - 1
+MAX_DEPTH = 64  # deeper than any administrative tree; bounds a walk should a cycle ever slip in
 
 
 def from_us(value: int) -> datetime:
@@ -51,7 +54,7 @@ def decode_cursor(cursor: str, n: int) -> list[str]:
     return parts
 
 
-def visible(table: Table, as_of: date, position: int) -> ColumnElement[bool]:
+def visible(table: Any, as_of: date, position: int) -> ColumnElement[bool]:
     c = table.c
     return and_(c.valid_from <= as_of, c.valid_to > as_of, c.rec_from <= position, c.rec_to > position)
 
@@ -89,12 +92,48 @@ class QuotaEntry:
     effective_from: date
 
 
+class EntrySource:
+    """Loads the quota entries (figure, kind, legal act) of many units at once, on first use.
+
+    Totals come from ``unit_figures``; the entries behind them are only read when a caller asks
+    for them (a national roll-up would otherwise carry every quota row of the country). One source
+    serves every line of a report, so asking for entries costs one query per 500 units, not one
+    per line. It reads through its own connection at the pinned knowledge position, so a late
+    read gives the same answer the figures were computed for.
+    """
+
+    def __init__(self, queries: Queries, as_of: date, position: int, conn: Connection | None = None) -> None:
+        self.queries, self.as_of, self.position, self.conn = queries, as_of, position, conn
+        self.units: set[str] = set()
+        self._loaded: dict[str, list[QuotaEntry]] | None = None  # "unit|category" -> entries
+
+    def load(self, conn: Connection | None = None) -> None:
+        """Read the entries now (while ``conn``, e.g. a rolled-back preview, is still open)."""
+        if self._loaded is not None:
+            return
+        if conn is not None or self.conn is not None:
+            self._loaded = self.queries.quota_entries(conn or self.conn, self.units, self.as_of,  # type: ignore[arg-type]
+                                                      self.position)
+            return
+        with self.queries.connect() as own:
+            self._loaded = self.queries.quota_entries(own, self.units, self.as_of, self.position)
+
+    def entries(self, members: Iterable[str], category: str) -> list[QuotaEntry]:
+        self.load()
+        assert self._loaded is not None
+        found = [e for m in members for e in self._loaded.get(f"{m}|{category}", ())]
+        found.sort(key=lambda e: (QuotaKind(e.kind).name, e.fact_id))
+        return found
+
+
 @dataclass
 class StaffingLine:
     category: str
     quota: int = 0
     headcount: int = 0
-    entries: list[QuotaEntry] = field(default_factory=list)
+    by_kind: dict[str, int] = field(default_factory=dict)
+    source: EntrySource | None = None
+    members: tuple[str, ...] = ()
 
     @property
     def vacancy(self) -> int:
@@ -105,7 +144,12 @@ class StaffingLine:
         return max(self.headcount - self.quota, 0)
 
     def quota_of(self, kind: str) -> int:
-        return sum(e.amount for e in self.entries if e.kind == kind)
+        return self.by_kind.get(kind, 0)
+
+    @property
+    def entries(self) -> list[QuotaEntry]:
+        """Each quota figure in force behind ``quota``, with its act (read on first use)."""
+        return self.source.entries(self.members, self.category) if self.source is not None else []
 
 
 @dataclass
@@ -302,8 +346,7 @@ class Queries:
 
         With a root, the root is level 0; without one, top-level units are level 1 (the country).
         """
-        v = t.unit_versions
-        rows = conn.execute(self._unit_select().where(visible(v, as_of, position), v.c.status == "ACTIVE")).all()
+        rows = self._subtree_rows(conn, root_id, as_of, position, depth)
         by_parent: dict[str | None, list[Any]] = defaultdict(list)
         ids = set()
         for r in rows:
@@ -332,101 +375,143 @@ class Queries:
                 stack.extend((child, level + 1) for child in reversed(by_parent.get(row.unit_id, [])))
         return out
 
+    def _subtree_rows(self, conn: Connection, root_id: str | None, as_of: date, position: int,
+                      depth: int | None) -> Sequence[Any]:
+        """The unit rows of the subtree on ``as_of`` (the whole tree without a root).
+
+        With a root, a recursive query walks down from it through the parent index, so a
+        province's subtree costs its own units, not the country's (issue 9).
+        """
+        v = t.unit_versions
+        if root_id is None:
+            return conn.execute(self._unit_select().where(visible(v, as_of, position), v.c.status == "ACTIVE")).all()
+        root = (select(v.c.unit_id, literal(0).label("level"))
+                .where(v.c.unit_id == root_id, visible(v, as_of, position), v.c.status == "ACTIVE")
+                .cte("walk", recursive=True))
+        child = v.alias("child")
+        limit = min(depth if depth is not None else MAX_DEPTH, MAX_DEPTH)  # the write side forbids cycles; never loop
+        walk = root.union_all(
+            select(child.c.unit_id, root.c.level + 1)
+            .where(child.c.parent_id == root.c.unit_id, visible(child, as_of, position), child.c.status == "ACTIVE",
+                   root.c.level < limit))
+        return conn.execute(self._unit_select().join(walk, walk.c.unit_id == v.c.unit_id)
+                            .where(visible(v, as_of, position), v.c.status == "ACTIVE")).all()
+
     # ------------------------------------------------------------------ staffing
-    def _figures(self, conn: Connection, unit_ids: Sequence[str] | None, as_of: date, position: int
-                 ) -> tuple[dict[str, dict[str, StaffingLine]], dict[str, date]]:
-        """Quota entries, headcount and exceptions per unit (all units when ``unit_ids`` is None)."""
-        q, p, x = t.quota_versions, t.person_versions, t.excess_versions
-        lines: dict[str, dict[str, StaffingLine]] = defaultdict(dict)
+    def figure_rows(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int
+                    ) -> dict[str, tuple[int, ...]]:
+        """Each unit's pre-aggregated figures in force on ``as_of`` as known at ``position``.
 
-        def line(unit: str, category: str) -> StaffingLine:
-            found = lines[unit].get(category)
-            if found is None:
-                found = lines[unit][category] = StaffingLine(category)
-            return found
+        One index seek per unit: among the unit's rows known at the position, the one with the
+        latest ``valid_from`` on or before ``as_of`` (rows known at one position partition valid
+        time, so it is the row covering the date, if any row does). Cost is independent of how
+        much history lies before or after the date.
+        """
+        f = t.unit_figures
+        g = f.alias("g")
+        out: dict[str, tuple[int, ...]] = {}
+        for chunk in _chunks(list(dict.fromkeys(unit_ids)), 2000):
+            wanted = _id_table(conn, chunk)
+            latest = (select(g.c.row_id)
+                      .where(g.c.unit_id == wanted.c.unit_id, g.c.valid_from <= as_of, g.c.rec_from <= position,
+                             g.c.rec_to > position)
+                      .order_by(g.c.valid_from.desc()).limit(1).scalar_subquery())
+            query = (select(f.c.unit_id, *[f.c[name] for name in FIGURE_COLUMNS])
+                     .where(f.c.row_id.in_(select(latest).select_from(wanted)), f.c.valid_to > as_of))
+            for r in conn.execute(query):
+                out[r[0]] = tuple(r[1:])
+        return out
 
-        chunks: Iterable[Sequence[str] | None] = [None] if unit_ids is None else _chunks(list(unit_ids), 500)
-        exceptions: dict[str, date] = {}
-        for chunk in chunks:
-            quota = select(q).where(visible(q, as_of, position), q.c.amount > 0)
-            heads = (select(p.c.unit_id, p.c.category, func.count().label("n"))
-                     .where(visible(p, as_of, position), p.c.status == "ACTIVE")
-                     .group_by(p.c.unit_id, p.c.category))
-            excess = select(x.c.unit_id, x.c.until).where(visible(x, as_of, position), x.c.until >= as_of)
-            if chunk is not None:
-                quota = quota.where(q.c.unit_id.in_(chunk))
-                heads = heads.where(p.c.unit_id.in_(chunk))
-                excess = excess.where(x.c.unit_id.in_(chunk))
-            for r in conn.execute(quota):
-                entry = QuotaEntry(r.category, r.kind, r.amount, r.fact_id, r.act_number, r.act_issuer,
-                                   r.act_signed_on, r.valid_from)
-                target = line(r.unit_id, r.category)
-                target.entries.append(entry)
-                target.quota += r.amount
-            for r in conn.execute(heads):
-                line(r.unit_id, r.category).headcount += r.n
-            for r in conn.execute(excess):
-                exceptions[r.unit_id] = r.until
-        return lines, exceptions
+    def quota_entries(self, conn: Connection, unit_ids: Iterable[str], as_of: date, position: int
+                      ) -> dict[str, list[QuotaEntry]]:
+        """The quota figures in force (amount > 0) with their acts, keyed ``"unit|category"``."""
+        q = t.quota_versions
+        out: dict[str, list[QuotaEntry]] = defaultdict(list)
+        for chunk in _chunks(sorted(set(unit_ids)), 500):
+            for r in conn.execute(select(q).where(q.c.unit_id.in_(chunk), visible(q, as_of, position), q.c.amount > 0)):
+                out[f"{r.unit_id}|{r.category}"].append(QuotaEntry(r.category, r.kind, r.amount, r.fact_id,
+                                                                   r.act_number, r.act_issuer, r.act_signed_on,
+                                                                   r.valid_from))
+        return out
+
+    def exceptions(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int) -> dict[str, date]:
+        """Units whose excess-staffing exception is still running on ``as_of``: the deadline of each."""
+        x = t.excess_versions
+        out: dict[str, date] = {}
+        for chunk in _chunks(list(dict.fromkeys(unit_ids)), 500):
+            for r in conn.execute(select(x.c.unit_id, x.c.until).where(x.c.unit_id.in_(chunk),
+                                                                        visible(x, as_of, position),
+                                                                        x.c.until >= as_of)):
+                out[r.unit_id] = r.until
+        return out
 
     @staticmethod
-    def _assemble(unit_id: str, own: Iterable[dict[str, StaffingLine]], as_of: date, position: int,
-                  excess: date | None, rolled: bool) -> StaffingFigures:
-        merged = {c.value: StaffingLine(c.value) for c in CATEGORIES}
-        for per_category in own:
-            for category, src in per_category.items():
-                dst = merged[category]
-                dst.quota += src.quota
-                dst.headcount += src.headcount
-                dst.entries.extend(src.entries)
-        for dst in merged.values():
-            dst.entries.sort(key=lambda e: (QuotaKind(e.kind).name, e.fact_id))
-        return StaffingFigures(unit_id, as_of, position, list(merged.values()), excess, rolled)
+    def _assemble(unit_id: str, total: Sequence[int], members: Sequence[str], as_of: date,
+                  position: int, excess: date | None, rolled: bool, source: EntrySource) -> StaffingFigures:
+        """One line per category from a figure vector (entries read lazily by ``source``)."""
+        lines = []
+        for category in CATEGORIES:
+            by_kind = {kind: total[QUOTA[(category.value, kind)]] for (c, kind) in QUOTA if c == category.value}
+            by_kind = {k: v for k, v in by_kind.items() if v}
+            lines.append(StaffingLine(category.value, sum(by_kind.values()), total[HEADCOUNT[category.value]],
+                                      by_kind, source, tuple(members)))
+        return StaffingFigures(unit_id, as_of, position, lines, excess, rolled)
 
     def staffing(self, conn: Connection, unit_id: str, as_of: date, position: int,
                  include_descendants: bool = False) -> StaffingFigures | None:
+        """One unit's figures, alone or rolled up over its subtree as it stood on ``as_of``.
+
+        Its quota entries are read in ``conn`` before returning (so a rolled-back preview's
+        figures carry their entries too).
+        """
         unit = self.unit(conn, unit_id, as_of, position)
         if unit is None:
             return None
         ids = [u.id for u, _, _ in self.subtree(conn, unit_id, as_of, position)] if include_descendants else [unit_id]
-        lines, exceptions = self._figures(conn, ids, as_of, position)
-        figures = self._assemble(unit_id, (lines.get(i, {}) for i in ids), as_of, position,
-                                 exceptions.get(unit_id), include_descendants)
+        source = EntrySource(self, as_of, position)
+        source.units.update(ids)
+        figures = self._assemble(unit_id, _sum(self.figure_rows(conn, ids, as_of, position).values()), ids, as_of,
+                                 position,
+                                 self.exceptions(conn, [unit_id], as_of, position).get(unit_id),
+                                 include_descendants, source)
+        source.load(conn)
         figures.unit = unit
         return figures
 
     def staffing_report(self, conn: Connection, root_id: str | None, as_of: date, position: int,
                         depth: int | None = None, include_descendants: bool = False) -> list[StaffingFigures]:
-        """One row per unit of the subtree (or the country), each alone or rolled up over its subtree."""
+        """One row per unit of the subtree (or the country), each alone or rolled up over its subtree.
+
+        Figures are summed from ``unit_figures`` in one pass, children before parents; quota
+        entries are read only if asked for (``StaffingLine.entries``).
+        """
         if depth is not None and depth < 0:
             raise InvalidInput("depth", "depth must be 0 or more")
         tree = self.subtree(conn, root_id, as_of, position)
         if not tree:
             return []
-        whole_country = root_id is None
-        lines, exceptions = self._figures(conn, None if whole_country else [u.id for u, _, _ in tree], as_of, position)
-        children: dict[str | None, list[str]] = defaultdict(list)
-        for u, _, parent in tree:
-            children[parent].append(u.id)
+        ids = [u.id for u, _, _ in tree]
+        figures = self.figure_rows(conn, ids, as_of, position)
+        shown = [(u, level) for u, level, _ in tree if depth is None or level <= depth]
+        exceptions = self.exceptions(conn, [u.id for u, _ in shown], as_of, position)
+        members: dict[str, list[str]] = {}
+        if include_descendants:  # children come after their parent (preorder): fold upwards
+            members = {u.id: [u.id] for u, _, _ in tree}
+            totals = {u.id: list(figures.get(u.id, ZERO)) for u, _, _ in tree}
+            for u, _, parent in reversed(tree):
+                if parent is not None and parent in members:
+                    members[parent].extend(members[u.id])
+                    totals[parent] = [a + b for a, b in zip(totals[parent], totals[u.id], strict=True)]
+        else:
+            totals = {u.id: list(figures.get(u.id, ZERO)) for u, _ in shown}
+        source = EntrySource(self, as_of, position)
+        source.units.update(ids if include_descendants else (u.id for u, _ in shown))
         rows = []
-        for u, level, _ in tree:
-            if depth is not None and level > depth:
-                continue
-            if include_descendants:
-                members, stack, seen = [], [u.id], set()
-                while stack:
-                    current = stack.pop()
-                    if current in seen:
-                        continue
-                    seen.add(current)
-                    members.append(current)
-                    stack.extend(children.get(current, []))
-            else:
-                members = [u.id]
-            figures = self._assemble(u.id, (lines.get(m, {}) for m in members), as_of, position,
-                                     exceptions.get(u.id), include_descendants)
-            figures.unit, figures.level = u, level
-            rows.append(figures)
+        for u, level in shown:
+            figures_row = self._assemble(u.id, totals[u.id], members.get(u.id, [u.id]), as_of, position,
+                                         exceptions.get(u.id), include_descendants, source)
+            figures_row.unit, figures_row.level = u, level
+            rows.append(figures_row)
         return rows
 
     # ------------------------------------------------------------------ people
@@ -515,6 +600,28 @@ def classify_transition(prev_unit: str | None, prev_status: str | None, unit: st
 
 def _version(fact_id: str | None) -> int:
     return int(fact_id.rsplit(":", 1)[1]) if fact_id else 0
+
+
+ZERO = (0,) * len(FIGURE_COLUMNS)
+
+
+def _id_table(conn: Connection, ids: Sequence[str]) -> Any:
+    """A one-column table ``wanted(unit_id)`` of the given ids, to drive one index seek per id.
+
+    PostgreSQL takes a VALUES list; SQLite cannot name a VALUES list's columns, so it reads the ids
+    from one JSON array parameter (``json_each``) instead.
+    """
+    if conn.dialect.name == "sqlite":
+        each = func.json_each(orjson.dumps(list(ids)).decode()).table_valued("value")
+        return select(each.c.value.label("unit_id")).subquery("wanted")
+    return values(column("unit_id", String), name="wanted").data([(u,) for u in ids])
+
+
+def _sum(vectors: Iterable[Sequence[int]]) -> list[int]:
+    total = [0] * len(FIGURE_COLUMNS)
+    for vector in vectors:
+        total = [a + b for a, b in zip(total, vector, strict=True)]
+    return total
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
+from staffing.projections.figures import FigureBatch, person_contribution, quota_contribution
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, series_facts
 
 __all__ = ["SeriesBatch", "SeriesSpec", "fold_intervals"]
@@ -121,6 +122,8 @@ class SeriesBatch:
         self._created: list[tuple[str, str, _Row]] = []
         self.next_row_id = {name: self._max_row_id(spec) + 1 for name, spec in self.specs.items()}
         self._prepared: dict[str, tuple[Any, Any]] = {}
+        #: the per-unit sums of the person and quota rows, kept with them (same batch, same transaction)
+        self.figures = FigureBatch(conn, fresh)
 
     def _max_row_id(self, spec: SeriesSpec) -> int:
         if self.fresh:
@@ -218,8 +221,25 @@ class SeriesBatch:
         state.rows = kept
 
     # ------------------------------------------------------------------ writing
+    def _contribute(self) -> None:
+        """Report each person and quota row created (+ from its rec_from) or closed (− from its rec_to)."""
+        for rows, sign in ((self._created, 1), (self._closed, -1)):
+            for series, key, row in rows:
+                at = row.rec_from if sign == 1 else row.rec_to
+                if series == "person":
+                    found = person_contribution(dict(zip(self.specs[series].value_columns, row.values, strict=True)))
+                    if found is not None:
+                        self.figures.contribute(found[0], found[1], sign, row.valid_from, row.valid_to, at)
+                elif series == "quota":
+                    unit, category, kind = key.split("|")
+                    quota = quota_contribution(unit, category, kind, row.values[0])
+                    if quota is not None:
+                        self.figures.contribute(quota[0], quota[1], sign * quota[2], row.valid_from, row.valid_to, at)
+
     def flush(self) -> None:
-        """Write everything changed since the last flush (rows, their closings, the facts)."""
+        """Write everything changed since the last flush (rows, their closings, the facts, the figures)."""
+        self._contribute()
+        self.figures.flush()
         inserts: dict[str, list[dict[str, Any]]] = {}
         for series, key, row in self._created:
             spec = self.specs[series]

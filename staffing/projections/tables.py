@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 
 from staffing.domain.base import END_OF_TIME as DOMAIN_END_OF_TIME
+from staffing.domain.values import PersonnelCategory, QuotaKind
 
 __all__ = [
     "END_OF_TIME",
@@ -217,4 +218,22 @@ persons = Table(
     Column("gender", String(8), nullable=False),
     Column("rec_from", BigInteger, nullable=False),
     Index("ix_persons_name", "name_folded"),
+)
+
+# per unit: headcount by category (h_*) and quota by category and kind (q_*), pre-aggregated from the
+# person and quota rows so that roll-ups never count people (see staffing.projections.figures)
+unit_figures = Table(
+    "unit_figures",
+    metadata,
+    Column("row_id", Integer, primary_key=True, autoincrement=True),
+    Column("unit_id", String(UUID_LEN), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=False),
+    Column("rec_from", BigInteger, nullable=False),
+    Column("rec_to", BigInteger, nullable=False),
+    *[Column(f"h_{c.value.lower()}", Integer, nullable=False) for c in PersonnelCategory],
+    *[Column(f"q_{c.value.lower()}_{k.value.lower()}", Integer, nullable=False)
+      for c in PersonnelCategory for k in QuotaKind],
+    # one seek per unit finds the row in force: the latest valid_from <= D among rows known at P
+    Index("ix_unit_figures_unit", "unit_id", "valid_from", "rec_from", "rec_to"),
 )
