@@ -9,13 +9,14 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from staffing.bootstrap import Ledger
 from staffing.graphql.auth import parse_tokens, principal_for
 from staffing.graphql.context import Context, Loaders
+from staffing.graphql.downloads import staffing_csv
 from staffing.graphql.schema import schema
 
 __all__ = ["create_app"]
@@ -45,6 +46,9 @@ def create_app(ledger: Ledger, graphiql: bool = True) -> Starlette:
     async def health(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "projected": ledger.projector.position()})
 
+    async def download_staffing(request: Request) -> Response:
+        return await staffing_csv(ledger, graphql_app.tokens, request)
+
     async def root(_: Request) -> RedirectResponse:
         return RedirectResponse("/graphql")
 
@@ -55,5 +59,6 @@ def create_app(ledger: Ledger, graphiql: bool = True) -> Starlette:
         finally:
             ledger.close()
 
-    return Starlette(routes=[Route("/", root), Route("/healthz", health), Route("/graphql", graphql_app, methods=["GET", "POST"])],
+    return Starlette(routes=[Route("/", root), Route("/healthz", health), Route("/graphql", graphql_app, methods=["GET", "POST"]),
+                             Route("/downloads/staffing.csv", download_staffing)],
                      lifespan=lifespan)
