@@ -16,7 +16,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, String, and_, column, func, literal, or_, select, values
+from sqlalchemy import BigInteger, Connection, Date, String, and_, bindparam, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
 from staffing.domain.errors import InvalidInput
@@ -54,7 +55,7 @@ def decode_cursor(cursor: str, n: int) -> list[str]:
     return parts
 
 
-def visible(table: Any, as_of: date, position: int) -> ColumnElement[bool]:
+def visible(table: Any, as_of: Any, position: Any) -> ColumnElement[bool]:
     c = table.c
     return and_(c.valid_from <= as_of, c.valid_to > as_of, c.rec_from <= position, c.rec_to > position)
 
@@ -273,9 +274,7 @@ class Queries:
 
     def unit(self, conn: Connection, unit_id: str, as_of: date, position: int) -> UnitView | None:
         """The unit as it stood on ``as_of``; None when it did not exist then (not yet, or ended)."""
-        v = t.unit_versions
-        row = conn.execute(self._unit_select().where(v.c.unit_id == unit_id, visible(v, as_of, position),
-                                                     v.c.status == "ACTIVE")).first()
+        row = conn.execute(_PREPARED.unit, {"u": unit_id, "d": as_of, "p": position}).first()
         return self._unit_view(row, as_of, position) if row else None
 
     def units_by_id(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int) -> dict[str, UnitView]:
@@ -407,28 +406,25 @@ class Queries:
         time, so it is the row covering the date, if any row does). Cost is independent of how
         much history lies before or after the date.
         """
-        f = t.unit_figures
-        g = f.alias("g")
         out: dict[str, tuple[int, ...]] = {}
-        for chunk in _chunks(list(dict.fromkeys(unit_ids)), 2000):
-            wanted = _id_table(conn, chunk)
-            latest = (select(g.c.row_id)
-                      .where(g.c.unit_id == wanted.c.unit_id, g.c.valid_from <= as_of, g.c.rec_from <= position,
-                             g.c.rec_to > position)
-                      .order_by(g.c.valid_from.desc()).limit(1).scalar_subquery())
-            query = (select(f.c.unit_id, *[f.c[name] for name in FIGURE_COLUMNS])
-                     .where(f.c.row_id.in_(select(latest).select_from(wanted)), f.c.valid_to > as_of))
-            for r in conn.execute(query):
+        ids = list(dict.fromkeys(unit_ids))
+        if len(ids) == 1:  # the common case (one unit's staffing): one seek, no id table
+            row = conn.execute(_PREPARED.one_figure, {"u": ids[0], "d": as_of, "p": position}).first()
+            if row is not None and row[0] > as_of:
+                out[ids[0]] = tuple(row[1:])
+            return out
+        statement = _PREPARED.figures(conn.dialect.name)
+        for chunk in _chunks(ids, 2000):
+            for r in conn.execute(statement, {"ids": _id_param(conn, chunk), "d": as_of, "p": position}):
                 out[r[0]] = tuple(r[1:])
         return out
 
     def quota_entries(self, conn: Connection, unit_ids: Iterable[str], as_of: date, position: int
                       ) -> dict[str, list[QuotaEntry]]:
         """The quota figures in force (amount > 0) with their acts, keyed ``"unit|category"``."""
-        q = t.quota_versions
         out: dict[str, list[QuotaEntry]] = defaultdict(list)
         for chunk in _chunks(sorted(set(unit_ids)), 500):
-            for r in conn.execute(select(q).where(q.c.unit_id.in_(chunk), visible(q, as_of, position), q.c.amount > 0)):
+            for r in conn.execute(_PREPARED.entries, {"ids": list(chunk), "d": as_of, "p": position}):
                 out[f"{r.unit_id}|{r.category}"].append(QuotaEntry(r.category, r.kind, r.amount, r.fact_id,
                                                                    r.act_number, r.act_issuer, r.act_signed_on,
                                                                    r.valid_from))
@@ -436,12 +432,9 @@ class Queries:
 
     def exceptions(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int) -> dict[str, date]:
         """Units whose excess-staffing exception is still running on ``as_of``: the deadline of each."""
-        x = t.excess_versions
         out: dict[str, date] = {}
         for chunk in _chunks(list(dict.fromkeys(unit_ids)), 500):
-            for r in conn.execute(select(x.c.unit_id, x.c.until).where(x.c.unit_id.in_(chunk),
-                                                                        visible(x, as_of, position),
-                                                                        x.c.until >= as_of)):
+            for r in conn.execute(_PREPARED.exceptions, {"ids": list(chunk), "d": as_of, "p": position}):
                 out[r.unit_id] = r.until
         return out
 
@@ -605,16 +598,57 @@ def _version(fact_id: str | None) -> int:
 ZERO = (0,) * len(FIGURE_COLUMNS)
 
 
-def _id_table(conn: Connection, ids: Sequence[str]) -> Any:
-    """A one-column table ``wanted(unit_id)`` of the given ids, to drive one index seek per id.
+def _id_param(conn: Connection, ids: Sequence[str]) -> Any:
+    """The ids as the one parameter of ``_Prepared.figures``: a JSON array (SQLite) or an array (PostgreSQL)."""
+    return orjson.dumps(list(ids)).decode() if conn.dialect.name == "sqlite" else list(ids)
 
-    PostgreSQL takes a VALUES list; SQLite cannot name a VALUES list's columns, so it reads the ids
-    from one JSON array parameter (``json_each``) instead.
-    """
-    if conn.dialect.name == "sqlite":
-        each = func.json_each(orjson.dumps(list(ids)).decode()).table_valued("value")
-        return select(each.c.value.label("unit_id")).subquery("wanted")
-    return values(column("unit_id", String), name="wanted").data([(u,) for u in ids])
+
+class _Prepared:
+    """The statements the hot read paths run, built once with bound parameters ``:d`` (as of),
+    ``:p`` (knowledge position), ``:u`` (a unit) and ``:ids`` (many units), so a call costs the
+    database's work and a cached compile, not a fresh SQLAlchemy construction (issue 9)."""
+
+    def __init__(self) -> None:
+        d, p = bindparam("d", type_=Date), bindparam("p", type_=BigInteger)
+        v, f, q, x = t.unit_versions, t.unit_figures, t.quota_versions, t.excess_versions
+        self.unit = (select(v.c.unit_id, v.c.code, v.c.name, v.c.kind, v.c.autonomy, v.c.parent_id, v.c.status)
+                     .where(v.c.unit_id == bindparam("u"), visible(v, d, p), v.c.status == "ACTIVE"))
+        columns = [f.c[name] for name in FIGURE_COLUMNS]
+        self.one_figure = (select(f.c.valid_to, *columns)
+                           .where(f.c.unit_id == bindparam("u"), f.c.valid_from <= d, f.c.rec_from <= p, f.c.rec_to > p)
+                           .order_by(f.c.valid_from.desc()).limit(1))
+        ids: Any = bindparam("ids", expanding=True)
+        self.entries = select(q).where(q.c.unit_id.in_(ids), visible(q, d, p), q.c.amount > 0)
+        self.exceptions = select(x.c.unit_id, x.c.until).where(x.c.unit_id.in_(ids), visible(x, d, p), x.c.until >= d)
+        self._figures: dict[str, Any] = {}
+
+    def figures(self, dialect: str) -> Any:
+        """Many units' figure rows: one index seek per id of ``:ids``, driven by a table of the ids.
+
+        PostgreSQL unnests an array; SQLite reads a JSON array with ``json_each`` (it cannot
+        name the columns of a VALUES list).
+        """
+        found = self._figures.get(dialect)
+        if found is None:
+            d, p = bindparam("d", type_=Date), bindparam("p", type_=BigInteger)
+            if dialect == "sqlite":
+                each = func.json_each(bindparam("ids", type_=String)).table_valued("value")
+                wanted = select(each.c.value.label("unit_id")).subquery("wanted")
+            else:
+                each = func.unnest(bindparam("ids", type_=ARRAY(String))).table_valued("unit_id").render_derived("ids")
+                wanted = select(each.c.unit_id).subquery("wanted")
+            f = t.unit_figures
+            g = f.alias("g")
+            latest = (select(g.c.row_id)
+                      .where(g.c.unit_id == wanted.c.unit_id, g.c.valid_from <= d, g.c.rec_from <= p, g.c.rec_to > p)
+                      .order_by(g.c.valid_from.desc()).limit(1).scalar_subquery())
+            found = self._figures[dialect] = (
+                select(f.c.unit_id, *[f.c[name] for name in FIGURE_COLUMNS])
+                .where(f.c.row_id.in_(select(latest).select_from(wanted)), f.c.valid_to > d))
+        return found
+
+
+_PREPARED = _Prepared()
 
 
 def _sum(vectors: Iterable[Sequence[int]]) -> list[int]:

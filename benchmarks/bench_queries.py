@@ -1,0 +1,230 @@
+"""National questions on an existing data directory (issue 9): ours vs hand-written SQL, in one run.
+
+Prepare the data once (hours at national size; see RESULTS.md), e.g.
+
+    python -m staffing generate --scale national --seed 1 --out /tmp/national.jsonl --no-load
+    STAFFING_DATA_DIR=/tmp/national python -m staffing import /tmp/national.jsonl
+
+then measure (SQLite by default; PostgreSQL with STAFFING_DATABASE_URL as for the service):
+
+    STAFFING_DATA_DIR=/tmp/national python -m benchmarks.bench_queries [--http] [--out FILE]
+
+For each as-of date (before, during and after the 2025 reform) and two knowledge moments (now,
+and the middle of the log), in process:
+- one unit's staffing, p50 and p95 over sampled units that exist that day;
+- the largest top-level unit rolled up;
+- the national summary (one rolled-up row per province and central body) vs hand-written SQL that
+  computes the same figures from the same tables (a recursive walk to each unit's top-level
+  ancestor joined to its figure row); the two are checked equal, and every roll-up against the
+  sum of its rows;
+- the full national listing (every unit) vs hand-written SQL over the same tables;
+- for reference, the round-one design: headcount as a GROUP BY over every visible person row.
+With ``--http``: a uvicorn server on the same data (the recommended setup in the README), timing
+one unit's staffing (p50/p95), the national summary and the full listing over GraphQL, the CSV
+download, and the server's peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select, text
+
+from staffing.bootstrap import build
+from staffing.config import Settings
+from staffing.projections import tables as t
+from staffing.projections.figures import FIGURE_COLUMNS
+from staffing.projections.queries import from_us
+
+DATES = (date(2016, 6, 30), date(2020, 6, 30), date(2025, 7, 31))
+HEADS = " + ".join(c for c in FIGURE_COLUMNS if c.startswith("h_"))
+QUOTA = " + ".join(c for c in FIGURE_COLUMNS if c.startswith("q_"))
+VISIBLE_UNITS = """vis AS (
+  SELECT unit_id, parent_id, code FROM unit_versions
+  WHERE valid_from <= :d AND valid_to > :d AND rec_from <= :p AND rec_to > :p AND status = 'ACTIVE')"""
+FIGURE_ROW = """unit_figures f ON f.row_id = (
+  SELECT g.row_id FROM unit_figures g WHERE g.unit_id = {unit} AND g.valid_from <= :d AND g.rec_from <= :p
+  AND g.rec_to > :p ORDER BY g.valid_from DESC LIMIT 1) AND f.valid_to > :d"""
+SUMMARY_SQL = f"""WITH RECURSIVE {VISIBLE_UNITS},
+top(unit_id, top_id) AS (
+  SELECT unit_id, unit_id FROM vis WHERE parent_id IS NULL OR parent_id NOT IN (SELECT unit_id FROM vis)
+  UNION ALL SELECT vis.unit_id, top.top_id FROM vis JOIN top ON vis.parent_id = top.unit_id)
+SELECT top.top_id, sum({QUOTA}), sum({HEADS}) FROM top JOIN {FIGURE_ROW.format(unit="top.unit_id")}
+GROUP BY top.top_id"""
+LISTING_SQL = f"""WITH {VISIBLE_UNITS}
+SELECT vis.unit_id, vis.code, {QUOTA}, {HEADS} FROM vis LEFT JOIN {FIGURE_ROW.format(unit="vis.unit_id")}"""
+NAIVE_SQL = """SELECT unit_id, count(*) FROM person_versions
+WHERE valid_from <= :d AND valid_to > :d AND rec_from <= :p AND rec_to > :p AND status = 'ACTIVE' GROUP BY unit_id"""
+
+SUMMARY_GQL = """query($d: Date!, $k: DateTime) { staffingReport(asOf: $d, knownAt: $k, depth: 1,
+  includeDescendants: true) { unit { id code name } totalQuota totalHeadcount lines { category quota headcount } } }"""
+LISTING_GQL = """query($d: Date!, $k: DateTime) { staffingReport(asOf: $d, knownAt: $k) {
+  level unit { id code name kind } totalQuota totalHeadcount totalVacancy totalSurplus excessAllowedUntil
+  lines { category quota headcount vacancy surplus } } }"""
+UNIT_GQL = """query($u: ID!, $d: Date!) { staffing(unitId: $u, asOf: $d) { totalQuota totalHeadcount
+  lines { category quota headcount } } }"""
+
+
+def _timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
+    """Median seconds of ``repeat`` runs, and the last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f} ms"
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--http", action="store_true", help="also measure over HTTP (starts uvicorn)")
+    parser.add_argument("--units", type=int, default=300, help="units sampled for one unit's staffing")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    lines: list[str] = []
+
+    def report(line: str) -> None:
+        print(line, flush=True)
+        lines.append(line)
+
+    settings = Settings.from_env()
+    ledger = build(settings, inline_projection=False)
+    t0 = time.perf_counter()
+    caught = ledger.projector.catch_up()
+    if caught:
+        report(f"caught up {caught:,} events first ({caught / (time.perf_counter() - t0):,.0f}/s)")
+    q = ledger.queries
+    rng = random.Random(1)
+    with q.connect() as conn:
+        events = int(conn.execute(select(func.max(t.log_clock.c.position))).scalar_one() or 0)
+        sizes = {name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+                 for name, table in (("units", t.unit_versions), ("person rows", t.person_versions),
+                                     ("quota rows", t.quota_versions), ("figure rows", t.unit_figures))}
+        report(f"data: {events:,} events; " + ", ".join(f"{n:,} {name}" for name, n in sizes.items())
+               + f"; backend {conn.dialect.name}")
+        middle = int(conn.execute(select(t.log_clock.c.recorded_us).where(t.log_clock.c.position == events // 2))
+                     .scalar_one())
+        moments: list[datetime | None] = [None, from_us(middle)]
+        for known_at in moments:
+            position = q.knowledge_position(conn, known_at)
+            label = "now" if known_at is None else f"log middle (position {position:,})"
+            for as_of in DATES:
+                report(f"-- as of {as_of}, known at {label}")
+                _measure(report, q, conn, as_of, position, rng, args.units)
+    ledger.close()
+    if args.http:
+        _http(report, settings)
+    if args.out:
+        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _measure(report: Callable[[str], None], q: Any, conn: Any, as_of: date, position: int, rng: random.Random,
+             units: int) -> None:
+    """One (as of, known at) cell: in-process timings, each checked against hand-written SQL."""
+    params = {"d": as_of, "p": position}
+    tree = q.subtree(conn, None, as_of, position)
+    sample = rng.sample(tree, min(units, len(tree)))
+    timings = []
+    for unit, _, _ in sample:
+        t0 = time.perf_counter()
+        q.staffing(conn, unit.id, as_of, position)
+        timings.append(time.perf_counter() - t0)
+    report(f"one unit's staffing: p50 {_ms(statistics.median(timings))}, p95 {_ms(_pct(timings, .95))} "
+           f"over {len(timings)} units (target: p50 <= 1 ms)")
+    summary_s, summary = _timed(lambda: q.staffing_report(conn, None, as_of, position, 1, True))
+    sql_s, sql_rows = _timed(lambda: conn.execute(text(SUMMARY_SQL), params).all())
+    want = {r[0]: (int(r[1]), int(r[2])) for r in sql_rows}
+    got = {r.unit_id: (r.total_quota, r.total_headcount) for r in summary}
+    assert {k: v for k, v in got.items() if v != (0, 0)} == {k: v for k, v in want.items() if v != (0, 0)}
+    report(f"national summary ({len(summary)} rows): {_ms(summary_s)} vs hand-written SQL "
+           f"{_ms(sql_s)} -> {summary_s / sql_s:.2f}x (target: within 2x; <= 300 ms over HTTP)")
+    biggest = max(summary, key=lambda r: r.total_headcount)
+    rolled_s, rolled = _timed(lambda: q.staffing(conn, biggest.unit_id, as_of, position, True))
+    assert (rolled.total_quota, rolled.total_headcount) == (biggest.total_quota, biggest.total_headcount)
+    report(f"largest top-level unit rolled up ({biggest.unit.code if biggest.unit else ''}): "
+           f"{_ms(rolled_s)} (target: <= 50 ms)")
+    listing_s, listing = _timed(lambda: q.staffing_report(conn, None, as_of, position))
+    flat_s, flat = _timed(lambda: conn.execute(text(LISTING_SQL), params).all())
+    assert sum(r.total_headcount for r in listing) == sum(int(r[3] or 0) for r in flat) \
+        == sum(r.total_headcount for r in summary)
+    report(f"full listing ({len(listing):,} units): {_ms(listing_s)} vs hand-written SQL {_ms(flat_s)} "
+           f"-> {listing_s / flat_s:.2f}x")
+    naive_s, naive = _timed(lambda: conn.execute(text(NAIVE_SQL), params).all(), repeat=1)
+    assert sum(n for _, n in naive) == sum(r.total_headcount for r in summary)
+    report(f"round-one design, headcount GROUP BY over person rows: {_ms(naive_s)} "
+           f"({naive_s / summary_s:.1f}x the national summary)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _http(report: Callable[[str], None], settings: Settings) -> None:
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "staffing", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                              env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=120) as client:
+            for _ in range(600):
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            as_of = DATES[-1].isoformat()
+
+            def gql(query: str, variables: dict[str, Any]) -> Any:
+                body = client.post("/graphql", json={"query": query, "variables": variables}).json()
+                assert "errors" not in body, body
+                return body["data"]
+
+            rows = gql(LISTING_GQL, {"d": as_of})["staffingReport"]
+            ids = [r["unit"]["id"] for r in rows]
+            timings = []
+            for unit_id in random.Random(2).sample(ids, min(300, len(ids))):
+                t0 = time.perf_counter()
+                gql(UNIT_GQL, {"u": unit_id, "d": as_of})
+                timings.append(time.perf_counter() - t0)
+            report(f"HTTP one unit's staffing: p50 {_ms(statistics.median(timings))}, p95 {_ms(_pct(timings, .95))} "
+                   "(target: p95 <= 10 ms)")
+            summary_s, _ = _timed(lambda: gql(SUMMARY_GQL, {"d": as_of}))
+            report(f"HTTP national summary: {_ms(summary_s)} (target: <= 300 ms)")
+            listing_s, _ = _timed(lambda: gql(LISTING_GQL, {"d": as_of}))
+            report(f"HTTP full listing over GraphQL ({len(rows):,} units): {_ms(listing_s)} (target: <= 3 s)")
+            csv_s, response = _timed(lambda: client.get("/downloads/staffing.csv", params={"asOf": as_of}))
+            assert response.status_code == 200 and response.text.count("\n") == len(rows) + 1
+            report(f"HTTP full listing as CSV ({len(response.content) / 1e6:,.1f} MB): {_ms(csv_s)} (target: <= 3 s)")
+        status = Path(f"/proc/{server.pid}/status").read_text()
+        peak = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
+        report(f"server peak resident memory: {int(peak) / 1024:,.0f} MiB (target: <= 4 GiB)")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
