@@ -30,9 +30,10 @@ from datetime import date
 from itertools import product
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from staffing.domain.values import PersonnelCategory, QuotaKind
+from staffing.projections.bulk import insert_rows
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, unit_figures
 
 __all__ = ["FIGURE_COLUMNS", "HEADCOUNT", "QUOTA", "FigureBatch"]
@@ -184,7 +185,7 @@ class FigureBatch:
             self.conn.execute(update(f).where(f.c.row_id == bindparam("b_row_id")).values(rec_to=bindparam("b_rec_to")),
                               closings)
         if self._created:
-            self.conn.execute(insert(unit_figures), [_record(r) for r in self._created])
+            insert_rows(self.conn, unit_figures, [_record(r) for r in self._created])
         for row in self._created:
             row.stored = True
         for row in self._closed:

@@ -22,8 +22,9 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, select, update
 
+from staffing.projections.bulk import insert_rows
 from staffing.projections.figures import FigureBatch, person_contribution, quota_contribution
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, series_facts
 
@@ -258,7 +259,7 @@ class SeriesBatch:
             self.conn.execute(update(t).where(t.c.row_id == bindparam("b_row_id"))
                               .values(rec_to=bindparam("b_rec_to")), params)
         for series, records in inserts.items():
-            self.conn.execute(insert(self.specs[series].table), records)
+            insert_rows(self.conn, self.specs[series].table, records)
         new_facts, changed = [], []
         for (series, key), state in self.states.items():
             for fact in state.facts:
@@ -272,7 +273,7 @@ class SeriesBatch:
                                     "b_retracted": fact.retracted_pos})
                     fact.dirty = False
         if new_facts:
-            self.conn.execute(insert(series_facts), new_facts)
+            insert_rows(self.conn, series_facts, new_facts)
         if changed:
             sf = series_facts
             self.conn.execute(
