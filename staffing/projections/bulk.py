@@ -10,8 +10,8 @@ Dates are the one type SQLAlchemy would convert: it stores a SQLite ``Date`` as 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import sqlite3
+from collections.abc import Sequence
 from datetime import date
 from operator import itemgetter
 from typing import Any

@@ -229,7 +229,8 @@ class Projector:
             if handler is None:  # no read model needs it: only its recording moment, read without decoding
                 moment = _recorded_us(notification.state)
                 if moment is None:
-                    moment = to_us(mapper.to_domain_event(notification).timestamp)
+                    decoded: Any = mapper.to_domain_event(notification)
+                    moment = to_us(decoded.timestamp)
                 batch.recorded_us = max(batch.recorded_us, moment)
                 batch.clock.append({"position": notification.id, "recorded_us": batch.recorded_us})
                 continue
