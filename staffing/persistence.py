@@ -8,12 +8,16 @@ and is told to ignore the event-store ones (see ``staffing/migrations/env.py``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any, ClassVar
+from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.postgres import PostgresAggregateRecorder
+from eventsourcing.sqlite import SQLiteAggregateRecorder
+from psycopg.sql import SQL, Identifier
 
 from staffing.config import Settings
 from staffing.domain.person import Person
@@ -89,6 +93,34 @@ class EventStore(Application[Any]):
     def exists(self, aggregate_id: Any) -> bool:
         """Whether anything was ever recorded for this id (one indexed read, no snapshot look-up)."""
         return next(iter(self.events.get(aggregate_id, limit=1)), None) is not None
+
+    def existing(self, ids: Collection[UUID]) -> set[UUID]:
+        """Which of ``ids`` have anything recorded: one read per 500 ids instead of one per id.
+
+        An import batch asks this once for its request keys and chosen ids, which are nearly
+        always new (issue 9: the per-id reads were a third of an import's statements).
+        """
+        wanted = list(dict.fromkeys(ids))
+        recorder: Any = self.recorder
+        found: set[UUID] = set()
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i:i + 500]
+            if isinstance(recorder, SQLiteAggregateRecorder):
+                statement = (f"SELECT DISTINCT originator_id FROM {recorder.events_table_name} "
+                             f"WHERE originator_id IN ({', '.join('?' * len(chunk))})")
+                with recorder.datastore.transaction(commit=False) as cursor:
+                    cursor.execute(statement, [u.hex for u in chunk])
+                    found.update(UUID(row[0]) for row in cursor.fetchall())
+            elif isinstance(recorder, PostgresAggregateRecorder):
+                query = SQL("SELECT DISTINCT originator_id FROM {schema}.{table} WHERE originator_id = ANY(%s)"
+                            ).format(schema=Identifier(recorder.datastore.schema),
+                                     table=Identifier(recorder.events_table_name))
+                with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+                    cursor.execute(query, [chunk])
+                    found.update(row["originator_id"] for row in cursor.fetchall())
+            else:  # the in-memory recorder of the fast test tier
+                found.update(u for u in chunk if self.exists(u))
+        return found
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -146,6 +146,9 @@ class StaffingService:
         attempt = 0
         while True:
             work = Work(self.store, self.clock(), self.new_id)
+            if len(items) > 1:  # a batch: one read tells which request keys and chosen ids are new
+                candidates = _named_ids(items, request_key)
+                work.absent = candidates - self.store.existing(candidates)
             results: list[Result | None] = [None] * len(items)
             replayed = 0
             failed: tuple[int, StaffingError] | None = None
@@ -259,3 +262,23 @@ class StaffingService:
             raise IdempotencyConflict(
                 "requestKey", "this request key was already used for a different command; use a fresh key")
         return result_type(type(command)).from_stored(previous.result)
+
+
+def _named_ids(items: Sequence[Item], request_key: str | None) -> set[UUID]:
+    """The ids a batch looks up as "probably new": request keys, and the ids commands choose for what
+    they create (a command's own ``id``, and the ``id`` of each new unit it describes)."""
+    found = {request_id(i.request_key) for i in items if i.request_key is not None}
+    if request_key is not None:
+        found.add(request_id(request_key))
+    for item in items:
+        for value in vars(item.command).values():
+            if isinstance(value, UUID):
+                continue  # a reference to something existing (its own ``id`` is caught below)
+            for element in value if isinstance(value, (list, tuple)) else (value,):
+                chosen = getattr(element, "id", None)
+                if isinstance(chosen, UUID):
+                    found.add(chosen)
+        chosen = getattr(item.command, "id", None)
+        if isinstance(chosen, UUID):
+            found.add(chosen)
+    return found

@@ -43,6 +43,9 @@ class Work:
     #: problems a later command of the same decision may still resolve (someone left in a unit that
     #: was dissolved afterwards): refused at the end, naming the last command that caused them
     problems: dict[UUID, tuple[int, StaffingError]] = field(default_factory=dict)
+    #: ids known to have nothing recorded when this attempt began (read in one go for a batch);
+    #: a concurrent writer that records one of them meanwhile makes the save fail and the attempt rerun
+    absent: set[UUID] = field(default_factory=set)
 
     def defer(self, subject: UUID, problem: StaffingError | None) -> None:
         if problem is None:
@@ -73,7 +76,7 @@ class Work:
 
     def find_new(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         """``find`` for ids that are usually absent (request keys, chosen ids): a miss costs one read."""
-        if aggregate_id not in self.loaded and not self.store.exists(aggregate_id):
+        if aggregate_id not in self.loaded and (aggregate_id in self.absent or not self.store.exists(aggregate_id)):
             return None
         return self.find(aggregate_id, kind)
 

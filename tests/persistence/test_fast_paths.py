@@ -1,0 +1,45 @@
+"""The read shortcuts of issue 9 answer exactly what the slow paths answer."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID, uuid4
+
+from staffing.application import EstablishUnit, Item, Mode, RecruitPerson
+from staffing.bootstrap import Ledger
+from staffing.domain.request import request_id
+from staffing.projections.projector import _recorded_us, to_us
+from tests.support import act
+
+
+def test_existing_tells_recorded_ids_from_new_ones_in_one_call(ledger: Ledger) -> None:
+    unit = ledger.service.execute(EstablishUnit(code="01", name="Xã Một", kind="COMMUNE", parent_id=None,
+                                                effective_on=date(2020, 1, 1), act=act()), request_key="k-1").unit_id
+    unit = UUID(str(unit))
+    fresh = [uuid4() for _ in range(1200)]  # more than one chunk of 500
+    assert ledger.store.existing([unit, request_id("k-1"), *fresh]) == {unit, request_id("k-1")}
+    assert ledger.store.existing([]) == set()
+
+
+def test_a_batch_with_new_chosen_ids_and_a_repeated_key_behaves_as_one_at_a_time(ledger: Ledger) -> None:
+    unit = ledger.service.execute(EstablishUnit(code="01", name="Xã Một", kind="COMMUNE", parent_id=None,
+                                                effective_on=date(2020, 1, 1), act=act())).unit_id
+    chosen = uuid4()
+    recruit = RecruitPerson(id=chosen, full_name="Lò Thị Mai", birth_date=date(1990, 1, 1), gender="FEMALE",
+                            category="CADRE", unit_id=unit, effective_on=date(2021, 1, 1), act=act())
+    first = ledger.service.run([Item(recruit, "r-1")], Mode.ATOMIC)
+    assert first.recorded and str(first.results[0].person_id) == str(chosen)
+    again = ledger.service.run([Item(recruit, "r-1"), Item(recruit, "r-1")], Mode.ATOMIC)  # both replayed
+    assert not again.errors and again.replayed == 2 and not again.recorded
+    taken = ledger.service.run([Item(recruit, "r-2"), Item(recruit, "r-3")], Mode.PREFIX)  # the id is taken
+    assert 0 in taken.errors and taken.errors[0].field == "id"
+
+
+def test_the_recording_moment_read_off_stored_json_equals_the_decoded_timestamp(ledger: Ledger) -> None:
+    ledger.service.execute(EstablishUnit(code="01", name="Xã Một", kind="COMMUNE", parent_id=None,
+                                         effective_on=date(2020, 1, 1), act=act()), request_key="k")
+    notifications = ledger.store.recorder.select_notifications(start=1, limit=100)
+    assert notifications
+    for n in notifications:
+        assert _recorded_us(n.state) == to_us(ledger.store.mapper.to_domain_event(n).timestamp)
+    assert _recorded_us(b'{"originator_topic": "x", "timestamp": 1}') is None  # another form: decoded instead
