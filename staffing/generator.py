@@ -19,8 +19,10 @@ What the history holds, from 2015 (DOMAIN.md):
   dated before the reform of people it moved) and corrections (a recruitment entered in error,
   then retracted) — written after the reform, as they would arrive.
 
-Not yet (issue 9): the national scale's calibration against the published figures (84,140 people
-downsized 2015–2023 ...); the ``national`` preset only sizes the country.
+Calibrated (issue 9) so that the published figures come out of the ledger at national scale, and
+their share at smaller scales (by the sector's people): exactly 84,140 people downsized from 2015
+to 15/12/2023, 5,740 of them central (``DOWNSIZED``); 7,449 public service units merged away from
+2015 to 2021 (``PSUS_REMOVED``); sizes from DOMAIN.md "Scale" (``SCALES["national"]``).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["SCALES", "Scale", "generate"]
+__all__ = ["SCALES", "Scale", "expected_figures", "generate"]
 
 #: the real 2025 tables, beside the checkout (``../shared/data``)
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -56,15 +58,39 @@ class Scale:
     departments: int  # provincial departments (sở) per province
     service_units: int  # public service units per province
     bureaus: int  # departments (vụ, cục) per ministry
-    staff: int  # people per unit at the start (communes, departments, bureaus); PSUs twice that
+    staff: int  # people per unit at the start (communes, districts, provincial departments)
+    psu_staff: int  # people per public service unit at the start
+    central_staff: int  # people per ministry department at the start
+    all_ministries: bool = False  # every ministry of the 2025 table and unchanged bodies up to 30; else the first pair
+
+    def central_people(self) -> int:
+        return len(_ministries(self)[1]) * self.bureaus * self.central_staff
+
+    def local_people(self) -> int:
+        per_province = (self.departments + self.districts + self.districts * self.communes) * self.staff
+        return self.provinces * (per_province + self.service_units * self.psu_staff)
 
 
 SCALES = {
-    "tiny": Scale(provinces=2, districts=2, communes=3, departments=2, service_units=3, bureaus=2, staff=4),
-    "province": Scale(provinces=2, districts=9, communes=16, departments=12, service_units=60, bureaus=10, staff=15),
-    "national": Scale(provinces=63, districts=11, communes=15, departments=18, service_units=760, bureaus=30,
-                      staff=20),
+    "tiny": Scale(provinces=2, districts=2, communes=3, departments=2, service_units=3, bureaus=2, staff=4,
+                  psu_staff=6, central_staff=4),
+    "province": Scale(provinces=2, districts=9, communes=16, departments=12, service_units=60, bureaus=10, staff=15,
+                      psu_staff=22, central_staff=40),
+    # DOMAIN.md "Scale": ~55.9k public service units in 2015 (887 per province) with ~1.7 M public
+    # employees (30 each); ~10.4k communes of 20 cadres and civil servants (~208k); ~30 central
+    # bodies with ~105k civil servants (30 departments of 120); about 2.0 M people in all
+    "national": Scale(provinces=63, districts=11, communes=15, departments=18, service_units=887, bureaus=30,
+                      staff=20, psu_staff=30, central_staff=120, all_ministries=True),
 }
+
+#: DOMAIN.md "Figures to calibrate against", at national scale: people downsized per year (central,
+#: local). 2015–15/12/2023: 84,140 (central 5,740); 2023 alone 7,151 (central 146). 2015–2022 share
+#: the rest evenly; 2024, not published, repeats 2023.
+DOWNSIZED = {**{year: (699 + (year < 2017), 8924 + (year < 2018)) for year in range(2015, 2023)},
+             2023: (146, 7005), 2024: (146, 7005)}
+#: public service units 2015 -> 2021: -7,449 (-13.3%), merged away over 2017–2021
+PSUS_REMOVED = 7449
+NATIONAL = "national"
 
 
 @dataclass
@@ -137,6 +163,13 @@ class _History:
         if unit.parent is not None:
             self.children.setdefault(unit.parent, []).append(unit)
         return unit
+
+    def top(self, unit_id: str) -> str:
+        """The top-level unit above ``unit_id`` as the tree stands now."""
+        unit = self.units[unit_id]
+        while unit.parent is not None:
+            unit = self.units[unit.parent]
+        return unit.id
 
     def peer(self, unit: _Unit) -> _Unit | None:
         """Another living unit of the same kind, drawn at random (a few draws; None if none found)."""
@@ -225,24 +258,43 @@ def _provinces(scale: Scale) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _ministry() -> tuple[str, list[str]]:
+def _ministries(scale: Scale) -> tuple[list[dict[str, str]], list[str]]:
+    """(the 2025 ministry table's rows used, every central body before 2025) — all rows and bodies
+    unchanged up to 30 at national scale, else the first row's pair."""
     with (DATA / "ministries-2025.csv").open(encoding="utf-8") as handle:
-        row = next(csv.DictReader(handle))
-    return row["successor"], row["predecessors"].split(";")
+        rows = list(csv.DictReader(handle))
+    if not scale.all_ministries:
+        rows = rows[:1]
+    names = [name for row in rows for name in row["predecessors"].split(";")]
+    if scale.all_ministries:
+        names += [f"Cơ quan trung ương {i + 1}" for i in range(30 - len(names))]
+    return rows, names
+
+
+def _share(total: int, parts: int, index: int) -> int:
+    """``total`` split into ``parts`` whole shares as evenly as possible; share number ``index``."""
+    return total // parts + (index < total % parts)
 
 
 def history(scale: Scale, seed: int) -> Iterator[bytes]:
     """The command lines of the whole history, in recording order."""
     h = _History(random.Random(seed), scale)
     start, government = date(2015, 1, 1), "Thủ tướng Chính phủ"
-    successor_ministry, ministries = _ministry()
+    ministry_rows, ministries = _ministries(scale)
     central = [h.unit(f"B{i:02d}", name, "MINISTRY", None, start, government) for i, name in enumerate(ministries)]
     for m in central:
         for b in range(scale.bureaus):
             bureau = h.unit(f"{m.code}-V{b:02d}", f"Vụ {b + 1} {m.name}", "DEPARTMENT", m.id, start, government)
-            h.staff(bureau, scale.staff, start, m.name)
+            h.staff(bureau, scale.central_staff, start, m.name)
+    yield from h.drain()
     reform = _provinces(scale)
     names = [name for _, predecessors in reform for name in predecessors]
+    national = SCALES[NATIONAL]
+    #: this scale's share of the national figures, per sector (True: central)
+    factors = {True: scale.central_people() / national.central_people(),
+               False: scale.local_people() / national.local_people()}
+    psus_removed = round(PSUS_REMOVED * scale.provinces * scale.service_units
+                         / (national.provinces * national.service_units))
     provinces = []
     for p, name in enumerate(names):
         issuer = f"UBND tỉnh {name}"
@@ -255,7 +307,7 @@ def history(scale: Scale, seed: int) -> Iterator[bytes]:
         for s in range(scale.service_units):
             psu = h.unit(f"{province.code}-DV{s:03d}", f"Trường {s + 1} tỉnh {name}", "PUBLIC_SERVICE_UNIT",
                          province.id, start, issuer)
-            h.staff(psu, 2 * scale.staff, start, issuer)
+            h.staff(psu, scale.psu_staff, start, issuer)
         for d in range(scale.districts):
             district = h.unit(f"{province.code}-H{d:02d}", f"Huyện {h.rng.choice(WORDS)} {d + 1} ({name})",
                               "DISTRICT", province.id, start, issuer)
@@ -274,35 +326,52 @@ def history(scale: Scale, seed: int) -> Iterator[bytes]:
                 h.emit("assignQuota", quota_day, "UBND tỉnh / Bộ", unitId=unit.id, category=h.category(unit),
                        kind="ASSIGNED", amount=len(unit.staff) + h.rng.randint(-1, 2) if unit.staff else 1)
         active = sorted((p for p in h.people.values() if p.active), key=lambda p: p.id)
-        for person in h.rng.sample(active, len(active) * 6 // 100):
+        for person in h.rng.sample(active, len(active) * 5 // 100):  # retirements and transfers
             on = date(year, h.rng.randint(2, 12), h.rng.randint(1, 28))
             if on <= person.last_fact or not person.active:
                 continue
-            r = h.rng.random()
-            if r < 0.4:
+            if h.rng.random() < 0.45:
                 h.leave(person, on, "Sở Nội vụ", downsize=False)
-            elif r < 0.55:
-                h.leave(person, on, "Sở Nội vụ", downsize=True)
             else:
                 peer = h.peer(h.units[person.unit])
                 if peer is not None:
                     h.move(person, peer, on, "Sở Nội vụ")
+        central_ids = {u.id for u in central}
+        in_central = {uid: h.top(uid) in central_ids for uid, u in h.units.items() if u.alive}
+        for is_central, published in zip((True, False), DOWNSIZED[year], strict=True):
+            wanted = round(published * factors[is_central])
+            pool = [p for p in active if p.active and in_central[p.unit] == is_central]
+            done = 0
+            for person in h.rng.sample(pool, len(pool)):  # the calibrated number, exactly, dated before 15/12
+                if done == wanted:
+                    break
+                on = date(year, h.rng.randint(2, 11), h.rng.randint(1, 28))
+                if on > person.last_fact:
+                    h.leave(person, on, "Sở Nội vụ", downsize=True)
+                    done += 1
         for unit in list(h.units.values()):
             if unit.alive and unit.kind not in ("MINISTRY", "PROVINCE") and h.rng.random() < 0.35:
                 h.recruit(unit, date(year, h.rng.randint(3, 11), h.rng.randint(1, 28)), "Sở Nội vụ")
-        if 2017 <= year <= 2021:  # public service units merged (the -13% of 2015-2021)
-            for province in provinces:
+        if 2017 <= year <= 2021:  # public service units merged: -7,449 (-13.3%) from 2015 to 2021
+            this_year = _share(psus_removed, 5, year - 2017)
+            for p, province in enumerate(provinces):
                 psus = [u for u in h.children.get(province.id, []) if u.alive and u.kind == "PUBLIC_SERVICE_UNIT"]
-                for _ in range(max(1, round(len(psus) * 0.028)) if len(psus) >= 4 else 0):
+                for _ in range(min(_share(this_year, len(provinces), p), len(psus) - 1)):
                     merged_psu, receiving_psu = h.rng.sample(psus, 2)
                     psus.remove(merged_psu)
                     h.merge([merged_psu], date(year, 12, 31), f"UBND {province.name}", into=receiving_psu)
         yield from h.drain()
     # ------------------------------------------------------------------ 2025: the restructuring
-    absorbed, receiving = central[0], central[-1]
-    h.merge([absorbed], REFORM_CENTRAL, "Quốc hội", into=receiving, excess=date(2030, 3, 1))
-    if successor_ministry != receiving.name:
-        h.emit("renameUnit", REFORM_CENTRAL, "Quốc hội", unitId=receiving.id, name=successor_ministry)
+    by_ministry = {m.name: m for m in central}
+    for r, row in enumerate(ministry_rows):  # 01/03/2025, from the real table
+        sources = [by_ministry[name] for name in row["predecessors"].split(";")]
+        receiving = by_ministry.get(row["successor"])
+        if row["change"] == "absorb" and receiving is not None:
+            h.merge([m for m in sources if m is not receiving], REFORM_CENTRAL, "Quốc hội", into=receiving,
+                    excess=date(2030, 3, 1))
+        else:
+            h.merge(sources, REFORM_CENTRAL, "Quốc hội", excess=date(2030, 3, 1),
+                    new=(f"BN{r:02d}", row["successor"], "MINISTRY", None))
     old_communes = [u for u in h.alive("COMMUNE")]
     by_name = {p.name: p for p in provinces}
     successors = []
@@ -332,6 +401,18 @@ def history(scale: Scale, seed: int) -> Iterator[bytes]:
         h.emit("retractFact", date(2025, 8, 20), "UBND xã", dated=False, factId=f"{wrong.id}:1",
                reason="nhập nhầm hồ sơ")
     yield from h.drain()
+
+
+def expected_figures(scale: Scale) -> dict[str, Any]:
+    """The published figures at this scale, as the history is calibrated to produce them: people
+    downsized from 2015 to 15/12/2023 (central, local) and public service units merged away 2015–2021."""
+    national = SCALES[NATIONAL]
+    central = scale.central_people() / national.central_people()
+    local = scale.local_people() / national.local_people()
+    years = [DOWNSIZED[year] for year in range(2015, 2024)]
+    return {"downsized_2015_2023": (sum(round(c * central) for c, _ in years), sum(round(lo * local) for _, lo in years)),
+            "psus_removed_2015_2021": round(PSUS_REMOVED * scale.provinces * scale.service_units
+                                            / (national.provinces * national.service_units))}
 
 
 def generate(path: Path, scale: Scale, seed: int) -> dict[str, int]:

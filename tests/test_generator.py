@@ -11,10 +11,11 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
+from benchmarks.calibration import ledger_figures
 from staffing.application.importer import ImportMode, import_lines, read_lines
 from staffing.bootstrap import Ledger, build
 from staffing.config import Settings
-from staffing.generator import SCALES, generate
+from staffing.generator import SCALES, expected_figures, generate
 from staffing.graphql.app import create_app
 from tests.oracle import Oracle
 
@@ -75,6 +76,11 @@ def test_province_scale_pipeline_generate_import_query_rebuild_compare(tmp_path:
         return [(r["unit"]["code"], r["totalQuota"], r["totalHeadcount"]) for r in body["data"]["staffingReport"]]
 
     before = national()
+    ledger = build(Settings.from_env({"STAFFING_DATA_DIR": str(tmp_path)}), inline_projection=False)
+    try:  # the calibrated published figures come out of the ledger (their province-scale share)
+        assert ledger_figures(ledger) == expected_figures(SCALES["province"])
+    finally:
+        ledger.close()
     rebuilt = subprocess.run([sys.executable, "-m", "staffing", "rebuild"], cwd=ROOT, env=env, capture_output=True,
                              text=True, timeout=600)
     assert rebuilt.returncode == 0, rebuilt.stderr
