@@ -345,6 +345,12 @@ class Queries:
 
         With a root, the root is level 0; without one, top-level units are level 1 (the country).
         """
+        return [(self._unit_view(r, as_of, position), level, r.parent_id)
+                for r, level in self._walk(conn, root_id, as_of, position, depth)]
+
+    def _walk(self, conn: Connection, root_id: str | None, as_of: date, position: int,
+              depth: int | None) -> list[tuple[Any, int]]:
+        """The subtree's unit rows with their levels, in preorder (siblings by code, then id)."""
         rows = self._subtree_rows(conn, root_id, as_of, position, depth)
         by_parent: dict[str | None, list[Any]] = defaultdict(list)
         ids = set()
@@ -353,11 +359,11 @@ class Queries:
             ids.add(r.unit_id)
         for siblings in by_parent.values():
             siblings.sort(key=lambda r: (r.code, r.unit_id))
-        out: list[tuple[UnitView, int, str | None]] = []
+        out: list[tuple[Any, int]] = []
         seen: set[str] = set()  # the write side should prevent cycles; a read must not loop if one slips in
         if root_id is None:
             # top level: no parent, or a parent that does not exist on that date
-            stack = [(r, 1) for r in reversed([r for r in rows if r.parent_id is None or r.parent_id not in ids])]
+            stack = [(r, 1) for r in rows if r.parent_id is None or r.parent_id not in ids]
             stack.sort(key=lambda item: (item[0].code, item[0].unit_id), reverse=True)
         else:
             root = next((r for r in rows if r.unit_id == root_id), None)
@@ -369,7 +375,7 @@ class Queries:
             if row.unit_id in seen:
                 continue
             seen.add(row.unit_id)
-            out.append((self._unit_view(row, as_of, position), level, row.parent_id))
+            out.append((row, level))
             if depth is None or level < depth:
                 stack.extend((child, level + 1) for child in reversed(by_parent.get(row.unit_id, [])))
         return out
@@ -443,11 +449,10 @@ class Queries:
                   position: int, excess: date | None, rolled: bool, source: EntrySource) -> StaffingFigures:
         """One line per category from a figure vector (entries read lazily by ``source``)."""
         lines = []
-        for category in CATEGORIES:
-            by_kind = {kind: total[QUOTA[(category.value, kind)]] for (c, kind) in QUOTA if c == category.value}
-            by_kind = {k: v for k, v in by_kind.items() if v}
-            lines.append(StaffingLine(category.value, sum(by_kind.values()), total[HEADCOUNT[category.value]],
-                                      by_kind, source, tuple(members)))
+        members = tuple(members)
+        for category, heads, kinds in _LAYOUT:
+            by_kind = {kind: total[i] for kind, i in kinds if total[i]}
+            lines.append(StaffingLine(category, sum(by_kind.values()), total[heads], by_kind, source, members))
         return StaffingFigures(unit_id, as_of, position, lines, excess, rolled)
 
     def staffing(self, conn: Connection, unit_id: str, as_of: date, position: int,
@@ -480,30 +485,33 @@ class Queries:
         """
         if depth is not None and depth < 0:
             raise InvalidInput("depth", "depth must be 0 or more")
-        tree = self.subtree(conn, root_id, as_of, position)
+        tree = self._walk(conn, root_id, as_of, position, None)
         if not tree:
             return []
-        ids = [u.id for u, _, _ in tree]
+        ids = [r.unit_id for r, _ in tree]
         figures = self.figure_rows(conn, ids, as_of, position)
-        shown = [(u, level) for u, level, _ in tree if depth is None or level <= depth]
-        exceptions = self.exceptions(conn, [u.id for u, _ in shown], as_of, position)
-        members: dict[str, list[str]] = {}
-        if include_descendants:  # children come after their parent (preorder): fold upwards
-            members = {u.id: [u.id] for u, _, _ in tree}
-            totals = {u.id: list(figures.get(u.id, ZERO)) for u, _, _ in tree}
-            for u, _, parent in reversed(tree):
-                if parent is not None and parent in members:
-                    members[parent].extend(members[u.id])
-                    totals[parent] = [a + b for a, b in zip(totals[parent], totals[u.id], strict=True)]
-        else:
-            totals = {u.id: list(figures.get(u.id, ZERO)) for u, _ in shown}
+        shown = [(r, level) for r, level in tree if depth is None or level <= depth]
+        exceptions = self.exceptions(conn, [r.unit_id for r, _ in shown], as_of, position)
+        members: dict[str, list[str]] = {r.unit_id: [r.unit_id] for r, _ in shown}
+        if include_descendants:  # preorder: a unit's shown ancestors are the open entries of a stack
+            open_: list[tuple[int, list[str]]] = []
+            for r, level in tree:
+                while open_ and open_[-1][0] >= level:
+                    open_.pop()
+                for _, ancestor in open_:
+                    ancestor.append(r.unit_id)
+                if r.unit_id in members:
+                    open_.append((level, members[r.unit_id]))
         source = EntrySource(self, as_of, position)
-        source.units.update(ids if include_descendants else (u.id for u, _ in shown))
+        source.units.update(ids if include_descendants else members)
         rows = []
-        for u, level in shown:
-            figures_row = self._assemble(u.id, totals[u.id], members.get(u.id, [u.id]), as_of, position,
-                                         exceptions.get(u.id), include_descendants, source)
-            figures_row.unit, figures_row.level = u, level
+        for r, level in shown:
+            unit = members[r.unit_id]
+            vectors = [figures[m] for m in unit if m in figures]
+            total = [sum(column) for column in zip(*vectors, strict=True)] if vectors else list(ZERO)
+            figures_row = self._assemble(r.unit_id, total, unit, as_of, position, exceptions.get(r.unit_id),
+                                         include_descendants, source)
+            figures_row.unit, figures_row.level = self._unit_view(r, as_of, position), level
             rows.append(figures_row)
         return rows
 
@@ -596,6 +604,9 @@ def _version(fact_id: str | None) -> int:
 
 
 ZERO = (0,) * len(FIGURE_COLUMNS)
+#: per category (in enum order): its headcount column and its (kind, quota column) pairs
+_LAYOUT = [(c.value, HEADCOUNT[c.value], [(k, i) for (cat, k), i in QUOTA.items() if cat == c.value])
+           for c in CATEGORIES]
 
 
 def _id_param(conn: Connection, ids: Sequence[str]) -> Any:
