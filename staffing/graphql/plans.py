@@ -103,7 +103,7 @@ def plan_rows(queries: Queries, conn: Any, unit_ids: set[str], as_of: date, posi
             levels[member] = depth
     rows = []
     for unit_id, level in levels.items():
-        figures = queries.staffing(conn, unit_id, as_of, position, include_descendants=True)
+        figures = queries.staffing(conn, unit_id, as_of, position, include_descendants=True, load_entries=True)
         if figures is not None:
             figures.level = level
             rows.append(figures)

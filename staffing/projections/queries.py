@@ -390,17 +390,17 @@ class Queries:
         v = t.unit_versions
         if root_id is None:
             return conn.execute(self._unit_select().where(visible(v, as_of, position), v.c.status == "ACTIVE")).all()
-        root = (select(v.c.unit_id, literal(0).label("level"))
+        names = ("unit_id", "code", "name", "kind", "autonomy", "parent_id", "status")
+        root = (select(*[v.c[n] for n in names], literal(0).label("level"))
                 .where(v.c.unit_id == root_id, visible(v, as_of, position), v.c.status == "ACTIVE")
                 .cte("walk", recursive=True))
         child = v.alias("child")
         limit = min(depth if depth is not None else MAX_DEPTH, MAX_DEPTH)  # the write side forbids cycles; never loop
         walk = root.union_all(
-            select(child.c.unit_id, root.c.level + 1)
+            select(*[child.c[n] for n in names], root.c.level + 1)
             .where(child.c.parent_id == root.c.unit_id, visible(child, as_of, position), child.c.status == "ACTIVE",
                    root.c.level < limit))
-        return conn.execute(self._unit_select().join(walk, walk.c.unit_id == v.c.unit_id)
-                            .where(visible(v, as_of, position), v.c.status == "ACTIVE")).all()
+        return conn.execute(select(*[walk.c[n] for n in names])).all()  # the rows carry what a view needs: no join
 
     # ------------------------------------------------------------------ staffing
     def figure_rows(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int
@@ -456,11 +456,11 @@ class Queries:
         return StaffingFigures(unit_id, as_of, position, lines, excess, rolled)
 
     def staffing(self, conn: Connection, unit_id: str, as_of: date, position: int,
-                 include_descendants: bool = False) -> StaffingFigures | None:
+                 include_descendants: bool = False, load_entries: bool = False) -> StaffingFigures | None:
         """One unit's figures, alone or rolled up over its subtree as it stood on ``as_of``.
 
-        Its quota entries are read in ``conn`` before returning (so a rolled-back preview's
-        figures carry their entries too).
+        Quota entries are read on first use, through their own connection; ``load_entries`` reads
+        them in ``conn`` before returning instead (a rolled-back preview's figures need that).
         """
         unit = self.unit(conn, unit_id, as_of, position)
         if unit is None:
@@ -472,7 +472,8 @@ class Queries:
                                  position,
                                  self.exceptions(conn, [unit_id], as_of, position).get(unit_id),
                                  include_descendants, source)
-        source.load(conn)
+        if load_entries:
+            source.load(conn)
         figures.unit = unit
         return figures
 
@@ -642,20 +643,26 @@ class _Prepared:
         found = self._figures.get(dialect)
         if found is None:
             d, p = bindparam("d", type_=Date), bindparam("p", type_=BigInteger)
+            f = t.unit_figures
+            columns = [f.c[name] for name in FIGURE_COLUMNS]
             if dialect == "sqlite":
                 each = func.json_each(bindparam("ids", type_=String)).table_valued("value")
                 wanted = select(each.c.value.label("unit_id")).subquery("wanted")
-            else:
-                each = func.unnest(bindparam("ids", type_=ARRAY(String))).table_valued("unit_id").render_derived("ids")
-                wanted = select(each.c.unit_id).subquery("wanted")
-            f = t.unit_figures
-            g = f.alias("g")
-            latest = (select(g.c.row_id)
-                      .where(g.c.unit_id == wanted.c.unit_id, g.c.valid_from <= d, g.c.rec_from <= p, g.c.rec_to > p)
-                      .order_by(g.c.valid_from.desc()).limit(1).scalar_subquery())
-            found = self._figures[dialect] = (
-                select(f.c.unit_id, *[f.c[name] for name in FIGURE_COLUMNS])
-                .where(f.c.row_id.in_(select(latest).select_from(wanted)), f.c.valid_to > d))
+                g = f.alias("g")
+                latest = (select(g.c.row_id)
+                          .where(g.c.unit_id == wanted.c.unit_id, g.c.valid_from <= d, g.c.rec_from <= p,
+                                 g.c.rec_to > p)
+                          .order_by(g.c.valid_from.desc()).limit(1).scalar_subquery())
+                found = select(f.c.unit_id, *columns).where(f.c.row_id.in_(select(latest).select_from(wanted)),
+                                                            f.c.valid_to > d)
+            else:  # a LATERAL join: one backward index scan per id, reading the row it finds
+                ids = func.unnest(bindparam("ids", type_=ARRAY(String))).table_valued("unit_id").render_derived("ids")
+                row = (select(f.c.unit_id, f.c.valid_to, *columns)
+                       .where(f.c.unit_id == ids.c.unit_id, f.c.valid_from <= d, f.c.rec_from <= p, f.c.rec_to > p)
+                       .order_by(f.c.valid_from.desc()).limit(1).lateral("found"))
+                found = (select(row.c.unit_id, *[row.c[name] for name in FIGURE_COLUMNS])
+                         .select_from(ids).join(row, literal(True)).where(row.c.valid_to > d))
+            self._figures[dialect] = found
         return found
 
 
