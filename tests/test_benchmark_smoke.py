@@ -41,3 +41,29 @@ def test_scale_benchmark_runs_on_the_tiny_history(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     text = out.read_text(encoding="utf-8")
     assert "history: tiny scale" in text and "import ratio batched" in text and "national summary" in text
+
+
+def test_commands_benchmark_runs_a_few_commands(tmp_path: Path) -> None:
+    out = tmp_path / "commands.md"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_commands", "--commands", "40", "--out", str(out)],
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "40 commands, one transaction each" in text and "commands/s" in text and "over HTTP" in text
+
+
+def test_queries_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> None:
+    """Generate → serve → query over HTTP and in process, every figure checked against hand-written SQL."""
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("STAFFING_")}
+    env["STAFFING_DATA_DIR"] = str(tmp_path)
+    root = Path(__file__).resolve().parents[1]
+    made = subprocess.run([sys.executable, "-m", "staffing", "generate", "--scale", "tiny", "--seed", "2"], cwd=root,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    out = tmp_path / "queries.md"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_queries", "--http", "--units", "20", "--out",
+                           str(out)], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    assert text.count("national summary (") == 6 and "HTTP full listing as CSV" in text
+    assert "server peak resident memory" in text

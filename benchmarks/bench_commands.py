@@ -1,0 +1,143 @@
+"""Interactive commands, one at a time (issue 9 target: >= 2,500 commands/s from one process, SQLite).
+
+One run, three ways of recording the same recruitments and transfers into 200 communes:
+- in process, each command its own transaction, read models caught up after each (what a
+  GraphQL mutation does: read-your-writes);
+- in process, each command its own transaction, read models not touched (the write side alone);
+- over HTTP: the same commands as GraphQL mutations against ``python -m staffing serve`` (one
+  uvicorn worker, the README's setup), from one client.
+Only the ratios travel between machines.
+
+Usage: python -m benchmarks.bench_commands [--commands 2000] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from staffing.application import EstablishUnit, RecruitPerson, TransferPerson
+from staffing.bootstrap import build
+from staffing.config import Settings
+from staffing.domain.values import LegalAct
+
+ACT = LegalAct("01/2024/QĐ-UBND", "UBND tỉnh Tuyên Quang", date(2024, 1, 2))
+RECRUIT = """mutation($i: RecruitPersonInput!) { recruitPerson(input: $i) { person { id } errors { code message } } }"""
+
+
+def _communes(ledger: Any, n: int) -> list[str]:
+    province = ledger.service.execute(EstablishUnit(code="T08", name="Tỉnh Tuyên Quang", kind="PROVINCE",
+                                                    parent_id=None, effective_on=date(2020, 1, 1), act=ACT)).unit_id
+    return [str(ledger.service.execute(EstablishUnit(code=f"T08-{i:03d}", name=f"Xã Số {i}", kind="COMMUNE",
+                                                     parent_id=province, effective_on=date(2020, 1, 1),
+                                                     act=ACT)).unit_id) for i in range(n)]
+
+
+def _commands(rng: random.Random, communes: list[str], n: int) -> list[Any]:
+    """Recruitments, then transfers of the recruited: ids chosen here so both runs record the same."""
+    out: list[Any] = []
+    people: list[str] = []
+    where: dict[str, str] = {}
+    for i in range(n):
+        if people and i % 4 == 3:
+            pid = rng.choice(people)
+            target = rng.choice([c for c in communes if c != where[pid]])
+            where[pid] = target
+            out.append(("transfer", pid, target))
+        else:
+            pid = f"{rng.getrandbits(128):032x}"
+            pid = f"{pid[:8]}-{pid[8:12]}-4{pid[13:16]}-8{pid[17:20]}-{pid[20:32]}"
+            people.append(pid)
+            where[pid] = rng.choice(communes)
+            out.append(("recruit", pid, where[pid]))
+    return out
+
+
+def _run_in_process(tmp: str, inline: bool, plan: list[Any], communes_n: int) -> float:
+    ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=inline)
+    communes = _communes(ledger, communes_n)
+    mapping = dict(zip([f"c{i}" for i in range(communes_n)], communes, strict=True))
+    t0 = time.perf_counter()
+    for day, (kind, pid, target) in enumerate(plan, start=1):
+        on = date(2021, 1, 1) + timedelta(days=day // 50)
+        if kind == "recruit":
+            ledger.service.execute(RecruitPerson(id=pid, full_name="Nguyễn Văn An", birth_date=date(1990, 1, 1),
+                                                 gender="MALE", category="CADRE", unit_id=mapping[target],
+                                                 effective_on=on, act=ACT))
+        else:
+            ledger.service.execute(TransferPerson(person_id=pid, to_unit_id=mapping[target], effective_on=on, act=ACT))
+    seconds = time.perf_counter() - t0
+    ledger.close()
+    return len(plan) / seconds
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run_http(tmp: str, n: int) -> float:
+    ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=True)
+    communes = _communes(ledger, 50)
+    ledger.close()
+    port = _free_port()
+    env = {**os.environ, "STAFFING_DATA_DIR": tmp}
+    server = subprocess.Popen([sys.executable, "-m", "staffing", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            for _ in range(300):
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            t0 = time.perf_counter()
+            for i in range(n):
+                body = client.post("/graphql", json={"query": RECRUIT, "variables": {"i": {
+                    "fullName": "Trần Thị Bình", "birthDate": "1991-02-03", "gender": "FEMALE", "category": "CADRE",
+                    "unitId": communes[i % len(communes)], "effectiveOn": "2021-03-01",
+                    "act": {"number": ACT.number, "issuer": ACT.issuer, "signedOn": ACT.signed_on.isoformat()}}}})
+                assert body.json()["data"]["recruitPerson"]["errors"] == [], body.text
+            return n / (time.perf_counter() - t0)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--commands", type=int, default=2000)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    plan = _commands(random.Random(3), [f"c{i}" for i in range(200)], args.commands)
+    lines = []
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b, tempfile.TemporaryDirectory() as c:
+        inline = _run_in_process(a, True, plan, 200)
+        alone = _run_in_process(b, False, plan, 200)
+        http = _run_http(c, max(200, args.commands // 4))
+    lines.append(f"{args.commands:,} commands, one transaction each (SQLite):")
+    lines.append(f"  in process, read models caught up after each: {inline:,.0f} commands/s (target: >= 2,500)")
+    lines.append(f"  in process, write side alone: {alone:,.0f} commands/s -> projection share "
+                 f"{1 - inline / alone:.0%} of a command")
+    lines.append(f"  over HTTP, one uvicorn worker, one client: {http:,.0f} recruitments/s "
+                 f"({http / inline:.2f}x in process)")
+    print("\n".join(lines))
+    if args.out:
+        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
