@@ -150,6 +150,8 @@ class Projector:
             Person.FactRetracted: self._person_retracted,
         }
 
+        #: (the tracking position this process last wrote, the next row id of each table after it)
+        self._next_ids: tuple[int, dict[str, int]] | None = None
         #: most stored events (requests, membership bookkeeping, codes) feed no read model: ~65% of a log
         self._by_topic: dict[str, Callable[[_Batch, Any, int], None] | None] = {}
 
@@ -180,7 +182,12 @@ class Projector:
                 start=tracked.position + 1, limit=self.batch_size)
             if not notifications:
                 return 0
-            last = self.apply(conn, notifications, tracked.recorded_us, fresh=False)
+            # the tables' next row ids are known without asking when this process wrote the last batch
+            known = self._next_ids[1] if self._next_ids and self._next_ids[0] == tracked.position else None
+            self._next_ids = None
+            series = SeriesBatch(conn, SERIES, row_ids=known)
+            last = self.apply(conn, notifications, tracked.recorded_us, fresh=False, series=series)
+            self._next_ids = (notifications[-1].id, series.row_ids())
             conn.execute(update(t.tracking).where(t.tracking.c.name == PROJECTION_NAME)
                          .values(position=notifications[-1].id, recorded_us=last))
             return len(notifications)

@@ -114,17 +114,24 @@ def fold_intervals(
 class SeriesBatch:
     """In-memory working set of series for one batch (or a whole rebuild, when ``fresh``)."""
 
-    def __init__(self, conn: Connection, specs: Iterable[SeriesSpec], fresh: bool = False) -> None:
+    def __init__(self, conn: Connection, specs: Iterable[SeriesSpec], fresh: bool = False,
+                 row_ids: dict[str, int] | None = None) -> None:
+        """``row_ids``: the next row id of each table, when the caller knows them (see ``row_ids()``)."""
         self.conn = conn
         self.specs = {s.name: s for s in specs}
         self.fresh = fresh  # tables known to be empty at start: nothing to load
         self.states: dict[tuple[str, str], _State] = {}
         self._closed: list[tuple[str, str, _Row]] = []
         self._created: list[tuple[str, str, _Row]] = []
-        self.next_row_id = {name: self._max_row_id(spec) + 1 for name, spec in self.specs.items()}
+        self.next_row_id = ({name: row_ids[name] for name in self.specs} if row_ids is not None
+                            else {name: self._max_row_id(spec) + 1 for name, spec in self.specs.items()})
         self._prepared: dict[str, tuple[Any, Any]] = {}
         #: the per-unit sums of the person and quota rows, kept with them (same batch, same transaction)
-        self.figures = FigureBatch(conn, fresh)
+        self.figures = FigureBatch(conn, fresh, row_ids["figures"] if row_ids is not None else None)
+
+    def row_ids(self) -> dict[str, int]:
+        """The next row id of every table this batch writes (valid for the next batch if no one else wrote)."""
+        return {**self.next_row_id, "figures": self.figures.next_row_id}
 
     def _max_row_id(self, spec: SeriesSpec) -> int:
         if self.fresh:
