@@ -412,14 +412,31 @@ class Queries:
         time, so it is the row covering the date, if any row does). Cost is independent of how
         much history lies before or after the date.
         """
-        out: dict[str, tuple[int, ...]] = {}
         ids = list(dict.fromkeys(unit_ids))
+        if position >= self._tracked(conn):
+            # Known now: every row closed so far has rec_to <= position, so "rec_to > position" is
+            # "rec_to is open", an equality the index answers directly. Valid if nothing was
+            # projected meanwhile (a commit before one of the statements); checked after, else the
+            # general form runs.
+            found = self._figure_rows(conn, ids, as_of, position, now=True)
+            if position >= self._tracked(conn):
+                return found
+        return self._figure_rows(conn, ids, as_of, position, now=False)
+
+    def _tracked(self, conn: Connection) -> int:
+        tracked = conn.execute(_PREPARED.tracked).scalar()
+        return int(tracked) if tracked is not None else NOW_POSITION
+
+    def _figure_rows(self, conn: Connection, ids: list[str], as_of: date, position: int, now: bool
+                     ) -> dict[str, tuple[int, ...]]:
+        out: dict[str, tuple[int, ...]] = {}
         if len(ids) == 1:  # the common case (one unit's staffing): one seek, no id table
-            row = conn.execute(_PREPARED.one_figure, {"u": ids[0], "d": as_of, "p": position}).first()
+            one = _PREPARED.one_open_figure if now else _PREPARED.one_figure
+            row = conn.execute(one, {"u": ids[0], "d": as_of, "p": position}).first()
             if row is not None and row[0] > as_of:
                 out[ids[0]] = tuple(row[1:])
             return out
-        statement = _PREPARED.figures(conn.dialect.name)
+        statement = _PREPARED.figures(conn.dialect.name, now)
         for chunk in _chunks(ids, 2000):
             for r in conn.execute(statement, {"ids": _id_param(conn, chunk), "d": as_of, "p": position}):
                 out[r[0]] = tuple(r[1:])
@@ -629,40 +646,49 @@ class _Prepared:
         self.one_figure = (select(f.c.valid_to, *columns)
                            .where(f.c.unit_id == bindparam("u"), f.c.valid_from <= d, f.c.rec_from <= p, f.c.rec_to > p)
                            .order_by(f.c.valid_from.desc()).limit(1))
+        self.one_open_figure = (select(f.c.valid_to, *columns)
+                                .where(f.c.unit_id == bindparam("u"), f.c.rec_to == t.OPEN_POSITION, f.c.valid_from <= d)
+                                .order_by(f.c.valid_from.desc()).limit(1))
+        self.tracked = select(t.tracking.c.position).where(t.tracking.c.name == "ledger")
         ids: Any = bindparam("ids", expanding=True)
         self.entries = select(q).where(q.c.unit_id.in_(ids), visible(q, d, p), q.c.amount > 0)
         self.exceptions = select(x.c.unit_id, x.c.until).where(x.c.unit_id.in_(ids), visible(x, d, p), x.c.until >= d)
-        self._figures: dict[str, Any] = {}
+        self._figures: dict[tuple[str, bool], Any] = {}
 
-    def figures(self, dialect: str) -> Any:
+    def figures(self, dialect: str, now: bool) -> Any:
         """Many units' figure rows: one index seek per id of ``:ids``, driven by a table of the ids.
 
         PostgreSQL unnests an array; SQLite reads a JSON array with ``json_each`` (it cannot
         name the columns of a VALUES list).
         """
-        found = self._figures.get(dialect)
+        found = self._figures.get((dialect, now))
         if found is None:
             d, p = bindparam("d", type_=Date), bindparam("p", type_=BigInteger)
             f = t.unit_figures
+
+            def known(table: Any) -> list[Any]:  # rows known at :p (now: the open ones)
+                if now:
+                    return [table.c.rec_to == t.OPEN_POSITION]
+                return [table.c.rec_from <= p, table.c.rec_to > p]
+
             columns = [f.c[name] for name in FIGURE_COLUMNS]
             if dialect == "sqlite":
                 each = func.json_each(bindparam("ids", type_=String)).table_valued("value")
                 wanted = select(each.c.value.label("unit_id")).subquery("wanted")
                 g = f.alias("g")
                 latest = (select(g.c.row_id)
-                          .where(g.c.unit_id == wanted.c.unit_id, g.c.valid_from <= d, g.c.rec_from <= p,
-                                 g.c.rec_to > p)
+                          .where(g.c.unit_id == wanted.c.unit_id, *known(g), g.c.valid_from <= d)
                           .order_by(g.c.valid_from.desc()).limit(1).scalar_subquery())
                 found = select(f.c.unit_id, *columns).where(f.c.row_id.in_(select(latest).select_from(wanted)),
                                                             f.c.valid_to > d)
             else:  # a LATERAL join: one backward index scan per id, reading the row it finds
                 ids = func.unnest(bindparam("ids", type_=ARRAY(String))).table_valued("unit_id").render_derived("ids")
                 row = (select(f.c.unit_id, f.c.valid_to, *columns)
-                       .where(f.c.unit_id == ids.c.unit_id, f.c.valid_from <= d, f.c.rec_from <= p, f.c.rec_to > p)
+                       .where(f.c.unit_id == ids.c.unit_id, *known(f), f.c.valid_from <= d)
                        .order_by(f.c.valid_from.desc()).limit(1).lateral("found"))
                 found = (select(row.c.unit_id, *[row.c[name] for name in FIGURE_COLUMNS])
                          .select_from(ids).join(row, literal(True)).where(row.c.valid_to > d))
-            self._figures[dialect] = found
+            self._figures[(dialect, now)] = found
         return found
 
 

@@ -236,4 +236,6 @@ unit_figures = Table(
       for c in PersonnelCategory for k in QuotaKind],
     # one seek per unit finds the row in force: the latest valid_from <= D among rows known at P
     Index("ix_unit_figures_unit", "unit_id", "valid_from", "rec_from", "rec_to"),
+    # ... and, known now, among the unit's open rows only (no skipping over superseded versions)
+    Index("ix_unit_figures_open", "unit_id", "rec_to", "valid_from"),
 )

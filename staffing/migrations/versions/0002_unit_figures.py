@@ -35,6 +35,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('unit_figures', schema=None) as batch_op:
         batch_op.create_index('ix_unit_figures_unit', ['unit_id', 'valid_from', 'rec_from', 'rec_to'], unique=False)
+        batch_op.create_index('ix_unit_figures_open', ['unit_id', 'rec_to', 'valid_from'], unique=False)
 
     from staffing.projections import tables as t
     from staffing.projections.figures import backfill
@@ -50,5 +51,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('unit_figures', schema=None) as batch_op:
+        batch_op.drop_index('ix_unit_figures_open')
         batch_op.drop_index('ix_unit_figures_unit')
     op.drop_table('unit_figures')
