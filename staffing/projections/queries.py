@@ -349,22 +349,24 @@ class Queries:
                 for r, level in self._walk(conn, root_id, as_of, position, depth)]
 
     def _walk(self, conn: Connection, root_id: str | None, as_of: date, position: int,
-              depth: int | None) -> list[tuple[Any, int]]:
-        """The subtree's unit rows with their levels, in preorder (siblings by code, then id)."""
+              depth: int | None, ordered_to: int | None = None) -> list[tuple[Any, int]]:
+        """The subtree's unit rows with their levels, in preorder (siblings by code, then id).
+
+        ``ordered_to``: order siblings only down to that level (a report that shows one level
+        and sums the rest needs each subtree contiguous, not sorted inside).
+        """
         rows = self._subtree_rows(conn, root_id, as_of, position, depth)
         by_parent: dict[str | None, list[Any]] = defaultdict(list)
         ids = set()
         for r in rows:
             by_parent[r.parent_id].append(r)
             ids.add(r.unit_id)
-        for siblings in by_parent.values():
-            siblings.sort(key=lambda r: (r.code, r.unit_id))
         out: list[tuple[Any, int]] = []
         seen: set[str] = set()  # the write side should prevent cycles; a read must not loop if one slips in
         if root_id is None:
             # top level: no parent, or a parent that does not exist on that date
             stack = [(r, 1) for r in rows if r.parent_id is None or r.parent_id not in ids]
-            stack.sort(key=lambda item: (item[0].code, item[0].unit_id), reverse=True)
+            stack.sort(key=_sibling_order, reverse=True)
         else:
             root = next((r for r in rows if r.unit_id == root_id), None)
             if root is None:
@@ -377,7 +379,11 @@ class Queries:
             seen.add(row.unit_id)
             out.append((row, level))
             if depth is None or level < depth:
-                stack.extend((child, level + 1) for child in reversed(by_parent.get(row.unit_id, [])))
+                children = by_parent.get(row.unit_id)
+                if children:
+                    if ordered_to is None or level < ordered_to:
+                        children.sort(key=_row_order)
+                    stack.extend((child, level + 1) for child in reversed(children))
         return out
 
     def _subtree_rows(self, conn: Connection, root_id: str | None, as_of: date, position: int,
@@ -438,8 +444,8 @@ class Queries:
             return out
         statement = _PREPARED.figures(conn.dialect.name, now)
         for chunk in _chunks(ids, 2000):
-            for r in conn.execute(statement, {"ids": _id_param(conn, chunk), "d": as_of, "p": position}):
-                out[r[0]] = tuple(r[1:])
+            for r in conn.execute(statement, {"ids": _id_param(conn, chunk), "d": as_of, "p": position}).tuples().all():
+                out[r[0]] = r[1:]
         return out
 
     def quota_entries(self, conn: Connection, unit_ids: Iterable[str], as_of: date, position: int
@@ -503,7 +509,7 @@ class Queries:
         """
         if depth is not None and depth < 0:
             raise InvalidInput("depth", "depth must be 0 or more")
-        tree = self._walk(conn, root_id, as_of, position, None)
+        tree = self._walk(conn, root_id, as_of, position, None, depth if include_descendants else None)
         if not tree:
             return []
         ids = [r.unit_id for r, _ in tree]
@@ -622,6 +628,14 @@ def _version(fact_id: str | None) -> int:
 
 
 ZERO = (0,) * len(FIGURE_COLUMNS)
+
+
+def _row_order(row: Any) -> tuple[str, str]:
+    return row.code, row.unit_id
+
+
+def _sibling_order(item: tuple[Any, int]) -> tuple[str, str]:
+    return item[0].code, item[0].unit_id
 #: per category (in enum order): its headcount column and its (kind, quota column) pairs
 _LAYOUT = [(c.value, HEADCOUNT[c.value], [(k, i) for (cat, k), i in QUOTA.items() if cat == c.value])
            for c in CATEGORIES]
