@@ -16,17 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from benchmarks.serving import served
 from staffing.application import EstablishUnit, RecruitPerson, TransferPerson
 from staffing.bootstrap import build
 from staffing.config import Settings
@@ -82,39 +78,19 @@ def _run_in_process(tmp: str, inline: bool, plan: list[Any], communes_n: int) ->
     return len(plan) / seconds
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _run_http(tmp: str, n: int) -> float:
     ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=True)
     communes = _communes(ledger, 50)
     ledger.close()
-    port = _free_port()
-    env = {**os.environ, "STAFFING_DATA_DIR": tmp}
-    server = subprocess.Popen([sys.executable, "-m", "staffing", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            for _ in range(300):
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            t0 = time.perf_counter()
-            for i in range(n):
-                body = client.post("/graphql", json={"query": RECRUIT, "variables": {"i": {
-                    "fullName": "Trần Thị Bình", "birthDate": "1991-02-03", "gender": "FEMALE", "category": "CADRE",
-                    "unitId": communes[i % len(communes)], "effectiveOn": "2021-03-01",
-                    "act": {"number": ACT.number, "issuer": ACT.issuer, "signedOn": ACT.signed_on.isoformat()}}}})
-                assert body.json()["data"]["recruitPerson"]["errors"] == [], body.text
-            return n / (time.perf_counter() - t0)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with served({**os.environ, "STAFFING_DATA_DIR": tmp}) as (client, _):
+        t0 = time.perf_counter()
+        for i in range(n):
+            body = client.post("/graphql", json={"query": RECRUIT, "variables": {"i": {
+                "fullName": "Trần Thị Bình", "birthDate": "1991-02-03", "gender": "FEMALE", "category": "CADRE",
+                "unitId": communes[i % len(communes)], "effectiveOn": "2021-03-01",
+                "act": {"number": ACT.number, "issuer": ACT.issuer, "signedOn": ACT.signed_on.isoformat()}}}})
+            assert body.json()["data"]["recruitPerson"]["errors"] == [], body.text
+        return n / (time.perf_counter() - t0)
 
 
 def main(argv: list[str] | None = None) -> None:

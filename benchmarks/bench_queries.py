@@ -29,19 +29,16 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import func, select, text
 
+from benchmarks.serving import peak_memory_mib, served
 from staffing.bootstrap import build
 from staffing.config import Settings
 from staffing.projections import tables as t
@@ -182,54 +179,32 @@ def _measure(report: Callable[[str], None], q: Any, conn: Any, as_of: date, posi
            f"({naive_s / summary_s:.1f}x the national summary)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _http(report: Callable[[str], None], settings: Settings) -> None:
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "staffing", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                              env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=base, timeout=120) as client:
-            for _ in range(600):
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            as_of = DATES[-1].isoformat()
+    with served(os.environ.copy()) as (client, server):
+        as_of = DATES[-1].isoformat()
 
-            def gql(query: str, variables: dict[str, Any]) -> Any:
-                body = client.post("/graphql", json={"query": query, "variables": variables}).json()
-                assert "errors" not in body, body
-                return body["data"]
+        def gql(query: str, variables: dict[str, Any]) -> Any:
+            body = client.post("/graphql", json={"query": query, "variables": variables}).json()
+            assert "errors" not in body, body
+            return body["data"]
 
-            rows = gql(LISTING_GQL, {"d": as_of})["staffingReport"]
-            ids = [r["unit"]["id"] for r in rows]
-            timings = []
-            for unit_id in random.Random(2).sample(ids, min(300, len(ids))):
-                t0 = time.perf_counter()
-                gql(UNIT_GQL, {"u": unit_id, "d": as_of})
-                timings.append(time.perf_counter() - t0)
-            report(f"HTTP one unit's staffing: p50 {_ms(statistics.median(timings))}, p95 {_ms(_pct(timings, .95))} "
-                   "(target: p95 <= 10 ms)")
-            summary_s, _ = _timed(lambda: gql(SUMMARY_GQL, {"d": as_of}))
-            report(f"HTTP national summary: {_ms(summary_s)} (target: <= 300 ms)")
-            listing_s, _ = _timed(lambda: gql(LISTING_GQL, {"d": as_of}))
-            report(f"HTTP full listing over GraphQL ({len(rows):,} units): {_ms(listing_s)} (target: <= 3 s)")
-            csv_s, response = _timed(lambda: client.get("/downloads/staffing.csv", params={"asOf": as_of}))
-            assert response.status_code == 200 and response.text.count("\n") == len(rows) + 1
-            report(f"HTTP full listing as CSV ({len(response.content) / 1e6:,.1f} MB): {_ms(csv_s)} (target: <= 3 s)")
-        status = Path(f"/proc/{server.pid}/status").read_text()
-        peak = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
-        report(f"server peak resident memory: {int(peak) / 1024:,.0f} MiB (target: <= 4 GiB)")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        rows = gql(LISTING_GQL, {"d": as_of})["staffingReport"]
+        ids = [r["unit"]["id"] for r in rows]
+        timings = []
+        for unit_id in random.Random(2).sample(ids, min(300, len(ids))):
+            t0 = time.perf_counter()
+            gql(UNIT_GQL, {"u": unit_id, "d": as_of})
+            timings.append(time.perf_counter() - t0)
+        report(f"HTTP one unit's staffing: p50 {_ms(statistics.median(timings))}, p95 {_ms(_pct(timings, .95))} "
+               "(target: p95 <= 10 ms)")
+        summary_s, _ = _timed(lambda: gql(SUMMARY_GQL, {"d": as_of}))
+        report(f"HTTP national summary: {_ms(summary_s)} (target: <= 300 ms)")
+        listing_s, _ = _timed(lambda: gql(LISTING_GQL, {"d": as_of}))
+        report(f"HTTP full listing over GraphQL ({len(rows):,} units): {_ms(listing_s)} (target: <= 3 s)")
+        csv_s, response = _timed(lambda: client.get("/downloads/staffing.csv", params={"asOf": as_of}))
+        assert response.status_code == 200 and response.text.count("\n") == len(rows) + 1
+        report(f"HTTP full listing as CSV ({len(response.content) / 1e6:,.1f} MB): {_ms(csv_s)} (target: <= 3 s)")
+        report(f"server peak resident memory: {peak_memory_mib(server):,.0f} MiB (target: <= 4 GiB)")
 
 
 if __name__ == "__main__":

@@ -444,8 +444,8 @@ class Queries:
             return out
         statement = _PREPARED.figures(conn.dialect.name, now)
         for chunk in _chunks(ids, 2000):
-            for r in conn.execute(statement, {"ids": _id_param(conn, chunk), "d": as_of, "p": position}).tuples().all():
-                out[r[0]] = r[1:]
+            for r in conn.execute(statement, {"ids": _id_param(conn, chunk), "d": as_of, "p": position}).all():
+                out[r[0]] = tuple(r[1:])
         return out
 
     def quota_entries(self, conn: Connection, unit_ids: Iterable[str], as_of: date, position: int

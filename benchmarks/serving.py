@@ -1,0 +1,43 @@
+"""A `python -m staffing serve` process for the HTTP benchmarks: started on a free port, ready when
+/healthz answers, stopped on exit; its peak resident memory read from /proc."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+__all__ = ["peak_memory_mib", "served"]
+
+
+@contextmanager
+def served(env: dict[str, str]) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
+    """A client for a server on the store ``env`` names (one uvicorn worker, the README's setup)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = subprocess.Popen([sys.executable, "-m", "staffing", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            for _ in range(600):
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            yield client, server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def peak_memory_mib(server: subprocess.Popen[bytes]) -> float:
+    status = Path(f"/proc/{server.pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
