@@ -83,3 +83,18 @@ def test_now_is_pinned_to_the_projected_position_for_a_consistent_snapshot(
         now = reader.queries.unit(conn, unit, date(2022, 1, 1), reader.queries.knowledge_position(conn, None))
     assert snapshot is not None and snapshot.name == "Tỉnh Ninh Bình"
     assert now is not None and now.name == "Tỉnh Ninh Bình mới"
+
+
+def test_a_catch_up_with_nothing_new_takes_no_write_transaction(writer_and_reader: tuple[Ledger, Ledger],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    writer, reader = writer_and_reader
+    writer.service.execute(EstablishUnit(code="HY", name="Tỉnh Hưng Yên", kind="PROVINCE", parent_id=None,
+                                         effective_on=date(2020, 1, 1), act=act()))
+    assert reader.projector.catch_up() > 0  # something new: projected
+    batches: list[int] = []
+    original = reader.projector._run_batch
+    monkeypatch.setattr(reader.projector, "_run_batch", lambda: batches.append(1) or original())
+    assert reader.projector.catch_up() == 0 and batches == []  # nothing new: answered from two reads
+    writer.service.execute(EstablishUnit(code="HD", name="Tỉnh Hải Dương", kind="PROVINCE", parent_id=None,
+                                         effective_on=date(2020, 1, 1), act=act()))
+    assert reader.projector.catch_up() > 0 and batches  # a write elsewhere: the next catch-up applies it
