@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaskErrors
+from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
@@ -31,7 +31,10 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         extensions=[
+            # a client repeats the same few query texts: parse and validate each once (bounded LRU)
+            lambda: ParserCache(maxsize=256),
             lambda: AddValidationRules(rules),  # type: ignore[arg-type]
+            lambda: ValidationCache(maxsize=256),
             lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal error; it has been logged"),
         ],
     )
