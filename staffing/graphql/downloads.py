@@ -73,6 +73,7 @@ async def staffing_csv(ledger: Ledger, tokens: dict[str, Principal], request: Re
         return JSONResponse({"code": "UNAUTHENTICATED", "message": "send 'Authorization: Bearer <token>'"},
                             status_code=401)
     params = request.query_params
+    conn = None
     try:
         as_of, known_at = _date(params.get("asOf"), "asOf"), _moment(params.get("knownAt"))
         root, rolled, depth = _root(params.get("rootUnitId")), _flag(params.get("rolled"), "rolled"), _depth(
@@ -85,7 +86,7 @@ async def staffing_csv(ledger: Ledger, tokens: dict[str, Principal], request: Re
     except StaffingError as error:
         return JSONResponse({"code": error.code, "field": error.field, "message": error.message}, status_code=400)
     finally:
-        if "conn" in locals():
+        if conn is not None:
             conn.close()
 
     async def body() -> AsyncIterator[bytes]:

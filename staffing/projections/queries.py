@@ -103,8 +103,8 @@ class EntrySource:
     read gives the same answer the figures were computed for.
     """
 
-    def __init__(self, queries: Queries, as_of: date, position: int, conn: Connection | None = None) -> None:
-        self.queries, self.as_of, self.position, self.conn = queries, as_of, position, conn
+    def __init__(self, queries: Queries, as_of: date, position: int) -> None:
+        self.queries, self.as_of, self.position = queries, as_of, position
         self.units: set[str] = set()
         self._loaded: dict[str, list[QuotaEntry]] | None = None  # "unit|category" -> entries
 
@@ -112,9 +112,8 @@ class EntrySource:
         """Read the entries now (while ``conn``, e.g. a rolled-back preview, is still open)."""
         if self._loaded is not None:
             return
-        if conn is not None or self.conn is not None:
-            self._loaded = self.queries.quota_entries(conn or self.conn, self.units, self.as_of,  # type: ignore[arg-type]
-                                                      self.position)
+        if conn is not None:
+            self._loaded = self.queries.quota_entries(conn, self.units, self.as_of, self.position)
             return
         with self.queries.connect() as own:
             self._loaded = self.queries.quota_entries(own, self.units, self.as_of, self.position)
