@@ -530,8 +530,7 @@ class Queries:
         rows = []
         for r, level in shown:
             unit = members[r.unit_id]
-            vectors = [figures[m] for m in unit if m in figures]
-            total = [sum(column) for column in zip(*vectors, strict=True)] if vectors else list(ZERO)
+            total = _sum(figures[m] for m in unit if m in figures)
             figures_row = self._assemble(r.unit_id, total, unit, as_of, position, exceptions.get(r.unit_id),
                                          include_descendants, source)
             figures_row.unit, figures_row.level = self._unit_view(r, as_of, position), level
@@ -709,10 +708,9 @@ _PREPARED = _Prepared()
 
 
 def _sum(vectors: Iterable[Sequence[int]]) -> list[int]:
-    total = [0] * len(FIGURE_COLUMNS)
-    for vector in vectors:
-        total = [a + b for a, b in zip(total, vector, strict=True)]
-    return total
+    """Figure vectors added column by column (the zero vector when there are none)."""
+    columns = list(zip(*vectors, strict=True))
+    return [sum(column) for column in columns] if columns else list(ZERO)
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
