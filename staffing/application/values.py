@@ -12,9 +12,10 @@ import, so all three accept and refuse exactly the same things.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, ClassVar, TypeVar, Union
@@ -29,12 +30,14 @@ __all__ = ["Value", "camel", "coerce", "from_data", "snake"]
 V = TypeVar("V")
 
 
+@functools.cache
 def camel(name: str) -> str:
     """``effective_on`` → ``effectiveOn``: field names as the API spells them."""
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+@functools.cache
 def snake(name: str) -> str:
     """``effectiveOn`` → ``effective_on``."""
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
@@ -77,53 +80,102 @@ def _legal_act(value: Any, path: str) -> LegalAct:
 
 def coerce(value: Any, hint: Any, path: str) -> Any:
     """Turn ``value`` into the type ``hint`` names, or refuse it naming ``path``."""
+    return _coercer(hint)(value, path)
+
+
+Coercer = Callable[[Any, str], Any]
+_COERCERS: dict[Any, Coercer] = {}
+
+
+def _coercer(hint: Any) -> Coercer:
+    """The coercion routine for one annotation, worked out once per annotation (the import calls
+    ``coerce`` for every field of every line: deciding what a hint means each time was a third
+    of the import's time)."""
+    found = _COERCERS.get(hint)
+    if found is None:
+        found = _COERCERS[hint] = _compile(hint)
+    return found
+
+
+def _compile(hint: Any) -> Coercer:  # noqa: C901 - one branch per kind of annotation
     origin = typing.get_origin(hint)
     if origin in (Union, types.UnionType):
-        options = [a for a in typing.get_args(hint) if a is not type(None)]
-        if value is None:
-            return None
-        return coerce(value, options[0], path)
+        inner = _coercer([a for a in typing.get_args(hint) if a is not type(None)][0])
+        return lambda value, path: None if value is None else inner(value, path)
     if origin is tuple:
-        item_hint = typing.get_args(hint)[0]
-        if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
-            raise InvalidInput(path, "expected a list")
-        return tuple(coerce(item, item_hint, f"{path}[{i}]") for i, item in enumerate(value))
-    if value is None:
-        raise InvalidInput(path, "this field is required")
+        item = _coercer(typing.get_args(hint)[0])
+
+        def many(value: Any, path: str) -> Any:
+            if value is None:
+                raise InvalidInput(path, "this field is required")
+            if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
+                raise InvalidInput(path, "expected a list")
+            return tuple(item(one, f"{path}[{i}]") for i, one in enumerate(value))
+        return many
     if hint is UUID:
-        return as_uuid(value, path)
+        return _required(lambda value, path: value if type(value) is UUID else as_uuid(value, path))
     if hint is LegalAct:
-        return _legal_act(value, path)
+        return _required(_legal_act)
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return parse_enum(hint, value.value if isinstance(value, Enum) else value, path)  # type: ignore[type-var]
+        enum: Any = hint
+        return _required(lambda value, path: value if type(value) is enum else
+                         parse_enum(enum, value.value if isinstance(value, Enum) else value, path))
     if hint is date:
-        if isinstance(value, date) and not isinstance(value, datetime):
-            return value
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-        raise InvalidInput(path, f"{value!r} is not a date; write it as YYYY-MM-DD")
+        return _required(_date)
     if hint is bool:
-        if not isinstance(value, bool):
-            raise InvalidInput(path, f"expected true or false, got {value!r}")
-        return value
+        return _required(_bool)
     if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidInput(path, f"expected a whole number, got {value!r}")
-        return value
+        return _required(_int)
     if hint is str:
-        if not isinstance(value, str):
-            raise InvalidInput(path, f"expected a text, got {value!r}")
-        return value
+        return _required(_str)
     if isinstance(hint, type) and issubclass(hint, Value):
-        if isinstance(value, hint):
-            return value
-        if isinstance(value, Mapping):
-            return from_data(hint, value, path)
-        raise InvalidInput(path, f"expected an object with the fields of {hint.__name__}")
+        value_type: Any = hint
+
+        def nested(value: Any, path: str) -> Any:
+            if isinstance(value, value_type):
+                return value
+            if isinstance(value, Mapping):
+                return from_data(value_type, value, path)
+            raise InvalidInput(path, f"expected an object with the fields of {value_type.__name__}")
+        return _required(nested)
     raise TypeError(f"no coercion for {hint!r}")  # a programming error, not bad input
+
+
+def _required(inner: Coercer) -> Coercer:
+    def required(value: Any, path: str) -> Any:
+        if value is None:
+            raise InvalidInput(path, "this field is required")
+        return inner(value, path)
+    return required
+
+
+def _date(value: Any, path: str) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InvalidInput(path, f"{value!r} is not a date; write it as YYYY-MM-DD")
+
+
+def _bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(path, f"expected true or false, got {value!r}")
+    return value
+
+
+def _int(value: Any, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(path, f"expected a whole number, got {value!r}")
+    return value
+
+
+def _str(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(path, f"expected a text, got {value!r}")
+    return value
 
 
 def from_data(cls: type[V], data: Mapping[str, Any], path: str = "") -> V:
@@ -134,15 +186,17 @@ def from_data(cls: type[V], data: Mapping[str, Any], path: str = "") -> V:
     """
     if not isinstance(data, Mapping):
         raise InvalidInput(path or None, f"expected an object with the fields of {cls.__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    hints = _hints(cls)
+    shape = _shape(cls)
     names = {key: snake(key) if isinstance(key, str) else key for key in data}
     for key, name in names.items():  # a misspelt field is named before any value is judged
-        if name not in fields or not fields[name].init:
+        if name not in shape.coercers:
             raise InvalidInput(_join(path, str(key)), f"{cls.__name__} has no field {key!r}")
-    values = {names[key]: coerce(raw, hints[names[key]], _join(path, camel(names[key]))) for key, raw in data.items()}
-    for name, f in fields.items():
-        if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+    values = {}
+    for key, raw in data.items():
+        name = names[key]
+        values[name] = shape.coercers[name](raw, _join(path, camel(name)))
+    for name in shape.required:
+        if name not in values:
             raise InvalidInput(_join(path, camel(name)), "this field is required")
     return cls(**values)
 
@@ -153,9 +207,33 @@ class Value:
     __dataclass_fields__: ClassVar[dict[str, Any]]
 
     def __post_init__(self) -> None:
-        hints = _hints(type(self))
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            current = getattr(self, f.name)
-            coerced = coerce(current, hints[f.name], camel(f.name))
+        for name, coercer, api_name in _shape(type(self)).fields:
+            current = getattr(self, name)
+            coerced = coercer(current, api_name)
             if coerced is not current:
-                object.__setattr__(self, f.name, coerced)
+                object.__setattr__(self, name, coerced)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Shape:
+    """What ``from_data`` and ``Value.__post_init__`` need of a value class, worked out once."""
+
+    coercers: dict[str, Coercer]  # init fields only
+    required: tuple[str, ...]
+    fields: tuple[tuple[str, Coercer, str], ...]  # (name, coercer, API name), every field
+
+
+_SHAPES: dict[type, _Shape] = {}
+
+
+def _shape(cls: type) -> _Shape:
+    found = _SHAPES.get(cls)
+    if found is None:
+        hints = _hints(cls)
+        every = dataclasses.fields(cls)  # type: ignore[arg-type]
+        found = _SHAPES[cls] = _Shape(
+            coercers={f.name: _coercer(hints[f.name]) for f in every if f.init},
+            required=tuple(f.name for f in every if f.init and f.default is dataclasses.MISSING
+                           and f.default_factory is dataclasses.MISSING),
+            fields=tuple((f.name, _coercer(hints[f.name]), camel(f.name)) for f in every))
+    return found
