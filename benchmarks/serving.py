@@ -13,19 +13,26 @@ from pathlib import Path
 
 import httpx
 
+from staffing.config import Settings
+from staffing.tokens import issue, load_secret
+
 __all__ = ["peak_memory_mib", "served"]
 
 
 @contextmanager
 def served(env: dict[str, str]) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
-    """A client for a server on the store ``env`` names (one uvicorn worker, the README's setup)."""
+    """A client (with an admin token) for a server on the store ``env`` names (one uvicorn worker, the
+    README's setup)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     server = subprocess.Popen([sys.executable, "-m", "staffing", "serve", "--host", "127.0.0.1", "--port", str(port)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+        settings = Settings.from_env(env)
+        token = issue(load_secret(settings.data_dir, settings.token_secret), "admin", name="benchmark")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
+                          headers={"Authorization": f"Bearer {token}"}) as client:
             for _ in range(600):
                 try:
                     if client.get("/healthz").status_code == 200:

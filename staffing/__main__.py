@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
+from uuid import UUID
 
 import typer
 
@@ -47,10 +48,54 @@ def demo(host: str = "127.0.0.1", port: int = 8000, load_only: bool = False) -> 
     else:
         typer.echo("the store is not empty; serving it as it is")
     clock.release()
+    _print_demo_tokens(ledger, host, port)
     if load_only:
         ledger.close()
         return
     _serve(ledger, host, port)
+
+
+def _print_demo_tokens(ledger: Any, host: str, port: int) -> None:
+    """A ready token per role (the personnel one scoped to a demo province), valid for 30 days."""
+    from datetime import date
+
+    from staffing.tokens import issue, load_secret
+
+    secret = load_secret(ledger.settings.data_dir, ledger.settings.token_secret)
+    with ledger.queries.connect() as conn:
+        position = ledger.queries.knowledge_position(conn, None)
+        found, _ = ledger.queries.units(conn, as_of=date.today(), position=position, kind="PROVINCE",
+                                        search="tuyen quang", first=1)
+    typer.echo(f"tokens for http://{host}:{port}/graphql (GraphiQL: add the header "
+               '{"Authorization": "Bearer <token>"}):')
+    for role in ("admin", "ministry", "auditor"):
+        typer.echo(f"  {role:<10} {issue(secret, role, name=f'demo {role}')}")
+    if found:
+        token = issue(secret, "personnel", name=f"demo personnel ({found[0].name})", unit_id=UUID(found[0].id))
+        typer.echo(f"  personnel  {token}  (records and reads inside {found[0].name} only)")
+
+
+@app.command()
+def token(
+    role: Annotated[str, typer.Option(help="personnel, ministry, auditor or admin")],
+    unit: Annotated[str | None, typer.Option(help="personnel only: the unit whose subtree it may record in")] = None,
+    name: Annotated[str | None, typer.Option(help="who the token is for; recorded with every fact they enter")] = None,
+    expires: Annotated[str, typer.Option(help="lifetime: 90d, 12h or 30m (at most 366d)")] = "30d",
+) -> None:
+    """Print a signed bearer token (alone on the last line) for the configured data directory's secret."""
+    from staffing.config import Settings
+    from staffing.tokens import issue, load_secret, parse_duration
+
+    settings = Settings.from_env()
+    try:
+        unit_id = UUID(unit) if unit else None
+        signed = issue(load_secret(settings.data_dir, settings.token_secret), role, name=name, unit_id=unit_id,
+                       lifetime=parse_duration(expires))
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(f"{role} token{f' for unit {unit_id}' if unit_id else ''}, valid {expires}; send it as "
+               "'Authorization: Bearer <token>':", err=True)
+    typer.echo(signed)
 
 
 @app.command()
@@ -141,7 +186,8 @@ def _import(file: Path, dry_run: bool, atomic: bool, batch: int) -> None:
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, transient=True) as bar:
             task = bar.add_task("importing", total=total)
-            report = import_lines(ledger.service, read_lines(file), mode, lambda n: bar.advance(task, n), batch)
+            report = import_lines(ledger.service, read_lines(file), mode, lambda n: bar.advance(task, n), batch,
+                                  principal=_operator())
         if not dry_run:
             ledger.projector.catch_up()
     finally:
@@ -158,6 +204,16 @@ def _import(file: Path, dry_run: bool, atomic: bool, batch: int) -> None:
             typer.echo("stopped at the first refused line; the lines before it are recorded. Fix it and run the "
                        "same command again: recorded lines are not written twice", err=True)
         raise typer.Exit(1)
+
+
+def _operator() -> Any:
+    """The person at the command line, named on the facts they import (they act as an administrator:
+    whoever can run the CLI can open the database files anyway)."""
+    import getpass
+
+    from staffing.application.access import Principal
+
+    return Principal(f"command line ({getpass.getuser()})"[:120], "admin")
 
 
 @app.command()

@@ -4,7 +4,9 @@
   A ``postgresql://`` URL selects PostgreSQL for the event store and the read models alike.
 - ``STAFFING_DATA_DIR``: where the default SQLite files and other local state live (``./var``).
 - ``STAFFING_DB_SCHEMA``: optional PostgreSQL schema (tests use one per test).
-- ``STAFFING_API_TOKENS``: ``token:role,...`` bearer tokens; unset = every caller is a local admin.
+- ``STAFFING_API_TOKENS``: ``token:role,...`` fixed bearer tokens (kept for existing clients).
+- ``STAFFING_TOKEN_SECRET``: the secret signed tokens are made with (32+ characters); unset: one is
+  generated into ``<data dir>/token-secret`` on first use. There is no unauthenticated access.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ class Settings:
     database_url: URL
     data_dir: Path
     schema: str | None = None
-    api_tokens: str | None = None  # STAFFING_API_TOKENS: "token:role,..."; none = local admin
+    api_tokens: str | None = None  # STAFFING_API_TOKENS: "token:role,..." fixed tokens (older clients)
+    token_secret: str | None = None  # STAFFING_TOKEN_SECRET; none: generated into the data directory
 
     @property
     def is_sqlite(self) -> bool:
@@ -56,4 +59,5 @@ class Settings:
         if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
             raise ValueError("STAFFING_DATABASE_URL: an SQLite ledger needs a file path, not :memory:")
         return cls(database_url=url, data_dir=data_dir, schema=env.get("STAFFING_DB_SCHEMA") or None,
-                   api_tokens=env.get("STAFFING_API_TOKENS") or None)
+                   api_tokens=env.get("STAFFING_API_TOKENS") or None,
+                   token_secret=env.get("STAFFING_TOKEN_SECRET") or None)

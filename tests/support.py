@@ -6,6 +6,9 @@ import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -100,3 +103,16 @@ def settings_for(backend: str, tmp_path: object) -> tuple[Settings, str | None]:
     schema = new_pg_schema()
     return Settings.from_env({"STAFFING_DATABASE_URL": PG_URL, "STAFFING_DB_SCHEMA": schema,
                               "STAFFING_DATA_DIR": str(tmp_path)}), schema
+
+
+def bearer(data_dir: Path, role: str = "admin", unit_id: UUID | None = None, secret: str | None = None,
+           name: str | None = None) -> dict[str, str]:
+    """An ``Authorization`` header with a token signed by the data directory's secret."""
+    from staffing.tokens import issue, load_secret
+
+    return {"Authorization": f"Bearer {issue(load_secret(data_dir, secret), role, unit_id=unit_id, name=name)}"}
+
+
+def ledger_bearer(ledger: Any, role: str = "admin", unit_id: UUID | None = None, name: str | None = None
+                  ) -> dict[str, str]:
+    return bearer(ledger.settings.data_dir, role, unit_id, ledger.settings.token_secret, name)

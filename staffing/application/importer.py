@@ -26,6 +26,7 @@ from pathlib import Path
 
 import orjson
 
+from staffing.application.access import Principal
 from staffing.application.registry import command_named, command_types
 from staffing.application.service import MAX_REPORTED_ERRORS, Item, Mode, StaffingService
 from staffing.application.values import from_data
@@ -132,7 +133,8 @@ def _keyed(lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes, str
 
 
 def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], mode: ImportMode,
-                 progress: Callable[[int], None] | None = None, batch: int = BATCH) -> ImportReport:
+                 progress: Callable[[int], None] | None = None, batch: int = BATCH,
+                 principal: Principal | None = None) -> ImportReport:
     """Import the lines; ``progress(n)`` is told how many more lines were handled."""
     started = time.perf_counter()
     report = ImportReport()
@@ -151,7 +153,7 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
             return True
         run_mode = {ImportMode.STOP_AT_FIRST_ERROR: Mode.PREFIX, ImportMode.ATOMIC: Mode.ATOMIC,
                     ImportMode.DRY_RUN: Mode.DRY_RUN}[mode]
-        outcome = service.run([p.item for p in pending], run_mode, max_commands=None)
+        outcome = service.run([p.item for p in pending], run_mode, max_commands=None, principal=principal)
         first = outcome.first_error
         carry = (more_to_come and mode is ImportMode.STOP_AT_FIRST_ERROR and first is not None
                  and isinstance(first[1], StuckInEndedUnit) and len(pending) < 4 * batch)

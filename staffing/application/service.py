@@ -14,6 +14,9 @@ the earlier ones produce — and saves every event of every one of them with a s
   nothing is saved — no event, no request key — and every refused command is reported, the rest
   being decided without it; the events that would have been written are returned.
 - After a commit, ``on_commit`` listeners run (the projections catch up: read your writes).
+- Who recorded a fact travels with its event: ``recorded_by`` is set on each event just before the
+  save and kept by the library's mapper in the stored state (an attribute beside the dataclass
+  fields, so events stored before it existed load unchanged, with none).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
+from staffing.application.access import Principal, check_scope
 from staffing.application.commands import Command, Fact
 from staffing.application.registry import HANDLERS, command_types, result_type
 from staffing.application.results import Result
@@ -124,16 +128,20 @@ class StaffingService:
         self.on_commit: list[Callable[[], None]] = []
         command_types()  # make sure every handler is registered
 
-    def execute(self, command: Command, request_key: str | None = None) -> Any:
+    def execute(self, command: Command, request_key: str | None = None, principal: Principal | None = None) -> Any:
         """Decide and record one command; returns its typed result or raises its ``StaffingError``."""
-        outcome = self.run([Item(command, request_key)], Mode.ATOMIC)
+        outcome = self.run([Item(command, request_key)], Mode.ATOMIC, principal=principal)
         if outcome.errors:
             raise outcome.errors[0]
         return outcome.results[0]
 
     def run(self, items: Sequence[Item], mode: Mode = Mode.ATOMIC, request_key: str | None = None,
-            max_commands: int | None = MAX_COMMANDS) -> Outcome:
+            max_commands: int | None = MAX_COMMANDS, principal: Principal | None = None) -> Outcome:
         """Decide ``items`` in order as one decision (see the module docstring for the modes).
+
+        ``principal``: who is recording. Each command must stay inside its scope (``access``),
+        and every event written carries its name as ``recorded_by``. None: a trusted in-process
+        caller, not checked and not named.
 
         ``request_key`` makes the list as a whole idempotent (a plan): a repeat of the same list
         answers with the first run's ids; a different list under the same key is refused.
@@ -162,7 +170,7 @@ class StaffingService:
                     continue
                 work.index = i
                 try:
-                    results[i], was_replayed = self._decide(work, items[i], keys)
+                    results[i], was_replayed = self._decide(work, items[i], keys, principal)
                     replayed += was_replayed
                 except StaffingError as refused:
                     failed = (i, refused)
@@ -198,6 +206,9 @@ class StaffingService:
             if not work.events:
                 return Outcome(results, dict(skipped), recorded=False, replayed=replayed)
             versions = work.versions()
+            if principal is not None:
+                for event in work.events:  # kept in the stored event's state; see the module docstring
+                    object.__setattr__(event, "recorded_by", principal.name)
             try:
                 self.store.save_events(work.events)
             except IntegrityError:
@@ -214,7 +225,8 @@ class StaffingService:
             return Outcome(results, dict(skipped), recorded=True, events=list(work.events), replayed=replayed,
                            touched_units=touched)
 
-    def _decide(self, work: Work, item: Item, keys: dict[str, tuple[Command, Result]]) -> tuple[Result, bool]:
+    def _decide(self, work: Work, item: Item, keys: dict[str, tuple[Command, Result]],
+                principal: Principal | None) -> tuple[Result, bool]:
         command, key = item.command, item.request_key
         if key is not None:
             if key in keys:
@@ -224,7 +236,10 @@ class StaffingService:
                 return self._replay(previous, command), True
         if isinstance(command, Fact):
             check_effective_on(command.effective_on, work.at)
+        start = len(work.events)
         result = HANDLERS[type(command)](command, work)
+        work.end_command()
+        check_scope(principal, work, work.events[start:])
         if key is not None:
             keys[key] = (command, result)
             work.add(Request.handled(key=key, command=command.command_name(), fingerprint=command.fingerprint(),

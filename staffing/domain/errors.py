@@ -31,6 +31,7 @@ __all__ = [
     "EffectiveBeforeStart",
     "HierarchyCycle",
     "IdempotencyConflict",
+    "Forbidden",
     "InvalidInput",
     "NotFound",
     "NotRetractable",
@@ -103,6 +104,12 @@ class DuplicateCode(RuleViolation):
 
 class NotRetractable(RuleViolation):
     code = "NOT_RETRACTABLE"
+
+
+class Forbidden(StaffingError):
+    """The caller's role or scope does not allow what the command would do (nothing is written)."""
+
+    code = "FORBIDDEN"
 
 
 class IdempotencyConflict(StaffingError):

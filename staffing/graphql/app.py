@@ -14,10 +14,11 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from staffing.bootstrap import Ledger
-from staffing.graphql.auth import parse_tokens, principal_for
+from staffing.graphql.auth import Caller, parse_tokens
 from staffing.graphql.context import Context, Loaders
 from staffing.graphql.downloads import staffing_csv
 from staffing.graphql.schema import schema
+from staffing.tokens import load_secret
 
 __all__ = ["create_app"]
 
@@ -26,7 +27,8 @@ class LedgerGraphQL(GraphQL[Context, None]):
     def __init__(self, ledger: Ledger, graphiql: bool) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.ledger = ledger
-        self.tokens = parse_tokens(ledger.settings.api_tokens)
+        self.caller = Caller(load_secret(ledger.settings.data_dir, ledger.settings.token_secret),
+                             parse_tokens(ledger.settings.api_tokens))
 
     def encode_json(self, data: object) -> bytes:
         """UTF-8 as is (Vietnamese names stay readable in responses), and fast on large reports."""
@@ -35,9 +37,9 @@ class LedgerGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any = None) -> Context:
         # read your writes, also for writes made by other processes: catch the projections up first
         self.ledger.queries.refresh()
-        principal = principal_for(request.headers.get("authorization"), self.tokens)
-        return Context(service=self.ledger.service, queries=self.ledger.queries,
-                       loaders=Loaders(self.ledger.queries), principal=principal, request=request, response=response)
+        principal, problem = self.caller.identify(request.headers.get("authorization"))
+        return Context(service=self.ledger.service, queries=self.ledger.queries, loaders=Loaders(self.ledger.queries),
+                       principal=principal, auth_problem=problem, request=request, response=response)
 
 
 def create_app(ledger: Ledger, graphiql: bool = True) -> Starlette:
@@ -47,7 +49,7 @@ def create_app(ledger: Ledger, graphiql: bool = True) -> Starlette:
         return JSONResponse({"status": "ok", "projected": ledger.projector.position()})
 
     async def download_staffing(request: Request) -> Response:
-        return await staffing_csv(ledger, graphql_app.tokens, request)
+        return await staffing_csv(ledger, graphql_app.caller, request)
 
     async def root(_: Request) -> RedirectResponse:
         return RedirectResponse("/graphql")

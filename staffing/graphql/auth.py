@@ -1,28 +1,34 @@
-"""Who is calling, and what they may do. (The full role model — personnel scoped to its unit
-subtree, ministry, auditor, admin — arrives with the trust work; this is its seam.)
+"""Who is calling, and what they may do (issue 10). On by default, also in the embedded default.
 
-Tokens come from ``STAFFING_API_TOKENS`` ("token:role,token:role"). With none configured (the
-embedded default on a workstation) every caller is a local administrator. Failures are GraphQL
-errors with ``extensions.code`` UNAUTHENTICATED or FORBIDDEN, as the API contract says.
+A caller sends ``Authorization: Bearer <token>``: a signed token (``staffing.tokens``; made by
+``python -m staffing token``), or one of the fixed tokens of ``STAFFING_API_TOKENS``
+("token:role,...", kept for existing clients; a fixed personnel token has no unit, so it reads
+and records nothing). Without a valid token every field answers UNAUTHENTICATED (HTTP 401); a role
+that may not do something answers FORBIDDEN (HTTP 403). Roles:
+
+- ``personnel``: reads and records inside its unit's subtree (writes: ``application.access``;
+  reads: ``require_unit_readable`` below, the subtree as it stands on the date asked about);
+- ``ministry``: reads everything, records nothing; ``auditor``: the same, the history included;
+- ``admin``: everything.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hmac
+from datetime import date
 from typing import Any
+from uuid import UUID
 
+from graphql import GraphQLError
 from strawberry.permission import BasePermission
 
-__all__ = ["Authenticated", "CanRecord", "Principal", "ROLES", "principal_for"]
+from staffing.application.access import ROLES, Principal
+from staffing.tokens import TokenError, verify
 
-ROLES = ("admin", "ministry", "personnel", "auditor")
-RECORDING_ROLES = {"admin", "ministry", "personnel"}
+__all__ = ["Authenticated", "CanRecord", "Caller", "ROLES", "Principal", "forbidden", "parse_tokens",
+           "require_unit_readable"]
 
-
-@dataclass(frozen=True)
-class Principal:
-    name: str
-    role: str
+HTTP_STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}
 
 
 def parse_tokens(raw: str | None) -> dict[str, Principal]:
@@ -38,13 +44,40 @@ def parse_tokens(raw: str | None) -> dict[str, Principal]:
     return tokens
 
 
-def principal_for(authorization: str | None, tokens: dict[str, Principal]) -> Principal | None:
-    if not tokens:
-        return Principal("local", "admin")
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return tokens.get(token.strip())
+class Caller:
+    """Turns an ``Authorization`` header into a principal, or says why it cannot."""
+
+    def __init__(self, secret: bytes, fixed: dict[str, Principal]) -> None:
+        self.secret = secret
+        self.fixed = fixed
+
+    def identify(self, authorization: str | None) -> tuple[Principal | None, str | None]:
+        """(principal, None) or (None, why not)."""
+        if not authorization:
+            return None, "authentication required: send 'Authorization: Bearer <token>' (python -m staffing token)"
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return None, "send the token as 'Authorization: Bearer <token>'"
+        for known, principal in self.fixed.items():
+            if hmac.compare_digest(known.encode(), token.encode()):
+                return principal, None
+        try:
+            return verify(self.secret, token), None
+        except TokenError as error:
+            return None, str(error)
+
+
+def _refuse(info: Any, code: str) -> None:
+    response = getattr(info.context, "response", None)
+    if response is not None:
+        response.status_code = HTTP_STATUS[code]
+
+
+def forbidden(info: Any, message: str) -> GraphQLError:
+    """A FORBIDDEN error to raise from a resolver (the HTTP status is set to 403)."""
+    _refuse(info, "FORBIDDEN")
+    return GraphQLError(message, extensions={"code": "FORBIDDEN"})
 
 
 class Authenticated(BasePermission):
@@ -52,7 +85,11 @@ class Authenticated(BasePermission):
     error_extensions = {"code": "UNAUTHENTICATED"}
 
     def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
-        return info.context.principal is not None
+        if info.context.principal is not None:
+            return True
+        self.message = info.context.auth_problem or type(self).message
+        _refuse(info, "UNAUTHENTICATED")
+        return False
 
 
 class CanRecord(BasePermission):
@@ -61,4 +98,38 @@ class CanRecord(BasePermission):
 
     def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
         principal = info.context.principal
-        return principal is not None and principal.role in RECORDING_ROLES
+        if principal is not None and principal.records:
+            return True
+        if principal is not None:
+            _refuse(info, "FORBIDDEN")
+        return False
+
+
+class SeesHistory(BasePermission):
+    """The history is for auditors, administrators, and personnel departments (their own subtree)."""
+
+    message = "the ministry role reads figures, not the recorded history; use an auditor token"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        if principal is not None and principal.role != "ministry":
+            return True
+        if principal is not None:
+            _refuse(info, "FORBIDDEN")
+        return False
+
+
+def require_unit_readable(info: Any, unit_id: str | UUID | None, as_of: date, position: int) -> None:
+    """Refuse (FORBIDDEN) a personnel caller asking about a unit outside its subtree on ``as_of``.
+
+    ``unit_id`` None means the whole country, which only a caller that reads everything may ask for.
+    """
+    principal: Principal = info.context.principal
+    if principal.reads_everything:
+        return
+    if principal.unit_id is None or unit_id is None or not info.context.queries.is_within(
+            str(unit_id), str(principal.unit_id), as_of, position):
+        raise forbidden(info, f"you may read the subtree of your unit ({principal.unit_id}) only, as it stands on "
+                              f"the date asked about; {unit_id or 'the whole country'} is outside it on "
+                              f"{as_of.isoformat()}")

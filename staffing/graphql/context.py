@@ -74,6 +74,7 @@ class Context:
     queries: Queries
     loaders: Loaders
     principal: Principal | None = None
+    auth_problem: str | None = None  # why the caller is not authenticated (told in UNAUTHENTICATED errors)
     _positions: dict[datetime | None, int] = field(default_factory=dict)
     request: Any = None
     response: Any = None

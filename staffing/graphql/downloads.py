@@ -3,7 +3,8 @@
 ``GET /downloads/staffing.csv?asOf=2025-07-31[&knownAt=...][&rootUnitId=...][&rolled=true][&depth=N]``
 answers the same figures as ``staffingReport`` with the same token rules, written row by row
 (``staffing.projections.listing``) instead of through graphql-core. Bad parameters get a 400 with
-a JSON body naming the parameter; no token where one is needed, a 401.
+a JSON body naming the parameter; no valid token, a 401; a personnel caller asking outside its
+unit's subtree, a 403.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from staffing.bootstrap import Ledger
 from staffing.domain.base import check_as_of
 from staffing.domain.errors import InvalidInput, StaffingError
-from staffing.graphql.auth import Principal, principal_for
+from staffing.graphql.auth import Caller
 from staffing.projections.listing import csv_lines
 
 __all__ = ["staffing_csv"]
@@ -68,10 +69,10 @@ def _root(raw: str | None) -> str | None:
         raise InvalidInput("rootUnitId", f"{raw!r} is not a valid id") from None
 
 
-async def staffing_csv(ledger: Ledger, tokens: dict[str, Principal], request: Request) -> Response:
-    if principal_for(request.headers.get("authorization"), tokens) is None:
-        return JSONResponse({"code": "UNAUTHENTICATED", "message": "send 'Authorization: Bearer <token>'"},
-                            status_code=401)
+async def staffing_csv(ledger: Ledger, caller: Caller, request: Request) -> Response:
+    principal, problem = caller.identify(request.headers.get("authorization"))
+    if principal is None:
+        return JSONResponse({"code": "UNAUTHENTICATED", "message": problem}, status_code=401)
     params = request.query_params
     conn = None
     try:
@@ -82,6 +83,11 @@ async def staffing_csv(ledger: Ledger, tokens: dict[str, Principal], request: Re
         await asyncio.to_thread(queries.refresh)
         conn = queries.connect()
         position = queries.knowledge_position(conn, known_at)
+        if not principal.reads_everything and (
+                root is None or principal.unit_id is None
+                or not await asyncio.to_thread(queries.is_within, root, str(principal.unit_id), as_of, position)):
+            return JSONResponse({"code": "FORBIDDEN", "message": "you may download the subtree of your unit only: "
+                                 f"give rootUnitId={principal.unit_id} or a unit under it"}, status_code=403)
         lines = await asyncio.to_thread(lambda: list(csv_lines(queries, conn, root, as_of, position, rolled, depth)))
     except StaffingError as error:
         return JSONResponse({"code": error.code, "field": error.field, "message": error.message}, status_code=400)

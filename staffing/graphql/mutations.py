@@ -22,8 +22,8 @@ from staffing.application.results import (
     UnitRecorded,
     UnitsRecorded,
 )
-from staffing.domain.errors import StaffingError
-from staffing.graphql.auth import Authenticated, CanRecord
+from staffing.domain.errors import Forbidden, StaffingError
+from staffing.graphql.auth import Authenticated, CanRecord, forbidden
 from staffing.graphql.context import Context
 from staffing.graphql.inputs import (
     AbolishPositionInput,
@@ -113,7 +113,10 @@ async def record(info: Info, command: type[c.Command], input: Any) -> tuple[Any,
     """Build the command from the input, execute it (one transaction), catch the read models up."""
     try:
         built = to_command(command, input)
-        result: Result = await asyncio.to_thread(info.context.service.execute, built, input.request_key)
+        result: Result = await asyncio.to_thread(info.context.service.execute, built, input.request_key,
+                                                 info.context.principal)
+    except Forbidden as error:
+        raise forbidden(info, error.message) from None
     except StaffingError as error:
         return None, user_errors(error)
     info.context.queries.refresh()

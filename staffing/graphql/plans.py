@@ -19,7 +19,8 @@ from staffing.application import Item, Mode, Outcome
 from staffing.application import commands as c
 from staffing.application.service import MAX_COMMANDS
 from staffing.application.values import snake
-from staffing.domain.errors import StaffingError
+from staffing.domain.errors import Forbidden, StaffingError
+from staffing.graphql.auth import forbidden
 from staffing.graphql.context import Context
 from staffing.graphql.inputs import INPUTS, to_command
 from staffing.graphql.types import StaffingRow, row_from
@@ -127,9 +128,13 @@ async def execute_plan(info: Info, input: ExecutePlanInput) -> PlanPayload:
     mode = Mode.DRY_RUN if input.dry_run else Mode.ATOMIC
     service, queries = info.context.service, info.context.queries
     try:
-        outcome: Outcome = await asyncio.to_thread(service.run, items, mode, input.request_key)
+        outcome: Outcome = await asyncio.to_thread(service.run, items, mode, input.request_key, MAX_COMMANDS,
+                                                   info.context.principal)
     except StaffingError as error:
         return _refused([_error(None, error)])
+    denied = [e for e in outcome.errors.values() if isinstance(e, Forbidden)]
+    if denied:
+        raise forbidden(info, denied[0].message)
     if outcome.errors:
         return _refused([_error(i, e) for i, e in sorted(outcome.errors.items())])
     as_of = _as_of(input, items)

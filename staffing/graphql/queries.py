@@ -14,7 +14,7 @@ from graphql import GraphQLError
 from staffing.domain.base import check_as_of
 from staffing.domain.errors import InvalidInput, StaffingError
 from staffing.domain.values import PersonnelCategory
-from staffing.graphql.auth import Authenticated
+from staffing.graphql.auth import Authenticated, SeesHistory, forbidden, require_unit_readable
 from staffing.graphql.context import Context
 from staffing.graphql.types import (
     FactConnection,
@@ -107,9 +107,10 @@ class Query:
     def staffing(self, info: Info, unit_id: strawberry.ID, as_of: date, known_at: datetime | None = None,
                  include_descendants: bool = False) -> Staffing | None:
         ctx = info.context
+        unit, day, position = _id(unit_id, "unitId"), _as_of(as_of), ctx.position(known_at)
+        require_unit_readable(info, unit, day, position)
         with ctx.queries.connect() as conn:
-            figures = ctx.queries.staffing(conn, _id(unit_id, "unitId"), _as_of(as_of), ctx.position(known_at),
-                                           include_descendants)
+            figures = ctx.queries.staffing(conn, unit, day, position, include_descendants)
         return staffing_from(figures, known_at) if figures else None
 
     @strawberry.field(permission_classes=[Authenticated], description="One row per unit of the subtree (the whole country without a root), down to "
@@ -119,20 +120,25 @@ class Query:
                         known_at: datetime | None = None, depth: int | None = None,
                         include_descendants: bool = False) -> list[StaffingRow]:
         ctx = info.context
+        root, day, position = _id(root_unit_id, "rootUnitId") if root_unit_id else None, _as_of(as_of), \
+            ctx.position(known_at)
+        require_unit_readable(info, root, day, position)
         with ctx.queries.connect() as conn:
-            rows = ctx.queries.staffing_report(conn, _id(root_unit_id, "rootUnitId") if root_unit_id else None,
-                                               _as_of(as_of), ctx.position(known_at), depth, include_descendants)
+            rows = ctx.queries.staffing_report(conn, root, day, position, depth, include_descendants)
         return [row_from(r) for r in rows]
 
-    @strawberry.field(permission_classes=[Authenticated], description="Recorded facts in log order (about a unit and the people in it, or a person).")
+    @strawberry.field(permission_classes=[Authenticated, SeesHistory],
+                      description="Recorded facts in log order (about a unit and the people in it, or a person).")
     @user_errors
     def history(self, info: Info, unit_id: strawberry.ID | None = None, person_id: strawberry.ID | None = None,
                 first: int = 50, after: str | None = None) -> FactConnection:
         ctx = info.context
+        unit = _id(unit_id, "unitId") if unit_id else None
+        person = _id(person_id, "personId") if person_id else None
+        if ctx.principal is not None and not ctx.principal.reads_everything:
+            _require_history_readable(info, unit, person)
         with ctx.queries.connect() as conn:
-            rows, more = ctx.queries.history(conn, unit_id=_id(unit_id, "unitId") if unit_id else None,
-                                             person_id=_id(person_id, "personId") if person_id else None,
-                                             first=_page(first), after=after)
+            rows, more = ctx.queries.history(conn, unit_id=unit, person_id=person, first=_page(first), after=after)
         edges = [FactEdge(cursor=encode_cursor(r.position), node=fact_from(r)) for r in rows]
         return FactConnection(edges=edges, page_info=PageInfo(has_next_page=more,
                                                               end_cursor=edges[-1].cursor if edges else None))
@@ -142,8 +148,11 @@ class Query:
     def person(self, info: Info, id: strawberry.ID, as_of: date | None = None,
                known_at: datetime | None = None) -> Person | None:
         ctx = info.context
+        day, position = _as_of(as_of), ctx.position(known_at)
         with ctx.queries.connect() as conn:
-            view = ctx.queries.person(conn, _id(id, "id"), _as_of(as_of), ctx.position(known_at))
+            view = ctx.queries.person(conn, _id(id, "id"), day, position)
+        if view is not None:
+            require_unit_readable(info, view.unit_id, day, position)
         return person_from(view) if view else None
 
     @strawberry.field(permission_classes=[Authenticated], description="Movements into and out of a unit in [from, to]: recruited, transferred, "
@@ -152,8 +161,26 @@ class Query:
     def movements(self, info: Info, unit_id: strawberry.ID, from_: Annotated[date, strawberry.argument(name="from")],
                   to: date, known_at: datetime | None = None) -> list[Movement]:
         ctx = info.context
+        unit, position = _id(unit_id, "unitId"), ctx.position(known_at)
+        require_unit_readable(info, unit, to, position)
         with ctx.queries.connect() as conn:
-            found = ctx.queries.movements(conn, _id(unit_id, "unitId"), from_, to, ctx.position(known_at))
+            found = ctx.queries.movements(conn, unit, from_, to, position)
         return [Movement(person_id=strawberry.ID(m.person_id), kind=m.kind, effective_on=m.effective_on,
                          category=PersonnelCategory(m.category), fact_id=strawberry.ID(m.fact_id)) for m in found]
 
+
+
+def _require_history_readable(info: Info, unit: str | None, person: str | None) -> None:
+    """A personnel caller reads the history of a unit in its subtree (as the unit last stood) or of a
+    person placed in it today; never the whole log."""
+    ctx = info.context
+    position = ctx.position(None)
+    if unit is None and person is None:
+        raise forbidden(info, "name a unit or a person of your subtree: the whole history is for auditors")
+    with ctx.queries.connect() as conn:
+        if unit is not None:
+            last = ctx.queries.last_known_unit(conn, unit, position)
+            require_unit_readable(info, unit, last.as_of if last else date.today(), position)
+        if person is not None:
+            found = ctx.queries.person(conn, person, date.today(), position)
+            require_unit_readable(info, found.unit_id if found else None, date.today(), position)

@@ -185,6 +185,9 @@ class Fact:
     person_id: strawberry.ID | None
     retracted_by: strawberry.ID | None
     data: JSON
+    recorded_by: str | None = strawberry.field(
+        default=None, description="Who recorded the fact: the name in the caller's token (null: entered before "
+                                  "callers were recorded, or by the command line).")
 
 
 @strawberry.type
@@ -280,7 +283,7 @@ def fact_from(row: FactRow) -> Fact:
                 unit_id=strawberry.ID(row.unit_id) if row.unit_id else None,
                 person_id=strawberry.ID(row.person_id) if row.person_id else None,
                 retracted_by=strawberry.ID(row.retracted_by) if row.retracted_by else None,
-                data=orjson.loads(row.data))
+                data=orjson.loads(row.data), recorded_by=row.recorded_by)
 
 
 def person_from(view: PersonView) -> Person:

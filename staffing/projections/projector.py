@@ -88,7 +88,8 @@ def _json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-_BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic", "effective_on", "act"}
+_BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic", "effective_on", "act",
+                "recorded_by"}
 
 
 def event_data(event: DomainEvent) -> str:
@@ -298,7 +299,7 @@ class Projector:
             "unit_id": unit_id, "other_unit_id": other_unit_id, "person_id": person_id,
             "effective_on": event.effective_on, "recorded_us": batch.recorded_us, "act_number": act.number,
             "act_issuer": act.issuer, "act_signed_on": act.signed_on, "data": event_data(event),
-            "retracted_pos": None, "retraction_fact_id": None,
+            "retracted_pos": None, "retraction_fact_id": None, "recorded_by": getattr(event, "recorded_by", None),
         }
         return fid
 

@@ -196,6 +196,7 @@ class FactRow:
     act_signed_on: date
     data: str
     retracted_by: str | None
+    recorded_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,21 @@ class Queries:
         """The unit as it stood on ``as_of``; None when it did not exist then (not yet, or ended)."""
         row = conn.execute(_PREPARED.unit, {"u": unit_id, "d": as_of, "p": position}).first()
         return self._unit_view(row, as_of, position) if row else None
+
+    def is_within(self, unit_id: str, root_id: str, as_of: date, position: int) -> bool:
+        """Whether ``unit_id`` lies in ``root_id``'s subtree on ``as_of`` as known at ``position``
+        (the read scope of a personnel caller). An ended unit keeps the parent it ended under."""
+        v = t.unit_versions
+        parent = select(v.c.parent_id).where(v.c.unit_id == bindparam("u"), visible(v, as_of, position)).limit(1)
+        current: str | None = unit_id
+        with self.connect() as conn:
+            for _ in range(64):  # deeper than any real hierarchy: a guard only
+                if current is None:
+                    return False
+                if current == root_id:
+                    return True
+                current = conn.execute(parent, {"u": current}).scalar()
+        return False
 
     def units_by_id(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int) -> dict[str, UnitView]:
         v = t.unit_versions
@@ -598,7 +614,7 @@ class Queries:
         rows = conn.execute(query.order_by(f.c.position).limit(first + 1)).all()
         facts = [FactRow(r.fact_id, r.position, r.type, r.aggregate_id, r.unit_id, r.other_unit_id, r.person_id,
                          r.effective_on, from_us(r.recorded_us), r.act_number, r.act_issuer, r.act_signed_on, r.data,
-                         r.retraction_fact_id) for r in rows[:first]]
+                         r.retraction_fact_id, r.recorded_by) for r in rows[:first]]
         return facts, len(rows) > first
 
 

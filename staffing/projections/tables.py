@@ -110,6 +110,7 @@ facts = Table(
     Column("data", Text, nullable=False),
     Column("retracted_pos", BigInteger),
     Column("retraction_fact_id", String(64)),
+    Column("recorded_by", String(120)),  # the name in the recording caller's token (None: before issue 10, or the CLI)
     Index("ix_facts_unit", "unit_id", "position"),
     Index("ix_facts_other_unit", "other_unit_id", "position"),
     Index("ix_facts_person", "person_id", "position"),

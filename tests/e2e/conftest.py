@@ -15,7 +15,10 @@ import httpx
 import pytest
 
 from tests.graphql_client import GraphQLClient
-from tests.support import PG_URL, drop_pg_schema, new_pg_schema, require_postgres
+from tests.support import PG_URL, bearer, drop_pg_schema, new_pg_schema, require_postgres
+
+#: base URL -> an admin ``Authorization`` header for that running server
+TOKENS: dict[str, dict[str, str]] = {}
 
 
 def _free_port() -> int:
@@ -26,6 +29,7 @@ def _free_port() -> int:
 
 @contextmanager
 def _running(backend: str, tmp_path: Path, command: list[str], start_within: float) -> Iterator[str]:
+    """The base URL; an admin token signed with the server's secret is in ``TOKENS[base]``."""
     """``python -m staffing <command>`` on a free port, stopped (and its schema dropped) afterwards."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
     env["STAFFING_DATA_DIR"] = str(tmp_path)
@@ -50,8 +54,10 @@ def _running(backend: str, tmp_path: Path, command: list[str], start_within: flo
                 output = proc.stdout.read().decode() if proc.stdout else ""
                 pytest.fail(f"server did not start: {output}")
             time.sleep(0.1)
+        TOKENS[base] = bearer(tmp_path)
         yield base
     finally:
+        TOKENS.pop(base, None)
         proc.terminate()
         try:
             proc.wait(timeout=10)
@@ -78,11 +84,11 @@ def demo_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
 
 @pytest.fixture
 def gql(server: str) -> Iterator[GraphQLClient]:
-    with httpx.Client(base_url=server, timeout=30) as client:
+    with httpx.Client(base_url=server, timeout=30, headers=TOKENS[server]) as client:
         yield GraphQLClient(client)
 
 
 @pytest.fixture
 def demo(demo_server: str) -> Iterator[GraphQLClient]:
-    with httpx.Client(base_url=demo_server, timeout=60) as client:
+    with httpx.Client(base_url=demo_server, timeout=60, headers=TOKENS[demo_server]) as client:
         yield GraphQLClient(client)

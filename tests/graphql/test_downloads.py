@@ -16,7 +16,7 @@ from staffing.graphql.app import create_app
 from staffing.projections import tables as t
 from staffing.projections.queries import from_us
 from tests.projections.history import generate_history
-from tests.support import FakeClock
+from tests.support import FakeClock, ledger_bearer
 
 REPORT = """query($asOf: Date!, $knownAt: DateTime, $rolled: Boolean!) {
   staffingReport(asOf: $asOf, knownAt: $knownAt, includeDescendants: $rolled) {
@@ -28,7 +28,7 @@ REPORT = """query($asOf: Date!, $knownAt: DateTime, $rolled: Boolean!) {
 
 @pytest.fixture
 def client(ledger: Ledger) -> Iterator[TestClient]:
-    client = TestClient(create_app(ledger))
+    client = TestClient(create_app(ledger), headers=ledger_bearer(ledger))
     yield client
     client.close()
 

@@ -11,13 +11,14 @@ from starlette.testclient import TestClient
 from staffing.bootstrap import Ledger
 from staffing.graphql.app import create_app
 from staffing.graphql.schema import MAX_ALIASES, MAX_DEPTH
+from tests.support import ledger_bearer
 
 BACKENDS = ("sqlite",)
 
 
 @pytest.fixture
 def client(ledger: Ledger) -> Iterator[TestClient]:
-    client = TestClient(create_app(ledger))
+    client = TestClient(create_app(ledger), headers=ledger_bearer(ledger))
     yield client
     client.close()
 

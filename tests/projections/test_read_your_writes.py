@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from staffing.application import EstablishUnit, RecruitPerson, RenameUnit
 from staffing.bootstrap import Ledger, build
 from staffing.graphql.app import create_app
-from tests.support import act, drop_pg_schema, settings_for
+from tests.support import act, drop_pg_schema, ledger_bearer, settings_for
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_a_query_sees_a_write_made_by_another_process(writer_and_reader: tuple[L
     writer, reader = writer_and_reader
     unit = writer.service.execute(EstablishUnit(code="HY", name="Tỉnh Hưng Yên", kind="PROVINCE", parent_id=None, effective_on=date(2020, 1, 1), act=act())).unit_id
     assert reader.projector.position() < (writer.store.recorder.max_notification_id() or 0)
-    client = TestClient(create_app(reader))
+    client = TestClient(create_app(reader), headers=ledger_bearer(reader))
     body = client.post("/graphql", json={"query": f'{{ unit(id: "{unit}", asOf: "2021-01-01") {{ name }} }}'}).json()
     client.close()
     assert body["data"]["unit"]["name"] == "Tỉnh Hưng Yên"
