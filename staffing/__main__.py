@@ -16,21 +16,24 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="The staffing ledger of a civil service.")
 
 
-def _serve(ledger: object, host: str, port: int) -> None:
+def _serve(ledger: object, host: str, port: int, dev: bool) -> None:
     import uvicorn
 
     from staffing.graphql.app import create_app
 
-    typer.echo(f"GraphQL on http://{host}:{port}/graphql  (GraphiQL in a browser)")
-    uvicorn.run(create_app(ledger, graphiql=True), host=host, port=port, log_level="info")  # type: ignore[arg-type]
+    mode = "development mode: GraphiQL in a browser, introspection on" if dev else "production mode"
+    typer.echo(f"GraphQL on http://{host}:{port}/graphql  ({mode})")
+    uvicorn.run(create_app(ledger, dev=dev), host=host, port=port, log_level="info")  # type: ignore[arg-type]
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the configured store as it is (empty if new) over GraphQL."""
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          dev: Annotated[bool, typer.Option("--dev", help="development mode: GraphiQL and introspection")] = False,
+          ) -> None:
+    """Serve the configured store as it is (empty if new) over GraphQL, in production mode unless --dev."""
     from staffing.bootstrap import build
 
-    _serve(build(), host, port)
+    _serve(build(), host, port, dev)
 
 
 @app.command()
@@ -52,7 +55,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000, load_only: bool = False) -> 
     if load_only:
         ledger.close()
         return
-    _serve(ledger, host, port)
+    _serve(ledger, host, port, dev=True)
 
 
 def _print_demo_tokens(ledger: Any, host: str, port: int) -> None:
@@ -130,6 +133,28 @@ def status() -> None:
         typer.echo(f"events in the log: {log}; applied to read models: {ledger.projector.position()}")
     finally:
         ledger.close()
+
+
+@app.command()
+def verify() -> None:
+    """Recompute the hash chain over every recorded event; exit 1 naming the first broken record."""
+    from staffing.chain import verify as verify_chain
+    from staffing.config import Settings
+    from staffing.persistence import EventStore, event_store_env
+
+    store = EventStore(env={**event_store_env(Settings.from_env()), "CREATE_TABLE": "no"})
+    try:
+        report = verify_chain(store.recorder)
+    finally:
+        store.close()
+    rate = report.events / report.seconds if report.seconds else 0.0
+    if report.first_break is not None:
+        typer.echo(f"BROKEN at position {report.first_break.position} ({report.first_break.kind}): "
+                   f"{report.first_break.message}. {report.events:,} records checked in {report.seconds:.1f} s; "
+                   f"the chain is intact up to position {report.head_position}.")
+        raise typer.Exit(1)
+    typer.echo(f"intact: {report.events:,} events, head position {report.head_position}, head hash "
+               f"{report.head_hash} ({report.seconds:.1f} s, {rate:,.0f} events/s)")
 
 
 @app.command()

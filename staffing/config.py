@@ -7,6 +7,8 @@
 - ``STAFFING_API_TOKENS``: ``token:role,...`` fixed bearer tokens (kept for existing clients).
 - ``STAFFING_TOKEN_SECRET``: the secret signed tokens are made with (32+ characters); unset: one is
   generated into ``<data dir>/token-secret`` on first use. There is no unauthenticated access.
+- ``STAFFING_ALLOWED_HOSTS``: the ``Host`` names the server answers (comma-separated; default
+  localhost, 127.0.0.1 and ::1); any other Host header gets 400 (DNS rebinding, cache poisoning).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
-__all__ = ["Settings"]
+__all__ = ["DEFAULT_HOSTS", "Settings"]
+
+DEFAULT_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class Settings:
     schema: str | None = None
     api_tokens: str | None = None  # STAFFING_API_TOKENS: "token:role,..." fixed tokens (older clients)
     token_secret: str | None = None  # STAFFING_TOKEN_SECRET; none: generated into the data directory
+    allowed_hosts: tuple[str, ...] = DEFAULT_HOSTS  # STAFFING_ALLOWED_HOSTS: the Host names the server answers
 
     @property
     def is_sqlite(self) -> bool:
@@ -60,4 +65,6 @@ class Settings:
             raise ValueError("STAFFING_DATABASE_URL: an SQLite ledger needs a file path, not :memory:")
         return cls(database_url=url, data_dir=data_dir, schema=env.get("STAFFING_DB_SCHEMA") or None,
                    api_tokens=env.get("STAFFING_API_TOKENS") or None,
-                   token_secret=env.get("STAFFING_TOKEN_SECRET") or None)
+                   token_secret=env.get("STAFFING_TOKEN_SECRET") or None,
+                   allowed_hosts=tuple(h.strip() for h in env.get("STAFFING_ALLOWED_HOSTS", "").split(",") if h.strip())
+                   or DEFAULT_HOSTS)

@@ -2,7 +2,8 @@
 
 Who creates the event-store tables: the eventsourcing recorder does (``CREATE_TABLE``), because
 its schema belongs to the library and changes with it. Alembic owns only the read-model tables
-and is told to ignore the event-store ones (see ``staffing/migrations/env.py``).
+and is told to ignore the event-store ones (see ``staffing/migrations/env.py``). The recorder is
+the library's, extended to write the hash chain in the same transaction (``staffing.chain``).
 """
 
 from __future__ import annotations
@@ -141,6 +142,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
     if url.get_backend_name() == "sqlite":
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "APPLICATION_RECORDER_TOPIC": "staffing.chain:ChainedSQLiteRecorder",
             "SQLITE_DBNAME": url.database or ":memory:",
             "SQLITE_LOCK_TIMEOUT": "30",
             **CACHE,
@@ -148,6 +150,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
     env = {
         **CACHE,
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": "staffing.chain:ChainedPostgresRecorder",
         "POSTGRES_DBNAME": url.database or "postgres",
         "POSTGRES_HOST": url.host or "127.0.0.1",
         "POSTGRES_PORT": str(url.port or 5432),

@@ -24,7 +24,7 @@ PG_URL = os.environ.get("STAFFING_TEST_PG_URL", "postgresql://postgres@127.0.0.1
 class FakeClock:
     """Recording moments under the test's control; every call moves on by one second."""
 
-    def __init__(self, start: datetime = datetime(2025, 1, 1, tzinfo=UTC)) -> None:
+    def __init__(self, start: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> None:
         self.now = start
 
     def __call__(self) -> datetime:
@@ -96,13 +96,17 @@ def drop_pg_schema(schema: str) -> None:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+#: starlette's TestClient calls itself "testserver"
+TEST_HOSTS = "localhost,127.0.0.1,testserver"
+
+
 def settings_for(backend: str, tmp_path: object) -> tuple[Settings, str | None]:
     if backend == "sqlite":
-        return Settings.from_env({"STAFFING_DATA_DIR": str(tmp_path)}), None
+        return Settings.from_env({"STAFFING_DATA_DIR": str(tmp_path), "STAFFING_ALLOWED_HOSTS": TEST_HOSTS}), None
     require_postgres()
     schema = new_pg_schema()
     return Settings.from_env({"STAFFING_DATABASE_URL": PG_URL, "STAFFING_DB_SCHEMA": schema,
-                              "STAFFING_DATA_DIR": str(tmp_path)}), schema
+                              "STAFFING_DATA_DIR": str(tmp_path), "STAFFING_ALLOWED_HOSTS": TEST_HOSTS}), schema
 
 
 def bearer(data_dir: Path, role: str = "admin", unit_id: UUID | None = None, secret: str | None = None,

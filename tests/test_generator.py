@@ -18,7 +18,7 @@ from staffing.config import Settings
 from staffing.generator import SCALES, expected_figures, generate
 from staffing.graphql.app import create_app
 from tests.oracle import Oracle
-from tests.support import ledger_bearer
+from tests.support import TEST_HOSTS, ledger_bearer
 
 ROOT = Path(__file__).resolve().parents[1]
 DATES = (date(2015, 6, 1), date(2020, 1, 1), date(2024, 12, 31), date(2025, 3, 1), date(2025, 6, 30),
@@ -71,7 +71,8 @@ def test_province_scale_pipeline_generate_import_query_rebuild_compare(tmp_path:
     query = '{ staffingReport(asOf: "2025-07-31", depth: 1, includeDescendants: true) { unit { code } totalQuota totalHeadcount } }'
 
     def national() -> list[tuple[str, int, int]]:
-        ledger = build(Settings.from_env({"STAFFING_DATA_DIR": str(tmp_path)}), inline_projection=False)
+        ledger = build(Settings.from_env({"STAFFING_DATA_DIR": str(tmp_path), "STAFFING_ALLOWED_HOSTS": TEST_HOSTS}),
+                       inline_projection=False)
         with TestClient(create_app(ledger), headers=ledger_bearer(ledger)) as client:  # the app's lifespan closes the ledger
             body = client.post("/graphql", json={"query": query}).json()
         return [(r["unit"]["code"], r["totalQuota"], r["totalHeadcount"]) for r in body["data"]["staffingReport"]]

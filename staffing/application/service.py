@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -48,6 +48,8 @@ from staffing.persistence import EventStore
 __all__ = ["MAX_COMMANDS", "MAX_REPORTED_ERRORS", "Item", "Mode", "Outcome", "StaffingService"]
 
 MAX_ATTEMPTS = 20
+#: acts are dated in Vietnam's time (UTC+7): an act signed this morning in Hà Nội is not "in the future"
+LEGAL_TIME = timezone(timedelta(hours=7))
 #: the most commands one call may decide together (a plan, or one transaction of an import)
 MAX_COMMANDS = 5_000
 #: a dry run stops reporting (and deciding) after this many refused commands
@@ -234,6 +236,10 @@ class StaffingService:
             previous = work.find_new(request_id(key), Request)
             if previous is not None:
                 return self._replay(previous, command), True
+        if command.act.signed_on > work.at.astimezone(LEGAL_TIME).date():
+            raise InvalidInput("act.signedOn", f"the act is dated {command.act.signed_on.isoformat()}, after the moment "
+                                               "it is recorded: an act must be signed before facts are recorded under "
+                                               "it; check the date")
         if isinstance(command, Fact):
             check_effective_on(command.effective_on, work.at)
         start = len(work.events)

@@ -21,6 +21,7 @@ from enum import Enum
 from typing import Any, ClassVar, TypeVar, Union
 from uuid import UUID
 
+from staffing.application.hygiene import check_date_bounds, clean_text, parse_plain_date
 from staffing.domain.base import as_uuid
 from staffing.domain.errors import InvalidInput
 from staffing.domain.values import LegalAct, parse_enum
@@ -69,8 +70,8 @@ def _legal_act(value: Any, path: str) -> LegalAct:
     for name in ("number", "issuer", "signed_on"):
         if data.get(name) is None:
             raise InvalidInput(_join(path, camel(name)), "this field of the legal act is required")
-    number = coerce(data["number"], str, _join(path, "number"))
-    issuer = coerce(data["issuer"], str, _join(path, "issuer"))
+    number = clean_text(_str(data["number"], _join(path, "number")), _join(path, "number"), "number")
+    issuer = clean_text(_str(data["issuer"], _join(path, "issuer")), _join(path, "issuer"), "issuer")
     signed_on = coerce(data["signed_on"], date, _join(path, "signedOn"))
     try:
         return LegalAct(number, issuer, signed_on)
@@ -151,13 +152,10 @@ def _required(inner: Coercer) -> Coercer:
 
 def _date(value: Any, path: str) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
+        return check_date_bounds(value, path)
     if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise InvalidInput(path, f"{value!r} is not a date; write it as YYYY-MM-DD")
+        return parse_plain_date(value, path)
+    raise InvalidInput(path, f"{str(value)[:40]!r} is not a date; write it as YYYY-MM-DD")
 
 
 def _bool(value: Any, path: str) -> bool:
@@ -174,8 +172,24 @@ def _int(value: Any, path: str) -> int:
 
 def _str(value: Any, path: str) -> str:
     if not isinstance(value, str):
-        raise InvalidInput(path, f"expected a text, got {value!r}")
+        raise InvalidInput(path, f"expected a text, got {str(value)[:40]!r}")
     return value
+
+
+def _text_coercer(hint: Any, field: str) -> Coercer | None:
+    """For a text field (``str`` or ``str | None``): type, hygiene and the field's length limit."""
+    optional = typing.get_origin(hint) in (Union, types.UnionType) and type(None) in typing.get_args(hint)
+    inner = [a for a in typing.get_args(hint) if a is not type(None)] if optional else [hint]
+    if inner != [str]:
+        return None
+
+    def text(value: Any, path: str) -> Any:
+        if value is None:
+            if optional:
+                return None
+            raise InvalidInput(path, "this field is required")
+        return clean_text(_str(value, path), path, field)
+    return text
 
 
 def from_data(cls: type[V], data: Mapping[str, Any], path: str = "") -> V:
@@ -231,9 +245,10 @@ def _shape(cls: type) -> _Shape:
     if found is None:
         hints = _hints(cls)
         every = dataclasses.fields(cls)  # type: ignore[arg-type]
+        coercers = {f.name: _text_coercer(hints[f.name], f.name) or _coercer(hints[f.name]) for f in every}
         found = _SHAPES[cls] = _Shape(
-            coercers={f.name: _coercer(hints[f.name]) for f in every if f.init},
+            coercers={f.name: coercers[f.name] for f in every if f.init},
             required=tuple(f.name for f in every if f.init and f.default is dataclasses.MISSING
                            and f.default_factory is dataclasses.MISSING),
-            fields=tuple((f.name, _coercer(hints[f.name]), camel(f.name)) for f in every))
+            fields=tuple((f.name, coercers[f.name], camel(f.name)) for f in every))
     return found

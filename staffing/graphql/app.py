@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -17,15 +20,17 @@ from staffing.bootstrap import Ledger
 from staffing.graphql.auth import Caller, parse_tokens
 from staffing.graphql.context import Context, Loaders
 from staffing.graphql.downloads import staffing_csv
-from staffing.graphql.schema import schema
+from staffing.graphql.guard import GraphQLGuard
+from staffing.graphql.schema import production_schema, schema
 from staffing.tokens import load_secret
 
 __all__ = ["create_app"]
 
 
 class LedgerGraphQL(GraphQL[Context, None]):
-    def __init__(self, ledger: Ledger, graphiql: bool) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+    def __init__(self, ledger: Ledger, dev: bool) -> None:
+        super().__init__(schema if dev else production_schema, graphql_ide="graphiql" if dev else None,
+                         allow_queries_via_get=False)
         self.ledger = ledger
         self.caller = Caller(load_secret(ledger.settings.data_dir, ledger.settings.token_secret),
                              parse_tokens(ledger.settings.api_tokens))
@@ -36,14 +41,17 @@ class LedgerGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         # read your writes, also for writes made by other processes: catch the projections up first
-        self.ledger.queries.refresh()
+        await asyncio.to_thread(self.ledger.queries.refresh)  # never block the event loop
         principal, problem = self.caller.identify(request.headers.get("authorization"))
         return Context(service=self.ledger.service, queries=self.ledger.queries, loaders=Loaders(self.ledger.queries),
                        principal=principal, auth_problem=problem, request=request, response=response)
 
 
-def create_app(ledger: Ledger, graphiql: bool = True) -> Starlette:
-    graphql_app = LedgerGraphQL(ledger, graphiql)
+def create_app(ledger: Ledger, dev: bool = False) -> Starlette:
+    """The service. Production (the default): no GraphiQL, no introspection, no field suggestions,
+    GraphQL over POST only. ``dev`` (``serve --dev``, ``demo``): GraphiQL on GET and introspection.
+    In both: tokens required, the Host header checked, the body guarded (``guard``)."""
+    graphql_app = LedgerGraphQL(ledger, dev)
 
     async def health(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "projected": ledger.projector.position()})
@@ -61,6 +69,9 @@ def create_app(ledger: Ledger, graphiql: bool = True) -> Starlette:
         finally:
             ledger.close()
 
-    return Starlette(routes=[Route("/", root), Route("/healthz", health), Route("/graphql", graphql_app, methods=["GET", "POST"]),
+    guarded = GraphQLGuard(graphql_app, dev)
+    return Starlette(routes=[Route("/", root), Route("/healthz", health),
+                             Route("/graphql", guarded, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
                              Route("/downloads/staffing.csv", download_staffing)],
+                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(ledger.settings.allowed_hosts))],
                      lifespan=lifespan)

@@ -1,7 +1,9 @@
-"""Per-request context: the ledger's service and queries, and DataLoaders that batch look-ups."""
+"""Per-request context: the ledger's service and queries, and DataLoaders that batch look-ups
+(each batch read runs in a worker thread, off the event loop)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +44,9 @@ class Loaders:
         self.last_known = DataLoader(load_fn=self._last_known)
 
     async def _units(self, keys: Sequence[tuple[str, date, int]]) -> list[UnitView | None]:
+        return await asyncio.to_thread(self._units_now, keys)
+
+    def _units_now(self, keys: Sequence[tuple[str, date, int]]) -> list[UnitView | None]:
         found: dict[tuple[str, date, int], UnitView | None] = {}
         with self.queries.connect() as conn:
             for (as_of, position), group in _grouped(keys, lambda k: (k[1], k[2])).items():
@@ -51,6 +56,9 @@ class Loaders:
         return [found[k] for k in keys]
 
     async def _children(self, keys: Sequence[tuple[str, date, int]]) -> list[list[UnitView]]:
+        return await asyncio.to_thread(self._children_now, keys)
+
+    def _children_now(self, keys: Sequence[tuple[str, date, int]]) -> list[list[UnitView]]:
         found: dict[tuple[str, date, int], list[UnitView]] = {}
         with self.queries.connect() as conn:
             for (as_of, position), group in _grouped(keys, lambda k: (k[1], k[2])).items():
@@ -60,12 +68,16 @@ class Loaders:
         return [found[k] for k in keys]
 
     async def _lineage(self, keys: Sequence[tuple[str, int]]) -> list[tuple[list[LineageEntry], list[LineageEntry]]]:
-        with self.queries.connect() as conn:
-            return [self.queries.lineage(conn, unit_id, position) for unit_id, position in keys]
+        def now() -> list[tuple[list[LineageEntry], list[LineageEntry]]]:
+            with self.queries.connect() as conn:
+                return [self.queries.lineage(conn, unit_id, position) for unit_id, position in keys]
+        return await asyncio.to_thread(now)
 
     async def _last_known(self, keys: Sequence[tuple[str, int]]) -> list[UnitView | None]:
-        with self.queries.connect() as conn:
-            return [self.queries.last_known_unit(conn, unit_id, position) for unit_id, position in keys]
+        def now() -> list[UnitView | None]:
+            with self.queries.connect() as conn:
+                return [self.queries.last_known_unit(conn, unit_id, position) for unit_id, position in keys]
+        return await asyncio.to_thread(now)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from uuid import UUID
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from staffing import chain
 from staffing.bootstrap import Ledger
 from staffing.domain.base import check_as_of
 from staffing.domain.errors import InvalidInput, StaffingError
@@ -89,6 +90,7 @@ async def staffing_csv(ledger: Ledger, caller: Caller, request: Request) -> Resp
             return JSONResponse({"code": "FORBIDDEN", "message": "you may download the subtree of your unit only: "
                                  f"give rootUnitId={principal.unit_id} or a unit under it"}, status_code=403)
         lines = await asyncio.to_thread(lambda: list(csv_lines(queries, conn, root, as_of, position, rolled, depth)))
+        head = await asyncio.to_thread(chain.head, ledger.store.recorder, position)
     except StaffingError as error:
         return JSONResponse({"code": error.code, "field": error.field, "message": error.message}, status_code=400)
     finally:
@@ -101,4 +103,5 @@ async def staffing_csv(ledger: Ledger, caller: Caller, request: Request) -> Resp
 
     return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="staffing-{as_of.isoformat()}.csv"',
-        "X-Staffing-As-Of": as_of.isoformat(), "X-Staffing-Log-Position": str(position)})
+        "X-Staffing-As-Of": as_of.isoformat(), "X-Staffing-Log-Position": str(position),
+        "X-Staffing-Head-Hash": head[1] if head else ""})

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, ParamSpec, TypeVar
 from uuid import UUID
@@ -11,6 +12,8 @@ from uuid import UUID
 import strawberry
 from graphql import GraphQLError
 
+from staffing import chain
+from staffing.application.hygiene import clean_text
 from staffing.domain.base import check_as_of
 from staffing.domain.errors import InvalidInput, StaffingError
 from staffing.domain.values import PersonnelCategory
@@ -19,6 +22,7 @@ from staffing.graphql.context import Context
 from staffing.graphql.types import (
     FactConnection,
     FactEdge,
+    LedgerHead,
     Movement,
     PageInfo,
     Person,
@@ -44,13 +48,15 @@ MAX_PAGE = 500
 Info = strawberry.Info[Context, None]
 
 
-def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn a refused query argument into a GraphQL error naming the argument (BAD_USER_INPUT)."""
+def user_errors(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """Run the resolver in a worker thread (blocking reads never run on the event loop: one slow
+    national report must not stall every other request) and turn a refused query argument into a
+    GraphQL error naming the argument (BAD_USER_INPUT)."""
 
     @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return fn(*args, **kwargs)
+            return await asyncio.to_thread(fn, *args, **kwargs)
         except StaffingError as error:
             raise GraphQLError(error.message, extensions={"code": "BAD_USER_INPUT", "field": error.field,
                                                           "reason": error.code}) from None
@@ -69,6 +75,10 @@ def _page(first: int) -> int:
     if not 1 <= first <= MAX_PAGE:
         raise InvalidInput("first", f"first must be between 1 and {MAX_PAGE}")
     return first
+
+
+def _search(search: str | None) -> str | None:
+    return clean_text(search, "search", "search") if search else None
 
 
 def _as_of(as_of: date | None, field: str = "asOf") -> date:
@@ -96,7 +106,7 @@ class Query:
         with ctx.queries.connect() as conn:
             views, more = ctx.queries.units(
                 conn, as_of=_as_of(as_of), position=ctx.position(known_at), kind=str(kind.value) if kind else None,  # type: ignore[attr-defined]
-                parent_id=_id(parent_id, "parentId") if parent_id else None, search=search, first=_page(first),
+                parent_id=_id(parent_id, "parentId") if parent_id else None, search=_search(search), first=_page(first),
                 after=after)
         edges = [UnitEdge(cursor=encode_cursor(v.code, v.id), node=unit_from(v)) for v in views]
         return UnitConnection(edges=edges, page_info=PageInfo(has_next_page=more,
@@ -111,7 +121,7 @@ class Query:
         require_unit_readable(info, unit, day, position)
         with ctx.queries.connect() as conn:
             figures = ctx.queries.staffing(conn, unit, day, position, include_descendants)
-        return staffing_from(figures, known_at) if figures else None
+        return staffing_from(figures, known_at, chain.head(ctx.service.store.recorder, position)) if figures else None
 
     @strawberry.field(permission_classes=[Authenticated], description="One row per unit of the subtree (the whole country without a root), down to "
                                   "`depth` levels; the root is level 0, top-level units are level 1.")
@@ -139,9 +149,18 @@ class Query:
             _require_history_readable(info, unit, person)
         with ctx.queries.connect() as conn:
             rows, more = ctx.queries.history(conn, unit_id=unit, person_id=person, first=_page(first), after=after)
-        edges = [FactEdge(cursor=encode_cursor(r.position), node=fact_from(r)) for r in rows]
+        links = chain.hashes(ctx.service.store.recorder, [r.position for r in rows])
+        edges = [FactEdge(cursor=encode_cursor(r.position), node=fact_from(r, links.get(r.position))) for r in rows]
         return FactConnection(edges=edges, page_info=PageInfo(has_next_page=more,
                                                               end_cursor=edges[-1].cursor if edges else None))
+
+    @strawberry.field(permission_classes=[Authenticated], description="The event chain's head as known at `knownAt` "
+                      "(default now): the log position and hash every answer at that moment reflects.")
+    @user_errors
+    def ledger_head(self, info: Info, known_at: datetime | None = None) -> LedgerHead:
+        position = info.context.position(known_at)
+        found = chain.head(info.context.service.store.recorder, position)
+        return LedgerHead(position=position, hash=found[1] if found else None, known_at=known_at)
 
     @strawberry.field(permission_classes=[Authenticated], description="A person and their assignment on `asOf`, as known at `knownAt`.")
     @user_errors

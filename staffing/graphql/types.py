@@ -166,6 +166,18 @@ class Staffing(StaffingFigures):
     as_of: date
     known_at: datetime | None
     includes_descendants: bool
+    log_position: int | None = strawberry.field(
+        default=None, description="The last log position the answer reflects (the knowledge it was computed from).")
+    head_hash: str | None = strawberry.field(
+        default=None, description="The event chain's link at `logPosition` (python -m staffing verify checks the "
+                                  "chain): cite it with the figures.")
+
+
+@strawberry.type(description="The event chain's head as known at a moment: what every answer at that moment reflects.")
+class LedgerHead:
+    position: int
+    hash: str | None
+    known_at: datetime | None
 
 
 @strawberry.type(description="One row of a staffing report: a unit and its figures, alone or rolled up.")
@@ -185,6 +197,8 @@ class Fact:
     person_id: strawberry.ID | None
     retracted_by: strawberry.ID | None
     data: JSON
+    hash: str | None = strawberry.field(
+        default=None, description="The fact's link in the event chain (hex SHA-256; see `verify`).")
     recorded_by: str | None = strawberry.field(
         default=None, description="Who recorded the fact: the name in the caller's token (null: entered before "
                                   "callers were recorded, or by the command line).")
@@ -261,9 +275,10 @@ def _figures(figures: Figures) -> dict[str, object]:
             "excess_allowed_until": figures.excess_allowed_until}
 
 
-def staffing_from(figures: Figures, known_at: datetime | None) -> Staffing:
+def staffing_from(figures: Figures, known_at: datetime | None, head: tuple[int, str] | None = None) -> Staffing:
     return Staffing(**_figures(figures), as_of=figures.as_of, known_at=known_at,  # type: ignore[arg-type]
-                    includes_descendants=figures.includes_descendants)
+                    includes_descendants=figures.includes_descendants,
+                    log_position=head[0] if head else None, head_hash=head[1] if head else None)
 
 
 def row_from(figures: Figures) -> StaffingRow:
@@ -277,13 +292,13 @@ def _lineage(entries: list[LineageView], position: int) -> list[LineageEntry]:
                          fact_id=strawberry.ID(e.fact_id), position=position) for e in entries]
 
 
-def fact_from(row: FactRow) -> Fact:
+def fact_from(row: FactRow, hash: str | None = None) -> Fact:
     return Fact(id=strawberry.ID(row.id), type=row.type, effective_on=row.effective_on, recorded_at=row.recorded_at,
                 act=LegalAct(number=row.act_number, issuer=row.act_issuer, signed_on=row.act_signed_on),
                 unit_id=strawberry.ID(row.unit_id) if row.unit_id else None,
                 person_id=strawberry.ID(row.person_id) if row.person_id else None,
                 retracted_by=strawberry.ID(row.retracted_by) if row.retracted_by else None,
-                data=orjson.loads(row.data), recorded_by=row.recorded_by)
+                data=orjson.loads(row.data), recorded_by=row.recorded_by, hash=hash)
 
 
 def person_from(view: PersonView) -> Person:

@@ -610,6 +610,8 @@ class Queries:
             query = query.where(f.c.person_id == person_id)
         if after:
             (pos,) = decode_cursor(after, 1)
+            if not pos.isdigit() or len(pos) > 18:
+                raise InvalidInput("after", "the cursor is not one this API issued; pass an endCursor back unchanged")
             query = query.where(f.c.position > int(pos))
         rows = conn.execute(query.order_by(f.c.position).limit(first + 1)).all()
         facts = [FactRow(r.fact_id, r.position, r.type, r.aggregate_id, r.unit_id, r.other_unit_id, r.person_id,

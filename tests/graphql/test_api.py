@@ -87,18 +87,18 @@ def test_too_deep_queries_are_rejected(api: GraphQLClient) -> None:
 
 
 def test_unit_query_answers_as_of_and_known_at(api: GraphQLClient, clock: FakeClock) -> None:
-    clock.set(datetime(2025, 6, 15, tzinfo=UTC))
+    clock.set(datetime(2026, 6, 15, tzinfo=UTC))
     unit = _unit(api, "02", "Tỉnh Hà Giang")
-    clock.set(datetime(2025, 7, 10, tzinfo=UTC))
+    clock.set(datetime(2026, 7, 10, tzinfo=UTC))
     api.mutate("renameUnit", {"unitId": unit, "name": "Tỉnh Hà Giang mới", "effectiveOn": "2025-07-01", "act": ACT})
     query = "query($id: ID!, $d: Date, $k: DateTime) { unit(id: $id, asOf: $d, knownAt: $k) { name } }"
     assert api(query, {"id": unit, "d": "2025-06-30"})["unit"]["name"] == "Tỉnh Hà Giang"
     assert api(query, {"id": unit, "d": "2025-07-01"})["unit"]["name"] == "Tỉnh Hà Giang mới"
-    # as known on 5 July, the rename (recorded 10 July) was not yet on record
-    assert api(query, {"id": unit, "d": "2025-07-01", "k": "2025-07-05T00:00:00+00:00"})["unit"]["name"] == \
+    # as known on 5 July 2026, the rename (recorded 10 July 2026) was not yet on record
+    assert api(query, {"id": unit, "d": "2025-07-01", "k": "2026-07-05T00:00:00+00:00"})["unit"]["name"] == \
         "Tỉnh Hà Giang"
     # before the unit was recorded at all, it is unknown
-    assert api(query, {"id": unit, "d": "2025-07-01", "k": "2025-06-01T00:00:00+07:00"})["unit"] is None
+    assert api(query, {"id": unit, "d": "2025-07-01", "k": "2026-06-01T00:00:00+07:00"})["unit"] is None
 
 
 def test_units_search_matches_without_diacritics_and_paginates(api: GraphQLClient) -> None:

@@ -143,7 +143,7 @@ class HistoryGenerator:
 
     def act(self, effective_on: date) -> LegalAct:
         self._acts += 1
-        signed = effective_on - timedelta(days=self.rng.randint(0, 90))
+        signed = min(effective_on - timedelta(days=self.rng.randint(0, 90)), self.clock.now.date())  # not after recording
         return LegalAct(f"{self._acts}/QĐ-UBND", f"UBND tỉnh {self.rng.choice(PLACES)}", signed)
 
     def _used(self, day: date) -> date:

@@ -131,18 +131,18 @@ def test_a_transfer_recorded_late_is_invisible_to_what_was_known_before_it_was_r
     old = given.unit("Xã Mỹ Bằng", "COMMUNE", province)
     new = given.unit("Xã Thái Bình", "COMMUNE", province)
     person = given.person(old)
-    clock.set(utc(2025, 8, 10, 9, 0, 0))
+    clock.set(utc(2026, 8, 10, 9, 0, 0))
     given.service.execute(TransferPerson(person_id=person, to_unit_id=new, effective_on=REFORM, act=act()))
 
     mid_july = date(2025, 7, 15)
-    assert given.ask("person", person, mid_july, known_at=utc(2025, 8, 1)).unit_id == old
-    assert given.ask("person", person, mid_july, known_at=utc(2025, 8, 11)).unit_id == new
+    assert given.ask("person", person, mid_july, known_at=utc(2026, 8, 1)).unit_id == old
+    assert given.ask("person", person, mid_july, known_at=utc(2026, 8, 11)).unit_id == new
     assert given.ask("person", person, mid_july).unit_id == new
-    assert line(given.staffing(old, mid_july, known_at=utc(2025, 8, 1))).headcount == 1
-    assert line(given.staffing(old, mid_july, known_at=utc(2025, 8, 11))).headcount == 0
-    assert line(given.staffing(new, mid_july, known_at=utc(2025, 8, 11))).headcount == 1
-    assert given.ask("movements", new, REFORM, mid_july, known_at=utc(2025, 8, 1)) == []
-    [arrival] = given.ask("movements", new, REFORM, mid_july, known_at=utc(2025, 8, 11))
+    assert line(given.staffing(old, mid_july, known_at=utc(2026, 8, 1))).headcount == 1
+    assert line(given.staffing(old, mid_july, known_at=utc(2026, 8, 11))).headcount == 0
+    assert line(given.staffing(new, mid_july, known_at=utc(2026, 8, 11))).headcount == 1
+    assert given.ask("movements", new, REFORM, mid_july, known_at=utc(2026, 8, 1)) == []
+    [arrival] = given.ask("movements", new, REFORM, mid_july, known_at=utc(2026, 8, 11))
     assert (arrival.kind, arrival.effective_on) == ("TRANSFERRED_IN", REFORM)
 
 
@@ -192,17 +192,17 @@ def test_a_retracted_quota_figure_counts_for_what_was_known_before_the_retractio
         given: Given, clock: FakeClock) -> None:
     unit = given.unit("Sở Y tế tỉnh Đắk Lắk", "PROVINCIAL_DEPARTMENT")
     given.quota(unit, 50, on=date(2024, 1, 1))
-    clock.set(utc(2025, 2, 1))
+    clock.set(utc(2026, 2, 1))
     mistaken = given.quota(unit, 80, on=date(2025, 1, 1))
-    clock.set(utc(2025, 3, 1))
+    clock.set(utc(2026, 3, 1))
     given.service.execute(RetractFact(fact_id=mistaken, reason="nhập nhầm số liệu", act=act()))
 
     as_of = date(2025, 1, 15)
-    before = given.staffing(unit, as_of, known_at=utc(2025, 2, 15))
+    before = given.staffing(unit, as_of, known_at=utc(2026, 2, 15))
     assert line(before).quota == 80 and [e.fact_id for e in line(before).entries] == [mistaken]
-    assert line(given.staffing(unit, as_of, known_at=utc(2025, 3, 2))).quota == 50
+    assert line(given.staffing(unit, as_of, known_at=utc(2026, 3, 2))).quota == 50
     assert line(given.staffing(unit, as_of)).quota == 50
-    assert line(given.staffing(unit, as_of, known_at=utc(2025, 1, 31))).quota == 50  # not yet recorded
+    assert line(given.staffing(unit, as_of, known_at=utc(2026, 1, 31))).quota == 50  # not yet recorded
 
 
 def test_history_shows_the_retraction_of_a_quota_figure(given: Given, ledger: Ledger) -> None:
@@ -229,19 +229,19 @@ def test_history_lists_facts_in_log_order_with_their_act_and_recording_moment_pa
         steps.append((number, legal, moment))
         return legal
 
-    unit = service.execute(EstablishUnit(code="TQ", name="Tỉnh Tuyên Quang", kind="PROVINCE", parent_id=None, effective_on=LONG_AGO, act=at(utc(2025, 2, 1), "01/QĐ-UBND"))).unit_id
-    service.execute(RenameUnit(unit_id=unit, name="Tỉnh Tuyên Quang (mới)", effective_on=REFORM, act=at(utc(2025, 3, 1), "02/QĐ-UBND")))
-    service.execute(AssignQuota(unit_id=unit, category="CIVIL_SERVANT", kind="ASSIGNED", amount=12, effective_on=REFORM, act=at(utc(2025, 4, 1), "03/QĐ-UBND")))
-    person = service.execute(RecruitPerson(full_name="Lê Văn Nam", birth_date=date(1990, 1, 1), gender="MALE", category="CIVIL_SERVANT", unit_id=unit, effective_on=REFORM, act=at(utc(2025, 5, 1), "04/QĐ-UBND"))).person_id
-    service.execute(RetirePerson(person_id=person, effective_on=date(2025, 12, 31), act=at(utc(2025, 6, 1), "05/QĐ-UBND")))
+    unit = service.execute(EstablishUnit(code="TQ", name="Tỉnh Tuyên Quang", kind="PROVINCE", parent_id=None, effective_on=LONG_AGO, act=at(utc(2026, 2, 1), "01/QĐ-UBND"))).unit_id
+    service.execute(RenameUnit(unit_id=unit, name="Tỉnh Tuyên Quang (mới)", effective_on=REFORM, act=at(utc(2026, 3, 1), "02/QĐ-UBND")))
+    service.execute(AssignQuota(unit_id=unit, category="CIVIL_SERVANT", kind="ASSIGNED", amount=12, effective_on=REFORM, act=at(utc(2026, 4, 1), "03/QĐ-UBND")))
+    person = service.execute(RecruitPerson(full_name="Lê Văn Nam", birth_date=date(1990, 1, 1), gender="MALE", category="CIVIL_SERVANT", unit_id=unit, effective_on=REFORM, act=at(utc(2026, 5, 1), "04/QĐ-UBND"))).person_id
+    service.execute(RetirePerson(person_id=person, effective_on=date(2025, 12, 31), act=at(utc(2026, 6, 1), "05/QĐ-UBND")))
     # each command's clock call ticks one second past the moment set
     expected = [
-        ("UnitEstablished", "01/QĐ-UBND", utc(2025, 2, 1, 0, 0, 1)),
-        ("UnitRenamed", "02/QĐ-UBND", utc(2025, 3, 1, 0, 0, 1)),
-        ("QuotaLedgerOpened", "03/QĐ-UBND", utc(2025, 4, 1, 0, 0, 1)),
-        ("QuotaSet", "03/QĐ-UBND", utc(2025, 4, 1, 0, 0, 1)),
-        ("PersonRecruited", "04/QĐ-UBND", utc(2025, 5, 1, 0, 0, 1)),
-        ("PersonRetired", "05/QĐ-UBND", utc(2025, 6, 1, 0, 0, 1)),
+        ("UnitEstablished", "01/QĐ-UBND", utc(2026, 2, 1, 0, 0, 1)),
+        ("UnitRenamed", "02/QĐ-UBND", utc(2026, 3, 1, 0, 0, 1)),
+        ("QuotaLedgerOpened", "03/QĐ-UBND", utc(2026, 4, 1, 0, 0, 1)),
+        ("QuotaSet", "03/QĐ-UBND", utc(2026, 4, 1, 0, 0, 1)),
+        ("PersonRecruited", "04/QĐ-UBND", utc(2026, 5, 1, 0, 0, 1)),
+        ("PersonRetired", "05/QĐ-UBND", utc(2026, 6, 1, 0, 0, 1)),
     ]
     pages, after = [], None
     with ledger.queries.connect() as conn:
