@@ -55,11 +55,14 @@ PARALLEL_FROM = 200_000
 
 
 def link(previous: bytes, position: int, originator: str, version: int, topic: str, state: bytes) -> bytes:
-    """One link: fixed-width and length-prefixed fields, so no two records hash the same bytes."""
+    """One link: fixed-width and length-prefixed fields, so no two records hash the same bytes.
+    (``_check`` computes the same bytes inline: keep the two in step.)"""
     topic_bytes = topic.encode()
-    return hashlib.sha256(b"".join((previous, position.to_bytes(8, "big"), originator.encode(),
-                                    version.to_bytes(8, "big"), len(topic_bytes).to_bytes(4, "big"), topic_bytes,
-                                    state))).digest()
+    return hashlib.sha256(b"".join((previous, _NUMBERS.pack(position, version), originator.encode(),
+                                    len(topic_bytes).to_bytes(4, "big"), topic_bytes, state))).digest()
+
+
+_NUMBERS = struct.Struct(">QQ")
 
 
 def _hex(originator: Any) -> str:
@@ -216,34 +219,37 @@ def _check(rows: Iterable[Sequence[Any]], previous: bytes) -> tuple[int, int, Br
     position, first break). Every link depends only on the one stored before it, so ranges of the
     log can be checked independently (and in parallel) with the same strength as one pass: an edit
     anywhere breaks the link of that event or of the one after it."""
-    sha256, pack = hashlib.sha256, struct.Struct(">Q").pack
+    sha256, pack, join = hashlib.sha256, _NUMBERS.pack, b"".join
     topics: dict[str, bytes] = {}
     count = last = 0
     for position, originator, version, topic, state, chained, stored in rows:
-        count += 1
         if chained is None:
-            return count, last, Break(position, "unchained", (
+            return count + 1, last, Break(position, "unchained", (
                 f"the event at position {position} has no link: it was written outside the ledger"))
         prefix = topics.get(topic)
         if prefix is None:
             encoded = topic.encode()
             prefix = topics[topic] = len(encoded).to_bytes(4, "big") + encoded
-        if sha256(b"".join((previous, pack(position), _hex(originator).encode(), pack(version), prefix,
-                            state))).digest() != stored:
-            return count, last, Break(position, "altered", (
+        if type(originator) is not bytes:
+            originator = _hex(originator).encode()
+        if sha256(join((previous, pack(position, version), originator, prefix, state))).digest() != stored:
+            return count + 1, last, Break(position, "altered", (
                 f"the event at position {position} does not match its link: it, or the order of the events, "
                 "was changed after it was recorded"))
         previous, last = stored, position
+        count += 1
     return count, last, None
 
 
 def _sqlite_range(path: str, events: str, start: int, stop: int) -> tuple[int, int, Break | None]:
+    """Check positions [start, stop) on a read-only connection (the aggregate id read as bytes, as
+    it is hashed)."""
     with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
         found = db.execute(f"SELECT hash FROM {CHAIN_TABLE} WHERE position < ? ORDER BY position DESC LIMIT 1",
                            (start,)).fetchone()
         rows = db.execute(
-            "SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state, c.position, c.hash "
-            f"FROM {events} e LEFT JOIN {CHAIN_TABLE} c ON c.position = e.rowid "
+            "SELECT e.rowid, CAST(e.originator_id AS BLOB), e.originator_version, e.topic, e.state, c.position, "
+            f"c.hash FROM {events} e LEFT JOIN {CHAIN_TABLE} c ON c.position = e.rowid "
             "WHERE e.rowid >= ? AND e.rowid < ? ORDER BY e.rowid", (start, stop))
         return _check(rows, found[0] if found else GENESIS)
 
