@@ -26,6 +26,18 @@ def _serve(ledger: object, host: str, port: int, dev: bool) -> None:
     uvicorn.run(create_app(ledger, dev=dev), host=host, port=port, log_level="info")  # type: ignore[arg-type]
 
 
+DEMO_LOAD = "demo"
+
+
+def _warn_interrupted(ledger: Any) -> None:
+    """Say so when a load was killed midway (the data served is partial)."""
+    from staffing.application import loads
+
+    for name, since in sorted(loads.interrupted(ledger.store).items()):
+        typer.echo(f"WARNING: the load '{name}' started at {since} did not finish: the ledger holds part of it. "
+                   "Run the same command again to complete it (what was recorded is not written twice)", err=True)
+
+
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000,
           dev: Annotated[bool, typer.Option("--dev", help="development mode: GraphiQL and introspection")] = False,
@@ -33,23 +45,33 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     """Serve the configured store as it is (empty if new) over GraphQL, in production mode unless --dev."""
     from staffing.bootstrap import build
 
-    _serve(build(), host, port, dev)
+    ledger = build()
+    _warn_interrupted(ledger)
+    _serve(ledger, host, port, dev)
 
 
 @app.command()
 def demo(host: str = "127.0.0.1", port: int = 8000, load_only: bool = False) -> None:
     """Load the demo dataset into an empty store (nothing is written if it is already there), then serve."""
+    from staffing.application import loads
     from staffing.bootstrap import build
     from staffing.demo import DemoClock, load_demo
 
     clock = DemoClock()
     ledger = build(clock=clock)
-    if ledger.store.recorder.max_notification_id() in (None, 0):
+    was_interrupted = DEMO_LOAD in loads.interrupted(ledger.store)
+    if ledger.store.recorder.max_notification_id() in (None, 0) or was_interrupted:
+        if was_interrupted:
+            typer.echo("the demo load was interrupted last time: the store holds part of the demo. Completing it "
+                       "(steps already recorded are not written twice)")
+        loads.started(ledger.store, DEMO_LOAD)
         summary = load_demo(ledger.service, clock, defer_projection=True)
+        loads.finished(ledger.store, DEMO_LOAD)
         typer.echo(f"demo loaded: {summary.units} units, {summary.positions} positions, {summary.people} people, "
                    f"{summary.events_written} events in {summary.seconds:.1f} s")
     else:
         typer.echo("the store is not empty; serving it as it is")
+    _warn_interrupted(ledger)
     clock.release()
     _print_demo_tokens(ledger, host, port)
     if load_only:
@@ -131,6 +153,7 @@ def status() -> None:
     try:
         log = ledger.store.recorder.max_notification_id() or 0
         typer.echo(f"events in the log: {log}; applied to read models: {ledger.projector.position()}")
+        _warn_interrupted(ledger)
     finally:
         ledger.close()
 
@@ -199,20 +222,32 @@ def import_(
 
 
 def _import(file: Path, dry_run: bool, atomic: bool, batch: int) -> None:
+    import hashlib
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from staffing.application import loads
     from staffing.application.importer import ImportMode, import_lines, read_lines
     from staffing.bootstrap import build
 
     mode = ImportMode.DRY_RUN if dry_run else ImportMode.ATOMIC if atomic else ImportMode.STOP_AT_FIRST_ERROR
     total = sum(1 for _ in read_lines(file))
+    digest = hashlib.sha256()
+    with file.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    load = f"import {file.name} (sha256 {digest.hexdigest()[:16]})"
     ledger = build(inline_projection=False)
     try:
+        if not dry_run:
+            loads.started(ledger.store, load)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, transient=True) as bar:
             task = bar.add_task("importing", total=total)
             report = import_lines(ledger.service, read_lines(file), mode, lambda n: bar.advance(task, n), batch,
                                   principal=_operator())
+        if not dry_run and report.ok:
+            loads.finished(ledger.store, load)
         if not dry_run:
             ledger.projector.catch_up()
     finally:

@@ -32,7 +32,7 @@ from staffing.chain import verify
 from staffing.config import Settings
 from staffing.projections.db import make_engines
 from staffing.projections.rebuild import rebuild
-from tests.application.test_import import as_lines, province_file
+from tests.application.test_import import as_lines, province_file, write
 from tests.projections.test_rebuild import TABLES, contents
 from tests.support import bearer, drop_pg_schema, new_pg_schema, settings_for
 
@@ -207,3 +207,52 @@ def test_a_catch_up_killed_again_and_again_ends_equal_to_a_rebuild(store: Any, t
             ledger.close()
     assert positions == sorted(positions) and positions[-1] <= total
     _settle_and_compare(settings, tmp_path, f"after {ITERATIONS} killed catch-ups (at {positions})")
+
+
+def _cli(settings: Settings, schema: str | None, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "staffing", *args], cwd=ROOT, env=_env(settings, schema),
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_a_demo_killed_midway_says_so_on_the_next_start_and_is_completed(store: Any) -> None:
+    settings, schema = store
+    build(settings).close()  # the stores exist before the demo process opens them
+    process = subprocess.Popen([sys.executable, "-m", "staffing", "demo", "--load-only"], cwd=ROOT,
+                               env=_env(settings, schema), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(lambda: _count(settings) > 300 or process.poll() is not None, 120)
+        assert process.poll() is None, "the demo finished before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(30)
+    status = _cli(settings, schema, "status")
+    assert "WARNING: the load 'demo'" in status.stderr and "did not finish" in status.stderr, status.stderr
+    again = _cli(settings, schema, "demo", "--load-only")
+    assert again.returncode == 0, again.stderr
+    assert "the demo load was interrupted" in again.stdout and "demo loaded" in again.stdout
+    assert "WARNING" not in _cli(settings, schema, "status").stderr
+    ledger = build(settings, inline_projection=False)
+    try:
+        assert verify(ledger.store.recorder).ok
+    finally:
+        ledger.close()
+
+
+def test_an_import_killed_midway_is_reported_until_it_is_run_again(store: Any, tmp_path: Path) -> None:
+    settings, schema = store
+    build(settings).close()
+    path = write(tmp_path / "province.jsonl", province_file(communes=40, people=60))
+    command = [sys.executable, "-m", "staffing", "import", str(path), "--batch", "10"]
+    process = subprocess.Popen(command, cwd=ROOT, env=_env(settings, schema), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        _wait(lambda: _count(settings) > 200 or process.poll() is not None, 120)
+        assert process.poll() is None, "the import finished before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(30)
+    warned = _cli(settings, schema, "status").stderr
+    assert "WARNING: the load 'import province.jsonl" in warned, warned
+    resumed = _cli(settings, schema, *command[3:])
+    assert resumed.returncode == 0, resumed.stderr
+    assert "WARNING" not in _cli(settings, schema, "status").stderr

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from staffing.application import loads
 from staffing.bootstrap import Ledger
 from staffing.graphql.auth import Caller, parse_tokens
 from staffing.graphql.context import Context, Loaders
@@ -54,7 +55,10 @@ def create_app(ledger: Ledger, dev: bool = False) -> Starlette:
     graphql_app = LedgerGraphQL(ledger, dev)
 
     async def health(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "projected": ledger.projector.position()})
+        """Up, how far the read models are, and any load killed midway (the data is then partial)."""
+        unfinished = await asyncio.to_thread(loads.interrupted, ledger.store)
+        return JSONResponse({"status": "ok", "projected": ledger.projector.position(),
+                             "interruptedLoads": sorted(unfinished)})
 
     async def download_staffing(request: Request) -> Response:
         return await staffing_csv(ledger, graphql_app.caller, request)
