@@ -8,6 +8,8 @@ README sets it to 25.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import random
 import signal
@@ -129,7 +131,7 @@ def test_a_server_killed_during_a_large_reorganisation_leaves_whole_commands(sto
                                   env=_env(settings, schema), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{port}"
-            _wait(lambda: _healthy(base), 30)
+            _wait(functools.partial(_healthy, base), 30)
             request = threading.Thread(target=_post, args=(base, bearer(settings.data_dir), _merge(province, chosen)))
             request.start()
             time.sleep(rng.uniform(0.0, 1.2))
@@ -170,10 +172,8 @@ def _healthy(base: str) -> bool:
 
 
 def _post(base: str, headers: dict[str, str], body: dict[str, Any]) -> None:
-    try:
+    with contextlib.suppress(httpx.TransportError):  # killed mid-request: a client would retry with its key
         httpx.post(base + "/graphql", json=body, headers=headers, timeout=60)
-    except httpx.TransportError:
-        pass  # killed mid-request: the client would retry with its request key
 
 
 def _wait(condition: Any, seconds: float) -> None:
