@@ -17,10 +17,14 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="The staffing
 
 
 def _serve(ledger: object, host: str, port: int, dev: bool) -> None:
+    import logging
+
     import uvicorn
 
     from staffing.graphql.app import create_app
 
+    # one line per refused request from the service's own loggers (uvicorn configures only its own)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     mode = "development mode: GraphiQL in a browser, introspection on" if dev else "production mode"
     typer.echo(f"GraphQL on http://{host}:{port}/graphql  ({mode})")
     uvicorn.run(create_app(ledger, dev=dev), host=host, port=port, log_level="info")  # type: ignore[arg-type]
@@ -67,6 +71,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000, load_only: bool = False) -> 
         loads.started(ledger.store, DEMO_LOAD)
         summary = load_demo(ledger.service, clock, defer_projection=True)
         loads.finished(ledger.store, DEMO_LOAD)
+        ledger.projector.catch_up()
         typer.echo(f"demo loaded: {summary.units} units, {summary.positions} positions, {summary.people} people, "
                    f"{summary.events_written} events in {summary.seconds:.1f} s")
     else:

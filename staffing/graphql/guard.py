@@ -7,7 +7,9 @@ A request to ``/graphql`` is answered 4xx here, with a JSON body
 - its body is over ``MAX_BODY`` bytes (413; a stated ``Content-Length`` is refused before reading);
 - it is not JSON (415), not UTF-8, not parseable, nested deeper than orjson allows (1,024), or not
   one object with a ``query`` text (400; a list, i.e. batching, is refused);
-- the query text or a variable holds a lone surrogate escape (400; it cannot be stored or searched).
+- the query text or a variable holds a lone surrogate escape (400; it cannot be stored or searched);
+- the query uses more than ``MAX_DIRECTIVES`` directives (400: the schema defines none of its own,
+  and graphql-core would judge each one of a flood of ``@aa@aa@aa...`` separately).
 
 Everything else passes through with its body replayed unchanged.
 """
@@ -21,9 +23,12 @@ from typing import Any
 
 import orjson
 
-__all__ = ["MAX_BODY", "GraphQLGuard"]
+__all__ = ["MAX_BODY", "MAX_DIRECTIVES", "GraphQLGuard"]
 
 MAX_BODY = 1024 * 1024
+MAX_DIRECTIVES = 8
+_STRINGS = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"')
+_DIRECTIVE = re.compile(r"@\s*[_A-Za-z]")
 log = logging.getLogger("staffing.http")
 
 Scope = MutableMapping[str, Any]
@@ -68,6 +73,9 @@ def check_body(body: bytes) -> None:
         raise Refused(400, "BAD_REQUEST", 'send a JSON object {"query": "...", "variables": {...}}')
     if not isinstance(data.get("variables") or {}, dict):
         raise Refused(400, "BAD_REQUEST", "variables must be a JSON object")
+    directives = len(_DIRECTIVE.findall(_STRINGS.sub('""', data["query"])))
+    if directives > MAX_DIRECTIVES:
+        raise Refused(400, "TOO_MANY_DIRECTIVES", f"the query uses {directives} directives; at most {MAX_DIRECTIVES}")
     if _LONE_SURROGATE.search(text) or _lone_surrogates(data):
         raise Refused(400, "BAD_REQUEST", "the request holds an unpaired surrogate (\\uD800-\\uDFFF); send valid "
                                           "Unicode")

@@ -8,6 +8,7 @@ the event loop. ``executePlan`` (several commands as one decision, or a dry run)
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date
 from typing import Any
 
@@ -57,6 +58,7 @@ from staffing.graphql.types import Unit, UserError, person_from, unit_from
 __all__ = ["Mutation"]
 
 Info = strawberry.Info[Context, None]
+log = logging.getLogger("staffing.graphql")
 RECORDS = [Authenticated, CanRecord]
 
 
@@ -116,8 +118,10 @@ async def record(info: Info, command: type[c.Command], input: Any) -> tuple[Any,
         result: Result = await asyncio.to_thread(info.context.service.execute, built, input.request_key,
                                                  info.context.principal)
     except Forbidden as error:
+        log.info("refused %s: FORBIDDEN %s", command.command_name(), error.message[:300])
         raise forbidden(info, error.message) from None
     except StaffingError as error:
+        log.info("refused %s: %s %s %s", command.command_name(), error.code, error.field or "", error.message[:300])
         return None, user_errors(error)
     info.context.queries.refresh()
     return result, []

@@ -99,6 +99,8 @@ def _catalogue(parent: str) -> list[Case]:
         Case("a cursor that is not base64", query='{ history(after: "%%%ế") { edges { cursor } } }',
              code="BAD_USER_INPUT"),
         Case("30 aliases of a 500-unit page", query="{ " + aliases + " }", code="QUERY_TOO_COSTLY"),
+        Case("a flood of directives", query="query cop { __typename " + "@aa" * 50 + " }", status=400,
+             code="TOO_MANY_DIRECTIVES"),
         Case("introspection in production", query="{ __schema { types { name } } }"),
         Case("a misspelt field, no suggestion", query="{ unitz { edges { cursor } } }"),
         Case("a child of a unit that does not exist", query=f'{{ staffing(unitId: "{parent}x", asOf: "2021-01-01") '
