@@ -27,7 +27,8 @@ def _serve(ledger: object, host: str, port: int, dev: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     mode = "development mode: GraphiQL in a browser, introspection on" if dev else "production mode"
     typer.echo(f"GraphQL on http://{host}:{port}/graphql  ({mode})")
-    uvicorn.run(create_app(ledger, dev=dev), host=host, port=port, log_level="info")  # type: ignore[arg-type]
+    uvicorn.run(create_app(ledger, dev=dev), host=host, port=port, log_level="info",  # type: ignore[arg-type]
+                http="staffing.graphql.nodelay:NoDelayH11Protocol")
 
 
 DEMO_LOAD = "demo"
@@ -45,13 +46,30 @@ def _warn_interrupted(ledger: Any) -> None:
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000,
           dev: Annotated[bool, typer.Option("--dev", help="development mode: GraphiQL and introspection")] = False,
+          workers: Annotated[int, typer.Option(min=1, max=32, help="uvicorn worker processes (README: "
+                                                                  "the recommended setup)")] = 1,
           ) -> None:
     """Serve the configured store as it is (empty if new) over GraphQL, in production mode unless --dev."""
+    import os
+
     from staffing.bootstrap import build
 
     ledger = build()
     _warn_interrupted(ledger)
-    _serve(ledger, host, port, dev)
+    if workers == 1:
+        _serve(ledger, host, port, dev)
+        return
+    ledger.close()
+    import logging
+
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if dev:
+        os.environ["STAFFING_DEV"] = "1"
+    typer.echo(f"GraphQL on http://{host}:{port}/graphql ({workers} worker processes)")
+    uvicorn.run("staffing.graphql.app:create_app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level="info", http="staffing.graphql.nodelay:NoDelayH11Protocol")
 
 
 @app.command()
