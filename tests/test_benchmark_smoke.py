@@ -67,3 +67,23 @@ def test_queries_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> No
     text = out.read_text(encoding="utf-8")
     assert text.count("national summary (") == 6 and "HTTP full listing as CSV" in text
     assert "server peak resident memory" in text
+
+
+def test_verify_benchmark_runs_on_a_few_thousand_events(tmp_path: Path) -> None:
+    out = tmp_path / "verify.md"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_verify", "--events", "6000", "--repeat", "1",
+                           "--out", str(out)], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "6,000 events written through the chained recorder" in text and "verify, one process" in text
+    assert "baseline: read and hash each row" in text
+
+
+def test_fairness_benchmark_runs_briefly(tmp_path: Path) -> None:
+    out = tmp_path / "fairness.md"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_fairness", "--seconds", "1", "--out", str(out)],
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "this round, one worker:" in text and "serve --workers 2:" in text and "beside 8 heavy clients" in text
