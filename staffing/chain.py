@@ -44,6 +44,8 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from staffing.acts import ACTS_TABLE, altered
+
 __all__ = ["GENESIS", "Break", "ChainedPostgresRecorder", "ChainedSQLiteRecorder", "Report", "head", "link",
            "verify"]
 
@@ -87,14 +89,25 @@ def _new_links(ids: Sequence[int], stored_events: Sequence[StoredEvent], earlier
     return _chain(rows, previous)
 
 
+def _pending_acts(recorder: Any) -> list[tuple[str, str, str, str]]:
+    acts = getattr(recorder, "acts", None)
+    return acts.take_pending() if acts is not None else []
+
+
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(),
-                f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position INTEGER PRIMARY KEY, hash BLOB NOT NULL)"]
+                f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position INTEGER PRIMARY KEY, hash BLOB NOT NULL)",
+                f"CREATE TABLE IF NOT EXISTS {ACTS_TABLE} (key TEXT PRIMARY KEY, number TEXT NOT NULL, "
+                "issuer TEXT NOT NULL, signed_on TEXT NOT NULL)"]
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
                        ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
+        acts = _pending_acts(self)
+        if acts:  # the acts these events cite, in their transaction (staffing.acts)
+            c.executemany(f"INSERT OR IGNORE INTO {ACTS_TABLE} (key, number, issuer, signed_on) VALUES (?, ?, ?, ?)",
+                          acts)
         if not ids:
             return ids
         c.execute(f"SELECT position, hash FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1")
@@ -113,16 +126,26 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.append(SQL(
             "CREATE TABLE IF NOT EXISTS {schema}.{table} (position bigint PRIMARY KEY, hash bytea NOT NULL)"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(CHAIN_TABLE)))
+        self.sql_create_statements.append(SQL(
+            "CREATE TABLE IF NOT EXISTS {schema}.{table} (key text PRIMARY KEY, number text NOT NULL, "
+            "issuer text NOT NULL, signed_on text NOT NULL)"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(ACTS_TABLE)))
 
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
                                        ) -> Sequence[int] | None:
         """After the library has synced the insert (a version conflict has surfaced as IntegrityError by
         now) and read the new ids, still inside its transaction and under its table lock."""
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if not ids:
-            return ids
+        acts = _pending_acts(self)
         with curs.connection.cursor(row_factory=tuple_row) as own:
             schema, chain = Identifier(self.datastore.schema), Identifier(CHAIN_TABLE)
+            if acts:  # the acts these events cite, in their transaction (staffing.acts)
+                own.execute(SQL("INSERT INTO {schema}.{acts} (key, number, issuer, signed_on) SELECT * FROM "
+                                "unnest(%s::text[], %s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING")
+                            .format(schema=schema, acts=Identifier(ACTS_TABLE)),
+                            [list(column) for column in zip(*acts, strict=True)], prepare=False)
+            if not ids:
+                return ids
             own.execute(SQL("SELECT position, hash FROM {schema}.{chain} ORDER BY position DESC LIMIT 1")
                         .format(schema=schema, chain=chain), prepare=False)
             found = own.fetchone()
@@ -282,6 +305,9 @@ def verify(recorder: Any, workers: int | None = None) -> Report:
     if orphans:
         breaks.append(Break(orphans[0], "missing", (
             f"the event at position {orphans[0]} is missing: it was deleted after it was recorded")))
+    act = _altered_act(recorder)
+    if act is not None:
+        breaks.append(act)
     first = min(breaks, key=lambda b: b.position) if breaks else None
     last = max((r[1] for r in results), default=0) if first is None else first.position - 1
     found = head(recorder, last)
@@ -322,3 +348,32 @@ def hashes(recorder: Any, positions: Sequence[int]) -> dict[int, str]:
                 schema=Identifier(recorder.datastore.schema), chain=Identifier(CHAIN_TABLE)), (list(positions),))
             return {int(r["position"]): bytes(r["hash"]).hex() for r in cursor.fetchall()}
     return {}
+
+
+def load_act(recorder: Any, key: str) -> tuple[str, str, str] | None:
+    """(number, issuer, signed_on) of a stored act (``staffing.acts``)."""
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        row = next(_sqlite_rows(recorder, f"SELECT number, issuer, signed_on FROM {ACTS_TABLE} WHERE key = ?",
+                                (key,)), None)
+        return (row[0], row[1], row[2]) if row else None
+    if isinstance(recorder, PostgresApplicationRecorder):
+        with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+            cursor.execute(SQL("SELECT number, issuer, signed_on FROM {schema}.{acts} WHERE key = %s").format(
+                schema=Identifier(recorder.datastore.schema), acts=Identifier(ACTS_TABLE)), (key,))
+            found = cursor.fetchone()
+            return (found[0], found[1], found[2]) if found else None
+    return None
+
+
+def _altered_act(recorder: Any) -> Break | None:
+    """An act whose stored text no longer hashes to its key: edited after it was recorded."""
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        rows: Iterable[Any] = _sqlite_rows(recorder, f"SELECT key, number, issuer, signed_on FROM {ACTS_TABLE}")
+    elif isinstance(recorder, PostgresApplicationRecorder):
+        rows = _postgres_rows(recorder, SQL("SELECT key, number, issuer, signed_on FROM {schema}.{acts}").format(
+            schema=Identifier(recorder.datastore.schema), acts=Identifier(ACTS_TABLE)))
+    else:
+        return None
+    key = altered(rows)
+    return Break(0, "act-altered", f"the legal act {key} was edited after it was recorded (its text no longer "
+                                   "matches the key the events cite)") if key else None

@@ -8,6 +8,7 @@ the library's, extended to write the hash chain in the same transaction (``staff
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Collection, Sequence
 from datetime import date
@@ -20,6 +21,8 @@ from eventsourcing.postgres import PostgresAggregateRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 from psycopg.sql import SQL, Identifier
 
+from staffing.acts import ActStore, LegalActByReference
+from staffing.chain import load_act
 from staffing.config import Settings
 from staffing.domain.person import Person
 from staffing.domain.position import Position
@@ -64,6 +67,13 @@ class EventStore(Application[Any]):
 
     name = "StaffingLedger"
     is_snapshotting_enabled = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.acts = ActStore()  # the transcoder (built by the library's __init__) needs it
+        super().__init__(*args, **kwargs)
+        recorder: Any = self.recorder
+        recorder.acts = self.acts  # the chained recorders write the acts the inserted events cite
+        self.acts.loader = functools.partial(load_act, recorder)
     #: events between snapshots, per aggregate class. Not the library's ``snapshotting_intervals``:
     #: that takes snapshots inside ``save`` and an error there would surface after the events had
     #: committed, inviting a retry of a command that already happened. ``snapshot_if_due`` runs
@@ -126,7 +136,8 @@ class EventStore(Application[Any]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
-        transcoder.register(LegalActAsDict())
+        transcoder.register(LegalActAsDict())  # decodes events stored before acts were stored once
+        transcoder.register(LegalActByReference(self.acts))  # encodes (the last registration for a type wins)
 
 
 #: aggregates kept decoded between commands (the library's cache: each hit is brought up to date

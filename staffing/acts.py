@@ -1,0 +1,91 @@
+"""Legal acts stored once (issue 10): an event holds a reference, the act's text lives in ``legal_acts``.
+
+A reorganisation of hundreds of people writes hundreds of events under one act; copying the act
+into each was how a 1 MB act number became 128 MB. Now the event store's transcoder writes a
+``LegalAct`` as ``{"_type_": "legal_act_ref", "_data_": KEY}``, where KEY is the SHA-256 of the
+act's number, issuer and signing date (content-addressed: the same act is one row however many
+facts cite it, and ``verify`` proves no row was edited, since an edited row no longer hashes to its
+key). The recorder writes the acts the events being inserted refer to in the same transaction
+(``chain``'s recorders call ``ActStore.write_pending``), so an event is never stored without its
+act. Events stored before this change hold the whole act (``legal_act``) and load as they did.
+
+Decoding looks the key up in a per-store cache, then in the table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any
+
+from eventsourcing.persistence import Transcoding
+
+from staffing.domain.values import LegalAct
+
+__all__ = ["ACTS_TABLE", "ActStore", "LegalActByReference", "act_key"]
+
+ACTS_TABLE = "legal_acts"
+
+
+def act_key(number: str, issuer: str, signed_on: str) -> str:
+    return hashlib.sha256("\x1f".join((number, issuer, signed_on)).encode()).hexdigest()
+
+
+class ActStore:
+    """Keys ↔ acts for one event store: what encoding produced and must be written, and a cache."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, LegalAct] = {}
+        self.keys: dict[LegalAct, str] = {}
+        self._pending = threading.local()  # encoding and inserting happen in the same thread
+        self.loader: Callable[[str], tuple[str, str, str] | None] | None = None
+
+    def key_for(self, act: LegalAct) -> str:
+        key = self.keys.get(act)
+        if key is None:
+            key = act_key(act.number, act.issuer, act.signed_on.isoformat())
+            self.keys[act], self.by_key[key] = key, act
+        pending: dict[str, LegalAct] = getattr(self._pending, "acts", None) or {}
+        pending[key] = act
+        self._pending.acts = pending
+        return key
+
+    def take_pending(self) -> list[tuple[str, str, str, str]]:
+        """(key, number, issuer, signed_on) of the acts encoded in this thread since the last take."""
+        pending: dict[str, LegalAct] = getattr(self._pending, "acts", None) or {}
+        self._pending.acts = {}
+        return [(k, a.number, a.issuer, a.signed_on.isoformat()) for k, a in pending.items()]
+
+    def act(self, key: str) -> LegalAct:
+        found = self.by_key.get(key)
+        if found is None:
+            row = self.loader(key) if self.loader else None
+            if row is None:
+                raise LookupError(f"the legal act {key} is not in {ACTS_TABLE}")
+            found = LegalAct(row[0], row[1], date.fromisoformat(row[2]))
+            self.by_key[key], self.keys[found] = found, key
+        return found
+
+
+class LegalActByReference(Transcoding):
+    type = LegalAct
+    name = "legal_act_ref"
+
+    def __init__(self, acts: ActStore) -> None:
+        self.acts = acts
+
+    def encode(self, obj: LegalAct) -> str:
+        return self.acts.key_for(obj)
+
+    def decode(self, data: str) -> LegalAct:
+        return self.acts.act(data)
+
+
+def altered(rows: Iterable[Any]) -> str | None:
+    """The first key among (key, number, issuer, signed_on) rows whose content no longer hashes to it."""
+    for key, number, issuer, signed_on in rows:
+        if act_key(number, issuer, str(signed_on)) != key:
+            return str(key)
+    return None

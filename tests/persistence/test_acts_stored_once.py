@@ -1,0 +1,100 @@
+"""A legal act is stored once and referenced by the facts it decided (issue 10)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+from staffing.application import MergeUnits, NewUnit
+from staffing.bootstrap import Ledger, build
+from staffing.chain import verify
+from staffing.domain.unit import Unit
+from staffing.domain.values import LegalAct
+from staffing.persistence import EventStore, event_store_env
+from tests.builders import establish, recruit
+
+LONG_NUMBER = "1656/NQ-UBTVQH15 về việc sắp xếp các đơn vị hành chính cấp xã của tỉnh Tuyên Quang năm 2025"
+MERGER_ACT = LegalAct(LONG_NUMBER, "Ủy ban Thường vụ Quốc hội", date(2025, 6, 16))
+
+
+def _query(ledger: Ledger, sqlite_sql: str, postgres_sql: str) -> list[tuple[Any, ...]]:
+    recorder: Any = ledger.store.recorder
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        with recorder.datastore.transaction(commit=True) as cursor:
+            cursor.execute(sqlite_sql.format(events=recorder.events_table_name))
+            return [tuple(r) for r in cursor.fetchall()]
+    schema = recorder.datastore.schema
+    with recorder.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cursor:
+        cursor.execute(postgres_sql.format(events=f'"{schema}"."{recorder.events_table_name}"',
+                                           acts=f'"{schema}".legal_acts'))
+        return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in cursor.fetchall()] \
+            if cursor.description else []
+
+
+def _merge_many(ledger: Ledger) -> str:
+    province = establish(ledger.service, code="T", name="Tỉnh Tuyên Quang")
+    communes = [establish(ledger.service, parent_id=province, kind="COMMUNE", code=f"X{i}", name=f"Xã {i}")
+                for i in range(3)]
+    for commune in communes:
+        for n in range(15):
+            recruit(ledger.service, commune, full_name=f"Người {n}")
+    result = ledger.service.execute(MergeUnits(
+        source_unit_ids=tuple(communes), effective_on=date(2025, 7, 1), act=MERGER_ACT,
+        new_unit=NewUnit(code="XM", name="Xã Hợp Nhất", kind="COMMUNE", parent_id=province)))
+    return str(result.unit_id)
+
+
+def test_a_reorganisation_stores_its_act_once_however_many_facts_cite_it(ledger: Ledger) -> None:
+    _merge_many(ledger)
+    states = [bytes(row[0]) for row in _query(ledger, "SELECT state FROM {events}", "SELECT state FROM {events}")]
+    cite = [s for s in states if b"legal_act_ref" in s]
+    assert len(cite) > 100  # the merge moved 45 people and closed three units: many events under one act
+    assert not any(LONG_NUMBER.encode() in s or b"sap xep" in s for s in states)
+    stored = _query(ledger, "SELECT number FROM legal_acts", "SELECT number FROM {acts}")
+    assert [row[0] for row in stored].count(LONG_NUMBER) == 1
+
+
+def test_a_fresh_process_reads_the_acts_back_from_the_table(ledger: Ledger) -> None:
+    new_unit = _merge_many(ledger)
+    other = EventStore(env={**event_store_env(ledger.settings), "CREATE_TABLE": "no"})
+    try:
+        assert not other.acts.by_key  # nothing cached: every act comes from the table
+        unit = other.repository.get(__import__("uuid").UUID(new_unit))
+        assert isinstance(unit, Unit)
+        facts = other.recorder.select_notifications(start=1, limit=10**6)
+        decoded = [other.mapper.to_domain_event(n) for n in facts]
+        assert any(getattr(e, "act", None) == MERGER_ACT for e in decoded)
+    finally:
+        other.close()
+
+
+def test_events_stored_with_the_whole_act_still_load(ledger: Ledger) -> None:
+    old = (b'{"act":{"_type_":"legal_act","_data_":{"number":"12/QD","issuer":"UBND","signed_on":'
+           b'{"_type_":"date_iso","_data_":"2019-12-01"}}}}')
+    assert ledger.store.mapper.transcoder.decode(old)["act"] == LegalAct("12/QD", "UBND", date(2019, 12, 1))
+
+
+def test_an_edited_act_is_detected_by_verify(ledger: Ledger) -> None:
+    _merge_many(ledger)
+    assert verify(ledger.store.recorder).ok
+    _query(ledger, "UPDATE legal_acts SET number = number || ' (sửa)'",
+           "UPDATE {acts} SET number = number || ' (sửa)'")
+    report = verify(ledger.store.recorder)
+    assert report.first_break is not None and report.first_break.kind == "act-altered"
+
+
+def test_the_acts_are_written_in_the_events_transaction_also_on_import(ledger: Ledger, tmp_path: Any) -> None:
+    """Every act an event cites is in the table, whichever path wrote the event."""
+    from staffing.application.importer import ImportMode, import_lines
+    from tests.application.test_import import as_lines, province_file
+
+    assert import_lines(ledger.service, as_lines(province_file(communes=3, people=4)),
+                        ImportMode.STOP_AT_FIRST_ERROR).ok
+    fresh = build(ledger.settings, inline_projection=False)
+    try:
+        events = fresh.store.recorder.select_notifications(start=1, limit=10**6)
+        assert all(fresh.store.mapper.to_domain_event(n) for n in events)  # no act missing from the table
+    finally:
+        fresh.close()
