@@ -223,9 +223,13 @@ def rebuild(keep_previous: bool = False) -> None:
     transaction and a running server keeps serving.
     """
     from staffing.config import Settings
-    from staffing.projections.rebuild import swap_in
+    from staffing.projections.rebuild import TamperDetected, swap_in
 
-    applied = swap_in(Settings.from_env(), keep_previous=keep_previous)
+    try:
+        applied = swap_in(Settings.from_env(), keep_previous=keep_previous)
+    except TamperDetected as refused:
+        typer.echo(str(refused), err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"rebuilt the read models from {applied} events and swapped them in")
 
 

@@ -46,7 +46,7 @@ from staffing.projections.db import ViewEngines, make_engines
 from staffing.projections.projector import PROJECTION_NAME, SERIES, Projector
 from staffing.projections.series import SeriesBatch
 
-__all__ = ["NotFresh", "SwapRefused", "rebuild", "swap_in"]
+__all__ = ["NotFresh", "SwapRefused", "TamperDetected", "rebuild", "swap_in"]
 
 ALEMBIC_TABLE = "alembic_version"
 
@@ -57,6 +57,10 @@ class NotFresh(RuntimeError):
 
 class SwapRefused(RuntimeError):
     """The live read models are in use (SQLite): stop the server or dispose its engines first."""
+
+
+class TamperDetected(RuntimeError):
+    """The event log's hash chain is broken: a rebuild would serve edited history as if it were true."""
 
 
 def _secondary_indexes() -> list[Index]:
@@ -112,12 +116,14 @@ def _track(conn: Connection, position: int, recorded_us: int) -> None:
 
 # ====================================================================== swapping in
 def swap_in(settings: Settings, *, store: Any | None = None, batch_size: int = 10_000,
-            keep_previous: bool = False) -> int:
+            keep_previous: bool = False, check_chain: bool = True) -> int:
     """Rebuild the read models of ``settings`` beside the live ones and swap them in.
 
     ``store``: the event store to read (default: one opened from ``settings``). Returns the
     number of notifications applied. See the module docstring for what each backend does and
-    what it requires (SQLite: the server stopped or its engines disposed).
+    what it requires (SQLite: the server stopped or its engines disposed). The event chain is
+    verified first (``check_chain``): an edited log is refused (``TamperDetected``) instead of
+    being served, also in answers known at earlier moments (issue 10).
     """
     own_store = store is None
     if store is None:
@@ -125,6 +131,13 @@ def swap_in(settings: Settings, *, store: Any | None = None, batch_size: int = 1
 
         store = EventStore(env=event_store_env(settings))
     try:
+        if check_chain:
+            from staffing.chain import verify
+
+            report = verify(store.recorder)
+            if report.first_break is not None:
+                raise TamperDetected(f"refusing to rebuild from a log that was changed after it was recorded: "
+                                     f"{report.first_break.message} (python -m staffing verify)")
         if settings.is_sqlite:
             return _swap_sqlite(settings, store, batch_size, keep_previous)
         return _swap_postgres(settings, store, batch_size, keep_previous)

@@ -111,3 +111,19 @@ def test_the_verify_command_exits_non_zero_and_names_the_break(ledger: Ledger) -
     broken = run()
     assert broken.returncode == 1
     assert "position 4" in broken.stdout + broken.stderr
+
+
+def test_a_rebuild_refuses_an_edited_log_instead_of_serving_it(ledger: Ledger) -> None:
+    from staffing.projections.rebuild import TamperDetected, swap_in
+    from staffing.projections.tables import facts
+
+    _history(ledger)
+    ledger.projector.catch_up()
+    with ledger.engines.read.connect() as conn:
+        before = conn.execute(facts.select().order_by(facts.c.position)).all()
+    _execute(ledger, *TAMPERINGS["an edited state"][:2])
+    ledger.engines.dispose()  # as a stopped server would (SQLite swaps the file)
+    with pytest.raises(TamperDetected, match="position 4"):
+        swap_in(ledger.settings, store=ledger.store)
+    with ledger.engines.read.connect() as conn:
+        assert conn.execute(facts.select().order_by(facts.c.position)).all() == before
