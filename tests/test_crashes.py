@@ -214,17 +214,22 @@ def _cli(settings: Settings, schema: str | None, *args: str) -> subprocess.Compl
                           capture_output=True, text=True, timeout=600)
 
 
-def test_a_demo_killed_midway_says_so_on_the_next_start_and_is_completed(store: Any) -> None:
-    settings, schema = store
-    build(settings).close()  # the stores exist before the demo process opens them
-    process = subprocess.Popen([sys.executable, "-m", "staffing", "demo", "--load-only"], cwd=ROOT,
-                               env=_env(settings, schema), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _kill_midway(command: list[str], settings: Settings, schema: str | None, events: int) -> None:
+    """Start ``command`` and SIGKILL it once the log holds more than ``events`` events."""
+    process = subprocess.Popen(command, cwd=ROOT, env=_env(settings, schema), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     try:
-        _wait(lambda: _count(settings) > 300 or process.poll() is not None, 120)
-        assert process.poll() is None, "the demo finished before it could be killed"
+        _wait(lambda: _count(settings) > events or process.poll() is not None, 120)
+        assert process.poll() is None, f"{command[3]} finished before it could be killed"
         os.kill(process.pid, signal.SIGKILL)
     finally:
         process.wait(30)
+
+
+def test_a_demo_killed_midway_says_so_on_the_next_start_and_is_completed(store: Any) -> None:
+    settings, schema = store
+    build(settings).close()  # the stores exist before the demo process opens them
+    _kill_midway([sys.executable, "-m", "staffing", "demo", "--load-only"], settings, schema, 300)
     status = _cli(settings, schema, "status")
     assert "WARNING: the load 'demo'" in status.stderr and "did not finish" in status.stderr, status.stderr
     again = _cli(settings, schema, "demo", "--load-only")
@@ -243,14 +248,7 @@ def test_an_import_killed_midway_is_reported_until_it_is_run_again(store: Any, t
     build(settings).close()
     path = write(tmp_path / "province.jsonl", province_file(communes=40, people=60))
     command = [sys.executable, "-m", "staffing", "import", str(path), "--batch", "10"]
-    process = subprocess.Popen(command, cwd=ROOT, env=_env(settings, schema), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    try:
-        _wait(lambda: _count(settings) > 200 or process.poll() is not None, 120)
-        assert process.poll() is None, "the import finished before it could be killed"
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.wait(30)
+    _kill_midway(command, settings, schema, 200)
     warned = _cli(settings, schema, "status").stderr
     assert "WARNING: the load 'import province.jsonl" in warned, warned
     resumed = _cli(settings, schema, *command[3:])

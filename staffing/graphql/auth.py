@@ -92,32 +92,41 @@ class Authenticated(BasePermission):
         return False
 
 
-class CanRecord(BasePermission):
-    message = "your role may read but not record facts"
+class _RoleAllows(BasePermission):
+    """FORBIDDEN (HTTP 403) for an authenticated caller whose role ``allows`` refuses; nothing for
+    an unauthenticated one (``Authenticated`` answers that)."""
+
     error_extensions = {"code": "FORBIDDEN"}
+
+    @staticmethod
+    def allows(principal: Principal) -> bool:
+        raise NotImplementedError
 
     def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
         principal = info.context.principal
-        if principal is not None and principal.records:
+        if principal is not None and self.allows(principal):
             return True
         if principal is not None:
             _refuse(info, "FORBIDDEN")
         return False
 
 
-class SeesHistory(BasePermission):
+class CanRecord(_RoleAllows):
+    message = "your role may read but not record facts"
+
+    @staticmethod
+    def allows(principal: Principal) -> bool:
+        return principal.records
+
+
+class SeesHistory(_RoleAllows):
     """The history is for auditors, administrators, and personnel departments (their own subtree)."""
 
     message = "the ministry role reads figures, not the recorded history; use an auditor token"
-    error_extensions = {"code": "FORBIDDEN"}
 
-    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
-        principal = info.context.principal
-        if principal is not None and principal.role != "ministry":
-            return True
-        if principal is not None:
-            _refuse(info, "FORBIDDEN")
-        return False
+    @staticmethod
+    def allows(principal: Principal) -> bool:
+        return principal.role != "ministry"
 
 
 def require_unit_readable(info: Any, unit_id: str | UUID | None, as_of: date, position: int) -> None:
