@@ -35,6 +35,7 @@ from eventsourcing.persistence import IntegrityError
 
 from staffing.application.access import Principal, check_scope
 from staffing.application.commands import Command, Fact
+from staffing.application.hygiene import clean_text
 from staffing.application.registry import HANDLERS, command_types, result_type
 from staffing.application.results import Result
 from staffing.application.work import Work
@@ -151,6 +152,12 @@ class StaffingService:
         if max_commands is not None and len(items) > max_commands:
             raise InvalidInput("commands", f"{len(items)} commands in one call; the limit is {MAX_COMMANDS}. "
                                            "Split them (an import file is cut into transactions for you)")
+        for index, item in enumerate(items):  # a key is stored and compared as given: it must be clean
+            if item.request_key is not None:
+                clean_text(item.request_key, "requestKey" if len(items) == 1 else f"commands[{index}].requestKey",
+                           "request_key")
+        if request_key is not None:
+            clean_text(request_key, "requestKey", "request_key")
         skipped: dict[int, StaffingError] = {}
         limit = len(items)
         attempt = 0

@@ -93,8 +93,11 @@ class Query:
     def unit(self, info: Info, id: strawberry.ID, as_of: date | None = None,
              known_at: datetime | None = None) -> Unit | None:
         ctx = info.context
+        unit, day, position = _id(id, "id"), _as_of(as_of), ctx.position(known_at)
         with ctx.queries.connect() as conn:
-            view = ctx.queries.unit(conn, _id(id, "id"), _as_of(as_of), ctx.position(known_at))
+            view = ctx.queries.unit(conn, unit, day, position)
+        if view is not None:
+            require_unit_readable(info, unit, day, position)
         return unit_from(view) if view else None
 
     @strawberry.field(permission_classes=[Authenticated], description="Units existing on `asOf`, by code; `search` ignores Vietnamese diacritics.")
@@ -107,7 +110,8 @@ class Query:
             views, more = ctx.queries.units(
                 conn, as_of=_as_of(as_of), position=ctx.position(known_at), kind=str(kind.value) if kind else None,  # type: ignore[attr-defined]
                 parent_id=_id(parent_id, "parentId") if parent_id else None, search=_search(search), first=_page(first),
-                after=after)
+                after=after, within=None if ctx.principal is None or ctx.principal.reads_everything
+                else str(ctx.principal.unit_id))
         edges = [UnitEdge(cursor=encode_cursor(v.code, v.id), node=unit_from(v)) for v in views]
         return UnitConnection(edges=edges, page_info=PageInfo(has_next_page=more,
                                                               end_cursor=edges[-1].cursor if edges else None))

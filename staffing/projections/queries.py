@@ -329,10 +329,14 @@ class Queries:
 
     def units(self, conn: Connection, *, as_of: date, position: int, kind: str | None = None,
               parent_id: str | None = None, search: str | None = None, first: int = 50,
-              after: str | None = None) -> tuple[list[UnitView], bool]:
-        """Units existing on ``as_of``, keyset-paginated by (code, id); search ignores diacritics."""
+              after: str | None = None, within: str | None = None) -> tuple[list[UnitView], bool]:
+        """Units existing on ``as_of``, keyset-paginated by (code, id); search ignores diacritics.
+        ``within``: only the subtree of that unit as it stood on ``as_of`` (a personnel caller's scope)."""
         v = t.unit_versions
         query = self._unit_select().where(visible(v, as_of, position), v.c.status == "ACTIVE")
+        if within is not None:
+            ids = [row.unit_id for row in self._subtree_rows(conn, within, as_of, position, None)]
+            query = query.where(v.c.unit_id.in_(ids))
         if kind:
             query = query.where(v.c.kind == kind)
         if parent_id:

@@ -154,6 +154,8 @@ def _reads(w: World) -> dict[str, tuple[bool, bool, str]]:
         "history outside": (False, True, f'{{ history(unitId: "{w.b1}") {{ edges {{ cursor }} }} }}'),
         "history of a person outside": (False, True, f'{{ history(personId: "{w.person_b}") {{ edges {{ cursor }} }} }}'),
         "the whole history": (False, True, '{ history { edges { cursor } } }'),
+        "unit inside": (True, False, f'{{ unit(id: "{w.a1a}", asOf: "2021-01-01") {{ name }} }}'),
+        "unit outside": (False, False, f'{{ unit(id: "{w.b1}", asOf: "2021-01-01") {{ name }} }}'),
     }
 
 
@@ -214,3 +216,14 @@ def test_every_fact_names_who_recorded_it(world: World) -> None:
     by_name = {f["data"].get("full_name"): f["recordedBy"] for f in facts if f["type"] == "PersonRecruited"}
     assert by_name["Đỗ Thị Dung"] == "personnel of the test"
     assert by_name["Nguyễn Văn An"] is None  # recorded by a trusted in-process caller, before any token
+
+
+def test_a_personnel_caller_lists_only_the_units_of_its_subtree(world: World) -> None:
+    query = '{ units(asOf: "%s", first: 100) { edges { node { id } } } }'
+    for day, expected in (("2021-01-01", {world.a, world.a1, world.a1a, world.moved}),
+                          ("2023-01-01", {world.a, world.a1, world.a1a})):  # M moved to B on 01/01/2022
+        status, body = world.post("personnel", query % day)
+        assert status == 200 and "errors" not in body, body
+        assert {e["node"]["id"] for e in body["data"]["units"]["edges"]} == expected, day
+    status, body = world.post("ministry", query % "2021-01-01")
+    assert {world.b, world.b1} <= {e["node"]["id"] for e in body["data"]["units"]["edges"]}

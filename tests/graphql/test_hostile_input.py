@@ -82,6 +82,10 @@ def _catalogue(parent: str) -> list[Case]:
              b'"signedOn": "2020-01-01"}}}}', status=400, code="BAD_REQUEST"),
         Case("a lone surrogate in a query literal", query='{ units(search: "\\ud800") { edges { cursor } } }',
              status=400, code="BAD_REQUEST"),
+        Case("a control character in a request key", query=ESTABLISH,
+             variables={"input": {**_unit()["input"], "requestKey": "key\u0000one"}}, code="INVALID_INPUT"),
+        Case("a 10 kB request key", query=ESTABLISH, variables={"input": {**_unit()["input"], "requestKey": "k" * 10_000}},
+             code="INVALID_INPUT"),
         Case("a very long search", query='{ units(search: "' + "tuyen quang " * 2000 + '") { edges { cursor } } }',
              code="BAD_USER_INPUT"),
         # ---------------------------------------------------------------- dates
