@@ -17,14 +17,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="The staffing
 
 
 def _serve(ledger: object, host: str, port: int, dev: bool) -> None:
-    import logging
-
     import uvicorn
 
-    from staffing.graphql.app import create_app
+    from staffing.graphql.app import configure_logging, create_app
 
-    # one line per refused request from the service's own loggers (uvicorn configures only its own)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     mode = "development mode: GraphiQL in a browser, introspection on" if dev else "production mode"
     typer.echo(f"GraphQL on http://{host}:{port}/graphql  ({mode})")
     uvicorn.run(create_app(ledger, dev=dev), host=host, port=port, log_level="info",  # type: ignore[arg-type]
@@ -60,11 +57,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
         _serve(ledger, host, port, dev)
         return
     ledger.close()
-    import logging
-
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if dev:
         os.environ["STAFFING_DEV"] = "1"
     typer.echo(f"GraphQL on http://{host}:{port}/graphql ({workers} worker processes)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,7 @@ from staffing.graphql.guard import GraphQLGuard
 from staffing.graphql.schema import production_schema, schema
 from staffing.tokens import load_secret
 
-__all__ = ["create_app", "create_app_from_env"]
+__all__ = ["configure_logging", "create_app", "create_app_from_env"]
 
 THREADS = 8
 
@@ -89,9 +90,15 @@ def create_app(ledger: Ledger, dev: bool = False) -> Starlette:
                      lifespan=lifespan)
 
 
+def configure_logging() -> None:
+    """One line per refused request from the service's own loggers (uvicorn configures only its own)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def create_app_from_env() -> Starlette:
     """The app for ``serve --workers N`` (uvicorn imports it in each worker process): settings from
     the environment, development mode if ``STAFFING_DEV`` is set."""
     from staffing.bootstrap import build
 
+    configure_logging()  # a worker is a fresh process: nothing configured it
     return create_app(build(), dev=bool(os.environ.get("STAFFING_DEV")))

@@ -170,3 +170,16 @@ def test_the_cost_limit_leaves_ordinary_pages_alone(client: TestClient, ledger: 
                                                   "{ edges { node { id code name predecessors { change unit { id } } } } } }"})
     assert "errors" not in body.json(), body.json()
     assert MAX_COST >= 500 * 15
+
+
+def test_each_refused_request_is_one_log_line_without_a_traceback(client: TestClient, ledger: Ledger,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    requests = [b"null", json.dumps({"query": "{ unitz { edges { cursor } } }"}).encode(),
+                json.dumps({"query": ESTABLISH, "variables": _unit(name="Xã\u0007")}).encode()]
+    for body in requests:
+        caplog.clear()
+        with caplog.at_level("INFO", logger="staffing"):
+            client.post("/graphql", content=body, headers={"content-type": "application/json"})
+        lines = [r for r in caplog.records if r.name.startswith("staffing")]
+        assert len(lines) == 1, [r.getMessage() for r in lines]
+        assert lines[0].exc_info is None and "refused" in lines[0].getMessage()
