@@ -32,6 +32,7 @@ from staffing.application.importer import ImportMode, import_lines
 from staffing.bootstrap import Ledger, build
 from staffing.chain import verify
 from staffing.config import Settings
+from staffing.persistence import EventStore, event_store_env
 from staffing.projections.db import make_engines
 from staffing.projections.rebuild import rebuild
 from tests.application.test_import import as_lines, province_file, write
@@ -54,11 +55,13 @@ def _env(settings: Settings, schema: str | None) -> dict[str, str]:
 
 
 def _count(settings: Settings) -> int:
-    ledger = build(settings, inline_projection=False)
+    """Events in the log, read without creating tables: PostgreSQL refuses catalog changes made while
+    another process starts up and creates them ("tuple concurrently updated")."""
+    store = EventStore(env={**event_store_env(settings), "CREATE_TABLE": "no"})
     try:
-        return len(ledger.store.recorder.select_notifications(start=1, limit=10**9))
+        return len(store.recorder.select_notifications(start=1, limit=10**9))
     finally:
-        ledger.close()
+        store.close()
 
 
 def _settle_and_compare(settings: Settings, tmp_path: Path, label: str) -> None:
