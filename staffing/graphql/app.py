@@ -62,7 +62,8 @@ def create_app(ledger: Ledger, dev: bool = False) -> Starlette:
     async def health(_: Request) -> JSONResponse:
         """Up, how far the read models are, and any load killed midway (the data is then partial)."""
         unfinished = await asyncio.to_thread(loads.interrupted, ledger.store)
-        return JSONResponse({"status": "ok", "projected": ledger.projector.position(),
+        projected = await asyncio.to_thread(ledger.projector.position)
+        return JSONResponse({"status": "ok", "projected": projected,
                              "interruptedLoads": sorted(unfinished)})
 
     async def download_staffing(request: Request) -> Response:

@@ -75,27 +75,33 @@ async def staffing_csv(ledger: Ledger, caller: Caller, request: Request) -> Resp
     if principal is None:
         return JSONResponse({"code": "UNAUTHENTICATED", "message": problem}, status_code=401)
     params = request.query_params
-    conn = None
     try:
         as_of, known_at = _date(params.get("asOf"), "asOf"), _moment(params.get("knownAt"))
         root, rolled, depth = _root(params.get("rootUnitId")), _flag(params.get("rolled"), "rolled"), _depth(
             params.get("depth"))
-        queries = ledger.queries
-        await asyncio.to_thread(queries.refresh)
-        conn = queries.connect()
-        position = queries.knowledge_position(conn, known_at)
-        if not principal.reads_everything and (
-                root is None or principal.unit_id is None
-                or not await asyncio.to_thread(queries.is_within, root, str(principal.unit_id), as_of, position)):
-            return JSONResponse({"code": "FORBIDDEN", "message": "you may download the subtree of your unit only: "
-                                 f"give rootUnitId={principal.unit_id} or a unit under it"}, status_code=403)
-        lines = await asyncio.to_thread(lambda: list(csv_lines(queries, conn, root, as_of, position, rolled, depth)))
-        head = await asyncio.to_thread(chain.head, ledger.store.recorder, position)
     except StaffingError as error:
         return JSONResponse({"code": error.code, "field": error.field, "message": error.message}, status_code=400)
-    finally:
-        if conn is not None:
-            conn.close()
+    queries = ledger.queries
+
+    def read() -> tuple[int, list[str] | None, tuple[int, str] | None]:
+        """Everything that touches a database, in one worker thread (never on the event loop)."""
+        queries.refresh()
+        with queries.connect() as conn:
+            position = queries.knowledge_position(conn, known_at)
+            if not principal.reads_everything and (
+                    root is None or principal.unit_id is None
+                    or not queries.is_within(root, str(principal.unit_id), as_of, position)):
+                return position, None, None
+            lines = list(csv_lines(queries, conn, root, as_of, position, rolled, depth))
+        return position, lines, chain.head(ledger.store.recorder, position)
+
+    try:
+        position, lines, head = await asyncio.to_thread(read)
+    except StaffingError as error:
+        return JSONResponse({"code": error.code, "field": error.field, "message": error.message}, status_code=400)
+    if lines is None:
+        return JSONResponse({"code": "FORBIDDEN", "message": "you may download the subtree of your unit only: "
+                             f"give rootUnitId={principal.unit_id} or a unit under it"}, status_code=403)
 
     async def body() -> AsyncIterator[bytes]:
         for chunk in lines:

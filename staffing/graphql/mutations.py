@@ -123,7 +123,7 @@ async def record(info: Info, command: type[c.Command], input: Any) -> tuple[Any,
     except StaffingError as error:
         log.info("refused %s: %s %s %s", command.command_name(), error.code, error.field or "", error.message[:300])
         return None, user_errors(error)
-    info.context.queries.refresh()
+    await asyncio.to_thread(info.context.queries.refresh)  # read your writes, off the event loop
     return result, []
 
 
@@ -145,7 +145,7 @@ async def _unit(info: Info, command: type[c.Command], input: Any) -> UnitPayload
     result, errors = await record(info, command, input)
     if not isinstance(result, UnitRecorded):
         return UnitPayload(unit=None, fact_id=None, errors=errors)
-    return UnitPayload(unit=_unit_view(info.context, result.unit_id, input.effective_on),
+    return UnitPayload(unit=await asyncio.to_thread(_unit_view, info.context, result.unit_id, input.effective_on),
                        fact_id=strawberry.ID(result.fact_id), errors=[])
 
 
@@ -153,7 +153,8 @@ async def _units(info: Info, command: type[c.Command], input: Any) -> UnitsPaylo
     result, errors = await record(info, command, input)
     if not isinstance(result, UnitsRecorded):
         return UnitsPayload(units=None, fact_id=None, errors=errors)
-    units = [u for u in (_unit_view(info.context, i, input.effective_on) for i in result.unit_ids) if u]
+    found = await asyncio.to_thread(lambda: [_unit_view(info.context, i, input.effective_on) for i in result.unit_ids])
+    units = [u for u in found if u]
     return UnitsPayload(units=units, fact_id=strawberry.ID(result.fact_id), errors=[])
 
 
@@ -169,7 +170,8 @@ async def _person(info: Info, command: type[c.Command], input: Any) -> PersonPay
     result, errors = await record(info, command, input)
     if not isinstance(result, PersonRecorded):
         return PersonPayload(person=None, fact_id=None, errors=errors)
-    return PersonPayload(person=_person_view(info.context, result.person_id, input.effective_on),
+    return PersonPayload(person=await asyncio.to_thread(_person_view, info.context, result.person_id,
+                                                        input.effective_on),
                          fact_id=strawberry.ID(result.fact_id), decree=result.decree, errors=[])
 
 
@@ -178,10 +180,11 @@ async def _retraction(info: Info, command: type[c.Command], input: Any) -> Retra
     if not isinstance(result, Retraction):
         return RetractFactPayload(retraction_id=None, retracted_fact_id=None, errors=errors)
     today = date.today()
+    person = await asyncio.to_thread(_person_view, info.context, result.person_id, today) if result.person_id else None
+    unit = await asyncio.to_thread(_unit_view, info.context, result.unit_id, today) if result.unit_id else None
     return RetractFactPayload(
         retraction_id=strawberry.ID(result.fact_id), retracted_fact_id=strawberry.ID(result.retracted_fact_id),
-        person=_person_view(info.context, result.person_id, today) if result.person_id else None,
-        unit=_unit_view(info.context, result.unit_id, today) if result.unit_id else None, errors=[])
+        person=person, unit=unit, errors=[])
 
 
 # ---------------------------------------------------------------------- root

@@ -138,14 +138,17 @@ async def execute_plan(info: Info, input: ExecutePlanInput) -> PlanPayload:
     if outcome.errors:
         return _refused([_error(i, e) for i, e in sorted(outcome.errors.items())])
     as_of = _as_of(input, items)
-    if outcome.recorded or not outcome.events:
-        queries.refresh()
-        with queries.connect() as conn:
-            position = queries.knowledge_position(conn, None)
-            rows = plan_rows(queries, conn, outcome.touched_units, as_of, position)
-    else:
+
+    def figures() -> list[StaffingFigures]:  # database work: in a worker thread, off the event loop
+        if outcome.recorded or not outcome.events:
+            queries.refresh()
+            with queries.connect() as conn:
+                position = queries.knowledge_position(conn, None)
+                return plan_rows(queries, conn, outcome.touched_units, as_of, position)
         with queries.preview(outcome.events) as (conn, position):
-            rows = plan_rows(queries, conn, outcome.touched_units, as_of, position)
+            return plan_rows(queries, conn, outcome.touched_units, as_of, position)
+
+    rows = await asyncio.to_thread(figures)
     staffing = [row_from(r) for r in rows]
     over = [row for row, figures in zip(staffing, rows, strict=True)
             if figures.total_surplus > 0 and figures.excess_allowed_until is None]
