@@ -198,6 +198,51 @@ def verify() -> None:
 
 
 @app.command()
+def report(
+    as_of: Annotated[str, typer.Option("--as-of", help="the date the figures are for, YYYY-MM-DD")],
+    out: Annotated[Path, typer.Option(help="the file to write")],
+    root: Annotated[str | None, typer.Option(help="the root unit's id (default: the whole country)")] = None,
+    known_at: Annotated[str | None, typer.Option("--known-at", help="as known at this moment (ISO 8601 with "
+                                                                     "offset; default: now)")] = None,
+    period_from: Annotated[str | None, typer.Option("--from", help="movements from this date")] = None,
+    period_to: Annotated[str | None, typer.Option("--to", help="movements up to this date")] = None,
+    format: Annotated[str, typer.Option(help="xlsx or csv")] = "xlsx",
+) -> None:
+    """Write the staffing report (báo cáo biên chế) of a subtree or the country as Excel or CSV."""
+    from datetime import date, datetime
+
+    from staffing import chain
+    from staffing.bootstrap import build
+    from staffing.reports.staffing_report import build_report
+    from staffing.reports.workbook import ReportContext, write_csv, write_xlsx
+
+    if format not in ("xlsx", "csv"):
+        raise typer.BadParameter("--format is xlsx or csv")
+    if (period_from is None) != (period_to is None):
+        raise typer.BadParameter("give --from and --to together")
+    try:
+        day = date.fromisoformat(as_of)
+        moment = datetime.fromisoformat(known_at) if known_at else None
+        period = (date.fromisoformat(period_from), date.fromisoformat(period_to)) if period_from and period_to \
+            else None
+        root_id = str(UUID(root)) if root else None
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    ledger = build(inline_projection=False)
+    try:
+        ledger.projector.catch_up()
+        with ledger.queries.connect() as conn:
+            position = ledger.queries.knowledge_position(conn, moment)
+            built = build_report(ledger.queries, conn, root_id, day, position, period)
+        head = chain.head(ledger.store.recorder, position)
+    finally:
+        ledger.close()
+    context = ReportContext(moment, head[1] if head else None)
+    (write_xlsx if format == "xlsx" else write_csv)(built, context, out)
+    typer.echo(f"wrote {len(built.rows)} units to {out} (as of {day.isoformat()}, log position {position})")
+
+
+@app.command()
 def catch_up() -> None:
     """Apply every event not yet applied to the read models."""
     from staffing.bootstrap import build

@@ -486,6 +486,18 @@ class Queries:
                 out[r.unit_id] = r.until
         return out
 
+    def exception_deadlines(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int
+                            ) -> dict[str, date]:
+        """The excess-staffing exception deadline on record for each unit on ``as_of``, passed or not
+        (a report tells an expired exception from none at all)."""
+        x = t.excess_versions
+        out: dict[str, date] = {}
+        for chunk in _chunks(list(dict.fromkeys(unit_ids)), 500):
+            for r in conn.execute(select(x.c.unit_id, x.c.until).where(x.c.unit_id.in_(chunk),
+                                                                       visible(x, as_of, position))):
+                out[r.unit_id] = r.until
+        return out
+
     @staticmethod
     def _assemble(unit_id: str, total: Sequence[int], members: Sequence[str], as_of: date,
                   position: int, excess: date | None, rolled: bool, source: EntrySource) -> StaffingFigures:
