@@ -181,6 +181,12 @@ class StaffingQuota(LedgerAggregate):
                 changed.append((category, kind, day))
         return changed
 
+    def exception_on(self, day: date) -> date | None:
+        """The deadline of the exception in force on ``day`` (the latest one recorded that has started and
+        not yet ended), or None."""
+        running = [f for f in self.exceptions if not f["retracted"] and f["effective_on"] <= day <= f["until"]]
+        return max(running, key=lambda f: (f["effective_on"], f["version"]))["until"] if running else None
+
     def allow_excess(self, *, until: date, reason: str, effective_on: date, act: LegalAct, at: datetime) -> None:
         if until < effective_on:
             raise InvalidInput("excessAllowedUntil", f"the exception ends on {until}, before it starts on {effective_on}")

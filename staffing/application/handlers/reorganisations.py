@@ -8,7 +8,7 @@ work saves them in one transaction. The rules that span those aggregates are in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from staffing.application.commands import DissolveUnit, MergeUnits, NewUnit, SeparateUnit, SplitPart, SplitUnit
 from staffing.application.handlers.common import claim_code, establish, fact_id, fact_of, move_items
@@ -66,12 +66,37 @@ def merge_units(cmd: MergeUnits, work: Work) -> UnitRecorded:
         claim_code(work, target.code, target.id)
     else:
         target.receive_predecessors(predecessor_ids=source_ids, effective_on=on, act=act, at=work.at)
-    if cmd.excess_allowed_until is not None:
+    carried = _running_exceptions(work, sources + ([target] if change is ChangeKind.ABSORB else []), on)
+    deadlines = [d for d in (cmd.excess_allowed_until, *carried) if d is not None]
+    if deadlines:  # an exception a merged unit still had goes to its successor: the earliest deadline holds
         work.ledger(target, on, act).allow_excess(
-            until=cmd.excess_allowed_until, reason=f"{change.value.lower()} of {len(sources)} units",
+            until=min(deadlines), reason=f"{change.value.lower()} of {len(sources)} units"
+            + (" (carrying the exception of a predecessor)" if carried and min(deadlines) in carried else ""),
             effective_on=on, act=act, at=work.at)
     return UnitRecorded(unit_id=str(target.id), fact_id=fact_of(target, Unit.PredecessorsReceived)
                         if change is ChangeKind.ABSORB else fact_id(target.id, 1))
+
+
+def _running_exceptions(work: Work, units: Sequence[Unit], on: date) -> list[date]:
+    """Deadlines of the post-merger exceptions still running the day before ``on`` (issue 11: a
+    split or a further merger must not drop one)."""
+    day = on - timedelta(days=1)
+    found = []
+    for unit in units:
+        ledger = work.find(quota_ledger_id(unit.id), StaffingQuota)
+        deadline = ledger.exception_on(day) if ledger is not None else None
+        if deadline is not None and deadline >= on:
+            found.append(deadline)
+    return found
+
+
+def _carry_exception(work: Work, original: Unit, successors: Sequence[Unit], on: date, act: LegalAct) -> None:
+    """The parts of a split (or a separated unit) keep the original's running exception."""
+    carried = _running_exceptions(work, [original], on)
+    for successor in successors if carried else ():
+        work.ledger(successor, on, act).allow_excess(
+            until=min(carried), reason="carrying the exception of the unit it was split from", effective_on=on,
+            act=act, at=work.at)
 
 
 def _move_contents(work: Work, source: Unit, target: Unit, on: date, act: LegalAct) -> None:
@@ -135,6 +160,7 @@ def split_unit(cmd: SplitUnit, work: Work) -> UnitsRecorded:
     original.check_can_end(cmd.effective_on)
     _check_parts(work, original, cmd.parts, complete=True, field="parts")
     successors = _create_parts(work, original, cmd.parts, ChangeKind.SPLIT, cmd.effective_on, cmd.act, "parts")
+    _carry_exception(work, original, successors, cmd.effective_on, cmd.act)
     original.end(change=ChangeKind.SPLIT, successor_ids=[s.id for s in successors], parent=_parent(work, original),
                  effective_on=cmd.effective_on, act=cmd.act, at=work.at)
     for successor in successors:
@@ -155,6 +181,7 @@ def separate_unit(cmd: SeparateUnit, work: Work) -> UnitRecorded:
         rules.check_quota_sufficient(original.code, have, figure.amount,
                                      f"{figure.category.value}/{figure.kind.value}", f"part.quota[{i}].amount")
     (successor,) = _create_parts(work, original, [part], ChangeKind.SEPARATE, on, act, "part")
+    _carry_exception(work, original, [successor], on, act)
     if part.quota:
         assert ledger is not None
         for figure in part.quota:
