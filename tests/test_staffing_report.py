@@ -154,3 +154,22 @@ def test_the_csv_has_vietnamese_headings_and_the_same_figures(ledger: Ledger, tm
         assert int(record["Có mặt - Tổng"]) == expected[code]["totalHeadcount"]
     assert units["A"]["Cảnh báo"] == "Vượt biên chế, không có ngoại lệ"
     assert units["E"]["Cảnh báo"] == "Trong thời hạn ngoại lệ" and units["E"]["Hạn ngoại lệ"] == "31/12/2025"
+
+
+def test_graphql_reports_gross_and_net_and_the_over_quota_flag(ledger: Ledger) -> None:
+    ids = _world(ledger)
+    query = ('query($r: ID!, $d: Date!) { staffingReport(rootUnitId: $r, asOf: $d, includeDescendants: true) '
+             '{ unit { code } totalSurplus totalVacancy grossSurplus grossVacancy overQuota exceptionDeadline } }')
+    with TestClient(create_app(ledger), headers=ledger_bearer(ledger)) as client:
+        def rows(day: str) -> dict[str, dict[str, Any]]:
+            body = client.post("/graphql", json={"query": query, "variables": {"r": ids["P"], "d": day}}).json()
+            assert "errors" not in body, body
+            return {r["unit"]["code"]: r for r in body["data"]["staffingReport"]}
+
+        august, later = rows("2025-08-01"), rows("2026-01-15")
+    assert (august["P"]["totalSurplus"], august["P"]["grossSurplus"]) == (1, 4)  # net hides 3 of the 4
+    assert (august["P"]["totalVacancy"], august["P"]["grossVacancy"]) == (0, 3)
+    assert august["P"]["overQuota"] is None  # the province itself holds no one over quota
+    assert august["A"]["overQuota"] == "NO_EXCEPTION" and august["B"]["overQuota"] is None
+    assert august["E"]["overQuota"] == "WITHIN_EXCEPTION" and august["E"]["exceptionDeadline"] == "2025-12-31"
+    assert later["E"]["overQuota"] == "EXCEPTION_EXPIRED" and later["E"]["exceptionDeadline"] == "2025-12-31"

@@ -161,3 +161,20 @@ class LegalAct:
     @classmethod
     def from_dict(cls, data: dict[str, str]) -> LegalAct:
         return cls(data["number"], data["issuer"], date.fromisoformat(data["signed_on"]))
+
+
+class OverQuota(StrEnum):
+    """How a unit over its quota stands on a date (issue 11)."""
+
+    WITHIN_EXCEPTION = "WITHIN_EXCEPTION"  # a post-merger exception runs on the date
+    EXCEPTION_EXPIRED = "EXCEPTION_EXPIRED"  # it had one; the deadline has passed: the surplus must go
+    NO_EXCEPTION = "NO_EXCEPTION"  # over quota with no exception at all
+
+
+def over_quota(surplus: int, deadline: date | None, as_of: date) -> OverQuota | None:
+    """The flag of a unit with ``surplus`` people over quota on ``as_of`` (None: not over quota)."""
+    if surplus <= 0:
+        return None
+    if deadline is None:
+        return OverQuota.NO_EXCEPTION
+    return OverQuota.WITHIN_EXCEPTION if deadline >= as_of else OverQuota.EXCEPTION_EXPIRED

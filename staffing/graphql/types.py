@@ -28,6 +28,8 @@ ChangeKind = strawberry.enum(values.ChangeKind, name="ChangeKind")
 UnitStatus = strawberry.enum(values.UnitStatus, name="UnitStatus")
 PersonStatus = strawberry.enum(values.PersonStatus, name="PersonStatus")
 FinancialAutonomy = strawberry.enum(values.FinancialAutonomy, name="FinancialAutonomy")
+OverQuota = strawberry.enum(values.OverQuota, name="OverQuota",
+                            description="How a unit over its quota stands on the date.")
 
 
 @strawberry.type(description="The legal basis of a fact: act number, issuing body, signing date.")
@@ -159,6 +161,16 @@ class StaffingFigures:
     total_vacancy: int
     total_surplus: int
     excess_allowed_until: date | None
+    gross_vacancy: int = strawberry.field(default=0, description=(
+        "Vacancies summed unit by unit over the units counted (the unit alone, or its subtree): what must be "
+        "filled, which a roll-up (totalVacancy) nets against surplus elsewhere."))
+    gross_surplus: int = strawberry.field(default=0, description=(
+        "Surplus summed unit by unit over the units counted: what must be shed, which totalSurplus nets away."))
+    over_quota: OverQuota | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="The unit's own standing when it is over quota: within a post-merger exception, "
+                                  "the exception expired, or no exception (null: not over quota).")
+    exception_deadline: date | None = strawberry.field(
+        default=None, description="The deadline of the unit's exception on record on the date, passed or not.")
 
 
 @strawberry.type(description="Headcount against quota for a unit (or its subtree) on a date, as known at a moment.")
@@ -272,7 +284,9 @@ def _figures(figures: Figures) -> dict[str, object]:
     return {"unit": unit_from(figures.unit), "lines": [line_from(line) for line in figures.lines],
             "total_quota": figures.total_quota, "total_headcount": figures.total_headcount,
             "total_vacancy": figures.total_vacancy, "total_surplus": figures.total_surplus,
-            "excess_allowed_until": figures.excess_allowed_until}
+            "excess_allowed_until": figures.excess_allowed_until, "gross_vacancy": figures.gross_vacancy,
+            "gross_surplus": figures.gross_surplus, "exception_deadline": figures.exception_deadline,
+            "over_quota": values.over_quota(figures.own_surplus, figures.exception_deadline, figures.as_of)}
 
 
 def staffing_from(figures: Figures, known_at: datetime | None, head: tuple[int, str] | None = None) -> Staffing:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -162,6 +162,12 @@ class StaffingFigures:
     includes_descendants: bool
     unit: UnitView | None = None
     level: int = 0
+    #: over the units summed (each unit alone): what must be filled / shed, which the net totals hide
+    gross_vacancy: int = 0
+    gross_surplus: int = 0
+    #: the unit's own surplus (not its subtree's) and the deadline of its exception on record, passed or not
+    own_surplus: int = 0
+    exception_deadline: date | None = None
 
     @property
     def total_quota(self) -> int:
@@ -522,10 +528,12 @@ class Queries:
         ids = [u.id for u, _, _ in self.subtree(conn, unit_id, as_of, position)] if include_descendants else [unit_id]
         source = EntrySource(self, as_of, position)
         source.units.update(ids)
-        figures = self._assemble(unit_id, _sum(self.figure_rows(conn, ids, as_of, position).values()), ids, as_of,
+        vectors = self.figure_rows(conn, ids, as_of, position)
+        figures = self._assemble(unit_id, _sum(vectors.values()), ids, as_of,
                                  position,
                                  self.exceptions(conn, [unit_id], as_of, position).get(unit_id),
                                  include_descendants, source)
+        _gaps(figures, vectors, ids, unit_id, self.exception_deadlines(conn, [unit_id], as_of, position))
         if load_entries:
             source.load(conn)
         figures.unit = unit
@@ -547,6 +555,7 @@ class Queries:
         figures = self.figure_rows(conn, ids, as_of, position)
         shown = [(r, level) for r, level in tree if depth is None or level <= depth]
         exceptions = self.exceptions(conn, [r.unit_id for r, _ in shown], as_of, position)
+        deadlines = self.exception_deadlines(conn, [r.unit_id for r, _ in shown], as_of, position)
         members: dict[str, list[str]] = {r.unit_id: [r.unit_id] for r, _ in shown}
         if include_descendants:  # preorder: a unit's shown ancestors are the open entries of a stack
             open_: list[tuple[int, list[str]]] = []
@@ -566,6 +575,7 @@ class Queries:
             figures_row = self._assemble(r.unit_id, total, unit, as_of, position, exceptions.get(r.unit_id),
                                          include_descendants, source)
             figures_row.unit, figures_row.level = self._unit_view(r, as_of, position), level
+            _gaps(figures_row, figures, unit, r.unit_id, deadlines)
             rows.append(figures_row)
         return rows
 
@@ -739,6 +749,26 @@ class _Prepared:
 
 
 _PREPARED = _Prepared()
+
+
+_HEAD_COLUMNS = [heads for _, heads, _ in _LAYOUT]
+_QUOTA_COLUMNS = [i for _, _, kinds in _LAYOUT for _, i in kinds]
+
+
+def _gap(vector: Sequence[int]) -> int:
+    """Headcount minus quota of one unit's figure vector."""
+    return sum(vector[i] for i in _HEAD_COLUMNS) - sum(vector[i] for i in _QUOTA_COLUMNS)
+
+
+def _gaps(figures: StaffingFigures, vectors: Mapping[str, Sequence[int]], members: Sequence[str], unit_id: str,
+          deadlines: dict[str, date]) -> None:
+    """Gross vacancy and surplus over ``members`` (each unit alone), the unit's own surplus, and its
+    exception deadline on record (issue 11: surplus is reported gross and net)."""
+    gaps = [_gap(vectors[m]) for m in members if m in vectors]
+    figures.gross_surplus = sum(g for g in gaps if g > 0)
+    figures.gross_vacancy = -sum(g for g in gaps if g < 0)
+    figures.own_surplus = max(_gap(vectors[unit_id]), 0) if unit_id in vectors else 0
+    figures.exception_deadline = deadlines.get(unit_id)
 
 
 def _sum(vectors: Iterable[Sequence[int]]) -> list[int]:

@@ -25,6 +25,7 @@ from datetime import date
 
 from sqlalchemy import Connection
 
+from staffing.domain.values import over_quota
 from staffing.projections.queries import Queries
 
 __all__ = ["CATEGORIES", "MOVEMENTS", "ReportRow", "StaffingReport", "Totals", "build_report", "flag"]
@@ -35,12 +36,9 @@ MOVEMENTS = ("RECRUITED", "TRANSFERRED_IN", "TRANSFERRED_OUT", "REORGANISED_IN",
 
 
 def flag(surplus: int, deadline: date | None, as_of: date) -> str | None:
-    """How a unit over quota stands on ``as_of`` (None: not over quota)."""
-    if surplus <= 0:
-        return None
-    if deadline is None:
-        return "NO_EXCEPTION"
-    return "WITHIN_EXCEPTION" if deadline >= as_of else "EXCEPTION_EXPIRED"
+    """How a unit over quota stands on ``as_of`` (None: not over quota; ``domain.values.over_quota``)."""
+    found = over_quota(surplus, deadline, as_of)
+    return found.value if found else None
 
 
 @dataclass
