@@ -173,3 +173,30 @@ def test_graphql_reports_gross_and_net_and_the_over_quota_flag(ledger: Ledger) -
     assert august["A"]["overQuota"] == "NO_EXCEPTION" and august["B"]["overQuota"] is None
     assert august["E"]["overQuota"] == "WITHIN_EXCEPTION" and august["E"]["exceptionDeadline"] == "2025-12-31"
     assert later["E"]["overQuota"] == "EXCEPTION_EXPIRED" and later["E"]["exceptionDeadline"] == "2025-12-31"
+
+
+def test_the_report_downloads_over_http_with_the_token_and_scope_rules(ledger: Ledger) -> None:
+    import io
+
+    from tests.support import ledger_bearer as bearer_for
+
+    ids = _world(ledger)
+    with TestClient(create_app(ledger)) as client:
+        params = {"asOf": "2025-08-01", "rootUnitId": ids["P"]}
+        assert client.get("/downloads/staffing-report.xlsx", params=params).status_code == 401
+        admin = bearer_for(ledger)
+        response = client.get("/downloads/staffing-report.xlsx", params=params, headers=admin)
+        assert response.status_code == 200 and response.headers["content-type"].startswith(
+            "application/vnd.openxmlformats")
+        book = load_workbook(io.BytesIO(response.content))
+        codes = {row[2] for name in book.sheetnames[1:] for row in book[name].iter_rows(values_only=True)
+                 if row and row[2] and row[0] != "Cấp" and isinstance(row[0], int)}
+        assert codes == {"P", "A", "B", "E"}
+        csv_file = client.get("/downloads/staffing-report.csv", params={**params, "from": "2025-01-01",
+                                                                          "to": "2025-08-01"}, headers=admin)
+        assert csv_file.status_code == 200 and "Tuyển dụng" in csv_file.content.decode("utf-8-sig")
+        outsider = bearer_for(ledger, "personnel", __import__("uuid").UUID(ids["A"]))
+        assert client.get("/downloads/staffing-report.csv", params=params, headers=outsider).status_code == 403
+        assert client.get("/downloads/staffing-report.pdf", params=params, headers=admin).status_code == 404
+        bad = client.get("/downloads/staffing-report.csv", params={"asOf": "01/08/2025"}, headers=admin)
+        assert bad.status_code == 400 and bad.json()["field"] == "asOf"

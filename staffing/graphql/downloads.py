@@ -10,8 +10,10 @@ unit's subtree, a 403.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import AsyncIterator
 from datetime import date, datetime
+from pathlib import Path
 from uuid import UUID
 
 from starlette.requests import Request
@@ -23,8 +25,10 @@ from staffing.domain.base import check_as_of
 from staffing.domain.errors import InvalidInput, StaffingError
 from staffing.graphql.auth import Caller
 from staffing.projections.listing import csv_lines
+from staffing.reports.staffing_report import build_report
+from staffing.reports.workbook import ReportContext, write_csv, write_xlsx
 
-__all__ = ["staffing_csv"]
+__all__ = ["staffing_csv", "staffing_report_file"]
 
 
 def _date(raw: str | None, name: str) -> date:
@@ -111,3 +115,51 @@ async def staffing_csv(ledger: Ledger, caller: Caller, request: Request) -> Resp
         "Content-Disposition": f'attachment; filename="staffing-{as_of.isoformat()}.csv"',
         "X-Staffing-As-Of": as_of.isoformat(), "X-Staffing-Log-Position": str(position),
         "X-Staffing-Head-Hash": head[1] if head else ""})
+
+
+async def staffing_report_file(ledger: Ledger, caller: Caller, request: Request) -> Response:
+    """``GET /downloads/staffing-report.{xlsx,csv}?asOf=...[&knownAt][&rootUnitId][&from&to]``: the
+    staffing report (``staffing.reports``) as a file, with the same token and scope rules."""
+    principal, problem = caller.identify(request.headers.get("authorization"))
+    if principal is None:
+        return JSONResponse({"code": "UNAUTHENTICATED", "message": problem}, status_code=401)
+    fmt = request.path_params["format"]
+    if fmt not in ("xlsx", "csv"):
+        return JSONResponse({"code": "NOT_FOUND", "message": "the report downloads as staffing-report.xlsx or "
+                             "staffing-report.csv"}, status_code=404)
+    params = request.query_params
+    try:
+        as_of, known_at = _date(params.get("asOf"), "asOf"), _moment(params.get("knownAt"))
+        root = _root(params.get("rootUnitId"))
+        if bool(params.get("from")) != bool(params.get("to")):
+            raise InvalidInput("from", "give from and to together (the period of the movements)")
+        period = (_date(params.get("from"), "from"), _date(params.get("to"), "to")) if params.get("from") else None
+    except StaffingError as error:
+        return JSONResponse({"code": error.code, "field": error.field, "message": error.message}, status_code=400)
+    queries = ledger.queries
+
+    def read() -> tuple[int, bytes | None]:
+        queries.refresh()
+        with queries.connect() as conn:
+            position = queries.knowledge_position(conn, known_at)
+            if not principal.reads_everything and (
+                    root is None or principal.unit_id is None
+                    or not queries.is_within(root, str(principal.unit_id), as_of, position)):
+                return position, None
+            built = build_report(queries, conn, root, as_of, position, period)
+        head = chain.head(ledger.store.recorder, position)
+        context = ReportContext(known_at, head[1] if head else None)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"report.{fmt}"
+            (write_xlsx if fmt == "xlsx" else write_csv)(built, context, path)
+            return position, path.read_bytes()
+
+    position, content = await asyncio.to_thread(read)
+    if content is None:
+        return JSONResponse({"code": "FORBIDDEN", "message": "you may download the subtree of your unit only: "
+                             f"give rootUnitId={principal.unit_id} or a unit under it"}, status_code=403)
+    media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx"
+             else "text/csv; charset=utf-8")
+    return Response(content, media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="bao-cao-bien-che-{as_of.isoformat()}.{fmt}"',
+        "X-Staffing-As-Of": as_of.isoformat(), "X-Staffing-Log-Position": str(position)})
