@@ -288,6 +288,8 @@ class DownsizePerson(Fact):
     monthly_salary: int | None = None
     insured_years: int | None = None
     affected_by_restructuring: bool = False
+    months_to_retirement: int | None = None  # early retirement, and Decree 178 resignation
+    months_since_reorganisation: int | None = None  # Decree 178: the rate halves after 12 months
 
 
 # ---------------------------------------------------------------------- corrections

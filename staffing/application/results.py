@@ -71,6 +71,7 @@ class PositionRecorded(Result):
 class PersonRecorded(Result):
     person_id: str
     decree: str | None = None
+    payout: dict[str, Any] | None = None  # a downsizing: {"rule", "total", "breakdown": [{"item", "amount"}]}
 
     @property
     def ids(self) -> tuple[str, ...]:

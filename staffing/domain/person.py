@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from staffing.domain.base import LedgerAggregate, check_text
-from staffing.domain.downsizing import DecreeVersion, decree_in_force
+from staffing.domain.downsizing import DecreeVersion, Payout, decree_in_force, payout
 from staffing.domain.errors import (
     EffectiveBeforeStart,
     InvalidInput,
@@ -197,19 +197,30 @@ class Person(LedgerAggregate):
         Version 2 added ``affected_by_restructuring`` (Decree 178/2024 runs in parallel with the
         general decree for people affected by the 2025 restructuring). Version-1 events were
         recorded before that distinction existed, so they are read as not affected.
+        Version 3 added the payout's inputs (months to retirement, months since the reorganisation)
+        and the computed payout (rule, items, total); earlier events have none of them.
         """
 
-        class_version = 2
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state.setdefault("affected_by_restructuring", False)
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state.setdefault("months_to_retirement", None)
+            state.setdefault("months_since_reorganisation", None)
+            state.setdefault("payout", None)
 
         policy: str
         decree: str
         monthly_salary: int | None
         insured_years: int | None
         affected_by_restructuring: bool
+        months_to_retirement: int | None
+        months_since_reorganisation: int | None
+        payout: dict[str, Any] | None
 
         def apply(self, person: Person) -> None:
             person._record(self, PersonStatus.DOWNSIZED.value, True, status=PersonStatus.DOWNSIZED.value,
@@ -295,18 +306,27 @@ class Person(LedgerAggregate):
         self._emit(Person.Left, at, effective_on=effective_on, act=act, status=status.value)
 
     def downsize(self, *, policy: DownsizingPolicy, monthly_salary: int | None, insured_years: int | None,
-                 affected_by_restructuring: bool, effective_on: date, act: LegalAct, at: datetime) -> DecreeVersion:
+                 affected_by_restructuring: bool, effective_on: date, act: LegalAct, at: datetime,
+                 months_to_retirement: int | None = None, months_since_reorganisation: int | None = None
+                 ) -> tuple[DecreeVersion, Payout | None]:
         self.require_active(effective_on)
         self._require_nothing_after(effective_on)
         if monthly_salary is not None and monthly_salary < 0:
             raise InvalidInput("monthlySalary", "the monthly salary must not be negative")
         if insured_years is not None and not 0 <= insured_years <= 60:
             raise InvalidInput("insuredYears", "insured years must be between 0 and 60")
+        if months_since_reorganisation is not None and not 0 <= months_since_reorganisation <= 600:
+            raise InvalidInput("monthsSinceReorganisation", "months since the reorganisation lie in 0..600")
         decree = decree_in_force(act.signed_on, affected_by_restructuring)
+        computed = payout(decree, policy, monthly_salary=monthly_salary, insured_years=insured_years,
+                          months_to_retirement=months_to_retirement,
+                          months_since_reorganisation=months_since_reorganisation, decision_date=act.signed_on)
         self._emit(Person.Downsized, at, effective_on=effective_on, act=act, policy=policy.value,
                    decree=decree.value, monthly_salary=monthly_salary, insured_years=insured_years,
-                   affected_by_restructuring=affected_by_restructuring)
-        return decree
+                   affected_by_restructuring=affected_by_restructuring, months_to_retirement=months_to_retirement,
+                   months_since_reorganisation=months_since_reorganisation,
+                   payout=computed.as_dict() if computed else None)
+        return decree, computed
 
     def _position_entering(self, day: date) -> UUID | None:
         """The position the person holds when a reorganisation of ``day`` takes them along: after

@@ -237,6 +237,11 @@ class DownsizePersonInput(FactInput):
     monthly_salary: int | None = None
     insured_years: int | None = None
     affected_by_restructuring: bool = False
+    months_to_retirement: int | None = strawberry.field(
+        default=None, description="Months between leaving and the retirement age (early retirement; Decree 178 "
+                                  "resignation).")
+    months_since_reorganisation: int | None = strawberry.field(
+        default=None, description="Months since the reorganisation decision (Decree 178: rates halve after 12).")
 
 
 @strawberry.input(description="Retract a person or quota fact entered in error (reorganisations are refused).")

@@ -95,6 +95,29 @@ class PersonPayload:
     fact_id: strawberry.ID | None
     decree: str | None = None
     errors: list[UserError]
+    payout: Payout | None = strawberry.field(
+        default=None, description="A downsizing's payout under the decree in force on its decision date (null when "
+                                  "an input the rule needs was not given).")
+
+
+@strawberry.type(description="One item of a payout, in VND.")
+class PayoutItem:
+    item: str
+    amount: float = strawberry.field(description="VND (a whole number; a JSON number, never a 32-bit Int).")
+
+
+@strawberry.type(description="A downsizing payout: the rule version that governs it, its items and their total (VND).")
+class Payout:
+    rule: str
+    total: float = strawberry.field(description="VND (a whole number; a JSON number, never a 32-bit Int).")
+    breakdown: list[PayoutItem]
+
+
+def payout_from(data: dict[str, Any] | None) -> Payout | None:
+    if not data:
+        return None
+    return Payout(rule=data["rule"], total=data["total"],
+                  breakdown=[PayoutItem(item=i["item"], amount=i["amount"]) for i in data["breakdown"]])
 
 
 @strawberry.type(description="The retraction's own fact id, the fact it retracts, and the person or unit affected.")
@@ -172,7 +195,8 @@ async def _person(info: Info, command: type[c.Command], input: Any) -> PersonPay
         return PersonPayload(person=None, fact_id=None, errors=errors)
     return PersonPayload(person=await asyncio.to_thread(_person_view, info.context, result.person_id,
                                                         input.effective_on),
-                         fact_id=strawberry.ID(result.fact_id), decree=result.decree, errors=[])
+                         fact_id=strawberry.ID(result.fact_id), decree=result.decree,
+                         payout=payout_from(result.payout), errors=[])
 
 
 async def _retraction(info: Info, command: type[c.Command], input: Any) -> RetractFactPayload:

@@ -260,14 +260,15 @@ def test_person_who_has_left_the_service_has_no_further_movements(command: str, 
 def test_downsizing_records_the_policy_the_payout_inputs_and_the_decree_in_force() -> None:
     person = a_person(position_id=uuid4())
 
-    decree = person.downsize(policy=DownsizingPolicy.RESIGNATION, monthly_salary=10_705_500, insured_years=15,
-                             affected_by_restructuring=True, effective_on=date(2025, 8, 1),
-                             act=an_act(signed_on=date(2025, 7, 15)), at=AT)
+    decree, payout = person.downsize(policy=DownsizingPolicy.RESIGNATION, monthly_salary=10_705_500,
+                                     insured_years=15, affected_by_restructuring=True, effective_on=date(2025, 8, 1),
+                                     act=an_act(signed_on=date(2025, 7, 15)), at=AT, months_to_retirement=60)
 
     event = the_event(person, Person.Downsized)
     assert (event.policy, event.monthly_salary, event.insured_years, event.affected_by_restructuring) == (
         "RESIGNATION", 10_705_500, 15, True)
     assert event.decree == decree.value == DecreeVersion.D178_2024_67_2025.value
+    assert payout is not None and event.payout == payout.as_dict() and event.payout["total"] == 786_854_250
     assert (person.status, person.placement.position_id) == (PersonStatus.DOWNSIZED, None)
 
 

@@ -177,6 +177,24 @@ def test_downsizing_returns_the_decree_in_force_on_the_decision_date(api: GraphQ
     assert payload["person"]["assignment"]["status"] == "DOWNSIZED"
 
 
+def test_downsizing_returns_its_payout_and_history_keeps_it(api: GraphQLClient) -> None:
+    """The worked example of DOMAIN.md over GraphQL: 786,854,250 VND, more than a 32-bit Int holds."""
+    unit = _unit(api, "08", "Bộ Tài chính", kind="MINISTRY")
+    person = api.mutate("recruitPerson", {"fullName": "Lê Thị Hà", "birthDate": "1972-01-01", "gender": "FEMALE",
+                                          "category": "CIVIL_SERVANT", "unitId": unit, "effectiveOn": "2021-01-01",
+                                          "act": ACT}, "person { id }")["person"]["id"]
+    payload = api.mutate("downsizePerson", {
+        "personId": person, "policy": "RESIGNATION", "effectiveOn": "2025-03-01", "monthlySalary": 10705500,
+        "insuredYears": 15, "monthsToRetirement": 60, "monthsSinceReorganisation": 1, "affectedByRestructuring": True,
+        "act": {"number": "46/QĐ-BTC", "issuer": "Bộ Tài chính", "signedOn": "2025-02-20"}},
+        "payout { total rule breakdown { item amount } }")
+    assert payload["payout"]["total"] == 786_854_250 and payload["payout"]["rule"].startswith("178/2024")
+    assert [i["amount"] for i in payload["payout"]["breakdown"]] == [513_864_000, 240_873_750, 32_116_500]
+    facts = api(f'{{ history(personId: "{person}") {{ edges {{ node {{ type data }} }} }} }}')["history"]["edges"]
+    downsized = [f["node"]["data"] for f in facts if f["node"]["type"] == "PersonDownsized"]
+    assert downsized[0]["payout"]["total"] == 786_854_250 and downsized[0]["months_to_retirement"] == 60
+
+
 def test_responses_carry_vietnamese_text_as_utf8_unescaped(api: GraphQLClient) -> None:
     _unit(api, "09", "Ủy ban nhân dân tỉnh Tuyên Quang")
     response = api.client.post("/graphql", json={"query": '{ units(asOf: "2021-01-01") { edges { node { name } } } }'})

@@ -15,17 +15,23 @@ from staffing.domain.values import DownsizingPolicy
 from tests.support import act
 
 
-def _store_as_version_1(ledger: Ledger, person_id: str) -> None:
-    """Write the person's downsizing as an old client would have: no class_version, no new field."""
+def _store_as_version_1(ledger: Ledger, person_id: str, version: int = 1) -> None:
+    """Write the person's downsizing as an old client would have: version 1 had no class_version and
+    no ``affected_by_restructuring``; version 2 had neither the payout nor its inputs."""
     person = ledger.store.repository.get(UUID(person_id))
     person.downsize(policy=DownsizingPolicy.EARLY_RETIREMENT, monthly_salary=9_000_000, insured_years=25,
                     affected_by_restructuring=False, effective_on=date(2024, 1, 1),
-                    act=act("99/QĐ-UBND", date(2023, 12, 20)), at=ledger.service.clock())
+                    act=act("99/QĐ-UBND", date(2023, 12, 20)), at=ledger.service.clock(), months_to_retirement=24)
     (event,) = person.collect_events()
     stored = ledger.store.mapper.to_stored_event(event)
     state = ledger.store.mapper.transcoder.decode(stored.state)
-    assert state.pop("class_version") == 2
-    del state["affected_by_restructuring"]
+    assert state.pop("class_version") == 3
+    for name in ("months_to_retirement", "months_since_reorganisation", "payout"):
+        del state[name]
+    if version == 1:
+        del state["affected_by_restructuring"]
+    else:
+        state["class_version"] = 2
     ledger.store.recorder.insert_events([replace(stored, state=ledger.store.mapper.transcoder.encode(state))])
 
 
@@ -106,3 +112,15 @@ def test_version_1_unit_move_is_read_as_an_own_move_that_can_be_retracted(ledger
     assert loaded.parent_id == UUID(second) and loaded.facts[-1]["kind"] == "MOVED"
     ledger.service.execute(RetractFact(fact_id=f"{child}:{loaded.version}", reason="nhầm", act=act()))
     assert ledger.store.repository.get(UUID(child)).parent_id == UUID(first)
+
+
+def test_version_2_downsizing_event_is_read_with_no_payout(ledger: Ledger) -> None:
+    unit = ledger.service.execute(EstablishUnit(code="S2", name="Sở Nội vụ", kind="PROVINCE", parent_id=None,
+                                                effective_on=date(2020, 1, 1), act=act())).unit_id
+    person_id = ledger.service.execute(RecruitPerson(
+        full_name="Đỗ Thị Lan", birth_date=date(1967, 4, 1), gender="FEMALE", category="CIVIL_SERVANT", unit_id=unit,
+        effective_on=date(2020, 1, 1), act=act())).person_id
+    _store_as_version_1(ledger, person_id, version=2)
+    downsized = [e for e in ledger.store.events.get(UUID(person_id)) if isinstance(e, Person.Downsized)]
+    assert len(downsized) == 1 and downsized[0].payout is None and downsized[0].months_to_retirement is None
+    ledger.projector.catch_up()  # and it still projects

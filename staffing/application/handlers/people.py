@@ -83,9 +83,12 @@ handles(DismissPerson, PersonRecorded)(leave)
 def downsize_person(cmd: DownsizePerson, work: Work) -> PersonRecorded:
     person = work.person(cmd.person_id)
     before = person.placement
-    decree = person.downsize(policy=cmd.policy, monthly_salary=cmd.monthly_salary, insured_years=cmd.insured_years,
-                             affected_by_restructuring=cmd.affected_by_restructuring,
-                             effective_on=cmd.effective_on, act=cmd.act, at=work.at)
+    decree, payout = person.downsize(
+        policy=cmd.policy, monthly_salary=cmd.monthly_salary, insured_years=cmd.insured_years,
+        affected_by_restructuring=cmd.affected_by_restructuring, effective_on=cmd.effective_on, act=cmd.act,
+        at=work.at, months_to_retirement=cmd.months_to_retirement,
+        months_since_reorganisation=cmd.months_since_reorganisation)
     fact = fact_of(person, Person.Downsized)
     settle_person(work, person, before, cmd.effective_on, cmd.act)
-    return PersonRecorded(person_id=str(person.id), fact_id=fact, decree=decree.value)
+    return PersonRecorded(person_id=str(person.id), fact_id=fact, decree=decree.value,
+                          payout=payout.as_dict() if payout else None)
