@@ -36,7 +36,8 @@ __all__ = [
     "AbolishPosition", "AdjustUnitFunctions", "AllowExcess", "AssignQuota", "ChangeUnitModel", "Command",
     "CreatePosition", "DismissPerson", "DissolveUnit", "DownsizePerson", "EstablishUnit", "MergeUnits", "MoveUnit",
     "NewUnit", "PersonLeaves", "QuotaFigure", "RecruitPerson", "RegradePerson", "RenameUnit", "ResignPerson",
-    "RetirePerson", "RetractFact", "SeparateUnit", "SplitPart", "SplitUnit", "TransferPerson", "TransferQuota",
+    "RetirePerson", "RetractFact", "SeparateUnit", "SetReductionTarget", "SplitPart", "SplitUnit", "TransferPerson",
+    "TransferQuota",
 ]
 
 
@@ -197,6 +198,17 @@ class AllowExcess(Fact):
     unit_id: UUID
     until: date
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetReductionTarget(Fact):
+    """A reduction target for a subtree: ``percent`` fewer posts by ``due_on`` than on ``baseline_on``."""
+
+    unit_id: UUID
+    percent: int
+    baseline_on: date
+    due_on: date
+    category: PersonnelCategory | None = None  # None: every category together
 
 
 # ---------------------------------------------------------------------- positions

@@ -94,6 +94,17 @@ class StaffingQuota(LedgerAggregate):
                  "retracted": False}
             )
 
+    class TargetSet(LedgerAggregate.Event):
+        """A reduction target for the unit's subtree (``set_target``); it changes no figure."""
+
+        category: str | None
+        percent: int
+        baseline_on: date
+        due_on: date
+
+        def apply(self, ledger: StaffingQuota) -> None:
+            pass
+
     class FactRetracted(LedgerAggregate.Event):
         fact_version: int
         reason: str
@@ -180,6 +191,18 @@ class StaffingQuota(LedgerAggregate):
                                 act=fact["act"], at=at, delta=fact["delta"], inherits=fact["inherits"])
                 changed.append((category, kind, day))
         return changed
+
+    def set_target(self, *, category: str | None, percent: int, baseline_on: date, due_on: date,
+                   effective_on: date, act: LegalAct, at: datetime) -> None:
+        """A reduction target for this unit's subtree: ``percent`` fewer posts (of ``category``, or of
+        every category) by ``due_on`` than the quota in force on ``baseline_on`` (e.g. −5% civil
+        servants by 31/12/2026 against 31/12/2021; DOMAIN.md)."""
+        if not 1 <= percent <= 100:
+            raise InvalidInput("percent", f"a reduction target is 1 to 100 percent, got {percent}")
+        if not baseline_on < due_on:
+            raise InvalidInput("dueOn", f"the target falls due on {due_on}, not after its baseline date {baseline_on}")
+        self._emit(StaffingQuota.TargetSet, at, effective_on=effective_on, act=act, category=category,
+                   percent=percent, baseline_on=baseline_on, due_on=due_on)
 
     def exception_on(self, day: date) -> date | None:
         """The deadline of the exception in force on ``day`` (the latest one recorded that has started and

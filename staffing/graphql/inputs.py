@@ -53,6 +53,16 @@ _SPLIT_HELP = ("For a fact dated before a split of the person's unit (a late rec
                "went to, for each such split.")
 
 
+@strawberry.input(description="A reduction target for a subtree: `percent` fewer posts (of `category`, or of every "
+                             "category) by `dueOn` than the quota in force on `baselineOn`.")
+class SetReductionTargetInput(FactInput):
+    unit_id: strawberry.ID
+    percent: int
+    baseline_on: date
+    due_on: date
+    category: PersonnelCategory | None = None  # type: ignore[valid-type]
+
+
 @strawberry.input
 class EstablishUnitInput(FactInput):
     code: str
@@ -261,6 +271,7 @@ INPUTS: dict[type[c.Command], type] = {
     c.RecruitPerson: RecruitPersonInput, c.TransferPerson: TransferPersonInput, c.RegradePerson: RegradePersonInput,
     c.RetirePerson: RetirePersonInput, c.ResignPerson: ResignPersonInput, c.DismissPerson: DismissPersonInput,
     c.DownsizePerson: DownsizePersonInput, c.RetractFact: RetractFactInput,
+    c.SetReductionTarget: SetReductionTargetInput,
 }
 
 

@@ -46,6 +46,7 @@ from staffing.graphql.inputs import (
     RetirePersonInput,
     RetractFactInput,
     SeparateUnitInput,
+    SetReductionTargetInput,
     SplitUnitInput,
     TransferPersonInput,
     TransferQuotaInput,
@@ -254,6 +255,11 @@ class Mutation:
     @strawberry.mutation(permission_classes=RECORDS, description="Allow a unit to exceed its quota until a date.")
     async def allow_excess(self, info: Info, input: AllowExcessInput) -> UnitPayload:
         return await _unit(info, c.AllowExcess, input)
+
+    @strawberry.mutation(permission_classes=RECORDS, description="Set a reduction target for a unit's subtree "
+                         "(e.g. -5% civil servants by 31/12/2026 against the quota of 31/12/2021).")
+    async def set_reduction_target(self, info: Info, input: SetReductionTargetInput) -> UnitPayload:
+        return await _unit(info, c.SetReductionTarget, input)
 
     @strawberry.mutation(permission_classes=RECORDS, description="Create a job position (vị trí việc làm) in a unit.")
     async def create_position(self, info: Info, input: CreatePositionInput) -> PositionPayload:

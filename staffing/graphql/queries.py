@@ -19,6 +19,14 @@ from staffing.domain.errors import InvalidInput, StaffingError
 from staffing.domain.values import PersonnelCategory
 from staffing.graphql.auth import Authenticated, SeesHistory, forbidden, require_unit_readable
 from staffing.graphql.context import Context
+from staffing.graphql.targets import (
+    ExpiringException,
+    ReductionTarget,
+    TargetProgress,
+    expiring_from,
+    progress_from,
+    target_from,
+)
 from staffing.graphql.types import (
     FactConnection,
     FactEdge,
@@ -39,6 +47,7 @@ from staffing.graphql.types import (
     unit_from,
 )
 from staffing.projections.queries import encode_cursor
+from staffing.reports import targets as target_rules
 
 __all__ = ["Query"]
 
@@ -165,6 +174,44 @@ class Query:
         position = info.context.position(known_at)
         found = chain.head(info.context.service.store.recorder, position)
         return LedgerHead(position=position, hash=found[1] if found else None, known_at=known_at)
+
+    @strawberry.field(permission_classes=[Authenticated], description="Reduction targets on record for a unit (or "
+                      "every unit), as known at `knownAt`.")
+    @user_errors
+    def reduction_targets(self, info: Info, unit_id: strawberry.ID | None = None,
+                          known_at: datetime | None = None) -> list[ReductionTarget]:
+        ctx = info.context
+        unit, position = _id(unit_id, "unitId") if unit_id else None, ctx.position(known_at)
+        if not (ctx.principal and ctx.principal.reads_everything):
+            require_unit_readable(info, unit, date.today(), position)
+        with ctx.queries.connect() as conn:
+            return [target_from(g) for g in target_rules.targets(conn, position, unit)]
+
+    @strawberry.field(permission_classes=[Authenticated], description="A reduction target's progress on `asOf`: "
+                      "baseline, target, current quota, achieved % and status, rolled up and per unit.")
+    @user_errors
+    def target_progress(self, info: Info, target_id: strawberry.ID, as_of: date,
+                        known_at: datetime | None = None) -> TargetProgress:
+        ctx = info.context
+        day, position = _as_of(as_of), ctx.position(known_at)
+        with ctx.queries.connect() as conn:
+            goal = target_rules.target(conn, str(target_id), position)
+            require_unit_readable(info, goal.unit_id, day, position)
+            total, rows = target_rules.progress(ctx.queries, conn, goal, day, position)
+        return progress_from(goal, day, total, rows)
+
+    @strawberry.field(permission_classes=[Authenticated], description="Units whose post-merger exception runs out "
+                      "between `asOf` and `horizon` while over quota: the surplus to shed and the people present.")
+    @user_errors
+    def expiring_exceptions(self, info: Info, as_of: date, horizon: date, root_unit_id: strawberry.ID | None = None,
+                            known_at: datetime | None = None) -> list[ExpiringException]:
+        ctx = info.context
+        root, day, position = _id(root_unit_id, "rootUnitId") if root_unit_id else None, _as_of(as_of), \
+            ctx.position(known_at)
+        require_unit_readable(info, root, day, position)
+        with ctx.queries.connect() as conn:
+            found = target_rules.expiring_exceptions(ctx.queries, conn, root, day, horizon, position)
+        return [expiring_from(e) for e in found]
 
     @strawberry.field(permission_classes=[Authenticated], description="A person and their assignment on `asOf`, as known at `knownAt`.")
     @user_errors

@@ -145,6 +145,7 @@ class Projector:
             StaffingQuota.Opened: self._ledger_opened,
             StaffingQuota.FigureSet: self._quota_set,
             StaffingQuota.ExcessAllowed: self._excess_allowed,
+            StaffingQuota.TargetSet: self._target_set,
             StaffingQuota.FactRetracted: self._quota_retracted,
             Person.Recruited: self._person_recruited,
             Person.Transferred: self._person_transferred,
@@ -410,6 +411,10 @@ class Projector:
         fid = self._fact(batch, e, pos, "ExcessAllowed", unit_id=unit)
         batch.series.add_fact("excess", unit, pos, e.effective_on,
                               {"until": e.until.isoformat(), **self._act_delta(e, fid)})
+
+    def _target_set(self, batch: _Batch, e: StaffingQuota.TargetSet, pos: int) -> None:
+        """A reduction target is a fact (its terms in ``data``); progress is computed when asked."""
+        self._fact(batch, e, pos, "ReductionTargetSet", unit_id=self._ledger_unit(batch, e.originator_id))
 
     def _retract(self, batch: _Batch, e: Any, pos: int, series_key: Callable[[dict[str, Any]], tuple[str, str]],
                  **fact_kwargs: Any) -> None:

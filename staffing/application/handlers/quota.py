@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from uuid import UUID
 
-from staffing.application.commands import AllowExcess, AssignQuota, TransferQuota
+from staffing.application.commands import AllowExcess, AssignQuota, SetReductionTarget, TransferQuota
 from staffing.application.handlers.common import latest_fact
 from staffing.application.registry import handles
 from staffing.application.results import UnitRecorded
@@ -91,4 +91,15 @@ def allow_excess(cmd: AllowExcess, work: Work) -> UnitRecorded:
     unit.require_active_on(cmd.effective_on, "unitId")
     ledger = work.ledger(unit, cmd.effective_on, cmd.act)
     ledger.allow_excess(until=cmd.until, reason=cmd.reason, effective_on=cmd.effective_on, act=cmd.act, at=work.at)
+    return UnitRecorded(unit_id=str(unit.id), fact_id=latest_fact(ledger))
+
+
+@handles(SetReductionTarget, UnitRecorded)
+def set_reduction_target(cmd: SetReductionTarget, work: Work) -> UnitRecorded:
+    unit = work.unit(cmd.unit_id)
+    unit.require_active_on(cmd.effective_on, "unitId")
+    ledger = work.ledger(unit, cmd.effective_on, cmd.act)
+    ledger.set_target(category=cmd.category.value if cmd.category else None, percent=cmd.percent,
+                      baseline_on=cmd.baseline_on, due_on=cmd.due_on, effective_on=cmd.effective_on, act=cmd.act,
+                      at=work.at)
     return UnitRecorded(unit_id=str(unit.id), fact_id=latest_fact(ledger))

@@ -1,0 +1,90 @@
+"""GraphQL types for reduction targets and expiring exceptions (issue 11); the rules are in
+``staffing.reports.targets``."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+
+import strawberry
+
+from staffing.graphql.types import PersonnelCategory, Unit, unit_from
+from staffing.reports.targets import Expiring, Progress, Target
+
+__all__ = ["ExpiringException", "ReductionTarget", "TargetProgress", "TargetProgressRow", "expiring_from",
+           "progress_from", "target_from"]
+
+
+@strawberry.enum(description="How a subtree stands against its reduction target on the date.")
+class TargetStatus(Enum):
+    MET = "MET"
+    ON_TRACK = "ON_TRACK"
+    BEHIND = "BEHIND"
+    MISSED = "MISSED"
+
+
+@strawberry.type(description="A reduction target: `percent` fewer posts by `dueOn` than on `baselineOn`.")
+class ReductionTarget:
+    id: strawberry.ID
+    unit_id: strawberry.ID
+    category: PersonnelCategory | None  # type: ignore[valid-type]
+    percent: int
+    baseline_on: date
+    due_on: date
+    act_number: str
+    act_issuer: str
+
+
+@strawberry.type(description="Progress of one unit (its subtree) against a target: quota then, the goal, quota now.")
+class TargetProgressRow:
+    unit: Unit
+    baseline: int
+    target: int
+    current: int
+    achieved_percent: float
+    status: TargetStatus
+
+
+@strawberry.type(description="A target's progress on a date: rolled up over the subtree and unit by unit.")
+class TargetProgress:
+    target: ReductionTarget
+    as_of: date
+    total: TargetProgressRow | None
+    units: list[TargetProgressRow]
+
+
+@strawberry.type(description="Someone present in a unit, by id and name.")
+class PersonRef:
+    id: strawberry.ID
+    full_name: str
+
+
+@strawberry.type(description="A unit whose post-merger exception runs out within the horizon while it is over quota.")
+class ExpiringException:
+    unit: Unit
+    deadline: date
+    surplus: int
+    people: list[PersonRef]
+
+
+def target_from(goal: Target) -> ReductionTarget:
+    return ReductionTarget(id=strawberry.ID(goal.fact_id), unit_id=strawberry.ID(goal.unit_id),
+                           category=PersonnelCategory(goal.category) if goal.category else None, percent=goal.percent,
+                           baseline_on=goal.baseline_on, due_on=goal.due_on, act_number=goal.act_number,
+                           act_issuer=goal.act_issuer)
+
+
+def _row(row: Progress, goal: Target, as_of: date) -> TargetProgressRow:
+    return TargetProgressRow(unit=unit_from(row.unit), baseline=row.baseline, target=row.target, current=row.current,
+                             achieved_percent=row.achieved_percent, status=TargetStatus(row.status(goal, as_of)))
+
+
+def progress_from(goal: Target, as_of: date, total: Progress | None, rows: list[Progress]) -> TargetProgress:
+    return TargetProgress(target=target_from(goal), as_of=as_of,
+                          total=_row(total, goal, as_of) if total else None,
+                          units=[_row(r, goal, as_of) for r in rows])
+
+
+def expiring_from(found: Expiring) -> ExpiringException:
+    return ExpiringException(unit=unit_from(found.unit), deadline=found.deadline, surplus=found.surplus,
+                             people=[PersonRef(id=strawberry.ID(i), full_name=n) for i, n in found.people])

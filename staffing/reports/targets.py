@@ -1,0 +1,158 @@
+"""Progress against reduction targets (issue 11), and exceptions running out.
+
+A target (``SetReductionTarget``, kept as a ``ReductionTargetSet`` fact) asks a subtree for
+``percent`` fewer posts of a category by a due date than the quota in force on a baseline date.
+Progress is measured on quota (biên chế được giao), as the targets of DOMAIN.md are:
+
+- **rolled up** over the subtree as it stood on each date;
+- **per unit** for each unit of the subtree that existed on both dates, its own subtree then and now.
+
+Each comes with baseline, target, current and achieved %, and a status:
+
+- ``MET``: current ≤ target;
+- ``ON_TRACK``: not met yet, but at least as far along as a straight line from baseline to target
+  would be on the date asked (rounded up to whole posts: a post is cut whole);
+- ``BEHIND``: not met, and short of that line, before the due date;
+- ``MISSED``: not met by the due date.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, or_, select
+
+from staffing.domain.errors import InvalidInput, NotFound
+from staffing.projections import tables as t
+from staffing.projections.queries import Queries, StaffingFigures, UnitView
+
+__all__ = ["Progress", "Target", "expiring_exceptions", "progress", "target", "targets"]
+
+
+@dataclass(frozen=True)
+class Target:
+    fact_id: str
+    unit_id: str
+    category: str | None
+    percent: int
+    baseline_on: date
+    due_on: date
+    act_number: str
+    act_issuer: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    unit: UnitView
+    baseline: int
+    target: int
+    current: int
+
+    @property
+    def achieved_percent(self) -> float:
+        return round(100 * (self.baseline - self.current) / self.baseline, 1) if self.baseline else 0.0
+
+    def status(self, goal: Target, as_of: date) -> str:
+        if self.current <= self.target:
+            return "MET"
+        if as_of >= goal.due_on:
+            return "MISSED"
+        span = (goal.due_on - goal.baseline_on).days
+        elapsed = min(max((as_of - goal.baseline_on).days, 0), span)
+        expected = math.ceil(self.baseline - (self.baseline - self.target) * elapsed / span)  # whole posts
+        return "ON_TRACK" if self.current <= expected else "BEHIND"
+
+
+def _target(row: Any) -> Target:
+    data = orjson.loads(row.data)
+    return Target(row.fact_id, row.unit_id, data.get("category"), int(data["percent"]),
+                  date.fromisoformat(str(data["baseline_on"])), date.fromisoformat(str(data["due_on"])),
+                  row.act_number, row.act_issuer)
+
+
+def _known(position: int) -> Any:
+    f = t.facts
+    return and_(f.c.type == "ReductionTargetSet", f.c.position <= position,
+                or_(f.c.retracted_pos.is_(None), f.c.retracted_pos > position))
+
+
+def targets(conn: Connection, position: int, unit_id: str | None = None) -> list[Target]:
+    """The targets on record at ``position`` (for one unit, or all), in recording order."""
+    f = t.facts
+    query = select(f).where(_known(position))
+    if unit_id is not None:
+        query = query.where(f.c.unit_id == unit_id)
+    return [_target(r) for r in conn.execute(query.order_by(f.c.position))]
+
+
+def target(conn: Connection, fact_id: str, position: int) -> Target:
+    row = conn.execute(select(t.facts).where(t.facts.c.fact_id == fact_id, _known(position))).first()
+    if row is None:
+        raise NotFound("targetId", f"no reduction target {fact_id} is on record at that moment")
+    return _target(row)
+
+
+def _quota(figures: StaffingFigures | None, category: str | None) -> int | None:
+    if figures is None:
+        return None
+    return sum(line.quota for line in figures.lines if category is None or line.category == category)
+
+
+def _goal(baseline: int, percent: int) -> int:
+    """The posts a target allows: the baseline less at least ``percent`` of it (a post is not divided:
+    -5% of 10 posts means 9)."""
+    return baseline - math.ceil(baseline * percent / 100)
+
+
+def progress(queries: Queries, conn: Connection, goal: Target, as_of: date, position: int
+             ) -> tuple[Progress | None, list[Progress]]:
+    """(the subtree rolled up, each unit of it that existed on both dates), on ``as_of``."""
+    if as_of < goal.baseline_on:
+        raise InvalidInput("asOf", f"progress is measured from the baseline date {goal.baseline_on.isoformat()}")
+    now = queries.staffing_report(conn, goal.unit_id, as_of, position, include_descendants=True)
+    then = {f.unit_id: f for f in queries.staffing_report(conn, goal.unit_id, goal.baseline_on, position,
+                                                          include_descendants=True)}
+    rows = []
+    for figures in now:
+        baseline = _quota(then.get(figures.unit_id), goal.category)
+        current = _quota(figures, goal.category)
+        if baseline is None or current is None or figures.unit is None:
+            continue
+        rows.append(Progress(figures.unit, baseline, _goal(baseline, goal.percent), current))
+    rolled = rows[0] if rows and rows[0].unit.id == goal.unit_id else None
+    if rolled is None and now and now[0].unit is not None:  # the root itself was created after the baseline
+        baseline = sum(_quota(f, goal.category) or 0 for f in then.values() if f.level == 0)
+        current = _quota(now[0], goal.category) or 0
+        rolled = Progress(now[0].unit, baseline, _goal(baseline, goal.percent), current)
+    return rolled, rows
+
+
+@dataclass(frozen=True)
+class Expiring:
+    unit: UnitView
+    deadline: date
+    surplus: int
+    people: list[tuple[str, str]]  # (person id, full name) of the people present, newest first
+
+
+def expiring_exceptions(queries: Queries, conn: Connection, root_id: str | None, as_of: date, horizon: date,
+                        position: int) -> list[Expiring]:
+    """Units whose post-merger exception runs out between ``as_of`` and ``horizon`` while they are
+    still over quota: the surplus still to shed and who is in the unit."""
+    found = []
+    for figures in queries.staffing_report(conn, root_id, as_of, position):
+        deadline = figures.exception_deadline
+        if deadline is None or not as_of <= deadline <= horizon or figures.own_surplus <= 0 or figures.unit is None:
+            continue
+        p, info = t.person_versions, t.persons
+        people = conn.execute(
+            select(p.c.person_id, info.c.full_name).join(info, info.c.person_id == p.c.person_id)
+            .where(p.c.unit_id == figures.unit_id, p.c.status == "ACTIVE", p.c.valid_from <= as_of,
+                   p.c.valid_to > as_of, p.c.rec_from <= position, p.c.rec_to > position)
+            .order_by(p.c.valid_from.desc(), info.c.full_name)).all()
+        found.append(Expiring(figures.unit, deadline, figures.own_surplus, [(r.person_id, r.full_name) for r in people]))
+    return sorted(found, key=lambda e: (e.deadline, e.unit.code))

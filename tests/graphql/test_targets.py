@@ -1,0 +1,89 @@
+"""Reduction targets and expiring exceptions through GraphQL (issue 11)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from staffing.application import MergeUnits, NewUnit
+from staffing.bootstrap import Ledger
+from tests.builders import an_act, assign_quota, establish, recruit
+from tests.graphql_client import GraphQLClient
+
+ACT = {"number": "72-NQ/TW", "issuer": "Bộ Chính trị", "signedOn": "2021-12-20"}
+PROGRESS = ('query($t: ID!, $d: Date!) { targetProgress(targetId: $t, asOf: $d) { target { percent category } '
+            'total { unit { code } baseline target current achievedPercent status } '
+            'units { unit { code } baseline target current achievedPercent status } } }')
+
+
+def _province(ledger: Ledger) -> dict[str, str]:
+    s = ledger.service
+    p = establish(s, code="P", name="Tỉnh Phú Thọ")
+    a = establish(s, parent_id=p, kind="COMMUNE", code="A", name="Xã An")
+    b = establish(s, parent_id=p, kind="COMMUNE", code="B", name="Xã Bình")
+    c = establish(s, parent_id=p, kind="WARD", code="C", name="Phường Cẩm")
+    for unit in (a, b):
+        assign_quota(s, unit, 10, effective_on=date(2021, 1, 1))
+    assign_quota(s, c, 100, effective_on=date(2021, 1, 1))
+    assign_quota(s, a, 9, effective_on=date(2023, 1, 1))  # A cut one post; B and C none
+    return {"P": p, "A": a, "B": b, "C": c}
+
+
+def test_a_target_reports_baseline_goal_current_and_status_rolled_up_and_per_unit(api: GraphQLClient,
+                                                                                   ledger: Ledger) -> None:
+    ids = _province(ledger)
+    payload = api.mutate("setReductionTarget", {
+        "unitId": ids["P"], "category": "CIVIL_SERVANT", "percent": 5, "baselineOn": "2021-12-31",
+        "dueOn": "2026-12-31", "effectiveOn": "2022-01-01", "act": ACT}, "factId")
+    target = payload["factId"]
+    listed = api(f'{{ reductionTargets(unitId: "{ids["P"]}") {{ id percent baselineOn dueOn actNumber }} }}')
+    assert listed["reductionTargets"] == [{"id": target, "percent": 5, "baselineOn": "2021-12-31",
+                                           "dueOn": "2026-12-31", "actNumber": "72-NQ/TW"}]
+
+    def progress(day: str) -> dict[str, Any]:
+        return api(PROGRESS, {"t": target, "d": day})["targetProgress"]  # type: ignore[no-any-return]
+
+    mid = progress("2024-06-30")
+    # 120 posts on the baseline date, 6 to cut; one cut by mid-2024, about halfway: 3 expected
+    assert mid["total"] == {"unit": {"code": "P"}, "baseline": 120, "target": 114, "current": 119,
+                            "achievedPercent": 0.8, "status": "BEHIND"}
+    units = {u["unit"]["code"]: u for u in mid["units"]}
+    assert (units["A"]["target"], units["A"]["current"], units["A"]["status"]) == (9, 9, "MET")
+    # B's one post (-5% of 10, rounded up) is not due whole until later: on track at mid-term
+    assert (units["B"]["target"], units["B"]["current"], units["B"]["status"]) == (9, 10, "ON_TRACK")
+    assert (units["C"]["target"], units["C"]["current"], units["C"]["status"]) == (95, 100, "BEHIND")
+    final = {u["unit"]["code"]: u["status"] for u in progress("2027-01-01")["units"]}
+    assert final == {"P": "MISSED", "A": "MET", "B": "MISSED", "C": "MISSED"}
+
+
+def test_a_target_is_refused_when_its_terms_make_no_sense(api: GraphQLClient, ledger: Ledger) -> None:
+    ids = _province(ledger)
+    errors = api.refused("setReductionTarget", {
+        "unitId": ids["P"], "percent": 0, "baselineOn": "2021-12-31", "dueOn": "2026-12-31",
+        "effectiveOn": "2022-01-01", "act": ACT}, "factId")
+    assert errors[0]["field"] == "percent"
+    errors = api.refused("setReductionTarget", {
+        "unitId": ids["P"], "percent": 5, "baselineOn": "2026-12-31", "dueOn": "2021-12-31",
+        "effectiveOn": "2022-01-01", "act": ACT}, "factId")
+    assert errors[0]["field"] == "dueOn"
+
+
+def test_units_whose_exception_runs_out_are_listed_with_the_surplus_and_the_people(api: GraphQLClient,
+                                                                                  ledger: Ledger) -> None:
+    s = ledger.service
+    p = establish(s, code="P", name="Tỉnh Phú Thọ")
+    parts = [establish(s, parent_id=p, kind="COMMUNE", code=f"C{i}", name=f"Xã {i}") for i in range(2)]
+    for part in parts:
+        assign_quota(s, part, 1)
+        for n in range(2):
+            recruit(s, part, full_name=f"Người {part[:3]} {n}")
+    merged = str(s.execute(MergeUnits(source_unit_ids=tuple(parts), effective_on=date(2025, 7, 1),
+                                      act=an_act(signed_on=date(2025, 6, 1)), excess_allowed_until=date(2026, 6, 30),
+                                      new_unit=NewUnit(code="M", name="Xã Hợp Nhất", kind="COMMUNE",
+                                                       parent_id=p))).unit_id)
+    query = ('query($r: ID!, $d: Date!, $h: Date!) { expiringExceptions(rootUnitId: $r, asOf: $d, horizon: $h) '
+             '{ unit { id } deadline surplus people { fullName } } }')
+    soon = api(query, {"r": p, "d": "2026-01-01", "h": "2026-12-31"})["expiringExceptions"]
+    assert len(soon) == 1 and soon[0]["unit"]["id"] == merged and soon[0]["deadline"] == "2026-06-30"
+    assert soon[0]["surplus"] == 2 and len(soon[0]["people"]) == 4
+    assert api(query, {"r": p, "d": "2026-01-01", "h": "2026-03-31"})["expiringExceptions"] == []
