@@ -80,9 +80,26 @@ def test_province_scale_pipeline_generate_import_query_rebuild_compare(tmp_path:
     before = national()
     ledger = build(Settings.from_env({"STAFFING_DATA_DIR": str(tmp_path)}), inline_projection=False)
     try:  # the calibrated published figures come out of the ledger (their province-scale share)
-        assert ledger_figures(ledger) == expected_figures(SCALES["province"])
+        expected = expected_figures(SCALES["province"])
+        assert ledger_figures(ledger) == expected
     finally:
         ledger.close()
+    # ... and out of the ministry's own statistics over GraphQL (issue 11)
+    stats = ('query($f: Date!, $t: Date!) { reformStatistics(from: $f, to: $t) { downsizedTotal downsizedCentral '
+             'unitsRemoved { kind units } unitsCreated { kind units } } }')
+    ledger = build(Settings.from_env({"STAFFING_DATA_DIR": str(tmp_path), "STAFFING_ALLOWED_HOSTS": TEST_HOSTS}),
+                   inline_projection=False)
+    with TestClient(create_app(ledger), headers=ledger_bearer(ledger)) as client:
+        downsized = client.post("/graphql", json={"query": stats, "variables": {"f": "2015-01-01", "t": "2023-12-15"}}
+                                ).json()["data"]["reformStatistics"]
+        units = client.post("/graphql", json={"query": stats, "variables": {"f": "2015-01-02", "t": "2021-12-31"}}
+                            ).json()["data"]["reformStatistics"]
+    central, local = expected["downsized_2015_2023"]
+    assert (downsized["downsizedCentral"], downsized["downsizedTotal"] - downsized["downsizedCentral"]) == (central,
+                                                                                                           local)
+    psu = sum(u["units"] for u in units["unitsRemoved"] if u["kind"] == "PUBLIC_SERVICE_UNIT") - sum(
+        u["units"] for u in units["unitsCreated"] if u["kind"] == "PUBLIC_SERVICE_UNIT")
+    assert psu == expected["psus_removed_2015_2021"]
     rebuilt = subprocess.run([sys.executable, "-m", "staffing", "rebuild"], cwd=ROOT, env=env, capture_output=True,
                              text=True, timeout=600)
     assert rebuilt.returncode == 0, rebuilt.stderr

@@ -25,8 +25,10 @@ from staffing.graphql.targets import (
     TargetProgress,
     expiring_from,
     progress_from,
+    statistics_from,
     target_from,
 )
+from staffing.graphql.targets import ReformStatistics as ReformStatisticsType
 from staffing.graphql.types import (
     FactConnection,
     FactEdge,
@@ -48,6 +50,7 @@ from staffing.graphql.types import (
 )
 from staffing.projections.queries import encode_cursor
 from staffing.reports import targets as target_rules
+from staffing.reports.reform import reform_statistics
 
 __all__ = ["Query"]
 
@@ -212,6 +215,20 @@ class Query:
         with ctx.queries.connect() as conn:
             found = target_rules.expiring_exceptions(ctx.queries, conn, root, day, horizon, position)
         return [expiring_from(e) for e in found]
+
+    @strawberry.field(permission_classes=[Authenticated], description="Reform statistics for a subtree (the country "
+                      "without a root) over [from, to], as known at `knownAt`.")
+    @user_errors
+    def reform_statistics(self, info: Info, from_: Annotated[date, strawberry.argument(name="from")], to: date,
+                          root_unit_id: strawberry.ID | None = None,
+                          known_at: datetime | None = None) -> ReformStatisticsType:
+        ctx = info.context
+        root, position = _id(root_unit_id, "rootUnitId") if root_unit_id else None, ctx.position(known_at)
+        if to < from_:
+            raise InvalidInput("to", "the period ends before it starts")
+        require_unit_readable(info, root, to, position)
+        with ctx.queries.connect() as conn:
+            return statistics_from(reform_statistics(ctx.queries, conn, root, from_, to, position))
 
     @strawberry.field(permission_classes=[Authenticated], description="A person and their assignment on `asOf`, as known at `knownAt`.")
     @user_errors

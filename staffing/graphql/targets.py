@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import Enum
+from typing import Any
 
 import strawberry
 
@@ -88,3 +89,54 @@ def progress_from(goal: Target, as_of: date, total: Progress | None, rows: list[
 def expiring_from(found: Expiring) -> ExpiringException:
     return ExpiringException(unit=unit_from(found.unit), deadline=found.deadline, surplus=found.surplus,
                              people=[PersonRef(id=strawberry.ID(i), full_name=n) for i, n in found.people])
+
+
+@strawberry.type(description="Units that ended (or were created) in the period, of one kind, by one kind of change.")
+class UnitChangeCount:
+    kind: str
+    change: str
+    units: int
+
+
+@strawberry.type(description="People downsized in the period under one policy and one decree.")
+class DownsizedCount:
+    policy: str
+    decree: str
+    central: bool
+    people: int
+
+
+@strawberry.type(description="Quota in force for one category at the start and at the end of the period.")
+class QuotaChange:
+    category: PersonnelCategory  # type: ignore[valid-type]
+    before: int
+    after: int
+    change: int
+
+
+@strawberry.type(description="What the ministry publishes about a period: units removed and created, people "
+                             "downsized, quota change, and the targets set on the root with their progress.")
+class ReformStatistics:
+    start: date
+    end: date
+    log_position: int
+    units_removed: list[UnitChangeCount]
+    units_created: list[UnitChangeCount]
+    downsized: list[DownsizedCount]
+    downsized_total: int
+    downsized_central: int
+    quota: list[QuotaChange]
+    targets: list[TargetProgressRow]
+
+
+def statistics_from(stats: Any) -> ReformStatistics:
+    return ReformStatistics(
+        start=stats.start, end=stats.end, log_position=stats.position,
+        units_removed=[UnitChangeCount(kind=k, change=c, units=n) for (k, c), n in sorted(stats.removed.items())],
+        units_created=[UnitChangeCount(kind=k, change=c, units=n) for (k, c), n in sorted(stats.created.items())],
+        downsized=[DownsizedCount(policy=p, decree=d, central=central, people=n)
+                   for (p, d, central), n in sorted(stats.downsized.items())],
+        downsized_total=stats.downsized_total, downsized_central=stats.downsized_central,
+        quota=[QuotaChange(category=PersonnelCategory(c), before=stats.quota_before[c], after=stats.quota_after[c],
+                           change=stats.quota_after[c] - stats.quota_before[c]) for c in stats.quota_before],
+        targets=[_row(total, goal, stats.end) for goal, total in stats.targets if total is not None])

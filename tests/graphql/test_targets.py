@@ -87,3 +87,36 @@ def test_units_whose_exception_runs_out_are_listed_with_the_surplus_and_the_peop
     assert len(soon) == 1 and soon[0]["unit"]["id"] == merged and soon[0]["deadline"] == "2026-06-30"
     assert soon[0]["surplus"] == 2 and len(soon[0]["people"]) == 4
     assert api(query, {"r": p, "d": "2026-01-01", "h": "2026-03-31"})["expiringExceptions"] == []
+
+
+def test_reform_statistics_count_units_people_and_quota_of_the_period(api: GraphQLClient, ledger: Ledger) -> None:
+    from staffing.application import DownsizePerson
+
+    s = ledger.service
+    ministry = establish(s, code="B01", name="Bộ Tài chính", kind="MINISTRY")
+    bureau = establish(s, parent_id=ministry, kind="BUREAU", code="B01.1", name="Cục Thuế")
+    province = establish(s, code="P", name="Tỉnh Phú Thọ")
+    communes = [establish(s, parent_id=province, kind="COMMUNE", code=f"C{i}", name=f"Xã {i}") for i in range(3)]
+    assign_quota(s, communes[0], 10, effective_on=date(2021, 1, 1))
+    people = [recruit(s, bureau, full_name="Nguyễn Văn A"), recruit(s, communes[0], full_name="Trần Thị B"),
+              recruit(s, communes[1], full_name="Lê Văn C")]
+    for person in people:
+        s.execute(DownsizePerson(person_id=person, policy="RESIGNATION", effective_on=date(2023, 6, 1),
+                                 act=an_act(signed_on=date(2023, 5, 1))))
+    s.execute(MergeUnits(source_unit_ids=tuple(communes), effective_on=date(2025, 7, 1),
+                         act=an_act(signed_on=date(2025, 6, 1)),
+                         new_unit=NewUnit(code="M", name="Xã Hợp Nhất", kind="COMMUNE", parent_id=province)))
+    query = ('query($r: ID, $f: Date!, $t: Date!) { reformStatistics(rootUnitId: $r, from: $f, to: $t) { '
+             'unitsRemoved { kind change units } unitsCreated { kind change units } downsized { policy decree '
+             'central people } downsizedTotal downsizedCentral quota { category before after change } } }')
+    country = api(query, {"r": None, "f": "2023-01-01", "t": "2025-12-31"})["reformStatistics"]
+    assert country["downsizedTotal"] == 3 and country["downsizedCentral"] == 1
+    assert country["downsized"][0]["decree"] == "108/2014/NĐ-CP"  # signed 01/05/2023, before 29/2023 took effect
+    assert country["unitsRemoved"] == [{"kind": "COMMUNE", "change": "CONSOLIDATE", "units": 3}]
+    assert country["unitsCreated"] == [{"kind": "COMMUNE", "change": "CONSOLIDATE", "units": 1}]
+    civil = {q["category"]: q for q in country["quota"]}["CIVIL_SERVANT"]
+    assert (civil["before"], civil["after"], civil["change"]) == (10, 10, 0)  # the merged unit inherited the posts
+    local = api(query, {"r": province, "f": "2023-01-01", "t": "2025-12-31"})["reformStatistics"]
+    assert local["downsizedTotal"] == 2 and local["downsizedCentral"] == 0
+    before = api(query, {"r": province, "f": "2023-01-01", "t": "2024-12-31"})["reformStatistics"]
+    assert before["unitsRemoved"] == [] and before["downsizedTotal"] == 2
