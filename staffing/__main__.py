@@ -242,6 +242,49 @@ def report(
     typer.echo(f"wrote {len(built.rows)} units to {out} (as of {day.isoformat()}, log position {position})")
 
 
+@app.command("reform-statistics")
+def reform_statistics_(
+    period_from: Annotated[str, typer.Option("--from", help="the period's first day, YYYY-MM-DD")],
+    period_to: Annotated[str, typer.Option("--to", help="the period's last day, YYYY-MM-DD")],
+    root: Annotated[str | None, typer.Option(help="the root unit's id (default: the whole country)")] = None,
+    known_at: Annotated[str | None, typer.Option("--known-at", help="as known at this moment (ISO 8601)")] = None,
+) -> None:
+    """Print the reform statistics of a period as JSON: units removed and created, people downsized,
+    quota change, and the root's targets."""
+    from datetime import date, datetime
+
+    import orjson
+
+    from staffing.bootstrap import build
+    from staffing.reports.reform import reform_statistics
+
+    try:
+        start, end = date.fromisoformat(period_from), date.fromisoformat(period_to)
+        moment = datetime.fromisoformat(known_at) if known_at else None
+        root_id = str(UUID(root)) if root else None
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    ledger = build(inline_projection=False)
+    try:
+        ledger.projector.catch_up()
+        with ledger.queries.connect() as conn:
+            position = ledger.queries.knowledge_position(conn, moment)
+            stats = reform_statistics(ledger.queries, conn, root_id, start, end, position)
+    finally:
+        ledger.close()
+    out = {"from": start.isoformat(), "to": end.isoformat(), "logPosition": position,
+           "unitsRemoved": [{"kind": k, "change": c, "units": n} for (k, c), n in sorted(stats.removed.items())],
+           "unitsCreated": [{"kind": k, "change": c, "units": n} for (k, c), n in sorted(stats.created.items())],
+           "downsized": [{"policy": p, "decree": d, "central": central, "people": n}
+                         for (p, d, central), n in sorted(stats.downsized.items())],
+           "downsizedTotal": stats.downsized_total, "downsizedCentral": stats.downsized_central,
+           "quota": [{"category": c, "before": stats.quota_before[c], "after": stats.quota_after[c]}
+                     for c in stats.quota_before],
+           "targets": [{"target": goal.fact_id, "percent": goal.percent, "baseline": p.baseline, "goal": p.target,
+                        "current": p.current, "status": p.status(goal, end)} for goal, p in stats.targets if p]}
+    sys.stdout.buffer.write(orjson.dumps(out, option=orjson.OPT_INDENT_2) + b"\n")
+
+
 @app.command()
 def catch_up() -> None:
     """Apply every event not yet applied to the read models."""

@@ -39,7 +39,7 @@ _SIMPLE = {
     "PositionCreated": "createPosition", "PositionAbolished": "abolishPosition", "ExcessAllowed": "allowExcess",
     "PersonRecruited": "recruitPerson", "PersonTransferred": "transferPerson", "PersonRegraded": "regradePerson",
     "PersonRetired": "retirePerson", "PersonResigned": "resignPerson", "PersonDismissed": "dismissPerson",
-    "PersonDownsized": "downsizePerson",
+    "PersonDownsized": "downsizePerson", "ReductionTargetSet": "setReductionTarget",
 }
 _ENDS_BY_REORGANISATION = {"ABSORB", "CONSOLIDATE", "SPLIT"}
 
@@ -148,6 +148,8 @@ def _command(row: Any, data: dict[str, Any], parts: dict[tuple[str, date], list[
     if kind == "UnitMoved":
         return None if row.fact_id in derived_moves else _line("moveUnit", row, {"unitId": row.unit_id,
                                                                                  "newParentId": data["parent_id"]})
+    if kind == "ExcessAllowed" and "carrying the exception" in str(data.get("reason", "")):
+        return None  # carried by the reorganisation that made it: importing that makes it again
     command = _SIMPLE.get(kind)
     if command is None:
         return None
@@ -178,5 +180,10 @@ def _simple_input(kind: str, row: Any, data: dict[str, Any]) -> dict[str, Any]:
         return {"personId": row.person_id, "category": data["category"], "rank": data["rank"]}
     if kind == "PersonDownsized":
         return {"personId": row.person_id, "policy": data["policy"], "monthlySalary": data["monthly_salary"],
-                "insuredYears": data["insured_years"], "affectedByRestructuring": data["affected_by_restructuring"]}
+                "insuredYears": data["insured_years"], "affectedByRestructuring": data["affected_by_restructuring"],
+                "monthsToRetirement": data.get("months_to_retirement"),
+                "monthsSinceReorganisation": data.get("months_since_reorganisation")}
+    if kind == "ReductionTargetSet":
+        return {"unitId": row.unit_id, "category": data["category"], "percent": data["percent"],
+                "baselineOn": data["baseline_on"], "dueOn": data["due_on"]}
     return {"personId": row.person_id}  # retire, resign, dismiss
