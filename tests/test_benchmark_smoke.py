@@ -87,3 +87,18 @@ def test_fairness_benchmark_runs_briefly(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     text = out.read_text(encoding="utf-8")
     assert "this round, one worker:" in text and "serve --workers 2:" in text and "beside 8 heavy clients" in text
+
+
+def test_reports_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> None:
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("STAFFING_")}
+    env["STAFFING_DATA_DIR"] = str(tmp_path)
+    root = Path(__file__).resolve().parents[1]
+    made = subprocess.run([sys.executable, "-m", "staffing", "generate", "--scale", "tiny", "--seed", "3"], cwd=root,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    out = tmp_path / "reports.md"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_reports", "--repeat", "1", "--out", str(out)],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "staffing report of the whole country as CSV" in text and "reform statistics 2015-2023" in text

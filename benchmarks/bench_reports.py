@@ -1,0 +1,78 @@
+"""The ministry's reports on a prepared data directory (issue 11), each beside a baseline in one run.
+
+- the staffing report of the whole country as CSV (``staffing.reports``: gross and net surplus, flags,
+  acts behind each figure) vs the plain CSV listing of the same units (``/downloads/staffing.csv``'s
+  writer: figures only);
+- the reform statistics of 2015–2023 vs counting the same downsizing facts with one SQL query.
+
+    STAFFING_DATA_DIR=DIR python -m benchmarks.bench_reports [--as-of 2025-07-31] [--repeat 3] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from staffing.bootstrap import build
+from staffing.config import Settings
+from staffing.projections import tables as t
+from staffing.projections.listing import csv_lines
+from staffing.reports.reform import reform_statistics
+from staffing.reports.staffing_report import build_report
+from staffing.reports.workbook import ReportContext, csv_text
+
+
+def _median(run: Callable[[], object], repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--as-of", default="2025-07-31")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    as_of = date.fromisoformat(args.as_of)
+    ledger = build(Settings.from_env(), inline_projection=False)
+    ledger.projector.catch_up()
+    q = ledger.queries
+    lines = []
+    with q.connect() as conn:
+        position = q.knowledge_position(conn, None)
+        report_s, text = _median(lambda: "".join(csv_text(build_report(q, conn, None, as_of, position),
+                                                          ReportContext(None, None))), args.repeat)
+        listing_s, listing = _median(lambda: "".join(csv_lines(q, conn, None, as_of, position, False, None)),
+                                     args.repeat)
+        units = str(text).count("\n") - 8
+        lines.append(f"staffing report of the whole country as CSV ({units:,} units, {len(str(text)) / 1e6:.1f} MB): "
+                     f"{report_s * 1000:,.0f} ms vs the plain listing {listing_s * 1000:,.0f} ms -> "
+                     f"{report_s / listing_s:.1f}x (target: <= 3 s at national scale)")
+        first, last = date(2015, 1, 1), date(2023, 12, 15)
+        stats_s, stats = _median(lambda: reform_statistics(q, conn, None, first, last, position), args.repeat)
+        f = t.facts
+        sql_s, counted = _median(lambda: conn.execute(select(func.count()).where(
+            f.c.type == "PersonDownsized", f.c.effective_on >= first, f.c.effective_on <= last,
+            f.c.retracted_pos.is_(None))).scalar_one(), args.repeat)
+        assert stats.downsized_total == counted, (stats.downsized_total, counted)  # type: ignore[attr-defined]
+        lines.append(f"reform statistics 2015-2023 ({counted:,} people downsized): {stats_s * 1000:,.0f} ms vs one "
+                     f"SQL count {sql_s * 1000:,.1f} ms -> {stats_s / sql_s:,.0f}x (it also sorts each case central "
+                     "or local by walking the tree on its date, and counts units and quota)")
+    ledger.close()
+    print("\n".join(lines))
+    if args.out:
+        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
