@@ -35,7 +35,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
-__all__ = ["LIST_ESTIMATE", "MAX_COST", "CostLimiter", "ErrorCodes", "price"]
+__all__ = ["LIST_ESTIMATE", "MAX_COST", "CostLimiter", "ErrorCodes", "give_code", "price"]
 
 MAX_COST = 20_000
 LIST_ESTIMATE = 10
@@ -144,10 +144,18 @@ class ErrorCodes(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        for error in getattr(result, "errors", None) or ():
+        context = self.execution_context
+        seen = [*(getattr(context.result, "errors", None) or ()), *(context.pre_execution_errors or ())]
+        for error in seen:
             if not self.suggestions and "Did you mean" in error.message:
                 error.message = _SUGGESTION.sub("", error.message)
-            if not (error.extensions or {}).get("code"):
-                code = "BAD_USER_INPUT" if error.message.startswith("Variable '") else "GRAPHQL_VALIDATION_FAILED"
-                error.extensions = {**(error.extensions or {}), "code": code}
+            give_code(error)
+
+
+def give_code(error: GraphQLError) -> None:
+    """``extensions.code`` for graphql-core's own errors. Called from the schema's ``process_errors``
+    too: a query that does not parse (or passes the token limit) never reaches ``on_operation``'s end."""
+    if not (error.extensions or {}).get("code"):
+        code = ("BAD_USER_INPUT" if error.message.startswith("Variable '") else
+                "GRAPHQL_PARSE_FAILED" if error.message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED")
+        error.extensions = {**(error.extensions or {}), "code": code}

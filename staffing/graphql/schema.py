@@ -17,7 +17,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from staffing.graphql.hardening import CostLimiter, ErrorCodes
+from staffing.graphql.hardening import CostLimiter, ErrorCodes, give_code
 from staffing.graphql.mutations import Mutation
 from staffing.graphql.queries import Query
 
@@ -62,8 +62,8 @@ class LedgerSchema(strawberry.Schema):
             if original is not None and not isinstance(original, GraphQLError):
                 log.error("internal error at %s", error.path, exc_info=original)
             else:
-                code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION")
-                log.info("refused %s: %s", code, error.message[:300])
+                give_code(error)
+                log.info("refused %s: %s", (error.extensions or {}).get("code"), error.message[:300])
 
 
 def build_schema(production: bool = True) -> strawberry.Schema:

@@ -103,6 +103,8 @@ def _catalogue(parent: str) -> list[Case]:
         Case("a cursor that is not base64", query='{ history(after: "%%%ế") { edges { cursor } } }',
              code="BAD_USER_INPUT"),
         Case("30 aliases of a 500-unit page", query="{ " + aliases + " }", code="QUERY_TOO_COSTLY"),
+        Case("a query of 6,000 tokens", query="{ " + "__typename " * 6000 + "}", code="GRAPHQL_PARSE_FAILED"),
+        Case("a query that does not parse", query="{ units( }", code="GRAPHQL_PARSE_FAILED"),
         Case("a flood of directives", query="query cop { __typename " + "@aa" * 50 + " }", status=400,
              code="TOO_MANY_DIRECTIVES"),
         Case("introspection in production", query="{ __schema { types { name } } }"),
