@@ -211,8 +211,6 @@ def report(
     """Write the staffing report (báo cáo biên chế) of a subtree or the country as Excel or CSV."""
     from datetime import date, datetime
 
-    from staffing import chain
-    from staffing.bootstrap import build
     from staffing.reports.staffing_report import build_report
     from staffing.reports.workbook import ReportContext, write_csv, write_xlsx
 
@@ -228,18 +226,28 @@ def report(
         root_id = str(UUID(root)) if root else None
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
+    position, built, head = _read_models(
+        moment, lambda queries, conn, position: build_report(queries, conn, root_id, day, position, period))
+    context = ReportContext(moment, head[1] if head else None)
+    (write_xlsx if format == "xlsx" else write_csv)(built, context, out)
+    typer.echo(f"wrote {len(built.rows)} units to {out} (as of {day.isoformat()}, log position {position})")
+
+
+def _read_models(moment: Any, read: Any) -> tuple[int, Any, tuple[int, str] | None]:
+    """Catch the read models up, then ``read(queries, conn, position)`` as known at ``moment``:
+    (the log position, what ``read`` returned, the event chain's head at that position)."""
+    from staffing import chain
+    from staffing.bootstrap import build
+
     ledger = build(inline_projection=False)
     try:
         ledger.projector.catch_up()
         with ledger.queries.connect() as conn:
             position = ledger.queries.knowledge_position(conn, moment)
-            built = build_report(ledger.queries, conn, root_id, day, position, period)
-        head = chain.head(ledger.store.recorder, position)
+            result = read(ledger.queries, conn, position)
+        return position, result, chain.head(ledger.store.recorder, position)
     finally:
         ledger.close()
-    context = ReportContext(moment, head[1] if head else None)
-    (write_xlsx if format == "xlsx" else write_csv)(built, context, out)
-    typer.echo(f"wrote {len(built.rows)} units to {out} (as of {day.isoformat()}, log position {position})")
 
 
 @app.command("reform-statistics")
@@ -255,7 +263,6 @@ def reform_statistics_(
 
     import orjson
 
-    from staffing.bootstrap import build
     from staffing.reports.reform import reform_statistics
 
     try:
@@ -264,14 +271,8 @@ def reform_statistics_(
         root_id = str(UUID(root)) if root else None
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
-    ledger = build(inline_projection=False)
-    try:
-        ledger.projector.catch_up()
-        with ledger.queries.connect() as conn:
-            position = ledger.queries.knowledge_position(conn, moment)
-            stats = reform_statistics(ledger.queries, conn, root_id, start, end, position)
-    finally:
-        ledger.close()
+    position, stats, _ = _read_models(
+        moment, lambda queries, conn, position: reform_statistics(queries, conn, root_id, start, end, position))
     out = {"from": start.isoformat(), "to": end.isoformat(), "logPosition": position,
            "unitsRemoved": [{"kind": k, "change": c, "units": n} for (k, c), n in sorted(stats.removed.items())],
            "unitsCreated": [{"kind": k, "change": c, "units": n} for (k, c), n in sorted(stats.created.items())],

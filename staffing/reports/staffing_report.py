@@ -41,64 +41,11 @@ def flag(surplus: int, deadline: date | None, as_of: date) -> str | None:
     return found.value if found else None
 
 
-@dataclass
-class Totals:
-    """Sums over a set of units: figures, and surplus/vacancy gross (unit by unit) and net."""
+class _Counted:
+    """Quota and headcount by category, and what follows from them (netted: quota against headcount)."""
 
-    quota: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, 0))
-    headcount: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, 0))
-    gross_vacancy: int = 0
-    gross_surplus: int = 0
-    units: int = 0
-
-    def add(self, row: ReportRow) -> None:
-        for c in CATEGORIES:
-            self.quota[c] += row.quota[c]
-            self.headcount[c] += row.headcount[c]
-        self.gross_vacancy += row.vacancy
-        self.gross_surplus += row.surplus
-        self.units += 1
-
-    def merge(self, other: Totals) -> None:
-        for c in CATEGORIES:
-            self.quota[c] += other.quota[c]
-            self.headcount[c] += other.headcount[c]
-        self.gross_vacancy += other.gross_vacancy
-        self.gross_surplus += other.gross_surplus
-        self.units += other.units
-
-    @property
-    def total_quota(self) -> int:
-        return sum(self.quota.values())
-
-    @property
-    def total_headcount(self) -> int:
-        return sum(self.headcount.values())
-
-    @property
-    def net_vacancy(self) -> int:
-        return max(self.total_quota - self.total_headcount, 0)
-
-    @property
-    def net_surplus(self) -> int:
-        return max(self.total_headcount - self.total_quota, 0)
-
-
-@dataclass
-class ReportRow:
-    unit_id: str
-    level: int
-    kind: str
-    code: str
-    name: str
-    parent_code: str | None
     quota: dict[str, int]
     headcount: dict[str, int]
-    acts: list[str]
-    deadline: date | None
-    flag: str | None
-    subtree: Totals = field(default_factory=Totals)
-    movements: dict[str, int] = field(default_factory=dict)
 
     @property
     def total_quota(self) -> int:
@@ -115,6 +62,56 @@ class ReportRow:
     @property
     def surplus(self) -> int:
         return max(self.total_headcount - self.total_quota, 0)
+
+
+@dataclass
+class Totals(_Counted):
+    """Sums over a set of units: figures, and surplus/vacancy gross (unit by unit) and net."""
+
+    quota: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, 0))
+    headcount: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, 0))
+    gross_vacancy: int = 0
+    gross_surplus: int = 0
+    units: int = 0
+
+    def add(self, row: ReportRow) -> None:
+        self._absorb(row.quota, row.headcount, row.vacancy, row.surplus, 1)
+
+    def merge(self, other: Totals) -> None:
+        self._absorb(other.quota, other.headcount, other.gross_vacancy, other.gross_surplus, other.units)
+
+    def _absorb(self, quota: dict[str, int], heads: dict[str, int], vacancy: int, surplus: int, units: int) -> None:
+        for c in CATEGORIES:
+            self.quota[c] += quota[c]
+            self.headcount[c] += heads[c]
+        self.gross_vacancy += vacancy
+        self.gross_surplus += surplus
+        self.units += units
+
+    @property
+    def net_vacancy(self) -> int:
+        return self.vacancy
+
+    @property
+    def net_surplus(self) -> int:
+        return self.surplus
+
+
+@dataclass
+class ReportRow(_Counted):
+    unit_id: str
+    level: int
+    kind: str
+    code: str
+    name: str
+    parent_code: str | None
+    quota: dict[str, int]
+    headcount: dict[str, int]
+    acts: list[str]
+    deadline: date | None
+    flag: str | None
+    subtree: Totals = field(default_factory=Totals)
+    movements: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
