@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from starlette.requests import Request
@@ -23,7 +24,7 @@ from staffing import chain
 from staffing.bootstrap import Ledger
 from staffing.domain.base import check_as_of
 from staffing.domain.errors import InvalidInput, StaffingError
-from staffing.graphql.auth import Caller
+from staffing.graphql.auth import Caller, Principal
 from staffing.projections.listing import csv_lines
 from staffing.reports.staffing_report import build_report
 from staffing.reports.workbook import ReportContext, write_csv, write_xlsx
@@ -74,6 +75,18 @@ def _root(raw: str | None) -> str | None:
         raise InvalidInput("rootUnitId", f"{raw!r} is not a valid id") from None
 
 
+def _may_read(queries: Any, principal: Principal, root: str | None, as_of: date, position: int) -> bool:
+    """A personnel caller downloads its own subtree only (as it stands on the date asked about)."""
+    return principal.reads_everything or (
+        root is not None and principal.unit_id is not None
+        and queries.is_within(root, str(principal.unit_id), as_of, position))
+
+
+def _outside(principal: Principal) -> JSONResponse:
+    return JSONResponse({"code": "FORBIDDEN", "message": "you may download the subtree of your unit only: "
+                         f"give rootUnitId={principal.unit_id} or a unit under it"}, status_code=403)
+
+
 async def staffing_csv(ledger: Ledger, caller: Caller, request: Request) -> Response:
     principal, problem = caller.identify(request.headers.get("authorization"))
     if principal is None:
@@ -92,9 +105,7 @@ async def staffing_csv(ledger: Ledger, caller: Caller, request: Request) -> Resp
         queries.refresh()
         with queries.connect() as conn:
             position = queries.knowledge_position(conn, known_at)
-            if not principal.reads_everything and (
-                    root is None or principal.unit_id is None
-                    or not queries.is_within(root, str(principal.unit_id), as_of, position)):
+            if not _may_read(queries, principal, root, as_of, position):
                 return position, None, None
             lines = list(csv_lines(queries, conn, root, as_of, position, rolled, depth))
         return position, lines, chain.head(ledger.store.recorder, position)
@@ -104,8 +115,7 @@ async def staffing_csv(ledger: Ledger, caller: Caller, request: Request) -> Resp
     except StaffingError as error:
         return JSONResponse({"code": error.code, "field": error.field, "message": error.message}, status_code=400)
     if lines is None:
-        return JSONResponse({"code": "FORBIDDEN", "message": "you may download the subtree of your unit only: "
-                             f"give rootUnitId={principal.unit_id} or a unit under it"}, status_code=403)
+        return _outside(principal)
 
     async def body() -> AsyncIterator[bytes]:
         for chunk in lines:
@@ -142,9 +152,7 @@ async def staffing_report_file(ledger: Ledger, caller: Caller, request: Request)
         queries.refresh()
         with queries.connect() as conn:
             position = queries.knowledge_position(conn, known_at)
-            if not principal.reads_everything and (
-                    root is None or principal.unit_id is None
-                    or not queries.is_within(root, str(principal.unit_id), as_of, position)):
+            if not _may_read(queries, principal, root, as_of, position):
                 return position, None
             built = build_report(queries, conn, root, as_of, position, period)
         head = chain.head(ledger.store.recorder, position)
@@ -156,8 +164,7 @@ async def staffing_report_file(ledger: Ledger, caller: Caller, request: Request)
 
     position, content = await asyncio.to_thread(read)
     if content is None:
-        return JSONResponse({"code": "FORBIDDEN", "message": "you may download the subtree of your unit only: "
-                             f"give rootUnitId={principal.unit_id} or a unit under it"}, status_code=403)
+        return _outside(principal)
     media = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx"
              else "text/csv; charset=utf-8")
     return Response(content, media_type=media, headers={
