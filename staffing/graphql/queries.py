@@ -30,6 +30,7 @@ from staffing.graphql.targets import (
 )
 from staffing.graphql.targets import ReformStatistics as ReformStatisticsType
 from staffing.graphql.types import (
+    Fact,
     FactConnection,
     FactEdge,
     LedgerHead,
@@ -48,8 +49,9 @@ from staffing.graphql.types import (
     staffing_from,
     unit_from,
 )
-from staffing.projections.queries import encode_cursor
+from staffing.projections.queries import HistoryFilter, encode_cursor
 from staffing.reports import targets as target_rules
+from staffing.reports.diff import Snapshot, staffing_diff
 from staffing.reports.reform import reform_statistics
 
 __all__ = ["Query"]
@@ -157,18 +159,30 @@ class Query:
                       description="Recorded facts in log order (about a unit and the people in it, or a person).")
     @user_errors
     def history(self, info: Info, unit_id: strawberry.ID | None = None, person_id: strawberry.ID | None = None,
-                first: int = 50, after: str | None = None) -> FactConnection:
+                first: int = 50, after: str | None = None, filter: HistoryFilterInput | None = None) -> FactConnection:
         ctx = info.context
         unit = _id(unit_id, "unitId") if unit_id else None
         person = _id(person_id, "personId") if person_id else None
         if ctx.principal is not None and not ctx.principal.reads_everything:
             _require_history_readable(info, unit, person)
-        with ctx.queries.connect() as conn:
-            rows, more = ctx.queries.history(conn, unit_id=unit, person_id=person, first=_page(first), after=after)
-        links = chain.hashes(ctx.service.store.recorder, [r.position for r in rows])
-        edges = [FactEdge(cursor=encode_cursor(r.position), node=fact_from(r, links.get(r.position))) for r in rows]
-        return FactConnection(edges=edges, page_info=PageInfo(has_next_page=more,
-                                                              end_cursor=edges[-1].cursor if edges else None))
+        return _facts(info, unit, person, first, after, filter.build() if filter else None)
+
+    @strawberry.field(permission_classes=[Authenticated, SeesHistory],
+                      description="A legal act and every fact recorded under it, in log order.")
+    @user_errors
+    def act(self, info: Info, number: str, issuer: str | None = None, first: int = 100,
+            after: str | None = None) -> ActRecord | None:
+        ctx = info.context
+        if ctx.principal is not None and not ctx.principal.reads_everything:
+            raise forbidden(info, "what an act decided across units is for auditors; ask by unit in history")
+        number = clean_text(number, "number", "number")
+        facts = _facts(info, None, None, first, after, HistoryFilter(
+            act_number=number, act_issuer=clean_text(issuer, "issuer", "issuer") if issuer else None))
+        if not facts.edges:
+            return None
+        node = facts.edges[0].node
+        return ActRecord(number=node.act.number, issuer=issuer or node.act.issuer, signed_on=node.act.signed_on,
+                         facts=facts)
 
     @strawberry.field(permission_classes=[Authenticated], description="The event chain's head as known at `knownAt` "
                       "(default now): the log position and hash every answer at that moment reflects.")
@@ -230,6 +244,26 @@ class Query:
         with ctx.queries.connect() as conn:
             return statistics_from(reform_statistics(ctx.queries, conn, root, from_, to, position))
 
+    @strawberry.field(permission_classes=[Authenticated, SeesHistory],
+                      description="Every unit and category of the subtree (the country without a root) whose quota or "
+                      "headcount differs between two snapshots (two dates, or two knowledge moments), with the "
+                      "recorded facts that explain each difference.")
+    @user_errors
+    def staffing_diff(self, info: Info, before: SnapshotInput, after: SnapshotInput,
+                      root_unit_id: strawberry.ID | None = None) -> StaffingDiff:
+        ctx = info.context
+        root = _id(root_unit_id, "rootUnitId") if root_unit_id else None
+        first = Snapshot(_as_of(before.as_of, "before.asOf"), ctx.position(before.known_at))
+        second = Snapshot(_as_of(after.as_of, "after.asOf"), ctx.position(after.known_at))
+        require_unit_readable(info, root, second.as_of, second.position)
+        with ctx.queries.connect() as conn:
+            rows = staffing_diff(ctx.queries, conn, root, first, second)
+        links = chain.hashes(ctx.service.store.recorder, sorted({f.position for r in rows for f in r.facts}))
+        return StaffingDiff(rows=[StaffingDiffRow(
+            unit=unit_from(r.unit), category=PersonnelCategory(r.category), quota_before=r.quota_before,
+            quota_after=r.quota_after, headcount_before=r.headcount_before, headcount_after=r.headcount_after,
+            facts=[fact_from(f, links.get(f.position)) for f in r.facts]) for r in rows])
+
     @strawberry.field(permission_classes=[Authenticated], description="A person and their assignment on `asOf`, as known at `knownAt`.")
     @user_errors
     def person(self, info: Info, id: strawberry.ID, as_of: date | None = None,
@@ -271,3 +305,74 @@ def _require_history_readable(info: Info, unit: str | None, person: str | None) 
         if person is not None:
             found = ctx.queries.person(conn, person, date.today(), position)
             require_unit_readable(info, found.unit_id if found else None, date.today(), position)
+
+
+def _facts(info: Info, unit: str | None, person: str | None, first: int, after: str | None,
+           where: HistoryFilter | None) -> FactConnection:
+    ctx = info.context
+    with ctx.queries.connect() as conn:
+        rows, more = ctx.queries.history(conn, unit_id=unit, person_id=person, first=_page(first), after=after,
+                                         where=where)
+    links = chain.hashes(ctx.service.store.recorder, [r.position for r in rows])
+    edges = [FactEdge(cursor=encode_cursor(r.position), node=fact_from(r, links.get(r.position))) for r in rows]
+    return FactConnection(edges=edges, page_info=PageInfo(has_next_page=more,
+                                                          end_cursor=edges[-1].cursor if edges else None))
+
+
+@strawberry.input(description="Narrow the history: every condition given must hold.")
+class HistoryFilterInput:
+    types: list[str] | None = strawberry.field(default=None, description="Fact types, e.g. PersonTransferred.")
+    act_number: str | None = None
+    act_issuer: str | None = None
+    effective_from: date | None = None
+    effective_to: date | None = None
+    recorded_from: datetime | None = None
+    recorded_to: datetime | None = None
+    recorded_late_by_days: int | None = strawberry.field(
+        default=None, description="Only facts recorded more than this many days after they took effect.")
+    recorded_by: str | None = None
+
+    def build(self) -> HistoryFilter:
+        if self.recorded_late_by_days is not None and not 0 <= self.recorded_late_by_days <= 36_500:
+            raise InvalidInput("filter.recordedLateByDays", "give a number of days between 0 and 36500")
+        if self.types is not None and len(self.types) > 50:
+            raise InvalidInput("filter.types", "at most 50 fact types")
+        text = {name: clean_text(value, f"filter.{name}", name) if value is not None else None
+                for name, value in (("act_number", self.act_number), ("act_issuer", self.act_issuer),
+                                    ("recorded_by", self.recorded_by))}
+        return HistoryFilter(
+            types=tuple(clean_text(t, "filter.types", "type") for t in self.types or ()),
+            act_number=text["act_number"], act_issuer=text["act_issuer"], effective_from=self.effective_from,
+            effective_to=self.effective_to, recorded_from=self.recorded_from, recorded_to=self.recorded_to,
+            late_by_days=self.recorded_late_by_days, recorded_by=text["recorded_by"])
+
+
+@strawberry.type(description="A legal act and the facts recorded under it.")
+class ActRecord:
+    number: str
+    issuer: str
+    signed_on: date
+    facts: FactConnection
+
+
+@strawberry.input(description="A snapshot of the ledger: figures as of a date, as known at a moment (default now).")
+class SnapshotInput:
+    as_of: date
+    known_at: datetime | None = None
+
+
+@strawberry.type(description="One unit and category whose figures differ between two snapshots, and the recorded "
+                             "facts that explain the difference.")
+class StaffingDiffRow:
+    unit: Unit
+    category: PersonnelCategory
+    quota_before: int
+    quota_after: int
+    headcount_before: int
+    headcount_after: int
+    facts: list[Fact]
+
+
+@strawberry.type(description="What differs between two snapshots of a subtree, with the facts behind each difference.")
+class StaffingDiff:
+    rows: list[StaffingDiffRow]

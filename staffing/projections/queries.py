@@ -28,7 +28,7 @@ from staffing.projections.figures import FIGURE_COLUMNS, HEADCOUNT, QUOTA
 from staffing.projections.text import fold
 
 __all__ = [
-    "FactRow", "LineageEntry", "Movement", "PersonView", "QuotaEntry", "Queries", "StaffingFigures",
+    "FactRow", "HistoryFilter", "LineageEntry", "Movement", "PersonView", "QuotaEntry", "Queries", "StaffingFigures",
     "StaffingLine", "UnitView", "decode_cursor", "encode_cursor",
 ]
 
@@ -39,6 +39,10 @@ MAX_DEPTH = 64  # deeper than any administrative tree; bounds a walk should a cy
 
 def from_us(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
+
+
+def to_us(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
 
 
 def encode_cursor(*parts: object) -> str:
@@ -184,6 +188,46 @@ class StaffingFigures:
     @property
     def total_surplus(self) -> int:
         return max(self.total_headcount - self.total_quota, 0)
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """What an auditor narrows the history to (issue 12); every condition given must hold."""
+
+    types: tuple[str, ...] = ()
+    act_number: str | None = None
+    act_issuer: str | None = None
+    effective_from: date | None = None
+    effective_to: date | None = None
+    recorded_from: datetime | None = None
+    recorded_to: datetime | None = None
+    late_by_days: int | None = None  # recorded more than this many days after the fact took effect
+    recorded_by: str | None = None
+
+    def clauses(self, dialect: str) -> list[ColumnElement[bool]]:
+        f = t.facts
+        out: list[ColumnElement[bool]] = []
+        if self.types:
+            out.append(f.c.type.in_(self.types))
+        if self.act_number is not None:
+            out.append(f.c.act_number == self.act_number)
+        if self.act_issuer is not None:
+            out.append(f.c.act_issuer == self.act_issuer)
+        if self.effective_from is not None:
+            out.append(f.c.effective_on >= self.effective_from)
+        if self.effective_to is not None:
+            out.append(f.c.effective_on <= self.effective_to)
+        if self.recorded_from is not None:
+            out.append(f.c.recorded_us >= to_us(self.recorded_from))
+        if self.recorded_to is not None:
+            out.append(f.c.recorded_us <= to_us(self.recorded_to))
+        if self.late_by_days is not None:  # the effective date's midnight (UTC) in µs, per dialect
+            midnight = (func.cast(func.strftime("%s", f.c.effective_on), BigInteger) if dialect == "sqlite"
+                        else func.cast(func.extract("epoch", f.c.effective_on), BigInteger))
+            out.append(f.c.recorded_us > (midnight + self.late_by_days * 86_400) * 1_000_000)
+        if self.recorded_by is not None:
+            out.append(f.c.recorded_by == self.recorded_by)
+        return out
 
 
 @dataclass(frozen=True)
@@ -627,9 +671,11 @@ class Queries:
 
     # ------------------------------------------------------------------ history
     def history(self, conn: Connection, *, unit_id: str | None, person_id: str | None, first: int,
-                after: str | None) -> tuple[list[FactRow], bool]:
+                after: str | None, where: HistoryFilter | None = None) -> tuple[list[FactRow], bool]:
         f = t.facts
         query = select(f)
+        if where is not None:
+            query = query.where(*where.clauses(conn.dialect.name))
         if unit_id:
             query = query.where(or_(f.c.unit_id == unit_id, f.c.other_unit_id == unit_id))
         if person_id:

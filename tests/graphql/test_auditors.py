@@ -1,0 +1,81 @@
+"""For auditors (issue 12): history filters, everything recorded under one act, and diffs between two
+snapshots that name the facts behind each difference."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from staffing.application import RetractFact, TransferPerson
+from staffing.bootstrap import Ledger
+from tests.builders import an_act, assign_quota, establish, recruit
+from tests.graphql_client import GraphQLClient
+from tests.support import FakeClock
+
+LATE_ACT = an_act("77/QĐ-UBND", date(2026, 2, 1), "UBND tỉnh Phú Thọ")
+
+
+def _world(ledger: Ledger, clock: FakeClock) -> dict[str, str]:
+    """Recorded on 01/01/2026: province P, communes A and B, A with 5 posts and 3 people. On 01/03/2026
+    a transfer from A to B dated 01/07/2025 is recorded late, and a quota figure is retracted."""
+    s = ledger.service
+    p = establish(s, code="P", name="Tỉnh Phú Thọ")
+    a = establish(s, parent_id=p, kind="COMMUNE", code="A", name="Xã An")
+    b = establish(s, parent_id=p, kind="COMMUNE", code="B", name="Xã Bình")
+    assign_quota(s, a, 5)
+    mistaken = assign_quota(s, b, 7)
+    people = [recruit(s, a, full_name=f"Người {i}") for i in range(3)]
+    clock.set(datetime(2026, 3, 1, tzinfo=UTC))
+    moved = s.execute(TransferPerson(person_id=people[0], to_unit_id=b, effective_on=date(2025, 7, 1),
+                                     act=LATE_ACT)).fact_id
+    retraction = s.execute(RetractFact(fact_id=mistaken, reason="nhập nhầm", act=LATE_ACT)).fact_id
+    return {"P": p, "A": a, "B": b, "moved": moved, "mistaken": mistaken, "retraction": retraction}
+
+
+def _history(api: GraphQLClient, unit: str, filter: dict[str, Any]) -> list[dict[str, Any]]:
+    query = ('query($u: ID, $f: HistoryFilterInput) { history(unitId: $u, filter: $f, first: 200) '
+             '{ edges { node { id type effectiveOn act { number } recordedBy hash } } } }')
+    return [e["node"] for e in api(query, {"u": unit, "f": filter})["history"]["edges"]]
+
+
+def test_history_filters_by_type_act_dates_lateness(api: GraphQLClient, ledger: Ledger, clock: FakeClock) -> None:
+    ids = _world(ledger, clock)
+    transfers = _history(api, ids["B"], {"types": ["PersonTransferred"]})
+    assert [f["id"] for f in transfers] == [ids["moved"]]
+    by_act = _history(api, ids["B"], {"actNumber": "77/QĐ-UBND", "actIssuer": "UBND tỉnh Phú Thọ"})
+    assert {f["id"] for f in by_act} >= {ids["moved"], ids["retraction"]}
+    late = _history(api, ids["B"], {"recordedLateByDays": 30})
+    assert ids["moved"] in {f["id"] for f in late}  # dated 01/07/2025, recorded 01/03/2026
+    assert all(f["effectiveOn"] < "2026-02-01" for f in late)
+    recent = _history(api, ids["A"], {"recordedFrom": "2026-02-01T00:00:00+00:00"})
+    assert {f["type"] for f in recent} >= {"PersonTransferred"}
+    window = _history(api, ids["A"], {"effectiveFrom": "2025-06-01", "effectiveTo": "2025-12-31"})
+    assert [f["id"] for f in window] == [ids["moved"]]
+    assert all(f["hash"] and len(f["hash"]) == 64 for f in window)
+
+
+def test_act_lists_every_fact_recorded_under_it(api: GraphQLClient, ledger: Ledger, clock: FakeClock) -> None:
+    ids = _world(ledger, clock)
+    found = api('{ act(number: "77/QĐ-UBND", issuer: "UBND tỉnh Phú Thọ") { number issuer signedOn '
+                'facts { edges { node { id type } } } } }')["act"]
+    assert (found["number"], found["signedOn"]) == ("77/QĐ-UBND", "2026-02-01")
+    assert {e["node"]["id"] for e in found["facts"]["edges"]} == {ids["moved"], ids["retraction"]}
+    assert api('{ act(number: "no such act") { number } }')["act"] is None
+
+
+def test_a_diff_between_two_knowledge_moments_names_the_late_facts(api: GraphQLClient, ledger: Ledger,
+                                                                   clock: FakeClock) -> None:
+    ids = _world(ledger, clock)
+    query = ('query($r: ID, $b: SnapshotInput!, $a: SnapshotInput!) { staffingDiff(rootUnitId: $r, before: $b, '
+             'after: $a) { rows { unit { code } category quotaBefore quotaAfter headcountBefore headcountAfter '
+             'facts { id type } } } }')
+    filed = {"asOf": "2025-12-31", "knownAt": "2026-02-01T00:00:00+00:00"}
+    rows = api(query, {"r": ids["P"], "b": filed, "a": {"asOf": "2025-12-31"}})["staffingDiff"]["rows"]
+    by_unit = {(r["unit"]["code"], r["category"]): r for r in rows}
+    a, b = by_unit[("A", "CIVIL_SERVANT")], by_unit[("B", "CIVIL_SERVANT")]
+    assert (a["headcountBefore"], a["headcountAfter"]) == (3, 2)
+    assert (b["headcountBefore"], b["headcountAfter"], b["quotaBefore"], b["quotaAfter"]) == (0, 1, 7, 0)
+    assert ids["moved"] in {f["id"] for f in a["facts"]}
+    assert {ids["moved"], ids["retraction"]} <= {f["id"] for f in b["facts"]}
+    same = api(query, {"r": ids["P"], "b": {"asOf": "2025-12-31"}, "a": {"asOf": "2025-12-31"}})
+    assert same["staffingDiff"]["rows"] == []
