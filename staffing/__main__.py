@@ -233,6 +233,41 @@ def report(
     typer.echo(f"wrote {len(built.rows)} units to {out} (as of {day.isoformat()}, log position {position})")
 
 
+@app.command()
+def diff(
+    before_as_of: Annotated[str, typer.Option("--before-as-of", help="the first snapshot's date")],
+    after_as_of: Annotated[str, typer.Option("--after-as-of", help="the second snapshot's date")],
+    out: Annotated[Path, typer.Option(help="the file to write")],
+    before_known_at: Annotated[str | None, typer.Option("--before-known-at", help="as known at (ISO 8601)")] = None,
+    after_known_at: Annotated[str | None, typer.Option("--after-known-at", help="as known at (ISO 8601)")] = None,
+    root: Annotated[str | None, typer.Option(help="the root unit's id (default: the whole country)")] = None,
+    format: Annotated[str, typer.Option(help="csv or xlsx")] = "csv",
+) -> None:
+    """Write what differs between two snapshots of a subtree, with the facts behind each difference."""
+    from datetime import date, datetime
+
+    from staffing.reports.diff import Snapshot, staffing_diff
+    from staffing.reports.diff_export import write_diff
+
+    if format not in ("xlsx", "csv"):
+        raise typer.BadParameter("--format is xlsx or csv")
+    try:
+        days = date.fromisoformat(before_as_of), date.fromisoformat(after_as_of)
+        moments = [datetime.fromisoformat(m) if m else None for m in (before_known_at, after_known_at)]
+        root_id = str(UUID(root)) if root else None
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+    def read(queries: Any, conn: Any, position: int) -> Any:
+        first = Snapshot(days[0], queries.knowledge_position(conn, moments[0]))
+        second = Snapshot(days[1], queries.knowledge_position(conn, moments[1]))
+        return first, second, staffing_diff(queries, conn, root_id, first, second)
+
+    _, (first, second, rows), _ = _read_models(None, read)
+    write_diff(rows, first, second, out, format)
+    typer.echo(f"wrote {len(rows)} differing rows to {out}")
+
+
 def _read_models(moment: Any, read: Any) -> tuple[int, Any, tuple[int, str] | None]:
     """Catch the read models up, then ``read(queries, conn, position)`` as known at ``moment``:
     (the log position, what ``read`` returned, the event chain's head at that position)."""

@@ -80,3 +80,42 @@ def test_targets_payouts_and_statistics_from_the_command_line(tmp_path: Path) ->
         assert downsized["payout"]["rule"] == "29/2023/NĐ-CP"
     finally:
         ledger.close()
+
+
+def test_a_diff_between_two_knowledge_moments_from_the_command_line(tmp_path: Path) -> None:
+    import csv
+    import time
+    from datetime import UTC, datetime
+
+    province, a, b, person = (str(uuid4()) for _ in range(4))
+    first = [
+        _line("establishUnit", id=province, code="P", name="Tỉnh Phú Thọ", kind="PROVINCE", effectiveOn="2021-01-01",
+              act=ACT),
+        _line("establishUnit", id=a, code="A", name="Xã An", kind="COMMUNE", parentId=province,
+              effectiveOn="2021-01-01", act=ACT),
+        _line("establishUnit", id=b, code="B", name="Xã Bình", kind="COMMUNE", parentId=province,
+              effectiveOn="2021-01-01", act=ACT),
+        _line("recruitPerson", id=person, fullName="Phạm Văn Nam", birthDate="1980-01-01", gender="MALE",
+              category="CIVIL_SERVANT", unitId=a, effectiveOn="2021-01-01", act=ACT),
+    ]
+    late = [_line("transferPerson", personId=person, toUnitId=b, effectiveOn="2022-01-01",
+                  act={**ACT, "number": "77/QĐ-UBND", "signedOn": "2022-01-01"})]
+    data = tmp_path / "data"
+    for name, lines in (("first.jsonl", first), ("late.jsonl", late)):
+        path = tmp_path / name
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        assert _run(data, "import", str(path)).returncode == 0
+        if name == "first.jsonl":
+            time.sleep(0.05)
+            filed = datetime.now(UTC).isoformat()
+            time.sleep(0.05)
+    out = tmp_path / "diff.csv"
+    done = _run(data, "diff", "--root", province, "--before-as-of", "2023-01-01", "--before-known-at", filed,
+                "--after-as-of", "2023-01-01", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))
+    header = rows.index(["Mã", "Tên đơn vị", "Loại", "Biên chế trước", "Biên chế sau", "Có mặt trước", "Có mặt sau",
+                         "Dữ kiện giải thích"])
+    body = {r[0]: r for r in rows[header + 1:]}
+    assert (body["A"][5], body["A"][6], body["B"][5], body["B"][6]) == ("1", "0", "0", "1")
+    assert "PersonTransferred" in body["B"][7] and "77/QĐ-UBND" in body["B"][7]
