@@ -16,7 +16,7 @@ from staffing import chain
 from staffing.application.hygiene import clean_text
 from staffing.domain.base import check_as_of
 from staffing.domain.errors import InvalidInput, StaffingError
-from staffing.domain.values import PersonnelCategory
+from staffing.domain.values import PersonnelCategory, PersonStatus
 from staffing.graphql.auth import Authenticated, SeesHistory, forbidden, require_unit_readable
 from staffing.graphql.context import Context
 from staffing.graphql.targets import (
@@ -264,6 +264,44 @@ class Query:
             quota_after=r.quota_after, headcount_before=r.headcount_before, headcount_after=r.headcount_after,
             facts=[fact_from(f, links.get(f.position)) for f in r.facts]) for r in rows])
 
+    @strawberry.field(permission_classes=[Authenticated], description="People placed in a unit (or its subtree; "
+                      "anywhere without a unit) on `asOf`, as known at `knownAt`, by name; `search` matches names "
+                      "with or without diacritics; `status` defaults to ACTIVE (those present).")
+    @user_errors
+    def people(self, info: Info, unit_id: strawberry.ID | None = None, as_of: date | None = None,
+               known_at: datetime | None = None, include_descendants: bool = False,
+               category: PersonnelCategory | None = None, status: PersonStatus | None = PersonStatus.ACTIVE,
+               search: str | None = None, first: int = 50, after: str | None = None) -> PersonConnection:
+        ctx = info.context
+        unit, day, position = _id(unit_id, "unitId") if unit_id else None, _as_of(as_of), ctx.position(known_at)
+        ids = _scope_ids(info, unit, day, position, include_descendants)
+        with ctx.queries.connect() as conn:
+            views, more = ctx.queries.people(conn, unit_ids=ids, as_of=day, position=position,
+                                             category=category.value if category else None,
+                                             status=status.value if status else None,
+                                             search=_search(search), first=_page(first), after=after)
+        edges = [PersonEdge(cursor=encode_cursor(v.full_name, v.id), node=person_from(v)) for v in views]
+        return PersonConnection(edges=edges, page_info=PageInfo(has_next_page=more,
+                                                                end_cursor=edges[-1].cursor if edges else None))
+
+    @strawberry.field(permission_classes=[Authenticated], description="Open job positions of a unit (or its "
+                      "subtree) on `asOf`, with their holders; `vacant` keeps only the empty (or the filled) ones.")
+    @user_errors
+    def positions(self, info: Info, unit_id: strawberry.ID, as_of: date | None = None,
+                  known_at: datetime | None = None, include_descendants: bool = False, vacant: bool | None = None,
+                  first: int = 50, after: str | None = None) -> PositionConnection:
+        ctx = info.context
+        unit, day, position = _id(unit_id, "unitId"), _as_of(as_of), ctx.position(known_at)
+        ids = _scope_ids(info, unit, day, position, include_descendants) or [unit]
+        with ctx.queries.connect() as conn:
+            found, more = ctx.queries.positions(conn, unit_ids=ids, as_of=day, position=position, vacant=vacant,
+                                                first=_page(first), after=after)
+        edges = [PositionEdge(cursor=encode_cursor(r.title, r.position_id), node=Position(
+            id=strawberry.ID(r.position_id), title=r.title, group=r.group, rank=r.rank, vacant=not holders,
+            holders=[person_from(h) for h in holders])) for r, holders in found]
+        return PositionConnection(edges=edges, page_info=PageInfo(has_next_page=more,
+                                                                  end_cursor=edges[-1].cursor if edges else None))
+
     @strawberry.field(permission_classes=[Authenticated], description="A person and their assignment on `asOf`, as known at `knownAt`.")
     @user_errors
     def person(self, info: Info, id: strawberry.ID, as_of: date | None = None,
@@ -376,3 +414,49 @@ class StaffingDiffRow:
 @strawberry.type(description="What differs between two snapshots of a subtree, with the facts behind each difference.")
 class StaffingDiff:
     rows: list[StaffingDiffRow]
+
+
+@strawberry.type
+class PersonEdge:
+    cursor: str
+    node: Person
+
+
+@strawberry.type(description="People with their assignment on the date, by name.")
+class PersonConnection:
+    edges: list[PersonEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="A job position (vị trí việc làm) on the date, with the people holding it.")
+class Position:
+    id: strawberry.ID
+    title: str
+    group: str
+    rank: str
+    vacant: bool
+    holders: list[Person]
+
+
+@strawberry.type
+class PositionEdge:
+    cursor: str
+    node: Position
+
+
+@strawberry.type(description="Job positions on the date, by title.")
+class PositionConnection:
+    edges: list[PositionEdge]
+    page_info: PageInfo
+
+
+def _scope_ids(info: Info, unit: str | None, day: date, position: int, descendants: bool) -> list[str] | None:
+    """The units a people/positions question covers, after the caller's scope is checked."""
+    ctx = info.context
+    require_unit_readable(info, unit, day, position)
+    if unit is None:
+        return None
+    if not descendants:
+        return [unit]
+    with ctx.queries.connect() as conn:
+        return ctx.queries.subtree_ids(conn, unit, day, position)

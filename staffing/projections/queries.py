@@ -669,6 +669,62 @@ class Queries:
         out.sort(key=lambda m: (m.effective_on, m.person_id, _version(m.fact_id)))  # a person's day in recorded order
         return out
 
+    # ------------------------------------------------------------------ people and positions
+    def subtree_ids(self, conn: Connection, root_id: str, as_of: date, position: int) -> list[str]:
+        return [row.unit_id for row in self._subtree_rows(conn, root_id, as_of, position, None)]
+
+    def people(self, conn: Connection, *, unit_ids: Sequence[str] | None, as_of: date, position: int,
+               category: str | None = None, status: str | None = "ACTIVE", search: str | None = None,
+               first: int = 50, after: str | None = None) -> tuple[list[PersonView], bool]:
+        """People placed in ``unit_ids`` (anywhere without them) on ``as_of`` as known at ``position``,
+        keyset-paginated by (name, id); ``search`` ignores diacritics (issue 12)."""
+        p, info = t.person_versions, t.persons
+        query = (select(p, info.c.full_name, info.c.birth_date, info.c.gender)
+                 .join(info, info.c.person_id == p.c.person_id).where(visible(p, as_of, position)))
+        if unit_ids is not None:
+            query = query.where(p.c.unit_id.in_(list(unit_ids)))
+        if category:
+            query = query.where(p.c.category == category)
+        if status:
+            query = query.where(p.c.status == status)
+        if search:
+            needle = fold(search).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(info.c.name_folded.like(f"%{needle}%", escape="\\"))
+        if after:
+            name, pid = decode_cursor(after, 2)
+            query = query.where(or_(info.c.full_name > name, and_(info.c.full_name == name, p.c.person_id > pid)))
+        rows = conn.execute(query.order_by(info.c.full_name, p.c.person_id).limit(first + 1)).all()
+        return [PersonView(r.person_id, r.full_name, r.birth_date, r.gender, r.unit_id, r.position_id, r.category,
+                           r.rank, r.status, r.valid_from, as_of, position) for r in rows[:first]], len(rows) > first
+
+    def positions(self, conn: Connection, *, unit_ids: Sequence[str], as_of: date, position: int,
+                  vacant: bool | None = None, first: int = 50, after: str | None = None
+                  ) -> tuple[list[tuple[Any, list[PersonView]]], bool]:
+        """Open job positions of ``unit_ids`` on ``as_of`` with the people holding them, keyset-paginated
+        by (title, id); ``vacant`` keeps only the positions nobody (or somebody) holds."""
+        v, p = t.position_versions, t.person_versions
+        held = select(p.c.person_id).where(p.c.position_id == v.c.position_id, p.c.status == "ACTIVE",
+                                           visible(p, as_of, position)).exists()
+        query = select(v).where(v.c.unit_id.in_(list(unit_ids)), visible(v, as_of, position), v.c.status != "ABOLISHED")
+        if vacant is not None:
+            query = query.where(~held if vacant else held)
+        if after:
+            title, pid = decode_cursor(after, 2)
+            query = query.where(or_(v.c.title > title, and_(v.c.title == title, v.c.position_id > pid)))
+        rows = conn.execute(query.order_by(v.c.title, v.c.position_id).limit(first + 1)).all()[:first + 1]
+        more, rows = len(rows) > first, rows[:first]
+        holders: dict[str, list[PersonView]] = defaultdict(list)
+        ids = [r.position_id for r in rows]
+        if ids:
+            info = t.persons
+            for r in conn.execute(select(p, info.c.full_name, info.c.birth_date, info.c.gender)
+                                  .join(info, info.c.person_id == p.c.person_id)
+                                  .where(p.c.position_id.in_(ids), p.c.status == "ACTIVE", visible(p, as_of, position))):
+                holders[r.position_id].append(PersonView(
+                    r.person_id, r.full_name, r.birth_date, r.gender, r.unit_id, r.position_id, r.category, r.rank,
+                    r.status, r.valid_from, as_of, position))
+        return [(r, holders.get(r.position_id, [])) for r in rows], more
+
     # ------------------------------------------------------------------ history
     def history(self, conn: Connection, *, unit_id: str | None, person_id: str | None, first: int,
                 after: str | None, where: HistoryFilter | None = None) -> tuple[list[FactRow], bool]:

@@ -1,0 +1,76 @@
+"""People and positions for personnel departments (issue 12): connections by unit or subtree, search
+without diacritics, vacancies, and the scope of a personnel token."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from staffing.application import RetirePerson
+from staffing.bootstrap import Ledger
+from tests.builders import an_act, create_position, establish, recruit
+from tests.graphql_client import GraphQLClient
+from tests.support import ledger_bearer
+
+PEOPLE = ('query($u: ID, $d: Date, $s: String, $sub: Boolean!, $first: Int!, $after: String) { people(unitId: $u, '
+          'asOf: $d, search: $s, includeDescendants: $sub, first: $first, after: $after) { edges { cursor node '
+          '{ id fullName assignment { unitId status } } } pageInfo { hasNextPage endCursor } } }')
+
+
+def _world(ledger: Ledger) -> dict[str, Any]:
+    s = ledger.service
+    p = establish(s, code="P", name="Tỉnh Phú Thọ")
+    a = establish(s, parent_id=p, kind="COMMUNE", code="A", name="Xã An")
+    b = establish(s, parent_id=p, kind="COMMUNE", code="B", name="Xã Bình")
+    post = create_position(s, a, title="Chủ tịch UBND xã")
+    empty = create_position(s, a, title="Công chức tư pháp")
+    names = ["Nguyễn Thị Hoa", "Trần Văn Đức", "Lê Thị Ánh", "Phạm Văn Nam"]
+    people = [recruit(s, a, full_name=names[0], position_id=post), recruit(s, a, full_name=names[1]),
+              recruit(s, b, full_name=names[2]), recruit(s, b, full_name=names[3])]
+    s.execute(RetirePerson(person_id=people[3], effective_on=date(2024, 1, 1), act=an_act(signed_on=date(2023, 12, 1))))
+    return {"P": p, "A": a, "B": b, "post": post, "empty": empty, "people": people, "names": names}
+
+
+def test_people_of_a_unit_or_a_subtree_by_name_page_by_page(api: GraphQLClient, ledger: Ledger) -> None:
+    w = _world(ledger)
+
+    def page(**variables: Any) -> dict[str, Any]:
+        return api(PEOPLE, {"u": None, "d": "2024-06-30", "s": None, "sub": False, "first": 50, "after": None,
+                            **variables})["people"]
+
+    of_a = page(u=w["A"])
+    assert [e["node"]["fullName"] for e in of_a["edges"]] == ["Nguyễn Thị Hoa", "Trần Văn Đức"]
+    subtree = page(u=w["P"], sub=True)  # the retired Phạm Văn Nam is not present in 2024
+    assert [e["node"]["fullName"] for e in subtree["edges"]] == ["Lê Thị Ánh", "Nguyễn Thị Hoa", "Trần Văn Đức"]
+    first = page(u=w["P"], sub=True, first=2)
+    assert first["pageInfo"]["hasNextPage"] and len(first["edges"]) == 2
+    rest = page(u=w["P"], sub=True, first=2, after=first["pageInfo"]["endCursor"])
+    assert [e["node"]["fullName"] for e in rest["edges"]] == ["Trần Văn Đức"] and not rest["pageInfo"]["hasNextPage"]
+    found = page(s="tran van duc")  # across the country, without diacritics
+    assert [e["node"]["fullName"] for e in found["edges"]] == ["Trần Văn Đức"]
+    before = page(u=w["B"], d="2023-06-30")  # Phạm Văn Nam was still there
+    assert {e["node"]["fullName"] for e in before["edges"]} == {"Lê Thị Ánh", "Phạm Văn Nam"}
+
+
+def test_positions_with_their_holders_and_vacancies(api: GraphQLClient, ledger: Ledger) -> None:
+    w = _world(ledger)
+    query = ('query($u: ID!, $v: Boolean) { positions(unitId: $u, asOf: "2024-06-30", vacant: $v) { edges { node '
+             '{ id title vacant holders { fullName } } } } }')
+    every = [e["node"] for e in api(query, {"u": w["A"], "v": None})["positions"]["edges"]]
+    assert [(p["title"], p["vacant"], [h["fullName"] for h in p["holders"]]) for p in every] == [
+        ("Chủ tịch UBND xã", False, ["Nguyễn Thị Hoa"]), ("Công chức tư pháp", True, [])]
+    vacant = [e["node"]["id"] for e in api(query, {"u": w["A"], "v": True})["positions"]["edges"]]
+    assert vacant == [w["empty"]]
+
+
+def test_a_personnel_token_lists_people_of_its_subtree_only(api: GraphQLClient, ledger: Ledger) -> None:
+    w = _world(ledger)
+    headers = ledger_bearer(ledger, "personnel", UUID(w["A"]))
+    inside = api.client.post("/graphql", headers=headers, json={"query": PEOPLE, "variables": {
+        "u": w["A"], "d": "2024-06-30", "s": None, "sub": False, "first": 50, "after": None}})
+    assert inside.status_code == 200 and len(inside.json()["data"]["people"]["edges"]) == 2
+    for unit in (w["B"], None):
+        outside = api.client.post("/graphql", headers=headers, json={"query": PEOPLE, "variables": {
+            "u": unit, "d": "2024-06-30", "s": None, "sub": False, "first": 50, "after": None}})
+        assert outside.status_code == 403 and outside.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
