@@ -36,12 +36,14 @@ class Loaders:
     children: DataLoader[tuple[str, date, int], list[UnitView]] = field(init=False)
     lineage: DataLoader[tuple[str, int], tuple[list[LineageEntry], list[LineageEntry]]] = field(init=False)
     last_known: DataLoader[tuple[str, int], UnitView | None] = field(init=False)
+    lifetime: DataLoader[tuple[str, int], tuple[date | None, date | None]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.unit = DataLoader(load_fn=self._units)
         self.children = DataLoader(load_fn=self._children)
         self.lineage = DataLoader(load_fn=self._lineage)
         self.last_known = DataLoader(load_fn=self._last_known)
+        self.lifetime = DataLoader(load_fn=self._lifetimes)
 
     async def _units(self, keys: Sequence[tuple[str, date, int]]) -> list[UnitView | None]:
         return await asyncio.to_thread(self._units_now, keys)
@@ -71,6 +73,17 @@ class Loaders:
         def now() -> list[tuple[list[LineageEntry], list[LineageEntry]]]:
             with self.queries.connect() as conn:
                 return [self.queries.lineage(conn, unit_id, position) for unit_id, position in keys]
+        return await asyncio.to_thread(now)
+
+    async def _lifetimes(self, keys: Sequence[tuple[str, int]]) -> list[tuple[date | None, date | None]]:
+        def now() -> list[tuple[date | None, date | None]]:
+            found: dict[tuple[str, int], tuple[date | None, date | None]] = {}
+            with self.queries.connect() as conn:
+                for position, group in _grouped(keys, lambda k: k[1]).items():
+                    spans = self.queries.lifetimes(conn, [k[0] for k in group], position)
+                    for key in group:
+                        found[key] = spans.get(key[0], (None, None))
+            return [found[k] for k in keys]
         return await asyncio.to_thread(now)
 
     async def _last_known(self, keys: Sequence[tuple[str, int]]) -> list[UnitView | None]:

@@ -6,7 +6,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -109,17 +109,20 @@ class Query:
         ctx = info.context
         unit, day, position = _id(id, "id"), _as_of(as_of), ctx.position(known_at)
         with ctx.queries.connect() as conn:
-            view = ctx.queries.unit(conn, unit, day, position)
+            view = ctx.queries.unit(conn, unit, day, position) or ctx.queries.ended_unit(conn, unit, day, position)
         if view is not None:
-            require_unit_readable(info, unit, day, position)
+            require_unit_readable(info, unit, min(day, view.as_of) if view.status == "ENDED" else day, position)
         return unit_from(view) if view else None
 
     @strawberry.field(permission_classes=[Authenticated], description="Units existing on `asOf`, by code; `search` ignores Vietnamese diacritics.")
     @user_errors
     def units(self, info: Info, as_of: date | None = None, known_at: datetime | None = None,
               kind: UnitKind | None = None, parent_id: strawberry.ID | None = None,  # type: ignore[valid-type]
-              search: str | None = None, first: int = 50, after: str | None = None) -> UnitConnection:
+              search: str | None = None, first: int = 50, after: str | None = None,
+              include_ended: bool = False) -> UnitConnection:
         ctx = info.context
+        if include_ended:
+            return _every_unit(info, known_at, kind, search, first, after)
         with ctx.queries.connect() as conn:
             views, more = ctx.queries.units(
                 conn, as_of=_as_of(as_of), position=ctx.position(known_at), kind=str(kind.value) if kind else None,  # type: ignore[attr-defined]
@@ -460,3 +463,19 @@ def _scope_ids(info: Info, unit: str | None, day: date, position: int, descendan
         return [unit]
     with ctx.queries.connect() as conn:
         return ctx.queries.subtree_ids(conn, unit, day, position)
+
+
+def _every_unit(info: Info, known_at: datetime | None, kind: Any, search: str | None, first: int,
+                after: str | None) -> UnitConnection:
+    """``units(includeEnded: true)``: every unit that ever existed, in its last state (issue 12)."""
+    ctx = info.context
+    if ctx.principal is not None and not ctx.principal.reads_everything:
+        raise forbidden(info, "the list of every unit that ever existed is for callers who read everything; ask "
+                              "for your subtree on a date")
+    with ctx.queries.connect() as conn:
+        views, more = ctx.queries.every_unit(conn, position=ctx.position(known_at),
+                                             kind=str(kind.value) if kind else None, search=_search(search),
+                                             first=_page(first), after=after)
+    edges = [UnitEdge(cursor=encode_cursor(v.code, v.id), node=unit_from(v)) for v in views]
+    return UnitConnection(edges=edges, page_info=PageInfo(has_next_page=more,
+                                                          end_cursor=edges[-1].cursor if edges else None))

@@ -71,6 +71,14 @@ class Unit:
         view = await info.context.loaders.unit.load((self.parent_id, self.as_of, self.position))
         return unit_from(view) if view else None
 
+    @strawberry.field(description="The date the unit was established (as known at knownAt).")
+    async def established_on(self, info: strawberry.Info[Context, None]) -> date | None:
+        return (await info.context.loaders.lifetime.load((self.id, self.position)))[0]
+
+    @strawberry.field(description="The date the unit ended, if it has (as known at knownAt).")
+    async def ended_on(self, info: strawberry.Info[Context, None]) -> date | None:
+        return (await info.context.loaders.lifetime.load((self.id, self.position)))[1]
+
     @strawberry.field(description="Child units existing on the same date, ordered by code.")
     async def children(self, info: strawberry.Info[Context, None]) -> list[Unit]:
         views = await info.context.loaders.children.load((self.id, self.as_of, self.position))

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Connection, Date, String, and_, bindparam, func, literal, or_, select
+from sqlalchemy import BigInteger, Connection, Date, String, and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -359,6 +359,45 @@ class Queries:
                            .order_by(v.c.valid_from.desc()).limit(1)).first()
         return self._unit_view(row, row.valid_from, position) if row else None
 
+    def ended_unit(self, conn: Connection, unit_id: str, as_of: date, position: int) -> UnitView | None:
+        """The unit as it ended, when it had ended by ``as_of`` (issue 12: a question about a date after
+        a unit ended is answered with its status and successors, not a bare null)."""
+        last = self.last_known_unit(conn, unit_id, position)
+        return last if last is not None and last.status == "ENDED" and last.as_of <= as_of else None
+
+    def lifetimes(self, conn: Connection, unit_ids: Sequence[str], position: int
+                  ) -> dict[str, tuple[date | None, date | None]]:
+        """(established on, ended on) of each unit as known at ``position``."""
+        v = t.unit_versions
+        out: dict[str, tuple[date | None, date | None]] = {}
+        for chunk in _chunks(list(dict.fromkeys(unit_ids)), 500):
+            rows = conn.execute(select(v.c.unit_id, func.min(v.c.valid_from).label("start"),
+                                       func.min(case((v.c.status == "ENDED", v.c.valid_from))).label("end"))
+                                .where(v.c.unit_id.in_(chunk), v.c.rec_from <= position, v.c.rec_to > position)
+                                .group_by(v.c.unit_id)).all()
+            for r in rows:
+                out[r.unit_id] = (r.start, r.end)
+        return out
+
+    def every_unit(self, conn: Connection, *, position: int, kind: str | None = None, search: str | None = None,
+                   first: int = 50, after: str | None = None) -> tuple[list[UnitView], bool]:
+        """Every unit that ever existed as known at ``position``, in its last state, by (code, id)."""
+        v = t.unit_versions
+        latest = (select(v.c.unit_id, func.max(v.c.valid_from).label("last"))
+                  .where(v.c.rec_from <= position, v.c.rec_to > position).group_by(v.c.unit_id).subquery())
+        query = (self._unit_select().add_columns(v.c.valid_from)
+                 .join(latest, and_(latest.c.unit_id == v.c.unit_id, latest.c.last == v.c.valid_from))
+                 .where(v.c.rec_from <= position, v.c.rec_to > position))
+        if kind:
+            query = query.where(v.c.kind == kind)
+        if search:
+            query = query.where(_matches(v, search))
+        if after:
+            code, uid = decode_cursor(after, 2)
+            query = query.where(or_(v.c.code > code, and_(v.c.code == code, v.c.unit_id > uid)))
+        rows = conn.execute(query.order_by(v.c.code, v.c.unit_id).limit(first + 1)).all()
+        return [self._unit_view(r, r.valid_from, position) for r in rows[:first]], len(rows) > first
+
     def children(self, conn: Connection, unit_id: str, as_of: date, position: int) -> list[UnitView]:
         v = t.unit_versions
         rows = conn.execute(self._unit_select().where(v.c.parent_id == unit_id, visible(v, as_of, position),
@@ -392,8 +431,7 @@ class Queries:
         if parent_id:
             query = query.where(v.c.parent_id == parent_id)
         if search:
-            needle = fold(search).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(v.c.name_folded.like(f"%{needle}%", escape="\\"))
+            query = query.where(_matches(v, search))
         if after:
             code, uid = decode_cursor(after, 2)
             query = query.where(or_(v.c.code > code, and_(v.c.code == code, v.c.unit_id > uid)))
@@ -567,12 +605,16 @@ class Queries:
         them in ``conn`` before returning instead (a rolled-back preview's figures need that).
         """
         unit = self.unit(conn, unit_id, as_of, position)
-        if unit is None:
-            return None
-        ids = [u.id for u, _, _ in self.subtree(conn, unit_id, as_of, position)] if include_descendants else [unit_id]
+        ended = unit is None
+        if unit is None:  # after it ended: its (empty) figures with its status, so the answer can name successors
+            unit = self.ended_unit(conn, unit_id, as_of, position)
+            if unit is None:
+                return None
+        ids = [u.id for u, _, _ in self.subtree(conn, unit_id, as_of, position)] \
+            if include_descendants and not ended else [unit_id]
         source = EntrySource(self, as_of, position)
         source.units.update(ids)
-        vectors = self.figure_rows(conn, ids, as_of, position)
+        vectors = {} if ended else self.figure_rows(conn, ids, as_of, position)  # an ended unit holds nothing
         figures = self._assemble(unit_id, _sum(vectors.values()), ids, as_of,
                                  position,
                                  self.exceptions(conn, [unit_id], as_of, position).get(unit_id),
@@ -871,6 +913,13 @@ def _gaps(figures: StaffingFigures, vectors: Mapping[str, Sequence[int]], member
     figures.gross_vacancy = -sum(g for g in gaps if g < 0)
     figures.own_surplus = max(_gap(vectors[unit_id]), 0) if unit_id in vectors else 0
     figures.exception_deadline = deadlines.get(unit_id)
+
+
+def _matches(v: Any, search: str) -> ColumnElement[bool]:
+    """A unit's name without diacritics, or its code, contains ``search`` (issue 12: codes too)."""
+    needle = fold(search).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(v.c.name_folded.like(f"%{needle}%", escape="\\"),
+               func.lower(v.c.code).like(f"%{needle}%", escape="\\"))
 
 
 def _sum(vectors: Iterable[Sequence[int]]) -> list[int]:

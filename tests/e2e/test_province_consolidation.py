@@ -62,7 +62,8 @@ def test_consolidating_two_provinces_over_http_moves_people_quota_and_communes(g
     assert _staffing(gql, ha_giang, "2025-06-30") == before_hg
     assert _staffing(gql, new_id, "2025-06-30") is None
     # from 01/07/2025 only the new province exists, with everyone, all communes and the summed quota
-    assert _staffing(gql, ha_giang, "2025-07-01") is None
+    ended = _staffing(gql, ha_giang, "2025-07-01")  # answered with its status, not a bare null (issue 12)
+    assert ended is not None and (ended["totalQuota"], ended["totalHeadcount"]) == (0, 0)
     after = _staffing(gql, new_id, "2025-07-01")
     assert after is not None
     assert after["totalHeadcount"] == before_hg["totalHeadcount"] + before_tq["totalHeadcount"]

@@ -74,3 +74,27 @@ def test_a_personnel_token_lists_people_of_its_subtree_only(api: GraphQLClient, 
         outside = api.client.post("/graphql", headers=headers, json={"query": PEOPLE, "variables": {
             "u": unit, "d": "2024-06-30", "s": None, "sub": False, "first": 50, "after": None}})
         assert outside.status_code == 403 and outside.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_an_ended_unit_answers_with_its_status_successors_and_lifetime(api: GraphQLClient, ledger: Ledger) -> None:
+    from staffing.application import MergeUnits, NewUnit
+
+    w = _world(ledger)
+    merged = ledger.service.execute(MergeUnits(
+        source_unit_ids=(UUID(w["A"]), UUID(w["B"])), effective_on=date(2025, 7, 1),
+        act=an_act(signed_on=date(2025, 6, 1)),
+        new_unit=NewUnit(code="AB", name="Xã An Bình", kind="COMMUNE", parent_id=UUID(w["P"])))).unit_id
+    unit = api(f'{{ unit(id: "{w["A"]}", asOf: "2025-08-01") {{ status establishedOn endedOn '
+               'successors { change unit { id } } } }')["unit"]
+    assert unit["status"] == "ENDED" and unit["endedOn"] == "2025-07-01" and unit["establishedOn"] == "2020-01-01"
+    assert [s["unit"]["id"] for s in unit["successors"]] == [str(merged)]
+    staffing = api(f'{{ staffing(unitId: "{w["A"]}", asOf: "2025-08-01") {{ totalHeadcount unit {{ status '
+                   'successors { unit { code } } } } }')["staffing"]
+    assert staffing["totalHeadcount"] == 0 and staffing["unit"]["status"] == "ENDED"
+    assert staffing["unit"]["successors"][0]["unit"]["code"] == "AB"
+    assert api(f'{{ unit(id: "{w["A"]}", asOf: "2019-01-01") {{ id }} }}')["unit"] is None  # before it existed
+    every = api('{ units(includeEnded: true, first: 50) { edges { node { code status endedOn } } } }')
+    codes = {e["node"]["code"]: e["node"] for e in every["units"]["edges"]}
+    assert codes["A"]["status"] == "ENDED" and codes["AB"]["endedOn"] is None and "P" in codes
+    by_code = api('{ units(asOf: "2025-08-01", search: "ab") { edges { node { code } } } }')
+    assert [e["node"]["code"] for e in by_code["units"]["edges"]] == ["AB"]  # found by its code
