@@ -141,7 +141,8 @@ class Query:
         unit, day, position = _id(unit_id, "unitId"), _as_of(as_of), ctx.position(known_at)
         require_unit_readable(info, unit, day, position)
         with ctx.queries.connect() as conn:
-            figures = ctx.queries.staffing(conn, unit, day, position, include_descendants)
+            figures = ctx.queries.staffing(conn, unit, day, position, include_descendants) \
+                or ctx.queries.ended_staffing(conn, unit, day, position)
         return staffing_from(figures, known_at, chain.head(ctx.service.store.recorder, position)) if figures else None
 
     @strawberry.field(permission_classes=[Authenticated], description="One row per unit of the subtree (the whole country without a root), down to "

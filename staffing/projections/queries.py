@@ -365,6 +365,17 @@ class Queries:
         last = self.last_known_unit(conn, unit_id, position)
         return last if last is not None and last.status == "ENDED" and last.as_of <= as_of else None
 
+    def ended_staffing(self, conn: Connection, unit_id: str, as_of: date, position: int) -> StaffingFigures | None:
+        """For a unit that had ended by ``as_of``: empty figures carrying the unit as it ended, so an
+        answer can give its status and successors instead of a bare null (issue 12)."""
+        unit = self.ended_unit(conn, unit_id, as_of, position)
+        if unit is None:
+            return None
+        figures = self._assemble(unit_id, list(ZERO), [], as_of, position, None, False, EntrySource(self, as_of,
+                                                                                                     position))
+        figures.unit = unit
+        return figures
+
     def lifetimes(self, conn: Connection, unit_ids: Sequence[str], position: int
                   ) -> dict[str, tuple[date | None, date | None]]:
         """(established on, ended on) of each unit as known at ``position``."""
@@ -605,16 +616,12 @@ class Queries:
         them in ``conn`` before returning instead (a rolled-back preview's figures need that).
         """
         unit = self.unit(conn, unit_id, as_of, position)
-        ended = unit is None
-        if unit is None:  # after it ended: its (empty) figures with its status, so the answer can name successors
-            unit = self.ended_unit(conn, unit_id, as_of, position)
-            if unit is None:
-                return None
-        ids = [u.id for u, _, _ in self.subtree(conn, unit_id, as_of, position)] \
-            if include_descendants and not ended else [unit_id]
+        if unit is None:
+            return None
+        ids = [u.id for u, _, _ in self.subtree(conn, unit_id, as_of, position)] if include_descendants else [unit_id]
         source = EntrySource(self, as_of, position)
         source.units.update(ids)
-        vectors = {} if ended else self.figure_rows(conn, ids, as_of, position)  # an ended unit holds nothing
+        vectors = self.figure_rows(conn, ids, as_of, position)
         figures = self._assemble(unit_id, _sum(vectors.values()), ids, as_of,
                                  position,
                                  self.exceptions(conn, [unit_id], as_of, position).get(unit_id),
