@@ -399,15 +399,8 @@ class Queries:
         query = (self._unit_select().add_columns(v.c.valid_from)
                  .join(latest, and_(latest.c.unit_id == v.c.unit_id, latest.c.last == v.c.valid_from))
                  .where(v.c.rec_from <= position, v.c.rec_to > position))
-        if kind:
-            query = query.where(v.c.kind == kind)
-        if search:
-            query = query.where(_matches(v, search))
-        if after:
-            code, uid = decode_cursor(after, 2)
-            query = query.where(or_(v.c.code > code, and_(v.c.code == code, v.c.unit_id > uid)))
-        rows = conn.execute(query.order_by(v.c.code, v.c.unit_id).limit(first + 1)).all()
-        return [self._unit_view(r, r.valid_from, position) for r in rows[:first]], len(rows) > first
+        rows, more = _unit_page(conn, query, kind, search, first, after)
+        return [self._unit_view(r, r.valid_from, position) for r in rows], more
 
     def children(self, conn: Connection, unit_id: str, as_of: date, position: int) -> list[UnitView]:
         v = t.unit_versions
@@ -437,17 +430,10 @@ class Queries:
         if within is not None:
             ids = [row.unit_id for row in self._subtree_rows(conn, within, as_of, position, None)]
             query = query.where(v.c.unit_id.in_(ids))
-        if kind:
-            query = query.where(v.c.kind == kind)
         if parent_id:
             query = query.where(v.c.parent_id == parent_id)
-        if search:
-            query = query.where(_matches(v, search))
-        if after:
-            code, uid = decode_cursor(after, 2)
-            query = query.where(or_(v.c.code > code, and_(v.c.code == code, v.c.unit_id > uid)))
-        rows = conn.execute(query.order_by(v.c.code, v.c.unit_id).limit(first + 1)).all()
-        return [self._unit_view(r, as_of, position) for r in rows[:first]], len(rows) > first
+        rows, more = _unit_page(conn, query, kind, search, first, after)
+        return [self._unit_view(r, as_of, position) for r in rows], more
 
     def lineage(self, conn: Connection, unit_id: str, position: int) -> tuple[list[LineageEntry], list[LineageEntry]]:
         rows = conn.execute(select(t.lineage).where(t.lineage.c.unit_id == unit_id, t.lineage.c.rec_from <= position)
@@ -920,6 +906,21 @@ def _gaps(figures: StaffingFigures, vectors: Mapping[str, Sequence[int]], member
     figures.gross_vacancy = -sum(g for g in gaps if g < 0)
     figures.own_surplus = max(_gap(vectors[unit_id]), 0) if unit_id in vectors else 0
     figures.exception_deadline = deadlines.get(unit_id)
+
+
+def _unit_page(conn: Connection, query: Any, kind: str | None, search: str | None, first: int,
+               after: str | None) -> tuple[Sequence[Any], bool]:
+    """Filter unit rows by kind and search, and take one keyset page by (code, id)."""
+    v = t.unit_versions
+    if kind:
+        query = query.where(v.c.kind == kind)
+    if search:
+        query = query.where(_matches(v, search))
+    if after:
+        code, uid = decode_cursor(after, 2)
+        query = query.where(or_(v.c.code > code, and_(v.c.code == code, v.c.unit_id > uid)))
+    rows = conn.execute(query.order_by(v.c.code, v.c.unit_id).limit(first + 1)).all()
+    return rows[:first], len(rows) > first
 
 
 def _matches(v: Any, search: str) -> ColumnElement[bool]:
