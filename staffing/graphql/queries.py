@@ -16,7 +16,8 @@ from staffing import chain
 from staffing.application.hygiene import clean_text
 from staffing.domain.base import check_as_of
 from staffing.domain.errors import InvalidInput, StaffingError
-from staffing.domain.values import PersonnelCategory, PersonStatus
+from staffing.domain.retirement import retirement_date
+from staffing.domain.values import Gender, PersonnelCategory, PersonStatus
 from staffing.graphql.auth import Authenticated, SeesHistory, forbidden, require_unit_readable
 from staffing.graphql.context import Context
 from staffing.graphql.targets import (
@@ -306,6 +307,22 @@ class Query:
         return PositionConnection(edges=edges, page_info=PageInfo(has_next_page=more,
                                                                   end_cursor=edges[-1].cursor if edges else None))
 
+    @strawberry.field(permission_classes=[Authenticated], description="People present in a unit (or its subtree) "
+                      "on `asOf` who reach the retirement age in force by `horizon`, soonest first.")
+    @user_errors
+    def retiring_people(self, info: Info, unit_id: strawberry.ID, horizon: date, as_of: date | None = None,
+                        known_at: datetime | None = None, include_descendants: bool = True) -> list[Retiring]:
+        ctx = info.context
+        unit, day, position = _id(unit_id, "unitId"), _as_of(as_of), ctx.position(known_at)
+        if horizon < day:
+            raise InvalidInput("horizon", "the horizon lies before the date asked about")
+        ids = _scope_ids(info, unit, day, position, include_descendants)
+        with ctx.queries.connect() as conn:
+            views, _ = ctx.queries.people(conn, unit_ids=ids, as_of=day, position=position, first=1_000_000)
+        found = [(retirement_date(v.birth_date, Gender(v.gender)), v) for v in views]
+        return [Retiring(person=person_from(v), retires_on=on)
+                for on, v in sorted(found, key=lambda f: (f[0], f[1].full_name)) if day <= on <= horizon]
+
     @strawberry.field(permission_classes=[Authenticated], description="A person and their assignment on `asOf`, as known at `knownAt`.")
     @user_errors
     def person(self, info: Info, id: strawberry.ID, as_of: date | None = None,
@@ -480,3 +497,10 @@ def _every_unit(info: Info, known_at: datetime | None, kind: Any, search: str | 
     edges = [UnitEdge(cursor=encode_cursor(v.code, v.id), node=unit_from(v)) for v in views]
     return UnitConnection(edges=edges, page_info=PageInfo(has_next_page=more,
                                                           end_cursor=edges[-1].cursor if edges else None))
+
+
+@strawberry.type(description="Someone present on the date who reaches the retirement age in force within the horizon.")
+class Retiring:
+    person: Person
+    retires_on: date = strawberry.field(description="The first day of the month after they reach the age in force "
+                                                    "(Labour Code 2019 art. 169; Decree 135/2020).")

@@ -98,3 +98,17 @@ def test_an_ended_unit_answers_with_its_status_successors_and_lifetime(api: Grap
     assert codes["A"]["status"] == "ENDED" and codes["AB"]["endedOn"] is None and "P" in codes
     by_code = api('{ units(asOf: "2025-08-01", search: "ab") { edges { node { code } } } }')
     assert [e["node"]["code"] for e in by_code["units"]["edges"]] == ["AB"]  # found by its code
+
+
+def test_people_reaching_retirement_age_within_a_horizon(api: GraphQLClient, ledger: Ledger) -> None:
+    s = ledger.service
+    p = establish(s, code="R", name="Tỉnh Hòa Bình")
+    soon = recruit(s, p, full_name="Đinh Văn Sơn", birth_date=date(1965, 2, 10), gender="MALE")  # 61y6m: 08/2026
+    recruit(s, p, full_name="Bùi Thị Mai", birth_date=date(1990, 5, 5), gender="FEMALE")
+    later = recruit(s, p, full_name="Hà Thị Lan", birth_date=date(1971, 3, 1), gender="FEMALE")  # 57y8m: 11/2028
+    query = ('query($u: ID!, $h: Date!) { retiringPeople(unitId: $u, asOf: "2026-01-01", horizon: $h) '
+             '{ retiresOn person { id fullName } } }')
+    within = api(query, {"u": p, "h": "2026-12-31"})["retiringPeople"]
+    assert [(r["person"]["id"], r["retiresOn"]) for r in within] == [(soon, "2026-09-01")]
+    wider = api(query, {"u": p, "h": "2029-12-31"})["retiringPeople"]
+    assert [r["person"]["id"] for r in wider] == [soon, later]
