@@ -28,7 +28,7 @@ from staffing.projections.figures import FIGURE_COLUMNS, HEADCOUNT, QUOTA
 from staffing.projections.text import fold
 
 __all__ = [
-    "FactRow", "HistoryFilter", "LineageEntry", "Movement", "PersonView", "QuotaEntry", "Queries", "StaffingFigures",
+    "FactRow", "HistoryFilter", "fact_row", "on_record", "LineageEntry", "Movement", "PersonView", "QuotaEntry", "Queries", "StaffingFigures",
     "StaffingLine", "UnitView", "decode_cursor", "encode_cursor",
 ]
 
@@ -428,8 +428,7 @@ class Queries:
         v = t.unit_versions
         query = self._unit_select().where(visible(v, as_of, position), v.c.status == "ACTIVE")
         if within is not None:
-            ids = [row.unit_id for row in self._subtree_rows(conn, within, as_of, position, None)]
-            query = query.where(v.c.unit_id.in_(ids))
+            query = query.where(v.c.unit_id.in_(self.subtree_ids(conn, within, as_of, position)))
         if parent_id:
             query = query.where(v.c.parent_id == parent_id)
         rows, more = _unit_page(conn, query, kind, search, first, after)
@@ -777,10 +776,20 @@ class Queries:
                 raise InvalidInput("after", "the cursor is not one this API issued; pass an endCursor back unchanged")
             query = query.where(f.c.position > int(pos))
         rows = conn.execute(query.order_by(f.c.position).limit(first + 1)).all()
-        facts = [FactRow(r.fact_id, r.position, r.type, r.aggregate_id, r.unit_id, r.other_unit_id, r.person_id,
-                         r.effective_on, from_us(r.recorded_us), r.act_number, r.act_issuer, r.act_signed_on, r.data,
-                         r.retraction_fact_id, r.recorded_by) for r in rows[:first]]
-        return facts, len(rows) > first
+        return [fact_row(r) for r in rows[:first]], len(rows) > first
+
+
+def fact_row(r: Any) -> FactRow:
+    """A ``facts`` table row as the API shows it."""
+    return FactRow(r.fact_id, r.position, r.type, r.aggregate_id, r.unit_id, r.other_unit_id, r.person_id,
+                   r.effective_on, from_us(r.recorded_us), r.act_number, r.act_issuer, r.act_signed_on, r.data,
+                   r.retraction_fact_id, r.recorded_by)
+
+
+def on_record(position: int) -> ColumnElement[bool]:
+    """A fact recorded by ``position`` and not retracted by then (what was known at that moment)."""
+    f = t.facts
+    return and_(f.c.position <= position, or_(f.c.retracted_pos.is_(None), f.c.retracted_pos > position))
 
 
 def classify_transition(prev_unit: str | None, prev_status: str | None, unit: str, status: str, cause: str,

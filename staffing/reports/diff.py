@@ -22,7 +22,7 @@ from datetime import date
 from sqlalchemy import Connection, and_, or_, select
 
 from staffing.projections import tables as t
-from staffing.projections.queries import FactRow, Queries, StaffingFigures, UnitView, from_us
+from staffing.projections.queries import FactRow, Queries, StaffingFigures, UnitView, fact_row
 
 __all__ = ["DiffRow", "Snapshot", "staffing_diff"]
 
@@ -85,9 +85,7 @@ def _explaining(conn: Connection, units: set[str], before: Snapshot, after: Snap
                 and_(f.c.effective_on > low_d, f.c.effective_on <= high_d, f.c.position <= high_p)),
         ).order_by(f.c.position)).all()
         for r in rows:
-            fact = FactRow(r.fact_id, r.position, r.type, r.aggregate_id, r.unit_id, r.other_unit_id, r.person_id,
-                           r.effective_on, from_us(r.recorded_us), r.act_number, r.act_issuer, r.act_signed_on,
-                           r.data, r.retraction_fact_id, r.recorded_by)
+            fact = fact_row(r)
             for unit in {r.unit_id, r.other_unit_id} & units:
                 found[unit].append(fact)
     return found

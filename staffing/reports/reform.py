@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import orjson
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, select
 
 from staffing.projections import tables as t
-from staffing.projections.queries import Queries
+from staffing.projections.queries import Queries, on_record
 from staffing.reports import targets as target_rules
 
 __all__ = ["ReformStatistics", "reform_statistics"]
@@ -91,8 +91,8 @@ def _facts(conn: Connection, kind: str, start: date, end: date, position: int
            ) -> list[tuple[str, date, dict[str, object]]]:
     f = t.facts
     rows = conn.execute(select(f.c.unit_id, f.c.effective_on, f.c.data).where(
-        f.c.type == kind, f.c.effective_on >= start, f.c.effective_on <= end, f.c.position <= position,
-        or_(f.c.retracted_pos.is_(None), f.c.retracted_pos > position)).order_by(f.c.position)).all()
+        f.c.type == kind, f.c.effective_on >= start, f.c.effective_on <= end, on_record(position))
+        .order_by(f.c.position)).all()
     return [(r.unit_id, r.effective_on, orjson.loads(r.data)) for r in rows]
 
 

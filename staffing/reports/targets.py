@@ -24,11 +24,11 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, select
 
 from staffing.domain.errors import InvalidInput, NotFound
 from staffing.projections import tables as t
-from staffing.projections.queries import Queries, StaffingFigures, UnitView
+from staffing.projections.queries import Queries, StaffingFigures, UnitView, on_record
 
 __all__ = ["Progress", "Target", "expiring_exceptions", "progress", "target", "targets"]
 
@@ -75,9 +75,7 @@ def _target(row: Any) -> Target:
 
 
 def _known(position: int) -> Any:
-    f = t.facts
-    return and_(f.c.type == "ReductionTargetSet", f.c.position <= position,
-                or_(f.c.retracted_pos.is_(None), f.c.retracted_pos > position))
+    return and_(t.facts.c.type == "ReductionTargetSet", on_record(position))
 
 
 def targets(conn: Connection, position: int, unit_id: str | None = None) -> list[Target]:

@@ -14,7 +14,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -147,6 +147,3 @@ def write_csv(report: StaffingReport, context: ReportContext, path: Path) -> Non
         for chunk in csv_text(report, context):
             handle.write(chunk)
 
-
-def as_of_label(day: date) -> str:
-    return day.strftime("%d/%m/%Y")
