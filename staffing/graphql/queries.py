@@ -86,6 +86,10 @@ def _id(value: str, field: str) -> str:
         raise InvalidInput(field, f"{value!r} is not a valid id") from None
 
 
+def _page_info(edges: list[Any], more: bool) -> PageInfo:
+    return PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None)
+
+
 def _page(first: int) -> int:
     if not 1 <= first <= MAX_PAGE:
         raise InvalidInput("first", f"first must be between 1 and {MAX_PAGE}")
@@ -131,8 +135,7 @@ class Query:
                 after=after, within=None if ctx.principal is None or ctx.principal.reads_everything
                 else str(ctx.principal.unit_id))
         edges = [UnitEdge(cursor=encode_cursor(v.code, v.id), node=unit_from(v)) for v in views]
-        return UnitConnection(edges=edges, page_info=PageInfo(has_next_page=more,
-                                                              end_cursor=edges[-1].cursor if edges else None))
+        return UnitConnection(edges=edges, page_info=_page_info(edges, more))
 
     @strawberry.field(permission_classes=[Authenticated], description="Headcount against quota for one unit (or its subtree as it stood) on a date.")
     @user_errors
@@ -286,8 +289,7 @@ class Query:
                                              status=status.value if status else None,
                                              search=_search(search), first=_page(first), after=after)
         edges = [PersonEdge(cursor=encode_cursor(v.full_name, v.id), node=person_from(v)) for v in views]
-        return PersonConnection(edges=edges, page_info=PageInfo(has_next_page=more,
-                                                                end_cursor=edges[-1].cursor if edges else None))
+        return PersonConnection(edges=edges, page_info=_page_info(edges, more))
 
     @strawberry.field(permission_classes=[Authenticated], description="Open job positions of a unit (or its "
                       "subtree) on `asOf`, with their holders; `vacant` keeps only the empty (or the filled) ones.")
@@ -304,8 +306,7 @@ class Query:
         edges = [PositionEdge(cursor=encode_cursor(r.title, r.position_id), node=Position(
             id=strawberry.ID(r.position_id), title=r.title, group=r.group, rank=r.rank, vacant=not holders,
             holders=[person_from(h) for h in holders])) for r, holders in found]
-        return PositionConnection(edges=edges, page_info=PageInfo(has_next_page=more,
-                                                                  end_cursor=edges[-1].cursor if edges else None))
+        return PositionConnection(edges=edges, page_info=_page_info(edges, more))
 
     @strawberry.field(permission_classes=[Authenticated], description="People present in a unit (or its subtree) "
                       "on `asOf` who reach the retirement age in force by `horizon`, soonest first.")
@@ -374,8 +375,7 @@ def _facts(info: Info, unit: str | None, person: str | None, first: int, after: 
                                          where=where)
     links = chain.hashes(ctx.service.store.recorder, [r.position for r in rows])
     edges = [FactEdge(cursor=encode_cursor(r.position), node=fact_from(r, links.get(r.position))) for r in rows]
-    return FactConnection(edges=edges, page_info=PageInfo(has_next_page=more,
-                                                          end_cursor=edges[-1].cursor if edges else None))
+    return FactConnection(edges=edges, page_info=_page_info(edges, more))
 
 
 @strawberry.input(description="Narrow the history: every condition given must hold.")
@@ -495,8 +495,7 @@ def _every_unit(info: Info, known_at: datetime | None, kind: Any, search: str | 
                                              kind=str(kind.value) if kind else None, search=_search(search),
                                              first=_page(first), after=after)
     edges = [UnitEdge(cursor=encode_cursor(v.code, v.id), node=unit_from(v)) for v in views]
-    return UnitConnection(edges=edges, page_info=PageInfo(has_next_page=more,
-                                                          end_cursor=edges[-1].cursor if edges else None))
+    return UnitConnection(edges=edges, page_info=_page_info(edges, more))
 
 
 @strawberry.type(description="Someone present on the date who reaches the retirement age in force within the horizon.")
