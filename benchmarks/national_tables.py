@@ -33,7 +33,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -170,79 +170,87 @@ def fill(conn: Connection, people: int, seed: int) -> dict[str, int]:
         if u.size == 0:
             continue
         quota_rows.append((u, u.size + u.size // 10, positions.take()))
-    person_rows: list[dict[str, Any]] = []
-    yearly: dict[int, list[tuple[str, _Unit, date]]] = {}
+    # then ten years of facts, recorded in the order they arrive: most within three weeks of their
+    # date, one in thirty months late (what a late fact costs the roll-ups is part of the measure)
+    events: list[tuple[date, int, str, Any]] = []
+
+    def arrives(on: date, kind: str, payload: Any) -> None:
+        lag = rng.randrange(60, 400) if rng.random() < 1 / 30 else rng.randrange(0, 21)
+        events.append((on + timedelta(days=lag), len(events), kind, payload))
+
     for u in units:
         for _ in range(u.size):
             person = _uid(rng)
             u.people.append(person)
             year = 2015 + min(int(rng.expovariate(0.6)), 9)
-            yearly.setdefault(year, []).append((person, u, date(year, 1 + rng.randrange(12), 1 + rng.randrange(28))))
-    # one range of positions per year: that year's recruitments and departures
-    leaving: dict[str, date] = {}
-    for year in range(2015, 2025):
-        for person, u, on in yearly.get(year, []):
-            p = positions.take()
+            on = date(year, 1 + rng.randrange(12), 1 + rng.randrange(28))
+            arrives(on, "recruit", (person, u, on))
             if rng.random() < 0.12:
-                leaving[person] = date(min(year + 1 + rng.randrange(6), 2025), 1 + rng.randrange(5), 1)
-            person_rows.append(_person_row(person, u.unit_id, u.category, "ACTIVE", on, END_OF_TIME, p))
-    # departures: the open row is closed and replaced by the stretch worked and a RETIRED row
-    by_person: dict[str, dict[str, Any]] = {r["person_id"]: r for r in person_rows}
-    departures = sorted(leaving.items(), key=lambda kv: kv[1])
-    for person, on in departures:
-        row = by_person[person]
-        if on <= row["valid_from"]:
-            continue
-        p = positions.take()
-        row["rec_to"] = p
-        worked = _person_row(person, row["unit_id"], row["category"], "ACTIVE", row["valid_from"], on, p)
-        gone = _person_row(person, row["unit_id"], row["category"], "RETIRED", on, END_OF_TIME, p, cause="RETIRED")
-        person_rows.extend((worked, gone))
-        by_person[person] = gone
-    # quota: assigned in 2015; the 2022 cut recorded after the departures
-    quota_out = []
+                gone = date(min(year + 1 + rng.randrange(6), 2025), 1 + rng.randrange(5), 1)
+                arrives(gone, "leave", (person, gone))
     cut = date(2022, 1, 1)
-    for u, amount, p in quota_rows:
-        p_cut = positions.take()
-        common = {"unit_id": u.unit_id, "category": u.category, "kind": "ASSIGNED", "reason": "ASSIGNED",
-                  "fact_id": f"q:{u.unit_id}", "act_number": "01/2015/QĐ-TTg", "act_issuer": "Thủ tướng Chính phủ",
-                  "act_signed_on": date(2014, 12, 1)}
-        quota_out.append({**common, "amount": amount, "valid_from": START, "valid_to": END_OF_TIME,
-                          "rec_from": p, "rec_to": p_cut})
-        quota_out.append({**common, "amount": amount, "valid_from": START, "valid_to": cut,
-                          "rec_from": p_cut, "rec_to": OPEN_POSITION})
-        quota_out.append({**common, "amount": amount - amount // 10, "valid_from": cut, "valid_to": END_OF_TIME,
-                          "rec_from": p_cut, "rec_to": OPEN_POSITION})
-    # 2025: the reform, recorded last
-    by_unit = {u.unit_id: u for u in units}
+    for q in quota_rows:
+        arrives(cut, "cut", q)
     for u in units:
-        if u.size == 0:  # a new commune
-            unit_rows.append(_unit_row(u, u.parent, REFORM, END_OF_TIME, positions.take()))
-    for row in list(unit_rows):
-        u = by_unit[row["unit_id"]]
-        if row["valid_from"] != START or not (u.ends or u.moved_to):
-            continue
+        if u.size == 0:
+            arrives(REFORM, "new unit", u)
+        elif u.ends or u.moved_to:
+            arrives(REFORM, "reform", u)
+    person_rows: list[dict[str, Any]] = []
+    by_person: dict[str, dict[str, Any]] = {}
+    first_rows = {r["unit_id"]: r for r in unit_rows}
+    quota_out: list[dict[str, Any]] = []
+    for _, _, kind, payload in sorted(events, key=lambda e: (e[0], e[1])):
         p = positions.take()
-        row["rec_to"] = p
-        unit_rows.append(_unit_row(u, u.parent, START, REFORM, p))
-        if u.moved_to:
-            unit_rows.append(_unit_row(u, u.moved_to, REFORM, END_OF_TIME, p))
-        else:
-            unit_rows.append(_unit_row(u, u.parent, REFORM, END_OF_TIME, p, status="ENDED"))
-    for u in units:
-        if not u.ends or u.successor is None:
-            continue
-        for person in u.people:
-            row = by_person[person]
-            if row["status"] != "ACTIVE" or row["valid_from"] >= REFORM:
+        if kind == "recruit":
+            person, u, on = payload
+            by_person[person] = _person_row(person, u.unit_id, u.category, "ACTIVE", on, END_OF_TIME, p)
+            person_rows.append(by_person[person])
+        elif kind == "leave":  # the open row is closed and replaced by the stretch worked and a RETIRED row
+            person, on = payload
+            row = by_person.get(person)
+            if row is None or row["status"] != "ACTIVE" or on <= row["valid_from"] or row["valid_to"] != END_OF_TIME:
                 continue
-            p = positions.take()
             row["rec_to"] = p
-            person_rows.append(_person_row(person, u.unit_id, row["category"], "ACTIVE", row["valid_from"], REFORM, p))
-            moved = _person_row(person, u.successor, row["category"], "ACTIVE", REFORM, END_OF_TIME, p,
-                                cause="TRANSFERRED")
-            person_rows.append(moved)
-            by_person[person] = moved
+            worked = _person_row(person, row["unit_id"], row["category"], "ACTIVE", row["valid_from"], on, p)
+            gone = _person_row(person, row["unit_id"], row["category"], "RETIRED", on, END_OF_TIME, p, cause="RETIRED")
+            person_rows.extend((worked, gone))
+            by_person[person] = gone
+        elif kind == "cut":
+            u, amount, p_set = payload
+            common = {"unit_id": u.unit_id, "category": u.category, "kind": "ASSIGNED", "reason": "ASSIGNED",
+                      "fact_id": f"q:{u.unit_id}", "act_number": "01/2015/QĐ-TTg",
+                      "act_issuer": "Thủ tướng Chính phủ", "act_signed_on": date(2014, 12, 1)}
+            quota_out.append({**common, "amount": amount, "valid_from": START, "valid_to": END_OF_TIME,
+                              "rec_from": p_set, "rec_to": p})
+            quota_out.append({**common, "amount": amount, "valid_from": START, "valid_to": cut,
+                              "rec_from": p, "rec_to": OPEN_POSITION})
+            quota_out.append({**common, "amount": amount - amount // 10, "valid_from": cut, "valid_to": END_OF_TIME,
+                              "rec_from": p, "rec_to": OPEN_POSITION})
+        elif kind == "new unit":
+            unit_rows.append(_unit_row(payload, payload.parent, REFORM, END_OF_TIME, p))
+        else:  # the reform of one unit: its row ends or moves, then its people go to the successor
+            u = payload
+            first_rows[u.unit_id]["rec_to"] = p
+            unit_rows.append(_unit_row(u, u.parent, START, REFORM, p))
+            if u.moved_to:
+                unit_rows.append(_unit_row(u, u.moved_to, REFORM, END_OF_TIME, p))
+            else:
+                unit_rows.append(_unit_row(u, u.parent, REFORM, END_OF_TIME, p, status="ENDED"))
+            if u.successor is None:
+                continue
+            for person in u.people:
+                row = by_person.get(person)
+                if row is None or row["status"] != "ACTIVE" or row["valid_from"] >= REFORM:
+                    continue
+                p = positions.take()
+                row["rec_to"] = p
+                person_rows.append(_person_row(person, u.unit_id, row["category"], "ACTIVE", row["valid_from"],
+                                               REFORM, p))
+                moved = _person_row(person, u.successor, row["category"], "ACTIVE", REFORM, END_OF_TIME, p,
+                                    cause="TRANSFERRED")
+                person_rows.append(moved)
+                by_person[person] = moved
     # figures, as the projector derives them: + at rec_from, - at rec_to
     for r in person_rows:
         found = person_contribution(r)
