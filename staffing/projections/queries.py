@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -452,42 +453,10 @@ class Queries:
                 for r, level in self._walk(conn, root_id, as_of, position, depth)]
 
     def _walk(self, conn: Connection, root_id: str | None, as_of: date, position: int,
-              depth: int | None, ordered_to: int | None = None) -> list[tuple[Any, int]]:
-        """The subtree's unit rows with their levels, in preorder (siblings by code, then id).
-
-        ``ordered_to``: order siblings only down to that level (a report that shows one level
-        and sums the rest needs each subtree contiguous, not sorted inside).
-        """
+              depth: int | None) -> list[tuple[Any, int]]:
+        """The subtree's unit rows with their levels, in preorder (siblings by code, then id)."""
         rows = self._subtree_rows(conn, root_id, as_of, position, depth)
-        by_parent: dict[str | None, list[Any]] = defaultdict(list)
-        ids = set()
-        for r in rows:
-            by_parent[r.parent_id].append(r)
-            ids.add(r.unit_id)
-        out: list[tuple[Any, int]] = []
-        seen: set[str] = set()  # the write side should prevent cycles; a read must not loop if one slips in
-        if root_id is None:
-            # top level: no parent, or a parent that does not exist on that date
-            stack = [(r, 1) for r in rows if r.parent_id is None or r.parent_id not in ids]
-            stack.sort(key=_sibling_order, reverse=True)
-        else:
-            root = next((r for r in rows if r.unit_id == root_id), None)
-            if root is None:
-                return []
-            stack = [(root, 0)]
-        while stack:
-            row, level = stack.pop()
-            if row.unit_id in seen:
-                continue
-            seen.add(row.unit_id)
-            out.append((row, level))
-            if depth is None or level < depth:
-                children = by_parent.get(row.unit_id)
-                if children:
-                    if ordered_to is None or level < ordered_to:
-                        children.sort(key=_row_order)
-                    stack.extend((child, level + 1) for child in reversed(children))
-        return out
+        return _preorder(_Tree(rows), root_id, depth)
 
     def _subtree_rows(self, conn: Connection, root_id: str | None, as_of: date, position: int,
                       depth: int | None) -> Sequence[Any]:
@@ -626,34 +595,31 @@ class Queries:
         """
         if depth is not None and depth < 0:
             raise InvalidInput("depth", "depth must be 0 or more")
-        tree = self._walk(conn, root_id, as_of, position, None, depth if include_descendants else None)
-        if not tree:
+        if include_descendants:  # every unit is read (and summed), only the shown ones are ordered
+            tree = _Tree(self._subtree_rows(conn, root_id, as_of, position, None))
+            shown = _preorder(tree, root_id, depth)
+            members = _members(tree, shown, depth)
+            ids = [r.unit_id for r in tree.rows]
+        else:
+            shown = self._walk(conn, root_id, as_of, position, depth)
+            members = {r.unit_id: [r.unit_id] for r, _ in shown}
+            ids = list(members)
+        if not shown:
             return []
-        ids = [r.unit_id for r, _ in tree]
         figures = self.figure_rows(conn, ids, as_of, position)
-        shown = [(r, level) for r, level in tree if depth is None or level <= depth]
         exceptions = self.exceptions(conn, [r.unit_id for r, _ in shown], as_of, position)
         deadlines = self.exception_deadlines(conn, [r.unit_id for r, _ in shown], as_of, position)
-        members: dict[str, list[str]] = {r.unit_id: [r.unit_id] for r, _ in shown}
-        if include_descendants:  # preorder: a unit's shown ancestors are the open entries of a stack
-            open_: list[tuple[int, list[str]]] = []
-            for r, level in tree:
-                while open_ and open_[-1][0] >= level:
-                    open_.pop()
-                for _, ancestor in open_:
-                    ancestor.append(r.unit_id)
-                if r.unit_id in members:
-                    open_.append((level, members[r.unit_id]))
         source = EntrySource(self, as_of, position)
         source.units.update(ids if include_descendants else members)
+        gaps = {unit: _gap(vector) for unit, vector in figures.items()}  # once per unit, not once per ancestor
         rows = []
         for r, level in shown:
             unit = members[r.unit_id]
-            total = _sum(figures[m] for m in unit if m in figures)
+            total = _sum(filter(None, map(figures.get, unit)))
             figures_row = self._assemble(r.unit_id, total, unit, as_of, position, exceptions.get(r.unit_id),
                                          include_descendants, source)
             figures_row.unit, figures_row.level = self._unit_view(r, as_of, position), level
-            _gaps(figures_row, figures, unit, r.unit_id, deadlines)
+            _gaps(figures_row, figures, unit, r.unit_id, deadlines, gaps)
             rows.append(figures_row)
         return rows
 
@@ -818,6 +784,74 @@ def _version(fact_id: str | None) -> int:
 ZERO = (0,) * len(FIGURE_COLUMNS)
 
 
+class _Tree:
+    """Unit rows indexed by parent (one pass over rows the walk read)."""
+
+    def __init__(self, rows: Sequence[Any]) -> None:
+        self.rows = rows
+        self.children: dict[str | None, list[Any]] = defaultdict(list)
+        for r in rows:
+            self.children[r.parent_id].append(r)
+        self.ids = {r.unit_id for r in rows}
+
+    def descendants(self, unit_id: str) -> list[str]:
+        """Every unit below ``unit_id`` (any order; a cycle, should one slip in, is not followed)."""
+        out: list[str] = []
+        seen = {unit_id}
+        frontier = [unit_id]
+        while frontier:
+            found = [r.unit_id for parent in frontier for r in self.children.get(parent, ()) if r.unit_id not in seen]
+            seen.update(found)
+            out.extend(found)
+            frontier = found
+        return out
+
+
+def _preorder(tree: _Tree, root_id: str | None, depth: int | None) -> list[tuple[Any, int]]:
+    """The rows down to ``depth`` with their levels, in preorder, siblings by code then id.
+
+    With a root, the root is level 0; without one, the top level (no parent, or a parent that
+    does not exist on that date) is level 1. A cycle, should one slip past the write side, is cut.
+    """
+    out: list[tuple[Any, int]] = []
+    seen: set[str] = set()
+    if root_id is None:
+        stack = [(r, 1) for r in tree.rows if r.parent_id is None or r.parent_id not in tree.ids]
+        stack.sort(key=_sibling_order, reverse=True)
+    else:
+        root = next((r for r in tree.rows if r.unit_id == root_id), None)
+        if root is None:
+            return []
+        stack = [(root, 0)]
+    while stack:
+        row, level = stack.pop()
+        if row.unit_id in seen:
+            continue
+        seen.add(row.unit_id)
+        out.append((row, level))
+        if depth is None or level < depth:
+            children = tree.children.get(row.unit_id)
+            if children:
+                children.sort(key=_row_order)
+                stack.extend([(child, level + 1) for child in reversed(children)])
+    return out
+
+
+def _members(tree: _Tree, shown: list[tuple[Any, int]], depth: int | None) -> dict[str, list[str]]:
+    """Each shown unit and every unit below it: children's lists joined bottom-up, and below the
+    deepest shown level one breadth-first pass (nothing there is ordered or listed twice)."""
+    members: dict[str, list[str]] = {}
+    for r, level in reversed(shown):  # children before parents
+        unit = [r.unit_id]
+        if depth is not None and level >= depth:
+            unit.extend(tree.descendants(r.unit_id))
+        else:
+            for child in tree.children.get(r.unit_id, ()):
+                unit.extend(members.get(child.unit_id, ()))
+        members[r.unit_id] = unit
+    return members
+
+
 def _row_order(row: Any) -> tuple[str, str]:
     return row.code, row.unit_id
 
@@ -901,19 +935,26 @@ _HEAD_COLUMNS = [heads for _, heads, _ in _LAYOUT]
 _QUOTA_COLUMNS = [i for _, _, kinds in _LAYOUT for _, i in kinds]
 
 
+_HEADS_OF = itemgetter(*_HEAD_COLUMNS)
+_QUOTA_OF = itemgetter(*_QUOTA_COLUMNS)
+
+
 def _gap(vector: Sequence[int]) -> int:
     """Headcount minus quota of one unit's figure vector."""
-    return sum(vector[i] for i in _HEAD_COLUMNS) - sum(vector[i] for i in _QUOTA_COLUMNS)
+    return sum(_HEADS_OF(vector)) - sum(_QUOTA_OF(vector))
 
 
 def _gaps(figures: StaffingFigures, vectors: Mapping[str, Sequence[int]], members: Sequence[str], unit_id: str,
-          deadlines: dict[str, date]) -> None:
+          deadlines: dict[str, date], gaps: Mapping[str, int] | None = None) -> None:
     """Gross vacancy and surplus over ``members`` (each unit alone), the unit's own surplus, and its
-    exception deadline on record (issue 11: surplus is reported gross and net)."""
-    gaps = [_gap(vectors[m]) for m in members if m in vectors]
-    figures.gross_surplus = sum(g for g in gaps if g > 0)
-    figures.gross_vacancy = -sum(g for g in gaps if g < 0)
-    figures.own_surplus = max(_gap(vectors[unit_id]), 0) if unit_id in vectors else 0
+    exception deadline on record (issue 11: surplus is reported gross and net). ``gaps``: each
+    unit's gap computed once, when a report asks for many units' gross figures."""
+    if gaps is None:
+        gaps = {m: _gap(vectors[m]) for m in members if m in vectors}
+    found = [g for g in map(gaps.get, members) if g]
+    figures.gross_surplus = sum(g for g in found if g > 0)
+    figures.gross_vacancy = -sum(g for g in found if g < 0)
+    figures.own_surplus = max(gaps.get(unit_id, 0), 0)
     figures.exception_deadline = deadlines.get(unit_id)
 
 
