@@ -192,6 +192,23 @@ class StaffingFigures:
 
 
 @dataclass(frozen=True)
+class ReportData:
+    """See ``Queries.report_data``."""
+
+    shown: list[tuple[Any, int]]  # (unit row, level), parents before children
+    members: dict[str, list[str]]  # shown unit -> the units its figures sum (itself alone unless rolled up)
+    figures: dict[str, tuple[int, ...]]  # unit -> figure vector (units without figures are absent)
+    deadlines: dict[str, date]  # unit -> its excess exception's deadline on record, passed or not
+
+    def total(self, unit_id: str) -> Sequence[int]:
+        """The figure vector summed over the unit's members."""
+        unit = self.members[unit_id]
+        if len(unit) == 1:
+            return self.figures.get(unit_id, ZERO)
+        return _sum(filter(None, map(self.figures.get, unit)))
+
+
+@dataclass(frozen=True)
 class HistoryFilter:
     """What an auditor narrows the history to (issue 12); every condition given must hold."""
 
@@ -533,21 +550,25 @@ class Queries:
 
     def exceptions(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int) -> dict[str, date]:
         """Units whose excess-staffing exception is still running on ``as_of``: the deadline of each."""
-        out: dict[str, date] = {}
-        for chunk in _chunks(list(dict.fromkeys(unit_ids)), 500):
-            for r in conn.execute(_PREPARED.exceptions, {"ids": list(chunk), "d": as_of, "p": position}):
-                out[r.unit_id] = r.until
-        return out
+        return {u: until for u, until in self.exception_deadlines(conn, unit_ids, as_of, position).items()
+                if until >= as_of}
 
     def exception_deadlines(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int
                             ) -> dict[str, date]:
         """The excess-staffing exception deadline on record for each unit on ``as_of``, passed or not
-        (a report tells an expired exception from none at all)."""
+        (a report tells an expired exception from none at all). For many units (a national listing),
+        every row in force is read once and filtered here, rather than one statement per 500 ids."""
         x = t.excess_versions
         out: dict[str, date] = {}
-        for chunk in _chunks(list(dict.fromkeys(unit_ids)), 500):
-            for r in conn.execute(select(x.c.unit_id, x.c.until).where(x.c.unit_id.in_(chunk),
-                                                                       visible(x, as_of, position))):
+        ids = list(dict.fromkeys(unit_ids))
+        if len(ids) > 2000:
+            wanted = set(ids)
+            for r in conn.execute(select(x.c.unit_id, x.c.until).where(visible(x, as_of, position))):
+                if r.unit_id in wanted:
+                    out[r.unit_id] = r.until
+            return out
+        for chunk in _chunks(ids, 500):
+            for r in conn.execute(_PREPARED.deadlines, {"ids": list(chunk), "d": as_of, "p": position}):
                 out[r.unit_id] = r.until
         return out
 
@@ -593,6 +614,27 @@ class Queries:
         Figures are summed from ``unit_figures`` in one pass, children before parents; quota
         entries are read only if asked for (``StaffingLine.entries``).
         """
+        data = self.report_data(conn, root_id, as_of, position, depth, include_descendants)
+        source = EntrySource(self, as_of, position)
+        source.units.update(u for unit in data.members.values() for u in unit)
+        gaps = {unit: _gap(vector) for unit, vector in data.figures.items()}  # once per unit, not once per ancestor
+        rows = []
+        for r, level in data.shown:
+            unit = data.members[r.unit_id]
+            deadline = data.deadlines.get(r.unit_id)
+            figures_row = self._assemble(r.unit_id, data.total(r.unit_id), unit, as_of, position,
+                                         deadline if deadline is not None and deadline >= as_of else None,
+                                         include_descendants, source)
+            figures_row.unit, figures_row.level = self._unit_view(r, as_of, position), level
+            _gaps(figures_row, data.figures, unit, r.unit_id, data.deadlines, gaps)
+            rows.append(figures_row)
+        return rows
+
+    def report_data(self, conn: Connection, root_id: str | None, as_of: date, position: int,
+                    depth: int | None = None, include_descendants: bool = False) -> ReportData:
+        """What a report is built from: the units shown (preorder, with levels), the units each one sums,
+        every unit's figure vector and the exception deadlines. The GraphQL report wraps it in
+        ``StaffingFigures``; the CSV listing writes it out directly (issue 9: no object per field)."""
         if depth is not None and depth < 0:
             raise InvalidInput("depth", "depth must be 0 or more")
         if include_descendants:  # every unit is read (and summed), only the shown ones are ordered
@@ -605,23 +647,9 @@ class Queries:
             members = {r.unit_id: [r.unit_id] for r, _ in shown}
             ids = list(members)
         if not shown:
-            return []
-        figures = self.figure_rows(conn, ids, as_of, position)
-        exceptions = self.exceptions(conn, [r.unit_id for r, _ in shown], as_of, position)
-        deadlines = self.exception_deadlines(conn, [r.unit_id for r, _ in shown], as_of, position)
-        source = EntrySource(self, as_of, position)
-        source.units.update(ids if include_descendants else members)
-        gaps = {unit: _gap(vector) for unit, vector in figures.items()}  # once per unit, not once per ancestor
-        rows = []
-        for r, level in shown:
-            unit = members[r.unit_id]
-            total = _sum(filter(None, map(figures.get, unit)))
-            figures_row = self._assemble(r.unit_id, total, unit, as_of, position, exceptions.get(r.unit_id),
-                                         include_descendants, source)
-            figures_row.unit, figures_row.level = self._unit_view(r, as_of, position), level
-            _gaps(figures_row, figures, unit, r.unit_id, deadlines, gaps)
-            rows.append(figures_row)
-        return rows
+            return ReportData([], {}, {}, {})
+        return ReportData(shown, members, self.figure_rows(conn, ids, as_of, position),
+                          self.exception_deadlines(conn, [r.unit_id for r, _ in shown], as_of, position))
 
     # ------------------------------------------------------------------ people
     def person(self, conn: Connection, person_id: str, as_of: date, position: int) -> PersonView | None:
@@ -861,6 +889,7 @@ def _sibling_order(item: tuple[Any, int]) -> tuple[str, str]:
 #: per category (in enum order): its headcount column and its (kind, quota column) pairs
 _LAYOUT = [(c.value, HEADCOUNT[c.value], [(k, i) for (cat, k), i in QUOTA.items() if cat == c.value])
            for c in CATEGORIES]
+LAYOUT = _LAYOUT
 
 
 def _id_param(conn: Connection, ids: Sequence[str]) -> Any:
@@ -888,7 +917,7 @@ class _Prepared:
         self.tracked = select(t.tracking.c.position).where(t.tracking.c.name == "ledger")
         ids: Any = bindparam("ids", expanding=True)
         self.entries = select(q).where(q.c.unit_id.in_(ids), visible(q, d, p), q.c.amount > 0)
-        self.exceptions = select(x.c.unit_id, x.c.until).where(x.c.unit_id.in_(ids), visible(x, d, p), x.c.until >= d)
+        self.deadlines = select(x.c.unit_id, x.c.until).where(x.c.unit_id.in_(ids), visible(x, d, p))
         self._figures: dict[tuple[str, bool], Any] = {}
 
     def figures(self, dialect: str, now: bool) -> Any:
