@@ -9,6 +9,10 @@ facts about the unit that can account for the difference:
 - facts **taking effect between** the two dates, recorded by the later knowledge position (what
   happened in the meantime).
 
+- facts **retracted between** the two knowledge positions, with their retractions: a retraction
+  names only the unit its subject stood in when it was recorded, and takes effect on its own
+  date, so it is listed at every unit the withdrawn fact touched.
+
 Together these cover every fact the two snapshots disagree about, so an auditor can answer "what
 did the correction recorded on X change in the report we filed on Y".
 """
@@ -82,10 +86,21 @@ def _explaining(conn: Connection, units: set[str], before: Snapshot, after: Snap
         rows = conn.execute(select(f).where(
             or_(f.c.unit_id.in_(chunk), f.c.other_unit_id.in_(chunk)),
             or_(and_(f.c.position > low_p, f.c.position <= high_p, f.c.effective_on <= high_d),
-                and_(f.c.effective_on > low_d, f.c.effective_on <= high_d, f.c.position <= high_p)),
+                and_(f.c.effective_on > low_d, f.c.effective_on <= high_d, f.c.position <= high_p),
+                and_(f.c.retracted_pos > low_p, f.c.retracted_pos <= high_p)),
         ).order_by(f.c.position)).all()
+        withdrawn = {r.retraction_fact_id: {r.unit_id, r.other_unit_id} & units for r in rows
+                     if r.retraction_fact_id and low_p < r.retracted_pos <= high_p}
+        retractions = conn.execute(select(f).where(f.c.fact_id.in_(list(withdrawn)))).all() if withdrawn else []
         for r in rows:
             fact = fact_row(r)
             for unit in {r.unit_id, r.other_unit_id} & units:
                 found[unit].append(fact)
+        for r in retractions:
+            fact = fact_row(r)
+            for unit in withdrawn[r.fact_id]:
+                if all(known.id != fact.id for known in found[unit]):
+                    found[unit].append(fact)
+    for facts in found.values():
+        facts.sort(key=lambda fact: fact.position)
     return found

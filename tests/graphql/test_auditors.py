@@ -79,3 +79,28 @@ def test_a_diff_between_two_knowledge_moments_names_the_late_facts(api: GraphQLC
     assert {ids["moved"], ids["retraction"]} <= {f["id"] for f in b["facts"]}
     same = api(query, {"r": ids["P"], "b": {"asOf": "2025-12-31"}, "a": {"asOf": "2025-12-31"}})
     assert same["staffingDiff"]["rows"] == []
+
+
+def test_a_diff_names_a_retracted_person_fact_at_both_units_it_touched(api: GraphQLClient, ledger: Ledger,
+                                                                       clock: FakeClock) -> None:
+    """A transfer from A to B is recorded, then withdrawn: both communes' headcounts change between
+    the two knowledge moments, and each row names the withdrawn transfer and its retraction (the
+    retraction names only the person's unit at the time, and takes effect on its own date)."""
+    s = ledger.service
+    p = establish(s, code="P", name="Tỉnh Phú Thọ")
+    a = establish(s, parent_id=p, kind="COMMUNE", code="A", name="Xã An")
+    b = establish(s, parent_id=p, kind="COMMUNE", code="B", name="Xã Bình")
+    person = recruit(s, a, full_name="Người chuyển")
+    moved = s.execute(TransferPerson(person_id=person, to_unit_id=b, effective_on=date(2025, 7, 1),
+                                     act=an_act("5/QĐ-UBND", date(2025, 6, 20), "UBND tỉnh Phú Thọ"))).fact_id
+    clock.set(datetime(2026, 3, 1, tzinfo=UTC))
+    withdrawn = s.execute(RetractFact(fact_id=moved, reason="chuyển nhầm người", act=LATE_ACT)).fact_id
+    query = ('query($r: ID, $b: SnapshotInput!, $a: SnapshotInput!) { staffingDiff(rootUnitId: $r, before: $b, '
+             'after: $a) { rows { unit { code } headcountBefore headcountAfter facts { id type } } } }')
+    rows = api(query, {"r": p, "b": {"asOf": "2025-12-31", "knownAt": "2026-02-01T00:00:00+00:00"},
+                       "a": {"asOf": "2025-12-31"}})["staffingDiff"]["rows"]
+    by_unit = {r["unit"]["code"]: r for r in rows}
+    assert (by_unit["A"]["headcountBefore"], by_unit["A"]["headcountAfter"]) == (0, 1)
+    assert (by_unit["B"]["headcountBefore"], by_unit["B"]["headcountAfter"]) == (1, 0)
+    for code in ("A", "B"):
+        assert {moved, withdrawn} <= {f["id"] for f in by_unit[code]["facts"]}, code
