@@ -14,7 +14,8 @@ from strawberry.dataloader import DataLoader
 
 from staffing.application import StaffingService
 from staffing.graphql.auth import Principal
-from staffing.projections.queries import LineageEntry, Queries, UnitView
+from staffing.projections.figures import HEADCOUNT
+from staffing.projections.queries import LineageEntry, PersonView, Queries, UnitView
 
 __all__ = ["Context", "Loaders"]
 
@@ -37,8 +38,16 @@ class Loaders:
     lineage: DataLoader[tuple[str, int], tuple[list[LineageEntry], list[LineageEntry]]] = field(init=False)
     last_known: DataLoader[tuple[str, int], UnitView | None] = field(init=False)
     lifetime: DataLoader[tuple[str, int], tuple[date | None, date | None]] = field(init=False)
+    headcount: DataLoader[tuple[str, date, int], int] = field(init=False)
+    staff: DataLoader[tuple[str, date, int], list[PersonView]] = field(init=False)
+    posts: DataLoader[tuple[str, date, int], list[tuple[Any, list[PersonView]]]] = field(init=False)
+    subtree: DataLoader[tuple[str, date, int], frozenset[str]] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.headcount = DataLoader(load_fn=self._by_units(self._headcounts, 0))
+        self.staff = DataLoader(load_fn=self._by_units(self.queries.staff_of, []))
+        self.posts = DataLoader(load_fn=self._by_units(self.queries.positions_of, []))
+        self.subtree = DataLoader(load_fn=self._subtrees)
         self.unit = DataLoader(load_fn=self._units)
         self.children = DataLoader(load_fn=self._children)
         self.lineage = DataLoader(load_fn=self._lineage)
@@ -68,6 +77,31 @@ class Loaders:
                 for key in group:
                     found[key] = views.get(key[0], [])
         return [found[k] for k in keys]
+
+    def _by_units(self, read: Callable[[Any, list[str], date, int], dict[str, Any]], empty: Any
+                  ) -> Callable[[Sequence[tuple[str, date, int]]], Any]:
+        """A batch function for (unit, as of, position) keys: one ``read`` of many units per (date, position)."""
+        async def load(keys: Sequence[tuple[str, date, int]]) -> list[Any]:
+            def now() -> list[Any]:
+                found: dict[tuple[str, date, int], Any] = {}
+                with self.queries.connect() as conn:
+                    for (as_of, position), group in _grouped(keys, lambda k: (k[1], k[2])).items():
+                        values = read(conn, [k[0] for k in group], as_of, position)
+                        for key in group:
+                            found[key] = values.get(key[0], empty)
+                return [found[k] for k in keys]
+            return await asyncio.to_thread(now)
+        return load
+
+    def _headcounts(self, conn: Any, unit_ids: list[str], as_of: date, position: int) -> dict[str, int]:
+        vectors = self.queries.figure_rows(conn, unit_ids, as_of, position)
+        return {unit: sum(vector[i] for i in HEADCOUNT.values()) for unit, vector in vectors.items()}
+
+    async def _subtrees(self, keys: Sequence[tuple[str, date, int]]) -> list[frozenset[str]]:
+        def now() -> list[frozenset[str]]:
+            with self.queries.connect() as conn:
+                return [frozenset(self.queries.subtree_ids(conn, *key)) for key in keys]
+        return await asyncio.to_thread(now)
 
     async def _lineage(self, keys: Sequence[tuple[str, int]]) -> list[tuple[list[LineageEntry], list[LineageEntry]]]:
         def now() -> list[tuple[list[LineageEntry], list[LineageEntry]]]:

@@ -38,6 +38,7 @@ from staffing.graphql.types import (
     Movement,
     PageInfo,
     Person,
+    Position,
     Staffing,
     StaffingRow,
     Unit,
@@ -46,6 +47,7 @@ from staffing.graphql.types import (
     UnitKind,
     fact_from,
     person_from,
+    position_from,
     row_from,
     staffing_from,
     unit_from,
@@ -303,9 +305,8 @@ class Query:
         with ctx.queries.connect() as conn:
             found, more = ctx.queries.positions(conn, unit_ids=ids, as_of=day, position=position, vacant=vacant,
                                                 first=_page(first), after=after)
-        edges = [PositionEdge(cursor=encode_cursor(r.title, r.position_id), node=Position(
-            id=strawberry.ID(r.position_id), title=r.title, group=r.group, rank=r.rank, vacant=not holders,
-            holders=[person_from(h) for h in holders])) for r, holders in found]
+        edges = [PositionEdge(cursor=encode_cursor(r.title, r.position_id), node=position_from(r, holders))
+                 for r, holders in found]
         return PositionConnection(edges=edges, page_info=_page_info(edges, more))
 
     @strawberry.field(permission_classes=[Authenticated], description="People present in a unit (or its subtree) "
@@ -447,16 +448,6 @@ class PersonEdge:
 class PersonConnection:
     edges: list[PersonEdge]
     page_info: PageInfo
-
-
-@strawberry.type(description="A job position (vị trí việc làm) on the date, with the people holding it.")
-class Position:
-    id: strawberry.ID
-    title: str
-    group: str
-    rank: str
-    vacant: bool
-    holders: list[Person]
 
 
 @strawberry.type

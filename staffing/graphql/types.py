@@ -4,13 +4,14 @@ only links to other objects (parent, children, lineage units) resolve, through D
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import strawberry
 from strawberry.scalars import JSON
 
 from staffing.domain import values
+from staffing.graphql.auth import forbidden
 from staffing.projections.queries import FactRow, PersonView, StaffingLine, UnitView
 from staffing.projections.queries import LineageEntry as LineageView
 from staffing.projections.queries import StaffingFigures as Figures
@@ -84,6 +85,24 @@ class Unit:
         views = await info.context.loaders.children.load((self.id, self.as_of, self.position))
         return [unit_from(v) for v in views]
 
+    @strawberry.field(description="The unit's own headcount (people present, every category) on the same date.")
+    async def headcount(self, info: strawberry.Info[Context, None]) -> int:
+        await _readable(info, self.id, self.as_of, self.position)
+        return await info.context.loaders.headcount.load((self.id, self.as_of, self.position))
+
+    @strawberry.field(description="The people present in the unit itself on the same date, by name (read in bulk "
+                      "for every unit of a list).")
+    async def people(self, info: strawberry.Info[Context, None]) -> list[Person]:
+        await _readable(info, self.id, self.as_of, self.position)
+        return [person_from(v) for v in await info.context.loaders.staff.load((self.id, self.as_of, self.position))]
+
+    @strawberry.field(description="The unit's open job positions on the same date, by title, with their holders "
+                      "(read in bulk for every unit of a list).")
+    async def positions(self, info: strawberry.Info[Context, None]) -> list[Position]:
+        await _readable(info, self.id, self.as_of, self.position)
+        found = await info.context.loaders.posts.load((self.id, self.as_of, self.position))
+        return [position_from(r, holders) for r, holders in found]
+
     @strawberry.field(description="Units this one came from (merges, splits, separations), as known at knownAt.")
     async def predecessors(self, info: strawberry.Info[Context, None]) -> list[LineageEntry]:
         before, _ = await info.context.loaders.lineage.load((self.id, self.position))
@@ -93,6 +112,32 @@ class Unit:
     async def successors(self, info: strawberry.Info[Context, None]) -> list[LineageEntry]:
         _, after = await info.context.loaders.lineage.load((self.id, self.position))
         return _lineage(after, self.position)
+
+
+async def _readable(info: strawberry.Info[Context, None], unit_id: str, as_of: date, position: int) -> None:
+    """A personnel caller reads its own subtree only (a unit reached as a parent may lie outside it)."""
+    principal = info.context.principal
+    if principal is None or principal.reads_everything:
+        return
+    scope = await info.context.loaders.subtree.load((str(principal.unit_id), as_of, position))
+    if unit_id not in scope:
+        raise forbidden(info, f"you may read the subtree of your unit ({principal.unit_id}) only, as it stands on "
+                              f"the date asked about; {unit_id} is outside it on {as_of.isoformat()}")
+
+
+@strawberry.type(description="A job position (vị trí việc làm) on the date, with the people holding it.")
+class Position:
+    id: strawberry.ID
+    title: str
+    group: str
+    rank: str
+    vacant: bool
+    holders: list[Person]
+
+
+def position_from(row: Any, holders: list[PersonView]) -> Position:
+    return Position(id=strawberry.ID(row.position_id), title=row.title, group=row.group, rank=row.rank,
+                    vacant=not holders, holders=[person_from(h) for h in holders])
 
 
 @strawberry.type(description="One lineage link: the related unit, the kind of change and when it took effect.")

@@ -7,6 +7,8 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import event
+
 from staffing.application import RetirePerson
 from staffing.bootstrap import Ledger
 from tests.builders import an_act, create_position, establish, recruit
@@ -112,3 +114,56 @@ def test_people_reaching_retirement_age_within_a_horizon(api: GraphQLClient, led
     assert [(r["person"]["id"], r["retiresOn"]) for r in within] == [(soon, "2026-09-01")]
     wider = api(query, {"u": p, "h": "2029-12-31"})["retiringPeople"]
     assert [r["person"]["id"] for r in wider] == [soon, later]
+
+
+UNITS_WITH_STAFF = ('query { unit(id: "%s", asOf: "2024-06-30") { children { code headcount '
+                    'people { fullName assignment { unitId } } positions { title vacant holders { fullName } } } } }')
+
+
+def _statements(ledger: Ledger) -> list[str]:
+    """Every SQL statement the read models run from now on (the engines the queries use)."""
+    seen: list[str] = []
+    for engine in {ledger.engines.read, ledger.engines.write}:
+        event.listen(engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    return seen
+
+
+def test_a_units_people_positions_and_headcount_resolve_in_bulk(api: GraphQLClient, ledger: Ledger) -> None:
+    w = _world(ledger)
+    children = api(UNITS_WITH_STAFF % w["P"])["unit"]["children"]
+    by_code = {c["code"]: c for c in children}
+    assert [p["fullName"] for p in by_code["A"]["people"]] == ["Nguyễn Thị Hoa", "Trần Văn Đức"]
+    assert [p["fullName"] for p in by_code["B"]["people"]] == ["Lê Thị Ánh"]  # Phạm Văn Nam retired in 2024
+    assert (by_code["A"]["headcount"], by_code["B"]["headcount"]) == (2, 1)
+    assert [(p["title"], p["vacant"], [h["fullName"] for h in p["holders"]]) for p in by_code["A"]["positions"]] == [
+        ("Chủ tịch UBND xã", False, ["Nguyễn Thị Hoa"]), ("Công chức tư pháp", True, [])]
+    for code, unit in by_code.items():  # the same answers as the connections and the figures
+        connection = api(PEOPLE, {"u": w[code], "d": "2024-06-30", "s": None, "sub": False, "first": 50,
+                                  "after": None})["people"]["edges"]
+        assert [e["node"]["fullName"] for e in connection] == [p["fullName"] for p in unit["people"]]
+        staffing = api('query($u: ID!) { staffing(unitId: $u, asOf: "2024-06-30") { totalHeadcount } }',
+                       {"u": w[code]})["staffing"]
+        assert staffing["totalHeadcount"] == unit["headcount"]
+    # ten more communes: the number of statements stays the same (one read per field, not per unit)
+    few = _statements(ledger)
+    api(UNITS_WITH_STAFF % w["P"])
+    counted = len(few)
+    for i in range(10):
+        unit = establish(ledger.service, parent_id=w["P"], kind="COMMUNE", code=f"C{i}", name=f"Xã {i}")
+        recruit(ledger.service, unit, full_name=f"Người {i}", position_id=create_position(ledger.service, unit))
+    few.clear()
+    many = api(UNITS_WITH_STAFF % w["P"])["unit"]["children"]
+    assert len(many) == 12 and sum(c["headcount"] for c in many) == 13
+    assert len(few) <= counted + 2, few  # a catch-up may add its own statements; never one per unit
+
+
+def test_a_personnel_token_cannot_read_the_people_of_a_unit_above_its_own(api: GraphQLClient,
+                                                                          ledger: Ledger) -> None:
+    w = _world(ledger)
+    headers = ledger_bearer(ledger, "personnel", UUID(w["A"]))
+    query = ('query($u: ID!) { unit(id: $u, asOf: "2024-06-30") { headcount people { fullName } '
+             'parent { code people { fullName } } } }')
+    answer = api.client.post("/graphql", headers=headers, json={"query": query, "variables": {"u": w["A"]}}).json()
+    assert answer["data"]["unit"]["headcount"] == 2 and len(answer["data"]["unit"]["people"]) == 2
+    assert answer["data"]["unit"]["parent"] is None
+    assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN" and answer["errors"][0]["path"][-1] == "people"
