@@ -14,8 +14,8 @@ What it writes (seeded; ``--people`` scales the people):
   communes start under the 34 provinces, and 29 provinces end with their departments moved to the
   province that absorbs them (each move closes the unit's row and writes two, at a later log
   position);
-- ~2.2 million people as bitemporal person rows, recruited over ten years, some leaving, those of
-  ended units moved to a successor on 01/07/2025;
+- ~2.2 million people (named, with birth dates) as bitemporal person rows, recruited over ten
+  years, some leaving, those of ended units moved to a successor on 01/07/2025;
 - quota per unit, cut by a tenth in 2022;
 - ``unit_figures`` derived from the person and quota rows by the projector's own ``FigureBatch``,
   and one ``log_clock`` row per position.
@@ -200,11 +200,18 @@ def fill(conn: Connection, people: int, seed: int) -> dict[str, int]:
     by_person: dict[str, dict[str, Any]] = {}
     first_rows = {r["unit_id"]: r for r in unit_rows}
     quota_out: list[dict[str, Any]] = []
+    reformed: set[str] = set()
     for _, _, kind, payload in sorted(events, key=lambda e: (e[0], e[1])):
         p = positions.take()
         if kind == "recruit":
             person, u, on = payload
-            by_person[person] = _person_row(person, u.unit_id, u.category, "ACTIVE", on, END_OF_TIME, p)
+            if u.unit_id in reformed and u.successor is not None:
+                # recorded after its unit ended: moved on to the successor, as the ledger derives it
+                person_rows.append(_person_row(person, u.unit_id, u.category, "ACTIVE", on, REFORM, p))
+                by_person[person] = _person_row(person, u.successor, u.category, "ACTIVE", REFORM, END_OF_TIME, p,
+                                                cause="TRANSFERRED")
+            else:
+                by_person[person] = _person_row(person, u.unit_id, u.category, "ACTIVE", on, END_OF_TIME, p)
             person_rows.append(by_person[person])
         elif kind == "leave":  # the open row is closed and replaced by the stretch worked and a RETIRED row
             person, on = payload
@@ -231,6 +238,7 @@ def fill(conn: Connection, people: int, seed: int) -> dict[str, int]:
             unit_rows.append(_unit_row(payload, payload.parent, REFORM, END_OF_TIME, p))
         else:  # the reform of one unit: its row ends or moves, then its people go to the successor
             u = payload
+            reformed.add(u.unit_id)
             first_rows[u.unit_id]["rec_to"] = p
             unit_rows.append(_unit_row(u, u.parent, START, REFORM, p))
             if u.moved_to:
@@ -265,6 +273,17 @@ def fill(conn: Connection, people: int, seed: int) -> dict[str, int]:
     for start in range(0, len(person_rows), 50_000):
         insert_rows(conn, t.person_versions, person_rows[start:start + 50_000])
     insert_rows(conn, t.quota_versions, quota_out)
+    names = [(family, middle, given) for family in ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi")
+             for middle in ("Văn", "Thị", "Hữu", "Minh", "Thu") for given in ("An", "Bình", "Cường", "Dung", "Hà",
+                                                                              "Hùng", "Lan", "Mai", "Nam", "Tú")]
+    persons = []
+    for person, row in by_person.items():
+        name = " ".join(rng.choice(names))
+        persons.append({"person_id": person, "full_name": name, "name_folded": fold(name),
+                        "birth_date": date(1965 + rng.randrange(36), 1 + rng.randrange(12), 1 + rng.randrange(28)),
+                        "gender": rng.choice(("MALE", "FEMALE")), "rec_from": row["rec_from"]})
+    for start in range(0, len(persons), 50_000):
+        insert_rows(conn, t.persons, persons[start:start + 50_000])
     figures.flush()
     last = positions.next - 1
     base_us = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
