@@ -91,6 +91,8 @@ class SplitPart(Value):
     position_ids: tuple[UUID, ...] = ()
     child_unit_ids: tuple[UUID, ...] = ()
     quota: tuple[QuotaFigure, ...] = ()
+    #: takes every person, position and child unit no other part takes (one part of a split at most)
+    rest: bool = False
 
 
 # ---------------------------------------------------------------------- units

@@ -81,33 +81,76 @@ class Allocation:
     child_unit_ids: Sequence[UUID] = ()
 
 
+def complete_allocation(held: Mapping[str, Collection[UUID]], holders: Mapping[UUID, UUID | None],
+                        parts: Sequence[Allocation], rest: Sequence[bool], field: str = "parts") -> list[Allocation]:
+    """Allocation by position and by remainder (issue 12: a split in one call, not a list of every id).
+
+    - A position allocated to a part takes the people holding it along (``holders``: person ->
+      the position they hold), unless the caller allocated such a person elsewhere (then
+      ``check_positions_follow_people`` refuses: a person goes with their post).
+    - At most one part may take ``rest``: every person, position and child unit that no other part
+      takes (its holders follow the positions it gets, as above).
+    """
+    if sum(rest) > 1:
+        raise InvalidInput(field, "only one part can take the rest")
+    named = {p for part in parts for p in part.person_ids}
+    out = []
+    for part in parts:
+        follow = [person for person, post in holders.items()
+                  if post is not None and post in set(part.position_ids) and person not in named]
+        out.append(Allocation((*part.person_ids, *follow), part.position_ids, part.child_unit_ids))
+    if any(rest):
+        i = list(rest).index(True)
+        taken = {label: {item for part in out for item in _pick(label, part)} for label in _LABELS}
+        left = {label: [item for item in sorted(held.get(label, ()), key=str) if item not in taken[label]]
+                for label in _LABELS}
+        out[i] = Allocation((*out[i].person_ids, *left["personIds"]), (*out[i].position_ids, *left["positionIds"]),
+                            (*out[i].child_unit_ids, *left["childUnitIds"]))
+    return out
+
+
+_LABELS = ("personIds", "positionIds", "childUnitIds")
+
+
+def _pick(label: str, part: Allocation) -> Sequence[UUID]:
+    return {"personIds": part.person_ids, "positionIds": part.position_ids, "childUnitIds": part.child_unit_ids}[label]
+
+
 def check_allocation(original_code: str, held: Mapping[str, Collection[UUID]], parts: Sequence[Allocation],
-                     complete: bool, field: str = "parts") -> None:
+                     complete: bool, field: str = "parts",
+                     describe: Callable[[str, list[UUID]], list[str]] | None = None) -> None:
     """Chia allocates everything the original holds; tách allocates a part of it.
 
     ``held`` maps ``personIds`` / ``positionIds`` / ``childUnitIds`` to what the original holds on
     the effective date. Each item goes to at most one part and must be held by the original; a
-    split (``complete``) must leave nothing behind, and the error lists what is left.
+    split (``complete``) must leave nothing behind, and the refusal lists everything left, people,
+    positions and child units together, each as ``describe`` names it (name and id).
     """
-    pickers = {"personIds": lambda p: p.person_ids, "positionIds": lambda p: p.position_ids,
-               "childUnitIds": lambda p: p.child_unit_ids}
-    for label, pick in pickers.items():
+    left: dict[str, list[UUID]] = {}
+    for label in _LABELS:
         have = set(held.get(label, ()))
         seen: set[UUID] = set()
         for i, part in enumerate(parts):
             path = f"{field}[{i}].{label}" if field == "parts" else f"{field}.{label}"
-            for item in pick(part):
+            for item in _pick(label, part):
                 if item not in have:
                     raise InvalidInput(path, f"{item} is not in unit {original_code}")
                 if item in seen:
                     raise InvalidInput(path, f"{item} is allocated twice")
                 seen.add(item)
         if complete and seen != have:
-            left = sorted(str(i) for i in have - seen)
-            shown = ", ".join(left[:20]) + (f" and {len(left) - 20} more" if len(left) > 20 else "")
-            raise AllocationIncomplete(
-                f"{field}.{label}", f"{len(left)} of unit {original_code}'s {label[:-3]}s are not allocated to any "
-                                    f"new unit ({shown}); allocate every one of them")
+            left[label] = sorted(have - seen, key=str)
+    if left:
+        nouns = {"personIds": "people", "positionIds": "positions", "childUnitIds": "child units"}
+        listed = []
+        for label, items in left.items():
+            names = describe(label, items[:50]) if describe else [str(i) for i in items[:50]]
+            more = f" and {len(items) - 50} more" if len(items) > 50 else ""
+            listed.append(f"{len(items)} {nouns[label]}: " + "; ".join(names) + more)
+        first = next(iter(left))
+        raise AllocationIncomplete(
+            f"{field}.{first}", f"unit {original_code} still holds what no new unit takes — " + " | ".join(listed)
+            + " — allocate each of them (a position takes its holders along; one part may take the rest)")
 
 
 def check_positions_follow_people(person_positions: Iterable[tuple[str, UUID | None]],

@@ -131,6 +131,9 @@ class SplitPartInput:
     position_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
     child_unit_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
     quota: list[QuotaFigureInput] = strawberry.field(default_factory=list)
+    rest: bool = strawberry.field(default=False, description="Takes every person, position and child unit that "
+                                  "no other part takes (one part of a split at most). Allocated positions take "
+                                  "their holders along in any case.")
 
 
 @strawberry.input(description="Chia: the unit ends; every person, position and child unit must be allocated.")

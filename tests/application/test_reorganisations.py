@@ -277,16 +277,54 @@ def test_split_gives_each_part_the_quota_allocated_to_it(ledger: Ledger, given: 
     assert quota(ledger, second_id).current(CC, ASSIGNED) == 2
 
 
-def test_split_leaving_someone_unallocated_is_refused_and_writes_nothing(ledger: Ledger, given: Given) -> None:
+def test_split_leaving_someone_unallocated_is_refused_naming_them_and_writes_nothing(ledger: Ledger,
+                                                                                     given: Given) -> None:
     before = last_position(ledger)
-    without_the_person = SplitPart(unit=NewUnit(code="X-A1", name="Xã 1", kind=UnitKind.COMMUNE), position_ids=[UUID(given.a.position_id)])
+    nothing = SplitPart(unit=NewUnit(code="X-A1", name="Xã 1", kind=UnitKind.COMMUNE))
 
     with pytest.raises(AllocationIncomplete) as refused:
-        split_a(ledger, given, first=without_the_person)
+        split_a(ledger, given, first=nothing)
 
     assert (refused.value.code, refused.value.field) == ("ALLOCATION_INCOMPLETE", "parts.personIds")
+    held_by = person(ledger, given.a.person_id)
+    post = position(ledger, given.a.position_id)
+    # the refusal lists what is left, people and positions together, by name and id
+    assert f"{held_by.full_name} ({given.a.person_id})" in refused.value.message
+    assert f"{post.title} ({given.a.position_id})" in refused.value.message
     assert last_position(ledger) == before
     assert unit(ledger, given.a.id).status is UnitStatus.ACTIVE
+
+
+def test_a_position_allocated_takes_its_holder_along(ledger: Ledger, given: Given) -> None:
+    """Allocation by position: the holder is not listed, and goes with the post."""
+    a = given.a
+    by_post = SplitPart(unit=NewUnit(code="X-A1", name="Xã 1", kind=UnitKind.COMMUNE), position_ids=[UUID(a.position_id)])
+    first_id, _ = split_a(ledger, given, first=by_post).unit_ids
+    assert ids(unit(ledger, first_id).member_ids) == {a.person_id}
+    assert person(ledger, a.person_id).placement.position_id == UUID(a.position_id)
+
+
+def test_one_part_can_take_the_rest(ledger: Ledger, given: Given) -> None:
+    """Allocation in one call: one part names its child unit, the other takes everything else."""
+    a = given.a
+    named = SplitPart(unit=NewUnit(code="X-A1", name="Xã 1", kind=UnitKind.COMMUNE), child_unit_ids=[UUID(a.child_id)])
+    rest = SplitPart(unit=NewUnit(code="X-A2", name="Xã 2", kind=UnitKind.COMMUNE), rest=True)
+    first_id, second_id = split_a(ledger, given, first=named, second=rest).unit_ids
+    assert ids(unit(ledger, first_id).child_ids) == {a.child_id} and unit(ledger, first_id).member_ids == set()
+    second = unit(ledger, second_id)
+    assert (ids(second.member_ids), ids(second.position_ids), second.child_ids) == ({a.person_id}, {a.position_id}, set())
+
+
+def test_two_parts_taking_the_rest_or_a_separation_taking_it_are_refused(ledger: Ledger, given: Given) -> None:
+    before = last_position(ledger)
+    parts = [SplitPart(unit=NewUnit(code=f"X-A{i}", name=f"Xã {i}", kind=UnitKind.COMMUNE), rest=True) for i in (1, 2)]
+    with pytest.raises(InvalidInput) as refused:
+        split_a(ledger, given, first=parts[0], second=parts[1])
+    assert refused.value.field == "parts" and "only one part" in refused.value.message
+    with pytest.raises(InvalidInput) as separated:
+        ledger.service.execute(SeparateUnit(unit_id=given.a.id, part=parts[0], effective_on=MERGED_ON, act=MERGER_ACT))
+    assert separated.value.field == "part.rest"
+    assert last_position(ledger) == before
 
 
 def test_split_cannot_send_a_person_and_their_position_to_different_parts(ledger: Ledger, given: Given) -> None:

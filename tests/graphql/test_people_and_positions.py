@@ -167,3 +167,34 @@ def test_a_personnel_token_cannot_read_the_people_of_a_unit_above_its_own(api: G
     assert answer["data"]["unit"]["headcount"] == 2 and len(answer["data"]["unit"]["people"]) == 2
     assert answer["data"]["unit"]["parent"] is None
     assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN" and answer["errors"][0]["path"][-1] == "people"
+
+
+SPLIT = 'mutation($input: SplitUnitInput!) { splitUnit(input: $input) { units { id } errors { code field message } } }'
+
+
+def test_a_split_in_one_call_by_position_and_rest_or_refused_naming_what_is_left(api: GraphQLClient,
+                                                                                 ledger: Ledger) -> None:
+    """Splitting commune A (two people, one holding the chairman's post, and an empty post) without
+    listing ids one by one: one part takes the chairman's post (its holder follows), the other the rest."""
+    w = _world(ledger)
+
+    def split(parts: list[dict[str, Any]]) -> dict[str, Any]:
+        return api(SPLIT, {"input": {"unitId": w["A"], "parts": parts, "effectiveOn": "2025-07-01",
+                                     "act": {"number": "12/NQ-HĐND", "issuer": "HĐND tỉnh Phú Thọ",
+                                             "signedOn": "2025-06-20"}}})["splitUnit"]
+
+    one = {"unit": {"code": "A1", "name": "Xã An Một", "kind": "COMMUNE"}, "positionIds": [w["post"]]}
+    refused = split([one, {"unit": {"code": "A2", "name": "Xã An Hai", "kind": "COMMUNE"}}])
+    (error,) = refused["errors"]
+    assert error["code"] == "ALLOCATION_INCOMPLETE" and refused["units"] is None
+    assert f"Trần Văn Đức ({w['people'][1]})" in error["message"]  # who is left, by name and id
+    assert f"Công chức tư pháp ({w['empty']})" in error["message"]
+    assert "Nguyễn Thị Hoa" not in error["message"]  # she follows her post
+    done = split([one, {"unit": {"code": "A2", "name": "Xã An Hai", "kind": "COMMUNE"}, "rest": True}])
+    assert done["errors"] == []
+    first, second = (u["id"] for u in done["units"])
+    query = 'query($u: ID!) { unit(id: $u, asOf: "2025-07-01") { people { fullName } positions { title } } }'
+    assert api(query, {"u": first})["unit"] == {"people": [{"fullName": "Nguyễn Thị Hoa"}],
+                                                "positions": [{"title": "Chủ tịch UBND xã"}]}
+    assert api(query, {"u": second})["unit"] == {"people": [{"fullName": "Trần Văn Đức"}],
+                                                 "positions": [{"title": "Công chức tư pháp"}]}

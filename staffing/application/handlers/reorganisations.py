@@ -8,7 +8,9 @@ work saves them in one transaction. The rules that span those aggregates are in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
+from uuid import UUID
 
 from staffing.application.commands import DissolveUnit, MergeUnits, NewUnit, SeparateUnit, SplitPart, SplitUnit
 from staffing.application.handlers.common import claim_code, establish, fact_id, fact_of, move_items
@@ -121,11 +123,29 @@ def _inherit_quota(work: Work, sources: list[Unit], target: Unit, absorb: bool, 
                                  effective_on=on, act=act, at=work.at, inherits=inherits)
 
 
-def _check_parts(work: Work, original: Unit, parts: Sequence[SplitPart], complete: bool, field: str) -> None:
+def _check_parts(work: Work, original: Unit, parts: Sequence[SplitPart], complete: bool, field: str
+                 ) -> list[SplitPart]:
+    """The parts with their allocation completed (holders follow their positions; one part may take
+    the rest), checked: each item once, held by the original, nothing left behind by a split."""
     held = {"personIds": original.member_ids, "positionIds": original.position_ids,
             "childUnitIds": original.child_ids}
-    rules.check_allocation(original.code, held, [rules.Allocation(p.person_ids, p.position_ids, p.child_unit_ids)
-                                                 for p in parts], complete, field)
+    if not complete and any(p.rest for p in parts):
+        raise InvalidInput(f"{field}.rest", "a separation keeps the original unit: its new unit cannot take the rest")
+    holders = {pid: work.person(pid, f"{field}.personIds").placement.position_id for pid in original.member_ids}
+    allocated = rules.complete_allocation(
+        held, holders, [rules.Allocation(p.person_ids, p.position_ids, p.child_unit_ids) for p in parts],
+        [p.rest for p in parts], field)
+
+    def describe(label: str, ids: list[UUID]) -> list[str]:
+        if label == "personIds":
+            return [f"{work.person(i).full_name} ({i})" for i in ids]
+        if label == "positionIds":
+            return [f"{work.position(i).title} ({i})" for i in ids]
+        return [f"{work.unit(i).code} {work.unit(i).name} ({i})" for i in ids]
+
+    rules.check_allocation(original.code, held, allocated, complete, field, describe)
+    return [replace(part, person_ids=tuple(a.person_ids), position_ids=tuple(a.position_ids),
+                    child_unit_ids=tuple(a.child_unit_ids), rest=False) for part, a in zip(parts, allocated, strict=True)]
 
 
 def _create_parts(work: Work, original: Unit, parts: Sequence[SplitPart], change: ChangeKind, on: date,
@@ -158,8 +178,8 @@ def split_unit(cmd: SplitUnit, work: Work) -> UnitsRecorded:
         raise InvalidInput("parts", "a split creates at least two units; use separateUnit for one")
     original = work.unit(cmd.unit_id)
     original.check_can_end(cmd.effective_on)
-    _check_parts(work, original, cmd.parts, complete=True, field="parts")
-    successors = _create_parts(work, original, cmd.parts, ChangeKind.SPLIT, cmd.effective_on, cmd.act, "parts")
+    parts = _check_parts(work, original, cmd.parts, complete=True, field="parts")
+    successors = _create_parts(work, original, parts, ChangeKind.SPLIT, cmd.effective_on, cmd.act, "parts")
     _carry_exception(work, original, successors, cmd.effective_on, cmd.act)
     original.end(change=ChangeKind.SPLIT, successor_ids=[s.id for s in successors], parent=_parent(work, original),
                  effective_on=cmd.effective_on, act=cmd.act, at=work.at)
@@ -174,7 +194,7 @@ def separate_unit(cmd: SeparateUnit, work: Work) -> UnitRecorded:
     on, act, part = cmd.effective_on, cmd.act, cmd.part
     original = work.unit(cmd.unit_id)
     original.check_can_end(on)
-    _check_parts(work, original, [part], complete=False, field="part")
+    (part,) = _check_parts(work, original, [part], complete=False, field="part")
     ledger = work.find(quota_ledger_id(original.id), StaffingQuota)
     for i, figure in enumerate(part.quota):
         have = ledger.figure_before(figure.category, figure.kind, on, ledger.version + 1) if ledger else 0
