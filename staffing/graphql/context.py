@@ -42,12 +42,14 @@ class Loaders:
     staff: DataLoader[tuple[str, date, int], list[PersonView]] = field(init=False)
     posts: DataLoader[tuple[str, date, int], list[tuple[Any, list[PersonView]]]] = field(init=False)
     subtree: DataLoader[tuple[str, date, int], frozenset[str]] = field(init=False)
+    names: DataLoader[str, dict[str, str] | None] = field(init=False)
 
     def __post_init__(self) -> None:
         self.headcount = DataLoader(load_fn=self._by_units(self._headcounts, 0))
         self.staff = DataLoader(load_fn=self._by_units(self.queries.staff_of, []))
         self.posts = DataLoader(load_fn=self._by_units(self.queries.positions_of, []))
         self.subtree = DataLoader(load_fn=self._subtrees)
+        self.names = DataLoader(load_fn=self._names)
         self.unit = DataLoader(load_fn=self._units)
         self.children = DataLoader(load_fn=self._children)
         self.lineage = DataLoader(load_fn=self._lineage)
@@ -96,6 +98,13 @@ class Loaders:
     def _headcounts(self, conn: Any, unit_ids: list[str], as_of: date, position: int) -> dict[str, int]:
         vectors = self.queries.figure_rows(conn, unit_ids, as_of, position)
         return {unit: sum(vector[i] for i in HEADCOUNT.values()) for unit, vector in vectors.items()}
+
+    async def _names(self, keys: Sequence[str]) -> list[dict[str, str] | None]:
+        def now() -> list[dict[str, str] | None]:
+            with self.queries.connect() as conn:
+                found = self.queries.names_of(conn, keys)
+            return [found.get(k) for k in keys]
+        return await asyncio.to_thread(now)
 
     async def _subtrees(self, keys: Sequence[tuple[str, date, int]]) -> list[frozenset[str]]:
         def now() -> list[frozenset[str]]:

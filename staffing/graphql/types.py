@@ -268,6 +268,48 @@ class Fact:
         default=None, description="Who recorded the fact: the name in the caller's token (null: entered before "
                                   "callers were recorded, or by the command line).")
 
+    @strawberry.field(description="The fact's data for a reader: named fields in camelCase, and every unit, person "
+                      "and job position it refers to given with its code and name as last known "
+                      "(`data` keeps the stored form).")
+    async def details(self, info: strawberry.Info[Context, None]) -> JSON:
+        data: Any = self.data
+        found: Any = await readable(info, data)
+        return found  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The name of the unit the fact is about, as last known.")
+    async def unit_name(self, info: strawberry.Info[Context, None]) -> str | None:
+        found = await info.context.loaders.names.load(str(self.unit_id)) if self.unit_id else None
+        return found["name"] if found else None
+
+    @strawberry.field(description="The full name of the person the fact is about.")
+    async def person_name(self, info: strawberry.Info[Context, None]) -> str | None:
+        found = await info.context.loaders.names.load(str(self.person_id)) if self.person_id else None
+        return found["name"] if found else None
+
+
+async def readable(info: strawberry.Info[Context, None], data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with camelCase keys; ``x_id`` becomes ``x`` ({id, code, name}), ``x_ids`` becomes ``xs``, and a
+    retraction's ``fact_version`` the id of the fact it withdraws (ids resolved in one batch per request)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key.endswith("_ids") and isinstance(value, list):
+            out[_camel(key[:-4]) + "s"] = [await _named(info, v) for v in value]
+        elif key.endswith("_id") and isinstance(value, str):
+            out[_camel(key[:-3])] = await _named(info, value)
+        else:
+            out[_camel(key)] = value
+    return out
+
+
+async def _named(info: strawberry.Info[Context, None], ref: str) -> dict[str, str]:
+    found = await info.context.loaders.names.load(ref)
+    return {"id": ref, **({k: v for k, v in found.items() if k != "kind"} if found else {})}
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
 
 @strawberry.type
 class FactEdge:

@@ -782,6 +782,22 @@ class Queries:
             out[r.unit_id].append((r, holders.get(r.position_id, [])))
         return out
 
+    def names_of(self, conn: Connection, ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """What each id names, as last known: a unit ({code, name}), a person ({name}) or a job
+        position ({title}) — for history a person can read (issue 12), not bare ids."""
+        v, pv, info = t.unit_versions, t.position_versions, t.persons
+        out: dict[str, dict[str, str]] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
+            for r in conn.execute(select(v.c.unit_id, v.c.code, v.c.name).where(v.c.unit_id.in_(chunk))
+                                  .order_by(v.c.rec_from, v.c.valid_from)):  # the last believed version wins
+                out[r.unit_id] = {"kind": "unit", "code": r.code, "name": r.name}
+            for p in conn.execute(select(info.c.person_id, info.c.full_name).where(info.c.person_id.in_(chunk))):
+                out[p.person_id] = {"kind": "person", "name": p.full_name}
+            for q in conn.execute(select(pv.c.position_id, pv.c.title).where(pv.c.position_id.in_(chunk))
+                                  .order_by(pv.c.rec_from, pv.c.valid_from)):
+                out[q.position_id] = {"kind": "position", "name": q.title}
+        return out
+
     # ------------------------------------------------------------------ history
     def history(self, conn: Connection, *, unit_id: str | None, person_id: str | None, first: int,
                 after: str | None, where: HistoryFilter | None = None) -> tuple[list[FactRow], bool]:

@@ -104,3 +104,19 @@ def test_a_diff_names_a_retracted_person_fact_at_both_units_it_touched(api: Grap
     assert (by_unit["B"]["headcountBefore"], by_unit["B"]["headcountAfter"]) == (1, 0)
     for code in ("A", "B"):
         assert {moved, withdrawn} <= {f["id"] for f in by_unit[code]["facts"]}, code
+
+
+def test_history_reads_with_named_fields_and_names_resolved(api: GraphQLClient, ledger: Ledger,
+                                                            clock: FakeClock) -> None:
+    ids = _world(ledger, clock)
+    query = ('query($u: ID) { history(unitId: $u, first: 200) { edges { node { id type unitName personName '
+             'details data } } } }')
+    nodes = {e["node"]["id"]: e["node"] for e in api(query, {"u": ids["B"]})["history"]["edges"]}
+    moved = nodes[ids["moved"]]
+    assert moved["type"] == "PersonTransferred" and moved["personName"] == "Người 0" and moved["unitName"] == "Xã Bình"
+    assert moved["data"]["unit_id"] == ids["B"]  # the stored form is kept
+    assert moved["details"]["unit"] == {"id": ids["B"], "code": "B", "name": "Xã Bình"}
+    assert moved["details"]["byReorganisation"] is False and "unit_id" not in moved["details"]
+    established = next(n for n in nodes.values() if n["type"] == "UnitEstablished")
+    assert established["details"]["parent"] == {"id": ids["P"], "code": "P", "name": "Tỉnh Phú Thọ"}
+    assert established["details"]["predecessors"] == [] and established["details"]["name"] == "Xã Bình"
