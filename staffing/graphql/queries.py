@@ -163,7 +163,8 @@ class Query:
         require_unit_readable(info, root, day, position)
         with ctx.queries.connect() as conn:
             rows = ctx.queries.staffing_report(conn, root, day, position, depth, include_descendants)
-        return [row_from(r) for r in rows]
+        head = chain.head(ctx.service.store.recorder, position)  # once for the report, not per row
+        return [row_from(r, head) for r in rows]
 
     @strawberry.field(permission_classes=[Authenticated, SeesHistory],
                       description="Recorded facts in log order (about a unit and the people in it, or a person).")

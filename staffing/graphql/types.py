@@ -249,6 +249,11 @@ class LedgerHead:
 class StaffingRow(StaffingFigures):
     level: int
     parent_id: strawberry.ID | None
+    log_position: int | None = strawberry.field(
+        default=None, description="The last log position the report reflects (the same on every row).")
+    head_hash: str | None = strawberry.field(
+        default=None, description="The event chain's link at `logPosition` (the same on every row; python -m "
+                                  "staffing verify checks the chain): cite it with the report.")
 
 
 @strawberry.type(description="A recorded fact, in log order, with its valid time, recording time and legal basis.")
@@ -390,10 +395,12 @@ def staffing_from(figures: Figures, known_at: datetime | None, head: tuple[int, 
                     log_position=head[0] if head else None, head_hash=head[1] if head else None)
 
 
-def row_from(figures: Figures) -> StaffingRow:
+def row_from(figures: Figures, head: tuple[int, str] | None = None) -> StaffingRow:
+    """A report row; ``head``: the (log position, chain hash) the whole report reflects."""
     parent = figures.unit.parent_id if figures.unit else None
     return StaffingRow(**_figures(figures), level=figures.level,  # type: ignore[arg-type]
-                       parent_id=strawberry.ID(parent) if parent else None)
+                       parent_id=strawberry.ID(parent) if parent else None,
+                       log_position=head[0] if head else figures.position, head_hash=head[1] if head else None)
 
 
 def _lineage(entries: list[LineageView], position: int) -> list[LineageEntry]:

@@ -120,3 +120,17 @@ def test_history_reads_with_named_fields_and_names_resolved(api: GraphQLClient, 
     established = next(n for n in nodes.values() if n["type"] == "UnitEstablished")
     assert established["details"]["parent"] == {"id": ids["P"], "code": "P", "name": "Tỉnh Phú Thọ"}
     assert established["details"]["predecessors"] == [] and established["details"]["name"] == "Xã Bình"
+
+
+def test_a_report_states_the_knowledge_it_reflects_like_a_staffing_answer(api: GraphQLClient, ledger: Ledger,
+                                                                          clock: FakeClock) -> None:
+    ids = _world(ledger, clock)
+    for known_at in ("2026-02-01T00:00:00+00:00", None):
+        one = api('query($u: ID!, $k: DateTime) { staffing(unitId: $u, asOf: "2025-12-31", knownAt: $k) '
+                  '{ logPosition headHash } }', {"u": ids["P"], "k": known_at})["staffing"]
+        rows = api('query($u: ID!, $k: DateTime) { staffingReport(rootUnitId: $u, asOf: "2025-12-31", knownAt: $k) '
+                   '{ logPosition headHash } }', {"u": ids["P"], "k": known_at})["staffingReport"]
+        assert len(rows) == 3 and all(row == one for row in rows) and one["headHash"], known_at
+    early = api('{ staffingReport(asOf: "2025-12-31", knownAt: "2026-02-01T00:00:00+00:00") { logPosition } }')
+    late = api('{ staffingReport(asOf: "2025-12-31") { logPosition } }')
+    assert early["staffingReport"][0]["logPosition"] < late["staffingReport"][0]["logPosition"]
