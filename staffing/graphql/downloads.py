@@ -1,4 +1,5 @@
-"""HTTP downloads beside the GraphQL endpoint: the staffing listing as a streamed CSV (issue 9).
+"""HTTP downloads beside the GraphQL endpoint: the staffing listing (issue 9) and the people (issue 12)
+as streamed CSV files, and the staffing report as a workbook (issue 11).
 
 ``GET /downloads/staffing.csv?asOf=2025-07-31[&knownAt=...][&rootUnitId=...][&rolled=true][&depth=N]``
 answers the same figures as ``staffingReport`` with the same token rules, written row by row
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,11 +27,11 @@ from staffing.bootstrap import Ledger
 from staffing.domain.base import check_as_of
 from staffing.domain.errors import InvalidInput, StaffingError
 from staffing.graphql.auth import Caller, Principal
-from staffing.projections.listing import csv_lines
+from staffing.projections.listing import csv_lines, people_lines
 from staffing.reports.staffing_report import build_report
 from staffing.reports.workbook import ReportContext, write_csv, write_xlsx
 
-__all__ = ["staffing_csv", "staffing_report_file"]
+__all__ = ["people_csv", "staffing_csv", "staffing_report_file", "streamed_csv"]
 
 
 def _date(raw: str | None, name: str) -> date:
@@ -87,15 +89,33 @@ def _outside(principal: Principal) -> JSONResponse:
                          f"give rootUnitId={principal.unit_id} or a unit under it"}, status_code=403)
 
 
-async def staffing_csv(ledger: Ledger, caller: Caller, request: Request) -> Response:
+@dataclass(frozen=True)
+class _Asked:
+    """The parameters a listing download takes (each listing uses those it needs)."""
+
+    as_of: date
+    known_at: datetime | None
+    root: str | None
+    rolled: bool
+    depth: int | None
+    descendants: bool
+
+
+#: what a listing writes: (queries, connection, the parameters, the knowledge position) -> chunks of CSV text
+Lines = Callable[[Any, Any, _Asked, int], Iterable[str]]
+
+
+async def streamed_csv(ledger: Ledger, caller: Caller, request: Request, name: str, lines_of: Lines) -> Response:
+    """A listing as a streamed CSV with the token and scope rules of GraphQL: read in one worker thread at
+    one knowledge position, then streamed; the position and chain head it reflects go in headers."""
     principal, problem = caller.identify(request.headers.get("authorization"))
     if principal is None:
         return JSONResponse({"code": "UNAUTHENTICATED", "message": problem}, status_code=401)
     params = request.query_params
     try:
-        as_of, known_at = _date(params.get("asOf"), "asOf"), _moment(params.get("knownAt"))
-        root, rolled, depth = _root(params.get("rootUnitId")), _flag(params.get("rolled"), "rolled"), _depth(
-            params.get("depth"))
+        asked = _Asked(_date(params.get("asOf"), "asOf"), _moment(params.get("knownAt")), _root(params.get("rootUnitId")),
+                       _flag(params.get("rolled"), "rolled"), _depth(params.get("depth")),
+                       _flag(params.get("includeDescendants"), "includeDescendants"))
     except StaffingError as error:
         return JSONResponse({"code": error.code, "field": error.field, "message": error.message}, status_code=400)
     queries = ledger.queries
@@ -104,10 +124,10 @@ async def staffing_csv(ledger: Ledger, caller: Caller, request: Request) -> Resp
         """Everything that touches a database, in one worker thread (never on the event loop)."""
         queries.refresh()
         with queries.connect() as conn:
-            position = queries.knowledge_position(conn, known_at)
-            if not _may_read(queries, principal, root, as_of, position):
+            position = queries.knowledge_position(conn, asked.known_at)
+            if not _may_read(queries, principal, asked.root, asked.as_of, position):
                 return position, None, None
-            lines = list(csv_lines(queries, conn, root, as_of, position, rolled, depth))
+            lines = list(lines_of(queries, conn, asked, position))
         return position, lines, chain.head(ledger.store.recorder, position)
 
     try:
@@ -122,9 +142,22 @@ async def staffing_csv(ledger: Ledger, caller: Caller, request: Request) -> Resp
             yield chunk.encode("utf-8")
 
     return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="staffing-{as_of.isoformat()}.csv"',
-        "X-Staffing-As-Of": as_of.isoformat(), "X-Staffing-Log-Position": str(position),
+        "Content-Disposition": f'attachment; filename="{name}-{asked.as_of.isoformat()}.csv"',
+        "X-Staffing-As-Of": asked.as_of.isoformat(), "X-Staffing-Log-Position": str(position),
         "X-Staffing-Head-Hash": head[1] if head else ""})
+
+
+async def staffing_csv(ledger: Ledger, caller: Caller, request: Request) -> Response:
+    """``/downloads/staffing.csv``: the figures of ``staffingReport``."""
+    return await streamed_csv(ledger, caller, request, "staffing", lambda q, conn, a, position: csv_lines(
+        q, conn, a.root, a.as_of, position, a.rolled, a.depth))
+
+
+async def people_csv(ledger: Ledger, caller: Caller, request: Request) -> Response:
+    """``/downloads/people.csv?asOf=...[&rootUnitId=...][&includeDescendants=true][&knownAt=...]``: the
+    people present, as ``people`` lists them, in one streamed file (issue 12: a province's ~60,000)."""
+    return await streamed_csv(ledger, caller, request, "people", lambda q, conn, a, position: people_lines(
+        q, conn, a.root, a.as_of, position, a.descendants))
 
 
 async def staffing_report_file(ledger: Ledger, caller: Caller, request: Request) -> Response:

@@ -93,3 +93,54 @@ def test_bad_parameters_are_a_400_naming_the_parameter_and_no_token_a_401(ledger
                            headers={"Authorization": f"Bearer {'a' * 24}"})
     assert response.status_code == 200 and response.text.startswith("level,unit_id,code")
     guarded.close()
+
+
+PEOPLE = """query($u: ID, $d: Date!, $k: DateTime, $after: String) {
+  people(unitId: $u, asOf: $d, knownAt: $k, includeDescendants: true, first: 500, after: $after) {
+    edges { node { id fullName birthDate assignment { unitId positionId category rank status since } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+def _people_pages(client: TestClient, variables: dict) -> list[dict]:  # type: ignore[type-arg]
+    out, after = [], None
+    while True:
+        body = client.post("/graphql", json={"query": PEOPLE, "variables": {**variables, "after": after}}).json()
+        assert "errors" not in body, body
+        page = body["data"]["people"]
+        out.extend(e["node"] for e in page["edges"])
+        if not page["pageInfo"]["hasNextPage"]:
+            return out
+        after = page["pageInfo"]["endCursor"]
+
+
+def test_the_people_download_equals_every_page_of_the_people_connection(ledger: Ledger, clock: FakeClock,
+                                                                        client: TestClient) -> None:
+    generate_history(ledger, clock, seed=5, steps=160)
+    ledger.projector.catch_up()
+    with ledger.queries.connect() as conn:
+        last = int(conn.execute(select(func.max(t.log_clock.c.recorded_us))).scalar_one())
+        middle = int(conn.execute(select(t.log_clock.c.recorded_us).order_by(t.log_clock.c.position)
+                                  .offset(conn.execute(select(func.count()).select_from(t.log_clock)).scalar_one() // 2)
+                                  .limit(1)).scalar_one())
+        tops = [u.id for u, level, _ in ledger.queries.subtree(conn, None, clock().date(), 2**61) if level == 1]
+    checked = 0
+    for known_at in (from_us(middle).isoformat(), from_us(last).isoformat()):
+        for root in (None, *tops[:2]):
+            params = {"asOf": clock().date().isoformat(), "knownAt": known_at, "includeDescendants": "true",
+                      **({"rootUnitId": root} if root else {})}
+            response = client.get("/downloads/people.csv", params=params)
+            assert response.status_code == 200, response.text
+            rows = list(csv.DictReader(io.StringIO(response.text)))
+            want = _people_pages(client, {"u": root, "d": params["asOf"], "k": known_at})
+            assert [(r["person_id"], r["full_name"], r["birth_date"], r["unit_id"], r["position_id"], r["category"],
+                     r["rank"], r["status"], r["since"]) for r in rows] == [
+                (p["id"], p["fullName"], p["birthDate"], p["assignment"]["unitId"], p["assignment"]["positionId"] or "",
+                 p["assignment"]["category"], p["assignment"]["rank"], p["assignment"]["status"],
+                 p["assignment"]["since"]) for p in want]
+            assert all(r["unit_code"] for r in rows)
+            checked += len(rows)
+    assert checked > 50
+    bad = client.get("/downloads/people.csv", params={"asOf": "31/07/2025"})
+    assert bad.status_code == 400 and bad.json()["field"] == "asOf"
