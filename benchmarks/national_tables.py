@@ -17,6 +17,8 @@ What it writes (seeded; ``--people`` scales the people):
 - ~2.2 million people (named, with birth dates) as bitemporal person rows, recruited over ten
   years, some leaving, those of ended units moved to a successor on 01/07/2025;
 - quota per unit, cut by a tenth in 2022;
+- a ``facts`` row behind each change (who, which unit, when, under which act), as history and
+  diffs read them;
 - ``unit_figures`` derived from the person and quota rows by the projector's own ``FigureBatch``,
   and one ``log_clock`` row per position.
 
@@ -201,10 +203,23 @@ def fill(conn: Connection, people: int, seed: int) -> dict[str, int]:
     first_rows = {r["unit_id"]: r for r in unit_rows}
     quota_out: list[dict[str, Any]] = []
     reformed: set[str] = set()
+    facts: list[dict[str, Any]] = []
+    base_us = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
+
+    def fact(position: int, type_: str, on: date, unit: str, other: str | None = None,
+             person: str | None = None) -> None:
+        """The fact behind a change, as history, act and diff queries read it."""
+        facts.append({"position": position, "fact_id": f"f:{position}", "aggregate_id": person or unit, "type": type_,
+                      "unit_id": unit, "other_unit_id": other, "person_id": person, "effective_on": on,
+                      "recorded_us": base_us + position * 1000, "act_number": f"{position % 997}/QĐ-UBND",
+                      "act_issuer": "UBND tỉnh", "act_signed_on": on - timedelta(days=10), "data": "{}",
+                      "retracted_pos": None, "retraction_fact_id": None, "recorded_by": None})
+
     for _, _, kind, payload in sorted(events, key=lambda e: (e[0], e[1])):
         p = positions.take()
         if kind == "recruit":
             person, u, on = payload
+            fact(p, "PersonRecruited", on, u.unit_id, u.successor if u.unit_id in reformed else None, person)
             if u.unit_id in reformed and u.successor is not None:
                 # recorded after its unit ended: moved on to the successor, as the ledger derives it
                 person_rows.append(_person_row(person, u.unit_id, u.category, "ACTIVE", on, REFORM, p))
@@ -219,12 +234,14 @@ def fill(conn: Connection, people: int, seed: int) -> dict[str, int]:
             if row is None or row["status"] != "ACTIVE" or on <= row["valid_from"] or row["valid_to"] != END_OF_TIME:
                 continue
             row["rec_to"] = p
+            fact(p, "PersonRetired", on, row["unit_id"], person=person)
             worked = _person_row(person, row["unit_id"], row["category"], "ACTIVE", row["valid_from"], on, p)
             gone = _person_row(person, row["unit_id"], row["category"], "RETIRED", on, END_OF_TIME, p, cause="RETIRED")
             person_rows.extend((worked, gone))
             by_person[person] = gone
         elif kind == "cut":
             u, amount, p_set = payload
+            fact(p, "QuotaSet", cut, u.unit_id)
             common = {"unit_id": u.unit_id, "category": u.category, "kind": "ASSIGNED", "reason": "ASSIGNED",
                       "fact_id": f"q:{u.unit_id}", "act_number": "01/2015/QĐ-TTg",
                       "act_issuer": "Thủ tướng Chính phủ", "act_signed_on": date(2014, 12, 1)}
@@ -235,10 +252,12 @@ def fill(conn: Connection, people: int, seed: int) -> dict[str, int]:
             quota_out.append({**common, "amount": amount - amount // 10, "valid_from": cut, "valid_to": END_OF_TIME,
                               "rec_from": p, "rec_to": OPEN_POSITION})
         elif kind == "new unit":
+            fact(p, "UnitEstablished", REFORM, payload.unit_id, payload.parent)
             unit_rows.append(_unit_row(payload, payload.parent, REFORM, END_OF_TIME, p))
         else:  # the reform of one unit: its row ends or moves, then its people go to the successor
             u = payload
             reformed.add(u.unit_id)
+            fact(p, "UnitMoved" if u.moved_to else "UnitEnded", REFORM, u.unit_id, u.moved_to or u.successor)
             first_rows[u.unit_id]["rec_to"] = p
             unit_rows.append(_unit_row(u, u.parent, START, REFORM, p))
             if u.moved_to:
@@ -253,6 +272,7 @@ def fill(conn: Connection, people: int, seed: int) -> dict[str, int]:
                     continue
                 p = positions.take()
                 row["rec_to"] = p
+                fact(p, "PersonReorganised", REFORM, u.successor, u.unit_id, person)
                 person_rows.append(_person_row(person, u.unit_id, row["category"], "ACTIVE", row["valid_from"],
                                                REFORM, p))
                 moved = _person_row(person, u.successor, row["category"], "ACTIVE", REFORM, END_OF_TIME, p,
@@ -285,14 +305,16 @@ def fill(conn: Connection, people: int, seed: int) -> dict[str, int]:
     for start in range(0, len(persons), 50_000):
         insert_rows(conn, t.persons, persons[start:start + 50_000])
     figures.flush()
+    for start in range(0, len(facts), 50_000):
+        insert_rows(conn, t.facts, facts[start:start + 50_000])
     last = positions.next - 1
-    base_us = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
     clock = [{"position": p, "recorded_us": base_us + p * 1000} for p in range(1, last + 1)]
     for start in range(0, len(clock), 200_000):
         insert_rows(conn, t.log_clock, clock[start:start + 200_000])
     conn.execute(delete(t.tracking))
     conn.execute(insert(t.tracking).values(name="ledger", position=last, recorded_us=base_us + last * 1000))
     counts.update({"unit rows": len(unit_rows), "person rows": len(person_rows), "quota rows": len(quota_out),
+                   "facts": len(facts),
                    "log positions": last})
     return counts
 
