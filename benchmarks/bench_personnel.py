@@ -37,14 +37,14 @@ from staffing.projections import tables as t
 from staffing.projections.queries import from_us
 
 AS_OF = "2025-07-31"
-PEOPLE = """query($u: ID!, $after: String) { people(unitId: $u, asOf: "%s", includeDescendants: true, first: 500,
-  after: $after) { edges { node { id fullName assignment { unitId category } } } pageInfo { hasNextPage endCursor } } }
-""" % AS_OF
-DIFF = """query($u: ID!, $k: DateTime) { staffingDiff(rootUnitId: $u, before: {asOf: "%s", knownAt: $k},
-  after: {asOf: "%s"}) { rows { unit { code } category quotaBefore quotaAfter headcountBefore headcountAfter
-  facts { id type effectiveOn } } } }""" % (AS_OF, AS_OF)
-REPORT = """query($u: ID!, $k: DateTime) { staffingReport(rootUnitId: $u, asOf: "%s", knownAt: $k) {
-  unit { id code } lines { category quota headcount } } }""" % AS_OF
+PEOPLE = """query($u: ID!, $d: Date!, $after: String) { people(unitId: $u, asOf: $d, includeDescendants: true,
+  first: 500, after: $after) { edges { node { id fullName assignment { unitId category } } }
+  pageInfo { hasNextPage endCursor } } }"""
+DIFF = """query($u: ID!, $d: Date!, $k: DateTime) { staffingDiff(rootUnitId: $u, before: {asOf: $d, knownAt: $k},
+  after: {asOf: $d}) { rows { unit { code } category quotaBefore quotaAfter headcountBefore headcountAfter
+  facts { id type effectiveOn } } } }"""
+REPORT = """query($u: ID!, $d: Date!, $k: DateTime) { staffingReport(rootUnitId: $u, asOf: $d, knownAt: $k) {
+  unit { id code } lines { category quota headcount } } }"""
 LATE = """query($u: ID!) { history(unitId: $u, first: 500, filter: {recordedLateByDays: 60}) {
   edges { node { id type effectiveOn recordedAt } } } }"""
 COUNT_SQL = """WITH RECURSIVE sub(unit_id) AS (SELECT :root UNION ALL SELECT v.unit_id FROM unit_versions v JOIN sub
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         def paged() -> list[dict[str, Any]]:
             out, after = [], None
             while True:
-                page = gql(PEOPLE, {"u": province.unit_id, "after": after})["people"]
+                page = gql(PEOPLE, {"u": province.unit_id, "d": AS_OF, "after": after})["people"]
                 out.extend(page["edges"])
                 if not page["pageInfo"]["hasNextPage"]:
                     return out
@@ -122,9 +122,9 @@ def main(argv: list[str] | None = None) -> None:
                f"GraphQL pages of 500 {pages_s * 1000:,.0f} ms ({pages_s / csv_s:.1f}x the download); "
                f"hand-written SQL count {sql_s * 1000:,.0f} ms")
         moment = middle.isoformat()
-        diff_s, diff = _timed(lambda: gql(DIFF, {"u": province.unit_id, "k": moment})["staffingDiff"]["rows"])
-        reports_s, _ = _timed(lambda: (gql(REPORT, {"u": province.unit_id, "k": moment}),
-                                       gql(REPORT, {"u": province.unit_id, "k": None})))
+        diff_s, diff = _timed(lambda: gql(DIFF, {"u": province.unit_id, "d": AS_OF, "k": moment})["staffingDiff"]["rows"])
+        reports_s, _ = _timed(lambda: (gql(REPORT, {"u": province.unit_id, "d": AS_OF, "k": moment}),
+                                       gql(REPORT, {"u": province.unit_id, "d": AS_OF, "k": None})))
         explained = sum(len(r["facts"]) for r in diff)
         report(f"diff of the province between two knowledge moments ({len(diff):,} rows, {explained:,} facts): "
                f"{diff_s * 1000:,.0f} ms (target <= 1,000 ms) vs its two reports {reports_s * 1000:,.0f} ms "
