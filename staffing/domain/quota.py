@@ -103,14 +103,15 @@ class StaffingQuota(LedgerAggregate):
         due_on: date
 
         def apply(self, ledger: StaffingQuota) -> None:
-            pass
+            ledger.reduction_targets.append({"version": self.originator_version, "retracted": False,
+                                             "effective_on": self.effective_on, "retractable": True})
 
     class FactRetracted(LedgerAggregate.Event):
         fact_version: int
         reason: str
 
         def apply(self, ledger: StaffingQuota) -> None:
-            for facts in [*ledger.series.values(), ledger.exceptions]:
+            for facts in [*ledger.series.values(), ledger.exceptions, ledger.reduction_targets]:
                 for fact in facts:
                     if fact["version"] == self.fact_version:
                         fact["retracted"] = True
@@ -216,10 +217,18 @@ class StaffingQuota(LedgerAggregate):
         self._emit(StaffingQuota.ExcessAllowed, at, effective_on=effective_on, act=act, until=until,
                    reason=check_text(reason, "reason", "the reason"))
 
+    @property
+    def reduction_targets(self) -> list[dict[str, Any]]:
+        """The targets set on this ledger (``TargetSet``), so one can be retracted like a figure. A
+        snapshot taken before targets were kept has none: targets set before it cannot be retracted
+        (a clear NOT_FOUND), which a rebuild of the ledger without that snapshot lifts."""
+        return self.__dict__.setdefault("_reduction_targets", [])
+
     def retract(self, *, fact_version: int, reason: str, act: LegalAct, at: datetime) -> None:
-        """A figure entered in error stops counting from now; earlier knowledge keeps it."""
+        """A figure, an exception or a target entered in error stops counting from now; earlier
+        knowledge keeps it."""
         reason = check_text(reason, "reason", "the reason for the retraction")
-        for facts in [*self.series.values(), self.exceptions]:
+        for facts in [*self.series.values(), self.exceptions, self.reduction_targets]:
             for fact in facts:
                 if fact["version"] == fact_version:
                     if fact["retracted"]:

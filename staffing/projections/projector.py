@@ -416,14 +416,16 @@ class Projector:
         """A reduction target is a fact (its terms in ``data``); progress is computed when asked."""
         self._fact(batch, e, pos, "ReductionTargetSet", unit_id=self._ledger_unit(batch, e.originator_id))
 
-    def _retract(self, batch: _Batch, e: Any, pos: int, series_key: Callable[[dict[str, Any]], tuple[str, str]],
-                 **fact_kwargs: Any) -> None:
+    def _retract(self, batch: _Batch, e: Any, pos: int,
+                 series_key: Callable[[dict[str, Any]], tuple[str, str] | None], **fact_kwargs: Any) -> None:
+        """Mark the retracted fact, and re-fold the series it fed (``series_key`` None: it fed none)."""
         target_id = f"{e.originator_id}:{e.fact_version}"
         target = batch.fact_row(target_id)
         assert target is not None, f"retracted fact {target_id} was never projected"
         fid = self._fact(batch, e, pos, "FactRetracted", **fact_kwargs)
-        series, key = series_key(target)
-        batch.series.retract_fact(series, key, target["position"], pos)
+        found = series_key(target)
+        if found is not None:
+            batch.series.retract_fact(*found, target["position"], pos)
         if target_id in batch.facts:
             batch.facts[target_id].update(retracted_pos=pos, retraction_fact_id=fid)
         else:
@@ -432,7 +434,9 @@ class Projector:
     def _quota_retracted(self, batch: _Batch, e: StaffingQuota.FactRetracted, pos: int) -> None:
         unit = self._ledger_unit(batch, e.originator_id)
 
-        def key(target: dict[str, Any]) -> tuple[str, str]:
+        def key(target: dict[str, Any]) -> tuple[str, str] | None:
+            if target["type"] == "ReductionTargetSet":  # a target feeds no series: its fact is marked retracted
+                return None
             if target["type"] == "ExcessAllowed":
                 return "excess", unit
             data = orjson.loads(target["data"])

@@ -120,3 +120,28 @@ def test_reform_statistics_count_units_people_and_quota_of_the_period(api: Graph
     assert local["downsizedTotal"] == 2 and local["downsizedCentral"] == 0
     before = api(query, {"r": province, "f": "2023-01-01", "t": "2024-12-31"})["reformStatistics"]
     assert before["unitsRemoved"] == [] and before["downsizedTotal"] == 2
+
+
+def test_a_target_set_in_error_is_retracted_and_earlier_knowledge_keeps_it(api: GraphQLClient, ledger: Ledger,
+                                                                           clock: Any) -> None:
+    from datetime import UTC, datetime
+
+    ids = _province(ledger)
+    target = api.mutate("setReductionTarget", {
+        "unitId": ids["P"], "category": "CIVIL_SERVANT", "percent": 50, "baselineOn": "2021-12-31",
+        "dueOn": "2026-12-31", "effectiveOn": "2022-01-01", "act": ACT}, "factId")["factId"]
+    clock.set(datetime(2026, 2, 1, tzinfo=UTC))
+    retracted = api.mutate("retractFact", {"factId": target, "reason": "nhập nhầm tỷ lệ", "act": {
+        "number": "15/QĐ-BNV", "issuer": "Bộ Nội vụ", "signedOn": "2026-01-30"}}, "retractionId")["retractionId"]
+    listed = 'query($k: DateTime) { reductionTargets(knownAt: $k) { id } }'
+    assert api(listed, {"k": None})["reductionTargets"] == []
+    assert api(listed, {"k": "2026-01-15T00:00:00+00:00"})["reductionTargets"] == [{"id": target}]
+    refused = api.raw(PROGRESS, {"t": target, "d": "2024-06-30"})
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and "no reduction target" in refused["errors"][0]["message"]
+    history = api('query($u: ID) { history(unitId: $u, first: 50) { edges { node { id type retractedBy } } } }',
+                  {"u": ids["P"]})["history"]["edges"]
+    by_id = {e["node"]["id"]: e["node"] for e in history}
+    assert by_id[target]["retractedBy"] == retracted and by_id[retracted]["type"] == "FactRetracted"
+    again = api.refused("retractFact", {"factId": target, "reason": "lần nữa", "act": {
+        "number": "15/QĐ-BNV", "issuer": "Bộ Nội vụ", "signedOn": "2026-01-30"}}, "retractionId")
+    assert again[0]["field"] == "factId"
