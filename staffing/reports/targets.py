@@ -5,7 +5,13 @@ A target (``SetReductionTarget``, kept as a ``ReductionTargetSet`` fact) asks a 
 Progress is measured on quota (biên chế được giao), as the targets of DOMAIN.md are:
 
 - **rolled up** over the subtree as it stood on each date;
-- **per unit** for each unit of the subtree that existed on both dates, its own subtree then and now.
+- **per unit** for each unit of the subtree, its own subtree then and now. A unit created after the
+  baseline date takes its baseline from the units it came from (lineage): the whole baseline of a
+  unit merged into it (absorbed or consolidated); of a unit split into parts, the part's share of
+  the quota the parts took (the parts' baselines add up to the original's, so posts cut at the
+  split count as cut by the parts); of a unit separated from, the share of the original's quota
+  the day before. The original continuing after a separation keeps its own baseline (a
+  limitation: the posts it gave away count as cut there).
 
 Each comes with baseline, target, current and achieved %, and a status:
 
@@ -20,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import orjson
@@ -108,7 +114,8 @@ def _goal(baseline: int, percent: int) -> int:
 
 def progress(queries: Queries, conn: Connection, goal: Target, as_of: date, position: int
              ) -> tuple[Progress | None, list[Progress]]:
-    """(the subtree rolled up, each unit of it that existed on both dates), on ``as_of``."""
+    """(the subtree rolled up, each unit of it), on ``as_of``; see the module docstring for the baseline of a
+    unit created after the baseline date."""
     if as_of < goal.baseline_on:
         raise InvalidInput("asOf", f"progress is measured from the baseline date {goal.baseline_on.isoformat()}")
     now = queries.staffing_report(conn, goal.unit_id, as_of, position, include_descendants=True)
@@ -117,6 +124,8 @@ def progress(queries: Queries, conn: Connection, goal: Target, as_of: date, posi
     rows = []
     for figures in now:
         baseline = _quota(then.get(figures.unit_id), goal.category)
+        if baseline is None:  # created after the baseline date: from the units it came from
+            baseline = _inherited(queries, conn, figures.unit_id, goal, position, set())
         current = _quota(figures, goal.category)
         if baseline is None or current is None or figures.unit is None:
             continue
@@ -127,6 +136,35 @@ def progress(queries: Queries, conn: Connection, goal: Target, as_of: date, posi
         current = _quota(now[0], goal.category) or 0
         rolled = Progress(now[0].unit, baseline, _goal(baseline, goal.percent), current)
     return rolled, rows
+
+
+def _inherited(queries: Queries, conn: Connection, unit_id: str, goal: Target, position: int,
+               seen: set[str]) -> int | None:
+    """The baseline a unit created after the baseline date inherits through its lineage (see the
+    module docstring); None when nothing it came from existed on the baseline date."""
+    seen.add(unit_id)
+    total, found = 0, False
+    for entry in queries.lineage(conn, unit_id, position)[0]:
+        if entry.unit_id in seen or not goal.baseline_on < entry.effective_on:
+            continue
+        then = queries.staffing(conn, entry.unit_id, goal.baseline_on, position, include_descendants=True)
+        base = _quota(then, goal.category) if then is not None else _inherited(queries, conn, entry.unit_id, goal,
+                                                                                 position, seen)
+        if base is None:
+            continue
+        if entry.change in ("SPLIT", "SEPARATE"):  # the share of the original's posts this part took
+            took = _quota(queries.staffing(conn, unit_id, entry.effective_on, position, True), goal.category) or 0
+            if entry.change == "SPLIT":  # the parts share the whole baseline (a cut at the split is theirs)
+                parts = [e.unit_id for e in queries.lineage(conn, entry.unit_id, position)[1]
+                         if e.change == "SPLIT" and e.effective_on == entry.effective_on]
+                had = sum(_quota(queries.staffing(conn, part, entry.effective_on, position, True), goal.category) or 0
+                          for part in parts)
+            else:  # the original continues with the rest
+                had = _quota(queries.staffing(conn, entry.unit_id, entry.effective_on - timedelta(days=1), position,
+                                              True), goal.category) or 0
+            base = round(base * took / had) if had else 0
+        total, found = total + base, True
+    return total if found else None
 
 
 @dataclass(frozen=True)

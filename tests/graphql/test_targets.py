@@ -145,3 +145,33 @@ def test_a_target_set_in_error_is_retracted_and_earlier_knowledge_keeps_it(api: 
     again = api.refused("retractFact", {"factId": target, "reason": "lần nữa", "act": {
         "number": "15/QĐ-BNV", "issuer": "Bộ Nội vụ", "signedOn": "2026-01-30"}}, "retractionId")
     assert again[0]["field"] == "factId"
+
+
+def test_a_unit_created_after_the_baseline_inherits_its_baseline_through_lineage(api: GraphQLClient,
+                                                                                ledger: Ledger) -> None:
+    """A and B (10 posts each on the baseline date) are consolidated into AB on 01/07/2025, which gets
+    19 posts; C (100) is split into C1 (60) and C2 (38): AB's baseline is 20, and C's 100 is shared by
+    what the parts took, C1 61 and C2 39 (the two posts cut at the split count as cut by the parts)."""
+    from staffing.application import QuotaFigure, SplitPart, SplitUnit
+
+    ids = _province(ledger)
+    s = ledger.service
+    act = an_act(signed_on=date(2025, 6, 1))
+    ab = str(s.execute(MergeUnits(source_unit_ids=(ids["A"], ids["B"]), effective_on=date(2025, 7, 1), act=act,
+                                  new_unit=NewUnit(code="AB", name="Xã An Bình", kind="COMMUNE",
+                                                   parent_id=ids["P"]))).unit_id)
+    assign_quota(s, ab, 19, effective_on=date(2025, 7, 1))
+    c1, c2 = s.execute(SplitUnit(unit_id=ids["C"], effective_on=date(2025, 7, 1), act=act, parts=(
+        SplitPart(unit=NewUnit(code="C1", name="Phường Cẩm Một", kind="WARD"),
+                  quota=(QuotaFigure(category="CIVIL_SERVANT", kind="ASSIGNED", amount=60),)),
+        SplitPart(unit=NewUnit(code="C2", name="Phường Cẩm Hai", kind="WARD"),
+                  quota=(QuotaFigure(category="CIVIL_SERVANT", kind="ASSIGNED", amount=38),))))).unit_ids
+    target = api.mutate("setReductionTarget", {
+        "unitId": ids["P"], "category": "CIVIL_SERVANT", "percent": 5, "baselineOn": "2021-12-31",
+        "dueOn": "2026-12-31", "effectiveOn": "2022-01-01", "act": ACT}, "factId")["factId"]
+    rows = api(PROGRESS, {"t": target, "d": "2025-12-31"})["targetProgress"]
+    units = {u["unit"]["code"]: (u["baseline"], u["target"], u["current"], u["status"]) for u in rows["units"]}
+    assert units["AB"] == (20, 19, 19, "MET")
+    assert units["C1"] == (61, 57, 60, "BEHIND") and units["C2"] == (39, 37, 38, "ON_TRACK")
+    assert (rows["total"]["baseline"], rows["total"]["current"]) == (120, 117)
+    assert str(c1) != str(c2)
