@@ -548,6 +548,23 @@ class Queries:
                                                                    r.valid_from))
         return out
 
+    def acts_of(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int
+                ) -> dict[str, set[tuple[str, str, date]]]:
+        """The legal acts (number, issuer, signing date) behind each unit's quota in force on ``as_of``:
+        what a report cites, read as distinct rows (for a national list, every row in force at once)."""
+        q = t.quota_versions
+        acts = select(q.c.unit_id, q.c.act_number, q.c.act_issuer, q.c.act_signed_on).distinct().where(
+            visible(q, as_of, position), q.c.amount > 0)
+        out: dict[str, set[tuple[str, str, date]]] = defaultdict(set)
+        ids = list(dict.fromkeys(unit_ids))
+        wanted = set(ids)
+        statements = [acts] if len(ids) > 2000 else [acts.where(q.c.unit_id.in_(chunk)) for chunk in _chunks(ids, 500)]
+        for statement in statements:
+            for unit, number, issuer, signed in conn.execute(statement):
+                if unit in wanted:
+                    out[unit].add((number, issuer, signed))
+        return out
+
     def exceptions(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int) -> dict[str, date]:
         """Units whose excess-staffing exception is still running on ``as_of``: the deadline of each."""
         return {u: until for u, until in self.exception_deadlines(conn, unit_ids, as_of, position).items()

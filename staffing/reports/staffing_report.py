@@ -22,11 +22,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from sqlalchemy import Connection
 
 from staffing.domain.values import over_quota
-from staffing.projections.queries import Queries
+from staffing.projections.queries import LAYOUT, Queries
 
 __all__ = ["CATEGORIES", "MOVEMENTS", "ReportRow", "StaffingReport", "Totals", "build_report", "flag"]
 
@@ -113,6 +114,15 @@ class ReportRow(_Counted):
     subtree: Totals = field(default_factory=Totals)
     movements: dict[str, int] = field(default_factory=dict)
 
+    # a row's figures never change once built: its totals are summed once (a national report asks ~10x each)
+    @cached_property
+    def total_quota(self) -> int:  # type: ignore[override]
+        return sum(self.quota.values())
+
+    @cached_property
+    def total_headcount(self) -> int:  # type: ignore[override]
+        return sum(self.headcount.values())
+
 
 @dataclass
 class StaffingReport:
@@ -127,28 +137,36 @@ class StaffingReport:
 
 def build_report(queries: Queries, conn: Connection, root_id: str | None, as_of: date, position: int,
                  period: tuple[date, date] | None = None) -> StaffingReport:
-    """The report for the subtree of ``root_id`` (the country without one) as known at ``position``."""
-    figures = queries.staffing_report(conn, root_id, as_of, position)
-    ids = [f.unit_id for f in figures]
-    deadlines = queries.exception_deadlines(conn, ids, as_of, position)
-    codes = {f.unit_id: f.unit.code for f in figures if f.unit}
+    """The report for the subtree of ``root_id`` (the country without one) as known at ``position``.
+
+    Built from the report's data (unit rows and figure vectors, ``Queries.report_data``) and one read
+    of the quota entries behind the figures, not from an object per line (a national report is
+    ~60,000 units: issue 9's bulk path)."""
+    data = queries.report_data(conn, root_id, as_of, position)
+    ids = [r.unit_id for r, _ in data.shown]
+    acts: dict[str, list[str]] = {}
+    labels: dict[tuple[str, str, date], str] = {}
+    for unit, found in queries.acts_of(conn, ids, as_of, position).items():
+        for act in found:
+            if act not in labels:
+                labels[act] = f"{act[0]} ({act[1]}, {act[2].strftime('%d/%m/%Y')})"
+        acts[unit] = sorted(labels[act] for act in found)
+    codes = {r.unit_id: r.code for r, _ in data.shown}
     rows: list[ReportRow] = []
-    for f in figures:
-        assert f.unit is not None
-        quota = {line.category: line.quota for line in f.lines}
-        heads = {line.category: line.headcount for line in f.lines}
-        acts = sorted({f"{e.act_number} ({e.act_issuer}, {e.act_signed_on.strftime('%d/%m/%Y')})"
-                       for line in f.lines for e in line.entries})
+    for r, level in data.shown:
+        vector = data.total(r.unit_id)
+        quota = {c: sum(vector[i] for _, i in kinds) for c, _, kinds in LAYOUT}
+        heads = {c: vector[h] for c, h, _ in LAYOUT}
+        deadline = data.deadlines.get(r.unit_id)
         surplus = max(sum(heads.values()) - sum(quota.values()), 0)
-        row = ReportRow(f.unit_id, f.level, f.unit.kind, f.unit.code, f.unit.name,
-                        codes.get(f.unit.parent_id or "") if f.unit.parent_id else None,
-                        {c: quota.get(c, 0) for c in CATEGORIES}, {c: heads.get(c, 0) for c in CATEGORIES}, acts,
-                        deadlines.get(f.unit_id), flag(surplus, deadlines.get(f.unit_id), as_of))
+        row = ReportRow(r.unit_id, level, r.kind, r.code, r.name, codes.get(r.parent_id) if r.parent_id else None,
+                        {c: quota.get(c, 0) for c in CATEGORIES}, {c: heads.get(c, 0) for c in CATEGORIES},
+                        acts.get(r.unit_id, []), deadline, flag(surplus, deadline, as_of))
         if period is not None:
-            counted = Counter(m.kind for m in queries.movements(conn, f.unit_id, period[0], period[1], position))
+            counted = Counter(m.kind for m in queries.movements(conn, r.unit_id, period[0], period[1], position))
             row.movements = {k: counted.get(k, 0) for k in MOVEMENTS}
         rows.append(row)
-    _subtrees(rows, {f.unit_id: f.unit.parent_id for f in figures if f.unit})
+    _subtrees(rows, {r.unit_id: r.parent_id for r, _ in data.shown})
     by_level: dict[int, Totals] = defaultdict(Totals)
     total = Totals()
     for row in rows:
