@@ -17,7 +17,7 @@ root on the day the fact took effect (the day before, for an end).
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -62,11 +62,32 @@ class ReformStatistics:
 
 class _Tree:
     """Where units stood: their kind, their top-level ancestor's kind, and whether they lay under the
-    root, each on a given day (cached: a period touches the same units again and again)."""
+    root, each on a given day. Every unit row believed at the position is read once (one statement,
+    ~90,000 rows at national size) and each day answered from memory: a national period holds
+    ~84,000 downsizing cases on thousands of distinct days (issue 11 at issue 9's scale)."""
 
     def __init__(self, queries: Queries, conn: Connection, root: str | None, position: int) -> None:
         self.queries, self.conn, self.root, self.position = queries, conn, root, position
+        self._rows: dict[str, list[tuple[date, date, str, str | None]]] | None = None
         self._chains: dict[tuple[str, date], list[tuple[str, str]]] = {}
+
+    def _versions(self) -> dict[str, list[tuple[date, date, str, str | None]]]:
+        if self._rows is None:
+            v = t.unit_versions
+            rows: dict[str, list[tuple[date, date, str, str | None]]] = defaultdict(list)
+            for r in self.conn.execute(select(v.c.unit_id, v.c.valid_from, v.c.valid_to, v.c.kind, v.c.parent_id)
+                                       .where(v.c.rec_from <= self.position, v.c.rec_to > self.position,
+                                              v.c.status == "ACTIVE", v.c.valid_from < v.c.valid_to)):
+                rows[r.unit_id].append((r.valid_from, r.valid_to, r.kind, r.parent_id))
+            self._rows = rows
+        return self._rows
+
+    def _on(self, unit_id: str, day: date) -> tuple[str, str | None] | None:
+        """(kind, parent) of the unit on ``day``, or None when it was not active then."""
+        for start, end, kind, parent in self._versions().get(unit_id, ()):
+            if start <= day < end:
+                return kind, parent
+        return None
 
     def chain(self, unit_id: str, day: date) -> list[tuple[str, str]]:
         """(id, kind) from the unit up to its top-level unit on ``day`` (empty if it did not exist)."""
@@ -75,11 +96,11 @@ class _Tree:
             found: list[tuple[str, str]] = []
             current: str | None = unit_id
             while current is not None and len(found) < 64:
-                view = self.queries.unit(self.conn, current, day, self.position)
-                if view is None:
+                on = self._on(current, day)
+                if on is None:
                     break
-                found.append((view.id, view.kind))
-                current = view.parent_id
+                found.append((current, on[0]))
+                current = on[1]
             self._chains[key] = found
         return self._chains[key]
 
