@@ -17,8 +17,9 @@ What it writes (seeded; ``--people`` scales the people):
 - ~2.2 million people (named, with birth dates) as bitemporal person rows, recruited over ten
   years, some leaving, those of ended units moved to a successor on 01/07/2025;
 - quota per unit, cut by a tenth in 2022;
-- a ``facts`` row behind each change (who, which unit, when, under which act), as history and
-  diffs read them;
+- a ``facts`` row behind each change (who, which unit, when, under which act), as history,
+  diffs and reform statistics read them (a third of the departures up to 2023 are downsizing
+  cases: a measure of size, not the calibrated published figures, which come from the generator);
 - ``unit_figures`` derived from the person and quota rows by the projector's own ``FigureBatch``,
   and one ``log_clock`` row per position.
 
@@ -39,6 +40,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, delete, insert
 
 from staffing.bootstrap import build
@@ -207,12 +209,13 @@ def fill(conn: Connection, people: int, seed: int) -> dict[str, int]:
     base_us = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
 
     def fact(position: int, type_: str, on: date, unit: str, other: str | None = None,
-             person: str | None = None) -> None:
+             person: str | None = None, data: dict[str, str] | None = None) -> None:
         """The fact behind a change, as history, act and diff queries read it."""
         facts.append({"position": position, "fact_id": f"f:{position}", "aggregate_id": person or unit, "type": type_,
                       "unit_id": unit, "other_unit_id": other, "person_id": person, "effective_on": on,
                       "recorded_us": base_us + position * 1000, "act_number": f"{position % 997}/QĐ-UBND",
-                      "act_issuer": "UBND tỉnh", "act_signed_on": on - timedelta(days=10), "data": "{}",
+                      "act_issuer": "UBND tỉnh", "act_signed_on": on - timedelta(days=10),
+                      "data": orjson.dumps(data or {}).decode(),
                       "retracted_pos": None, "retraction_fact_id": None, "recorded_by": None})
 
     for _, _, kind, payload in sorted(events, key=lambda e: (e[0], e[1])):
@@ -234,7 +237,12 @@ def fill(conn: Connection, people: int, seed: int) -> dict[str, int]:
             if row is None or row["status"] != "ACTIVE" or on <= row["valid_from"] or row["valid_to"] != END_OF_TIME:
                 continue
             row["rec_to"] = p
-            fact(p, "PersonRetired", on, row["unit_id"], person=person)
+            if on.year <= 2023 and rng.random() < 0.33:  # a downsizing case (Decree 108/2014, then 29/2023)
+                fact(p, "PersonDownsized", on, row["unit_id"], person=person,
+                     data={"policy": "EARLY_RETIREMENT", "decree": "108/2014/NĐ-CP" if on.year < 2023 else
+                           "29/2023/NĐ-CP"})
+            else:
+                fact(p, "PersonRetired", on, row["unit_id"], person=person)
             worked = _person_row(person, row["unit_id"], row["category"], "ACTIVE", row["valid_from"], on, p)
             gone = _person_row(person, row["unit_id"], row["category"], "RETIRED", on, END_OF_TIME, p, cause="RETIRED")
             person_rows.extend((worked, gone))
