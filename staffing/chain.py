@@ -342,14 +342,18 @@ def head(recorder: Any, position: int | None = None) -> tuple[int, str] | None:
 
 
 def hashes(recorder: Any, positions: Sequence[int]) -> dict[int, str]:
-    """The link of each of ``positions`` (a history page's facts)."""
+    """The link of each of ``positions`` (a history page's facts, a diff's explaining facts)."""
     if not positions:
         return {}
     if isinstance(recorder, SQLiteApplicationRecorder):
-        marks = ", ".join("?" * len(positions))
-        rows = _sqlite_rows(recorder, f"SELECT position, hash FROM {CHAIN_TABLE} WHERE position IN ({marks})",
-                            list(positions))
-        return {int(p): bytes(h).hex() for p, h in rows}
+        found: dict[int, str] = {}
+        ordered = list(positions)
+        for i in range(0, len(ordered), 5000):  # SQLite binds at most 32,766 values per statement
+            chunk = ordered[i:i + 5000]
+            marks = ", ".join("?" * len(chunk))
+            found.update({int(p): bytes(h).hex() for p, h in _sqlite_rows(
+                recorder, f"SELECT position, hash FROM {CHAIN_TABLE} WHERE position IN ({marks})", chunk)})
+        return found
     if isinstance(recorder, PostgresApplicationRecorder):
         with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(SQL("SELECT position, hash FROM {schema}.{chain} WHERE position = ANY(%s)").format(

@@ -52,7 +52,7 @@ from staffing.graphql.types import (
     staffing_from,
     unit_from,
 )
-from staffing.projections.queries import HistoryFilter, encode_cursor
+from staffing.projections.queries import FactRow, HistoryFilter, encode_cursor
 from staffing.reports import targets as target_rules
 from staffing.reports.diff import Snapshot, staffing_diff
 from staffing.reports.reform import reform_statistics
@@ -269,11 +269,20 @@ class Query:
         require_unit_readable(info, root, second.as_of, second.position)
         with ctx.queries.connect() as conn:
             rows = staffing_diff(ctx.queries, conn, root, first, second)
-        links = chain.hashes(ctx.service.store.recorder, sorted({f.position for r in rows for f in r.facts}))
+        links = chain.hashes(ctx.service.store.recorder, sorted({f.position for r in rows for f in r.facts})) \
+            if _selects(info.selected_fields, ("staffingDiff", "rows", "facts", "hash")) else {}
+        facts: dict[str, Fact] = {}  # a unit's facts explain each of its categories: built once
+
+        def fact(row: FactRow) -> Fact:
+            found = facts.get(row.id)
+            if found is None:
+                found = facts[row.id] = fact_from(row, links.get(row.position))
+            return found
+
         return StaffingDiff(rows=[StaffingDiffRow(
             unit=unit_from(r.unit), category=PersonnelCategory(r.category), quota_before=r.quota_before,
             quota_after=r.quota_after, headcount_before=r.headcount_before, headcount_after=r.headcount_after,
-            facts=[fact_from(f, links.get(f.position)) for f in r.facts]) for r in rows])
+            facts=[fact(f) for f in r.facts]) for r in rows])
 
     @strawberry.field(permission_classes=[Authenticated], description="People placed in a unit (or its subtree; "
                       "anywhere without a unit) on `asOf`, as known at `knownAt`, by name; `search` matches names "
@@ -461,6 +470,18 @@ class PositionEdge:
 class PositionConnection:
     edges: list[PositionEdge]
     page_info: PageInfo
+
+
+def _selects(fields: Any, path: tuple[str, ...]) -> bool:
+    """Whether the query selects ``path`` (e.g. rows → facts → hash) under the resolved field: work a
+    client did not ask for (hashing thousands of facts) is skipped."""
+    for field in fields:
+        if not hasattr(field, "name"):  # an inline fragment or a fragment spread: look inside it
+            if _selects(getattr(field, "selections", ()), path):
+                return True
+        elif field.name == path[0] and (len(path) == 1 or _selects(field.selections, path[1:])):
+            return True
+    return False
 
 
 def _scope_ids(info: Info, unit: str | None, day: date, position: int, descendants: bool) -> list[str] | None:

@@ -266,7 +266,14 @@ class Fact:
     unit_id: strawberry.ID | None
     person_id: strawberry.ID | None
     retracted_by: strawberry.ID | None
-    data: JSON
+    raw_data: strawberry.Private[str]
+
+    @strawberry.field
+    def data(self) -> JSON:
+        """The stored form (parsed only when asked for: a diff lists thousands of facts)."""
+        found: Any = orjson.loads(self.raw_data)
+        return found  # type: ignore[no-any-return]
+
     hash: str | None = strawberry.field(
         default=None, description="The fact's link in the event chain (hex SHA-256; see `verify`).")
     recorded_by: str | None = strawberry.field(
@@ -277,9 +284,9 @@ class Fact:
                       "and job position it refers to given with its code and name as last known "
                       "(`data` keeps the stored form).")
     async def details(self, info: strawberry.Info[Context, None]) -> JSON:
-        data: Any = self.data
-        found: Any = await readable(info, data)
+        found: Any = await readable(info, orjson.loads(self.raw_data))
         return found  # type: ignore[no-any-return]
+
 
     @strawberry.field(description="The name of the unit the fact is about, as last known.")
     async def unit_name(self, info: strawberry.Info[Context, None]) -> str | None:
@@ -414,7 +421,7 @@ def fact_from(row: FactRow, hash: str | None = None) -> Fact:
                 unit_id=strawberry.ID(row.unit_id) if row.unit_id else None,
                 person_id=strawberry.ID(row.person_id) if row.person_id else None,
                 retracted_by=strawberry.ID(row.retracted_by) if row.retracted_by else None,
-                data=orjson.loads(row.data), recorded_by=row.recorded_by, hash=hash)
+                raw_data=row.data, recorded_by=row.recorded_by, hash=hash)
 
 
 def person_from(view: PersonView) -> Person:

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import BigInteger, Connection, Date, String, and_, bindparam, case, func, literal, or_, select
@@ -248,8 +248,9 @@ class HistoryFilter:
         return out
 
 
-@dataclass(frozen=True)
-class FactRow:
+class FactRow(NamedTuple):
+    """A recorded fact as the API shows it (a named tuple: a diff or a history page builds thousands)."""
+
     id: str
     position: int
     type: str
@@ -258,13 +259,18 @@ class FactRow:
     other_unit_id: str | None
     person_id: str | None
     effective_on: date
-    recorded_at: datetime
+    recorded_us: int
     act_number: str
     act_issuer: str
     act_signed_on: date
     data: str
     retracted_by: str | None
     recorded_by: str | None = None
+
+    @property
+    def recorded_at(self) -> datetime:
+        """The recording moment (converted when read: most lists never show it)."""
+        return from_us(self.recorded_us)
 
 
 @dataclass(frozen=True)
@@ -334,6 +340,11 @@ class Queries:
     def _unit_select(self) -> Any:
         v = t.unit_versions
         return select(v.c.unit_id, v.c.code, v.c.name, v.c.kind, v.c.autonomy, v.c.parent_id, v.c.status)
+
+    @classmethod
+    def view_of(cls, row: Any, as_of: date, position: int) -> UnitView:
+        """The view of a unit row a report read (``report_data``'s rows)."""
+        return cls._unit_view(row, as_of, position)
 
     @staticmethod
     def _unit_view(row: Any, as_of: date, position: int) -> UnitView:
@@ -844,7 +855,7 @@ def _person_view(r: Any, as_of: date, position: int) -> PersonView:
 def fact_row(r: Any) -> FactRow:
     """A ``facts`` table row as the API shows it."""
     return FactRow(r.fact_id, r.position, r.type, r.aggregate_id, r.unit_id, r.other_unit_id, r.person_id,
-                   r.effective_on, from_us(r.recorded_us), r.act_number, r.act_issuer, r.act_signed_on, r.data,
+                   r.effective_on, r.recorded_us, r.act_number, r.act_issuer, r.act_signed_on, r.data,
                    r.retraction_fact_id, r.recorded_by)
 
 

@@ -134,3 +134,17 @@ def test_a_report_states_the_knowledge_it_reflects_like_a_staffing_answer(api: G
     early = api('{ staffingReport(asOf: "2025-12-31", knownAt: "2026-02-01T00:00:00+00:00") { logPosition } }')
     late = api('{ staffingReport(asOf: "2025-12-31") { logPosition } }')
     assert early["staffingReport"][0]["logPosition"] < late["staffingReport"][0]["logPosition"]
+
+
+def test_a_diff_gives_each_explaining_fact_its_chain_link_when_asked(api: GraphQLClient, ledger: Ledger,
+                                                                     clock: FakeClock) -> None:
+    ids = _world(ledger, clock)
+    variables = {"r": ids["P"], "b": {"asOf": "2025-12-31", "knownAt": "2026-02-01T00:00:00+00:00"},
+                 "a": {"asOf": "2025-12-31"}}
+    linked = api('query($r: ID, $b: SnapshotInput!, $a: SnapshotInput!) { staffingDiff(rootUnitId: $r, before: $b, '
+                 'after: $a) { rows { ... on StaffingDiffRow { facts { id hash } } } } }', variables)
+    facts = [f for row in linked["staffingDiff"]["rows"] for f in row["facts"]]
+    assert facts and all(len(f["hash"]) == 64 for f in facts)
+    history = api('query($u: ID) { history(unitId: $u, first: 50) { edges { node { id hash } } } }', {"u": ids["B"]})
+    hashes = {e["node"]["id"]: e["node"]["hash"] for e in history["history"]["edges"]}
+    assert all(hashes[f["id"]] == f["hash"] for f in facts if f["id"] in hashes)
