@@ -71,18 +71,19 @@ def people_lines(queries: Queries, conn: Connection, root_id: str | None, as_of:
     one read, not a page of 500 at a time (a province holds ~60,000 people)."""
     units = None if root_id is None else (
         queries.subtree_ids(conn, root_id, as_of, position) if descendants else [root_id])
-    people, _ = queries.people(conn, unit_ids=units, as_of=as_of, position=position, first=10**8)
-    views = queries.units_by_id(conn, sorted({p.unit_id for p in people}), as_of, position)
+    people = queries.people_rows(conn, units, as_of, position)
+    views = queries.units_by_id(conn, sorted({p[4] for p in people}), as_of, position)
+    names = {unit: (view.code, view.name) for unit, view in views.items()}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(PEOPLE_HEADER)
-    for i, p in enumerate(people, start=1):
-        unit = views.get(p.unit_id)
-        writer.writerow((p.id, p.full_name, p.birth_date.isoformat(), p.gender, p.unit_id, unit.code if unit else "",
-                         unit.name if unit else "", p.position_id or "", p.category, p.rank, p.status,
-                         p.since.isoformat()))
-        if i % chunk == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    for start in range(0, len(people), chunk):
+        writer.writerows((person, name, born.isoformat(), gender, unit, *names.get(unit, ("", "")), post or "",
+                          category, rank, status, since.isoformat())
+                         for person, name, born, gender, unit, post, category, rank, status, since
+                         in people[start:start + chunk])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if not people:
+        yield buffer.getvalue()

@@ -749,6 +749,20 @@ class Queries:
         rows = conn.execute(query.order_by(info.c.full_name, p.c.person_id).limit(first + 1)).all()
         return [_person_view(r, as_of, position) for r in rows[:first]], len(rows) > first
 
+    def people_rows(self, conn: Connection, unit_ids: Sequence[str] | None, as_of: date, position: int
+                    ) -> list[tuple[Any, ...]]:
+        """Everyone present in ``unit_ids`` (the country without them) on ``as_of``, by name, as plain tuples
+        (person, name, birth date, gender, unit, position, category, rank, status, since): the bulk
+        download's read, without an object per person (a province holds ~60,000; issue 12)."""
+        p, info = t.person_versions, t.persons
+        query = (select(p.c.person_id, info.c.full_name, info.c.birth_date, info.c.gender, p.c.unit_id,
+                        p.c.position_id, p.c.category, p.c.rank, p.c.status, p.c.valid_from)
+                 .join(info, info.c.person_id == p.c.person_id)
+                 .where(visible(p, as_of, position), p.c.status == "ACTIVE"))
+        if unit_ids is not None:
+            query = query.where(p.c.unit_id.in_(list(unit_ids)))
+        return [tuple(r) for r in conn.execute(query.order_by(info.c.full_name, p.c.person_id))]  # as pages are
+
     def positions(self, conn: Connection, *, unit_ids: Sequence[str], as_of: date, position: int,
                   vacant: bool | None = None, first: int = 50, after: str | None = None
                   ) -> tuple[list[tuple[Any, list[PersonView]]], bool]:
