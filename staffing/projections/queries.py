@@ -571,7 +571,7 @@ class Queries:
         wanted = set(ids)
         statements = [acts] if len(ids) > 2000 else [acts.where(q.c.unit_id.in_(chunk)) for chunk in _chunks(ids, 500)]
         for statement in statements:
-            for unit, number, issuer, signed in conn.execute(statement):
+            for unit, number, issuer, signed in conn.execute(statement).all():
                 if unit in wanted:
                     out[unit].add((number, issuer, signed))
         return out

@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
+from operator import itemgetter
 
 from sqlalchemy import Connection
 
@@ -32,6 +33,9 @@ from staffing.projections.queries import LAYOUT, Queries
 __all__ = ["CATEGORIES", "MOVEMENTS", "ReportRow", "StaffingReport", "Totals", "build_report", "flag"]
 
 CATEGORIES = ("CADRE", "CIVIL_SERVANT", "PUBLIC_EMPLOYEE", "CONTRACT_WORKER")
+#: per category (in ``CATEGORIES`` order): picks its quota columns, and its headcount column, of a figure vector
+_QUOTA_OF = [(c, itemgetter(*(i for _, i in kinds))) for c, _, kinds in LAYOUT]
+_HEADS_OF = [(c, h) for c, h, _ in LAYOUT]
 MOVEMENTS = ("RECRUITED", "TRANSFERRED_IN", "TRANSFERRED_OUT", "REORGANISED_IN", "REORGANISED_OUT", "RETIRED",
              "RESIGNED", "DISMISSED", "DOWNSIZED")
 
@@ -114,7 +118,8 @@ class ReportRow(_Counted):
     subtree: Totals = field(default_factory=Totals)
     movements: dict[str, int] = field(default_factory=dict)
 
-    # a row's figures never change once built: its totals are summed once (a national report asks ~10x each)
+    # a row's figures never change once built: what follows from them is computed once (a national
+    # report asks for each several times)
     @cached_property
     def total_quota(self) -> int:  # type: ignore[override]
         return sum(self.quota.values())
@@ -122,6 +127,14 @@ class ReportRow(_Counted):
     @cached_property
     def total_headcount(self) -> int:  # type: ignore[override]
         return sum(self.headcount.values())
+
+    @cached_property
+    def vacancy(self) -> int:  # type: ignore[override]
+        return max(self.total_quota - self.total_headcount, 0)
+
+    @cached_property
+    def surplus(self) -> int:  # type: ignore[override]
+        return max(self.total_headcount - self.total_quota, 0)
 
 
 @dataclass
@@ -155,13 +168,12 @@ def build_report(queries: Queries, conn: Connection, root_id: str | None, as_of:
     rows: list[ReportRow] = []
     for r, level in data.shown:
         vector = data.total(r.unit_id)
-        quota = {c: sum(vector[i] for _, i in kinds) for c, _, kinds in LAYOUT}
-        heads = {c: vector[h] for c, h, _ in LAYOUT}
+        quota = {c: sum(pick(vector)) for c, pick in _QUOTA_OF}
+        heads = {c: vector[h] for c, h in _HEADS_OF}
         deadline = data.deadlines.get(r.unit_id)
         surplus = max(sum(heads.values()) - sum(quota.values()), 0)
         row = ReportRow(r.unit_id, level, r.kind, r.code, r.name, codes.get(r.parent_id) if r.parent_id else None,
-                        {c: quota.get(c, 0) for c in CATEGORIES}, {c: heads.get(c, 0) for c in CATEGORIES},
-                        acts.get(r.unit_id, []), deadline, flag(surplus, deadline, as_of))
+                        quota, heads, acts.get(r.unit_id, []), deadline, flag(surplus, deadline, as_of))
         if period is not None:
             counted = Counter(m.kind for m in queries.movements(conn, r.unit_id, period[0], period[1], position))
             row.movements = {k: counted.get(k, 0) for k in MOVEMENTS}
