@@ -21,9 +21,6 @@ import argparse
 import csv
 import io
 import os
-import statistics
-import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -31,6 +28,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from benchmarks.serving import served
+from benchmarks.timing import Report, timed
 from staffing.bootstrap import build
 from staffing.config import Settings
 from staffing.projections import tables as t
@@ -54,24 +52,13 @@ SELECT count(*) FROM person_versions p JOIN sub ON p.unit_id = sub.unit_id
 WHERE p.valid_from <= :d AND p.valid_to > :d AND p.rec_to = 4611686018427387904 AND p.status = 'ACTIVE'"""
 
 
-def _timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    lines: list[str] = []
-
-    def report(line: str) -> None:
-        print(line, flush=True)
-        lines.append(line)
+    report = Report()
 
     settings = Settings.from_env()
     ledger = build(settings, inline_projection=False)
@@ -85,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         events = int(conn.execute(select(func.max(t.log_clock.c.position))).scalar_one())
         middle = from_us(int(conn.execute(select(t.log_clock.c.recorded_us)
                                           .where(t.log_clock.c.position == events * 4 // 5)).scalar_one()))
-        sql_s, counted = _timed(lambda: conn.execute(text(COUNT_SQL), {"root": province.unit_id, "d": day})
+        sql_s, counted = timed(lambda: conn.execute(text(COUNT_SQL), {"root": province.unit_id, "d": day})
                                 .scalar_one())
         units = q.subtree_ids(conn, province.unit_id, day, position)
         largest = max(units, key=lambda u: conn.execute(select(func.count()).select_from(t.facts)
@@ -115,25 +102,24 @@ def main(argv: list[str] | None = None) -> None:
             assert response.status_code == 200, response.text
             return list(csv.DictReader(io.StringIO(response.text)))
 
-        csv_s, rows = _timed(download)
-        pages_s, edges = _timed(paged, repeat=1)
+        csv_s, rows = timed(download)
+        pages_s, edges = timed(paged, repeat=1)
         assert len(rows) == len(edges) == counted == province.total_headcount, (len(rows), len(edges), counted)
         report(f"a province's people ({len(rows):,}): CSV download {csv_s * 1000:,.0f} ms (target <= 2,000 ms); "
                f"GraphQL pages of 500 {pages_s * 1000:,.0f} ms ({pages_s / csv_s:.1f}x the download); "
                f"hand-written SQL count {sql_s * 1000:,.0f} ms")
         moment = middle.isoformat()
-        diff_s, diff = _timed(lambda: gql(DIFF, {"u": province.unit_id, "d": AS_OF, "k": moment})["staffingDiff"]["rows"])
-        reports_s, _ = _timed(lambda: (gql(REPORT, {"u": province.unit_id, "d": AS_OF, "k": moment}),
+        diff_s, diff = timed(lambda: gql(DIFF, {"u": province.unit_id, "d": AS_OF, "k": moment})["staffingDiff"]["rows"])
+        reports_s, _ = timed(lambda: (gql(REPORT, {"u": province.unit_id, "d": AS_OF, "k": moment}),
                                        gql(REPORT, {"u": province.unit_id, "d": AS_OF, "k": None})))
         explained = sum(len(r["facts"]) for r in diff)
         report(f"diff of the province between two knowledge moments ({len(diff):,} rows, {explained:,} facts): "
                f"{diff_s * 1000:,.0f} ms (target <= 1,000 ms) vs its two reports {reports_s * 1000:,.0f} ms "
                f"-> {diff_s / reports_s:.2f}x")
-        late_s, late = _timed(lambda: gql(LATE, {"u": largest})["history"]["edges"])
+        late_s, late = timed(lambda: gql(LATE, {"u": largest})["history"]["edges"])
         report(f"history of the busiest unit, recorded more than 60 days late ({len(late):,} facts): "
                f"{late_s * 1000:,.0f} ms")
-    if args.out:
-        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report.write(args.out)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from benchmarks.serving import peak_memory_mib, served
+from benchmarks.timing import Report, timed
 from staffing.bootstrap import build
 from staffing.config import Settings
 from staffing.projections import tables as t
@@ -78,14 +79,6 @@ UNIT_GQL = """query($u: ID!, $d: Date!) { staffing(unitId: $u, asOf: $d) { total
   lines { category quota headcount } } }"""
 
 
-def _timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
-    """Median seconds of ``repeat`` runs, and the last result."""
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
 
 
 def _ms(seconds: float) -> str:
@@ -103,11 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--units", type=int, default=300, help="units sampled for one unit's staffing")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    lines: list[str] = []
-
-    def report(line: str) -> None:
-        print(line, flush=True)
-        lines.append(line)
+    report = Report()
 
     settings = Settings.from_env()
     ledger = build(settings, inline_projection=False)
@@ -136,8 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     ledger.close()
     if args.http:
         _http(report, settings)
-    if args.out:
-        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report.write(args.out)
 
 
 def _measure(report: Callable[[str], None], q: Any, conn: Any, as_of: date, position: int, rng: random.Random,
@@ -155,25 +143,25 @@ def _measure(report: Callable[[str], None], q: Any, conn: Any, as_of: date, posi
         timings.append(time.perf_counter() - t0)
     report(f"one unit's staffing: p50 {_ms(statistics.median(timings))}, p95 {_ms(_pct(timings, .95))} "
            f"over {len(timings)} units (target: p50 <= 1 ms)")
-    summary_s, summary = _timed(lambda: q.staffing_report(conn, None, as_of, position, 1, True))
-    sql_s, sql_rows = _timed(lambda: conn.execute(text(summary_sql), params).all())
+    summary_s, summary = timed(lambda: q.staffing_report(conn, None, as_of, position, 1, True))
+    sql_s, sql_rows = timed(lambda: conn.execute(text(summary_sql), params).all())
     want = {r[0]: (int(r[1]), int(r[2])) for r in sql_rows}
     got = {r.unit_id: (r.total_quota, r.total_headcount) for r in summary}
     assert {k: v for k, v in got.items() if v != (0, 0)} == {k: v for k, v in want.items() if v != (0, 0)}
     report(f"national summary ({len(summary)} rows): {_ms(summary_s)} vs hand-written SQL "
            f"{_ms(sql_s)} -> {summary_s / sql_s:.2f}x (target: within 2x; <= 300 ms over HTTP)")
     biggest = max(summary, key=lambda r: r.total_headcount)
-    rolled_s, rolled = _timed(lambda: q.staffing(conn, biggest.unit_id, as_of, position, True))
+    rolled_s, rolled = timed(lambda: q.staffing(conn, biggest.unit_id, as_of, position, True))
     assert (rolled.total_quota, rolled.total_headcount) == (biggest.total_quota, biggest.total_headcount)
     report(f"largest top-level unit rolled up ({biggest.unit.code if biggest.unit else ''}): "
            f"{_ms(rolled_s)} (target: <= 50 ms)")
-    listing_s, listing = _timed(lambda: q.staffing_report(conn, None, as_of, position))
-    flat_s, flat = _timed(lambda: conn.execute(text(listing_sql), params).all())
+    listing_s, listing = timed(lambda: q.staffing_report(conn, None, as_of, position))
+    flat_s, flat = timed(lambda: conn.execute(text(listing_sql), params).all())
     assert sum(r.total_headcount for r in listing) == sum(int(r[3] or 0) for r in flat) \
         == sum(r.total_headcount for r in summary)
     report(f"full listing ({len(listing):,} units): {_ms(listing_s)} vs hand-written SQL {_ms(flat_s)} "
            f"-> {listing_s / flat_s:.2f}x")
-    naive_s, naive = _timed(lambda: conn.execute(text(NAIVE_SQL), params).all(), repeat=1)
+    naive_s, naive = timed(lambda: conn.execute(text(NAIVE_SQL), params).all(), repeat=1)
     assert sum(n for _, n in naive) == sum(r.total_headcount for r in summary)
     report(f"round-one design, headcount GROUP BY over person rows: {_ms(naive_s)} "
            f"({naive_s / summary_s:.1f}x the national summary)")
@@ -197,11 +185,11 @@ def _http(report: Callable[[str], None], settings: Settings) -> None:
             timings.append(time.perf_counter() - t0)
         report(f"HTTP one unit's staffing: p50 {_ms(statistics.median(timings))}, p95 {_ms(_pct(timings, .95))} "
                "(target: p95 <= 10 ms)")
-        summary_s, _ = _timed(lambda: gql(SUMMARY_GQL, {"d": as_of}))
+        summary_s, _ = timed(lambda: gql(SUMMARY_GQL, {"d": as_of}))
         report(f"HTTP national summary: {_ms(summary_s)} (target: <= 300 ms)")
-        listing_s, _ = _timed(lambda: gql(LISTING_GQL, {"d": as_of}))
+        listing_s, _ = timed(lambda: gql(LISTING_GQL, {"d": as_of}))
         report(f"HTTP full listing over GraphQL ({len(rows):,} units): {_ms(listing_s)} (target: <= 3 s)")
-        csv_s, response = _timed(lambda: client.get("/downloads/staffing.csv", params={"asOf": as_of}))
+        csv_s, response = timed(lambda: client.get("/downloads/staffing.csv", params={"asOf": as_of}))
         assert response.status_code == 200 and response.text.count("\n") == len(rows) + 1
         report(f"HTTP full listing as CSV ({len(response.content) / 1e6:,.1f} MB): {_ms(csv_s)} (target: <= 3 s)")
         report(f"server peak resident memory: {peak_memory_mib(server):,.0f} MiB (target: <= 4 GiB)")

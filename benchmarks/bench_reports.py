@@ -11,14 +11,12 @@
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from benchmarks.timing import timed
 from staffing.bootstrap import build
 from staffing.config import Settings
 from staffing.projections import tables as t
@@ -26,15 +24,6 @@ from staffing.projections.listing import csv_lines
 from staffing.reports.reform import reform_statistics
 from staffing.reports.staffing_report import build_report
 from staffing.reports.workbook import ReportContext, csv_text
-
-
-def _median(run: Callable[[], object], repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
 
 
 def main() -> None:
@@ -50,18 +39,18 @@ def main() -> None:
     lines = []
     with q.connect() as conn:
         position = q.knowledge_position(conn, None)
-        report_s, text = _median(lambda: "".join(csv_text(build_report(q, conn, None, as_of, position),
+        report_s, text = timed(lambda: "".join(csv_text(build_report(q, conn, None, as_of, position),
                                                           ReportContext(None, None))), args.repeat)
-        listing_s, listing = _median(lambda: "".join(csv_lines(q, conn, None, as_of, position, False, None)),
+        listing_s, listing = timed(lambda: "".join(csv_lines(q, conn, None, as_of, position, False, None)),
                                      args.repeat)
         units = str(text).count("\n") - 8
         lines.append(f"staffing report of the whole country as CSV ({units:,} units, {len(str(text)) / 1e6:.1f} MB): "
                      f"{report_s * 1000:,.0f} ms vs the plain listing {listing_s * 1000:,.0f} ms -> "
                      f"{report_s / listing_s:.1f}x (target: <= 3 s at national scale)")
         first, last = date(2015, 1, 1), date(2023, 12, 15)
-        stats_s, stats = _median(lambda: reform_statistics(q, conn, None, first, last, position), args.repeat)
+        stats_s, stats = timed(lambda: reform_statistics(q, conn, None, first, last, position), args.repeat)
         f = t.facts
-        sql_s, counted = _median(lambda: conn.execute(select(func.count()).where(
+        sql_s, counted = timed(lambda: conn.execute(select(func.count()).where(
             f.c.type == "PersonDownsized", f.c.effective_on >= first, f.c.effective_on <= last,
             f.c.retracted_pos.is_(None))).scalar_one(), args.repeat)
         assert stats.downsized_total == counted, (stats.downsized_total, counted)  # type: ignore[attr-defined]

@@ -785,28 +785,25 @@ class Queries:
     def _holders(self, conn: Connection, position_ids: Sequence[str], as_of: date, position: int
                  ) -> dict[str, list[PersonView]]:
         """The people holding each of ``position_ids`` on ``as_of``, by name."""
-        p, info = t.person_versions, t.persons
-        holders: dict[str, list[PersonView]] = defaultdict(list)
-        for chunk in _chunks(list(position_ids), 500):
-            for r in conn.execute(select(p, info.c.full_name, info.c.birth_date, info.c.gender)
-                                  .join(info, info.c.person_id == p.c.person_id)
-                                  .where(p.c.position_id.in_(chunk), p.c.status == "ACTIVE", visible(p, as_of, position))
-                                  .order_by(info.c.full_name, p.c.person_id)):
-                holders[r.position_id].append(_person_view(r, as_of, position))
-        return holders
+        return self._present(conn, t.person_versions.c.position_id, position_ids, as_of, position)
 
     def staff_of(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int
                  ) -> dict[str, list[PersonView]]:
         """The people present in each of ``unit_ids`` on ``as_of``, by name: one statement per 500
         units, so a list of units asking for their people costs one round trip (issue 12)."""
+        return self._present(conn, t.person_versions.c.unit_id, unit_ids, as_of, position)
+
+    def _present(self, conn: Connection, column: Any, keys: Sequence[str], as_of: date, position: int
+                 ) -> dict[str, list[PersonView]]:
+        """The people present on ``as_of`` whose ``column`` (unit or position) is one of ``keys``, by name."""
         p, info = t.person_versions, t.persons
         out: dict[str, list[PersonView]] = defaultdict(list)
-        for chunk in _chunks(list(dict.fromkeys(unit_ids)), 500):
+        for chunk in _chunks(list(dict.fromkeys(keys)), 500):
             for r in conn.execute(select(p, info.c.full_name, info.c.birth_date, info.c.gender)
                                   .join(info, info.c.person_id == p.c.person_id)
-                                  .where(p.c.unit_id.in_(chunk), p.c.status == "ACTIVE", visible(p, as_of, position))
+                                  .where(column.in_(chunk), p.c.status == "ACTIVE", visible(p, as_of, position))
                                   .order_by(info.c.full_name, p.c.person_id)):
-                out[r.unit_id].append(_person_view(r, as_of, position))
+                out[r._mapping[column]].append(_person_view(r, as_of, position))
         return out
 
     def positions_of(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int
