@@ -15,8 +15,9 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
 
 from staffing.application import loads
@@ -27,6 +28,8 @@ from staffing.graphql.downloads import people_csv, staffing_csv, staffing_report
 from staffing.graphql.guard import GraphQLGuard
 from staffing.graphql.schema import production_schema, schema
 from staffing.tokens import load_secret
+from staffing.web.assets import VENDOR
+from staffing.web.graphiql import STATIC_PREFIX, graphiql_html
 
 __all__ = ["configure_logging", "create_app", "create_app_from_env"]
 
@@ -40,6 +43,10 @@ class LedgerGraphQL(GraphQL[Context, None]):
         self.ledger = ledger
         self.caller = Caller(load_secret(ledger.settings.data_dir, ledger.settings.token_secret),
                              parse_tokens(ledger.settings.api_tokens))
+
+    async def render_graphql_ide(self, request: Any) -> Response:
+        """GraphiQL with its assets served from the package (issue 13: nothing fetched from outside)."""
+        return HTMLResponse(graphiql_html())
 
     def encode_json(self, data: object) -> bytes:
         """UTF-8 as is (Vietnamese names stay readable in responses), and fast on large reports."""
@@ -92,6 +99,7 @@ def create_app(ledger: Ledger, dev: bool = False) -> Starlette:
     guarded = GraphQLGuard(graphql_app, dev)
     return Starlette(routes=[Route("/", root), Route("/healthz", health),
                              Route("/graphql", guarded, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+                             Mount(STATIC_PREFIX, StaticFiles(directory=VENDOR), name="vendor"),
                              Route("/downloads/staffing.csv", download_staffing),
                              Route("/downloads/people.csv", download_people),
                              Route("/downloads/staffing-report.{format:str}", download_report)],
