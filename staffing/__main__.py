@@ -80,9 +80,9 @@ def demo(host: str = "127.0.0.1", port: int = 8000, load_only: bool = False) -> 
         if was_interrupted:
             typer.echo("the demo load was interrupted last time: the store holds part of the demo. Completing it "
                        "(steps already recorded are not written twice)")
-        loads.started(ledger.store, DEMO_LOAD)
-        summary = load_demo(ledger.service, clock, defer_projection=True)
-        loads.finished(ledger.store, DEMO_LOAD)
+        summary = load_demo(ledger.service, clock, defer_projection=True,
+                            before=lambda: loads.started(ledger.store, DEMO_LOAD, clock))
+        loads.finished(ledger.store, DEMO_LOAD, clock)
         ledger.projector.catch_up()
         typer.echo(f"demo loaded: {summary.units} units, {summary.positions} positions, {summary.people} people, "
                    f"{summary.events_written} events in {summary.seconds:.1f} s")
@@ -110,11 +110,14 @@ def _print_demo_tokens(ledger: Any, host: str, port: int) -> None:
                                         search="tuyen quang", first=1)
     typer.echo(f"tokens for http://{host}:{port}/graphql (GraphiQL: add the header "
                '{"Authorization": "Bearer <token>"}):')
-    for role in ("admin", "ministry", "auditor"):
-        typer.echo(f"  {role:<10} {issue(secret, role, name=f'demo {role}')}")
+    tokens = {role: issue(secret, role, name=f"demo {role}") for role in ("admin", "ministry", "auditor")}
+    for role, value in tokens.items():
+        typer.echo(f"  {role:<10} {value}")
     if found:
         token = issue(secret, "personnel", name=f"demo personnel ({found[0].name})", unit_id=UUID(found[0].id))
         typer.echo(f"  personnel  {token}  (records and reads inside {found[0].name} only)")
+    # the page keeps the token in the browser: the fragment is never sent to the server
+    typer.echo(f"the page, signed in as the ministry: http://{host}:{port}/#token={tokens['ministry']}")
 
 
 @app.command()

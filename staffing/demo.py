@@ -968,20 +968,28 @@ def _projection_deferred(service: StaffingService, defer: bool) -> Iterator[None
             listener()
 
 
-def load_demo(service: StaffingService, clock: DemoClock, *, defer_projection: bool = False) -> DemoSummary:
+def load_demo(service: StaffingService, clock: DemoClock, *, defer_projection: bool = False,
+              before: Callable[[], None] | None = None) -> DemoSummary:
     """Write the demo through ``service`` (whose clock must be ``clock``); harmless to repeat.
 
     ``defer_projection`` suspends the service's ``on_commit`` listeners while loading and runs them
     once at the end (faster; other writers of the same service are not caught up meanwhile).
-    The clock is released to real time afterwards.
+    ``before`` runs with the clock pinned just before the demo's first recording moment (the load
+    journal's start): anything recorded at today's moment first would push every historic recording
+    moment of the demo to today (the log's recording moments never go back), and the known-at views
+    would show nothing. The clock is released to real time afterwards.
     """
     plan = build_plan()
     started = time.perf_counter()
-    before = _log_position(service)
+    before_position = _log_position(service)
     run = _Run(service)
+    steps = plan.ordered_steps()
     with _projection_deferred(service, defer_projection):
         try:
-            for step in plan.ordered_steps():
+            if before is not None and steps:
+                clock.at(steps[0].at - timedelta(minutes=1))
+                before()
+            for step in steps:
                 clock.at(step.at)
                 try:
                     step.run(run, step.key)
@@ -992,7 +1000,7 @@ def load_demo(service: StaffingService, clock: DemoClock, *, defer_projection: b
             clock.release()
     return DemoSummary(
         units=len(plan.units), people=len(plan.people), positions=len(plan.positions),
-        events_written=_log_position(service) - before, tuyen_quang_id=run.ids["TQ25"],
+        events_written=_log_position(service) - before_position, tuyen_quang_id=run.ids["TQ25"],
         bo_tai_chinh_id=run.ids["BTC"], unit_ids={k: run.ids[k] for k in plan.units},
         person_ids={k: run.ids[k] for k in plan.people}, retracted_fact_id=run.facts[plan.correction.request_key],
         seconds=time.perf_counter() - started,

@@ -24,9 +24,16 @@ def _journal(store: EventStore, at: datetime) -> LoadJournal:
     return found
 
 
-def _change(store: EventStore, change: Callable[[LoadJournal, datetime], None]) -> None:
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _change(store: EventStore, change: Callable[[LoadJournal, datetime], None],
+            clock: Callable[[], datetime] = _now) -> None:
+    """``clock``: the recording moment (the service's clock: a load that records history at past moments,
+    as the demo does, must not stamp its journal with today, which would push the whole log to today)."""
     for _ in range(20):  # two loads starting at once collide on the journal's version: read again
-        at = datetime.now(UTC)
+        at = clock()
         journal = _journal(store, at)
         change(journal, at)
         events = journal.collect_events()
@@ -40,12 +47,12 @@ def _change(store: EventStore, change: Callable[[LoadJournal, datetime], None]) 
     raise RuntimeError("the load journal kept colliding with concurrent loads")
 
 
-def started(store: EventStore, name: str) -> None:
-    _change(store, lambda journal, at: journal.start(name, at))
+def started(store: EventStore, name: str, clock: Callable[[], datetime] = _now) -> None:
+    _change(store, lambda journal, at: journal.start(name, at), clock)
 
 
-def finished(store: EventStore, name: str) -> None:
-    _change(store, lambda journal, at: journal.finish(name, at))
+def finished(store: EventStore, name: str, clock: Callable[[], datetime] = _now) -> None:
+    _change(store, lambda journal, at: journal.finish(name, at), clock)
 
 
 def interrupted(store: EventStore) -> dict[str, str]:
