@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
@@ -28,7 +28,7 @@ from staffing.graphql.downloads import people_csv, staffing_csv, staffing_report
 from staffing.graphql.guard import GraphQLGuard
 from staffing.graphql.schema import production_schema, schema
 from staffing.tokens import load_secret
-from staffing.web.assets import VENDOR
+from staffing.web.assets import PAGE, VENDOR
 from staffing.web.graphiql import STATIC_PREFIX, graphiql_html
 
 __all__ = ["configure_logging", "create_app", "create_app_from_env"]
@@ -82,8 +82,9 @@ def create_app(ledger: Ledger, dev: bool = False) -> Starlette:
     async def download_report(request: Request) -> Response:
         return await staffing_report_file(ledger, graphql_app.caller, request)
 
-    async def root(_: Request) -> RedirectResponse:
-        return RedirectResponse("/graphql")
+    async def root(_: Request) -> FileResponse:
+        """The page (issue 13): static, from the package; it reads the API with the caller's token."""
+        return FileResponse(PAGE / "index.html", media_type="text/html; charset=utf-8")
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -100,6 +101,7 @@ def create_app(ledger: Ledger, dev: bool = False) -> Starlette:
     return Starlette(routes=[Route("/", root), Route("/healthz", health),
                              Route("/graphql", guarded, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
                              Mount(STATIC_PREFIX, StaticFiles(directory=VENDOR), name="vendor"),
+                             Mount("/static/page", StaticFiles(directory=PAGE), name="page"),
                              Route("/downloads/staffing.csv", download_staffing),
                              Route("/downloads/people.csv", download_people),
                              Route("/downloads/staffing-report.{format:str}", download_report)],

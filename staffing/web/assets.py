@@ -24,9 +24,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ASSETS", "VENDOR", "Asset", "fetch", "verify"]
+__all__ = ["ASSETS", "PAGE", "VENDOR", "Asset", "fetch", "verify"]
 
 VENDOR = Path(__file__).parent / "vendor"
+PAGE = Path(__file__).parent / "page"  # the service's own page (index.html, app.js, style.css)
 REGISTRY = "https://registry.npmjs.org"
 
 
