@@ -11,6 +11,8 @@ unit's subtree, a 403.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
@@ -28,10 +30,12 @@ from staffing.domain.base import check_as_of
 from staffing.domain.errors import InvalidInput, StaffingError
 from staffing.graphql.auth import Caller, Principal
 from staffing.projections.listing import csv_lines, people_lines
+from staffing.reports.diff import Snapshot, staffing_diff
+from staffing.reports.diff_export import diff_lines
 from staffing.reports.staffing_report import build_report
 from staffing.reports.workbook import ReportContext, write_csv, write_xlsx
 
-__all__ = ["people_csv", "staffing_csv", "staffing_report_file", "streamed_csv"]
+__all__ = ["diff_csv", "people_csv", "staffing_csv", "staffing_report_file", "streamed_csv"]
 
 
 def _date(raw: str | None, name: str) -> date:
@@ -158,6 +162,57 @@ async def people_csv(ledger: Ledger, caller: Caller, request: Request) -> Respon
     people present, as ``people`` lists them, in one streamed file (issue 12: a province's ~60,000)."""
     return await streamed_csv(ledger, caller, request, "people", lambda q, conn, a, position: people_lines(
         q, conn, a.root, a.as_of, position, a.descendants))
+
+
+async def diff_csv(ledger: Ledger, caller: Caller, request: Request) -> Response:
+    """``/downloads/staffing-diff.csv?afterAsOf=...[&beforeAsOf][&beforeKnownAt][&afterKnownAt][&rootUnitId]``:
+    ``staffingDiff`` as a file, with its rules (a ministry token reads figures, not the recorded history;
+    a personnel token its own subtree). Written without graphql-core: a province's diff between two
+    knowledge moments is explained by tens of thousands of facts (issue 12)."""
+    principal, problem = caller.identify(request.headers.get("authorization"))
+    if principal is None:
+        return JSONResponse({"code": "UNAUTHENTICATED", "message": problem}, status_code=401)
+    if principal.role == "ministry":
+        return JSONResponse({"code": "FORBIDDEN", "message": "the ministry role reads figures, not the recorded "
+                             "history a diff lists; use an auditor token"}, status_code=403)
+    params = request.query_params
+    try:
+        after_on = _date(params.get("afterAsOf"), "afterAsOf")
+        before_on = _date(params.get("beforeAsOf"), "beforeAsOf") if params.get("beforeAsOf") else after_on
+        before_at, after_at = _moment(params.get("beforeKnownAt")), _moment(params.get("afterKnownAt"))
+        root = _root(params.get("rootUnitId"))
+    except StaffingError as error:
+        return JSONResponse({"code": error.code, "field": error.field, "message": error.message}, status_code=400)
+    queries = ledger.queries
+
+    def read() -> list[list[object]] | None:
+        queries.refresh()
+        with queries.connect() as conn:
+            before = Snapshot(before_on, queries.knowledge_position(conn, before_at))
+            after = Snapshot(after_on, queries.knowledge_position(conn, after_at))
+            if not _may_read(queries, principal, root, after.as_of, after.position):
+                return None
+            return diff_lines(staffing_diff(queries, conn, root, before, after), before, after)
+
+    try:
+        found = await asyncio.to_thread(read)
+    except StaffingError as error:
+        return JSONResponse({"code": error.code, "field": error.field, "message": error.message}, status_code=400)
+    if found is None:
+        return _outside(principal)
+    lines = found
+
+    async def body() -> AsyncIterator[bytes]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for start in range(0, len(lines), 1000):
+            writer.writerows(lines[start:start + 1000])
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+
+    return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="so-sanh-bien-che-{after_on.isoformat()}.csv"'})
 
 
 async def staffing_report_file(ledger: Ledger, caller: Caller, request: Request) -> Response:

@@ -148,3 +148,34 @@ def test_a_diff_gives_each_explaining_fact_its_chain_link_when_asked(api: GraphQ
     history = api('query($u: ID) { history(unitId: $u, first: 50) { edges { node { id hash } } } }', {"u": ids["B"]})
     hashes = {e["node"]["id"]: e["node"]["hash"] for e in history["history"]["edges"]}
     assert all(hashes[f["id"]] == f["hash"] for f in facts if f["id"] in hashes)
+
+
+def test_the_diff_downloads_as_csv_with_the_same_rows_and_facts(api: GraphQLClient, ledger: Ledger,
+                                                                clock: FakeClock) -> None:
+    import csv
+    import io
+
+    from tests.support import ledger_bearer
+
+    ids = _world(ledger, clock)
+    query = ('query($r: ID, $b: SnapshotInput!, $a: SnapshotInput!) { staffingDiff(rootUnitId: $r, before: $b, '
+             'after: $a) { rows { unit { code } category quotaBefore quotaAfter headcountBefore headcountAfter '
+             'facts { id } } } }')
+    filed = {"asOf": "2025-12-31", "knownAt": "2026-02-01T00:00:00+00:00"}
+    rows = api(query, {"r": ids["P"], "b": filed, "a": {"asOf": "2025-12-31"}})["staffingDiff"]["rows"]
+    params = {"rootUnitId": ids["P"], "beforeAsOf": "2025-12-31", "beforeKnownAt": filed["knownAt"],
+              "afterAsOf": "2025-12-31"}
+    response = api.client.get("/downloads/staffing-diff.csv", params=params)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(response.text)))
+    body = lines[lines.index(next(line for line in lines if line and line[0] == "Mã")) + 1:]
+    assert [(line[0], line[3], line[4], line[5], line[6]) for line in body] == [
+        (r["unit"]["code"], str(r["quotaBefore"]), str(r["quotaAfter"]), str(r["headcountBefore"]),
+         str(r["headcountAfter"])) for r in rows]
+    for line, row in zip(body, rows, strict=True):
+        assert all(f["id"] in line[7] for f in row["facts"])
+    ministry = api.client.get("/downloads/staffing-diff.csv", params=params,
+                              headers=ledger_bearer(ledger, "ministry"))
+    assert ministry.status_code == 403
+    bad = api.client.get("/downloads/staffing-diff.csv", params={**params, "afterAsOf": "31/12/2025"})
+    assert bad.status_code == 400 and bad.json()["field"] == "afterAsOf"
