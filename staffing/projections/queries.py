@@ -8,7 +8,8 @@ bitemporal tables, using the visibility rule ``valid_from <= D < valid_to`` and
 from __future__ import annotations
 
 import base64
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -305,6 +306,11 @@ class Queries:
         self.engines = engines
         self._refresh = refresh
         self._preview = preview
+        #: a scope's people in page order, per (scope, as of, position, filters): an answer known at a
+        #: projected position never changes, so the pages after the first slice it instead of sorting
+        #: the province again (issue 12)
+        self._pages: OrderedDict[tuple[Any, ...], tuple[list[Any], dict[tuple[str, str], int]]] = OrderedDict()
+        self._pages_lock = threading.Lock()
 
     def preview(self, events: Sequence[Any]) -> AbstractContextManager[tuple[Connection, int]]:
         """A connection and position at which the read models include ``events``, never committed
@@ -743,11 +749,44 @@ class Queries:
         if search:
             needle = fold(search).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             query = query.where(info.c.name_folded.like(f"%{needle}%", escape="\\"))
-        if after:
-            name, pid = decode_cursor(after, 2)
-            query = query.where(or_(info.c.full_name > name, and_(info.c.full_name == name, p.c.person_id > pid)))
-        rows = conn.execute(query.order_by(info.c.full_name, p.c.person_id).limit(first + 1)).all()
-        return [_person_view(r, as_of, position) for r in rows[:first]], len(rows) > first
+        scoped: Sequence[Any] | None = None
+        if unit_ids is not None:  # a scope: read it whole once, in the database's page order, and page through it
+            rows, index = self._scope_pages(conn, query, (tuple(sorted(unit_ids)), as_of, position, category, status,
+                                                          search), position)
+            cursor = decode_cursor(after, 2) if after else None
+            start = index.get((cursor[0], cursor[1]), -1) + 1 if cursor else 0
+            if not after or start > 0:  # a cursor from this scope's list (else: the general query below)
+                scoped = rows[start:start + first + 1]
+        page: Sequence[Any]
+        if scoped is not None:
+            page = scoped
+        else:
+            if after:
+                name, pid = decode_cursor(after, 2)
+                query = query.where(or_(info.c.full_name > name,
+                                        and_(info.c.full_name == name, p.c.person_id > pid)))
+            page = conn.execute(query.order_by(info.c.full_name, p.c.person_id).limit(first + 1)).all()
+        return [_person_view(r, as_of, position) for r in page[:first]], len(page) > first
+
+    def _scope_pages(self, conn: Connection, query: Any, key: tuple[Any, ...], position: int
+                     ) -> tuple[list[Any], dict[tuple[str, str], int]]:
+        """The scope's rows in the database's page order (its collation decides, not Python's) and where
+        each (name, id) cursor stands in them; kept for the next pages when ``position`` is projected (a
+        preview's hypothetical positions are not: the same numbers may later hold other events)."""
+        with self._pages_lock:
+            found = self._pages.get(key)
+            if found is not None:
+                self._pages.move_to_end(key)
+                return found
+        p, info = t.person_versions, t.persons
+        rows = list(conn.execute(query.order_by(info.c.full_name, p.c.person_id)).all())
+        entry = (rows, {(r.full_name, r.person_id): i for i, r in enumerate(rows)})
+        if position <= self._tracked(conn):
+            with self._pages_lock:
+                self._pages[key] = entry
+                while len(self._pages) > 8:
+                    self._pages.popitem(last=False)
+        return entry
 
     def people_rows(self, conn: Connection, unit_ids: Sequence[str] | None, as_of: date, position: int
                     ) -> list[tuple[Any, ...]]:
