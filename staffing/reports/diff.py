@@ -30,6 +30,11 @@ from staffing.projections.queries import LAYOUT, FactRow, Queries, UnitView, fac
 
 __all__ = ["DiffRow", "Snapshot", "staffing_diff"]
 
+#: the facts columns the diff reads, in the order its rows are unpacked (``FactRow`` by position)
+_FACT_COLUMNS = ("position", "fact_id", "aggregate_id", "type", "unit_id", "other_unit_id", "person_id",
+                 "effective_on", "recorded_us", "act_number", "act_issuer", "act_signed_on", "data", "retracted_pos",
+                 "retraction_fact_id", "recorded_by")
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -86,26 +91,30 @@ def _explaining(conn: Connection, units: set[str], before: Snapshot, after: Snap
     low_d, high_d = sorted((before.as_of, after.as_of))
     found: dict[str, list[FactRow]] = defaultdict(list)
     ids = sorted(units)
+    columns = [f.c[name] for name in _FACT_COLUMNS]
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
-        rows = conn.execute(select(f).where(
+        rows = conn.execute(select(*columns).where(
             or_(f.c.unit_id.in_(chunk), f.c.other_unit_id.in_(chunk)),
             or_(and_(f.c.position > low_p, f.c.position <= high_p, f.c.effective_on <= high_d),
                 and_(f.c.effective_on > low_d, f.c.effective_on <= high_d, f.c.position <= high_p),
                 and_(f.c.retracted_pos > low_p, f.c.retracted_pos <= high_p)),
         ).order_by(f.c.position)).all()
-        withdrawn = {r.retraction_fact_id: {r.unit_id, r.other_unit_id} & units for r in rows
-                     if r.retraction_fact_id and low_p < r.retracted_pos <= high_p}
-        retractions = conn.execute(select(f).where(f.c.fact_id.in_(list(withdrawn)))).all() if withdrawn else []
-        for r in rows:
-            fact = fact_row(r)
-            for unit in {r.unit_id, r.other_unit_id} & units:
+        withdrawn: dict[str, set[str]] = {}
+        for r in rows:  # positional: a province's diff reads tens of thousands of facts
+            fact = FactRow(r[1], r[0], r[3], r[2], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[14],
+                           r[15])
+            touched = {r[4], r[5]} & units
+            for unit in touched:
                 found[unit].append(fact)
-        for r in retractions:
-            fact = fact_row(r)
-            for unit in withdrawn[r.fact_id]:
-                if all(known.id != fact.id for known in found[unit]):
-                    found[unit].append(fact)
+            if r[14] and low_p < r[13] <= high_p:
+                withdrawn[r[14]] = touched
+        if withdrawn:
+            for r in conn.execute(select(f).where(f.c.fact_id.in_(list(withdrawn)))).all():
+                fact = fact_row(r)
+                for unit in withdrawn[r.fact_id]:
+                    if all(known.id != fact.id for known in found[unit]):
+                        found[unit].append(fact)
     for facts in found.values():
         facts.sort(key=lambda fact: fact.position)
     return found
