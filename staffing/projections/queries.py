@@ -570,8 +570,8 @@ class Queries:
         """The legal acts (number, issuer, signing date) behind each unit's quota in force on ``as_of``:
         what a report cites, read as distinct rows (for a national list, every row in force at once)."""
         q = t.quota_versions
-        acts = select(q.c.unit_id, q.c.act_number, q.c.act_issuer, q.c.act_signed_on).distinct().where(
-            visible(q, as_of, position), q.c.amount > 0)
+        acts = select(q.c.unit_id, q.c.act_number, q.c.act_issuer, q.c.act_signed_on).where(  # deduplicated here:
+            visible(q, as_of, position), q.c.amount > 0)  # cheaper than the database's DISTINCT over a nation
         out: dict[str, set[tuple[str, str, date]]] = defaultdict(set)
         ids = list(dict.fromkeys(unit_ids))
         wanted = set(ids)

@@ -115,7 +115,7 @@ class ReportRow(_Counted):
     acts: list[str]
     deadline: date | None
     flag: str | None
-    subtree: Totals = field(default_factory=Totals)
+    subtree: Totals = field(default=None)  # type: ignore[assignment]  # set by ``_subtrees`` for every row
     movements: dict[str, int] = field(default_factory=dict)
 
     # a row's figures never change once built: what follows from them is computed once (a national
@@ -178,23 +178,29 @@ def build_report(queries: Queries, conn: Connection, root_id: str | None, as_of:
             counted = Counter(m.kind for m in queries.movements(conn, r.unit_id, period[0], period[1], position))
             row.movements = {k: counted.get(k, 0) for k in MOVEMENTS}
         rows.append(row)
-    _subtrees(rows, {r.unit_id: r.parent_id for r, _ in data.shown})
+    tops = _subtrees(rows, {r.unit_id: r.parent_id for r, _ in data.shown})
     by_level: dict[int, Totals] = defaultdict(Totals)
-    total = Totals()
     for row in rows:
         by_level[row.level].add(row)
-        total.add(row)
+    total = Totals()
+    for top in tops:  # every row lies in exactly one top row's subtree
+        total.merge(top.subtree)
     return StaffingReport(root_id, as_of, position, rows, dict(sorted(by_level.items())), total, period)
 
 
-def _subtrees(rows: list[ReportRow], parents: dict[str, str | None]) -> None:
+def _subtrees(rows: list[ReportRow], parents: dict[str, str | None]) -> list[ReportRow]:
     """Each row's subtree totals: its own figures plus its children's subtrees (rows are in preorder,
-    so walking them backwards finishes every child before its parent)."""
+    so walking them backwards finishes every child before its parent). Returns the top rows (those
+    whose parent is not in the report)."""
     by_id = {row.unit_id: row for row in rows}
     for row in rows:
-        row.subtree = Totals()
-        row.subtree.add(row)
+        row.subtree = Totals(dict(row.quota), dict(row.headcount), row.vacancy, row.surplus, 1)
+    tops = []
     for row in reversed(rows):
         parent = parents.get(row.unit_id)
         if parent in by_id:
             by_id[parent].subtree.merge(row.subtree)  # type: ignore[index]
+        else:
+            tops.append(row)
+    tops.reverse()
+    return tops
