@@ -69,3 +69,14 @@ def test_a_fetch_refuses_a_tarball_or_a_file_that_is_not_the_pinned_one() -> Non
     bad = _tarball({"package/x.js": b"wrong"})
     with pytest.raises(assets.AssetMismatch, match="x.js"):
         assets.unpack(bad, "sha512-" + base64.b64encode(hashlib.sha512(bad).digest()).decode(), [wanted])
+
+
+def test_the_page_is_served_in_production_too_from_the_package(ledger: Ledger) -> None:
+    client = TestClient(create_app(ledger))  # production: no GraphiQL, the page still served
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert not re.findall(r'(?:src|href)="(?:https?:)?//', page.text)  # nothing from outside
+    for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text):
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/graphql", headers={"Accept": "text/html"}).status_code in (404, 405)
+    client.close()
