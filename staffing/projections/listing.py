@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from staffing.projections.queries import CATEGORIES, LAYOUT, Queries
+from staffing.projections.queries import CATEGORIES, Queries, category_figures, running_exception
 
 __all__ = ["HEADER", "PEOPLE_HEADER", "csv_lines", "people_lines"]
 
@@ -25,20 +25,16 @@ HEADER = ("level", "unit_id", "code", "name", "kind", "parent_id",
           *[f"total_{f}" for f in FIGURES], "excess_allowed_until")
 
 
-#: per category: its headcount column and its quota columns in a figure vector
-_COLUMNS = [(heads, tuple(i for _, i in kinds)) for _, heads, kinds in LAYOUT]
-
-
 def _row(r: Any, level: int, total: Sequence[int], until: date | None, as_of: date) -> list[object]:
     """One unit's cells, computed from its figure vector the way ``StaffingLine`` computes them."""
     cells: list[object] = [level, r.unit_id, r.code, r.name, r.kind, r.parent_id or ""]
     quota_sum = heads_sum = 0
-    for heads, kinds in _COLUMNS:
-        quota, headcount = sum(total[i] for i in kinds), total[heads]
+    for _, quota, headcount in category_figures(total):
         cells.extend((quota, headcount, max(quota - headcount, 0), max(headcount - quota, 0)))
         quota_sum, heads_sum = quota_sum + quota, heads_sum + headcount
     cells.extend((quota_sum, heads_sum, max(quota_sum - heads_sum, 0), max(heads_sum - quota_sum, 0)))
-    cells.append(until.isoformat() if until is not None and until >= as_of else "")
+    running = running_exception(until, as_of)
+    cells.append(running.isoformat() if running else "")
     return cells
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -30,7 +30,7 @@ from staffing.projections.figures import FIGURE_COLUMNS, HEADCOUNT, QUOTA
 from staffing.projections.text import fold
 
 __all__ = [
-    "FactRow", "HistoryFilter", "fact_row", "on_record", "LineageEntry", "Movement", "PersonView", "QuotaEntry", "Queries", "StaffingFigures",
+    "FactRow", "HistoryFilter", "category_figures", "fact_row", "running_exception", "on_record", "LineageEntry", "Movement", "PersonView", "QuotaEntry", "Queries", "StaffingFigures",
     "StaffingLine", "UnitView", "decode_cursor", "encode_cursor",
 ]
 
@@ -347,20 +347,16 @@ class Queries:
         v = t.unit_versions
         return select(v.c.unit_id, v.c.code, v.c.name, v.c.kind, v.c.autonomy, v.c.parent_id, v.c.status)
 
-    @classmethod
-    def view_of(cls, row: Any, as_of: date, position: int) -> UnitView:
-        """The view of a unit row a report read (``report_data``'s rows)."""
-        return cls._unit_view(row, as_of, position)
-
     @staticmethod
-    def _unit_view(row: Any, as_of: date, position: int) -> UnitView:
+    def view_of(row: Any, as_of: date, position: int) -> UnitView:
+        """The view of a unit row (a walk's, a report's: ``report_data``'s rows)."""
         return UnitView(row.unit_id, row.code, row.name, row.kind, row.autonomy, row.parent_id, row.status,
                         as_of, position)
 
     def unit(self, conn: Connection, unit_id: str, as_of: date, position: int) -> UnitView | None:
         """The unit as it stood on ``as_of``; None when it did not exist then (not yet, or ended)."""
         row = conn.execute(_PREPARED.unit, {"u": unit_id, "d": as_of, "p": position}).first()
-        return self._unit_view(row, as_of, position) if row else None
+        return self.view_of(row, as_of, position) if row else None
 
     def is_within(self, unit_id: str, root_id: str, as_of: date, position: int) -> bool:
         """Whether ``unit_id`` lies in ``root_id``'s subtree on ``as_of`` as known at ``position``
@@ -383,7 +379,7 @@ class Queries:
         for chunk in _chunks(list(dict.fromkeys(unit_ids)), 500):
             for row in conn.execute(self._unit_select().where(v.c.unit_id.in_(chunk), visible(v, as_of, position),
                                                               v.c.status == "ACTIVE")):
-                out[row.unit_id] = self._unit_view(row, as_of, position)
+                out[row.unit_id] = self.view_of(row, as_of, position)
         return out
 
     def last_known_unit(self, conn: Connection, unit_id: str, position: int) -> UnitView | None:
@@ -392,7 +388,7 @@ class Queries:
         row = conn.execute(self._unit_select().add_columns(v.c.valid_from)
                            .where(v.c.unit_id == unit_id, v.c.rec_from <= position, v.c.rec_to > position)
                            .order_by(v.c.valid_from.desc()).limit(1)).first()
-        return self._unit_view(row, row.valid_from, position) if row else None
+        return self.view_of(row, row.valid_from, position) if row else None
 
     def ended_unit(self, conn: Connection, unit_id: str, as_of: date, position: int) -> UnitView | None:
         """The unit as it ended, when it had ended by ``as_of`` (issue 12: a question about a date after
@@ -435,13 +431,13 @@ class Queries:
                  .join(latest, and_(latest.c.unit_id == v.c.unit_id, latest.c.last == v.c.valid_from))
                  .where(v.c.rec_from <= position, v.c.rec_to > position))
         rows, more = _unit_page(conn, query, kind, search, first, after)
-        return [self._unit_view(r, r.valid_from, position) for r in rows], more
+        return [self.view_of(r, r.valid_from, position) for r in rows], more
 
     def children(self, conn: Connection, unit_id: str, as_of: date, position: int) -> list[UnitView]:
         v = t.unit_versions
         rows = conn.execute(self._unit_select().where(v.c.parent_id == unit_id, visible(v, as_of, position),
                                                       v.c.status == "ACTIVE").order_by(v.c.code, v.c.unit_id))
-        return [self._unit_view(r, as_of, position) for r in rows]
+        return [self.view_of(r, as_of, position) for r in rows]
 
     def children_of(self, conn: Connection, parent_ids: Sequence[str], as_of: date, position: int
                     ) -> dict[str, list[UnitView]]:
@@ -452,7 +448,7 @@ class Queries:
             rows = conn.execute(self._unit_select().where(v.c.parent_id.in_(chunk), visible(v, as_of, position),
                                                           v.c.status == "ACTIVE").order_by(v.c.code, v.c.unit_id))
             for r in rows:
-                out[r.parent_id].append(self._unit_view(r, as_of, position))
+                out[r.parent_id].append(self.view_of(r, as_of, position))
         return out
 
     def units(self, conn: Connection, *, as_of: date, position: int, kind: str | None = None,
@@ -467,7 +463,7 @@ class Queries:
         if parent_id:
             query = query.where(v.c.parent_id == parent_id)
         rows, more = _unit_page(conn, query, kind, search, first, after)
-        return [self._unit_view(r, as_of, position) for r in rows], more
+        return [self.view_of(r, as_of, position) for r in rows], more
 
     def lineage(self, conn: Connection, unit_id: str, position: int) -> tuple[list[LineageEntry], list[LineageEntry]]:
         rows = conn.execute(select(t.lineage).where(t.lineage.c.unit_id == unit_id, t.lineage.c.rec_from <= position)
@@ -483,7 +479,7 @@ class Queries:
 
         With a root, the root is level 0; without one, top-level units are level 1 (the country).
         """
-        return [(self._unit_view(r, as_of, position), level, r.parent_id)
+        return [(self.view_of(r, as_of, position), level, r.parent_id)
                 for r, level in self._walk(conn, root_id, as_of, position, depth)]
 
     def _walk(self, conn: Connection, root_id: str | None, as_of: date, position: int,
@@ -573,19 +569,10 @@ class Queries:
         acts = select(q.c.unit_id, q.c.act_number, q.c.act_issuer, q.c.act_signed_on).where(  # deduplicated here:
             visible(q, as_of, position), q.c.amount > 0)  # cheaper than the database's DISTINCT over a nation
         out: dict[str, set[tuple[str, str, date]]] = defaultdict(set)
-        ids = list(dict.fromkeys(unit_ids))
-        wanted = set(ids)
-        statements = [acts] if len(ids) > 2000 else [acts.where(q.c.unit_id.in_(chunk)) for chunk in _chunks(ids, 500)]
-        for statement in statements:
-            for unit, number, issuer, signed in conn.execute(statement).all():
-                if unit in wanted:
-                    out[unit].add((number, issuer, signed))
+        for unit, number, issuer, signed in _for_units(conn, unit_ids, lambda: acts,
+                                                        lambda chunk: (acts.where(q.c.unit_id.in_(chunk)), {})):
+            out[unit].add((number, issuer, signed))
         return out
-
-    def exceptions(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int) -> dict[str, date]:
-        """Units whose excess-staffing exception is still running on ``as_of``: the deadline of each."""
-        return {u: until for u, until in self.exception_deadlines(conn, unit_ids, as_of, position).items()
-                if until >= as_of}
 
     def exception_deadlines(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int
                             ) -> dict[str, date]:
@@ -593,18 +580,8 @@ class Queries:
         (a report tells an expired exception from none at all). For many units (a national listing),
         every row in force is read once and filtered here, rather than one statement per 500 ids."""
         x = t.excess_versions
-        out: dict[str, date] = {}
-        ids = list(dict.fromkeys(unit_ids))
-        if len(ids) > 2000:
-            wanted = set(ids)
-            for r in conn.execute(select(x.c.unit_id, x.c.until).where(visible(x, as_of, position))):
-                if r.unit_id in wanted:
-                    out[r.unit_id] = r.until
-            return out
-        for chunk in _chunks(ids, 500):
-            for r in conn.execute(_PREPARED.deadlines, {"ids": list(chunk), "d": as_of, "p": position}):
-                out[r.unit_id] = r.until
-        return out
+        return dict(_for_units(conn, unit_ids, lambda: select(x.c.unit_id, x.c.until).where(visible(x, as_of, position)),
+                               lambda chunk: (_PREPARED.deadlines, {"ids": list(chunk), "d": as_of, "p": position})))
 
     @staticmethod
     def _assemble(unit_id: str, total: Sequence[int], members: Sequence[str], as_of: date,
@@ -631,11 +608,10 @@ class Queries:
         source = EntrySource(self, as_of, position)
         source.units.update(ids)
         vectors = self.figure_rows(conn, ids, as_of, position)
-        figures = self._assemble(unit_id, _sum(vectors.values()), ids, as_of,
-                                 position,
-                                 self.exceptions(conn, [unit_id], as_of, position).get(unit_id),
-                                 include_descendants, source)
-        _gaps(figures, vectors, ids, unit_id, self.exception_deadlines(conn, [unit_id], as_of, position))
+        deadlines = self.exception_deadlines(conn, [unit_id], as_of, position)
+        figures = self._assemble(unit_id, _sum(vectors.values()), ids, as_of, position,
+                                 running_exception(deadlines.get(unit_id), as_of), include_descendants, source)
+        _gaps(figures, vectors, ids, unit_id, deadlines)
         if load_entries:
             source.load(conn)
         figures.unit = unit
@@ -655,11 +631,10 @@ class Queries:
         rows = []
         for r, level in data.shown:
             unit = data.members[r.unit_id]
-            deadline = data.deadlines.get(r.unit_id)
             figures_row = self._assemble(r.unit_id, data.total(r.unit_id), unit, as_of, position,
-                                         deadline if deadline is not None and deadline >= as_of else None,
+                                         running_exception(data.deadlines.get(r.unit_id), as_of),
                                          include_descendants, source)
-            figures_row.unit, figures_row.level = self._unit_view(r, as_of, position), level
+            figures_row.unit, figures_row.level = self.view_of(r, as_of, position), level
             _gaps(figures_row, data.figures, unit, r.unit_id, data.deadlines, gaps)
             rows.append(figures_row)
         return rows
@@ -896,6 +871,11 @@ class Queries:
         return [fact_row(r) for r in rows[:first]], len(rows) > first
 
 
+def running_exception(deadline: date | None, as_of: date) -> date | None:
+    """The deadline of an excess-staffing exception still running on ``as_of`` (None: none, or passed)."""
+    return deadline if deadline is not None and deadline >= as_of else None
+
+
 def _person_view(r: Any, as_of: date, position: int) -> PersonView:
     """A person row joined to ``persons`` as the view the API shows."""
     return PersonView(r.person_id, r.full_name, r.birth_date, r.gender, r.unit_id, r.position_id, r.category,
@@ -1018,7 +998,14 @@ def _sibling_order(item: tuple[Any, int]) -> tuple[str, str]:
 #: per category (in enum order): its headcount column and its (kind, quota column) pairs
 _LAYOUT = [(c.value, HEADCOUNT[c.value], [(k, i) for (cat, k), i in QUOTA.items() if cat == c.value])
            for c in CATEGORIES]
-LAYOUT = _LAYOUT
+#: per category (in enum order): its name, its headcount column, and a getter of its quota columns
+_PICKS = [(c, heads, itemgetter(*(i for _, i in kinds))) for c, heads, kinds in _LAYOUT]
+
+
+def category_figures(vector: Sequence[int]) -> list[tuple[str, int, int]]:
+    """(category, quota, headcount) of a figure vector, in category order, quota summed over its kinds:
+    what a report line, a CSV row and a diff read from ``unit_figures`` (``StaffingLine`` keeps the kinds)."""
+    return [(category, sum(pick(vector)), vector[heads]) for category, heads, pick in _PICKS]
 
 
 def _id_param(conn: Connection, ids: Sequence[str]) -> Any:
@@ -1142,6 +1129,20 @@ def _sum(vectors: Iterable[Sequence[int]]) -> list[int]:
     """Figure vectors added column by column (the zero vector when there are none)."""
     columns = list(zip(*vectors, strict=True))
     return [sum(column) for column in columns] if columns else list(ZERO)
+
+
+def _for_units(conn: Connection, unit_ids: Iterable[str], every: Callable[[], Any],
+               per_chunk: Callable[[Sequence[str]], tuple[Any, dict[str, Any]]]) -> Iterator[Any]:
+    """The rows (unit id first) of ``unit_ids``: for a national list, ``every()`` row in force read once
+    and filtered here; for fewer units, ``per_chunk`` (statement, parameters) per 500 ids."""
+    ids = list(dict.fromkeys(unit_ids))
+    if len(ids) > 2000:
+        wanted = set(ids)
+        yield from (r for r in conn.execute(every()).all() if r[0] in wanted)
+        return
+    for chunk in _chunks(ids, 500):
+        statement, parameters = per_chunk(chunk)
+        yield from conn.execute(statement, parameters).all()
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:

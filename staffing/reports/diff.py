@@ -26,7 +26,7 @@ from datetime import date
 from sqlalchemy import Connection, and_, or_, select
 
 from staffing.projections import tables as t
-from staffing.projections.queries import LAYOUT, FactRow, Queries, UnitView, fact_row
+from staffing.projections.queries import FactRow, Queries, UnitView, category_figures, fact_row
 
 __all__ = ["DiffRow", "Snapshot", "staffing_diff"]
 
@@ -60,8 +60,7 @@ def _by_unit(queries: Queries, conn: Connection, root: str | None, snapshot: Sna
     data = queries.report_data(conn, root, snapshot.as_of, snapshot.position)
     out = {}
     for r, _ in data.shown:
-        vector = data.total(r.unit_id)
-        lines = {c: (sum(vector[i] for _, i in kinds), vector[h]) for c, h, kinds in LAYOUT}
+        lines = {c: (q, h) for c, q, h in category_figures(data.total(r.unit_id))}
         out[r.unit_id] = (queries.view_of(r, snapshot.as_of, snapshot.position), lines)
     return out
 

@@ -23,19 +23,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from operator import itemgetter
 
 from sqlalchemy import Connection
 
 from staffing.domain.values import over_quota
-from staffing.projections.queries import LAYOUT, Queries
+from staffing.projections.queries import Queries, category_figures
 
 __all__ = ["CATEGORIES", "MOVEMENTS", "ReportRow", "StaffingReport", "Totals", "build_report", "flag"]
 
 CATEGORIES = ("CADRE", "CIVIL_SERVANT", "PUBLIC_EMPLOYEE", "CONTRACT_WORKER")
-#: per category (in ``CATEGORIES`` order): picks its quota columns, and its headcount column, of a figure vector
-_QUOTA_OF = [(c, itemgetter(*(i for _, i in kinds))) for c, _, kinds in LAYOUT]
-_HEADS_OF = [(c, h) for c, h, _ in LAYOUT]
 MOVEMENTS = ("RECRUITED", "TRANSFERRED_IN", "TRANSFERRED_OUT", "REORGANISED_IN", "REORGANISED_OUT", "RETIRED",
              "RESIGNED", "DISMISSED", "DOWNSIZED")
 
@@ -167,9 +163,9 @@ def build_report(queries: Queries, conn: Connection, root_id: str | None, as_of:
     codes = {r.unit_id: r.code for r, _ in data.shown}
     rows: list[ReportRow] = []
     for r, level in data.shown:
-        vector = data.total(r.unit_id)
-        quota = {c: sum(pick(vector)) for c, pick in _QUOTA_OF}
-        heads = {c: vector[h] for c, h in _HEADS_OF}
+        lines = category_figures(data.total(r.unit_id))
+        quota = {c: q for c, q, _ in lines}
+        heads = {c: h for c, _, h in lines}
         deadline = data.deadlines.get(r.unit_id)
         surplus = max(sum(heads.values()) - sum(quota.values()), 0)
         row = ReportRow(r.unit_id, level, r.kind, r.code, r.name, codes.get(r.parent_id) if r.parent_id else None,
