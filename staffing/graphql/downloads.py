@@ -11,8 +11,6 @@ unit's subtree, a 403.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
@@ -29,7 +27,7 @@ from staffing.bootstrap import Ledger
 from staffing.domain.base import check_as_of
 from staffing.domain.errors import InvalidInput, StaffingError
 from staffing.graphql.auth import Caller, Principal
-from staffing.projections.listing import csv_lines, people_lines
+from staffing.projections.listing import csv_chunks, csv_lines, people_lines
 from staffing.reports.diff import Snapshot, staffing_diff
 from staffing.reports.diff_export import diff_lines
 from staffing.reports.staffing_report import build_report
@@ -81,6 +79,24 @@ def _root(raw: str | None) -> str | None:
         raise InvalidInput("rootUnitId", f"{raw!r} is not a valid id") from None
 
 
+def _refused(error: StaffingError) -> JSONResponse:
+    """A bad parameter: 400 naming it, nothing read."""
+    return JSONResponse({"code": error.code, "field": error.field, "message": error.message}, status_code=400)
+
+
+def _unauthenticated(problem: str | None) -> JSONResponse:
+    return JSONResponse({"code": "UNAUTHENTICATED", "message": problem}, status_code=401)
+
+
+def _streamed(chunks: list[str], headers: dict[str, str]) -> StreamingResponse:
+    """CSV text already read (in a worker thread) streamed to the client."""
+    async def body() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk.encode("utf-8")
+
+    return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
 def _may_read(queries: Any, principal: Principal, root: str | None, as_of: date, position: int) -> bool:
     """A personnel caller downloads its own subtree only (as it stands on the date asked about)."""
     return principal.reads_everything or (
@@ -114,14 +130,14 @@ async def streamed_csv(ledger: Ledger, caller: Caller, request: Request, name: s
     one knowledge position, then streamed; the position and chain head it reflects go in headers."""
     principal, problem = caller.identify(request.headers.get("authorization"))
     if principal is None:
-        return JSONResponse({"code": "UNAUTHENTICATED", "message": problem}, status_code=401)
+        return _unauthenticated(problem)
     params = request.query_params
     try:
         asked = _Asked(_date(params.get("asOf"), "asOf"), _moment(params.get("knownAt")), _root(params.get("rootUnitId")),
                        _flag(params.get("rolled"), "rolled"), _depth(params.get("depth")),
                        _flag(params.get("includeDescendants"), "includeDescendants"))
     except StaffingError as error:
-        return JSONResponse({"code": error.code, "field": error.field, "message": error.message}, status_code=400)
+        return _refused(error)
     queries = ledger.queries
 
     def read() -> tuple[int, list[str] | None, tuple[int, str] | None]:
@@ -137,15 +153,10 @@ async def streamed_csv(ledger: Ledger, caller: Caller, request: Request, name: s
     try:
         position, lines, head = await asyncio.to_thread(read)
     except StaffingError as error:
-        return JSONResponse({"code": error.code, "field": error.field, "message": error.message}, status_code=400)
+        return _refused(error)
     if lines is None:
         return _outside(principal)
-
-    async def body() -> AsyncIterator[bytes]:
-        for chunk in lines:
-            yield chunk.encode("utf-8")
-
-    return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers={
+    return _streamed(lines, {
         "Content-Disposition": f'attachment; filename="{name}-{asked.as_of.isoformat()}.csv"',
         "X-Staffing-As-Of": asked.as_of.isoformat(), "X-Staffing-Log-Position": str(position),
         "X-Staffing-Head-Hash": head[1] if head else ""})
@@ -171,7 +182,7 @@ async def diff_csv(ledger: Ledger, caller: Caller, request: Request) -> Response
     knowledge moments is explained by tens of thousands of facts (issue 12)."""
     principal, problem = caller.identify(request.headers.get("authorization"))
     if principal is None:
-        return JSONResponse({"code": "UNAUTHENTICATED", "message": problem}, status_code=401)
+        return _unauthenticated(problem)
     if principal.role == "ministry":
         return JSONResponse({"code": "FORBIDDEN", "message": "the ministry role reads figures, not the recorded "
                              "history a diff lists; use an auditor token"}, status_code=403)
@@ -182,37 +193,25 @@ async def diff_csv(ledger: Ledger, caller: Caller, request: Request) -> Response
         before_at, after_at = _moment(params.get("beforeKnownAt")), _moment(params.get("afterKnownAt"))
         root = _root(params.get("rootUnitId"))
     except StaffingError as error:
-        return JSONResponse({"code": error.code, "field": error.field, "message": error.message}, status_code=400)
+        return _refused(error)
     queries = ledger.queries
 
-    def read() -> list[list[object]] | None:
+    def read() -> list[str] | None:
         queries.refresh()
         with queries.connect() as conn:
             before = Snapshot(before_on, queries.knowledge_position(conn, before_at))
             after = Snapshot(after_on, queries.knowledge_position(conn, after_at))
             if not _may_read(queries, principal, root, after.as_of, after.position):
                 return None
-            return diff_lines(staffing_diff(queries, conn, root, before, after), before, after)
+            return list(csv_chunks(diff_lines(staffing_diff(queries, conn, root, before, after), before, after)))
 
     try:
         found = await asyncio.to_thread(read)
     except StaffingError as error:
-        return JSONResponse({"code": error.code, "field": error.field, "message": error.message}, status_code=400)
+        return _refused(error)
     if found is None:
         return _outside(principal)
-    lines = found
-
-    async def body() -> AsyncIterator[bytes]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        for start in range(0, len(lines), 1000):
-            writer.writerows(lines[start:start + 1000])
-            yield buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
-
-    return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="so-sanh-bien-che-{after_on.isoformat()}.csv"'})
+    return _streamed(found, {"Content-Disposition": f'attachment; filename="so-sanh-bien-che-{after_on.isoformat()}.csv"'})
 
 
 async def staffing_report_file(ledger: Ledger, caller: Caller, request: Request) -> Response:
@@ -220,7 +219,7 @@ async def staffing_report_file(ledger: Ledger, caller: Caller, request: Request)
     staffing report (``staffing.reports``) as a file, with the same token and scope rules."""
     principal, problem = caller.identify(request.headers.get("authorization"))
     if principal is None:
-        return JSONResponse({"code": "UNAUTHENTICATED", "message": problem}, status_code=401)
+        return _unauthenticated(problem)
     fmt = request.path_params["format"]
     if fmt not in ("xlsx", "csv"):
         return JSONResponse({"code": "NOT_FOUND", "message": "the report downloads as staffing-report.xlsx or "
@@ -233,7 +232,7 @@ async def staffing_report_file(ledger: Ledger, caller: Caller, request: Request)
             raise InvalidInput("from", "give from and to together (the period of the movements)")
         period = (_date(params.get("from"), "from"), _date(params.get("to"), "to")) if params.get("from") else None
     except StaffingError as error:
-        return JSONResponse({"code": error.code, "field": error.field, "message": error.message}, status_code=400)
+        return _refused(error)
     queries = ledger.queries
 
     def read() -> tuple[int, bytes | None]:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection
 
 from staffing.projections.queries import CATEGORIES, Queries, category_figures, running_exception
 
-__all__ = ["HEADER", "PEOPLE_HEADER", "csv_lines", "people_lines"]
+__all__ = ["HEADER", "PEOPLE_HEADER", "csv_chunks", "csv_lines", "people_lines"]
 
 FIGURES = ("quota", "headcount", "vacancy", "surplus")
 HEADER = ("level", "unit_id", "code", "name", "kind", "parent_id",
@@ -45,16 +46,8 @@ def csv_lines(queries: Queries, conn: Connection, root_id: str | None, as_of: da
     Written from the report's data (unit rows and figure vectors), not from ``StaffingFigures``: the
     same numbers, without an object per line and field (a national listing is ~60,000 units)."""
     data = queries.report_data(conn, root_id, as_of, position, depth, rolled)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(HEADER)
-    for i, (r, level) in enumerate(data.shown, start=1):
-        writer.writerow(_row(r, level, data.total(r.unit_id), data.deadlines.get(r.unit_id), as_of))
-        if i % chunk == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    yield from csv_chunks(chain([HEADER], (_row(r, level, data.total(r.unit_id), data.deadlines.get(r.unit_id), as_of)
+                                           for r, level in data.shown)), chunk)
 
 
 PEOPLE_HEADER = ("person_id", "full_name", "birth_date", "gender", "unit_id", "unit_code", "unit_name", "position_id",
@@ -70,16 +63,19 @@ def people_lines(queries: Queries, conn: Connection, root_id: str | None, as_of:
     people = queries.people_rows(conn, units, as_of, position)
     views = queries.units_by_id(conn, sorted({p[4] for p in people}), as_of, position)
     names = {unit: (view.code, view.name) for unit, view in views.items()}
+    yield from csv_chunks(chain([PEOPLE_HEADER], (
+        (person, name, born.isoformat(), gender, unit, *names.get(unit, ("", "")), post or "", category, rank, status,
+         since.isoformat()) for person, name, born, gender, unit, post, category, rank, status, since in people)), chunk)
+
+
+def csv_chunks(rows: Iterable[Sequence[object]], chunk: int = 2000) -> Iterator[str]:
+    """CSV text of ``rows``, ``chunk`` rows at a time (what a streamed download sends)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(PEOPLE_HEADER)
-    for start in range(0, len(people), chunk):
-        writer.writerows((person, name, born.isoformat(), gender, unit, *names.get(unit, ("", "")), post or "",
-                          category, rank, status, since.isoformat())
-                         for person, name, born, gender, unit, post, category, rank, status, since
-                         in people[start:start + chunk])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    if not people:
-        yield buffer.getvalue()
+    for i, row in enumerate(rows, start=1):
+        writer.writerow(row)
+        if i % chunk == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
