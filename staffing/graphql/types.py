@@ -300,22 +300,25 @@ class Fact:
 
 
 async def readable(info: strawberry.Info[Context, None], data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` with camelCase keys; ``x_id`` becomes ``x`` ({id, code, name}), ``x_ids`` becomes ``xs``, and a
-    retraction's ``fact_version`` the id of the fact it withdraws (ids resolved in one batch per request)."""
+    """``data`` with camelCase keys; ``x_id`` becomes ``x`` ({id, code, name}) and ``x_ids`` becomes ``xs``.
+    The fact's ids are looked up together (``load_many``: one batch with every other fact of the page)."""
+    refs = [v for key, value in data.items() if key.endswith(("_id", "_ids"))
+            for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
+    found = dict(zip(refs, await info.context.loaders.names.load_many(refs), strict=True))
+
+    def named(ref: str) -> dict[str, str]:
+        name = found.get(ref)
+        return {"id": ref, **({k: v for k, v in name.items() if k != "kind"} if name else {})}
+
     out: dict[str, Any] = {}
     for key, value in data.items():
         if key.endswith("_ids") and isinstance(value, list):
-            out[_camel(key[:-4]) + "s"] = [await _named(info, v) for v in value]
+            out[_camel(key[:-4]) + "s"] = [named(v) for v in value]
         elif key.endswith("_id") and isinstance(value, str):
-            out[_camel(key[:-3])] = await _named(info, value)
+            out[_camel(key[:-3])] = named(value)
         else:
             out[_camel(key)] = value
     return out
-
-
-async def _named(info: strawberry.Info[Context, None], ref: str) -> dict[str, str]:
-    found = await info.context.loaders.names.load(ref)
-    return {"id": ref, **({k: v for k, v in found.items() if k != "kind"} if found else {})}
 
 
 def _camel(snake: str) -> str:
