@@ -17,11 +17,12 @@ const $ = (id) => document.getElementById(id);
 function label(code) { return LABELS[code] || code || ""; }
 function num(n) { return NUMBER.format(n || 0); }
 function day(iso) { return iso ? `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}` : ""; }
-function moment(iso) {
+function moment(iso, seconds) {  // dd/mm/yyyy hh:mm[:ss] in the browser's time zone
   if (!iso) return "";
   const d = new Date(iso);
   const pad = (v) => String(v).padStart(2, "0");
-  return `${pad(d.getDate())}/${pad(d.getMonth() + 1)}/${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return `${pad(d.getDate())}/${pad(d.getMonth() + 1)}/${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}` +
+    (seconds ? `:${pad(d.getSeconds())}` : "");
 }
 
 // ---------------------------------------------------------------- elements (text only: data is never HTML)
@@ -81,12 +82,6 @@ function parseMoment(text) {
   if (!m) return undefined;
   const d = new Date(+m[3], +m[2] - 1, +m[1], +m[4], +m[5], +(m[6] || 0));
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
-}
-function showMoment(iso) {
-  if (!iso) return "";
-  const d = new Date(iso);
-  const pad = (v) => String(v).padStart(2, "0");
-  return `${pad(d.getDate())}/${pad(d.getMonth() + 1)}/${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
 // ---------------------------------------------------------------- the API
@@ -156,7 +151,7 @@ const UNIT = `query($u: ID!, $d: Date!, $k: DateTime) {
 
 async function render() {
   $("asOf").value = day(state.asOf);
-  $("knownAt").value = showMoment(state.knownAt);
+  $("knownAt").value = moment(state.knownAt, true);
   for (const b of document.querySelectorAll("#views button")) b.classList.toggle("active", b.dataset.view === state.view);
   $("unit-view").hidden = state.view !== "unit";
   $("diff-view").hidden = state.view !== "diff";
