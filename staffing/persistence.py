@@ -89,8 +89,9 @@ class EventStore(Application[Any]):
         except Exception:  # a snapshot is only a cache; the events are already safe
             logger.exception("snapshot of %s at version %s failed", aggregate_id, last_new)
 
-    def save_events(self, events: Sequence[Any]) -> None:
-        """Record ``events`` in the given order, in one transaction (all or nothing).
+    def save_events(self, events: Sequence[Any]) -> int | None:
+        """Record ``events`` in the given order, in one transaction (all or nothing); returns the log
+        position of the last one.
 
         The unit of work orders the events by command, so it hands over events, not aggregates.
         ``Application.save`` would accept them too, but checks each object against a runtime
@@ -99,7 +100,9 @@ class EventStore(Application[Any]):
         """
         processing_event: ProcessingEvent[Any] = ProcessingEvent()
         processing_event.events.extend(events)
-        self._notify(self._record(processing_event))
+        recordings = self._record(processing_event)
+        self._notify(recordings)
+        return recordings[-1].notification.id if recordings else None
 
     def exists(self, aggregate_id: Any) -> bool:
         """Whether anything was ever recorded for this id (one indexed read, no snapshot look-up)."""

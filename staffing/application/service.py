@@ -38,6 +38,7 @@ from staffing.application.commands import Command, Fact
 from staffing.application.hygiene import clean_text
 from staffing.application.registry import HANDLERS, command_types, result_type
 from staffing.application.results import Result
+from staffing.application.warm import Warm
 from staffing.application.work import Work
 from staffing.domain.base import check_effective_on
 from staffing.domain.errors import ConcurrencyConflict, IdempotencyConflict, InvalidInput, StaffingError
@@ -139,7 +140,8 @@ class StaffingService:
         return outcome.results[0]
 
     def run(self, items: Sequence[Item], mode: Mode = Mode.ATOMIC, request_key: str | None = None,
-            max_commands: int | None = MAX_COMMANDS, principal: Principal | None = None) -> Outcome:
+            max_commands: int | None = MAX_COMMANDS, principal: Principal | None = None,
+            warm: Warm | None = None) -> Outcome:
         """Decide ``items`` in order as one decision (see the module docstring for the modes).
 
         ``principal``: who is recording. Each command must stay inside its scope (``access``),
@@ -148,6 +150,10 @@ class StaffingService:
 
         ``request_key`` makes the list as a whole idempotent (a plan): a repeat of the same list
         answers with the first run's ids; a different list under the same key is refused.
+
+        ``warm``: a bulk writer's own aggregates, carried from its earlier calls (``warm`` module):
+        checked against the log's head before deciding, given back after a commit, emptied on a
+        concurrency conflict.
         """
         if max_commands is not None and len(items) > max_commands:
             raise InvalidInput("commands", f"{len(items)} commands in one call; the limit is {MAX_COMMANDS}. "
@@ -162,7 +168,9 @@ class StaffingService:
         limit = len(items)
         attempt = 0
         while True:
-            work = Work(self.store, self.clock(), self.new_id)
+            if warm is not None:
+                warm.check(self.store.recorder.max_notification_id())
+            work = Work(self.store, self.clock(), self.new_id, warm=warm)
             if len(items) > 1:  # a batch: one read tells which request keys and chosen ids are new
                 candidates = _named_ids(items, request_key)
                 work.absent = candidates - self.store.existing(candidates)
@@ -191,6 +199,8 @@ class StaffingService:
                 key = items[index].request_key
                 if key is not None and attempt < MAX_ATTEMPTS and self._committed_meanwhile(key):
                     attempt += 1  # a concurrent repeat of this very request won; answer with its result
+                    if warm is not None:
+                        warm.clear()
                     continue
                 if mode is Mode.DRY_RUN and len(skipped) + 1 < MAX_REPORTED_ERRORS:
                     skipped[index] = refusal
@@ -213,14 +223,18 @@ class StaffingService:
                                          result={"ids": ids, "touched_units": sorted(touched)}, at=work.at))
                 work.end_command()
             if not work.events:
+                if warm is not None:  # nothing changed: what was taken goes back as it was
+                    warm.keep(work.loaded.values(), warm.position)
                 return Outcome(results, dict(skipped), recorded=False, replayed=replayed)
             versions = work.versions()
             if principal is not None:
                 for event in work.events:  # kept in the stored event's state; see the module docstring
                     object.__setattr__(event, "recorded_by", principal.name)
             try:
-                self.store.save_events(work.events)
+                position = self.store.save_events(work.events)
             except IntegrityError:
+                if warm is not None:
+                    warm.clear()
                 attempt += 1
                 if attempt >= MAX_ATTEMPTS:
                     raise ConcurrencyConflict(None, "the commands kept colliding with concurrent changes; "
@@ -229,6 +243,8 @@ class StaffingService:
                 continue
             for aggregate_id, kind, first_new, last_new in versions:
                 self.store.snapshot_if_due(aggregate_id, kind, first_new, last_new)
+            if warm is not None:
+                warm.keep(work.loaded.values(), position)
             for listener in self.on_commit:
                 listener()
             return Outcome(results, dict(skipped), recorded=True, events=list(work.events), replayed=replayed,

@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
+from staffing.application.warm import Warm
 from staffing.domain.errors import InvalidInput, NotFound, StaffingError
 from staffing.domain.person import Person
 from staffing.domain.position import Position
@@ -46,6 +47,8 @@ class Work:
     #: ids known to have nothing recorded when this attempt began (read in one go for a batch);
     #: a concurrent writer that records one of them meanwhile makes the save fail and the attempt rerun
     absent: set[UUID] = field(default_factory=set)
+    #: a bulk writer's aggregates from its own earlier transactions (``warm``), taken before the store
+    warm: Warm | None = None
 
     def defer(self, subject: UUID, problem: StaffingError | None) -> None:
         if problem is None:
@@ -59,10 +62,14 @@ class Work:
             agg = self.loaded[aggregate_id]
             self._touched[aggregate_id] = agg
         else:
-            try:
-                agg = self.store.repository.get(aggregate_id)
-            except AggregateNotFoundError:
-                raise NotFound(field_name, f"no {what} with id {aggregate_id}") from None
+            taken = self.warm.take(aggregate_id) if self.warm is not None else None
+            if taken is not None:
+                agg = taken
+            else:
+                try:
+                    agg = self.store.repository.get(aggregate_id)
+                except AggregateNotFoundError:
+                    raise NotFound(field_name, f"no {what} with id {aggregate_id}") from None
             self.loaded[aggregate_id] = self._touched[aggregate_id] = agg
         if not isinstance(agg, kind):
             raise NotFound(field_name, f"id {aggregate_id} names something that is not a {what}")
@@ -76,7 +83,8 @@ class Work:
 
     def find_new(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         """``find`` for ids that are usually absent (request keys, chosen ids): a miss costs one read."""
-        if aggregate_id not in self.loaded and (aggregate_id in self.absent or not self.store.exists(aggregate_id)):
+        if aggregate_id not in self.loaded and (self.warm is None or aggregate_id not in self.warm) and (
+                aggregate_id in self.absent or not self.store.exists(aggregate_id)):
             return None
         return self.find(aggregate_id, kind)
 

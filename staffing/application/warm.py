@@ -1,0 +1,95 @@
+"""Aggregates a bulk writer keeps decided between its own transactions (issue 9: import speed).
+
+An import decides its file 500 lines per transaction. Without this, each transaction starts from
+the library's aggregate cache, which hands out a *deep copy* of every cached aggregate (so a refused
+command cannot corrupt it) and first reads the store for events newer than the cached version —
+a third of an import's time went to copying units with their rosters, another sixth to those reads.
+
+``Warm`` hands its aggregates over instead of copying them, under two rules that keep it exact:
+
+- **Ownership.** ``take`` removes an aggregate from the map; only ``keep``, called after the
+  transaction that used it has committed, puts it back (with its events collected). An attempt
+  that is refused or rolled back therefore never leaves a changed aggregate behind: what it took
+  is simply gone, and the next attempt reads it from the store.
+- **Nobody else wrote.** The map remembers the log position its own last commit ended at; before
+  a transaction, ``check`` compares it with the log's head and empties the map if any other
+  writer has recorded anything since (its aggregates could be stale). A concurrent write that
+  races past the check is caught as always by optimistic concurrency on the save, and
+  ``StaffingService.run`` empties the map on that conflict too.
+
+Units, positions and quota ledgers (tens of thousands in a country) are kept without limit: they
+are read by nearly every command. People (millions) are kept most-recently-used first, up to
+``max_people``, so memory stays bounded at national size.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from staffing.domain.person import Person
+from staffing.domain.position import Position
+from staffing.domain.quota import StaffingQuota
+from staffing.domain.unit import Unit
+
+__all__ = ["Warm"]
+
+_STRUCTURE = (Unit, Position, StaffingQuota)
+
+
+class Warm:
+    def __init__(self, max_people: int = 300_000) -> None:
+        self.max_people = max_people
+        self._structure: dict[UUID, Aggregate] = {}
+        self._people: OrderedDict[UUID, Aggregate] = OrderedDict()
+        self.position: int | None = None  # the log's head after our own last commit
+        self.hits = 0
+        self.cleared = 0
+
+    def __len__(self) -> int:
+        return len(self._structure) + len(self._people)
+
+    def __contains__(self, aggregate_id: object) -> bool:
+        return aggregate_id in self._structure or aggregate_id in self._people
+
+    def take(self, aggregate_id: UUID) -> Aggregate | None:
+        """The aggregate, now owned by the caller (removed from the map), or None."""
+        found = self._structure.pop(aggregate_id, None)
+        if found is None:
+            found = self._people.pop(aggregate_id, None)
+        if found is not None:
+            self.hits += 1
+        return found
+
+    def keep(self, aggregates: Iterable[Aggregate], position: int | None) -> None:
+        """Put back what a committed transaction used; ``position``: the log's head after it."""
+        for agg in aggregates:
+            if agg.pending_events:
+                agg.collect_events()
+            if isinstance(agg, _STRUCTURE):
+                self._structure[agg.id] = agg
+            elif isinstance(agg, Person):
+                self._people[agg.id] = agg
+                self._people.move_to_end(agg.id)
+        while len(self._people) > self.max_people:
+            self._people.popitem(last=False)
+        self.position = position
+
+    def check(self, head: int) -> None:
+        """Empty the map if the log's head is not where our own last commit left it."""
+        if self.position is not None and head != self.position:
+            self.clear()
+
+    def clear(self) -> None:
+        if self._structure or self._people:
+            self.cleared += 1
+        self._structure.clear()
+        self._people.clear()
+        self.position = None
+
+    def stats(self) -> dict[str, Any]:
+        return {"kept": len(self), "hits": self.hits, "cleared": self.cleared}
