@@ -79,7 +79,7 @@ class Warm:
             self._people.popitem(last=False)
         self.position = position
 
-    def check(self, head: int) -> None:
+    def check(self, head: int | None) -> None:
         """Empty the map if the log's head is not where our own last commit left it."""
         if self.position is not None and head != self.position:
             self.clear()
