@@ -135,14 +135,15 @@ def _keyed(lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes, str
 
 def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], mode: ImportMode,
                  progress: Callable[[int], None] | None = None, batch: int = BATCH,
-                 principal: Principal | None = None) -> ImportReport:
+                 principal: Principal | None = None, carry: bool = True) -> ImportReport:
     """Import the lines; ``progress(n)`` is told how many more lines were handled.
 
     The import carries its own aggregates from one transaction to the next (``Warm``): a batch
-    starts from what the previous one committed instead of copies from the shared cache.
+    starts from what the previous one committed instead of copies from the shared cache
+    (``carry=False``: the import as it was before, for benchmarks).
     """
     started = time.perf_counter()
-    warm = Warm()
+    warm = Warm() if carry else None
     report = ImportReport()
     pending: list[_Line] = []
     parse_errors: list[LineError] = []

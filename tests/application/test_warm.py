@@ -15,7 +15,6 @@ from uuid import UUID
 
 import pytest
 
-import staffing.application.importer as importer
 from staffing.application.commands import AssignQuota, EstablishUnit, RecruitPerson
 from staffing.application.importer import ImportMode, import_lines, read_lines
 from staffing.application.service import Item, Mode, StaffingService
@@ -30,16 +29,6 @@ from tests.support import FakeClock, act
 
 BACKENDS = ("memory", "sqlite")
 DAY = date(2020, 3, 1)
-
-
-class Cold(Warm):
-    """A warm map that never holds anything: the import as it was before it carried aggregates."""
-
-    def take(self, aggregate_id: UUID) -> Any:
-        return None
-
-    def __contains__(self, aggregate_id: object) -> bool:
-        return False
 
 
 def _counter_ids() -> Any:
@@ -72,9 +61,8 @@ def test_an_import_carrying_its_aggregates_records_byte_for_byte_what_one_withou
     monkeypatch.setattr(Warm, "take", counting_take)
     warm_service = _fresh_memory_service()
     warm_report = import_lines(warm_service, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=50)
-    monkeypatch.setattr(importer, "Warm", Cold)
     cold_service = _fresh_memory_service()
-    cold_report = import_lines(cold_service, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=50)
+    cold_report = import_lines(cold_service, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=50, carry=False)
 
     assert warm_report.ok and cold_report.ok and warm_report.events == cold_report.events > 1000
     assert sum(hits) > 500  # the aggregates really were carried from one transaction to the next
