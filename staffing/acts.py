@@ -9,12 +9,16 @@ key). The recorder writes the acts the events being inserted refer to in the sam
 (``chain``'s recorders call ``ActStore.write_pending``), so an event is never stored without its
 act. Events stored before this change hold the whole act (``legal_act``) and load as they did.
 
-Decoding looks the key up in a per-store cache, then in the table.
+Decoding looks the key up in a per-store cache, then in the table. A projector decoding thousands
+of events first ``prefetch``es the acts they cite, found in the stored bytes, with one read per 500
+(one read per act was a fifth of a rebuild: most generated facts cite an act of their own). The
+cache is bounded (``MAX_CACHED``): a national history cites millions of acts.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -27,6 +31,9 @@ from staffing.domain.values import LegalAct
 __all__ = ["ACTS_TABLE", "ActStore", "LegalActByReference", "act_key"]
 
 ACTS_TABLE = "legal_acts"
+#: acts kept decoded per store; past it the cache starts again (it is only a cache)
+MAX_CACHED = 200_000
+_REFERENCE = re.compile(rb'"_type_":"legal_act_ref","_data_":"([0-9a-f]{64})"')
 
 
 def act_key(number: str, issuer: str, signed_on: str) -> str:
@@ -41,12 +48,31 @@ class ActStore:
         self.keys: dict[LegalAct, str] = {}
         self._pending = threading.local()  # encoding and inserting happen in the same thread
         self.loader: Callable[[str], tuple[str, str, str] | None] | None = None
+        #: (key, number, issuer, signed_on) of many keys at once
+        self.bulk_loader: Callable[[list[str]], Iterable[tuple[str, str, str, str]]] | None = None
+
+    def _remember(self, key: str, act: LegalAct) -> None:
+        if len(self.by_key) >= MAX_CACHED:
+            self.by_key.clear()
+            self.keys.clear()
+        self.by_key[key], self.keys[act] = act, key
+
+    def prefetch(self, states: Iterable[bytes]) -> int:
+        """Load, in bulk, the acts that the stored event states cite and the cache lacks; returns how many."""
+        if self.bulk_loader is None:
+            return 0
+        wanted = {m.decode() for state in states for m in _REFERENCE.findall(state)} - self.by_key.keys()
+        if len(wanted) > MAX_CACHED // 2:
+            return 0  # more than the cache holds: leave them to be read one by one
+        for key, number, issuer, signed_on in self.bulk_loader(sorted(wanted)):
+            self._remember(key, LegalAct(number, issuer, date.fromisoformat(signed_on)))
+        return len(wanted)
 
     def key_for(self, act: LegalAct) -> str:
         key = self.keys.get(act)
         if key is None:
             key = act_key(act.number, act.issuer, act.signed_on.isoformat())
-            self.keys[act], self.by_key[key] = key, act
+            self._remember(key, act)
         pending: dict[str, LegalAct] = getattr(self._pending, "acts", None) or {}
         pending[key] = act
         self._pending.acts = pending
@@ -65,7 +91,7 @@ class ActStore:
             if row is None:
                 raise LookupError(f"the legal act {key} is not in {ACTS_TABLE}")
             found = LegalAct(row[0], row[1], date.fromisoformat(row[2]))
-            self.by_key[key], self.keys[found] = found, key
+            self._remember(key, found)
         return found
 
 

@@ -377,6 +377,23 @@ def load_act(recorder: Any, key: str) -> tuple[str, str, str] | None:
     return None
 
 
+def load_acts(recorder: Any, keys: list[str]) -> list[tuple[str, str, str, str]]:
+    """(key, number, issuer, signed_on) of the stored acts among ``keys``, one read per 500."""
+    found: list[tuple[str, str, str, str]] = []
+    for i in range(0, len(keys), 500):
+        chunk = keys[i:i + 500]
+        if isinstance(recorder, SQLiteApplicationRecorder):
+            found.extend(_sqlite_rows(recorder, f"SELECT key, number, issuer, signed_on FROM {ACTS_TABLE} "
+                                                f"WHERE key IN ({', '.join('?' * len(chunk))})", chunk))
+        elif isinstance(recorder, PostgresApplicationRecorder):
+            with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+                cursor.execute(SQL("SELECT key, number, issuer, signed_on FROM {schema}.{acts} WHERE key = ANY(%s)")
+                               .format(schema=Identifier(recorder.datastore.schema), acts=Identifier(ACTS_TABLE)),
+                               (chunk,))
+                found.extend(cursor.fetchall())
+    return [(str(k), str(n), str(i), str(s)) for k, n, i, s in found]
+
+
 def _altered_act(recorder: Any) -> Break | None:
     """An act whose stored text no longer hashes to its key: edited after it was recorded."""
     if isinstance(recorder, SQLiteApplicationRecorder):

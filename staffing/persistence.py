@@ -22,7 +22,7 @@ from eventsourcing.sqlite import SQLiteAggregateRecorder
 from psycopg.sql import SQL, Identifier
 
 from staffing.acts import ActStore, LegalActByReference
-from staffing.chain import load_act
+from staffing.chain import load_act, load_acts
 from staffing.config import Settings
 from staffing.domain.person import Person
 from staffing.domain.position import Position
@@ -74,6 +74,7 @@ class EventStore(Application[Any]):
         recorder: Any = self.recorder
         recorder.acts = self.acts  # the chained recorders write the acts the inserted events cite
         self.acts.loader = functools.partial(load_act, recorder)
+        self.acts.bulk_loader = functools.partial(load_acts, recorder)
     #: events between snapshots, per aggregate class. Not the library's ``snapshotting_intervals``:
     #: that takes snapshots inside ``save`` and an error there would surface after the events had
     #: committed, inviting a retry of a command that already happened. ``snapshot_if_due`` runs

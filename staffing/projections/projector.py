@@ -249,6 +249,9 @@ class Projector:
         batch = _Batch(conn, series or SeriesBatch(conn, SERIES, fresh=fresh), recorded_us)
         batch.ledger_units = self._ledger_units if ledger_units is None else ledger_units
         mapper = self.store.mapper
+        acts = getattr(self.store, "acts", None)
+        if acts is not None:  # the acts the decoded events cite, read together instead of one by one
+            acts.prefetch(n.state for n in notifications if self._handler_for(n.topic) is not None)
         for notification in notifications:
             handler = self._handler_for(notification.topic)
             if handler is None:  # no read model needs it: only its recording moment, read without decoding
