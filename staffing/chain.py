@@ -379,7 +379,7 @@ def load_act(recorder: Any, key: str) -> tuple[str, str, str] | None:
 
 def load_acts(recorder: Any, keys: list[str]) -> list[tuple[str, str, str, str]]:
     """(key, number, issuer, signed_on) of the stored acts among ``keys``, one read per 500."""
-    found: list[tuple[str, str, str, str]] = []
+    found: list[Sequence[Any]] = []
     for i in range(0, len(keys), 500):
         chunk = keys[i:i + 500]
         if isinstance(recorder, SQLiteApplicationRecorder):
