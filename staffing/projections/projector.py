@@ -27,6 +27,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.utils import resolve_topic
 from sqlalchemy import Connection, select, update
 
+from staffing.domain.base import LedgerAggregate
 from staffing.domain.person import Person
 from staffing.domain.position import Position
 from staffing.domain.quota import StaffingQuota
@@ -116,6 +117,10 @@ class _Batch:
             return self.facts[fact_id]
         row = self.conn.execute(select(t.facts).where(t.facts.c.fact_id == fact_id)).mappings().first()
         return dict(row) if row else None
+
+
+#: aggregates whose events feed the series named after them, keyed by the aggregate's own id
+_PLAIN_SERIES = {"Person": "person", "Position": "position", "Unit": "unit"}
 
 
 class Projector:
@@ -252,22 +257,41 @@ class Projector:
         acts = getattr(self.store, "acts", None)
         if acts is not None:  # the acts the decoded events cite, read together instead of one by one
             acts.prefetch(n.state for n in notifications if self._handler_for(n.topic) is not None)
-        for notification in notifications:
-            handler = self._handler_for(notification.topic)
+        decoded: list[tuple[Any, Any, Any]] = [(n, handler, mapper.to_domain_event(n) if handler is not None else None)
+                                              for n in notifications for handler in (self._handler_for(n.topic),)]
+        batch.series.preload(self._series_hints(batch, [e for _, _, e in decoded if e is not None]))
+        for notification, handler, event in decoded:
             if handler is None:  # no read model needs it: only its recording moment, read without decoding
                 moment = _recorded_us(notification.state)
                 if moment is None:
-                    decoded: Any = mapper.to_domain_event(notification)
-                    moment = to_us(decoded.timestamp)
+                    whole: Any = mapper.to_domain_event(notification)
+                    moment = to_us(whole.timestamp)
                 batch.recorded_us = max(batch.recorded_us, moment)
                 batch.clock.append({"position": notification.id, "recorded_us": batch.recorded_us})
                 continue
-            event: Any = mapper.to_domain_event(notification)
             batch.recorded_us = max(batch.recorded_us, to_us(event.timestamp))
             batch.clock.append({"position": notification.id, "recorded_us": batch.recorded_us})
             handler(batch, event, notification.id)
         self._flush(batch)
         return batch.recorded_us
+
+    @staticmethod
+    def _series_hints(batch: _Batch, events: list[Any]) -> Iterator[tuple[str, str]]:
+        """The series a batch's events will read, to load them together (``SeriesBatch.preload``).
+
+        A hint only: the handlers below decide what they touch, and anything missed here loads on
+        first use. Creations are left out (nothing to load), and so are quota figures whose ledger's
+        unit this process has not seen yet.
+        """
+        for e in events:
+            owner = type(e).__qualname__.split(".")[0]  # the aggregate class the event belongs to
+            if owner in _PLAIN_SERIES and not isinstance(e, LedgerAggregate.Created):
+                yield _PLAIN_SERIES[owner], str(e.originator_id)
+            elif isinstance(e, StaffingQuota.FigureSet | StaffingQuota.ExcessAllowed):
+                unit = batch.ledger_units.get(str(e.originator_id))
+                if unit is not None:
+                    yield (("quota", f"{unit}|{e.category}|{e.kind}") if isinstance(e, StaffingQuota.FigureSet)
+                           else ("excess", unit))
 
     def _handler_for(self, topic: str) -> Callable[[_Batch, Any, int], None] | None:
         """The handler for events stored under ``topic`` (resolved once per topic, renames included)."""

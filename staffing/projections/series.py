@@ -147,6 +147,49 @@ class SeriesBatch:
             self.states[(series, key)] = state
         return state
 
+    def preload(self, wanted: Iterable[tuple[str, str]]) -> int:
+        """Load the states of many series together (one read per 500 keys and table instead of two
+        per series); returns how many were loaded. A hint: a series not named here still loads on
+        first use, one by one, so a projector that misses a key is slower, never wrong."""
+        if self.fresh:
+            return 0
+        by_series: dict[str, set[str]] = {}
+        for series, key in wanted:
+            if (series, key) not in self.states:
+                by_series.setdefault(series, set()).add(key)
+        loaded = 0
+        for series, keys in by_series.items():
+            ordered = sorted(keys)
+            for i in range(0, len(ordered), 500):
+                loaded += self._load_many(series, ordered[i:i + 500])
+        return loaded
+
+    def _load_many(self, series: str, keys: list[str]) -> int:
+        spec = self.specs[series]
+        states = {key: _State() for key in keys}
+        sf = series_facts
+        for r in self.conn.execute(select(sf.c.key, sf.c.position, sf.c.effective_on, sf.c.delta, sf.c.retracted_pos)
+                                   .where(sf.c.series == series, sf.c.key.in_(keys))):
+            states[r.key].facts.append(_Fact(r.position, r.effective_on, orjson.loads(r.delta), r.retracted_pos,
+                                             stored=True))
+        t, first = spec.table, spec.key_columns[0]
+        firsts = sorted({key.split("|")[0] for key in keys})
+        width = len(spec.key_columns)
+        found = self.conn.execute(select(*[t.c[c] for c in spec.key_columns], t.c.row_id, t.c.valid_from,
+                                         t.c.valid_to, t.c.rec_from, *[t.c[c] for c in spec.value_columns])
+                                  .where(t.c[first].in_(firsts), t.c.rec_to == OPEN_POSITION))
+        for v in found:
+            state = states.get("|".join(str(x) for x in v[:width]))
+            if state is not None:  # (a multi-column key: other series of the same unit are not wanted)
+                state.rows.append(_Row(v[width], v[width + 1], v[width + 2],
+                                       tuple(v[width + 4 + i] for i in range(len(spec.value_columns))),
+                                       v[width + 3], stored=True))
+        for key, state in states.items():
+            state.facts.sort(key=lambda f: f.position)
+            state.rows.sort(key=lambda row: row.row_id)
+            self.states[(series, key)] = state
+        return len(states)
+
     def _statements(self, series: str) -> tuple[Any, Any]:
         """The two look-ups of ``_load``, built once per series kind (bound parameters, cached compile)."""
         found = self._prepared.get(series)
