@@ -1,25 +1,31 @@
 """Where the ledger stands against the national-scale targets (issue 9), on the generated history.
 
-One run on SQLite, each figure with the baseline the issue names, measured in the same run:
+One run on SQLite (or PostgreSQL with ``--backend postgres``: fresh schemas ``bench_scale_*`` at
+127.0.0.1:5432, dropped afterwards), each figure with the baseline the issue names, measured in the
+same run:
 
-- import through the handlers: batched (500 commands per transaction) vs one transaction per command;
+- import through the handlers: batched (500 commands per transaction, the import's own aggregates
+  carried from one transaction to the next) vs the same without carrying them vs one transaction
+  per command;
 - projection: incremental catch-up of the whole log vs rebuild from scratch into fresh tables;
 - queries (in process): one unit's staffing (p50 over units), one province rolled up, the national
   summary (depth 1, rolled up) and the full national listing, vs hand-written SQL computing the
   national summary's headcount from the same tables.
 
-Usage: python -m benchmarks.bench_scale [--scale province] [--seed 1] [--out benchmarks/RESULTS.md]
+Usage: python -m benchmarks.bench_scale [--scale province] [--seed 1] [--backend sqlite] [--out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -27,7 +33,7 @@ from staffing.application.importer import ImportMode, import_lines, read_lines
 from staffing.bootstrap import build
 from staffing.config import Settings
 from staffing.generator import SCALES, generate
-from staffing.projections.db import make_engines
+from staffing.projections.db import ViewEngines, make_engines
 from staffing.projections.rebuild import rebuild
 
 AS_OF = date(2025, 7, 31)
@@ -38,6 +44,31 @@ GROUP BY p.unit_id
 """
 
 
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _schema(name: str, create: bool = True) -> str:
+    schema = "bench_scale_" + re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        if create:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+    return schema
+
+
+def _settings(backend: str, tmp: str, variant: str) -> Settings:
+    env = {"STAFFING_DATA_DIR": f"{tmp}/{variant}"}
+    if backend == "postgres":
+        env.update(STAFFING_DATABASE_URL=PG_URL, STAFFING_DB_SCHEMA=_schema(variant))
+    return Settings.from_env(env)
+
+
+def _rebuild_target(backend: str, tmp: str) -> ViewEngines:
+    if backend == "postgres":
+        return make_engines(make_url(PG_URL), _schema("rebuilt"))
+    return make_engines(make_url(f"sqlite:///{tmp}/rebuilt.sqlite"))
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:,.1f} ms"
 
@@ -46,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", default="province", choices=sorted(SCALES))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgres"))
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     lines: list[str] = []
@@ -57,12 +89,13 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         history = Path(tmp) / "history.jsonl"
         counts = generate(history, SCALES[args.scale], args.seed)
-        report(f"history: {args.scale} scale, seed {args.seed}, {sum(counts.values()):,} commands")
+        report(f"history: {args.scale} scale, seed {args.seed}, {sum(counts.values()):,} commands; "
+               f"backend {args.backend}")
         rates = {}
         variants = (("batched", 500, True), ("batched, no aggregates carried between transactions", 500, False),
                     ("one per transaction", 1, False))
         for variant, batch, carry in variants:
-            ledger = build(Settings.from_env({"STAFFING_DATA_DIR": f"{tmp}/{variant}"}), inline_projection=False)
+            ledger = build(_settings(args.backend, tmp, variant), inline_projection=False)
             outcome = import_lines(ledger.service, read_lines(history), ImportMode.STOP_AT_FIRST_ERROR, batch=batch,
                                    carry=carry)
             assert outcome.ok, outcome.errors[:3]
@@ -80,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         ledger.projector.catch_up()
         catch_up = logged / (time.perf_counter() - t0)
-        target = make_engines(make_url(f"sqlite:///{tmp}/rebuilt.sqlite"))
+        target = _rebuild_target(args.backend, tmp)
         t0 = time.perf_counter()
         rebuild(ledger.store, target)
         rebuilt = logged / (time.perf_counter() - t0)
@@ -116,6 +149,9 @@ def main(argv: list[str] | None = None) -> None:
             listing = q.staffing_report(conn, None, AS_OF, position)
             report(f"full listing ({len(listing)} units): {_ms(time.perf_counter() - t0)} (target: <= 3 s over HTTP)")
         ledger.close()
+    if args.backend == "postgres":
+        for variant in (*(v[0] for v in variants), "rebuilt"):
+            _schema(variant, create=False)
     if args.out:
         args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

@@ -6,6 +6,9 @@ statement is written once per table and the rows go to the driver's ``executeman
 Dates are the one type SQLAlchemy would convert: it stores a SQLite ``Date`` as ISO text
 ('2025-07-01'), which is what the ``date.isoformat`` adapter registered here gives the driver
 (the read models have no DateTime columns); PostgreSQL's driver takes dates as they are.
+
+On PostgreSQL the rows go by ``COPY ... FROM STDIN`` (psycopg's ``copy.write_row``) instead of an
+executemany: one statement streaming every row, the bulk path the server is built for.
 """
 
 from __future__ import annotations
@@ -29,7 +32,20 @@ def insert_rows(conn: Connection, table: Table, records: Sequence[dict[str, Any]
     if not records:
         return
     columns = list(records[0])
+    getter = itemgetter(*columns)
     dialect = conn.dialect
+    if dialect.name == "postgresql":
+        quoted = ", ".join(dialect.identifier_preparer.quote(c) for c in columns)
+        raw: Any = conn.connection.dbapi_connection
+        with raw.cursor() as cursor, cursor.copy(
+                f"COPY {dialect.identifier_preparer.quote(table.name)} ({quoted}) FROM STDIN") as copy:
+            if len(columns) == 1:
+                for r in records:
+                    copy.write_row((r[columns[0]],))
+            else:
+                for r in records:
+                    copy.write_row(getter(r))
+        return
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     statement = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
@@ -37,6 +53,5 @@ def insert_rows(conn: Connection, table: Table, records: Sequence[dict[str, Any]
     if len(columns) == 1:
         rows = [(r[columns[0]],) for r in records]
     else:
-        getter = itemgetter(*columns)
         rows = [getter(r) for r in records]
     conn.exec_driver_sql(statement, rows)
