@@ -28,30 +28,23 @@ __all__ = ["insert_rows"]
 
 
 def insert_rows(conn: Connection, table: Table, records: Sequence[dict[str, Any]]) -> None:
-    """Insert ``records`` (dicts with the same keys) into ``table`` in one driver-level executemany."""
+    """Insert ``records`` (dicts with the same keys) into ``table``: one COPY or one driver executemany."""
     if not records:
         return
     columns = list(records[0])
-    getter = itemgetter(*columns)
+    first = columns[0]
+    getter: Any = itemgetter(*columns) if len(columns) > 1 else (lambda r: (r[first],))
     dialect = conn.dialect
     if dialect.name == "postgresql":
         quoted = ", ".join(dialect.identifier_preparer.quote(c) for c in columns)
         raw: Any = conn.connection.dbapi_connection
         with raw.cursor() as cursor, cursor.copy(
                 f"COPY {dialect.identifier_preparer.quote(table.name)} ({quoted}) FROM STDIN") as copy:
-            if len(columns) == 1:
-                for r in records:
-                    copy.write_row((r[columns[0]],))
-            else:
-                for r in records:
-                    copy.write_row(getter(r))
+            for r in records:
+                copy.write_row(getter(r))
         return
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     statement = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
                  f"VALUES ({', '.join([mark] * len(columns))})")
-    if len(columns) == 1:
-        rows = [(r[columns[0]],) for r in records]
-    else:
-        rows = [getter(r) for r in records]
-    conn.exec_driver_sql(statement, rows)
+    conn.exec_driver_sql(statement, [getter(r) for r in records])

@@ -276,22 +276,31 @@ class Projector:
         return batch.recorded_us
 
     @staticmethod
-    def _series_hints(batch: _Batch, events: list[Any]) -> Iterator[tuple[str, str]]:
+    def _series_hints(batch: _Batch, events: list[Any]) -> list[tuple[str, str]]:
         """The series a batch's events will read, to load them together (``SeriesBatch.preload``).
 
-        A hint only: the handlers below decide what they touch, and anything missed here loads on
-        first use. Creations are left out (nothing to load), and so are quota figures whose ledger's
-        unit this process has not seen yet.
+        A hint only: the handlers decide what they touch, and anything missed here loads on first
+        use. The quota ledgers' units not known yet are looked up together first.
         """
+        opened = {str(e.originator_id): str(e.unit_id) for e in events if isinstance(e, StaffingQuota.Opened)}
+        batch.ledger_units.update(opened)
+        unknown = {str(e.originator_id) for e in events
+                   if isinstance(e, StaffingQuota.FigureSet | StaffingQuota.ExcessAllowed)} - batch.ledger_units.keys()
+        ordered = sorted(unknown)
+        for i in range(0, len(ordered), 500):
+            batch.ledger_units.update(batch.conn.execute(select(t.facts.c.aggregate_id, t.facts.c.unit_id).where(
+                t.facts.c.type == "QuotaLedgerOpened", t.facts.c.aggregate_id.in_(ordered[i:i + 500]))).tuples())
+        hints: list[tuple[str, str]] = []
         for e in events:
             owner = type(e).__qualname__.split(".")[0]  # the aggregate class the event belongs to
             if owner in _PLAIN_SERIES and not isinstance(e, LedgerAggregate.Created):
-                yield _PLAIN_SERIES[owner], str(e.originator_id)
+                hints.append((_PLAIN_SERIES[owner], str(e.originator_id)))
             elif isinstance(e, StaffingQuota.FigureSet | StaffingQuota.ExcessAllowed):
                 unit = batch.ledger_units.get(str(e.originator_id))
                 if unit is not None:
-                    yield (("quota", f"{unit}|{e.category}|{e.kind}") if isinstance(e, StaffingQuota.FigureSet)
-                           else ("excess", unit))
+                    hints.append(("quota", f"{unit}|{e.category}|{e.kind}") if isinstance(e, StaffingQuota.FigureSet)
+                                 else ("excess", unit))
+        return hints
 
     def _handler_for(self, topic: str) -> Callable[[_Batch, Any, int], None] | None:
         """The handler for events stored under ``topic`` (resolved once per topic, renames included)."""
