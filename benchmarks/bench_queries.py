@@ -192,6 +192,10 @@ def _http(report: Callable[[str], None], settings: Settings) -> None:
         csv_s, response = timed(lambda: client.get("/downloads/staffing.csv", params={"asOf": as_of}))
         assert response.status_code == 200 and response.text.count("\n") == len(rows) + 1
         report(f"HTTP full listing as CSV ({len(response.content) / 1e6:,.1f} MB): {_ms(csv_s)} (target: <= 3 s)")
+        jsonl_s, response = timed(lambda: client.get("/downloads/staffing.jsonl", params={"asOf": as_of}))
+        assert response.status_code == 200 and response.text.count("\n") == len(rows)
+        report(f"HTTP full listing as JSON Lines ({len(response.content) / 1e6:,.1f} MB): {_ms(jsonl_s)} "
+               f"({jsonl_s / listing_s:.2f}x the GraphQL listing; target: <= 3 s)")
         report(f"server peak resident memory: {peak_memory_mib(server):,.0f} MiB (target: <= 4 GiB)")
 
 

@@ -24,7 +24,7 @@ from staffing.application import loads
 from staffing.bootstrap import Ledger
 from staffing.graphql.auth import Caller, parse_tokens
 from staffing.graphql.context import Context, Loaders
-from staffing.graphql.downloads import diff_csv, people_csv, staffing_csv, staffing_report_file
+from staffing.graphql.downloads import diff_csv, people_csv, staffing_csv, staffing_jsonl, staffing_report_file
 from staffing.graphql.guard import GraphQLGuard
 from staffing.graphql.schema import production_schema, schema
 from staffing.tokens import load_secret
@@ -76,6 +76,9 @@ def create_app(ledger: Ledger, dev: bool = False) -> Starlette:
     async def download_staffing(request: Request) -> Response:
         return await staffing_csv(ledger, graphql_app.caller, request)
 
+    async def download_staffing_jsonl(request: Request) -> Response:
+        return await staffing_jsonl(ledger, graphql_app.caller, request)
+
     async def download_people(request: Request) -> Response:
         return await people_csv(ledger, graphql_app.caller, request)
 
@@ -106,6 +109,7 @@ def create_app(ledger: Ledger, dev: bool = False) -> Starlette:
                              Mount(STATIC_PREFIX, StaticFiles(directory=VENDOR), name="vendor"),
                              Mount("/static/page", StaticFiles(directory=PAGE), name="page"),
                              Route("/downloads/staffing.csv", download_staffing),
+                             Route("/downloads/staffing.jsonl", download_staffing_jsonl),
                              Route("/downloads/people.csv", download_people),
                              Route("/downloads/staffing-diff.csv", download_diff),
                              Route("/downloads/staffing-report.{format:str}", download_report)],

@@ -27,13 +27,16 @@ from staffing.bootstrap import Ledger
 from staffing.domain.base import check_as_of
 from staffing.domain.errors import InvalidInput, StaffingError
 from staffing.graphql.auth import Caller, Principal
-from staffing.projections.listing import csv_chunks, csv_lines, people_lines
+from staffing.projections.listing import csv_chunks, csv_lines, json_lines, people_lines
 from staffing.reports.diff import Snapshot, staffing_diff
 from staffing.reports.diff_export import diff_lines
 from staffing.reports.staffing_report import build_report
 from staffing.reports.workbook import ReportContext, write_csv, write_xlsx
 
-__all__ = ["diff_csv", "people_csv", "staffing_csv", "staffing_report_file", "streamed_csv"]
+__all__ = ["diff_csv", "people_csv", "staffing_csv", "staffing_jsonl", "staffing_report_file", "streamed_csv"]
+
+#: media type of each streamed format
+MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8"}
 
 
 def _date(raw: str | None, name: str) -> date:
@@ -88,13 +91,13 @@ def _unauthenticated(problem: str | None) -> JSONResponse:
     return JSONResponse({"code": "UNAUTHENTICATED", "message": problem}, status_code=401)
 
 
-def _streamed(chunks: list[str], headers: dict[str, str]) -> StreamingResponse:
-    """CSV text already read (in a worker thread) streamed to the client."""
+def _streamed(chunks: list[str], headers: dict[str, str], fmt: str = "csv") -> StreamingResponse:
+    """Text already read (in a worker thread) streamed to the client."""
     async def body() -> AsyncIterator[bytes]:
         for chunk in chunks:
             yield chunk.encode("utf-8")
 
-    return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers=headers)
+    return StreamingResponse(body(), media_type=MEDIA[fmt], headers=headers)
 
 
 def _may_read(queries: Any, principal: Principal, root: str | None, as_of: date, position: int) -> bool:
@@ -125,9 +128,11 @@ class _Asked:
 Lines = Callable[[Any, Any, _Asked, int], Iterable[str]]
 
 
-async def streamed_csv(ledger: Ledger, caller: Caller, request: Request, name: str, lines_of: Lines) -> Response:
-    """A listing as a streamed CSV with the token and scope rules of GraphQL: read in one worker thread at
-    one knowledge position, then streamed; the position and chain head it reflects go in headers."""
+async def streamed_csv(ledger: Ledger, caller: Caller, request: Request, name: str, lines_of: Lines,
+                       fmt: str = "csv") -> Response:
+    """A listing as a streamed CSV (or JSON Lines) with the token and scope rules of GraphQL: read in one
+    worker thread at one knowledge position, then streamed; the position and chain head it reflects go
+    in headers."""
     principal, problem = caller.identify(request.headers.get("authorization"))
     if principal is None:
         return _unauthenticated(problem)
@@ -157,15 +162,22 @@ async def streamed_csv(ledger: Ledger, caller: Caller, request: Request, name: s
     if lines is None:
         return _outside(principal)
     return _streamed(lines, {
-        "Content-Disposition": f'attachment; filename="{name}-{asked.as_of.isoformat()}.csv"',
+        "Content-Disposition": f'attachment; filename="{name}-{asked.as_of.isoformat()}.{fmt}"',
         "X-Staffing-As-Of": asked.as_of.isoformat(), "X-Staffing-Log-Position": str(position),
-        "X-Staffing-Head-Hash": head[1] if head else ""})
+        "X-Staffing-Head-Hash": head[1] if head else ""}, fmt)
 
 
 async def staffing_csv(ledger: Ledger, caller: Caller, request: Request) -> Response:
     """``/downloads/staffing.csv``: the figures of ``staffingReport``."""
     return await streamed_csv(ledger, caller, request, "staffing", lambda q, conn, a, position: csv_lines(
         q, conn, a.root, a.as_of, position, a.rolled, a.depth))
+
+
+async def staffing_jsonl(ledger: Ledger, caller: Caller, request: Request) -> Response:
+    """``/downloads/staffing.jsonl``: the same listing as JSON Lines (the national listing for programs,
+    issue 9: ~60,000 units in one streamed read instead of graphql-core's ~40 fields per unit)."""
+    return await streamed_csv(ledger, caller, request, "staffing", lambda q, conn, a, position: json_lines(
+        q, conn, a.root, a.as_of, position, a.rolled, a.depth), fmt="jsonl")
 
 
 async def people_csv(ledger: Ledger, caller: Caller, request: Request) -> Response:

@@ -14,11 +14,12 @@ from datetime import date
 from itertools import chain
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from staffing.projections.queries import CATEGORIES, Queries, category_figures, running_exception
 
-__all__ = ["HEADER", "PEOPLE_HEADER", "csv_chunks", "csv_lines", "people_lines"]
+__all__ = ["HEADER", "PEOPLE_HEADER", "csv_chunks", "csv_lines", "json_lines", "people_lines"]
 
 FIGURES = ("quota", "headcount", "vacancy", "surplus")
 HEADER = ("level", "unit_id", "code", "name", "kind", "parent_id",
@@ -45,9 +46,30 @@ def csv_lines(queries: Queries, conn: Connection, root_id: str | None, as_of: da
 
     Written from the report's data (unit rows and figure vectors), not from ``StaffingFigures``: the
     same numbers, without an object per line and field (a national listing is ~60,000 units)."""
+    yield from csv_chunks(chain([HEADER], _rows(queries, conn, root_id, as_of, position, rolled, depth)), chunk)
+
+
+def json_lines(queries: Queries, conn: Connection, root_id: str | None, as_of: date, position: int,
+               rolled: bool, depth: int | None = None, chunk: int = 2000) -> Iterator[str]:
+    """The same rows as ``csv_lines`` as JSON Lines, one object per unit keyed by ``HEADER``: numbers
+    as numbers, no parent or no running exception as null (for programs rather than spreadsheets)."""
+    lines: list[bytes] = []
+    for cells in _rows(queries, conn, root_id, as_of, position, rolled, depth):
+        record = dict(zip(HEADER, cells, strict=True))
+        record["parent_id"] = record["parent_id"] or None
+        record["excess_allowed_until"] = record["excess_allowed_until"] or None
+        lines.append(orjson.dumps(record))
+        if len(lines) == chunk:
+            yield b"\n".join(lines).decode() + "\n"
+            lines.clear()
+    if lines:
+        yield b"\n".join(lines).decode() + "\n"
+
+
+def _rows(queries: Queries, conn: Connection, root_id: str | None, as_of: date, position: int, rolled: bool,
+          depth: int | None) -> Iterator[list[object]]:
     data = queries.report_data(conn, root_id, as_of, position, depth, rolled)
-    yield from csv_chunks(chain([HEADER], (_row(r, level, data.total(r.unit_id), data.deadlines.get(r.unit_id), as_of)
-                                           for r, level in data.shown)), chunk)
+    return (_row(r, level, data.total(r.unit_id), data.deadlines.get(r.unit_id), as_of) for r, level in data.shown)
 
 
 PEOPLE_HEADER = ("person_id", "full_name", "birth_date", "gender", "unit_id", "unit_code", "unit_name", "position_id",

@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import replace
 
+import orjson
 import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
@@ -74,6 +75,25 @@ def test_the_csv_listing_equals_the_graphql_report_at_every_knowledge_moment(led
                 got = _csv_rows(client, params)
                 assert got == want, (as_of, known_at, rolled)
     assert any(int(r["total_headcount"]) > 0 for r in _csv_rows(client, {"asOf": "2023-12-31"}))
+
+
+def test_the_json_lines_listing_holds_the_csv_figures_as_typed_json(ledger: Ledger, clock: FakeClock,
+                                                                     client: TestClient) -> None:
+    generate_history(ledger, clock, seed=12, steps=120)
+    ledger.projector.catch_up()
+    for rolled in (False, True):
+        params = {"asOf": "2023-12-31", "rolled": str(rolled).lower()}
+        csv_rows = list(csv.DictReader(io.StringIO(client.get("/downloads/staffing.csv", params=params).text)))
+        response = client.get("/downloads/staffing.jsonl", params=params)
+        assert response.status_code == 200 and response.headers["content-type"].startswith("application/jsonl")
+        assert response.headers["x-staffing-log-position"]
+        records = [orjson.loads(line) for line in response.text.splitlines()]
+        assert len(records) == len(csv_rows) > 5
+        for record, row in zip(records, csv_rows, strict=True):
+            assert isinstance(record["total_headcount"], int) and isinstance(record["level"], int)
+            assert {k: "" if v is None else str(v) for k, v in record.items()} == row
+        assert any(r["total_headcount"] > 0 for r in records)
+    assert client.get("/downloads/staffing.jsonl", params={"asOf": "31/07/2025"}).json()["field"] == "asOf"
 
 
 def test_bad_parameters_are_a_400_naming_the_parameter_and_no_token_a_401(ledger: Ledger,
