@@ -82,6 +82,11 @@ class FigureBatch:
                 conn.execute(select(func.coalesce(func.max(unit_figures.c.row_id), 0))).scalar_one()) + 1
         self.next_row_id = next_row_id
 
+    def forget(self) -> None:
+        """Drop the units' rows held (all written): they are read back when next touched."""
+        self.units.clear()
+        self.fresh = False
+
     # ------------------------------------------------------------------ contributions
     def contribute(self, unit_id: str, column: int, amount: int, valid_from: date, valid_to: date,
                    position: int) -> None:

@@ -5,7 +5,10 @@ the database at each batch (it cannot know what an earlier batch left behind), w
 starts from empty tables. So ``rebuild`` keeps *one* ``SeriesBatch(fresh=True)`` in memory across
 all batches — nothing is ever read back — decodes large batches of notifications straight into
 rows, and creates the secondary indexes only after the load (ENGINEERING.md: rebuilds go fastest
-that way). Each batch commits together with the tracking row, so the target always holds a
+that way). A log too large to hold every series in memory (a national history: ~1 KB per event,
+~17 GB) is rebuilt with bounded memory: once more than ``max_states`` series are held, the indexes
+are created and the series are forgotten after each batch, to be read back (together, a batch at a
+time) when next touched — the catch-up's way, at the catch-up's speed. Each batch commits together with the tracking row, so the target always holds a
 consistent prefix of the log; a rebuild that fails part-way is simply started again on a fresh
 target (it is never swapped in).
 
@@ -69,7 +72,11 @@ def _secondary_indexes() -> list[Index]:
             if not ix.unique]
 
 
-def rebuild(store: Any, target: ViewEngines, batch_size: int = 10_000) -> int:
+#: series held in memory by a rebuild before it starts reading them back (a few hundred MB)
+MAX_STATES = 200_000
+
+
+def rebuild(store: Any, target: ViewEngines, batch_size: int = 10_000, max_states: int = MAX_STATES) -> int:
     """Project the whole notification log of ``store`` into the fresh read models ``target``.
 
     Migrates ``target`` to the newest revision first; refuses (``NotFresh``) a target whose
@@ -93,6 +100,7 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = 10_000) -> int:
                 index.drop(conn)
         series = SeriesBatch(conn, SERIES, fresh=True)
         position, recorded_us = 0, int(tracked.recorded_us)
+        indexed = False
         while True:
             notifications = recorder.select_notifications(start=position + 1, limit=batch_size)
             last_batch = len(notifications) < batch_size
@@ -102,11 +110,14 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = 10_000) -> int:
                     position = notifications[-1].id
                     applied += len(notifications)
                     _track(conn, position, recorded_us)
-                if last_batch:
-                    for index in _secondary_indexes():
+                if (last_batch or len(series.states) > max_states) and not indexed:
+                    for index in _secondary_indexes():  # the read-backs below need them too
                         index.create(conn)
+                    indexed = True
             if last_batch:
                 return applied
+            if len(series.states) > max_states:
+                series.forget()
 
 
 def _track(conn: Connection, position: int, recorded_us: int) -> None:

@@ -129,6 +129,13 @@ class SeriesBatch:
         #: the per-unit sums of the person and quota rows, kept with them (same batch, same transaction)
         self.figures = FigureBatch(conn, fresh, row_ids["figures"] if row_ids is not None else None)
 
+    def forget(self) -> None:
+        """Drop every state held (call after ``flush``): a series used again is read back from the
+        tables. A rebuild calls this when it holds too many, so its memory stays bounded."""
+        self.states.clear()
+        self.fresh = False
+        self.figures.forget()
+
     def row_ids(self) -> dict[str, int]:
         """The next row id of every table this batch writes (valid for the next batch if no one else wrote)."""
         return {**self.next_row_id, "figures": self.figures.next_row_id}
