@@ -3,9 +3,13 @@
 - the staffing report of the whole country as CSV (``staffing.reports``: gross and net surplus, flags,
   acts behind each figure) vs the plain CSV listing of the same units (``/downloads/staffing.csv``'s
   writer: figures only);
-- the reform statistics of 2015–2023 vs counting the same downsizing facts with one SQL query.
+- the reform statistics of 2015–2023 vs counting the same downsizing facts with one SQL query;
+- with ``--scale`` (the scale a generated history was written at): the reform statistics' own
+  figures beside the published ones at that scale (``staffing.generator.expected_figures``):
+  people downsized 2015 to 15/12/2023, central and local, and public service units removed
+  2015–2021 (removed minus created after the setup of 01/01/2015).
 
-    STAFFING_DATA_DIR=DIR python -m benchmarks.bench_reports [--as-of 2025-07-31] [--repeat 3] [--out FILE]
+    STAFFING_DATA_DIR=DIR python -m benchmarks.bench_reports [--as-of 2025-07-31] [--repeat 3] [--scale S] [--out FILE]
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy import func, select
 from benchmarks.timing import timed
 from staffing.bootstrap import build
 from staffing.config import Settings
+from staffing.generator import SCALES, expected_figures
 from staffing.projections import tables as t
 from staffing.projections.listing import csv_lines
 from staffing.reports.reform import reform_statistics
@@ -30,6 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--as-of", default="2025-07-31")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--scale", choices=sorted(SCALES))
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     as_of = date.fromisoformat(args.as_of)
@@ -57,6 +63,16 @@ def main() -> None:
         lines.append(f"reform statistics 2015-2023 ({counted:,} people downsized): {stats_s * 1000:,.0f} ms vs one "
                      f"SQL count {sql_s * 1000:,.1f} ms -> {stats_s / sql_s:,.0f}x (it also sorts each case central "
                      "or local by walking the tree on its date, and counts units and quota)")
+        if args.scale:
+            # from the day after the setup (2015-01-01 establishes the whole country)
+            psus = reform_statistics(q, conn, None, date(2015, 1, 2), date(2021, 12, 31), position)
+            removed = psus.removed_of("PUBLIC_SERVICE_UNIT") - psus.created_of("PUBLIC_SERVICE_UNIT")
+            central = stats.downsized_central  # type: ignore[attr-defined]
+            got = {"downsized_2015_2023": (central, stats.downsized_total - central),  # type: ignore[attr-defined]
+                   "psus_removed_2015_2021": removed}
+            for name, want in expected_figures(SCALES[args.scale]).items():
+                lines.append(f"reformStatistics {name}: ledger {got[name]}, published at {args.scale} scale {want} "
+                             f"-> {'equal' if got[name] == want else 'DIFFERENT'}")
     ledger.close()
     print("\n".join(lines))
     if args.out:
