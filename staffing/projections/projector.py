@@ -288,8 +288,9 @@ class Projector:
                    if isinstance(e, StaffingQuota.FigureSet | StaffingQuota.ExcessAllowed)} - batch.ledger_units.keys()
         ordered = sorted(unknown)
         for i in range(0, len(ordered), 500):
-            batch.ledger_units.update(batch.conn.execute(select(t.facts.c.aggregate_id, t.facts.c.unit_id).where(
-                t.facts.c.type == "QuotaLedgerOpened", t.facts.c.aggregate_id.in_(ordered[i:i + 500]))).tuples())
+            found = batch.conn.execute(select(t.facts.c.aggregate_id, t.facts.c.unit_id).where(
+                t.facts.c.type == "QuotaLedgerOpened", t.facts.c.aggregate_id.in_(ordered[i:i + 500])))
+            batch.ledger_units.update({ledger: unit for ledger, unit in found})
         hints: list[tuple[str, str]] = []
         for e in events:
             owner = type(e).__qualname__.split(".")[0]  # the aggregate class the event belongs to

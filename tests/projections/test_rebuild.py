@@ -23,6 +23,7 @@ from staffing.projections.db import ViewEngines, make_engines
 from staffing.projections.projector import Projector
 from staffing.projections.rebuild import NotFresh, SwapRefused, rebuild, swap_in
 from staffing.projections.series import SeriesBatch
+from tests.builders import assign_quota, establish
 from tests.projections.history import generate_history
 from tests.support import FakeClock, act, drop_pg_schema, new_pg_schema
 
@@ -223,3 +224,26 @@ def test_a_rebuild_with_bounded_memory_reads_series_back_and_gives_the_same_read
     target = fresh_target()
     assert rebuild(ledger.store, target, batch_size=25, max_states=3) == ledger.store.recorder.max_notification_id()
     assert contents(target) == expected
+
+
+def test_a_new_projector_process_finds_the_units_of_quota_ledgers_opened_before_it_started(
+        ledger: Ledger, fresh_target: Any) -> None:
+    """A catch-up in a new process knows no quota ledger yet: their units are looked up together
+    (one read per 500 ledgers, by the ``ix_facts_aggregate`` index) before the batch is applied."""
+    ledger.service.on_commit.clear()
+    communes = [establish(ledger.service, code=f"X{i}", name=f"Xã {i}", kind="PROVINCE") for i in range(3)]
+    for commune in communes:
+        assign_quota(ledger.service, commune, 10)
+    assert ledger.projector.catch_up() > 0
+    for commune in communes:  # new figures on ledgers opened (and projected) earlier
+        assign_quota(ledger.service, commune, 12, effective_on=date(2021, 1, 1))
+    new_process = Projector(ledger.store, ledger.engines)
+    assert new_process.catch_up() > 0
+    assert set(new_process._ledger_units.values()) == set(communes)
+    with ledger.engines.read.connect() as conn:
+        amounts = {r.unit_id: r.amount for r in conn.execute(select(t.quota_versions).where(
+            t.quota_versions.c.valid_from == date(2021, 1, 1), t.quota_versions.c.rec_to == t.OPEN_POSITION))}
+    assert amounts == dict.fromkeys(communes, 12)
+    target = fresh_target()
+    rebuild(ledger.store, target)
+    assert contents(ledger.engines) == contents(target)
