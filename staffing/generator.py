@@ -209,6 +209,10 @@ class _History:
         person.active, person.last_fact = False, on
         self.units[person.unit].staff.remove(person.id)
 
+    def rename(self, unit: _Unit, name: str, on: date, issuer: str) -> None:
+        self.emit("renameUnit", on, issuer, unitId=unit.id, name=name)
+        unit.name = name
+
     def move(self, person: _Person, target: _Unit, on: date, issuer: str) -> None:
         self.emit("transferPerson", on, issuer, personId=person.id, toUnitId=target.id)
         self.units[person.unit].staff.remove(person.id)
@@ -366,6 +370,9 @@ def history(scale: Scale, seed: int) -> Iterator[bytes]:
     for r, row in enumerate(ministry_rows):  # 01/03/2025, from the real table
         sources = [by_ministry[name] for name in row["predecessors"].split(";")]
         receiving = by_ministry.get(row["successor"])
+        if len(sources) == 1 and receiving is None:  # one body reorganised under a new name (Ủy ban Dân tộc
+            h.rename(sources[0], row["successor"], REFORM_CENTRAL, "Quốc hội")  # -> Bộ Dân tộc và Tôn giáo):
+            continue  # not a consolidation, which needs two units
         if row["change"] == "absorb" and receiving is not None:
             h.merge([m for m in sources if m is not receiving], REFORM_CENTRAL, "Quốc hội", into=receiving,
                     excess=date(2030, 3, 1))

@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -13,10 +14,12 @@ from starlette.testclient import TestClient
 
 from benchmarks.calibration import ledger_figures
 from staffing.application.importer import ImportMode, import_lines, read_lines
+from staffing.application.service import StaffingService
 from staffing.bootstrap import Ledger, build
 from staffing.config import Settings
 from staffing.generator import SCALES, expected_figures, generate
 from staffing.graphql.app import create_app
+from staffing.persistence import EventStore
 from tests.oracle import Oracle
 from tests.support import TEST_HOSTS, ledger_bearer
 
@@ -106,3 +109,18 @@ def test_province_scale_pipeline_generate_import_query_rebuild_compare(tmp_path:
     assert national() == before
     assert {code for code, _, _ in before} >= {"N00", "B01"}  # the consolidated province and the ministry
     assert sum(heads for _, _, heads in before) > 5_000
+
+
+def test_every_row_of_the_real_ministry_table_imports(tmp_path: Path) -> None:
+    """The national scale uses every row of ministries-2025.csv (CI runs the province scale, which uses
+    one): a small country with all of them must import whole. Ủy ban Dân tộc becoming Bộ Dân tộc và
+    Tôn giáo has one predecessor, so it is recorded as a renaming, not a consolidation of one unit."""
+    path = tmp_path / "ministries.jsonl"
+    scale = replace(SCALES["tiny"], bureaus=1, central_staff=1, all_ministries=True)
+    counts = generate(path, scale, 2)
+    store = EventStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    report = import_lines(StaffingService(store), read_lines(path), ImportMode.STOP_AT_FIRST_ERROR)
+    assert report.ok, report.errors[:3]
+    assert counts.get("renameUnit") == 1 and report.recorded == sum(counts.values())
+    renamed = [line for line in path.read_text(encoding="utf-8").splitlines() if '"renameUnit"' in line]
+    assert "Bộ Dân tộc và Tôn giáo" in renamed[0]
