@@ -364,17 +364,8 @@ def hashes(recorder: Any, positions: Sequence[int]) -> dict[int, str]:
 
 def load_act(recorder: Any, key: str) -> tuple[str, str, str] | None:
     """(number, issuer, signed_on) of a stored act (``staffing.acts``)."""
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        row = next(_sqlite_rows(recorder, f"SELECT number, issuer, signed_on FROM {ACTS_TABLE} WHERE key = ?",
-                                (key,)), None)
-        return (row[0], row[1], row[2]) if row else None
-    if isinstance(recorder, PostgresApplicationRecorder):
-        with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
-            cursor.execute(SQL("SELECT number, issuer, signed_on FROM {schema}.{acts} WHERE key = %s").format(
-                schema=Identifier(recorder.datastore.schema), acts=Identifier(ACTS_TABLE)), (key,))
-            found = cursor.fetchone()
-            return (found[0], found[1], found[2]) if found else None
-    return None
+    found = load_acts(recorder, [key])
+    return found[0][1:] if found else None
 
 
 def load_acts(recorder: Any, keys: list[str]) -> list[tuple[str, str, str, str]]:

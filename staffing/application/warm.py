@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -47,7 +46,6 @@ class Warm:
         self._structure: dict[UUID, Aggregate] = {}
         self._people: OrderedDict[UUID, Aggregate] = OrderedDict()
         self.position: int | None = None  # the log's head after our own last commit
-        self.hits = 0
         self.cleared = 0
 
     def __len__(self) -> int:
@@ -61,8 +59,6 @@ class Warm:
         found = self._structure.pop(aggregate_id, None)
         if found is None:
             found = self._people.pop(aggregate_id, None)
-        if found is not None:
-            self.hits += 1
         return found
 
     def keep(self, aggregates: Iterable[Aggregate], position: int | None) -> None:
@@ -90,6 +86,3 @@ class Warm:
         self._structure.clear()
         self._people.clear()
         self.position = None
-
-    def stats(self) -> dict[str, Any]:
-        return {"kept": len(self), "hits": self.hits, "cleared": self.cleared}

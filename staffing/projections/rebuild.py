@@ -8,9 +8,9 @@ rows, and creates the secondary indexes only after the load (ENGINEERING.md: reb
 that way). A log too large to hold every series in memory (a national history: ~1 KB per event,
 ~17 GB) is rebuilt with bounded memory: once more than ``max_states`` series are held, the indexes
 are created and the series are forgotten after each batch, to be read back (together, a batch at a
-time) when next touched — the catch-up's way, at the catch-up's speed. Each batch commits together with the tracking row, so the target always holds a
-consistent prefix of the log; a rebuild that fails part-way is simply started again on a fresh
-target (it is never swapped in).
+time) when next touched — the catch-up's way, at the catch-up's speed. Each batch commits
+together with the tracking row, so the target always holds a consistent prefix of the log; a
+rebuild that fails part-way is simply started again on a fresh target (it is never swapped in).
 
 ``swap_in`` builds beside the live read models and then replaces them in one step:
 
@@ -110,13 +110,14 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = 10_000, max_state
                     position = notifications[-1].id
                     applied += len(notifications)
                     _track(conn, position, recorded_us)
-                if (last_batch or len(series.states) > max_states) and not indexed:
+                too_many = len(series.states) > max_states
+                if (last_batch or too_many) and not indexed:
                     for index in _secondary_indexes():  # the read-backs below need them too
                         index.create(conn)
                     indexed = True
             if last_batch:
                 return applied
-            if len(series.states) > max_states:
+            if too_many:
                 series.forget()
 
 
