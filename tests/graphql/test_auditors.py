@@ -13,6 +13,12 @@ from tests.graphql_client import GraphQLClient
 from tests.support import FakeClock
 
 LATE_ACT = an_act("77/QĐ-UBND", date(2026, 2, 1), "UBND tỉnh Phú Thọ")
+#: a province's diff between two knowledge moments (FACT_FIELDS: what each explaining fact shows)
+_DIFF = ('query($r: ID, $b: SnapshotInput!, $a: SnapshotInput!) { staffingDiff(rootUnitId: $r, before: $b, '
+         'after: $a) { rows { unit { code } category quotaBefore quotaAfter headcountBefore headcountAfter '
+         'facts { FACT_FIELDS } } } }')
+#: the snapshot as the record stood before the late facts were filed
+FILED = {"asOf": "2025-12-31", "knownAt": "2026-02-01T00:00:00+00:00"}
 
 
 def _world(ledger: Ledger, clock: FakeClock) -> dict[str, str]:
@@ -66,11 +72,8 @@ def test_act_lists_every_fact_recorded_under_it(api: GraphQLClient, ledger: Ledg
 def test_a_diff_between_two_knowledge_moments_names_the_late_facts(api: GraphQLClient, ledger: Ledger,
                                                                    clock: FakeClock) -> None:
     ids = _world(ledger, clock)
-    query = ('query($r: ID, $b: SnapshotInput!, $a: SnapshotInput!) { staffingDiff(rootUnitId: $r, before: $b, '
-             'after: $a) { rows { unit { code } category quotaBefore quotaAfter headcountBefore headcountAfter '
-             'facts { id type } } } }')
-    filed = {"asOf": "2025-12-31", "knownAt": "2026-02-01T00:00:00+00:00"}
-    rows = api(query, {"r": ids["P"], "b": filed, "a": {"asOf": "2025-12-31"}})["staffingDiff"]["rows"]
+    query = _DIFF.replace("FACT_FIELDS", "id type")
+    rows = api(query, {"r": ids["P"], "b": FILED, "a": {"asOf": "2025-12-31"}})["staffingDiff"]["rows"]
     by_unit = {(r["unit"]["code"], r["category"]): r for r in rows}
     a, b = by_unit[("A", "CIVIL_SERVANT")], by_unit[("B", "CIVIL_SERVANT")]
     assert (a["headcountBefore"], a["headcountAfter"]) == (3, 2)
@@ -158,12 +161,9 @@ def test_the_diff_downloads_as_csv_with_the_same_rows_and_facts(api: GraphQLClie
     from tests.support import ledger_bearer
 
     ids = _world(ledger, clock)
-    query = ('query($r: ID, $b: SnapshotInput!, $a: SnapshotInput!) { staffingDiff(rootUnitId: $r, before: $b, '
-             'after: $a) { rows { unit { code } category quotaBefore quotaAfter headcountBefore headcountAfter '
-             'facts { id } } } }')
-    filed = {"asOf": "2025-12-31", "knownAt": "2026-02-01T00:00:00+00:00"}
-    rows = api(query, {"r": ids["P"], "b": filed, "a": {"asOf": "2025-12-31"}})["staffingDiff"]["rows"]
-    params = {"rootUnitId": ids["P"], "beforeAsOf": "2025-12-31", "beforeKnownAt": filed["knownAt"],
+    rows = api(_DIFF.replace("FACT_FIELDS", "id"),
+               {"r": ids["P"], "b": FILED, "a": {"asOf": "2025-12-31"}})["staffingDiff"]["rows"]
+    params = {"rootUnitId": ids["P"], "beforeAsOf": "2025-12-31", "beforeKnownAt": FILED["knownAt"],
               "afterAsOf": "2025-12-31"}
     response = api.client.get("/downloads/staffing-diff.csv", params=params)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
