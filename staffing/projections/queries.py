@@ -14,11 +14,24 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import BigInteger, Connection, Date, String, and_, bindparam, case, func, literal, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Date,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -30,7 +43,7 @@ from staffing.projections.figures import FIGURE_COLUMNS, HEADCOUNT, QUOTA
 from staffing.projections.text import fold
 
 __all__ = [
-    "FactRow", "HistoryFilter", "category_figures", "fact_row", "running_exception", "on_record", "LineageEntry", "Movement", "PersonView", "QuotaEntry", "Queries", "StaffingFigures",
+    "FactRow", "HistoryFilter", "category_figures", "category_vectors", "fact_row", "running_exception", "on_record", "LineageEntry", "Movement", "PersonView", "QuotaEntry", "Queries", "StaffingFigures",
     "StaffingLine", "UnitView", "decode_cursor", "encode_cursor",
 ]
 
@@ -562,13 +575,15 @@ class Queries:
         return out
 
     def acts_of(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int
-                ) -> dict[str, set[tuple[str, str, date]]]:
+                ) -> dict[str, set[tuple[str, str, date | str]]]:
         """The legal acts (number, issuer, signing date) behind each unit's quota in force on ``as_of``:
         what a report cites, read as distinct rows (for a national list, every row in force at once)."""
         q = t.quota_versions
-        acts = select(q.c.unit_id, q.c.act_number, q.c.act_issuer, q.c.act_signed_on).where(  # deduplicated here:
-            visible(q, as_of, position), q.c.amount > 0)  # cheaper than the database's DISTINCT over a nation
-        out: dict[str, set[tuple[str, str, date]]] = defaultdict(set)
+        # deduplicated here: cheaper than the database's DISTINCT over a nation; the signing date comes
+        # as the database gives it (ISO text on SQLite: not parsed ~300,000 times for a national report)
+        acts = select(q.c.unit_id, q.c.act_number, q.c.act_issuer, type_coerce(q.c.act_signed_on, String)).where(
+            visible(q, as_of, position), q.c.amount > 0)
+        out: dict[str, set[tuple[str, str, date | str]]] = defaultdict(set)
         for unit, number, issuer, signed in _for_units(conn, unit_ids, lambda: acts,
                                                         lambda chunk: (acts.where(q.c.unit_id.in_(chunk)), {})):
             out[unit].add((number, issuer, signed))
@@ -989,8 +1004,8 @@ def _members(tree: _Tree, shown: list[tuple[Any, int]], depth: int | None) -> di
     return members
 
 
-def _row_order(row: Any) -> tuple[str, str]:
-    return row.code, row.unit_id
+#: siblings' order: by code, then id (a C getter: a national walk sorts ~60,000 rows by it)
+_row_order = attrgetter("code", "unit_id")
 
 
 def _sibling_order(item: tuple[Any, int]) -> tuple[str, str]:
@@ -1006,6 +1021,15 @@ def category_figures(vector: Sequence[int]) -> list[tuple[str, int, int]]:
     """(category, quota, headcount) of a figure vector, in category order, quota summed over its kinds:
     what a report line, a CSV row and a diff read from ``unit_figures`` (``StaffingLine`` keeps the kinds)."""
     return [(category, sum(pick(vector)), vector[heads]) for category, heads, pick in _PICKS]
+
+
+_Q0, _Q1, _Q2, _Q3 = (pick for _, _, pick in _PICKS)  # the four categories' quota getters
+
+
+def category_vectors(vector: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(quota by category, headcount by category), both in category order: ``category_figures``
+    without the names, for a national report's ~60,000 rows."""
+    return (sum(_Q0(vector)), sum(_Q1(vector)), sum(_Q2(vector)), sum(_Q3(vector))), _HEADS_OF(vector)
 
 
 def _id_param(conn: Connection, ids: Sequence[str]) -> Any:

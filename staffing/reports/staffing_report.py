@@ -20,19 +20,22 @@ gross as the sum of each unit's own surplus, net as the difference of the sums.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Connection
 
 from staffing.domain.values import over_quota
-from staffing.projections.queries import Queries, category_figures
+from staffing.projections.queries import Queries, category_vectors
 
 __all__ = ["CATEGORIES", "MOVEMENTS", "ReportRow", "StaffingReport", "Totals", "build_report", "flag"]
 
 CATEGORIES = ("CADRE", "CIVIL_SERVANT", "PUBLIC_EMPLOYEE", "CONTRACT_WORKER")
 MOVEMENTS = ("RECRUITED", "TRANSFERRED_IN", "TRANSFERRED_OUT", "REORGANISED_IN", "REORGANISED_OUT", "RETIRED",
              "RESIGNED", "DISMISSED", "DOWNSIZED")
+_INDEX = {c: i for i, c in enumerate(CATEGORIES)}
 
 
 def flag(surplus: int, deadline: date | None, as_of: date) -> str | None:
@@ -42,18 +45,19 @@ def flag(surplus: int, deadline: date | None, as_of: date) -> str | None:
 
 
 class _Counted:
-    """Quota and headcount by category, and what follows from them (netted: quota against headcount)."""
+    """Quota and headcount by category (tuples in ``CATEGORIES`` order), and what follows from them
+    (netted: quota against headcount)."""
 
-    quota: dict[str, int]
-    headcount: dict[str, int]
+    quota: Sequence[int]
+    headcount: Sequence[int]
 
     @property
     def total_quota(self) -> int:
-        return sum(self.quota.values())
+        return sum(self.quota)
 
     @property
     def total_headcount(self) -> int:
-        return sum(self.headcount.values())
+        return sum(self.headcount)
 
     @property
     def vacancy(self) -> int:
@@ -63,13 +67,19 @@ class _Counted:
     def surplus(self) -> int:
         return max(self.total_headcount - self.total_quota, 0)
 
+    def quota_of(self, category: str) -> int:
+        return self.quota[_INDEX[category]]
 
-@dataclass
+    def headcount_of(self, category: str) -> int:
+        return self.headcount[_INDEX[category]]
+
+
+@dataclass(slots=True)
 class Totals(_Counted):
     """Sums over a set of units: figures, and surplus/vacancy gross (unit by unit) and net."""
 
-    quota: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, 0))
-    headcount: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, 0))
+    quota: list[int] = field(default_factory=lambda: [0] * len(CATEGORIES))
+    headcount: list[int] = field(default_factory=lambda: [0] * len(CATEGORIES))
     gross_vacancy: int = 0
     gross_surplus: int = 0
     units: int = 0
@@ -80,10 +90,16 @@ class Totals(_Counted):
     def merge(self, other: Totals) -> None:
         self._absorb(other.quota, other.headcount, other.gross_vacancy, other.gross_surplus, other.units)
 
-    def _absorb(self, quota: dict[str, int], heads: dict[str, int], vacancy: int, surplus: int, units: int) -> None:
-        for c in CATEGORIES:
-            self.quota[c] += quota[c]
-            self.headcount[c] += heads[c]
+    def _absorb(self, quota: Sequence[int], heads: Sequence[int], vacancy: int, surplus: int, units: int) -> None:
+        mine, counted = self.quota, self.headcount  # four categories, unrolled: ~60,000 calls per national report
+        mine[0] += quota[0]
+        mine[1] += quota[1]
+        mine[2] += quota[2]
+        mine[3] += quota[3]
+        counted[0] += heads[0]
+        counted[1] += heads[1]
+        counted[2] += heads[2]
+        counted[3] += heads[3]
         self.gross_vacancy += vacancy
         self.gross_surplus += surplus
         self.units += units
@@ -97,34 +113,35 @@ class Totals(_Counted):
         return self.surplus
 
 
-@dataclass
+@dataclass(slots=True)
 class ReportRow:
+    """One unit's line. Its figures never change once built, so what follows from them is computed
+    once by ``build_report``, as plain attributes (a national report reads each several times for
+    ~60,000 rows)."""
+
     unit_id: str
     level: int
     kind: str
     code: str
     name: str
     parent_code: str | None
-    quota: dict[str, int]
-    headcount: dict[str, int]
-    acts: list[str]
+    quota: tuple[int, ...]  # by category, in ``CATEGORIES`` order
+    headcount: tuple[int, ...]
+    acts: list[str]  # labels, sorted; rows citing the same acts share one list
     deadline: date | None
     flag: str | None
+    total_quota: int
+    total_headcount: int
+    vacancy: int
+    surplus: int
     subtree: Totals = field(default=None)  # type: ignore[assignment]  # set by ``_subtrees`` for every row
     movements: dict[str, int] = field(default_factory=dict)
-    # a row's figures never change once built: what follows from them is computed once, as plain
-    # attributes (a national report reads each several times for ~60,000 rows; ``cached_property``
-    # takes a lock on every read in Python 3.11)
-    total_quota: int = field(init=False)
-    total_headcount: int = field(init=False)
-    vacancy: int = field(init=False)
-    surplus: int = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.total_quota = sum(self.quota.values())
-        self.total_headcount = sum(self.headcount.values())
-        self.vacancy = max(self.total_quota - self.total_headcount, 0)
-        self.surplus = max(self.total_headcount - self.total_quota, 0)
+    def quota_of(self, category: str) -> int:
+        return self.quota[_INDEX[category]]
+
+    def headcount_of(self, category: str) -> int:
+        return self.headcount[_INDEX[category]]
 
 
 @dataclass
@@ -146,24 +163,20 @@ def build_report(queries: Queries, conn: Connection, root_id: str | None, as_of:
     of the quota entries behind the figures, not from an object per line (a national report is
     ~60,000 units: issue 9's bulk path)."""
     data = queries.report_data(conn, root_id, as_of, position)
-    ids = [r.unit_id for r, _ in data.shown]
-    acts: dict[str, list[str]] = {}
-    labels: dict[tuple[str, str, date], str] = {}
-    for unit, found in queries.acts_of(conn, ids, as_of, position).items():
-        for act in found:
-            if act not in labels:
-                labels[act] = f"{act[0]} ({act[1]}, {act[2].strftime('%d/%m/%Y')})"
-        acts[unit] = sorted(labels[act] for act in found)
+    acts = _act_labels(queries.acts_of(conn, [r.unit_id for r, _ in data.shown], as_of, position))
     codes = {r.unit_id: r.code for r, _ in data.shown}
+    deadlines, total_of = data.deadlines, data.total
+    no_acts: list[str] = []
     rows: list[ReportRow] = []
     for r, level in data.shown:
-        lines = category_figures(data.total(r.unit_id))
-        quota = {c: q for c, q, _ in lines}
-        heads = {c: h for c, _, h in lines}
-        deadline = data.deadlines.get(r.unit_id)
-        surplus = max(sum(heads.values()) - sum(quota.values()), 0)
+        quota, heads = category_vectors(total_of(r.unit_id))
+        deadline = deadlines.get(r.unit_id)
+        total_quota, total_heads = sum(quota), sum(heads)
+        surplus = total_heads - total_quota
         row = ReportRow(r.unit_id, level, r.kind, r.code, r.name, codes.get(r.parent_id) if r.parent_id else None,
-                        quota, heads, acts.get(r.unit_id, []), deadline, flag(surplus, deadline, as_of))
+                        quota, heads, acts.get(r.unit_id, no_acts), deadline,
+                        flag(surplus, deadline, as_of) if surplus > 0 else None,
+                        total_quota, total_heads, max(-surplus, 0), max(surplus, 0))
         if period is not None:
             counted = Counter(m.kind for m in queries.movements(conn, r.unit_id, period[0], period[1], position))
             row.movements = {k: counted.get(k, 0) for k in MOVEMENTS}
@@ -178,13 +191,38 @@ def build_report(queries: Queries, conn: Connection, root_id: str | None, as_of:
     return StaffingReport(root_id, as_of, position, rows, dict(sorted(by_level.items())), total, period)
 
 
+def _act_labels(found: dict[str, set[tuple[str, str, Any]]]) -> dict[str, list[str]]:
+    """Each unit's acts as sorted labels "number (issuer, dd/mm/yyyy)". A province's units mostly
+    cite the same acts, so each distinct set is labelled and sorted once and its list shared."""
+    labels: dict[tuple[str, str, Any], str] = {}
+    lists: dict[frozenset[tuple[str, str, Any]], list[str]] = {}
+    out: dict[str, list[str]] = {}
+    for unit, acts in found.items():
+        key = frozenset(acts)
+        shared = lists.get(key)
+        if shared is None:
+            for act in acts:
+                if act not in labels:
+                    labels[act] = f"{act[0]} ({act[1]}, {_day(act[2])})"
+            shared = lists[key] = sorted(labels[act] for act in acts)
+        out[unit] = shared
+    return out
+
+
+def _day(signed: date | str) -> str:
+    """dd/mm/yyyy of a signing date, read as a date or as SQLite's ISO text."""
+    if isinstance(signed, str):
+        return f"{signed[8:10]}/{signed[5:7]}/{signed[0:4]}"
+    return signed.strftime("%d/%m/%Y")
+
+
 def _subtrees(rows: list[ReportRow], parents: dict[str, str | None]) -> list[ReportRow]:
     """Each row's subtree totals: its own figures plus its children's subtrees (rows are in preorder,
     so walking them backwards finishes every child before its parent). Returns the top rows (those
     whose parent is not in the report)."""
     by_id = {row.unit_id: row for row in rows}
     for row in rows:
-        row.subtree = Totals(dict(row.quota), dict(row.headcount), row.vacancy, row.surplus, 1)
+        row.subtree = Totals(list(row.quota), list(row.headcount), row.vacancy, row.surplus, 1)
     tops = []
     for row in reversed(rows):
         parent = parents.get(row.unit_id)

@@ -55,12 +55,12 @@ def _headings(report: StaffingReport) -> list[str]:
 
 
 def _row(row: ReportRow, report: StaffingReport) -> list[object]:
-    values: list[object] = [row.level, row.kind, row.code, row.name, row.parent_code or ""]
-    values += [row.quota[c] for c in CATEGORIES] + [row.total_quota]
-    values += [row.headcount[c] for c in CATEGORIES] + [row.total_headcount]
-    values += [row.vacancy, row.surplus, row.subtree.gross_vacancy, row.subtree.gross_surplus,
-               row.subtree.net_vacancy, row.subtree.net_surplus, FLAG_LABELS.get(row.flag or "", ""),
-               row.deadline.strftime("%d/%m/%Y") if row.deadline else "", "; ".join(row.acts)]
+    sub = row.subtree
+    values: list[object] = [row.level, row.kind, row.code, row.name, row.parent_code or "",
+                            *row.quota, row.total_quota, *row.headcount, row.total_headcount,
+                            row.vacancy, row.surplus, sub.gross_vacancy, sub.gross_surplus, sub.net_vacancy,
+                            sub.net_surplus, FLAG_LABELS[row.flag] if row.flag else "",
+                            row.deadline.strftime("%d/%m/%Y") if row.deadline else "", "; ".join(row.acts)]
     if report.period:
         values += [row.movements.get(m, 0) for m in MOVEMENTS]
     return values
@@ -68,8 +68,7 @@ def _row(row: ReportRow, report: StaffingReport) -> list[object]:
 
 def _totals(label: str, totals: Totals, report: StaffingReport) -> list[object]:
     values: list[object] = ["", "", "", label, ""]
-    values += [totals.quota[c] for c in CATEGORIES] + [totals.total_quota]
-    values += [totals.headcount[c] for c in CATEGORIES] + [totals.total_headcount]
+    values += [*totals.quota, totals.total_quota, *totals.headcount, totals.total_headcount]
     values += [totals.gross_vacancy, totals.gross_surplus, totals.gross_vacancy, totals.gross_surplus,
                totals.net_vacancy, totals.net_surplus, "", "", ""]
     if report.period:
