@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from staffing.projections.queries import CATEGORIES, Queries, category_figures, running_exception
+from staffing.projections.queries import CATEGORIES, Queries, category_vectors, running_exception
 
 __all__ = ["HEADER", "PEOPLE_HEADER", "csv_chunks", "csv_lines", "json_lines", "people_lines"]
 
@@ -28,13 +28,15 @@ HEADER = ("level", "unit_id", "code", "name", "kind", "parent_id",
 
 
 def _row(r: Any, level: int, total: Sequence[int], until: date | None, as_of: date) -> list[object]:
-    """One unit's cells, computed from its figure vector the way ``StaffingLine`` computes them."""
+    """One unit's cells, computed from its figure vector the way ``StaffingLine`` computes them
+    (plain arithmetic, no ``max``: a national listing computes ~1,000,000 of these cells)."""
     cells: list[object] = [level, r.unit_id, r.code, r.name, r.kind, r.parent_id or ""]
-    quota_sum = heads_sum = 0
-    for _, quota, headcount in category_figures(total):
-        cells.extend((quota, headcount, max(quota - headcount, 0), max(headcount - quota, 0)))
-        quota_sum, heads_sum = quota_sum + quota, heads_sum + headcount
-    cells.extend((quota_sum, heads_sum, max(quota_sum - heads_sum, 0), max(heads_sum - quota_sum, 0)))
+    quota, heads = category_vectors(total)
+    for q, h in zip(quota, heads, strict=True):
+        gap = q - h
+        cells += (q, h, gap if gap > 0 else 0, -gap if gap < 0 else 0)
+    gap = sum(quota) - sum(heads)
+    cells += (sum(quota), sum(heads), gap if gap > 0 else 0, -gap if gap < 0 else 0)
     running = running_exception(until, as_of)
     cells.append(running.isoformat() if running else "")
     return cells

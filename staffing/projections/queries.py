@@ -210,12 +210,20 @@ class ReportData:
     """See ``Queries.report_data``."""
 
     shown: list[tuple[Any, int]]  # (unit row, level), parents before children
-    members: dict[str, list[str]]  # shown unit -> the units its figures sum (itself alone unless rolled up)
+    # shown unit -> the units its figures sum; None: each unit alone (not rolled up; a national
+    # listing need not build ~60,000 one-element lists)
+    members: dict[str, list[str]] | None
     figures: dict[str, tuple[int, ...]]  # unit -> figure vector (units without figures are absent)
     deadlines: dict[str, date]  # unit -> its excess exception's deadline on record, passed or not
 
+    def members_of(self, unit_id: str) -> list[str]:
+        """The units a shown unit's figures sum (itself alone unless rolled up)."""
+        return self.members[unit_id] if self.members is not None else [unit_id]
+
     def total(self, unit_id: str) -> Sequence[int]:
         """The figure vector summed over the unit's members."""
+        if self.members is None:
+            return self.figures.get(unit_id, ZERO)
         unit = self.members[unit_id]
         if len(unit) == 1:
             return self.figures.get(unit_id, ZERO)
@@ -641,11 +649,11 @@ class Queries:
         """
         data = self.report_data(conn, root_id, as_of, position, depth, include_descendants)
         source = EntrySource(self, as_of, position)
-        source.units.update(u for unit in data.members.values() for u in unit)
+        source.units.update(u for r, _ in data.shown for u in data.members_of(r.unit_id))
         gaps = {unit: _gap(vector) for unit, vector in data.figures.items()}  # once per unit, not once per ancestor
         rows = []
         for r, level in data.shown:
-            unit = data.members[r.unit_id]
+            unit = data.members_of(r.unit_id)
             figures_row = self._assemble(r.unit_id, data.total(r.unit_id), unit, as_of, position,
                                          running_exception(data.deadlines.get(r.unit_id), as_of),
                                          include_descendants, source)
@@ -661,6 +669,7 @@ class Queries:
         ``StaffingFigures``; the CSV listing writes it out directly (issue 9: no object per field)."""
         if depth is not None and depth < 0:
             raise InvalidInput("depth", "depth must be 0 or more")
+        members: dict[str, list[str]] | None
         if include_descendants:  # every unit is read (and summed), only the shown ones are ordered
             tree = _Tree(self._subtree_rows(conn, root_id, as_of, position, None))
             shown = _preorder(tree, root_id, depth)
@@ -668,8 +677,8 @@ class Queries:
             ids = [r.unit_id for r in tree.rows]
         else:
             shown = self._walk(conn, root_id, as_of, position, depth)
-            members = {r.unit_id: [r.unit_id] for r, _ in shown}
-            ids = list(members)
+            members = None
+            ids = [r.unit_id for r, _ in shown]
         if not shown:
             return ReportData([], {}, {}, {})
         return ReportData(shown, members, self.figure_rows(conn, ids, as_of, position),
