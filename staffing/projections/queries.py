@@ -74,6 +74,12 @@ def decode_cursor(cursor: str, n: int) -> list[str]:
     return parts
 
 
+#: a unit row as views are made from it, and the least a walk needs (rolling a province up reads
+#: ~2,000 rows: no names or kinds it would not use)
+_UNIT_COLUMNS = ("unit_id", "code", "name", "kind", "autonomy", "parent_id", "status")
+_WALK_COLUMNS = ("unit_id", "code", "parent_id")
+
+
 def visible(table: Any, as_of: Any, position: Any) -> ColumnElement[bool]:
     c = table.c
     return and_(c.valid_from <= as_of, c.valid_to > as_of, c.rec_from <= position, c.rec_to > position)
@@ -366,7 +372,7 @@ class Queries:
     # ------------------------------------------------------------------ units
     def _unit_select(self) -> Any:
         v = t.unit_versions
-        return select(v.c.unit_id, v.c.code, v.c.name, v.c.kind, v.c.autonomy, v.c.parent_id, v.c.status)
+        return select(*[v.c[n] for n in _UNIT_COLUMNS])
 
     @staticmethod
     def view_of(row: Any, as_of: date, position: int) -> UnitView:
@@ -504,22 +510,23 @@ class Queries:
                 for r, level in self._walk(conn, root_id, as_of, position, depth)]
 
     def _walk(self, conn: Connection, root_id: str | None, as_of: date, position: int,
-              depth: int | None) -> list[tuple[Any, int]]:
+              depth: int | None, names: Sequence[str] = _UNIT_COLUMNS) -> list[tuple[Any, int]]:
         """The subtree's unit rows with their levels, in preorder (siblings by code, then id)."""
-        rows = self._subtree_rows(conn, root_id, as_of, position, depth)
+        rows = self._subtree_rows(conn, root_id, as_of, position, depth, names)
         return _preorder(_Tree(rows), root_id, depth)
 
     def _subtree_rows(self, conn: Connection, root_id: str | None, as_of: date, position: int,
-                      depth: int | None) -> Sequence[Any]:
-        """The unit rows of the subtree on ``as_of`` (the whole tree without a root).
+                      depth: int | None, names: Sequence[str] = _UNIT_COLUMNS) -> Sequence[Any]:
+        """The unit rows of the subtree on ``as_of`` (the whole tree without a root), with the columns
+        ``names`` (a walk needs ``unit_id``, ``code`` and ``parent_id``; a view needs them all).
 
         With a root, a recursive query walks down from it through the parent index, so a
         province's subtree costs its own units, not the country's (issue 9).
         """
         v = t.unit_versions
         if root_id is None:
-            return conn.execute(self._unit_select().where(visible(v, as_of, position), v.c.status == "ACTIVE")).all()
-        names = ("unit_id", "code", "name", "kind", "autonomy", "parent_id", "status")
+            return conn.execute(select(*[v.c[n] for n in names])
+                                .where(visible(v, as_of, position), v.c.status == "ACTIVE")).all()
         root = (select(*[v.c[n] for n in names], literal(0).label("level"))
                 .where(v.c.unit_id == root_id, visible(v, as_of, position), v.c.status == "ACTIVE")
                 .cte("walk", recursive=True))
@@ -627,7 +634,8 @@ class Queries:
         unit = self.unit(conn, unit_id, as_of, position)
         if unit is None:
             return None
-        ids = [u.id for u, _, _ in self.subtree(conn, unit_id, as_of, position)] if include_descendants else [unit_id]
+        ids = ([r.unit_id for r, _ in self._walk(conn, unit_id, as_of, position, None, _WALK_COLUMNS)]
+               if include_descendants else [unit_id])
         source = EntrySource(self, as_of, position)
         source.units.update(ids)
         vectors = self.figure_rows(conn, ids, as_of, position)
