@@ -9,17 +9,23 @@
   people downsized 2015 to 15/12/2023, central and local, and public service units removed
   2015–2021 (removed minus created after the setup of 01/01/2015).
 
-    STAFFING_DATA_DIR=DIR python -m benchmarks.bench_reports [--as-of 2025-07-31] [--repeat 3] [--scale S] [--out FILE]
+- with ``--http``: the same report downloaded from a served ledger
+  (``GET /downloads/staffing-report.csv``) vs the plain listing's download (``/downloads/staffing.csv``).
+
+    STAFFING_DATA_DIR=DIR python -m benchmarks.bench_reports [--as-of 2025-07-31] [--repeat 3] [--scale S] [--http]
+        [--out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from benchmarks.serving import served
 from benchmarks.timing import timed
 from staffing.bootstrap import build
 from staffing.config import Settings
@@ -36,6 +42,7 @@ def main() -> None:
     parser.add_argument("--as-of", default="2025-07-31")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--scale", choices=sorted(SCALES))
+    parser.add_argument("--http", action="store_true", help="also download both files from a served ledger")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     as_of = date.fromisoformat(args.as_of)
@@ -45,11 +52,14 @@ def main() -> None:
     lines = []
     with q.connect() as conn:
         position = q.knowledge_position(conn, None)
-        report_s, text = timed(lambda: "".join(csv_text(build_report(q, conn, None, as_of, position),
-                                                          ReportContext(None, None))), args.repeat)
+
+        def whole() -> tuple[int, str]:
+            built = build_report(q, conn, None, as_of, position)
+            return len(built.rows), "".join(csv_text(built, ReportContext(None, None)))
+
+        report_s, (units, text) = timed(whole, args.repeat)
         listing_s, listing = timed(lambda: "".join(csv_lines(q, conn, None, as_of, position, False, None)),
                                      args.repeat)
-        units = str(text).count("\n") - 8
         lines.append(f"staffing report of the whole country as CSV ({units:,} units, {len(str(text)) / 1e6:.1f} MB): "
                      f"{report_s * 1000:,.0f} ms vs the plain listing {listing_s * 1000:,.0f} ms -> "
                      f"{report_s / listing_s:.1f}x (target: <= 3 s at national scale)")
@@ -74,9 +84,25 @@ def main() -> None:
                 lines.append(f"reformStatistics {name}: ledger {got[name]}, published at {args.scale} scale {want} "
                              f"-> {'equal' if got[name] == want else 'DIFFERENT'}")
     ledger.close()
+    if args.http:
+        lines.append(_http(as_of, args.repeat, units))
     print("\n".join(lines))
     if args.out:
         args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _http(as_of: date, repeat: int, units: int) -> str:
+    """Both downloads from one ``serve`` process (the README's setup), each checked for its rows."""
+    with served(os.environ.copy()) as (client, _):
+        params = {"asOf": as_of.isoformat()}
+        report_s, report = timed(lambda: client.get("/downloads/staffing-report.csv", params=params), repeat)
+        listing_s, listing = timed(lambda: client.get("/downloads/staffing.csv", params=params), repeat)
+    assert report.status_code == 200 and listing.status_code == 200, (report.text[:300], listing.text[:300])
+    # the report: its banner, heading, a row per unit and the totals rows; the listing: heading and rows
+    assert report.text.count("\n") > units + 7 and listing.text.count("\n") == units + 1, "rows missing"
+    return (f"HTTP staffing report of the whole country as CSV ({len(report.content) / 1e6:.1f} MB): "
+            f"{report_s * 1000:,.0f} ms vs the listing's download {listing_s * 1000:,.0f} ms -> "
+            f"{report_s / listing_s:.1f}x (target: <= 3 s)")
 
 
 if __name__ == "__main__":
