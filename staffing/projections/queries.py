@@ -624,6 +624,13 @@ class Queries:
             lines.append(StaffingLine(category, sum(by_kind.values()), total[heads], by_kind, source, members))
         return StaffingFigures(unit_id, as_of, position, lines, excess, rolled)
 
+    def subtree_total(self, conn: Connection, root_id: str | None, as_of: date, position: int) -> Sequence[int]:
+        """The figure vector summed over the subtree of ``root_id`` (every unit without one) as it stood
+        on ``as_of``: one read of its units and one of their figures, no ordering and no objects (the
+        reform statistics' quota of a nation at two dates)."""
+        ids = [r.unit_id for r in self._subtree_rows(conn, root_id, as_of, position, None, ("unit_id",))]
+        return _sum(self.figure_rows(conn, ids, as_of, position).values())
+
     def staffing(self, conn: Connection, unit_id: str, as_of: date, position: int,
                  include_descendants: bool = False, load_entries: bool = False) -> StaffingFigures | None:
         """One unit's figures, alone or rolled up over its subtree as it stood on ``as_of``.

@@ -115,6 +115,7 @@ facts = Table(
     Index("ix_facts_other_unit", "other_unit_id", "position"),
     Index("ix_facts_person", "person_id", "position"),
     Index("ix_facts_aggregate", "aggregate_id"),  # a quota ledger's unit, found by the projector
+    Index("ix_facts_type", "type", "effective_on"),  # a period's facts of one kind (reform statistics, history)
 )
 
 # the deltas behind each series, so a series can be re-derived when a fact is inserted in the

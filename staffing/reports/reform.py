@@ -25,12 +25,11 @@ import orjson
 from sqlalchemy import Connection, select
 
 from staffing.projections import tables as t
-from staffing.projections.queries import Queries, on_record
+from staffing.projections.queries import Queries, category_vectors, on_record
 from staffing.reports import targets as target_rules
+from staffing.reports.staffing_report import CATEGORIES
 
 __all__ = ["ReformStatistics", "reform_statistics"]
-
-CATEGORIES = ("CADRE", "CIVIL_SERVANT", "PUBLIC_EMPLOYEE", "CONTRACT_WORKER")
 
 
 @dataclass
@@ -82,27 +81,24 @@ class _Tree:
             self._rows = rows
         return self._rows
 
-    def _on(self, unit_id: str, day: date) -> tuple[str, str | None] | None:
-        """(kind, parent) of the unit on ``day``, or None when it was not active then."""
-        for start, end, kind, parent in self._versions().get(unit_id, ()):
-            if start <= day < end:
-                return kind, parent
-        return None
-
     def chain(self, unit_id: str, day: date) -> list[tuple[str, str]]:
         """(id, kind) from the unit up to its top-level unit on ``day`` (empty if it did not exist)."""
         key = (unit_id, day)
-        if key not in self._chains:
-            found: list[tuple[str, str]] = []
+        found = self._chains.get(key)
+        if found is None:
+            found = []
+            versions = self._versions()
             current: str | None = unit_id
             while current is not None and len(found) < 64:
-                on = self._on(current, day)
-                if on is None:
+                for start, end, kind, parent in versions.get(current, ()):
+                    if start <= day < end:  # active that day: its kind and parent then
+                        found.append((current, kind))
+                        current = parent
+                        break
+                else:
                     break
-                found.append((current, on[0]))
-                current = on[1]
             self._chains[key] = found
-        return self._chains[key]
+        return found
 
     def inside(self, chain: list[tuple[str, str]]) -> bool:
         return self.root is None or any(unit == self.root for unit, _ in chain)
@@ -118,8 +114,9 @@ def _facts(conn: Connection, kind: str, start: date, end: date, position: int
 
 
 def _quota(queries: Queries, conn: Connection, root: str | None, day: date, position: int) -> dict[str, int]:
-    rows = queries.staffing_report(conn, root, day, position, depth=0 if root else 1, include_descendants=True)
-    return {c: sum(line.quota for r in rows for line in r.lines if line.category == c) for c in CATEGORIES}
+    """Quota in force on ``day`` by category, summed over the subtree (the country) as it stood then."""
+    quota, _ = category_vectors(queries.subtree_total(conn, root, day, position))
+    return dict(zip(CATEGORIES, quota, strict=True))
 
 
 def reform_statistics(queries: Queries, conn: Connection, root: str | None, start: date, end: date,
