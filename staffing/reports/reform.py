@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import NamedTuple
 
 import orjson
 from sqlalchemy import Connection, select
@@ -59,49 +60,52 @@ class ReformStatistics:
         return sum(n for (_, _, central), n in self.downsized.items() if central)
 
 
+class _Place(NamedTuple):
+    """Where a unit stood on a day: its kind, its top-level ancestor's kind, whether it lay under
+    the report's root."""
+
+    kind: str
+    top_kind: str
+    inside: bool
+
+
 class _Tree:
-    """Where units stood: their kind, their top-level ancestor's kind, and whether they lay under the
-    root, each on a given day. Every unit row believed at the position is read once (one statement,
-    ~90,000 rows at national size) and each day answered from memory: a national period holds
-    ~84,000 downsizing cases on thousands of distinct days (issue 11 at issue 9's scale)."""
+    """Where units stood on given days. Every unit row believed at the position is read once (one
+    statement, ~90,000 rows at national size) and each day answered from memory, each (unit, day)
+    once: a unit's place is its own kind on top of its parent's place that day, so the units of one
+    parent share the walk above it (a national period holds ~84,000 downsizing cases on thousands
+    of distinct days: issue 11 at issue 9's scale)."""
 
-    def __init__(self, queries: Queries, conn: Connection, root: str | None, position: int) -> None:
-        self.queries, self.conn, self.root, self.position = queries, conn, root, position
-        self._rows: dict[str, list[tuple[date, date, str, str | None]]] | None = None
-        self._chains: dict[tuple[str, date], list[tuple[str, str]]] = {}
+    def __init__(self, conn: Connection, root: str | None, position: int) -> None:
+        self.root = root
+        v = t.unit_versions
+        self._versions: dict[str, list[tuple[date, date, str, str | None]]] = defaultdict(list)
+        for r in conn.execute(select(v.c.unit_id, v.c.valid_from, v.c.valid_to, v.c.kind, v.c.parent_id)
+                              .where(v.c.rec_from <= position, v.c.rec_to > position,
+                                     v.c.status == "ACTIVE", v.c.valid_from < v.c.valid_to)):
+            self._versions[r.unit_id].append((r.valid_from, r.valid_to, r.kind, r.parent_id))
+        self._places: dict[tuple[str, date], _Place | None] = {}
 
-    def _versions(self) -> dict[str, list[tuple[date, date, str, str | None]]]:
-        if self._rows is None:
-            v = t.unit_versions
-            rows: dict[str, list[tuple[date, date, str, str | None]]] = defaultdict(list)
-            for r in self.conn.execute(select(v.c.unit_id, v.c.valid_from, v.c.valid_to, v.c.kind, v.c.parent_id)
-                                       .where(v.c.rec_from <= self.position, v.c.rec_to > self.position,
-                                              v.c.status == "ACTIVE", v.c.valid_from < v.c.valid_to)):
-                rows[r.unit_id].append((r.valid_from, r.valid_to, r.kind, r.parent_id))
-            self._rows = rows
-        return self._rows
-
-    def chain(self, unit_id: str, day: date) -> list[tuple[str, str]]:
-        """(id, kind) from the unit up to its top-level unit on ``day`` (empty if it did not exist)."""
+    def place(self, unit_id: str, day: date, depth: int = 0) -> _Place | None:
+        """The unit's place on ``day`` (None when it was not active then). A parent not active that
+        day makes the unit its own top; a cycle, which the write side forbids, is cut at 64 levels."""
         key = (unit_id, day)
-        found = self._chains.get(key)
-        if found is None:
-            found = []
-            versions = self._versions()
-            current: str | None = unit_id
-            while current is not None and len(found) < 64:
-                for start, end, kind, parent in versions.get(current, ()):
-                    if start <= day < end:  # active that day: its kind and parent then
-                        found.append((current, kind))
-                        current = parent
-                        break
-                else:
-                    break
-            self._chains[key] = found
+        if key in self._places:
+            return self._places[key]
+        found = None
+        for start, end, kind, parent in self._versions.get(unit_id, ()):
+            if start <= day < end:
+                above = self.place(parent, day, depth + 1) if parent is not None and depth < 64 else None
+                mine = self.root is None or unit_id == self.root
+                found = _Place(kind, kind, mine) if above is None else _Place(kind, above.top_kind,
+                                                                               mine or above.inside)
+                break
+        self._places[key] = found
         return found
 
-    def inside(self, chain: list[tuple[str, str]]) -> bool:
-        return self.root is None or any(unit == self.root for unit, _ in chain)
+    def counted(self, found: _Place | None) -> bool:
+        """Whether a fact at that place counts: under the root (anything, for the whole country)."""
+        return found.inside if found is not None else self.root is None
 
 
 def _facts(conn: Connection, kind: str, start: date, end: date, position: int
@@ -122,19 +126,19 @@ def _quota(queries: Queries, conn: Connection, root: str | None, day: date, posi
 def reform_statistics(queries: Queries, conn: Connection, root: str | None, start: date, end: date,
                       position: int) -> ReformStatistics:
     stats = ReformStatistics(start, end, position)
-    tree = _Tree(queries, conn, root, position)
+    tree = _Tree(conn, root, position)
     for unit_id, on, data in _facts(conn, "UnitEnded", start, end, position):
-        chain = tree.chain(unit_id, on - timedelta(days=1))
-        if tree.inside(chain):
-            stats.removed[(chain[0][1] if chain else "", str(data.get("change", "")))] += 1
+        found = tree.place(unit_id, on - timedelta(days=1))  # what ended: the unit as it stood the day before
+        if tree.counted(found):
+            stats.removed[(found.kind if found else "", str(data.get("change", "")))] += 1
     for unit_id, on, data in _facts(conn, "UnitEstablished", start, end, position):
-        chain = tree.chain(unit_id, on)
-        if tree.inside(chain):
-            stats.created[(chain[0][1] if chain else "", str(data.get("change", "")))] += 1
+        found = tree.place(unit_id, on)
+        if tree.counted(found):
+            stats.created[(found.kind if found else "", str(data.get("change", "")))] += 1
     for unit_id, on, data in _facts(conn, "PersonDownsized", start, end, position):
-        chain = tree.chain(unit_id, on) or tree.chain(unit_id, on - timedelta(days=1))
-        if tree.inside(chain):
-            central = bool(chain) and chain[-1][1] == "MINISTRY"
+        found = tree.place(unit_id, on) or tree.place(unit_id, on - timedelta(days=1))
+        if tree.counted(found):
+            central = found is not None and found.top_kind == "MINISTRY"  # under a ministry that day
             stats.downsized[(str(data.get("policy", "")), str(data.get("decree", "")), central)] += 1
     stats.quota_before = _quota(queries, conn, root, start, position)
     stats.quota_after = _quota(queries, conn, root, end, position)
