@@ -74,10 +74,8 @@ def decode_cursor(cursor: str, n: int) -> list[str]:
     return parts
 
 
-#: a unit row as views are made from it, and the least a walk needs (rolling a province up reads
-#: ~2,000 rows: no names or kinds it would not use)
+#: a unit row as views are made from it
 _UNIT_COLUMNS = ("unit_id", "code", "name", "kind", "autonomy", "parent_id", "status")
-_WALK_COLUMNS = ("unit_id", "code", "parent_id")
 
 
 def visible(table: Any, as_of: Any, position: Any) -> ColumnElement[bool]:
@@ -510,15 +508,15 @@ class Queries:
                 for r, level in self._walk(conn, root_id, as_of, position, depth)]
 
     def _walk(self, conn: Connection, root_id: str | None, as_of: date, position: int,
-              depth: int | None, names: Sequence[str] = _UNIT_COLUMNS) -> list[tuple[Any, int]]:
+              depth: int | None) -> list[tuple[Any, int]]:
         """The subtree's unit rows with their levels, in preorder (siblings by code, then id)."""
-        rows = self._subtree_rows(conn, root_id, as_of, position, depth, names)
+        rows = self._subtree_rows(conn, root_id, as_of, position, depth)
         return _preorder(_Tree(rows), root_id, depth)
 
     def _subtree_rows(self, conn: Connection, root_id: str | None, as_of: date, position: int,
                       depth: int | None, names: Sequence[str] = _UNIT_COLUMNS) -> Sequence[Any]:
         """The unit rows of the subtree on ``as_of`` (the whole tree without a root), with the columns
-        ``names`` (a walk needs ``unit_id``, ``code`` and ``parent_id``; a view needs them all).
+        ``names`` (a view needs them all; a total only the ids).
 
         With a root, a recursive query walks down from it through the parent index, so a
         province's subtree costs its own units, not the country's (issue 9).
@@ -628,8 +626,13 @@ class Queries:
         """The figure vector summed over the subtree of ``root_id`` (every unit without one) as it stood
         on ``as_of``: one read of its units and one of their figures, no ordering and no objects (the
         reform statistics' quota of a nation at two dates)."""
-        ids = [r.unit_id for r in self._subtree_rows(conn, root_id, as_of, position, None, ("unit_id",))]
-        return _sum(self.figure_rows(conn, ids, as_of, position).values())
+        return _sum(self.figure_rows(conn, self._subtree_ids(conn, root_id, as_of, position), as_of, position).values())
+
+    def _subtree_ids(self, conn: Connection, root_id: str | None, as_of: date, position: int) -> list[str]:
+        """The ids of the subtree's units on ``as_of``, in no particular order: what a total needs
+        (a sum has no order; a merged province is ~5,000 units, so no tree is built to order them)."""
+        return list(dict.fromkeys(r.unit_id for r in self._subtree_rows(conn, root_id, as_of, position, None,
+                                                                         ("unit_id",))))
 
     def staffing(self, conn: Connection, unit_id: str, as_of: date, position: int,
                  include_descendants: bool = False, load_entries: bool = False) -> StaffingFigures | None:
@@ -641,8 +644,7 @@ class Queries:
         unit = self.unit(conn, unit_id, as_of, position)
         if unit is None:
             return None
-        ids = ([r.unit_id for r, _ in self._walk(conn, unit_id, as_of, position, None, _WALK_COLUMNS)]
-               if include_descendants else [unit_id])
+        ids = self._subtree_ids(conn, unit_id, as_of, position) if include_descendants else [unit_id]
         source = EntrySource(self, as_of, position)
         source.units.update(ids)
         vectors = self.figure_rows(conn, ids, as_of, position)
