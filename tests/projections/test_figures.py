@@ -19,8 +19,9 @@ from sqlalchemy import create_engine, func, insert, select
 from staffing.bootstrap import Ledger
 from staffing.projections import tables as t
 from staffing.projections.figures import FIGURE_COLUMNS, HEADCOUNT, QUOTA, FigureBatch, backfill
-from staffing.projections.queries import Queries, visible
+from staffing.projections.queries import Queries, category_figures, category_vectors, visible
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION
+from staffing.reports.staffing_report import CATEGORIES
 from tests.projections.history import generate_history
 from tests.support import FakeClock
 
@@ -137,3 +138,15 @@ def test_live_figures_equal_a_group_by_over_rows_and_the_backfill_agrees(ledger:
             assert _figures(copy, units, as_of, position) == want, (as_of, position)
             checked += sum(1 for v in want.values() if any(v))
         assert checked > 100
+
+
+def test_category_vectors_read_a_vector_as_category_figures_does() -> None:
+    """The report's and the listing's fast reading of a figure vector (``category_vectors``) gives
+    the same quota and headcount per category, in the same order, as ``category_figures``."""
+    rng = random.Random(11)
+    for _ in range(200):
+        vector = tuple(rng.randrange(0, 1000) for _ in FIGURE_COLUMNS)
+        lines = category_figures(vector)
+        quota, heads = category_vectors(vector)
+        assert quota == tuple(q for _, q, _ in lines) and heads == tuple(h for _, _, h in lines)
+        assert [c for c, _, _ in lines] == list(HEADCOUNT) == list(CATEGORIES)  # the report's column order
