@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
+from staffing.projections.pause import collection_paused
 from staffing.projections.queries import CATEGORIES, Queries, category_vectors, running_exception
 
 __all__ = ["HEADER", "PEOPLE_HEADER", "csv_chunks", "csv_lines", "json_lines", "people_lines"]
@@ -70,7 +71,8 @@ def json_lines(queries: Queries, conn: Connection, root_id: str | None, as_of: d
 
 def _rows(queries: Queries, conn: Connection, root_id: str | None, as_of: date, position: int, rolled: bool,
           depth: int | None) -> Iterator[list[object]]:
-    data = queries.report_data(conn, root_id, as_of, position, depth, rolled)
+    with collection_paused():  # the eager part: every unit row and figure vector (rows are formatted as streamed)
+        data = queries.report_data(conn, root_id, as_of, position, depth, rolled)
     return (_row(r, level, data.total(r.unit_id), data.deadlines.get(r.unit_id), as_of) for r, level in data.shown)
 
 

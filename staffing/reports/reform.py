@@ -26,6 +26,7 @@ import orjson
 from sqlalchemy import Connection, select
 
 from staffing.projections import tables as t
+from staffing.projections.pause import paused
 from staffing.projections.queries import Queries, category_vectors, on_record
 from staffing.reports import targets as target_rules
 from staffing.reports.staffing_report import CATEGORIES
@@ -123,6 +124,7 @@ def _quota(queries: Queries, conn: Connection, root: str | None, day: date, posi
     return dict(zip(CATEGORIES, quota, strict=True))
 
 
+@paused
 def reform_statistics(queries: Queries, conn: Connection, root: str | None, start: date, end: date,
                       position: int) -> ReformStatistics:
     stats = ReformStatistics(start, end, position)
