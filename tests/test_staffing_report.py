@@ -31,7 +31,8 @@ def _world(ledger: Ledger) -> dict[str, str]:
     p = establish(s, code="P", name="Tỉnh Phú Thọ")
     a = establish(s, parent_id=p, kind="COMMUNE", code="A", name="Xã An Bình")
     b = establish(s, parent_id=p, kind="COMMUNE", code="B", name="Xã Bình Minh")
-    assign_quota(s, a, 3)
+    assign_quota(s, a, 2)
+    assign_quota(s, a, 1, kind="TEMPORARY")  # A's 3 posts: 2 assigned, 1 temporary (the files show both)
     assign_quota(s, b, 5)
     for i in range(5):
         recruit(s, a, full_name=f"Người A{i}")
@@ -78,7 +79,7 @@ def test_gross_surplus_is_not_hidden_by_vacancies_elsewhere_and_flags_follow_the
 
 def _graphql_rows(ledger: Ledger, root: str, as_of: str) -> dict[str, dict[str, Any]]:
     query = ('query($r: ID!, $d: Date!) { staffingReport(rootUnitId: $r, asOf: $d) { unit { code } totalQuota '
-             'totalHeadcount lines { category quota headcount } } }')
+             'totalHeadcount lines { category quota headcount quotaByKind { kind amount } } } }')
     with TestClient(create_app(ledger), headers=ledger_bearer(ledger)) as client:
         body = client.post("/graphql", json={"query": query, "variables": {"r": root, "d": as_of}}).json()
     return {r["unit"]["code"]: r for r in body["data"]["staffingReport"]}
@@ -125,6 +126,10 @@ def test_the_workbook_read_back_equals_the_graphql_answer_figure_by_figure(ledge
             for category, label in zip(CATEGORIES, ("Cán bộ", "Công chức", "Viên chức", "Hợp đồng lao động"),
                                        strict=True):
                 assert record[f"Biên chế - {label}"] == lines[category]["quota"]
+                by_kind = {k["kind"]: k["amount"] for k in lines[category]["quotaByKind"]}
+                for kind, kind_label in (("ASSIGNED", "giao"), ("TEMPORARY", "tạm giao"),
+                                         ("SUPPLEMENTARY", "giao bổ sung")):
+                    assert record[f"Biên chế {kind_label} - {label}"] == by_kind.get(kind, 0)
                 assert record[f"Có mặt - {label}"] == lines[category]["headcount"]
                 assert isinstance(record[f"Có mặt - {label}"], int)  # numbers as numbers, not text
             seen.add(record["Mã"])
@@ -152,6 +157,9 @@ def test_the_csv_has_vietnamese_headings_and_the_same_figures(ledger: Ledger, tm
     for code, record in units.items():
         assert int(record["Biên chế - Tổng"]) == expected[code]["totalQuota"]
         assert int(record["Có mặt - Tổng"]) == expected[code]["totalHeadcount"]
+    assert (units["A"]["Biên chế giao - Công chức"], units["A"]["Biên chế tạm giao - Công chức"]) == ("2", "1")
+    total = next(dict(zip(headings, r, strict=True)) for r in rows if len(r) > 3 and r[3].startswith("TỔNG CỘNG"))
+    assert total["Biên chế tạm giao - Công chức"] == "1" and int(total["Biên chế giao - Công chức"]) == 2 + 5 + 4
     assert units["A"]["Cảnh báo"] == "Vượt biên chế, không có ngoại lệ"
     assert units["E"]["Cảnh báo"] == "Trong thời hạn ngoại lệ" and units["E"]["Hạn ngoại lệ"] == "31/12/2025"
 

@@ -44,7 +44,7 @@ from staffing.projections.pause import paused
 from staffing.projections.text import fold
 
 __all__ = [
-    "FactRow", "HistoryFilter", "category_figures", "category_vectors", "fact_row", "running_exception", "on_record", "LineageEntry", "Movement", "PersonView", "QuotaEntry", "Queries", "StaffingFigures",
+    "FactRow", "HistoryFilter", "category_figures", "category_vectors", "quota_by_kind", "fact_row", "running_exception", "on_record", "LineageEntry", "Movement", "PersonView", "QuotaEntry", "Queries", "StaffingFigures",
     "StaffingLine", "UnitView", "decode_cursor", "encode_cursor",
 ]
 
@@ -1048,6 +1048,12 @@ def category_figures(vector: Sequence[int]) -> list[tuple[str, int, int]]:
 
 
 _Q0, _Q1, _Q2, _Q3 = (pick for _, _, pick in _PICKS)  # the four categories' quota getters
+
+
+def quota_by_kind(vector: Sequence[int]) -> tuple[int, ...]:
+    """Every quota figure of a vector by category, then kind (both in enum order): a report's
+    per-kind columns (giao, tạm giao, giao bổ sung for each category)."""
+    return _QUOTA_OF(vector)
 
 
 def category_vectors(vector: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:

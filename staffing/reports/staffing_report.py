@@ -3,8 +3,8 @@
 For a root unit (or the whole country), an as-of date and a knowledge position, one row per unit of
 the subtree with:
 
-- the unit's own quota by category (with the legal acts behind the figures) and headcount by
-  category;
+- the unit's own quota by category and by kind within each category (with the legal acts behind
+  the figures) and headcount by category;
 - over its whole subtree, vacancy and surplus both **gross** (summed unit by unit: what must be
   filled or shed) and **net** (the roll-up, where one unit's vacancies hide another's surplus — why
   Bộ Tài chính showed surplus 0 while its units held 8 surplus posts);
@@ -28,15 +28,16 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from staffing.domain.values import over_quota
+from staffing.domain.values import QuotaKind, over_quota
 from staffing.projections.pause import paused
-from staffing.projections.queries import Queries, category_vectors
+from staffing.projections.queries import Queries, category_vectors, quota_by_kind
 
-__all__ = ["CATEGORIES", "MOVEMENTS", "ReportRow", "StaffingReport", "Totals", "build_report", "flag"]
+__all__ = ["CATEGORIES", "KINDS", "MOVEMENTS", "ReportRow", "StaffingReport", "Totals", "build_report", "flag"]
 
 CATEGORIES = ("CADRE", "CIVIL_SERVANT", "PUBLIC_EMPLOYEE", "CONTRACT_WORKER")
 MOVEMENTS = ("RECRUITED", "TRANSFERRED_IN", "TRANSFERRED_OUT", "REORGANISED_IN", "REORGANISED_OUT", "RETIRED",
              "RESIGNED", "DISMISSED", "DOWNSIZED")
+KINDS = tuple(k.value for k in QuotaKind)  # the order of a figure vector's quota columns within a category
 _INDEX = {c: i for i, c in enumerate(CATEGORIES)}
 
 
@@ -85,14 +86,19 @@ class Totals(_Counted):
     gross_vacancy: int = 0
     gross_surplus: int = 0
     units: int = 0
+    by_kind: list[int] = field(default_factory=lambda: [0] * (len(CATEGORIES) * len(KINDS)))
 
     def add(self, row: ReportRow) -> None:
-        self._absorb(row.quota, row.headcount, row.vacancy, row.surplus, 1)
+        self._absorb(row.quota, row.headcount, row.vacancy, row.surplus, 1, row.by_kind)
 
     def merge(self, other: Totals) -> None:
-        self._absorb(other.quota, other.headcount, other.gross_vacancy, other.gross_surplus, other.units)
+        self._absorb(other.quota, other.headcount, other.gross_vacancy, other.gross_surplus, other.units,
+                     other.by_kind)
 
-    def _absorb(self, quota: Sequence[int], heads: Sequence[int], vacancy: int, surplus: int, units: int) -> None:
+    def _absorb(self, quota: Sequence[int], heads: Sequence[int], vacancy: int, surplus: int, units: int,
+                by_kind: Sequence[int]) -> None:
+        if any(by_kind):  # most units hold one kind: the twelve figures are added only when there are any
+            self.by_kind = [a + b for a, b in zip(self.by_kind, by_kind, strict=True)]
         mine, counted = self.quota, self.headcount  # four categories, unrolled: ~60,000 calls per national report
         mine[0] += quota[0]
         mine[1] += quota[1]
@@ -129,6 +135,7 @@ class ReportRow:
     parent_code: str | None
     quota: tuple[int, ...]  # by category, in ``CATEGORIES`` order
     headcount: tuple[int, ...]
+    by_kind: tuple[int, ...]  # quota by category, then kind (``KINDS`` order)
     acts: list[str]  # labels, sorted; rows citing the same acts share one list
     deadline: date | None
     flag: str | None
@@ -172,12 +179,13 @@ def build_report(queries: Queries, conn: Connection, root_id: str | None, as_of:
     no_acts: list[str] = []
     rows: list[ReportRow] = []
     for r, level in data.shown:
-        quota, heads = category_vectors(total_of(r.unit_id))
+        vector = total_of(r.unit_id)
+        quota, heads = category_vectors(vector)
         deadline = deadlines.get(r.unit_id)
         total_quota, total_heads = sum(quota), sum(heads)
         surplus = total_heads - total_quota
         row = ReportRow(r.unit_id, level, r.kind, r.code, r.name, codes.get(r.parent_id) if r.parent_id else None,
-                        quota, heads, acts.get(r.unit_id, no_acts), deadline,
+                        quota, heads, quota_by_kind(vector), acts.get(r.unit_id, no_acts), deadline,
                         flag(surplus, deadline, as_of) if surplus > 0 else None,
                         total_quota, total_heads, max(-surplus, 0), max(surplus, 0))
         if period is not None:
@@ -226,7 +234,7 @@ def _subtrees(rows: list[ReportRow], parents: dict[str, str | None]) -> list[Rep
     whose parent is not in the report)."""
     by_id = {row.unit_id: row for row in rows}
     for row in rows:
-        row.subtree = Totals(list(row.quota), list(row.headcount), row.vacancy, row.surplus, 1)
+        row.subtree = Totals(list(row.quota), list(row.headcount), row.vacancy, row.surplus, 1, list(row.by_kind))
     tops = []
     for row in reversed(rows):
         parent = parents.get(row.unit_id)

@@ -4,7 +4,8 @@ Excel (openpyxl): a summary sheet ("Tổng hợp": one totals row per level and 
 and one sheet per level ("Cấp 0", "Cấp 1", ...), each with a totals row. Every sheet states the
 as-of date, the knowledge moment, the log position and the event chain's head hash the figures were
 computed from; numbers are written as numbers; the heading row is frozen and columns are sized to
-their contents. CSV: one line per unit, the same columns, UTF-8 with a byte-order mark (Excel opens
+their contents. Quota is given by category and, for each category, by kind (giao, tạm giao, giao bổ
+sung). CSV: one line per unit, the same columns, UTF-8 with a byte-order mark (Excel opens
 it with the diacritics intact).
 """
 
@@ -21,10 +22,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from staffing.reports.staffing_report import CATEGORIES, MOVEMENTS, ReportRow, StaffingReport, Totals
+from staffing.reports.staffing_report import CATEGORIES, KINDS, MOVEMENTS, ReportRow, StaffingReport, Totals
 
 __all__ = ["ReportContext", "write_csv", "write_xlsx"]
 
+KIND_LABELS = {"ASSIGNED": "giao", "TEMPORARY": "tạm giao", "SUPPLEMENTARY": "giao bổ sung"}
 CATEGORY_LABELS = {"CADRE": "Cán bộ", "CIVIL_SERVANT": "Công chức", "PUBLIC_EMPLOYEE": "Viên chức",
                    "CONTRACT_WORKER": "Hợp đồng lao động"}
 MOVEMENT_LABELS = {"RECRUITED": "Tuyển dụng", "TRANSFERRED_IN": "Điều động đến", "TRANSFERRED_OUT": "Điều động đi",
@@ -46,6 +48,7 @@ def _headings(report: StaffingReport) -> list[str]:
     heads = ["Cấp", "Loại đơn vị", "Mã", "Tên đơn vị", "Mã đơn vị cấp trên"]
     heads += [f"Biên chế - {CATEGORY_LABELS[c]}" for c in CATEGORIES] + ["Biên chế - Tổng"]
     heads += [f"Có mặt - {CATEGORY_LABELS[c]}" for c in CATEGORIES] + ["Có mặt - Tổng"]
+    heads += [f"Biên chế {KIND_LABELS[k]} - {CATEGORY_LABELS[c]}" for c in CATEGORIES for k in KINDS]
     heads += ["Thiếu so với biên chế", "Vượt biên chế", "Thiếu (gộp, cả cấp dưới)", "Vượt (gộp, cả cấp dưới)",
               "Thiếu (ròng, cả cấp dưới)", "Vượt (ròng, cả cấp dưới)", "Cảnh báo", "Hạn ngoại lệ",
               "Căn cứ pháp lý"]
@@ -57,7 +60,7 @@ def _headings(report: StaffingReport) -> list[str]:
 def _row(row: ReportRow, report: StaffingReport) -> list[object]:
     sub = row.subtree
     values: list[object] = [row.level, row.kind, row.code, row.name, row.parent_code or "",
-                            *row.quota, row.total_quota, *row.headcount, row.total_headcount,
+                            *row.quota, row.total_quota, *row.headcount, row.total_headcount, *row.by_kind,
                             row.vacancy, row.surplus, sub.gross_vacancy, sub.gross_surplus, sub.net_vacancy,
                             sub.net_surplus, FLAG_LABELS[row.flag] if row.flag else "",
                             row.deadline.strftime("%d/%m/%Y") if row.deadline else "", "; ".join(row.acts)]
@@ -68,7 +71,7 @@ def _row(row: ReportRow, report: StaffingReport) -> list[object]:
 
 def _totals(label: str, totals: Totals, report: StaffingReport) -> list[object]:
     values: list[object] = ["", "", "", label, ""]
-    values += [*totals.quota, totals.total_quota, *totals.headcount, totals.total_headcount]
+    values += [*totals.quota, totals.total_quota, *totals.headcount, totals.total_headcount, *totals.by_kind]
     values += [totals.gross_vacancy, totals.gross_surplus, totals.gross_vacancy, totals.gross_surplus,
                totals.net_vacancy, totals.net_surplus, "", "", ""]
     if report.period:
