@@ -34,6 +34,7 @@ from staffing.application.warm import Warm
 from staffing.domain.errors import InvalidInput, StaffingError
 from staffing.domain.reorganisation import StuckInEndedUnit
 from staffing.domain.request import Request
+from staffing.pause import collection_paused
 
 __all__ = ["ImportMode", "ImportReport", "LineError", "import_lines", "read_lines"]
 
@@ -160,8 +161,9 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
             return True
         run_mode = {ImportMode.STOP_AT_FIRST_ERROR: Mode.PREFIX, ImportMode.ATOMIC: Mode.ATOMIC,
                     ImportMode.DRY_RUN: Mode.DRY_RUN}[mode]
-        outcome = service.run([p.item for p in pending], run_mode, max_commands=None, principal=principal,
-                              warm=warm)
+        with collection_paused():  # a transaction's worth of objects, on top of the carried aggregates
+            outcome = service.run([p.item for p in pending], run_mode, max_commands=None, principal=principal,
+                                  warm=warm)
         first = outcome.first_error
         carry = (more_to_come and mode is ImportMode.STOP_AT_FIRST_ERROR and first is not None
                  and isinstance(first[1], StuckInEndedUnit) and len(pending) < 4 * batch)

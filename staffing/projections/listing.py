@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from staffing.projections.pause import collection_paused
+from staffing.pause import collection_paused
 from staffing.projections.queries import CATEGORIES, Queries, category_vectors, running_exception
 
 __all__ = ["HEADER", "PEOPLE_HEADER", "csv_chunks", "csv_lines", "json_lines", "people_lines"]

@@ -33,6 +33,7 @@ from staffing.domain.position import Position
 from staffing.domain.quota import StaffingQuota
 from staffing.domain.unit import Unit
 from staffing.domain.values import LegalAct
+from staffing.pause import paused
 from staffing.projections import tables as t
 from staffing.projections.bulk import insert_rows
 from staffing.projections.db import ViewEngines
@@ -194,6 +195,7 @@ class Projector:
             tracked = conn.execute(_TRACKED).scalar()
         return tracked is not None and int(tracked) >= latest
 
+    @paused  # a batch's objects, on top of whatever the process keeps (pause.py)
     def _run_batch(self) -> int:
         with self.engines.write.begin() as conn:
             query = select(t.tracking.c.position, t.tracking.c.recorded_us).where(

@@ -37,10 +37,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from staffing.domain.errors import InvalidInput
 from staffing.domain.values import PersonnelCategory, QuotaKind
+from staffing.pause import paused
 from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines
 from staffing.projections.figures import FIGURE_COLUMNS, HEADCOUNT, QUOTA
-from staffing.projections.pause import paused
 from staffing.projections.text import fold
 
 __all__ = [

@@ -44,6 +44,7 @@ from sqlalchemy import Connection, Index, create_engine, select, text, update
 from sqlalchemy.engine import make_url
 
 from staffing.config import Settings
+from staffing.pause import collection_paused
 from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines, make_engines
 from staffing.projections.projector import PROJECTION_NAME, SERIES, Projector
@@ -102,9 +103,9 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = 10_000, max_state
         position, recorded_us = 0, int(tracked.recorded_us)
         indexed = False
         while True:
-            notifications = recorder.select_notifications(start=position + 1, limit=batch_size)
-            last_batch = len(notifications) < batch_size
-            with conn.begin():
+            with collection_paused(), conn.begin():  # the collector walks nothing a batch builds (pause.py)
+                notifications = recorder.select_notifications(start=position + 1, limit=batch_size)
+                last_batch = len(notifications) < batch_size
                 if notifications:
                     recorded_us = projector.apply(conn, notifications, recorded_us, fresh=True, series=series)
                     position = notifications[-1].id

@@ -27,8 +27,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 
+from staffing.pause import paused
 from staffing.projections import tables as t
-from staffing.projections.pause import paused
 from staffing.projections.queries import Queries, category_vectors, on_record
 from staffing.reports import targets as target_rules
 from staffing.reports.staffing_report import CATEGORIES

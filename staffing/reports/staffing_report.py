@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from staffing.domain.values import QuotaKind, over_quota
-from staffing.projections.pause import paused
+from staffing.pause import paused
 from staffing.projections.queries import Queries, category_vectors, quota_by_kind
 
 __all__ = ["CATEGORIES", "KINDS", "MOVEMENTS", "ReportRow", "StaffingReport", "Totals", "build_report", "flag"]

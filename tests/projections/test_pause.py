@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import threading
 
-from staffing.projections.pause import collection_paused, paused
+from staffing.pause import collection_paused, paused
 
 
 def test_nested_and_overlapping_pauses_resume_the_collector_once_at_the_end() -> None:
