@@ -36,8 +36,9 @@ def _row(r: Any, level: int, total: Sequence[int], until: date | None, as_of: da
     for q, h in zip(quota, heads, strict=True):
         gap = q - h
         cells += (q, h, gap if gap > 0 else 0, -gap if gap < 0 else 0)
-    gap = sum(quota) - sum(heads)
-    cells += (sum(quota), sum(heads), gap if gap > 0 else 0, -gap if gap < 0 else 0)
+    total_quota, total_heads = sum(quota), sum(heads)
+    gap = total_quota - total_heads
+    cells += (total_quota, total_heads, gap if gap > 0 else 0, -gap if gap < 0 else 0)
     running = running_exception(until, as_of)
     cells.append(running.isoformat() if running else "")
     return cells

@@ -38,7 +38,6 @@ CATEGORIES = ("CADRE", "CIVIL_SERVANT", "PUBLIC_EMPLOYEE", "CONTRACT_WORKER")
 MOVEMENTS = ("RECRUITED", "TRANSFERRED_IN", "TRANSFERRED_OUT", "REORGANISED_IN", "REORGANISED_OUT", "RETIRED",
              "RESIGNED", "DISMISSED", "DOWNSIZED")
 KINDS = tuple(k.value for k in QuotaKind)  # the order of a figure vector's quota columns within a category
-_INDEX = {c: i for i, c in enumerate(CATEGORIES)}
 
 
 def flag(surplus: int, deadline: date | None, as_of: date) -> str | None:
@@ -69,12 +68,6 @@ class _Counted:
     @property
     def surplus(self) -> int:
         return max(self.total_headcount - self.total_quota, 0)
-
-    def quota_of(self, category: str) -> int:
-        return self.quota[_INDEX[category]]
-
-    def headcount_of(self, category: str) -> int:
-        return self.headcount[_INDEX[category]]
 
 
 @dataclass(slots=True)
@@ -136,7 +129,7 @@ class ReportRow:
     quota: tuple[int, ...]  # by category, in ``CATEGORIES`` order
     headcount: tuple[int, ...]
     by_kind: tuple[int, ...]  # quota by category, then kind (``KINDS`` order)
-    acts: list[str]  # labels, sorted; rows citing the same acts share one list
+    acts: list[str]  # labels of the acts behind its quota, sorted
     deadline: date | None
     flag: str | None
     total_quota: int
@@ -145,12 +138,6 @@ class ReportRow:
     surplus: int
     subtree: Totals = field(default=None)  # type: ignore[assignment]  # set by ``_subtrees`` for every row
     movements: dict[str, int] = field(default_factory=dict)
-
-    def quota_of(self, category: str) -> int:
-        return self.quota[_INDEX[category]]
-
-    def headcount_of(self, category: str) -> int:
-        return self.headcount[_INDEX[category]]
 
 
 @dataclass
@@ -186,7 +173,7 @@ def build_report(queries: Queries, conn: Connection, root_id: str | None, as_of:
         surplus = total_heads - total_quota
         row = ReportRow(r.unit_id, level, r.kind, r.code, r.name, codes.get(r.parent_id) if r.parent_id else None,
                         quota, heads, quota_by_kind(vector), acts.get(r.unit_id, no_acts), deadline,
-                        flag(surplus, deadline, as_of) if surplus > 0 else None,
+                        flag(surplus, deadline, as_of),
                         total_quota, total_heads, max(-surplus, 0), max(surplus, 0))
         if period is not None:
             counted = Counter(m.kind for m in queries.movements(conn, r.unit_id, period[0], period[1], position))
