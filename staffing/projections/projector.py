@@ -12,6 +12,7 @@ Pull, not push: the SQLite recorder cannot subscribe, so both backends pull batc
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -43,6 +44,8 @@ from staffing.projections.text import fold
 __all__ = ["PROJECTION_NAME", "Projector", "SERIES"]
 
 PROJECTION_NAME = "ledger"
+#: series a projector keeps in memory between its batches (~1-2 KB each): beyond, it forgets them
+MAX_HELD = 100_000
 _ACT_COLUMNS = ("fact_id", "act_number", "act_issuer", "act_signed_on")
 
 SERIES = (
@@ -127,7 +130,7 @@ _PLAIN_SERIES = {"Person": "person", "Position": "position", "Unit": "unit"}
 class Projector:
     """Applies events to the read models in batches; ``catch_up()`` is safe to call from anywhere."""
 
-    def __init__(self, store: Application[Any], engines: ViewEngines, batch_size: int = 2000) -> None:
+    def __init__(self, store: Application[Any], engines: ViewEngines, batch_size: int = 10_000) -> None:
         self.store = store
         self.engines = engines
         self.batch_size = batch_size
@@ -161,8 +164,8 @@ class Projector:
             Person.FactRetracted: self._person_retracted,
         }
 
-        #: (the tracking position this process last wrote, the next row id of each table after it)
-        self._next_ids: tuple[int, dict[str, int]] | None = None
+        #: (the token of the batch this projector last committed, the series it held then): see ``_run_batch``
+        self._carried: tuple[str, SeriesBatch] | None = None
         #: most stored events (requests, membership bookkeeping, codes) feed no read model: ~65% of a log
         self._by_topic: dict[str, Callable[[_Batch, Any, int], None] | None] = {}
 
@@ -197,8 +200,20 @@ class Projector:
 
     @paused  # a batch's objects, on top of whatever the process keeps (pause.py)
     def _run_batch(self) -> int:
+        """Apply the next batch in one transaction that also advances the tracking row.
+
+        The series a batch touched stay in memory for the next one (``SeriesBatch.rebind``), so a
+        long catch-up reads each series once instead of once per batch — the rebuild's way, and
+        most of its lead. That is sound only if nothing else wrote the read models in between
+        (another process's projector, a rebuild swapped in): each batch writes a fresh random
+        token into the tracking row, and the held series are used only when the token read back
+        under the batch's lock is the one this projector wrote. Otherwise, and after any failure
+        (the transaction rolled back, the held states no longer match the tables), they are dropped
+        and read back. Past ``MAX_HELD`` series they are forgotten after the batch (bounded memory).
+        """
+        carried, self._carried = self._carried, None  # dropped unless this batch commits
         with self.engines.write.begin() as conn:
-            query = select(t.tracking.c.position, t.tracking.c.recorded_us).where(
+            query = select(t.tracking.c.position, t.tracking.c.recorded_us, t.tracking.c.writer).where(
                 t.tracking.c.name == PROJECTION_NAME)
             if not self.engines.is_sqlite:
                 query = query.with_for_update()
@@ -206,16 +221,21 @@ class Projector:
             notifications = self.store.recorder.select_notifications(
                 start=tracked.position + 1, limit=self.batch_size)
             if not notifications:
+                self._carried = carried
                 return 0
-            # the tables' next row ids are known without asking when this process wrote the last batch
-            known = self._next_ids[1] if self._next_ids and self._next_ids[0] == tracked.position else None
-            self._next_ids = None
-            series = SeriesBatch(conn, SERIES, row_ids=known)
+            if carried is not None and tracked.writer == carried[0]:
+                series = carried[1]
+                series.rebind(conn)
+            else:
+                series = SeriesBatch(conn, SERIES)
             last = self.apply(conn, notifications, tracked.recorded_us, fresh=False, series=series)
-            self._next_ids = (notifications[-1].id, series.row_ids())
+            token = secrets.token_hex(16)
             conn.execute(update(t.tracking).where(t.tracking.c.name == PROJECTION_NAME)
-                         .values(position=notifications[-1].id, recorded_us=last))
-            return len(notifications)
+                         .values(position=notifications[-1].id, recorded_us=last, writer=token))
+        if len(series.states) > MAX_HELD:
+            series.forget()  # the next row ids stay known; the states are read back when touched
+        self._carried = (token, series)
+        return len(notifications)
 
     @contextmanager
     def preview(self, events: Sequence[Any]) -> Iterator[tuple[Connection, int]]:

@@ -121,6 +121,8 @@ class SeriesBatch:
         self.specs = {s.name: s for s in specs}
         self.fresh = fresh  # tables known to be empty at start: nothing to load
         self.states: dict[tuple[str, str], _State] = {}
+        #: series given or retracted a fact since the last flush (a dict: in the order touched)
+        self._touched: dict[tuple[str, str], None] = {}
         self._closed: list[tuple[str, str, _Row]] = []
         self._created: list[tuple[str, str, _Row]] = []
         self.next_row_id = ({name: row_ids[name] for name in self.specs} if row_ids is not None
@@ -128,6 +130,12 @@ class SeriesBatch:
         self._prepared: dict[str, tuple[Any, Any]] = {}
         #: the per-unit sums of the person and quota rows, kept with them (same batch, same transaction)
         self.figures = FigureBatch(conn, fresh, row_ids["figures"] if row_ids is not None else None)
+
+    def rebind(self, conn: Connection) -> None:
+        """Go on in another transaction with the states held (a projector carrying them to its next
+        batch: valid only while no one else has written the read models, see ``Projector``)."""
+        self.conn = conn
+        self.figures.conn = conn
 
     def forget(self) -> None:
         """Drop every state held (call after ``flush``): a series used again is read back from the
@@ -229,6 +237,7 @@ class SeriesBatch:
                  new: bool = False) -> None:
         """Add a fact; ``new`` when it creates the thing the series is about (its first fact)."""
         state = self._state(series, key, new)
+        self._touched[(series, key)] = None
         state.facts.append(_Fact(position, effective_on, delta))
         self._refold(series, key, state, position)
 
@@ -238,6 +247,7 @@ class SeriesBatch:
         for fact in state.facts:
             if fact.position == fact_position and fact.retracted_pos is None:
                 fact.retracted_pos, fact.dirty = at_position, True
+                self._touched[(series, key)] = None
                 self._refold(series, key, state, at_position)
                 return True
         return False
@@ -318,8 +328,8 @@ class SeriesBatch:
         for series, records in inserts.items():
             insert_rows(self.conn, self.specs[series].table, records)
         new_facts, changed = [], []
-        for (series, key), state in self.states.items():
-            for fact in state.facts:
+        for series, key in self._touched:  # held states not touched have nothing unwritten
+            for fact in self.states[(series, key)].facts:
                 if not fact.stored:
                     new_facts.append({"series": series, "key": key, "position": fact.position,
                                       "effective_on": fact.effective_on, "delta": orjson.dumps(fact.delta).decode(),
@@ -339,3 +349,4 @@ class SeriesBatch:
                 .values(retracted_pos=bindparam("b_retracted")), changed)
         self._closed.clear()
         self._created.clear()
+        self._touched.clear()

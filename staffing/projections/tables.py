@@ -79,6 +79,11 @@ tracking = Table(
     Column("name", String(64), primary_key=True),
     Column("position", BigInteger, nullable=False),
     Column("recorded_us", BigInteger, nullable=False),
+    # who wrote the last batch: a token the projector draws afresh for each batch it commits. A
+    # projector carries its in-memory series to its next batch only when it reads its own token back
+    # (no other process, rebuild or swap has written the read models since). Anything else that
+    # writes the read-model tables must change or clear it.
+    Column("writer", String(32), nullable=True),
 )
 
 # one row per log position: the recording moment (running maximum of event timestamps, so the
