@@ -91,6 +91,8 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = 10_000, max_state
     recorder = store.recorder
     applied = 0
     with target.write.connect() as conn:
+        if target.is_sqlite:
+            _unjournalled(conn)
         with conn.begin():
             tracked = conn.execute(select(t.tracking.c.position, t.tracking.c.recorded_us)
                                    .where(t.tracking.c.name == PROJECTION_NAME)).one()
@@ -120,6 +122,19 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = 10_000, max_state
                 return applied
             if too_many:
                 series.forget()
+
+
+def _unjournalled(conn: Connection) -> None:
+    """A SQLite target is written without a journal or syncs: each page once, straight to the file.
+
+    Safe because a rebuild target is disposable: it is swapped in only after the whole log is
+    applied (``swap_in``), and a rebuild that fails part-way is started again on a fresh target
+    (``NotFresh`` refuses to continue one), so no crash-consistent prefix is ever needed. The
+    swap (``_leave_wal``) gives the file a rollback journal again before anyone reads it.
+    """
+    raw: Any = conn.connection.driver_connection  # outside any transaction (SQLAlchemy would begin one)
+    raw.execute("PRAGMA journal_mode=OFF")
+    raw.execute("PRAGMA synchronous=OFF")
 
 
 def _track(conn: Connection, position: int, recorded_us: int) -> None:
