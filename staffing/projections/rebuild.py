@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -89,52 +90,74 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = 10_000, max_state
     migrate(target)
     projector = Projector(store, target, batch_size=batch_size)
     recorder = store.recorder
-    applied = 0
     with target.write.connect() as conn:
-        if target.is_sqlite:
-            _unjournalled(conn)
         with conn.begin():
             tracked = conn.execute(select(t.tracking.c.position, t.tracking.c.recorded_us)
                                    .where(t.tracking.c.name == PROJECTION_NAME)).one()
             if tracked.position != 0:
                 raise NotFresh(f"the target already holds {tracked.position} projected events; rebuild into empty "
                                "read models")
-            for index in _secondary_indexes():
-                index.drop(conn)
-        series = SeriesBatch(conn, SERIES, fresh=True)
-        position, recorded_us = 0, int(tracked.recorded_us)
-        indexed = False
-        while True:
-            with collection_paused(), conn.begin():  # the collector walks nothing a batch builds (pause.py)
-                notifications = recorder.select_notifications(start=position + 1, limit=batch_size)
-                last_batch = len(notifications) < batch_size
-                if notifications:
-                    recorded_us = projector.apply(conn, notifications, recorded_us, fresh=True, series=series)
-                    position = notifications[-1].id
-                    applied += len(notifications)
-                    _track(conn, position, recorded_us)
-                too_many = len(series.states) > max_states
-                if (last_batch or too_many) and not indexed:
-                    for index in _secondary_indexes():  # the read-backs below need them too
-                        index.create(conn)
-                    indexed = True
-            if last_batch:
-                return applied
-            if too_many:
-                series.forget()
+        with _unjournalled(conn, target.is_sqlite):
+            return _load(conn, projector, recorder, int(tracked.recorded_us), batch_size, max_states)
 
 
-def _unjournalled(conn: Connection) -> None:
+def _load(conn: Connection, projector: Projector, recorder: Any, recorded_us: int, batch_size: int,
+          max_states: int) -> int:
+    """Apply the whole log in batches to the empty tables of ``conn`` (indexes dropped, then made)."""
+    applied = 0
+    with conn.begin():
+        for index in _secondary_indexes():
+            index.drop(conn)
+    series = SeriesBatch(conn, SERIES, fresh=True)
+    position = 0
+    indexed = False
+    while True:
+        with collection_paused(), conn.begin():  # the collector walks nothing a batch builds (pause.py)
+            notifications = recorder.select_notifications(start=position + 1, limit=batch_size)
+            last_batch = len(notifications) < batch_size
+            if notifications:
+                recorded_us = projector.apply(conn, notifications, recorded_us, fresh=True, series=series)
+                position = notifications[-1].id
+                applied += len(notifications)
+                _track(conn, position, recorded_us)
+            too_many = len(series.states) > max_states
+            if (last_batch or too_many) and not indexed:
+                for index in _secondary_indexes():  # the read-backs below need them too
+                    index.create(conn)
+                indexed = True
+        if last_batch:
+            return applied
+        if too_many:
+            series.forget()
+
+
+@contextmanager
+def _unjournalled(conn: Connection, sqlite: bool) -> Iterator[None]:
     """A SQLite target is written without a journal or syncs: each page once, straight to the file.
 
     Safe because a rebuild target is disposable: it is swapped in only after the whole log is
     applied (``swap_in``), and a rebuild that fails part-way is started again on a fresh target
-    (``NotFresh`` refuses to continue one), so no crash-consistent prefix is ever needed. The
-    swap (``_leave_wal``) gives the file a rollback journal again before anyone reads it.
+    (``NotFresh`` refuses to continue one), so no crash-consistent prefix is ever needed. Entered
+    only once ``NotFresh`` is ruled out; if another connection has the file open (SQLite then
+    refuses to leave WAL mode), the rebuild goes on journalled: slower, never unsafe. The
+    connection goes back to the pool in WAL mode with normal syncs, as every other one is.
     """
-    raw: Any = conn.connection.driver_connection  # outside any transaction (SQLAlchemy would begin one)
-    raw.execute("PRAGMA journal_mode=OFF")
-    raw.execute("PRAGMA synchronous=OFF")
+    raw: Any = conn.connection.driver_connection if sqlite else None  # outside any transaction
+    try:
+        if raw is not None:
+            raw.execute("PRAGMA journal_mode=OFF")
+            raw.execute("PRAGMA synchronous=OFF")
+    except sqlite3.OperationalError:
+        raw = None
+    try:
+        yield
+    finally:
+        if raw is not None:
+            try:
+                raw.execute("PRAGMA synchronous=NORMAL")
+                raw.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError:
+                conn.invalidate()  # never back to the pool unjournalled
 
 
 def _track(conn: Connection, position: int, recorded_us: int) -> None:

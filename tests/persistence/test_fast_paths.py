@@ -9,7 +9,7 @@ from staffing.application import EstablishUnit, Item, Mode, RecruitPerson
 from staffing.bootstrap import Ledger
 from staffing.domain.request import request_id
 from staffing.projections.projector import _recorded_us, to_us
-from tests.support import act
+from tests.support import FakeClock, act
 
 
 def test_existing_tells_recorded_ids_from_new_ones_in_one_call(ledger: Ledger) -> None:
@@ -43,3 +43,31 @@ def test_the_recording_moment_read_off_stored_json_equals_the_decoded_timestamp(
     for n in notifications:
         assert _recorded_us(n.state) == to_us(ledger.store.mapper.to_domain_event(n).timestamp)
     assert _recorded_us(b'{"originator_topic": "x", "timestamp": 1}') is None  # another form: decoded instead
+
+
+def test_orjson_decoding_gives_every_stored_event_exactly_as_the_library_parser_does(ledger: Ledger,
+                                                                                    clock: FakeClock) -> None:
+    """``OrjsonDecodingTranscoder`` replaces the standard library's parser on every read of the
+    log: each stored event of a random history (every kind of event, nested acts, tuples of ids,
+    dates and timestamps) decodes to the same values, types included, as the library's own
+    ``JSONTranscoder`` with the same transcodings."""
+    from eventsourcing.persistence import JSONTranscoder
+
+    from staffing.persistence import OrjsonDecodingTranscoder
+    from tests.projections.history import generate_history
+
+    generate_history(ledger, clock, seed=21, steps=200)
+    ours = ledger.store.mapper.transcoder
+    assert isinstance(ours, OrjsonDecodingTranscoder)
+    library = JSONTranscoder()
+    ledger.store.register_transcodings(library)
+    notifications = ledger.store.recorder.select_notifications(start=1, limit=100_000)
+    assert len(notifications) > 300
+    for n in notifications:
+        mine, theirs = ours.decode(n.state), library.decode(n.state)
+        assert mine == theirs
+        assert {k: type(v) for k, v in mine.items()} == {k: type(v) for k, v in theirs.items()}
+    big = b'{"amount":123456789012345678901234567890,"when":{"_type_":"date_iso","_data_":"2025-07-01"}}'
+    assert ours.decode(big) == library.decode(big)  # orjson would round it to a float: the library's parser
+    assert ours.decode(big)["amount"] == 123456789012345678901234567890
+    assert ours.decode(b'{"ratio":0.5,"n":[1,2.5]}') == {"ratio": 0.5, "n": [1, 2.5]}
