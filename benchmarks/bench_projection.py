@@ -1,0 +1,59 @@
+"""Catch-up or rebuild of an existing ledger's whole log into fresh read models, timed in process.
+
+For comparing two versions of the projector on the same log (issue 9): the event store of
+``DATA_DIR`` is copied to a temporary directory (the original is never touched), then either the
+projector's own ``catch_up`` (``--mode catch-up``) or ``rebuild`` into an empty file
+(``--mode rebuild``) projects it, and the rate is printed. Run it alternately from two
+checkouts, e.g. a git worktree of the older commit, to compare them in one sitting:
+
+    python -m staffing generate --scale province --seed 1 --out /tmp/h.jsonl --no-load
+    STAFFING_DATA_DIR=/tmp/prov python -m staffing import /tmp/h.jsonl
+    PYTHONPATH=OLD_CHECKOUT python -m benchmarks.bench_projection /tmp/prov --mode catch-up
+    PYTHONPATH=.            python -m benchmarks.bench_projection /tmp/prov --mode catch-up
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from staffing.bootstrap import build
+from staffing.config import Settings
+from staffing.projections.db import make_engines
+from staffing.projections.rebuild import rebuild
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("data_dir", type=Path, help="a SQLite data directory holding ledger.sqlite")
+    parser.add_argument("--mode", choices=("catch-up", "rebuild"), default="catch-up")
+    parser.add_argument("--batch", type=int, default=None, help="batch size (default: the projector's own)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(args.data_dir / "ledger.sqlite", Path(tmp) / "ledger.sqlite")
+        ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=False)
+        try:
+            logged = ledger.store.recorder.max_notification_id() or 0
+            if args.mode == "catch-up":
+                if args.batch:
+                    ledger.projector.batch_size = args.batch
+                t0 = time.perf_counter()
+                ledger.projector.catch_up()
+            else:
+                target = make_engines(make_url(f"sqlite:///{tmp}/rebuilt.sqlite"))
+                t0 = time.perf_counter()
+                rebuild(ledger.store, target, **({"batch_size": args.batch} if args.batch else {}))
+                target.dispose()
+            seconds = time.perf_counter() - t0
+        finally:
+            ledger.close()
+    print(f"{args.mode}: {logged:,} log entries in {seconds:.2f} s -> {logged / seconds:,.0f}/s")
+
+
+if __name__ == "__main__":
+    main()
