@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,18 @@ def test_reports_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     text = out.read_text(encoding="utf-8")
     assert "staffing report of the whole country as CSV" in text and "reform statistics 2015-2023" in text
+
+
+def test_projection_benchmark_catches_up_and_rebuilds_a_tiny_ledger(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    history, data = tmp_path / "history.jsonl", tmp_path / "data"
+    for step in (["generate", "--scale", "tiny", "--seed", "1", "--out", str(history), "--no-load"],
+                 ["import", str(history)]):
+        done = subprocess.run([sys.executable, "-m", "staffing", *step], cwd=root, capture_output=True, text=True,
+                              timeout=300, env={**os.environ, "STAFFING_DATA_DIR": str(data)})
+        assert done.returncode == 0, done.stderr
+    for mode in ("catch-up", "rebuild"):
+        done = subprocess.run([sys.executable, "-m", "benchmarks.bench_projection", str(data), "--mode", mode],
+                              cwd=root, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(f"{mode}: ") and "log entries in" in done.stdout and "/s" in done.stdout
