@@ -80,11 +80,11 @@ class OrjsonDecodingTranscoder(JSONTranscoder):
         kind = type(value)
         if kind is dict:
             for key, item in value.items():
-                if type(item) in _NESTED:
+                if type(item) in _WALKED:
                     value[key] = self._typed(item)
             return self._decode_obj(value) if len(value) == 2 else value
         if kind is list:
-            return [self._typed(item) if type(item) in _NESTED else item for item in value]
+            return [self._typed(item) if type(item) in _WALKED else item for item in value]
         if kind is float:
             raise _NotExact
         return value
@@ -95,7 +95,8 @@ class _NotExact(Exception):
     library's parser, which keeps it exact, reads the document instead."""
 
 
-_NESTED = frozenset({dict, list, float})
+#: what ``_typed`` must look into (objects and arrays) or refuse (floats); anything else is kept as read
+_WALKED = frozenset({dict, list, float})
 
 
 class EventStore(Application[Any]):

@@ -70,17 +70,15 @@ def _valid_from(row: _Row) -> date:
 class FigureBatch:
     """The touched units' believed figure rows, and the contributions of one batch of series rows."""
 
-    def __init__(self, conn: Connection, fresh: bool, next_row_id: int | None = None) -> None:
+    def __init__(self, conn: Connection, fresh: bool) -> None:
         self.conn = conn
         self.fresh = fresh  # the table is empty at start (a rebuild): nothing to load, ever
         self.units: dict[str, list[_Row]] = {}
         self.pending: dict[tuple[int, str], dict[date, list[int]]] = {}
         self._created: list[_Row] = []
         self._closed: list[_Row] = []
-        if next_row_id is None:
-            next_row_id = 1 if fresh else int(
-                conn.execute(select(func.coalesce(func.max(unit_figures.c.row_id), 0))).scalar_one()) + 1
-        self.next_row_id = next_row_id
+        self.next_row_id = 1 if fresh else int(
+            conn.execute(select(func.coalesce(func.max(unit_figures.c.row_id), 0))).scalar_one()) + 1
 
     def forget(self) -> None:
         """Drop the units' rows held (all written): they are read back when next touched."""

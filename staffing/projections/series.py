@@ -112,11 +112,10 @@ def fold_intervals(
 
 
 class SeriesBatch:
-    """In-memory working set of series for one batch (or a whole rebuild, when ``fresh``)."""
+    """In-memory working set of series for one batch, or carried from batch to batch (a whole
+    rebuild, when ``fresh``; a projector's catch-up, see ``rebind``)."""
 
-    def __init__(self, conn: Connection, specs: Iterable[SeriesSpec], fresh: bool = False,
-                 row_ids: dict[str, int] | None = None) -> None:
-        """``row_ids``: the next row id of each table, when the caller knows them (see ``row_ids()``)."""
+    def __init__(self, conn: Connection, specs: Iterable[SeriesSpec], fresh: bool = False) -> None:
         self.conn = conn
         self.specs = {s.name: s for s in specs}
         self.fresh = fresh  # tables known to be empty at start: nothing to load
@@ -125,11 +124,10 @@ class SeriesBatch:
         self._touched: dict[tuple[str, str], None] = {}
         self._closed: list[tuple[str, str, _Row]] = []
         self._created: list[tuple[str, str, _Row]] = []
-        self.next_row_id = ({name: row_ids[name] for name in self.specs} if row_ids is not None
-                            else {name: self._max_row_id(spec) + 1 for name, spec in self.specs.items()})
+        self.next_row_id = {name: self._max_row_id(spec) + 1 for name, spec in self.specs.items()}
         self._prepared: dict[str, tuple[Any, Any]] = {}
         #: the per-unit sums of the person and quota rows, kept with them (same batch, same transaction)
-        self.figures = FigureBatch(conn, fresh, row_ids["figures"] if row_ids is not None else None)
+        self.figures = FigureBatch(conn, fresh)
 
     def rebind(self, conn: Connection) -> None:
         """Go on in another transaction with the states held (a projector carrying them to its next
@@ -139,14 +137,11 @@ class SeriesBatch:
 
     def forget(self) -> None:
         """Drop every state held (call after ``flush``): a series used again is read back from the
-        tables. A rebuild calls this when it holds too many, so its memory stays bounded."""
+        tables. A rebuild or a projector calls this when it holds too many, so its memory stays
+        bounded; the next row ids are kept."""
         self.states.clear()
         self.fresh = False
         self.figures.forget()
-
-    def row_ids(self) -> dict[str, int]:
-        """The next row id of every table this batch writes (valid for the next batch if no one else wrote)."""
-        return {**self.next_row_id, "figures": self.figures.next_row_id}
 
     def _max_row_id(self, spec: SeriesSpec) -> int:
         if self.fresh:
