@@ -17,6 +17,7 @@ import argparse
 import os
 import random
 import tempfile
+import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -76,6 +77,47 @@ def _run_in_process(tmp: str, inline: bool, plan: list[Any], communes_n: int) ->
     seconds = time.perf_counter() - t0
     ledger.close()
     return len(plan) / seconds
+
+
+def _run_concurrent(tmp: str, plan: list[Any], communes_n: int, callers: int) -> tuple[float, float]:
+    """The same commands from ``callers`` threads of one process (each person's commands in one
+    thread, in order), read models caught up before each returns: the group commit's case.
+    Returns (commands/s, mean group size)."""
+    ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=True)
+    communes = _communes(ledger, communes_n)
+    mapping = dict(zip([f"c{i}" for i in range(communes_n)], communes, strict=True))
+    lanes: list[list[tuple[int, Any]]] = [[] for _ in range(callers)]
+    for day, step in enumerate(plan, start=1):
+        lanes[int(step[1][:8], 16) % callers].append((day, step))
+    failures: list[BaseException] = []
+
+    def lane(steps: list[tuple[int, Any]]) -> None:
+        try:
+            for day, (kind, pid, target) in steps:
+                on = date(2021, 1, 1) + timedelta(days=day // 50)
+                if kind == "recruit":
+                    ledger.service.execute(RecruitPerson(
+                        id=pid, full_name="Nguyễn Văn An", birth_date=date(1990, 1, 1), gender="MALE",
+                        category="CADRE", unit_id=mapping[target], effective_on=on, act=ACT))
+                else:
+                    ledger.service.execute(TransferPerson(person_id=pid, to_unit_id=mapping[target],
+                                                          effective_on=on, act=ACT))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    groups_before = ledger.service.group.groups
+    threads = [threading.Thread(target=lane, args=(steps,)) for steps in lanes]
+    t0 = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - t0
+    groups = ledger.service.group.groups - groups_before
+    ledger.close()
+    if failures:
+        raise failures[0]
+    return len(plan) / seconds, len(plan) / groups
 
 
 def _run_http(tmp: str, n: int) -> float:

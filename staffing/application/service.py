@@ -12,7 +12,13 @@ the earlier ones produce — and saves every event of every one of them with a s
 - ``Mode.ATOMIC``: a refused command refuses the whole list. ``Mode.PREFIX``: the commands before
   the first refused one are recorded (an import that stops at a bad line). ``Mode.DRY_RUN``:
   nothing is saved — no event, no request key — and every refused command is reported, the rest
-  being decided without it; the events that would have been written are returned.
+  being decided without it; the events that would have been written are returned. ``Mode.EACH``:
+  independent commands (different callers' commands committed as a group, ``group``): each is judged
+  alone against the state the accepted ones before it produce — a problem it leaves is refused with
+  it, never resolved by a later command — and a refused one is answered with its error while the
+  others are recorded.
+- ``execute`` (one command) goes through ``GroupCommit``: concurrent callers' commands share one
+  transaction and one catch-up of the read models; a caller alone is a group of one.
 - After a commit, ``on_commit`` listeners run (the projections catch up: read your writes).
 - Who recorded a fact travels with its event: ``recorded_by`` is set on each event just before the
   save and kept by the library's mapper in the stored state (an attribute beside the dataclass
@@ -35,6 +41,7 @@ from eventsourcing.persistence import IntegrityError
 
 from staffing.application.access import Principal, check_scope
 from staffing.application.commands import Command, Fact
+from staffing.application.group import GroupCommit, Ticket
 from staffing.application.hygiene import clean_text
 from staffing.application.registry import HANDLERS, command_types, result_type
 from staffing.application.results import Result
@@ -56,6 +63,8 @@ LEGAL_TIME = timezone(timedelta(hours=7))
 MAX_COMMANDS = 5_000
 #: a dry run stops reporting (and deciding) after this many refused commands
 MAX_REPORTED_ERRORS = 100
+#: people whose aggregates ``execute`` keeps between its groups (units, positions and ledgers: all)
+EXECUTE_WARM_PEOPLE = 20_000
 
 
 PLAN = "executePlan"
@@ -83,6 +92,7 @@ class Mode(Enum):
     ATOMIC = "atomic"
     PREFIX = "prefix"
     DRY_RUN = "dry_run"
+    EACH = "each"
 
 
 @dataclass(frozen=True)
@@ -130,18 +140,64 @@ class StaffingService:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.new_id = id_factory
         self.on_commit: list[Callable[[], None]] = []
+        self.group = GroupCommit(self._decide_group, self._publish)
+        #: the aggregates ``execute``'s groups decided, carried to the next group (``warm``; only
+        #: the group's leader touches it, one at a time)
+        self.warm = Warm(max_people=EXECUTE_WARM_PEOPLE)
         command_types()  # make sure every handler is registered
 
     def execute(self, command: Command, request_key: str | None = None, principal: Principal | None = None) -> Any:
-        """Decide and record one command; returns its typed result or raises its ``StaffingError``."""
-        outcome = self.run([Item(command, request_key)], Mode.ATOMIC, principal=principal)
-        if outcome.errors:
-            raise outcome.errors[0]
-        return outcome.results[0]
+        """Decide and record one command; returns its typed result or raises its ``StaffingError``.
+
+        Safe to call from many threads at once: commands that arrive together are committed as a
+        group (``group``), each answered as if it had been executed alone in arrival order."""
+        return self.group.submit(Ticket(Item(command, request_key), principal))
+
+    def _decide_group(self, tickets: list[Ticket]) -> bool:
+        """Answer every ticket and say whether anything was committed: one ticket is the
+        single-command path; more are decided in ``Mode.EACH`` and saved in one transaction.
+
+        A failure that is not a refusal before the group's commit (nothing was saved) must not fail
+        the others, so each command is then decided alone; one after the commit (the commands are
+        recorded) is every caller's answer, as it would be a single command's caller's."""
+        if len(tickets) == 1:
+            ticket = tickets[0]
+            outcome = self.run([ticket.item], Mode.ATOMIC, principal=ticket.principal, warm=self.warm, notify=False)
+            if outcome.errors:
+                ticket.error = outcome.errors[0]
+            else:
+                ticket.result = outcome.results[0]
+            return outcome.recorded
+        saved: list[int] = []
+        try:
+            outcome = self.run([t.item for t in tickets], Mode.EACH, max_commands=None, notify=False,
+                               principals=[t.principal for t in tickets], saved=saved, warm=self.warm)
+        except Exception:
+            if saved:
+                raise
+            committed = False
+            for ticket in tickets:
+                try:
+                    committed |= self._decide_group([ticket])
+                except Exception as failure:  # noqa: BLE001 - it is this command's answer
+                    ticket.error = failure
+            return committed
+        for index, ticket in enumerate(tickets):
+            if index in outcome.errors:
+                ticket.error = outcome.errors[index]
+            else:
+                ticket.result = outcome.results[index]
+        return outcome.recorded
+
+    def _publish(self) -> None:
+        """After a group's commit: the ``on_commit`` listeners (the read models catch up)."""
+        for listener in self.on_commit:
+            listener()
 
     def run(self, items: Sequence[Item], mode: Mode = Mode.ATOMIC, request_key: str | None = None,
             max_commands: int | None = MAX_COMMANDS, principal: Principal | None = None,
-            warm: Warm | None = None) -> Outcome:
+            warm: Warm | None = None, principals: Sequence[Principal | None] | None = None,
+            saved: list[int] | None = None, notify: bool = True) -> Outcome:
         """Decide ``items`` in order as one decision (see the module docstring for the modes).
 
         ``principal``: who is recording. Each command must stay inside its scope (``access``),
@@ -154,7 +210,14 @@ class StaffingService:
         ``warm``: a bulk writer's own aggregates, carried from its earlier calls (``warm`` module):
         checked against the log's head before deciding, given back after a commit, emptied on a
         concurrency conflict.
+
+        ``principals``: one per item, for commands of different callers (``Mode.EACH``); overrides
+        ``principal``. ``saved``: the log position is appended to it as soon as the save commits, so
+        a caller can tell a failure after the commit from one before it. ``notify=False``: the
+        ``on_commit`` listeners are left to the caller (``execute`` runs them once per group).
         """
+        if principals is not None and len(principals) != len(items):
+            raise ValueError("one principal per item")
         if max_commands is not None and len(items) > max_commands:
             raise InvalidInput("commands", f"{len(items)} commands in one call; the limit is {MAX_COMMANDS}. "
                                            "Split them (an import file is cut into transactions for you)")
@@ -182,15 +245,21 @@ class StaffingService:
                 previous = work.find(request_id(request_key), Request)
                 if previous is not None:
                     return self._replay_list(previous, items)
+            owners: list[tuple[int, Principal | None]] = []  # (first event, who recorded it)
             for i in range(limit):
                 if i in skipped:
                     continue
                 work.index = i
+                who = principal if principals is None else principals[i]
+                owners.append((len(work.events), who))
                 try:
-                    results[i], was_replayed = self._decide(work, items[i], keys, principal)
+                    results[i], was_replayed = self._decide(work, items[i], keys, who)
                     replayed += was_replayed
                 except StaffingError as refused:
                     failed = (i, refused)
+                    break
+                if mode is Mode.EACH and work.problems:  # judged alone: a later command may not resolve it
+                    failed = (i, min(work.problems.values(), key=lambda p: p[0])[1])
                     break
             if failed is None and work.problems:  # left unresolved by the end of the decision
                 failed = min(work.problems.values(), key=lambda p: p[0])
@@ -202,8 +271,8 @@ class StaffingService:
                     if warm is not None:
                         warm.clear()
                     continue
-                if mode is Mode.DRY_RUN and len(skipped) + 1 < MAX_REPORTED_ERRORS:
-                    skipped[index] = refusal
+                if (mode is Mode.DRY_RUN and len(skipped) + 1 < MAX_REPORTED_ERRORS) or mode is Mode.EACH:
+                    skipped[index] = refusal  # decided again from the start without it
                     continue
                 if mode is Mode.PREFIX and index > 0:
                     limit = index
@@ -227,9 +296,13 @@ class StaffingService:
                     warm.keep(work.loaded.values(), warm.position)
                 return Outcome(results, dict(skipped), recorded=False, replayed=replayed)
             versions = work.versions()
-            if principal is not None:
-                for event in work.events:  # kept in the stored event's state; see the module docstring
-                    object.__setattr__(event, "recorded_by", principal.name)
+            if principals is None:
+                owners = [(0, principal)]
+            for n, (start, who) in enumerate(owners):
+                if who is not None:  # kept in the stored event's state; see the module docstring
+                    end = owners[n + 1][0] if n + 1 < len(owners) else len(work.events)
+                    for event in work.events[start:end]:
+                        object.__setattr__(event, "recorded_by", who.name)
             try:
                 position = self.store.save_events(work.events)
             except IntegrityError:
@@ -241,12 +314,14 @@ class StaffingService:
                                                     "submit them again") from None
                 time.sleep(min(0.002 * (2**attempt), 0.1) * (0.5 + uuid.uuid4().int % 100 / 100))
                 continue
+            if saved is not None:
+                saved.append(position or 0)
             for aggregate_id, kind, first_new, last_new in versions:
                 self.store.snapshot_if_due(aggregate_id, kind, first_new, last_new)
             if warm is not None:
                 warm.keep(work.loaded.values(), position)
-            for listener in self.on_commit:
-                listener()
+            if notify:
+                self._publish()
             return Outcome(results, dict(skipped), recorded=True, events=list(work.events), replayed=replayed,
                            touched_units=touched)
 
