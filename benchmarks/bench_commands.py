@@ -1,14 +1,18 @@
-"""Interactive commands, one at a time (issue 9 target: >= 2,500 commands/s from one process, SQLite).
+"""Interactive commands (issue 9 target: >= 2,500 commands/s from one process, SQLite).
 
-One run, three ways of recording the same recruitments and transfers into 200 communes:
-- in process, each command its own transaction, read models caught up after each (what a
-  GraphQL mutation does: read-your-writes);
-- in process, each command its own transaction, read models not touched (the write side alone);
-- over HTTP: the same commands as GraphQL mutations against ``python -m staffing serve`` (one
-  uvicorn worker, the README's setup), from one client.
+One run, the same recruitments and transfers into 200 communes recorded in several ways:
+- in process, one caller: each command its own transaction, read models caught up after each
+  (what a GraphQL mutation does: read-your-writes) — the baseline;
+- in process, one caller, read models not touched (the write side alone);
+- in process, ``--callers`` threads at once (each person's commands in one thread, in order),
+  read models caught up before each ``execute`` returns: the group commit (``application/group``)
+  decides and saves the commands that arrive together in one transaction and projects them once;
+- the same group path with the read models not touched (the write side of the groups alone);
+- over HTTP against ``python -m staffing serve`` (one uvicorn worker, the README's setup): one
+  client, then ``--callers`` clients at once, recruitments as GraphQL mutations.
 Only the ratios travel between machines.
 
-Usage: python -m benchmarks.bench_commands [--commands 2000] [--out FILE]
+Usage: python -m benchmarks.bench_commands [--commands 2000] [--callers 32] [--out FILE]
 """
 
 from __future__ import annotations
@@ -79,11 +83,12 @@ def _run_in_process(tmp: str, inline: bool, plan: list[Any], communes_n: int) ->
     return len(plan) / seconds
 
 
-def _run_concurrent(tmp: str, plan: list[Any], communes_n: int, callers: int) -> tuple[float, float]:
+def _run_concurrent(tmp: str, plan: list[Any], communes_n: int, callers: int,
+                    inline: bool = True) -> tuple[float, float]:
     """The same commands from ``callers`` threads of one process (each person's commands in one
-    thread, in order), read models caught up before each returns: the group commit's case.
-    Returns (commands/s, mean group size)."""
-    ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=True)
+    thread, in order), read models caught up before each returns unless ``inline`` is false: the
+    group commit's case. Returns (commands/s, mean group size)."""
+    ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=inline)
     communes = _communes(ledger, communes_n)
     mapping = dict(zip([f"c{i}" for i in range(communes_n)], communes, strict=True))
     lanes: list[list[tuple[int, Any]]] = [[] for _ in range(callers)]
@@ -120,38 +125,68 @@ def _run_concurrent(tmp: str, plan: list[Any], communes_n: int, callers: int) ->
     return len(plan) / seconds, len(plan) / groups
 
 
-def _run_http(tmp: str, n: int) -> float:
+def _run_http(tmp: str, n: int, clients: int = 1) -> float:
+    """``n`` recruitments as GraphQL mutations from ``clients`` client threads at once."""
     ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=True)
     communes = _communes(ledger, 50)
     ledger.close()
+    failures: list[BaseException] = []
     with served({**os.environ, "STAFFING_DATA_DIR": tmp}) as (client, _):
+        def post(indexes: range) -> None:
+            try:
+                for i in indexes:
+                    body = client.post("/graphql", json={"query": RECRUIT, "variables": {"i": {
+                        "fullName": "Trần Thị Bình", "birthDate": "1991-02-03", "gender": "FEMALE",
+                        "category": "CADRE", "unitId": communes[i % len(communes)], "effectiveOn": "2021-03-01",
+                        "act": {"number": ACT.number, "issuer": ACT.issuer, "signedOn": ACT.signed_on.isoformat()}}}})
+                    assert body.json()["data"]["recruitPerson"]["errors"] == [], body.text
+            except BaseException as error:  # noqa: BLE001 - reported below
+                failures.append(error)
+
+        threads = [threading.Thread(target=post, args=(range(k, n, clients),)) for k in range(clients)]
         t0 = time.perf_counter()
-        for i in range(n):
-            body = client.post("/graphql", json={"query": RECRUIT, "variables": {"i": {
-                "fullName": "Trần Thị Bình", "birthDate": "1991-02-03", "gender": "FEMALE", "category": "CADRE",
-                "unitId": communes[i % len(communes)], "effectiveOn": "2021-03-01",
-                "act": {"number": ACT.number, "issuer": ACT.issuer, "signedOn": ACT.signed_on.isoformat()}}}})
-            assert body.json()["data"]["recruitPerson"]["errors"] == [], body.text
-        return n / (time.perf_counter() - t0)
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        seconds = time.perf_counter() - t0
+    if failures:
+        raise failures[0]
+    return n / seconds
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commands", type=int, default=2000)
+    parser.add_argument("--callers", type=int, default=32)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     plan = _commands(random.Random(3), [f"c{i}" for i in range(200)], args.commands)
     lines = []
-    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b, tempfile.TemporaryDirectory() as c:
-        inline = _run_in_process(a, True, plan, 200)
-        alone = _run_in_process(b, False, plan, 200)
-        http = _run_http(c, max(200, args.commands // 4))
-    lines.append(f"{args.commands:,} commands, one transaction each (SQLite):")
-    lines.append(f"  in process, read models caught up after each: {inline:,.0f} commands/s (target: >= 2,500)")
-    lines.append(f"  in process, write side alone: {alone:,.0f} commands/s -> projection share "
+    runs: dict[str, Any] = {}
+    for name, run in (("inline", lambda d: _run_in_process(d, True, plan, 200)),
+                      ("alone", lambda d: _run_in_process(d, False, plan, 200)),
+                      ("group", lambda d: _run_concurrent(d, plan, 200, args.callers)),
+                      ("group_alone", lambda d: _run_concurrent(d, plan, 200, args.callers, inline=False)),
+                      ("http", lambda d: _run_http(d, max(200, args.commands // 4))),
+                      ("http_many", lambda d: _run_http(d, max(400, args.commands // 2), args.callers))):
+        with tempfile.TemporaryDirectory() as tmp:
+            runs[name] = run(tmp)
+    inline, alone, http, http_many = runs["inline"], runs["alone"], runs["http"], runs["http_many"]
+    (group, size), (group_alone, size_alone) = runs["group"], runs["group_alone"]
+    lines.append(f"{args.commands:,} commands (SQLite):")
+    lines.append(f"  in process, one caller, read models caught up after each: {inline:,.0f} commands/s (baseline)")
+    lines.append(f"  in process, one caller, write side alone: {alone:,.0f} commands/s -> projection share "
                  f"{1 - inline / alone:.0%} of a command")
+    lines.append(f"  in process, {args.callers} callers at once (group commit), read models caught up before each "
+                 f"returns: {group:,.0f} commands/s ({group / inline:.2f}x the baseline; mean group {size:.1f}; "
+                 f"target: >= 2,500)")
+    lines.append(f"  in process, {args.callers} callers at once, write side alone: {group_alone:,.0f} commands/s "
+                 f"({group_alone / alone:.2f}x one caller's write side; mean group {size_alone:.1f})")
     lines.append(f"  over HTTP, one uvicorn worker, one client: {http:,.0f} recruitments/s "
                  f"({http / inline:.2f}x in process)")
+    lines.append(f"  over HTTP, one uvicorn worker, {args.callers} clients at once: {http_many:,.0f} recruitments/s "
+                 f"({http_many / http:.2f}x one client)")
     print("\n".join(lines))
     if args.out:
         args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -46,11 +46,13 @@ def test_scale_benchmark_runs_on_the_tiny_history(tmp_path: Path) -> None:
 
 def test_commands_benchmark_runs_a_few_commands(tmp_path: Path) -> None:
     out = tmp_path / "commands.md"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_commands", "--commands", "40", "--out", str(out)],
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_commands", "--commands", "40", "--callers", "4",
+                           "--out", str(out)],
                           cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     text = out.read_text(encoding="utf-8")
-    assert "40 commands, one transaction each" in text and "commands/s" in text and "over HTTP" in text
+    assert "40 commands (SQLite)" in text and "4 callers at once (group commit)" in text
+    assert "4 clients at once" in text and "over HTTP, one uvicorn worker, one client" in text
 
 
 def test_queries_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> None:
