@@ -97,6 +97,11 @@ def issue(secret: bytes, role: str, *, name: str | None = None, unit_id: UUID | 
 
 def verify(secret: bytes, token: str) -> Principal:
     """The principal a token names; ``TokenError`` saying why it is not accepted."""
+    return verified(secret, token)[0]
+
+
+def verified(secret: bytes, token: str) -> tuple[Principal, float]:
+    """``verify``, with the moment (POSIX seconds) the token expires."""
     if len(token) > 4096:
         raise TokenError("the token is too long")
     try:
@@ -108,9 +113,10 @@ def verify(secret: bytes, token: str) -> Principal:
     role, name, unit = claims.get("role"), claims.get("sub"), claims.get("unit")
     if role not in ROLES or not isinstance(name, str) or not name:
         raise TokenError("the token's claims are not valid")
+    expires = float(claims["exp"])
     if role == "personnel":
         try:
-            return Principal(name, role, UUID(str(unit)))
+            return Principal(name, role, UUID(str(unit))), expires
         except ValueError:
             raise TokenError("a personnel token must name its unit") from None
-    return Principal(name, role)
+    return Principal(name, role), expires

@@ -8,6 +8,7 @@ FORBIDDEN with HTTP 403 and leave the log exactly as it was.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -227,3 +228,54 @@ def test_a_personnel_caller_lists_only_the_units_of_its_subtree(world: World) ->
         assert {e["node"]["id"] for e in body["data"]["units"]["edges"]} == expected, day
     status, body = world.post("ministry", query % "2021-01-01")
     assert {world.b, world.b1} <= {e["node"]["id"] for e in body["data"]["units"]["edges"]}
+
+
+# ---------------------------------------------------------------------- remembered signatures
+SECRET = b"a secret of at least thirty-two bytes for tests"
+
+
+def test_a_token_checked_once_is_not_checked_again_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    from staffing.graphql import auth
+
+    checked: list[str] = []
+    real = auth.verified
+
+    def counting(secret: bytes, token: str) -> Any:
+        checked.append(token)
+        return real(secret, token)
+
+    monkeypatch.setattr(auth, "verified", counting)
+    token = issue(SECRET, "ministry", name="bo-noi-vu", lifetime=timedelta(minutes=1),
+                  now=datetime.now(UTC) - timedelta(seconds=58))  # expires in about two seconds
+    caller = auth.Caller(SECRET, {})
+    for _ in range(3):
+        principal, problem = caller.identify(f"Bearer {token}")
+        assert problem is None and principal is not None and principal.name == "bo-noi-vu"
+    assert len(checked) == 1
+
+    time.sleep(3)
+    principal, problem = caller.identify(f"Bearer {token}")
+    assert principal is None and problem is not None and "expired" in problem
+    assert len(checked) == 2
+
+
+def test_a_refused_or_tampered_token_is_never_remembered_and_the_memory_is_bounded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from staffing.graphql import auth
+
+    caller = auth.Caller(SECRET, {})
+    good = issue(SECRET, "auditor", name="kiem-toan")
+    tampered = good[:-2] + ("A" if good[-2] != "A" else "B") + good[-1]
+    for _ in range(2):
+        principal, problem = caller.identify(f"Bearer {tampered}")
+        assert principal is None and problem is not None
+    forged = issue(b"another secret, not the server's one!!", "admin")
+    assert caller.identify(f"Bearer {forged}")[0] is None
+    assert caller.identify(f"Bearer {good}")[0] is not None
+    assert caller.identify(f"Bearer {forged}")[0] is None  # after a good one, still checked
+
+    monkeypatch.setattr(auth, "MAX_VERIFIED", 3)
+    tokens = [issue(SECRET, "auditor", name=f"kiem-toan-{n}") for n in range(5)]
+    for token in tokens:
+        assert caller.identify(f"Bearer {token}")[0] is not None
+    assert len(caller._verified) == 3 and tokens[-1] in caller._verified and good not in caller._verified
