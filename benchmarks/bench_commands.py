@@ -8,8 +8,11 @@ One run, the same recruitments and transfers into 200 communes recorded in sever
   read models caught up before each ``execute`` returns: the group commit (``application/group``)
   decides and saves the commands that arrive together in one transaction and projects them once;
 - the same group path with the read models not touched (the write side of the groups alone);
-- over HTTP against ``python -m staffing serve`` (one uvicorn worker, the README's setup): one
-  client, then ``--callers`` clients at once, recruitments as GraphQL mutations.
+- over HTTP against ``python -m staffing serve``, recruitments as GraphQL mutations: one worker
+  with one client, then with ``--callers`` clients at once, then two workers (the README's
+  recommended setup on two cores; each process has its own group commit, and they share the
+  SQLite writer lock) with ``--callers`` clients at once. The clients run in this process, on the
+  same two cores.
 Only the ratios travel between machines.
 
 Usage: python -m benchmarks.bench_commands [--commands 2000] [--callers 32] [--out FILE]
@@ -125,13 +128,14 @@ def _run_concurrent(tmp: str, plan: list[Any], communes_n: int, callers: int,
     return len(plan) / seconds, len(plan) / groups
 
 
-def _run_http(tmp: str, n: int, clients: int = 1) -> float:
-    """``n`` recruitments as GraphQL mutations from ``clients`` client threads at once."""
+def _run_http(tmp: str, n: int, clients: int = 1, workers: int = 1) -> float:
+    """``n`` recruitments as GraphQL mutations from ``clients`` client threads at once, against
+    ``workers`` uvicorn worker processes."""
     ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=True)
     communes = _communes(ledger, 50)
     ledger.close()
     failures: list[BaseException] = []
-    with served({**os.environ, "STAFFING_DATA_DIR": tmp}) as (client, _):
+    with served({**os.environ, "STAFFING_DATA_DIR": tmp}, workers) as (client, _):
         def post(indexes: range) -> None:
             try:
                 for i in indexes:
@@ -169,10 +173,12 @@ def main(argv: list[str] | None = None) -> None:
                       ("group", lambda d: _run_concurrent(d, plan, 200, args.callers)),
                       ("group_alone", lambda d: _run_concurrent(d, plan, 200, args.callers, inline=False)),
                       ("http", lambda d: _run_http(d, max(200, args.commands // 4))),
-                      ("http_many", lambda d: _run_http(d, max(400, args.commands // 2), args.callers))):
+                      ("http_many", lambda d: _run_http(d, max(400, args.commands // 2), args.callers)),
+                      ("http_two", lambda d: _run_http(d, max(400, args.commands // 2), args.callers, workers=2))):
         with tempfile.TemporaryDirectory() as tmp:
             runs[name] = run(tmp)
-    inline, alone, http, http_many = runs["inline"], runs["alone"], runs["http"], runs["http_many"]
+    inline, alone, http, http_many, http_two = (runs["inline"], runs["alone"], runs["http"], runs["http_many"],
+                                                runs["http_two"])
     (group, size), (group_alone, size_alone) = runs["group"], runs["group_alone"]
     lines.append(f"{args.commands:,} commands (SQLite):")
     lines.append(f"  in process, one caller, read models caught up after each: {inline:,.0f} commands/s (baseline)")
@@ -187,6 +193,8 @@ def main(argv: list[str] | None = None) -> None:
                  f"({http / inline:.2f}x in process)")
     lines.append(f"  over HTTP, one uvicorn worker, {args.callers} clients at once: {http_many:,.0f} recruitments/s "
                  f"({http_many / http:.2f}x one client)")
+    lines.append(f"  over HTTP, two uvicorn workers (the README's recommended setup on 2 cores), {args.callers} clients "
+                 f"at once: {http_two:,.0f} recruitments/s ({http_two / http_many:.2f}x one worker)")
     print("\n".join(lines))
     if args.out:
         args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -20,13 +20,14 @@ __all__ = ["peak_memory_mib", "served"]
 
 
 @contextmanager
-def served(env: dict[str, str]) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
-    """A client (with an admin token) for a server on the store ``env`` names (one uvicorn worker, the
-    README's setup)."""
+def served(env: dict[str, str], workers: int = 1) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
+    """A client (with an admin token) for a server on the store ``env`` names (``workers`` uvicorn
+    worker processes; the README recommends two on this machine's two cores)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    server = subprocess.Popen([sys.executable, "-m", "staffing", "serve", "--host", "127.0.0.1", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "staffing", "serve", "--host", "127.0.0.1", "--port", str(port),
+                               "--workers", str(workers)],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         settings = Settings.from_env(env)

@@ -53,6 +53,7 @@ def test_commands_benchmark_runs_a_few_commands(tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8")
     assert "40 commands (SQLite)" in text and "4 callers at once (group commit)" in text
     assert "4 clients at once" in text and "over HTTP, one uvicorn worker, one client" in text
+    assert "two uvicorn workers" in text
 
 
 def test_queries_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> None:
