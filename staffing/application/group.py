@@ -71,6 +71,7 @@ class GroupCommit:
         self._lock = threading.Lock()
         self._queue: deque[Ticket] = deque()
         self._leading = False
+        self._leader: int | None = None  # the thread leading now (a re-entrant call would wait on itself)
         self.groups = 0  # how many groups were committed (for tests and benchmarks)
         self.largest = 0
 
@@ -82,6 +83,9 @@ class GroupCommit:
 
     def submit(self, ticket: Ticket) -> Any:
         """Queue ``ticket``; lead its group, or wait until a leader answers it or hands over the lead."""
+        if self._leader == threading.get_ident():
+            raise RuntimeError("a command was executed from inside a group's commit (an on_commit listener?); "
+                               "it would wait for itself")
         with self._lock:
             self._queue.append(ticket)
             lead = not self._leading
@@ -94,6 +98,7 @@ class GroupCommit:
             group = [self._queue.popleft() for _ in range(min(self.max_group, len(self._queue)))]
             self.groups += 1
             self.largest = max(self.largest, len(group))
+            self._leader = threading.get_ident()
         try:
             if self._decided(group):
                 self._publish()
@@ -106,6 +111,7 @@ class GroupCommit:
                 if member is not ticket:
                     member.wake.set()
             with self._lock:
+                self._leader = None
                 if self._queue:
                     self._queue[0].wake.set()  # the lead passes on; ``_leading`` stays set
                 else:

@@ -393,3 +393,22 @@ def test_commands_are_recorded_when_the_catch_up_after_their_group_fails(ledger:
     assert len(unit(ledger, commune).member_ids) == 1
     ledger.projector.catch_up()  # the next catch-up brings the read models level with the log
     assert ledger.projector.position() == last_position(ledger)
+
+
+def test_a_command_executed_from_inside_a_commit_is_refused_instead_of_waiting_for_itself(ledger: Ledger) -> None:
+    commune = establish(ledger.service)
+    inner: list[BaseException] = []
+
+    def nested() -> None:
+        try:
+            ledger.service.execute(_recruit(commune, "Bên Trong"))
+        except RuntimeError as error:
+            inner.append(error)
+
+    ledger.service.on_commit.append(nested)
+    try:
+        ledger.service.execute(_recruit(commune, "Bên Ngoài"))
+    finally:
+        ledger.service.on_commit.remove(nested)
+    assert len(inner) == 1 and "wait for itself" in str(inner[0])
+    assert len(unit(ledger, commune).member_ids) == 1
