@@ -68,19 +68,44 @@ def _commands(rng: random.Random, communes: list[str], n: int) -> list[Any]:
     return out
 
 
+def _command(day: int, kind: str, pid: str, target: str) -> Any:
+    """The plan's ``day``-th step as a command (``target``: a commune's id)."""
+    on = date(2021, 1, 1) + timedelta(days=day // 50)
+    if kind == "recruit":
+        return RecruitPerson(id=pid, full_name="Nguyễn Văn An", birth_date=date(1990, 1, 1), gender="MALE",
+                             category="CADRE", unit_id=target, effective_on=on, act=ACT)
+    return TransferPerson(person_id=pid, to_unit_id=target, effective_on=on, act=ACT)
+
+
+def _in_threads(tasks: list[Any]) -> float:
+    """Run each task in its own thread, all at once; the seconds until the last ends (a failure re-raised)."""
+    failures: list[BaseException] = []
+
+    def guarded(task: Any) -> None:
+        try:
+            task()
+        except BaseException as error:  # noqa: BLE001 - re-raised below
+            failures.append(error)
+
+    threads = [threading.Thread(target=guarded, args=(task,)) for task in tasks]
+    t0 = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - t0
+    if failures:
+        raise failures[0]
+    return seconds
+
+
 def _run_in_process(tmp: str, inline: bool, plan: list[Any], communes_n: int) -> float:
     ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=inline)
     communes = _communes(ledger, communes_n)
     mapping = dict(zip([f"c{i}" for i in range(communes_n)], communes, strict=True))
     t0 = time.perf_counter()
     for day, (kind, pid, target) in enumerate(plan, start=1):
-        on = date(2021, 1, 1) + timedelta(days=day // 50)
-        if kind == "recruit":
-            ledger.service.execute(RecruitPerson(id=pid, full_name="Nguyễn Văn An", birth_date=date(1990, 1, 1),
-                                                 gender="MALE", category="CADRE", unit_id=mapping[target],
-                                                 effective_on=on, act=ACT))
-        else:
-            ledger.service.execute(TransferPerson(person_id=pid, to_unit_id=mapping[target], effective_on=on, act=ACT))
+        ledger.service.execute(_command(day, kind, pid, mapping[target]))
     seconds = time.perf_counter() - t0
     ledger.close()
     return len(plan) / seconds
@@ -97,34 +122,17 @@ def _run_concurrent(tmp: str, plan: list[Any], communes_n: int, callers: int,
     lanes: list[list[tuple[int, Any]]] = [[] for _ in range(callers)]
     for day, step in enumerate(plan, start=1):
         lanes[int(step[1][:8], 16) % callers].append((day, step))
-    failures: list[BaseException] = []
 
     def lane(steps: list[tuple[int, Any]]) -> None:
-        try:
-            for day, (kind, pid, target) in steps:
-                on = date(2021, 1, 1) + timedelta(days=day // 50)
-                if kind == "recruit":
-                    ledger.service.execute(RecruitPerson(
-                        id=pid, full_name="Nguyễn Văn An", birth_date=date(1990, 1, 1), gender="MALE",
-                        category="CADRE", unit_id=mapping[target], effective_on=on, act=ACT))
-                else:
-                    ledger.service.execute(TransferPerson(person_id=pid, to_unit_id=mapping[target],
-                                                          effective_on=on, act=ACT))
-        except BaseException as error:  # noqa: BLE001 - reported below
-            failures.append(error)
+        for day, (kind, pid, target) in steps:
+            ledger.service.execute(_command(day, kind, pid, mapping[target]))
 
     groups_before = ledger.service.group.groups
-    threads = [threading.Thread(target=lane, args=(steps,)) for steps in lanes]
-    t0 = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - t0
-    groups = ledger.service.group.groups - groups_before
-    ledger.close()
-    if failures:
-        raise failures[0]
+    try:
+        seconds = _in_threads([lambda steps=steps: lane(steps) for steps in lanes])
+        groups = ledger.service.group.groups - groups_before
+    finally:
+        ledger.close()
     return len(plan) / seconds, len(plan) / groups
 
 
@@ -134,28 +142,16 @@ def _run_http(tmp: str, n: int, clients: int = 1, workers: int = 1) -> float:
     ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=True)
     communes = _communes(ledger, 50)
     ledger.close()
-    failures: list[BaseException] = []
     with served({**os.environ, "STAFFING_DATA_DIR": tmp}, workers) as (client, _):
         def post(indexes: range) -> None:
-            try:
-                for i in indexes:
-                    body = client.post("/graphql", json={"query": RECRUIT, "variables": {"i": {
-                        "fullName": "Trần Thị Bình", "birthDate": "1991-02-03", "gender": "FEMALE",
-                        "category": "CADRE", "unitId": communes[i % len(communes)], "effectiveOn": "2021-03-01",
-                        "act": {"number": ACT.number, "issuer": ACT.issuer, "signedOn": ACT.signed_on.isoformat()}}}})
-                    assert body.json()["data"]["recruitPerson"]["errors"] == [], body.text
-            except BaseException as error:  # noqa: BLE001 - reported below
-                failures.append(error)
+            for i in indexes:
+                body = client.post("/graphql", json={"query": RECRUIT, "variables": {"i": {
+                    "fullName": "Trần Thị Bình", "birthDate": "1991-02-03", "gender": "FEMALE",
+                    "category": "CADRE", "unitId": communes[i % len(communes)], "effectiveOn": "2021-03-01",
+                    "act": {"number": ACT.number, "issuer": ACT.issuer, "signedOn": ACT.signed_on.isoformat()}}}})
+                assert body.json()["data"]["recruitPerson"]["errors"] == [], body.text
 
-        threads = [threading.Thread(target=post, args=(range(k, n, clients),)) for k in range(clients)]
-        t0 = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        seconds = time.perf_counter() - t0
-    if failures:
-        raise failures[0]
+        seconds = _in_threads([lambda k=k: post(range(k, n, clients)) for k in range(clients)])
     return n / seconds
 
 
