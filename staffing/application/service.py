@@ -63,8 +63,10 @@ LEGAL_TIME = timezone(timedelta(hours=7))
 MAX_COMMANDS = 5_000
 #: a dry run stops reporting (and deciding) after this many refused commands
 MAX_REPORTED_ERRORS = 100
-#: people whose aggregates ``execute`` keeps between its groups (units, positions and ledgers: all)
+#: aggregates ``execute`` keeps between its groups: people, and units, positions and quota ledgers
+#: (the library's own cache holds 20,000 of any kind; a server lives for months)
 EXECUTE_WARM_PEOPLE = 20_000
+EXECUTE_WARM_STRUCTURE = 20_000
 
 
 PLAN = "executePlan"
@@ -143,7 +145,7 @@ class StaffingService:
         self.group = GroupCommit(self._decide_group, self._publish)
         #: the aggregates ``execute``'s groups decided, carried to the next group (``warm``; only
         #: the group's leader touches it, one at a time)
-        self.warm = Warm(max_people=EXECUTE_WARM_PEOPLE)
+        self.warm = Warm(max_people=EXECUTE_WARM_PEOPLE, max_structure=EXECUTE_WARM_STRUCTURE)
         command_types()  # make sure every handler is registered
 
     def execute(self, command: Command, request_key: str | None = None, principal: Principal | None = None) -> Any:

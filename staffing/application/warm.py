@@ -17,9 +17,10 @@ a third of an import's time went to copying units with their rosters, another si
   races past the check is caught as always by optimistic concurrency on the save, and
   ``StaffingService.run`` empties the map on that conflict too.
 
-Units, positions and quota ledgers (tens of thousands in a country) are kept without limit: they
-are read by nearly every command. People (millions) are kept most-recently-used first, up to
-``max_people``, so memory stays bounded at national size.
+Units, positions and quota ledgers (tens of thousands in a country) are kept without limit by
+default: they are read by nearly every command of an import. A server's ``execute``, which lives
+for months, bounds them too (``max_structure``, most-recently-used first). People (millions) are
+kept most-recently-used first, up to ``max_people``, so memory stays bounded at national size.
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ _STRUCTURE = (Unit, Position, StaffingQuota)
 
 
 class Warm:
-    def __init__(self, max_people: int = 300_000) -> None:
+    def __init__(self, max_people: int = 300_000, max_structure: int | None = None) -> None:
         self.max_people = max_people
-        self._structure: dict[UUID, Aggregate] = {}
+        self.max_structure = max_structure
+        self._structure: OrderedDict[UUID, Aggregate] = OrderedDict()
         self._people: OrderedDict[UUID, Aggregate] = OrderedDict()
         self.position: int | None = None  # the log's head after our own last commit
         self.cleared = 0
@@ -68,11 +70,14 @@ class Warm:
                 agg.collect_events()
             if isinstance(agg, _STRUCTURE):
                 self._structure[agg.id] = agg
+                self._structure.move_to_end(agg.id)
             elif isinstance(agg, Person):
                 self._people[agg.id] = agg
                 self._people.move_to_end(agg.id)
         while len(self._people) > self.max_people:
             self._people.popitem(last=False)
+        while self.max_structure is not None and len(self._structure) > self.max_structure:
+            self._structure.popitem(last=False)
         self.position = position
 
     def check(self, head: int | None) -> None:

@@ -154,3 +154,16 @@ def test_units_are_always_kept_and_people_only_the_most_recently_used() -> None:
     assert len(warm) == 3
     warm.check(8)  # someone else wrote
     assert len(warm) == 0 and warm.position is None
+
+
+def test_a_bounded_map_forgets_the_least_recently_used_units_first() -> None:
+    warm = Warm(max_people=10, max_structure=2)
+    units = [Unit.establish(unit_id=UUID(int=100 + i), code=f"U{i}", name=f"Đơn vị {i}", kind=UnitKind.PROVINCE,
+                            autonomy=None, parent=None, change=ChangeKind.ESTABLISH, predecessor_ids=[],
+                            effective_on=DAY, act=act(), at=FakeClock()()) for i in range(3)]
+    warm.keep(units[:2], position=1)
+    assert warm.take(units[0].id) is units[0]
+    warm.keep([units[0]], position=2)  # used again: now the most recent
+    warm.keep([units[2]], position=3)
+    assert [u.id in warm for u in units] == [True, False, True]
+    assert Warm().max_structure is None  # an import keeps every unit
