@@ -1,8 +1,8 @@
 """Group commit: concurrent callers' commands decided and saved together (issue 9: interactive commands).
 
 One durable transaction per command caps a ledger at the disk's commit rate (~4,400 bare commits/s
-on this machine's SQLite, before any work) and makes each command pay its own catch-up of the read
-models. When several callers (GraphQL mutations run in threads) execute commands at the same time,
+on SQLite on the machine of benchmarks/RESULTS.md section 8, before any work) and makes each
+command pay its own catch-up of the read models. When several callers (GraphQL mutations run in threads) execute commands at the same time,
 the first to arrive becomes the *leader*: it takes every command queued so far (up to
 ``max_group``), has them decided one after another in a single unit of work and saved in one
 transaction (``decide``), then catches the read models up once (``publish``) and hands each caller

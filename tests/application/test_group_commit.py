@@ -52,11 +52,10 @@ class Recorder:
         self.published = 0
 
     def decide(self, tickets: list[Ticket]) -> bool:
-        if self.gate is not None and not self.groups:
-            self.groups.append([t.item for t in tickets])
+        first = not self.groups
+        self.groups.append([t.item for t in tickets])
+        if first and self.gate is not None:
             self.gate.wait(10)
-        else:
-            self.groups.append([t.item for t in tickets])
         for ticket in tickets:
             if ticket.item < 0:
                 ticket.error = ValueError(f"refused {ticket.item}")
@@ -272,7 +271,7 @@ def test_concurrent_commands_commit_as_one_group_each_answered_and_visible_when_
         queue(_answer(answers, "outsider", lambda: ledger.service.execute(
             _recruit(elsewhere, "Ngoài phạm vi"), principal=clerk_a)))
 
-    people = {name: answers[f"Người {n}"] for n, name in enumerate(f"Người {n}" for n in range(6))}
+    people = {f"Người {n}": answers[f"Người {n}"] for n in range(6)}
     assert all(isinstance(p, str) for p in people.values()), answers
     assert len(set(people.values())) == 6
     assert isinstance(answers["ghost"], NotFound)
