@@ -68,6 +68,13 @@ def _commands(rng: random.Random, communes: list[str], n: int) -> list[Any]:
     return out
 
 
+def _ledger(tmp: str, inline: bool, communes_n: int) -> tuple[Any, dict[str, str]]:
+    """A fresh ledger in ``tmp`` with ``communes_n`` communes, and the plan's names (c0, c1 ...) for their ids."""
+    ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=inline)
+    communes = _communes(ledger, communes_n)
+    return ledger, dict(zip([f"c{i}" for i in range(communes_n)], communes, strict=True))
+
+
 def _command(day: int, kind: str, pid: str, target: str) -> Any:
     """The plan's ``day``-th step as a command (``target``: a commune's id)."""
     on = date(2021, 1, 1) + timedelta(days=day // 50)
@@ -100,9 +107,7 @@ def _in_threads(tasks: list[Any]) -> float:
 
 
 def _run_in_process(tmp: str, inline: bool, plan: list[Any], communes_n: int) -> float:
-    ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=inline)
-    communes = _communes(ledger, communes_n)
-    mapping = dict(zip([f"c{i}" for i in range(communes_n)], communes, strict=True))
+    ledger, mapping = _ledger(tmp, inline, communes_n)
     t0 = time.perf_counter()
     for day, (kind, pid, target) in enumerate(plan, start=1):
         ledger.service.execute(_command(day, kind, pid, mapping[target]))
@@ -116,9 +121,7 @@ def _run_concurrent(tmp: str, plan: list[Any], communes_n: int, callers: int,
     """The same commands from ``callers`` threads of one process (each person's commands in one
     thread, in order), read models caught up before each returns unless ``inline`` is false: the
     group commit's case. Returns (commands/s, mean group size)."""
-    ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=inline)
-    communes = _communes(ledger, communes_n)
-    mapping = dict(zip([f"c{i}" for i in range(communes_n)], communes, strict=True))
+    ledger, mapping = _ledger(tmp, inline, communes_n)
     lanes: list[list[tuple[int, Any]]] = [[] for _ in range(callers)]
     for day, step in enumerate(plan, start=1):
         lanes[int(step[1][:8], 16) % callers].append((day, step))
@@ -139,8 +142,8 @@ def _run_concurrent(tmp: str, plan: list[Any], communes_n: int, callers: int,
 def _run_http(tmp: str, n: int, clients: int = 1, workers: int = 1) -> float:
     """``n`` recruitments as GraphQL mutations from ``clients`` client threads at once, against
     ``workers`` uvicorn worker processes."""
-    ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=True)
-    communes = _communes(ledger, 50)
+    ledger, mapping = _ledger(tmp, True, 50)
+    communes = list(mapping.values())
     ledger.close()
     with served({**os.environ, "STAFFING_DATA_DIR": tmp}, workers) as (client, _):
         def post(indexes: range) -> None:

@@ -163,27 +163,23 @@ class StaffingService:
         the others, so each command is then decided alone; one after the commit (the commands are
         recorded) is every caller's answer, as it would be a single command's caller's."""
         if len(tickets) == 1:
-            ticket = tickets[0]
-            outcome = self.run([ticket.item], Mode.ATOMIC, principal=ticket.principal, warm=self.warm, notify=False)
-            if outcome.errors:
-                ticket.error = outcome.errors[0]
-            else:
-                ticket.result = outcome.results[0]
-            return outcome.recorded
-        saved: list[int] = []
-        try:
-            outcome = self.run([t.item for t in tickets], Mode.EACH, max_commands=None, notify=False,
-                               principals=[t.principal for t in tickets], saved=saved, warm=self.warm)
-        except Exception:
-            if saved:
-                raise
-            committed = False
-            for ticket in tickets:
-                try:
-                    committed |= self._decide_group([ticket])
-                except Exception as failure:  # noqa: BLE001 - it is this command's answer
-                    ticket.error = failure
-            return committed
+            outcome = self.run([tickets[0].item], Mode.ATOMIC, principal=tickets[0].principal, warm=self.warm,
+                               notify=False)
+        else:
+            saved: list[int] = []
+            try:
+                outcome = self.run([t.item for t in tickets], Mode.EACH, max_commands=None, notify=False,
+                                   principals=[t.principal for t in tickets], saved=saved, warm=self.warm)
+            except Exception:
+                if saved:
+                    raise
+                committed = False
+                for ticket in tickets:
+                    try:
+                        committed |= self._decide_group([ticket])
+                    except Exception as failure:  # noqa: BLE001 - it is this command's answer
+                        ticket.error = failure
+                return committed
         for index, ticket in enumerate(tickets):
             if index in outcome.errors:
                 ticket.error = outcome.errors[index]
