@@ -34,6 +34,7 @@ class Ledger:
     queries: Queries
 
     def close(self) -> None:
+        self.projector.close()
         self.engines.dispose()
         self.store.close()
 
@@ -77,7 +78,7 @@ def build(
     service = StaffingService(store, clock=clock, **kwargs)
     if inline_projection:
         def catch_up() -> None:
-            projector.catch_up()
+            projector.catch_up(check=False)  # a group was just committed: the log is ahead
 
         service.on_commit.append(catch_up)
     queries = Queries(engines, refresh=projector.catch_up, preview=projector.preview)

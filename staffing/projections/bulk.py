@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Table
 # exact type: datetimes (none in the read models) keep the driver's own handling
 sqlite3.register_adapter(date, date.isoformat)
 
-__all__ = ["insert_rows"]
+__all__ = ["close_rows", "insert_rows"]
 
 
 def insert_rows(conn: Connection, table: Table, records: Sequence[dict[str, Any]]) -> None:
@@ -48,3 +48,15 @@ def insert_rows(conn: Connection, table: Table, records: Sequence[dict[str, Any]
     statement = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
                  f"VALUES ({', '.join([mark] * len(columns))})")
     conn.exec_driver_sql(statement, [getter(r) for r in records])
+
+
+def close_rows(conn: Connection, table: Table, closings: Sequence[tuple[int, int]]) -> None:
+    """Set ``rec_to`` of believed rows that stopped being believed: ``closings`` are (rec_to, row_id)
+    pairs, sent to the driver's ``executemany`` as they are (SQLAlchemy's executemany of an
+    ``update()`` cost ~10 µs a row in binding and type processing, for two integers)."""
+    if not closings:
+        return
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(f"UPDATE {quote(table.name)} SET rec_to = {mark} WHERE row_id = {mark}", list(closings))

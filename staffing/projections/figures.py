@@ -30,10 +30,10 @@ from datetime import date
 from itertools import product
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, func, select
 
 from staffing.domain.values import PersonnelCategory, QuotaKind
-from staffing.projections.bulk import insert_rows
+from staffing.projections.bulk import close_rows, insert_rows
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, unit_figures
 
 __all__ = ["FIGURE_COLUMNS", "HEADCOUNT", "QUOTA", "FigureBatch"]
@@ -184,11 +184,7 @@ class FigureBatch:
 
     # ------------------------------------------------------------------ writing
     def _write(self) -> None:
-        closings = [{"b_row_id": r.row_id, "b_rec_to": r.rec_to} for r in self._closed if r.stored and r.dirty]
-        if closings:
-            f = unit_figures
-            self.conn.execute(update(f).where(f.c.row_id == bindparam("b_row_id")).values(rec_to=bindparam("b_rec_to")),
-                              closings)
+        close_rows(self.conn, unit_figures, [(r.rec_to, r.row_id) for r in self._closed if r.stored and r.dirty])
         if self._created:
             insert_rows(self.conn, unit_figures, [_record(r) for r in self._created])
         for row in self._created:

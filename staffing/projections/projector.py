@@ -38,6 +38,7 @@ from staffing.pause import paused
 from staffing.projections import tables as t
 from staffing.projections.bulk import insert_rows
 from staffing.projections.db import ViewEngines
+from staffing.projections.freshness import Freshness
 from staffing.projections.series import SeriesBatch, SeriesSpec
 from staffing.projections.text import fold
 
@@ -135,6 +136,7 @@ class Projector:
         self.engines = engines
         self.batch_size = batch_size
         self._local = threading.Lock()
+        self.freshness = Freshness(store, engines, PROJECTION_NAME)
         self._ledger_units: dict[str, str] = {}
         self._handlers: dict[type, Callable[[_Batch, Any, int], None]] = {
             Unit.Established: self._unit_established,
@@ -175,14 +177,16 @@ class Projector:
             return int(conn.execute(select(t.tracking.c.position).where(t.tracking.c.name == PROJECTION_NAME))
                        .scalar_one())
 
-    def catch_up(self) -> int:
+    def catch_up(self, check: bool = True) -> int:
         """Apply every event not yet applied; returns how many were applied.
 
         Every GraphQL request calls this first; when the log holds nothing beyond the tracked
-        position (two reads, no write lock), it returns at once instead of opening a write
-        transaction on the read models.
+        position (``freshness``: two one-row reads, no write lock), it returns at once instead of
+        opening a write transaction on the read models. ``check=False`` skips that check, for a
+        caller that has just committed events (the service's ``on_commit``): a batch finds what
+        is new by itself, and finds nothing if another caller projected it first.
         """
-        if self._up_to_date():
+        if check and self.freshness.level():
             return 0
         applied = 0
         with self._local:
@@ -192,11 +196,9 @@ class Projector:
                 if done < self.batch_size:
                     return applied
 
-    def _up_to_date(self) -> bool:
-        latest = self.store.recorder.max_notification_id() or 0
-        with self.engines.read.connect() as conn:
-            tracked = conn.execute(_TRACKED).scalar()
-        return tracked is not None and int(tracked) >= latest
+    def close(self) -> None:
+        """Close the freshness check's own connections (the engines belong to the ledger)."""
+        self.freshness.close()
 
     @paused  # a batch's objects, on top of whatever the process keeps (pause.py)
     def _run_batch(self) -> int:

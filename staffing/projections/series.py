@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Table, bindparam, func, select, update
 
-from staffing.projections.bulk import insert_rows
+from staffing.projections.bulk import close_rows, insert_rows
 from staffing.projections.figures import FigureBatch, person_contribution, quota_contribution
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, series_facts
 
@@ -311,15 +311,13 @@ class SeriesBatch:
                       **dict(zip(spec.value_columns, row.values, strict=True))}
             inserts.setdefault(series, []).append(record)
             row.stored, row.dirty = True, False
-        updates: dict[str, list[dict[str, Any]]] = {}
+        updates: dict[str, list[tuple[int, int]]] = {}
         for series, _, row in self._closed:
             if row.stored and row.dirty:
-                updates.setdefault(series, []).append({"b_row_id": row.row_id, "b_rec_to": row.rec_to})
+                updates.setdefault(series, []).append((row.rec_to, row.row_id))
                 row.dirty = False
-        for series, params in updates.items():
-            t = self.specs[series].table
-            self.conn.execute(update(t).where(t.c.row_id == bindparam("b_row_id"))
-                              .values(rec_to=bindparam("b_rec_to")), params)
+        for series, closings in updates.items():
+            close_rows(self.conn, self.specs[series].table, closings)
         for series, records in inserts.items():
             insert_rows(self.conn, self.specs[series].table, records)
         new_facts, changed = [], []
