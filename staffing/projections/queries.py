@@ -360,7 +360,7 @@ class Queries:
         single consistent snapshot even while a writer commits between its statements.
         """
         if known_at is None:
-            tracked = conn.execute(select(t.tracking.c.position).where(t.tracking.c.name == "ledger")).scalar()
+            tracked = conn.execute(_PREPARED.tracked).scalar()
             return int(tracked) if tracked is not None else NOW_POSITION
         if known_at.tzinfo is None:
             raise InvalidInput("knownAt", "give the moment with its UTC offset, e.g. 2025-08-01T00:00:00+07:00")
@@ -387,8 +387,6 @@ class Queries:
     def is_within(self, unit_id: str, root_id: str, as_of: date, position: int) -> bool:
         """Whether ``unit_id`` lies in ``root_id``'s subtree on ``as_of`` as known at ``position``
         (the read scope of a personnel caller). An ended unit keeps the parent it ended under."""
-        v = t.unit_versions
-        parent = select(v.c.parent_id).where(v.c.unit_id == bindparam("u"), visible(v, as_of, position)).limit(1)
         current: str | None = unit_id
         with self.connect() as conn:
             for _ in range(64):  # deeper than any real hierarchy: a guard only
@@ -396,7 +394,7 @@ class Queries:
                     return False
                 if current == root_id:
                     return True
-                current = conn.execute(parent, {"u": current}).scalar()
+                current = conn.execute(_PREPARED.parent, {"u": current, "d": as_of, "p": position}).scalar()
         return False
 
     def units_by_id(self, conn: Connection, unit_ids: Sequence[str], as_of: date, position: int) -> dict[str, UnitView]:
@@ -701,11 +699,7 @@ class Queries:
 
     # ------------------------------------------------------------------ people
     def person(self, conn: Connection, person_id: str, as_of: date, position: int) -> PersonView | None:
-        p, info = t.person_versions, t.persons
-        row = conn.execute(
-            select(p, info.c.full_name, info.c.birth_date, info.c.gender)
-            .join(info, info.c.person_id == p.c.person_id)
-            .where(p.c.person_id == person_id, visible(p, as_of, position))).first()
+        row = conn.execute(_PREPARED.person, {"u": person_id, "d": as_of, "p": position}).first()
         return _person_view(row, as_of, position) if row is not None else None
 
     def movements(self, conn: Connection, unit_id: str, start: date, end: date, position: int) -> list[Movement]:
@@ -1085,6 +1079,11 @@ class _Prepared:
                                 .where(f.c.unit_id == bindparam("u"), f.c.rec_to == t.OPEN_POSITION, f.c.valid_from <= d)
                                 .order_by(f.c.valid_from.desc()).limit(1))
         self.tracked = select(t.tracking.c.position).where(t.tracking.c.name == "ledger")
+        self.parent = select(v.c.parent_id).where(v.c.unit_id == bindparam("u"), visible(v, d, p)).limit(1)
+        pv, info = t.person_versions, t.persons
+        self.person = (select(pv, info.c.full_name, info.c.birth_date, info.c.gender)
+                       .join(info, info.c.person_id == pv.c.person_id)
+                       .where(pv.c.person_id == bindparam("u"), visible(pv, d, p)))
         ids: Any = bindparam("ids", expanding=True)
         self.entries = select(q).where(q.c.unit_id.in_(ids), visible(q, d, p), q.c.amount > 0)
         self.deadlines = select(x.c.unit_id, x.c.until).where(x.c.unit_id.in_(ids), visible(x, d, p))
