@@ -33,6 +33,8 @@ from tests.application.helpers import events, last_position, unit
 from tests.builders import an_act, establish
 
 ON = date(2022, 3, 1)
+#: threads that wait on each other: a lost wake-up fails here with its stack instead of hanging
+pytestmark = pytest.mark.timeout(120)
 
 
 # ====================================================================== GroupCommit alone

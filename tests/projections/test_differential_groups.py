@@ -16,6 +16,8 @@ import threading
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
+
 from staffing.application import (
     AssignQuota,
     DissolveUnit,
@@ -34,6 +36,8 @@ from tests.projections.test_differential import check_agreement
 from tests.support import FakeClock
 
 CALLERS, STEPS = 6, 30
+#: threads that wait on each other: a lost wake-up fails here with its stack instead of hanging
+pytestmark = pytest.mark.timeout(120)
 FIRST, LAST = date(2019, 1, 1), date(2026, 6, 30)
 
 
