@@ -17,7 +17,13 @@ and the middle of the log), in process:
   computes the same figures from the same tables (a recursive walk to each unit's top-level
   ancestor joined to its figure row); the two are checked equal, and every roll-up against the
   sum of its rows;
-- the full national listing (every unit) vs hand-written SQL over the same tables;
+- the full national listing (every unit) as report objects vs hand-written SQL over the same
+  tables that returns each unit's two totals, unordered (the earlier yardstick, kept for comparison);
+- on SQLite, the full listing as the CSV download writes it (every cell of every row, in the
+  listing's order) vs hand-written SQL giving the same cells in the same order (each category's
+  quota, headcount, vacancy and surplus, the totals, the running excess exception; parents before
+  children, siblings by code): issue 9's yardstick, "hand-written SQL computing the same figures".
+  The two are checked equal cell by cell;
 - for reference, the round-one design: headcount as a GROUP BY over every visible person row.
 With ``--http``: a uvicorn server on the same data (the recommended setup in the README), timing
 one unit's staffing (p50/p95), the national summary and the full listing over GraphQL, the CSV
@@ -27,6 +33,8 @@ download, and the server's peak resident memory.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import os
 import random
 import statistics
@@ -44,6 +52,7 @@ from staffing.bootstrap import build
 from staffing.config import Settings
 from staffing.projections import tables as t
 from staffing.projections.figures import FIGURE_COLUMNS
+from staffing.projections.listing import csv_lines
 from staffing.projections.queries import from_us
 
 DATES = (date(2016, 6, 30), date(2020, 6, 30), date(2025, 7, 31))
@@ -67,6 +76,43 @@ SUMMARY_NOW_SQL = SUMMARY_SQL.replace(KNOWN_AT, KNOWN_NOW)
 LISTING_SQL = f"""WITH {VISIBLE_UNITS}
 SELECT vis.unit_id, vis.code, {QUOTA}, {HEADS} FROM vis LEFT JOIN {FIGURE_ROW.format(unit="vis.unit_id", known=KNOWN_AT)}"""
 LISTING_NOW_SQL = LISTING_SQL.replace(KNOWN_AT, KNOWN_NOW)
+
+
+
+def _category_cells() -> str:
+    """Per category its quota (summed over kinds), headcount, vacancy and surplus, then the totals:
+    the cells of a listing row (``staffing.projections.listing.HEADER``), in the same order."""
+    cells = []
+    for category in ("cadre", "civil_servant", "public_employee", "contract_worker"):
+        q = " + ".join(f"coalesce(f.{c}, 0)" for c in FIGURE_COLUMNS if c.startswith(f"q_{category}_"))
+        h = f"coalesce(f.h_{category}, 0)"
+        cells += [f"{q}", h, f"max({q} - {h}, 0)", f"max({h} - ({q}), 0)"]
+    q_all = " + ".join(f"coalesce(f.{c}, 0)" for c in FIGURE_COLUMNS if c.startswith("q_"))
+    h_all = " + ".join(f"coalesce(f.{c}, 0)" for c in FIGURE_COLUMNS if c.startswith("h_"))
+    cells += [q_all, h_all, f"max({q_all} - ({h_all}), 0)", f"max({h_all} - ({q_all}), 0)"]
+    return ",\n  ".join(cells)
+
+
+#: the listing as a hand-written SQLite query would give it: every cell of every unit's row (the
+#: figures per category, the totals, the running excess exception) and the rows in the listing's
+#: order (parents before children, siblings by code then id), through a recursive walk that carries
+#: each unit's path. The yardstick issue 9 names: "hand-written SQL computing the same figures".
+LISTING_CELLS_SQL = f"""WITH RECURSIVE vis AS (
+  SELECT unit_id, parent_id, code, name, kind FROM unit_versions
+  WHERE valid_from <= :d AND valid_to > :d AND rec_from <= :p AND rec_to > :p AND status = 'ACTIVE'),
+tree(unit_id, level, path) AS (
+  SELECT unit_id, 1, code || char(31) || unit_id FROM vis
+  WHERE parent_id IS NULL OR parent_id NOT IN (SELECT unit_id FROM vis)
+  UNION ALL SELECT vis.unit_id, tree.level + 1, tree.path || char(30) || vis.code || char(31) || vis.unit_id
+  FROM vis JOIN tree ON vis.parent_id = tree.unit_id)
+SELECT tree.level, vis.unit_id, vis.code, vis.name, vis.kind, coalesce(vis.parent_id, ''),
+  {_category_cells()},
+  coalesce((SELECT x.until FROM excess_versions x WHERE x.unit_id = vis.unit_id AND x.valid_from <= :d
+            AND x.valid_to > :d AND x.rec_from <= :p AND x.rec_to > :p AND x.until >= :d), '')
+FROM tree JOIN vis ON vis.unit_id = tree.unit_id
+LEFT JOIN {FIGURE_ROW.format(unit="vis.unit_id", known=KNOWN_AT)}
+ORDER BY tree.path"""
+LISTING_CELLS_NOW_SQL = LISTING_CELLS_SQL.replace(KNOWN_AT, KNOWN_NOW)
 NAIVE_SQL = """SELECT unit_id, count(*) FROM person_versions
 WHERE valid_from <= :d AND valid_to > :d AND rec_from <= :p AND rec_to > :p AND status = 'ACTIVE' GROUP BY unit_id"""
 
@@ -161,6 +207,15 @@ def _measure(report: Callable[[str], None], q: Any, conn: Any, as_of: date, posi
         == sum(r.total_headcount for r in summary)
     report(f"full listing ({len(listing):,} units): {_ms(listing_s)} vs hand-written SQL {_ms(flat_s)} "
            f"-> {listing_s / flat_s:.2f}x")
+    if conn.dialect.name == "sqlite":
+        cells_sql = LISTING_CELLS_NOW_SQL if now else LISTING_CELLS_SQL
+        cells_s, cells = timed(lambda: conn.execute(text(cells_sql), params).all())
+        rows_s, written = timed(lambda: "".join(csv_lines(q, conn, None, as_of, position, rolled=False)))
+        rows = list(csv.reader(io.StringIO(written)))[1:]
+        assert rows == [[str(c) for c in r] for r in cells], "the listing's rows differ from the SQL's"
+        report(f"full listing, every cell in the listing's order ({len(rows):,} rows, as the CSV download writes "
+               f"them): {_ms(rows_s)} vs hand-written SQL giving the same cells in the same order {_ms(cells_s)} "
+               f"-> {rows_s / cells_s:.2f}x (target: within 2x; as report objects {listing_s / cells_s:.2f}x)")
     naive_s, naive = timed(lambda: conn.execute(text(NAIVE_SQL), params).all(), repeat=1)
     assert sum(n for _, n in naive) == sum(r.total_headcount for r in summary)
     report(f"round-one design, headcount GROUP BY over person rows: {_ms(naive_s)} "
