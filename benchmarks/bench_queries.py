@@ -79,39 +79,51 @@ LISTING_NOW_SQL = LISTING_SQL.replace(KNOWN_AT, KNOWN_NOW)
 
 
 
+CATEGORY_NAMES = ("cadre", "civil_servant", "public_employee", "contract_worker")
+
+
+def _category_sums() -> str:
+    """Per category its quota (summed over kinds) and its headcount, from a unit's figure row."""
+    sums = []
+    for c in CATEGORY_NAMES:
+        quota = " + ".join(f"coalesce(f.{k}, 0)" for k in FIGURE_COLUMNS if k.startswith(f"q_{c}_"))
+        sums += [f"{quota} AS q_{c}", f"coalesce(f.h_{c}, 0) AS h_{c}"]
+    return ", ".join(sums)
+
+
 def _category_cells() -> str:
-    """Per category its quota (summed over kinds), headcount, vacancy and surplus, then the totals:
-    the cells of a listing row (``staffing.projections.listing.HEADER``), in the same order."""
+    """The cells of a listing row after its unit columns (``staffing.projections.listing.HEADER``):
+    per category quota, headcount, vacancy, surplus; then the same for the totals."""
     cells = []
-    for category in ("cadre", "civil_servant", "public_employee", "contract_worker"):
-        q = " + ".join(f"coalesce(f.{c}, 0)" for c in FIGURE_COLUMNS if c.startswith(f"q_{category}_"))
-        h = f"coalesce(f.h_{category}, 0)"
-        cells += [f"{q}", h, f"max({q} - {h}, 0)", f"max({h} - ({q}), 0)"]
-    q_all = " + ".join(f"coalesce(f.{c}, 0)" for c in FIGURE_COLUMNS if c.startswith("q_"))
-    h_all = " + ".join(f"coalesce(f.{c}, 0)" for c in FIGURE_COLUMNS if c.startswith("h_"))
+    for c in CATEGORY_NAMES:
+        cells += [f"q_{c}", f"h_{c}", f"max(q_{c} - h_{c}, 0)", f"max(h_{c} - q_{c}, 0)"]
+    q_all = " + ".join(f"q_{c}" for c in CATEGORY_NAMES)
+    h_all = " + ".join(f"h_{c}" for c in CATEGORY_NAMES)
     cells += [q_all, h_all, f"max({q_all} - ({h_all}), 0)", f"max({h_all} - ({q_all}), 0)"]
-    return ",\n  ".join(cells)
+    return ", ".join(cells)
 
 
+IN_FORCE = ("{t}.valid_from <= :d AND {t}.valid_to > :d AND {t}.rec_from <= :p AND {t}.rec_to > :p "
+            "AND {t}.status = 'ACTIVE'")
 #: the listing as a hand-written SQLite query would give it: every cell of every unit's row (the
 #: figures per category, the totals, the running excess exception) and the rows in the listing's
-#: order (parents before children, siblings by code then id), through a recursive walk that carries
-#: each unit's path. The yardstick issue 9 names: "hand-written SQL computing the same figures".
-LISTING_CELLS_SQL = f"""WITH RECURSIVE vis AS (
-  SELECT unit_id, parent_id, code, name, kind FROM unit_versions
-  WHERE valid_from <= :d AND valid_to > :d AND rec_from <= :p AND rec_to > :p AND status = 'ACTIVE'),
-tree(unit_id, level, path) AS (
-  SELECT unit_id, 1, code || char(31) || unit_id FROM vis
-  WHERE parent_id IS NULL OR parent_id NOT IN (SELECT unit_id FROM vis)
-  UNION ALL SELECT vis.unit_id, tree.level + 1, tree.path || char(30) || vis.code || char(31) || vis.unit_id
-  FROM vis JOIN tree ON vis.parent_id = tree.unit_id)
-SELECT tree.level, vis.unit_id, vis.code, vis.name, vis.kind, coalesce(vis.parent_id, ''),
-  {_category_cells()},
-  coalesce((SELECT x.until FROM excess_versions x WHERE x.unit_id = vis.unit_id AND x.valid_from <= :d
-            AND x.valid_to > :d AND x.rec_from <= :p AND x.rec_to > :p AND x.until >= :d), '')
-FROM tree JOIN vis ON vis.unit_id = tree.unit_id
-LEFT JOIN {FIGURE_ROW.format(unit="vis.unit_id", known=KNOWN_AT)}
-ORDER BY tree.path"""
+#: order (parents before children, siblings by code then id), through a recursive walk down the
+#: parent index (as ``Queries`` walks a subtree) that carries each unit's path to order by. The yardstick issue 9 names: "hand-written SQL computing the same figures".
+LISTING_CELLS_SQL = f"""WITH RECURSIVE tree(unit_id, parent_id, code, name, kind, level, path) AS (
+  SELECT v.unit_id, v.parent_id, v.code, v.name, v.kind, 1, v.code || char(31) || v.unit_id
+  FROM unit_versions v WHERE {IN_FORCE.format(t="v")} AND (v.parent_id IS NULL OR NOT EXISTS (
+    SELECT 1 FROM unit_versions u WHERE u.unit_id = v.parent_id AND {IN_FORCE.format(t="u")}))
+  UNION ALL
+  SELECT c.unit_id, c.parent_id, c.code, c.name, c.kind, tree.level + 1,
+         tree.path || char(30) || c.code || char(31) || c.unit_id
+  FROM tree JOIN unit_versions c ON c.parent_id = tree.unit_id AND {IN_FORCE.format(t="c")})
+SELECT level, unit_id, code, name, kind, parent, {_category_cells()}, until FROM (
+  SELECT tree.level, tree.unit_id, tree.code, tree.name, tree.kind, coalesce(tree.parent_id, '') AS parent,
+    tree.path, {_category_sums()},
+    coalesce((SELECT x.until FROM excess_versions x WHERE x.unit_id = tree.unit_id AND x.valid_from <= :d
+              AND x.valid_to > :d AND x.rec_from <= :p AND x.rec_to > :p AND x.until >= :d), '') AS until
+  FROM tree LEFT JOIN {FIGURE_ROW.format(unit="tree.unit_id", known=KNOWN_AT)})
+ORDER BY path"""
 LISTING_CELLS_NOW_SQL = LISTING_CELLS_SQL.replace(KNOWN_AT, KNOWN_NOW)
 NAIVE_SQL = """SELECT unit_id, count(*) FROM person_versions
 WHERE valid_from <= :d AND valid_to > :d AND rec_from <= :p AND rec_to > :p AND status = 'ACTIVE' GROUP BY unit_id"""
