@@ -68,6 +68,11 @@ def test_random_rectangles_sum_exactly_whatever_the_order_and_batching() -> None
             cut += step
         last = max(positions)  # projected up to here: questions at it take the "known now" index path
         conn.execute(insert(t.tracking).values(name="ledger", position=last, recorded_us=0))
+        for i, unit in enumerate(units):  # the units, in force throughout (the whole-country read joins them)
+            conn.execute(insert(t.unit_versions).values(
+                unit_id=unit, code=f"U{i}", name=unit, name_folded=unit, kind="COMMUNE", parent_id=None,
+                status="ACTIVE", valid_from=START - timedelta(days=30),
+                valid_to=END_OF_TIME, rec_from=0, rec_to=OPEN_POSITION))
         for i in range(300):
             as_of = START + timedelta(days=rng.randrange(-10, 4000))
             position = last if i % 3 == 0 else rng.randrange(0, last)
@@ -75,8 +80,11 @@ def test_random_rectangles_sum_exactly_whatever_the_order_and_batching() -> None
             for unit, col, amount, a, b, p, q in rectangles:
                 if a <= as_of < b and p <= position < q:
                     want.setdefault(unit, [0] * len(FIGURE_COLUMNS))[col] += amount
-            assert _figures(conn, units, as_of, position) == {u: tuple(v) for u, v in want.items() if any(v)}, \
-                (as_of, position)
+            expected = {u: tuple(v) for u, v in want.items() if any(v)}
+            assert _figures(conn, units, as_of, position) == expected, (as_of, position)
+            rows, country = Queries(None).country_rows(conn, as_of, position)  # type: ignore[arg-type]
+            assert {u: v for u, v in country.items() if any(v)} == expected, ("whole country", as_of, position)
+            assert sorted(r.unit_id for r in rows) == (units if as_of >= START - timedelta(days=30) else [])
 
 
 def test_a_departure_recorded_in_date_order_touches_only_the_last_row() -> None:
