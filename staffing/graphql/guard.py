@@ -47,9 +47,13 @@ class Refused(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+#: a surrogate code point in a decoded string (one search in C, not a Python loop per character)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _lone_surrogates(value: Any) -> bool:
     if isinstance(value, str):
-        return any("\ud800" <= c <= "\udfff" for c in value)
+        return _SURROGATE.search(value) is not None
     if isinstance(value, dict):
         return any(_lone_surrogates(k) or _lone_surrogates(v) for k, v in value.items())
     if isinstance(value, list):
