@@ -73,9 +73,6 @@ def _recorded_us(state: bytes) -> int | None:
     return to_us(datetime.fromisoformat(found.group(1).decode())) if found else None
 
 
-_TRACKED = select(t.tracking.c.position).where(t.tracking.c.name == PROJECTION_NAME)
-
-
 def to_us(moment: datetime) -> int:
     return int(moment.timestamp() * 1_000_000)
 
