@@ -70,6 +70,8 @@ def test_queries_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     text = out.read_text(encoding="utf-8")
     assert text.count("national summary (") == 6 and "HTTP full listing as CSV" in text
+    # the listing beside SQL giving the same cells in the same order (checked equal cell by cell)
+    assert text.count("every cell in the listing's order") == 6
     assert "server peak resident memory" in text
 
 
