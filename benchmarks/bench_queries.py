@@ -51,6 +51,7 @@ from benchmarks.timing import Report, timed
 from staffing.bootstrap import build
 from staffing.config import Settings
 from staffing.projections import tables as t
+from staffing.projections.figures import CATEGORY_NAMES as CATEGORY_VALUES
 from staffing.projections.figures import FIGURE_COLUMNS
 from staffing.projections.listing import csv_lines
 from staffing.projections.queries import from_us
@@ -77,9 +78,8 @@ LISTING_SQL = f"""WITH {VISIBLE_UNITS}
 SELECT vis.unit_id, vis.code, {QUOTA}, {HEADS} FROM vis LEFT JOIN {FIGURE_ROW.format(unit="vis.unit_id", known=KNOWN_AT)}"""
 LISTING_NOW_SQL = LISTING_SQL.replace(KNOWN_AT, KNOWN_NOW)
 
-
-
-CATEGORY_NAMES = ("cadre", "civil_servant", "public_employee", "contract_worker")
+#: the categories as ``unit_figures`` names its columns (h_cadre, q_cadre_assigned, ...)
+CATEGORY_NAMES = tuple(c.lower() for c in CATEGORY_VALUES)
 
 
 def _category_sums() -> str:
@@ -103,12 +103,14 @@ def _category_cells() -> str:
     return ", ".join(cells)
 
 
-IN_FORCE = ("{t}.valid_from <= :d AND {t}.valid_to > :d AND {t}.rec_from <= :p AND {t}.rec_to > :p "
-            "AND {t}.status = 'ACTIVE'")
+#: a row of table alias {t} on :d as known at :p
+VISIBLE = "{t}.valid_from <= :d AND {t}.valid_to > :d AND {t}.rec_from <= :p AND {t}.rec_to > :p"
+IN_FORCE = VISIBLE + " AND {t}.status = 'ACTIVE'"
 #: the listing as a hand-written SQLite query would give it: every cell of every unit's row (the
 #: figures per category, the totals, the running excess exception) and the rows in the listing's
 #: order (parents before children, siblings by code then id), through a recursive walk down the
-#: parent index (as ``Queries`` walks a subtree) that carries each unit's path to order by. The yardstick issue 9 names: "hand-written SQL computing the same figures".
+#: parent index (as ``Queries`` walks a subtree) that carries each unit's path to order by. The
+#: yardstick issue 9 names: "hand-written SQL computing the same figures".
 LISTING_CELLS_SQL = f"""WITH RECURSIVE tree(unit_id, parent_id, code, name, kind, level, path) AS (
   SELECT v.unit_id, v.parent_id, v.code, v.name, v.kind, 1, v.code || char(31) || v.unit_id
   FROM unit_versions v WHERE {IN_FORCE.format(t="v")} AND (v.parent_id IS NULL OR NOT EXISTS (
@@ -120,8 +122,8 @@ LISTING_CELLS_SQL = f"""WITH RECURSIVE tree(unit_id, parent_id, code, name, kind
 SELECT level, unit_id, code, name, kind, parent, {_category_cells()}, until FROM (
   SELECT tree.level, tree.unit_id, tree.code, tree.name, tree.kind, coalesce(tree.parent_id, '') AS parent,
     tree.path, {_category_sums()},
-    coalesce((SELECT x.until FROM excess_versions x WHERE x.unit_id = tree.unit_id AND x.valid_from <= :d
-              AND x.valid_to > :d AND x.rec_from <= :p AND x.rec_to > :p AND x.until >= :d), '') AS until
+    coalesce((SELECT x.until FROM excess_versions x WHERE x.unit_id = tree.unit_id AND {VISIBLE.format(t="x")}
+              AND x.until >= :d), '') AS until
   FROM tree LEFT JOIN {FIGURE_ROW.format(unit="tree.unit_id", known=KNOWN_AT)})
 ORDER BY path"""
 LISTING_CELLS_NOW_SQL = LISTING_CELLS_SQL.replace(KNOWN_AT, KNOWN_NOW)

@@ -2,11 +2,11 @@
 
 One durable transaction per command caps a ledger at the disk's commit rate (~4,400 bare commits/s
 on SQLite on the machine of benchmarks/RESULTS.md section 8, before any work) and makes each
-command pay its own catch-up of the read models. When several callers (GraphQL mutations run in threads) execute commands at the same time,
-the first to arrive becomes the *leader*: it takes every command queued so far (up to
-``max_group``), has them decided one after another in a single unit of work and saved in one
-transaction (``decide``), then catches the read models up once (``publish``) and hands each caller
-its own result or error. A caller alone forms a group of one, which is the single-command path.
+command pay its own catch-up of the read models. When several callers (GraphQL mutations run in
+threads) execute commands at the same time, the first to arrive becomes the *leader*: it takes
+every command queued so far (up to ``max_group``), has them decided one after another in a single
+unit of work and saved in one transaction (``decide``), then catches the read models up once
+(``publish``) and hands each caller its own result or error. A caller alone forms a group of one, which is the single-command path.
 No thread is started.
 
 A caller is answered only after its group is projected, so what ``execute`` returns is durable

@@ -45,9 +45,7 @@ class Freshness:
         if getattr(pool, "is_sqlite_memory_mode", True):
             return None
         views = self.engines.read.url.database if self.engines.is_sqlite else None
-        if not isinstance(events, str) or not views:
-            return None
-        if any(":memory:" in name or "mode=memory" in name for name in (events, views)):
+        if not isinstance(events, str) or not views or ":memory:" in views or "mode=memory" in views:
             return None
         return events, views
 

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from operator import attrgetter, itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 from sqlalchemy import (
@@ -42,6 +42,8 @@ from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines
 from staffing.projections.figures import FIGURE_COLUMNS, HEADCOUNT, QUOTA
 from staffing.projections.text import fold
+
+_T = TypeVar("_T")
 
 __all__ = [
     "FactRow", "HistoryFilter", "category_figures", "category_vectors", "quota_by_kind", "fact_row", "running_exception", "on_record", "LineageEntry", "Movement", "PersonView", "QuotaEntry", "Queries", "StaffingFigures",
@@ -546,26 +548,29 @@ class Queries:
         much history lies before or after the date.
         """
         ids = list(dict.fromkeys(unit_ids))
-        if position >= self._tracked(conn):
-            # Known now: every row closed so far has rec_to <= position, so "rec_to > position" is
-            # "rec_to is open", an equality the index answers directly. Valid if nothing was
-            # projected meanwhile (a commit before one of the statements); checked after, else the
-            # general form runs.
-            found = self._figure_rows(conn, ids, as_of, position, now=True)
-            if position >= self._tracked(conn):
-                return found
-        return self._figure_rows(conn, ids, as_of, position, now=False)
+        return self._known_now_first(conn, position, lambda now: self._figure_rows(conn, ids, as_of, position, now))
 
     def country_rows(self, conn: Connection, as_of: date, position: int) -> tuple[Sequence[Any], dict[str, tuple[int, ...]]]:
         """Every unit row in force on ``as_of`` (what ``_subtree_rows`` gives without a root) and each
         one's figures (what ``figure_rows`` gives for all of them), read by one statement; with the
-        same shortcut for "known now" as ``figure_rows``, checked the same way."""
-        if position >= self._tracked(conn):
-            rows = conn.execute(_PREPARED.country[True], {"d": as_of, "p": position}).all()
-            if position >= self._tracked(conn):
-                return rows, _country_figures(rows)
-        rows = conn.execute(_PREPARED.country[False], {"d": as_of, "p": position}).all()
+        same shortcut for "known now" as ``figure_rows``."""
+        rows = self._known_now_first(
+            conn, position, lambda now: conn.execute(_PREPARED.country[now], {"d": as_of, "p": position}).all())
         return rows, _country_figures(rows)
+
+    def _known_now_first(self, conn: Connection, position: int, read: Callable[[bool], _T]) -> _T:
+        """``read(now=True)`` when ``position`` is the projected one, else (or if a batch was
+        projected meanwhile) ``read(now=False)``.
+
+        Known now, every figure row closed so far has rec_to <= position, so "rec_to > position" is
+        "rec_to is open", an equality the index answers directly. That holds only if nothing was
+        projected meanwhile (a commit between two statements): checked after, else the general form
+        runs."""
+        if position >= self._tracked(conn):
+            found = read(True)
+            if position >= self._tracked(conn):
+                return found
+        return read(False)
 
     def _tracked(self, conn: Connection) -> int:
         tracked = conn.execute(_PREPARED.tracked).scalar()
