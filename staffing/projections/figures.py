@@ -104,15 +104,23 @@ class FigureBatch:
         vector[column] += amount
 
     # ------------------------------------------------------------------ applying
-    def flush(self) -> None:
-        """Apply the pending contributions in log order and write the rows they create and close."""
+    def flush(self) -> tuple[list[_Row], list[_Row]]:
+        """Apply the pending contributions in log order and write the rows they create and close;
+        returns those rows (created, closed), for the roll-up (``staffing.projections.rollup``)."""
         if not self.pending:
-            return
+            return [], []
         self._load({unit for _, unit in self.pending if unit not in self.units})
         for position, unit in sorted(self.pending):
             self._apply(unit, position, self.pending[(position, unit)])
         self.pending.clear()
+        changed = (list(self._created), list(self._closed))
         self._write()
+        return changed
+
+    def open_rows(self, units: Iterable[str]) -> dict[str, list[_Row]]:
+        """The units' believed rows (read back for those not held)."""
+        self._load({unit for unit in units if unit not in self.units})
+        return {unit: self.units[unit] for unit in units}
 
     def _load(self, units: set[str]) -> None:
         for unit in units:

@@ -670,12 +670,21 @@ class Queries:
 
     @paused
     def staffing_report(self, conn: Connection, root_id: str | None, as_of: date, position: int,
-                        depth: int | None = None, include_descendants: bool = False) -> list[StaffingFigures]:
+                        depth: int | None = None, include_descendants: bool = False,
+                        from_rollup: bool = True) -> list[StaffingFigures]:
         """One row per unit of the subtree (or the country), each alone or rolled up over its subtree.
+
+        The national summary (no root, depth 1, rolled up) is read from the roll-up
+        (``staffing.projections.summary``) unless ``from_rollup`` is False: the tree walk below, which
+        the tests hold it equal to.
 
         Figures are summed from ``unit_figures`` in one pass, children before parents; quota
         entries are read only if asked for (``StaffingLine.entries``).
         """
+        if from_rollup and root_id is None and depth == 1 and include_descendants:
+            from staffing.projections.summary import national_summary
+
+            return national_summary(self, conn, as_of, position)
         data = self.report_data(conn, root_id, as_of, position, depth, include_descendants)
         source = EntrySource(self, as_of, position)
         source.units.update(u for r, _ in data.shown for u in data.members_of(r.unit_id))

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Table, bindparam, func, select, update
 
 from staffing.projections.bulk import close_rows, insert_rows
 from staffing.projections.figures import FigureBatch, person_contribution, quota_contribution
+from staffing.projections.rollup import Rollup
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, series_facts
 
 __all__ = ["SeriesBatch", "SeriesSpec", "fold_intervals"]
@@ -128,12 +129,15 @@ class SeriesBatch:
         self._prepared: dict[str, tuple[Any, Any]] = {}
         #: the per-unit sums of the person and quota rows, kept with them (same batch, same transaction)
         self.figures = FigureBatch(conn, fresh)
+        #: the national summary's roll-up of the figures by top-level unit, kept with them
+        self.rollup = Rollup(conn, fresh)
 
     def rebind(self, conn: Connection) -> None:
         """Go on in another transaction with the states held (a projector carrying them to its next
         batch: valid only while no one else has written the read models, see ``Projector``)."""
         self.conn = conn
         self.figures.conn = conn
+        self.rollup.conn = conn
 
     def forget(self) -> None:
         """Drop every state held (call after ``flush``): a series used again is read back from the
@@ -142,6 +146,7 @@ class SeriesBatch:
         self.states.clear()
         self.fresh = False
         self.figures.forget()
+        self.rollup.forget()
 
     def _max_row_id(self, spec: SeriesSpec) -> int:
         if self.fresh:
@@ -302,7 +307,7 @@ class SeriesBatch:
     def flush(self) -> None:
         """Write everything changed since the last flush (rows, their closings, the facts, the figures)."""
         self._contribute()
-        self.figures.flush()
+        created_figures, closed_figures = self.figures.flush()
         inserts: dict[str, list[dict[str, Any]]] = {}
         for series, key, row in self._created:
             spec = self.specs[series]
@@ -340,6 +345,20 @@ class SeriesBatch:
                 update(sf).where(sf.c.series == bindparam("b_series"), sf.c.key == bindparam("b_key"),
                                  sf.c.position == bindparam("b_position"))
                 .values(retracted_pos=bindparam("b_retracted")), changed)
+        self._roll_up(created_figures, closed_figures)
         self._closed.clear()
         self._created.clear()
         self._touched.clear()
+
+    def _roll_up(self, created_figures: list[Any], closed_figures: list[Any]) -> None:
+        """Hand the roll-up this flush's unit rows and figure rows (``staffing.projections.rollup``)."""
+        created = [(key, row) for series, key, row in self._created if series == "unit"]
+        closed = [(key, row) for series, key, row in self._closed if series == "unit"]
+        closed_units: dict[str, list[_Row]] = {}
+        for key, row in closed:
+            closed_units.setdefault(key, []).append(row)
+
+        def unit_rows(unit: str) -> list[_Row]:
+            return [*self._state("unit", unit).rows, *closed_units.get(unit, ())]
+
+        self.rollup.flush(created, closed, unit_rows, created_figures, closed_figures, self.figures.open_rows)

@@ -247,3 +247,51 @@ unit_figures = Table(
     # ... and, known now, among the unit's open rows only (no skipping over superseded versions)
     Index("ix_unit_figures_open", "unit_id", "rec_to", "valid_from"),
 )
+
+# The national summary's roll-up (issue 9; staffing.projections.rollup): the top-level unit each unit's
+# figures roll up to over the days it is in force, as bitemporal rows like the others ...
+unit_roots = _bitemporal(
+    "unit_roots",
+    Column("unit_id", String(UUID_LEN), nullable=False),
+    Column("root_id", String(UUID_LEN), nullable=False),
+    indexes=(Index("ix_unit_roots_unit", "unit_id", "rec_to"),),
+)
+
+#: the roll-up's columns: a figure vector, then gross surplus and vacancy (each unit alone) and units in force
+ROLLUP_COLUMNS = (*(c.name for c in unit_figures.c if c.name.startswith(("h_", "q_"))),
+                  "gross_surplus", "gross_vacancy", "units")
+
+# ... the corners of every (figure row x root row) rectangle, per root: a root's totals on day D as
+# known at position P are the sum of its deltas with day <= D and position <= P (append-only) ...
+root_deltas = Table(
+    "root_deltas",
+    metadata,
+    Column("row_id", Integer, primary_key=True, autoincrement=True),
+    Column("root_id", String(UUID_LEN), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    *[Column(name, Integer, nullable=False) for name in ROLLUP_COLUMNS],
+    Index("ix_root_deltas_position", "position"),
+    Index("ix_root_deltas_day", "day", "position"),
+)
+
+# ... and, at each mark, per root and month start, the sum of the deltas dated before that month and
+# recorded up to the mark (a row only where it changed), so a summary sums at most a month of deltas
+root_checkpoints = Table(
+    "root_checkpoints",
+    metadata,
+    Column("row_id", Integer, primary_key=True, autoincrement=True),
+    Column("root_id", String(UUID_LEN), nullable=False),
+    Column("month", Date, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    *[Column(name, Integer, nullable=False) for name in ROLLUP_COLUMNS],
+    Index("ix_root_checkpoints_month", "month", "root_id", "position"),
+)
+
+# the marks: the log position of each checkpoint and the last month it holds (later months equal it)
+rollup_marks = Table(
+    "rollup_marks",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("extent", Date, nullable=False),
+)

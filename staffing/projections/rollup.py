@@ -1,0 +1,458 @@
+"""The national summary's roll-up: per top-level unit, append-only bitemporal deltas (issue 9).
+
+Why: the national summary (one row per province and central body, each summed over its subtree)
+read every unit of the country and one figure row per unit: ~60,000 index seeks, 1-2 s. Section 6
+of ``benchmarks/RESULTS.md`` tried state rows per ancestor and rejected them: a fact dated d
+rewrites every later row of every ancestor. Here nothing is rewritten.
+
+The rule that makes it exact. A unit's contribution to the summary on day D as known at position P
+is its figure row visible at (D, P), attributed to its *root* at (D, P): the top-level unit it lies
+under (walking up while the parent is in force on D, as ``Queries``' tree walk does). Both are
+bitemporal rows: ``unit_figures`` rows (F) and ``unit_roots`` rows (R, kept here: one per stretch of
+days a unit is in force under one root). For each pair (F, R) of one unit, F's vector counts for R's
+root over the intersection of their rectangles, ``[max a, min b) x [max p, min q)``. A rectangle is
+four corner deltas (+ at its low day and position, - at its high day, - at its high position, + at
+both highs), so a root's totals at (D, P) are the sum of its deltas with ``day <= D`` and
+``position <= P``. A pair's opening corners are written when the later of its two rows is created,
+its closing corners when the first is closed: every delta is written at the position being
+projected, never before, so the deltas are append-only and an answer known at a past position
+never changes. Each R row also adds 1 to ``units`` over its own rectangle, so the roots in force at
+(D, P) are those whose ``units`` is positive (no walk of the tree). Gross surplus and vacancy (each
+unit alone) are computed per F row, so they add up like the rest.
+
+Reading a root needs, besides its deltas, *marks*: every ``EPOCH`` deltas, the sum of each root's
+deltas dated before each month start is stored as of the mark's position (``root_checkpoints``, a
+row only where it changed). A summary at (D, P) is the checkpoint of D's month at the last mark
+before P, plus the deltas recorded after that mark, plus the deltas of D's month up to D.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from staffing.projections.bulk import close_rows, insert_rows
+from staffing.projections.figures import HEADCOUNT, QUOTA, WIDTH
+from staffing.projections.tables import (
+    END_OF_TIME,
+    OPEN_POSITION,
+    ROLLUP_COLUMNS,
+    rollup_marks,
+    root_checkpoints,
+    root_deltas,
+    unit_roots,
+    unit_versions,
+)
+
+__all__ = ["EPOCH", "RWIDTH", "SURPLUS", "UNITS", "VACANCY", "Rollup", "month_floor", "next_month"]
+
+RWIDTH = len(ROLLUP_COLUMNS)
+SURPLUS, VACANCY, UNITS = WIDTH, WIDTH + 1, WIDTH + 2
+#: deltas between two marks: a summary sums at most this many recorded after its mark
+EPOCH = 20_000
+#: the last month a mark stores (later dates read that month's checkpoint and the deltas after it)
+LAST_MONTH = date(2100, 1, 1)
+MAX_DEPTH = 64  # as ``Queries``: deeper than any administrative tree; a cycle is cut
+_PARENT, _STATUS = 5, 6  # in a unit row's values (the unit series' value columns)
+_HEADS = tuple(HEADCOUNT.values())
+_QUOTAS = tuple(QUOTA.values())
+_UNIT_ONLY = (0,) * (RWIDTH - 1) + (1,)
+
+
+def month_floor(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+
+
+def extended(values: Sequence[int]) -> tuple[int, ...]:
+    """A figure vector with its gross surplus, gross vacancy and no unit count (``ROLLUP_COLUMNS``)."""
+    gap = sum(values[i] for i in _HEADS) - sum(values[i] for i in _QUOTAS)
+    return (*values, max(gap, 0), max(-gap, 0), 0)
+
+
+@dataclass(eq=False)
+class RootRow:
+    row_id: int
+    unit_id: str
+    root_id: str
+    valid_from: date
+    valid_to: date
+    rec_from: int
+    rec_to: int = OPEN_POSITION
+    stored: bool = False
+
+
+class Rollup:
+    """The roll-up's working state: the held units' believed root rows, and the deltas since the last mark."""
+
+    def __init__(self, conn: Connection, fresh: bool) -> None:
+        self.conn = conn
+        self.fresh = fresh  # the tables are empty at start (a rebuild): nothing to read back
+        self.roots: dict[str, list[RootRow]] = {}
+        #: parent -> units that had it as parent in some row seen here (complete while fresh)
+        self.children: dict[str, set[str]] = defaultdict(set)
+        self.next_row_id = 1 if fresh else int(
+            conn.execute(select(func.coalesce(func.max(unit_roots.c.row_id), 0))).scalar_one()) + 1
+        self.marks = _Marks(fresh)
+
+    def forget(self) -> None:
+        """Drop the held root rows (all written): read back when next touched. The marks stay exact."""
+        self.roots.clear()
+        self.children.clear()
+        self.fresh = False
+
+    # ------------------------------------------------------------------ one flush
+    def flush(self, created_units: Sequence[tuple[str, Any]], closed_units: Sequence[tuple[str, Any]],
+              unit_rows: Callable[[str], list[Any]], created_figures: Sequence[Any], closed_figures: Sequence[Any],
+              open_figures: Callable[[Iterable[str]], dict[str, list[Any]]]) -> None:
+        """Derive the deltas of one flush of the series: the unit rows created and closed in it (key,
+        row); ``unit_rows(u)`` a unit's rows believed at some position of the flush; the figure rows
+        created and closed; ``open_figures(units)`` the units' believed figure rows."""
+        changes = [(unit, row.rec_from) for unit, row in created_units]
+        changes += [(unit, row.rec_to) for unit, row in closed_units]
+        positions = [p for _, p in changes] + [r.rec_from for r in created_figures]
+        positions += [r.rec_to for r in closed_figures]
+        if not positions:
+            return
+        after = min(positions) - 1  # every row alive before this flush was created at or before it
+        for unit, row in created_units:
+            parent = row.values[_PARENT]
+            if parent is not None:
+                self.children[parent].add(unit)
+        created_roots, closed_roots = self._retree(changes, unit_rows, after)
+        figures_by_unit: dict[str, list[Any]] = defaultdict(list)
+        changed: set[int] = set()
+        for r in (*created_figures, *closed_figures):
+            if id(r) not in changed:
+                changed.add(id(r))
+                figures_by_unit[r.unit_id].append(r)
+        roots_by_unit: dict[str, list[RootRow]] = defaultdict(list)
+        for r in (*created_roots, *closed_roots):
+            if id(r) not in changed:
+                changed.add(id(r))
+                roots_by_unit[r.unit_id].append(r)
+        self._load_roots(set(figures_by_unit) - set(self.roots))
+        believed_figures = open_figures(roots_by_unit)
+        deltas: dict[tuple[str, date, int], list[int]] = {}
+        for unit in set(figures_by_unit) | set(roots_by_unit):
+            f_rows = _union(believed_figures.get(unit, ()), figures_by_unit.get(unit, ()))
+            r_rows = _union(self.roots.get(unit, ()), roots_by_unit.get(unit, ()))
+            for f in f_rows:
+                vector: tuple[int, ...] | None = None
+                f_changed = id(f) in changed
+                for r in r_rows:
+                    if f_changed or id(r) in changed:
+                        vector = vector or extended(f.values)
+                        _corners(deltas, r.root_id, vector, max(f.valid_from, r.valid_from),
+                                 min(f.valid_to, r.valid_to), max(f.rec_from, r.rec_from), min(f.rec_to, r.rec_to),
+                                 after)
+            for r in roots_by_unit.get(unit, ()):
+                _corners(deltas, r.root_id, _UNIT_ONLY, r.valid_from, r.valid_to, r.rec_from, r.rec_to, after)
+        self._write(created_roots, closed_roots, deltas)
+
+    # ------------------------------------------------------------------ the roots
+    def _retree(self, changes: Sequence[tuple[str, int]], unit_rows: Callable[[str], list[Any]],
+                after: int) -> tuple[list[RootRow], list[RootRow]]:
+        """Re-derive, at each position where a unit row changed, the root rows of that unit and of every
+        unit below it (as the rows believed at that position place them); returns the rows created and
+        closed."""
+        by_position: dict[int, set[str]] = defaultdict(set)
+        for unit, position in changes:
+            by_position[position].add(unit)
+        if not by_position:
+            return [], []
+        below = self._descendants({u for units in by_position.values() for u in units}, after)
+        self._load_roots({u for units in by_position.values() for u in units for u in below[u]} - set(self.roots))
+        created: list[RootRow] = []
+        closed: list[RootRow] = []
+        for position in sorted(by_position):
+            memo: dict[str, list[tuple[date, date, str | None]] | None] = {}
+            affected = {u for unit in by_position[position] for u in below[unit]}
+            for unit in sorted(affected):
+                wanted = {(a, b, root) for a, b, root in _stretches(unit, position, unit_rows, memo, 0)
+                          if root is not None}
+                kept = []
+                for row in self.roots.get(unit, []):
+                    key = (row.valid_from, row.valid_to, row.root_id)
+                    if key in wanted:
+                        wanted.discard(key)
+                        kept.append(row)
+                    elif row.rec_from == position:  # created at this very position: never believed
+                        created.remove(row)
+                    else:
+                        row.rec_to = position
+                        closed.append(row)
+                for a, b, root in sorted(wanted, key=lambda w: w[0]):
+                    row = RootRow(self.next_row_id, unit, root, a, b, position)  # type: ignore[arg-type]
+                    self.next_row_id += 1
+                    kept.append(row)
+                    created.append(row)
+                self.roots[unit] = kept
+        return created, closed
+
+    def _descendants(self, units: set[str], after: int) -> dict[str, set[str]]:
+        """Each unit with every unit that had it as an ancestor in a row believed after ``after``."""
+        children: dict[str, set[str]] = {}
+        frontier = set(units)
+        while frontier:
+            for parent in frontier:
+                children[parent] = set(self.children.get(parent, ()))
+            if not self.fresh:
+                v = unit_versions
+                ordered = sorted(frontier)
+                for i in range(0, len(ordered), 500):
+                    for child, parent in self.conn.execute(
+                            select(v.c.unit_id, v.c.parent_id).distinct()
+                            .where(v.c.parent_id.in_(ordered[i:i + 500]), v.c.rec_to > after)):
+                        children[parent].add(child)
+            frontier = {c for p in frontier for c in children[p]} - set(children)
+        out: dict[str, set[str]] = {}
+        for unit in units:
+            found, stack = {unit}, [unit]
+            while stack:
+                for child in children.get(stack.pop(), ()):
+                    if child not in found:
+                        found.add(child)
+                        stack.append(child)
+            out[unit] = found
+        return out
+
+    def _load_roots(self, units: set[str]) -> None:
+        for unit in units:
+            self.roots[unit] = []
+        if self.fresh or not units:
+            return
+        r = unit_roots
+        ordered = sorted(units)
+        for i in range(0, len(ordered), 500):
+            for row in self.conn.execute(select(r.c.row_id, r.c.unit_id, r.c.root_id, r.c.valid_from, r.c.valid_to,
+                                                r.c.rec_from).where(r.c.unit_id.in_(ordered[i:i + 500]),
+                                                                    r.c.rec_to == OPEN_POSITION)):
+                self.roots[row.unit_id].append(RootRow(*row, stored=True))
+
+    # ------------------------------------------------------------------ writing
+    def _write(self, created: list[RootRow], closed: list[RootRow],
+               deltas: dict[tuple[str, date, int], list[int]]) -> None:
+        close_rows(self.conn, unit_roots, [(r.rec_to, r.row_id) for r in closed if r.stored])
+        insert_rows(self.conn, unit_roots, [
+            {"row_id": r.row_id, "unit_id": r.unit_id, "root_id": r.root_id, "valid_from": r.valid_from,
+             "valid_to": r.valid_to, "rec_from": r.rec_from, "rec_to": r.rec_to} for r in created])
+        for r in created:
+            r.stored = True
+        found = sorted((position, root, day, tuple(vector)) for (root, day, position), vector in deltas.items()
+                       if any(vector))
+        if found:
+            self.marks.load(self.conn)  # before this flush's deltas are in the table
+        insert_rows(self.conn, root_deltas, [
+            {"root_id": root, "day": day, "position": position, **dict(zip(ROLLUP_COLUMNS, vector, strict=True))}
+            for position, root, day, vector in found])
+        self.marks.add(self.conn, [(root, day, position, vector) for position, root, day, vector in found])
+
+
+def _union(first: Iterable[Any], second: Iterable[Any]) -> list[Any]:
+    seen: set[int] = set()
+    out = []
+    for r in (*first, *second):
+        if id(r) not in seen:
+            seen.add(id(r))
+            out.append(r)
+    return out
+
+
+def _corners(deltas: dict[tuple[str, date, int], list[int]], root: str, vector: Sequence[int], low: date,
+             high: date, start: int, end: int, after: int) -> None:
+    """The corners of ``vector`` over days ``[low, high)`` x positions ``[start, end)`` not yet written
+    (those at positions after ``after``)."""
+    if low >= high or start >= end:
+        return
+    if start > after:
+        _add(deltas, (root, low, start), vector, 1)
+        if high != END_OF_TIME:
+            _add(deltas, (root, high, start), vector, -1)
+    if after < end < OPEN_POSITION:
+        _add(deltas, (root, low, end), vector, -1)
+        if high != END_OF_TIME:
+            _add(deltas, (root, high, end), vector, 1)
+
+
+def _add(deltas: dict[tuple[str, date, int], list[int]], key: tuple[str, date, int], vector: Sequence[int],
+         sign: int) -> None:
+    found = deltas.get(key)
+    if found is None:
+        deltas[key] = [sign * x for x in vector]
+    else:
+        for i, x in enumerate(vector):
+            if x:
+                found[i] += sign * x
+
+
+def _stretches(unit: str, position: int, unit_rows: Callable[[str], list[Any]],
+               memo: dict[str, list[tuple[date, date, str | None]] | None], depth: int
+               ) -> list[tuple[date, date, str | None]]:
+    """(from, to, root) for each stretch of days ``unit`` is in force, as believed at ``position``.
+
+    The root is the unit itself where it has no parent or its parent is not in force that day (the
+    tree walk's top level), else its parent's root. None: above it the parents run in a cycle (which
+    the write side forbids): the tree walk reaches no such unit, so it is in no root.
+    """
+    if unit in memo:
+        found = memo[unit]
+        return found if found is not None else [(date.min, END_OF_TIME, None)]
+    if depth > MAX_DEPTH:
+        return [(date.min, END_OF_TIME, None)]
+    memo[unit] = None  # a cycle back to here is cut
+    out: list[tuple[date, date, str | None]] = []
+    rows = sorted((r for r in unit_rows(unit) if r.rec_from <= position < r.rec_to
+                   and r.values[_STATUS] == "ACTIVE" and r.valid_from < r.valid_to), key=lambda r: r.valid_from)
+    for row in rows:
+        a, b, parent = row.valid_from, row.valid_to, row.values[_PARENT]
+        if parent is None:
+            out.append((a, b, unit))
+            continue
+        cursor = a
+        for pa, pb, root in _stretches(parent, position, unit_rows, memo, depth + 1):
+            low, high = max(a, pa), min(b, pb)
+            if low >= high:
+                continue
+            if low > cursor:
+                out.append((cursor, low, unit))
+            out.append((low, high, root))
+            cursor = high
+        if cursor < b:
+            out.append((cursor, b, unit))
+    merged: list[tuple[date, date, str | None]] = []
+    for a, b, root in out:
+        if merged and merged[-1][1] == a and merged[-1][2] == root:
+            merged[-1] = (merged[-1][0], b, root)
+        else:
+            merged.append((a, b, root))
+    memo[unit] = merged
+    return merged
+
+
+class _Marks:
+    """The deltas since the last mark, and each root's checkpoint per month at that mark."""
+
+    def __init__(self, fresh: bool) -> None:
+        self.loaded = fresh
+        self.position = 0  # of the last mark (0: none yet)
+        self.extent: date | None = None
+        self.epoch: list[tuple[str, date, int, tuple[int, ...]]] = []
+        self.values: dict[tuple[str, date], tuple[int, ...]] | None = {} if fresh else None
+
+    def add(self, conn: Connection, found: list[tuple[str, date, int, tuple[int, ...]]]) -> None:
+        """Take deltas in position order, marking after a position once ``EPOCH`` have gathered (never
+        inside one position: a mark covers every delta up to its position)."""
+        if not found:
+            return
+        assert self.loaded, "load() before the deltas are inserted"
+        for i, delta in enumerate(found):
+            self.epoch.append(delta)
+            if len(self.epoch) >= EPOCH and (i + 1 == len(found) or found[i + 1][2] != delta[2]):
+                self._mark(conn)
+
+    def load(self, conn: Connection) -> None:
+        """Read the last mark and the deltas recorded since (once; call before inserting more)."""
+        if self.loaded:
+            return
+        last = conn.execute(select(rollup_marks.c.position, rollup_marks.c.extent)
+                            .order_by(rollup_marks.c.position.desc()).limit(1)).first()
+        if last is not None:
+            self.position, self.extent = int(last.position), last.extent
+        d = root_deltas
+        self.epoch = [(r[0], r[1], int(r[2]), tuple(r[3:])) for r in conn.execute(
+            select(d.c.root_id, d.c.day, d.c.position, *[d.c[n] for n in ROLLUP_COLUMNS])
+            .where(d.c.position > self.position).order_by(d.c.position))]
+        self.loaded = True
+
+    def _checkpoints(self, conn: Connection) -> dict[tuple[str, date], tuple[int, ...]]:
+        if self.values is None:
+            c = root_checkpoints
+            self.values = {(r[0], r[1]): tuple(r[2:]) for r in conn.execute(
+                select(c.c.root_id, c.c.month, *[c.c[n] for n in ROLLUP_COLUMNS]).order_by(c.c.position))}
+        return self.values
+
+    def _mark(self, conn: Connection) -> None:
+        """Store each root's sums per month as of the epoch's last position, where they changed."""
+        values = self._checkpoints(conn)
+        position = max(p for _, _, p, _ in self.epoch)
+        by_root: dict[str, list[tuple[date, tuple[int, ...]]]] = defaultdict(list)
+        for root, day, _, vector in self.epoch:
+            by_root[root].append((day, vector))
+        old = self.extent
+        extent = min(max([next_month(month_floor(max(day for _, day, _, _ in self.epoch))),
+                          *([old] if old is not None else [])]), LAST_MONTH)
+        zero = (0,) * RWIDTH
+        rows = []
+        for root in sorted({r for r, _ in values} | set(by_root)):
+            dated = sorted(by_root.get(root, ()), key=lambda x: x[0])
+            start = next_month(month_floor(dated[0][0])) if dated else extent
+            if old is not None and old < extent:
+                start = min(start, next_month(old))
+            running = [0] * RWIDTH
+            i = 0
+            month = start
+            # beyond the old extent, the old sums equal the extent's (read before it is updated below)
+            beyond = values.get((root, old), zero) if old is not None else zero
+            while month <= extent:
+                while i < len(dated) and dated[i][0] < month:
+                    running = [a + b for a, b in zip(running, dated[i][1], strict=True)]
+                    i += 1
+                within = old is not None and month <= old
+                before = values.get((root, month), zero) if within else beyond
+                new = tuple(a + b for a, b in zip(before, running, strict=True))
+                stored = before if within else None
+                if new != stored and (stored is not None or any(new)):
+                    values[(root, month)] = new
+                    rows.append({"root_id": root, "month": month, "position": position,
+                                 **dict(zip(ROLLUP_COLUMNS, new, strict=True))})
+                month = next_month(month)
+        insert_rows(conn, root_checkpoints, rows)
+        insert_rows(conn, rollup_marks, [{"position": position, "extent": extent}])
+        self.position, self.extent, self.epoch = position, extent, []
+
+
+@dataclass(eq=False)
+class _Stored:
+    """A unit or figure row as read back for ``backfill`` (the fields ``Rollup.flush`` reads)."""
+
+    unit_id: str
+    valid_from: date
+    valid_to: date
+    rec_from: int
+    rec_to: int
+    values: tuple[Any, ...]
+
+
+def backfill(conn: Connection) -> None:
+    """Derive the roll-up from the unit and figure rows already projected (the migration that adds it,
+    and read-model tables filled without the projector): every row is handed to ``Rollup.flush`` as
+    created at its ``rec_from`` and closed at its ``rec_to``, which gives what projecting them in log
+    order gives."""
+    from staffing.projections.figures import FIGURE_COLUMNS
+    from staffing.projections.tables import unit_figures
+
+    v, f = unit_versions, unit_figures
+    units: dict[str, list[_Stored]] = defaultdict(list)
+    changes = []
+    for r in conn.execute(select(v.c.unit_id, v.c.valid_from, v.c.valid_to, v.c.rec_from, v.c.rec_to,
+                                 v.c.parent_id, v.c.status)):
+        row = _Stored(r.unit_id, r.valid_from, r.valid_to, int(r.rec_from), int(r.rec_to),
+                      (None,) * _PARENT + (r.parent_id, r.status))
+        units[r.unit_id].append(row)
+        changes.append((r.unit_id, row))
+    figures = [_Stored(r[0], r[1], r[2], int(r[3]), int(r[4]), tuple(r[5:])) for r in conn.execute(
+        select(f.c.unit_id, f.c.valid_from, f.c.valid_to, f.c.rec_from, f.c.rec_to,
+               *[f.c[n] for n in FIGURE_COLUMNS]))]
+    rollup = Rollup(conn, fresh=True)
+    rollup.flush(changes, [c for c in changes if c[1].rec_to != OPEN_POSITION], lambda unit: units.get(unit, []),
+                 figures,
+                 [r for r in figures if r.rec_to != OPEN_POSITION], lambda wanted: {u: [] for u in wanted})

@@ -1,0 +1,129 @@
+"""The national summary read from the roll-up (issue 9): one row per top-level unit, summed over its subtree.
+
+``staffingReport(depth: 1, includeDescendants: true)`` without a root. The tree walk reads every unit
+of the country and one figure row each (~60,000 seeks); here each root's totals are the roll-up's
+sum (``staffing.projections.rollup``): the root's checkpoint for D's month at the last mark before
+P, plus its deltas recorded after that mark up to P, plus its deltas dated from that month start
+to D recorded up to the mark. Then ~70 roots are read one by one (their unit rows, their own figure
+rows, their exception deadlines). The figures are the tree walk's: the tests hold the two equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import BigInteger, Connection, Date, and_, bindparam, func, select
+
+from staffing.projections import tables as t
+from staffing.projections.figures import WIDTH
+from staffing.projections.queries import (
+    _UNIT_COLUMNS,
+    EntrySource,
+    Queries,
+    QuotaEntry,
+    StaffingFigures,
+    _gap,
+    _row_order,
+    running_exception,
+    visible,
+)
+from staffing.projections.rollup import RWIDTH, SURPLUS, UNITS, VACANCY, month_floor
+
+__all__ = ["national_summary", "root_totals"]
+
+
+def _statements() -> dict[str, Any]:
+    d, p, p0, m = (bindparam("d", type_=Date), bindparam("p", type_=BigInteger), bindparam("p0", type_=BigInteger),
+                   bindparam("m", type_=Date))
+    marks, c, x = t.rollup_marks, t.root_checkpoints, t.root_deltas
+    sums = [func.sum(x.c[n]) for n in t.ROLLUP_COLUMNS]
+    inner = c.alias("v")
+    newest = (select(func.max(inner.c.position))
+              .where(inner.c.month == m, inner.c.root_id == c.c.root_id, inner.c.position <= p0).scalar_subquery())
+    return {
+        "mark": select(marks.c.position, marks.c.extent).where(marks.c.position <= p)
+        .order_by(marks.c.position.desc()).limit(1),
+        "checkpoints": select(c.c.root_id, *[c.c[n] for n in t.ROLLUP_COLUMNS])
+        .where(c.c.month == m, c.c.position == newest),
+        "recent": select(x.c.root_id, *sums).where(and_(x.c.position > p0, x.c.position <= p, x.c.day <= d))
+        .group_by(x.c.root_id),
+        "month": select(x.c.root_id, *sums).where(and_(x.c.day >= m, x.c.day <= d, x.c.position <= p0))
+        .group_by(x.c.root_id),
+    }
+
+
+_STATEMENTS = _statements()
+
+
+def root_totals(conn: Connection, as_of: date, position: int) -> dict[str, list[int]]:
+    """Each root in force on ``as_of`` as known at ``position`` -> its roll-up vector (``ROLLUP_COLUMNS``)."""
+    mark = conn.execute(_STATEMENTS["mark"], {"p": position}).first()
+    totals: dict[str, list[int]] = {}
+
+    def add(rows: Iterable[Any]) -> None:
+        for r in rows:
+            vector = totals.setdefault(r[0], [0] * RWIDTH)
+            for i in range(RWIDTH):
+                vector[i] += int(r[i + 1] or 0)
+
+    if mark is None:
+        p0, month = 0, date.min
+    else:
+        p0, month = int(mark.position), min(month_floor(as_of), mark.extent)
+        add(conn.execute(_STATEMENTS["checkpoints"], {"m": month, "p0": p0}))
+        add(conn.execute(_STATEMENTS["month"], {"m": month, "d": as_of, "p0": p0}))
+    add(conn.execute(_STATEMENTS["recent"], {"p0": p0, "p": position, "d": as_of}))
+    return {root: vector for root, vector in totals.items() if vector[UNITS] > 0}
+
+
+def national_summary(queries: Queries, conn: Connection, as_of: date, position: int) -> list[StaffingFigures]:
+    """The rows of ``Queries.staffing_report(None, as_of, position, depth=1, include_descendants=True)``."""
+    totals = root_totals(conn, as_of, position)
+    if not totals:
+        return []
+    v = t.unit_versions
+    rows = sorted(conn.execute(select(*[v.c[n] for n in _UNIT_COLUMNS]).where(
+        v.c.unit_id.in_(sorted(totals)), visible(v, as_of, position), v.c.status == "ACTIVE")).all(), key=_row_order)
+    roots = [r.unit_id for r in rows]
+    own = queries.figure_rows(conn, roots, as_of, position)
+    deadlines = queries.exception_deadlines(conn, roots, as_of, position)
+    source = SubtreeEntries(queries, as_of, position, roots)
+    out = []
+    for r in rows:
+        vector = totals[r.unit_id]
+        figures = queries._assemble(r.unit_id, vector[:WIDTH], (r.unit_id,), as_of, position,
+                                    running_exception(deadlines.get(r.unit_id), as_of), True, source)
+        figures.unit, figures.level = queries.view_of(r, as_of, position), 1
+        figures.gross_surplus, figures.gross_vacancy = vector[SURPLUS], vector[VACANCY]
+        figures.own_surplus = max(_gap(own[r.unit_id]), 0) if r.unit_id in own else 0
+        figures.exception_deadline = deadlines.get(r.unit_id)
+        out.append(figures)
+    return out
+
+
+class SubtreeEntries(EntrySource):
+    """The quota entries behind each root's figures: its whole subtree's, found on first use (the
+    summary itself reads no tree)."""
+
+    def __init__(self, queries: Queries, as_of: date, position: int, roots: list[str]) -> None:
+        super().__init__(queries, as_of, position)
+        self.roots = roots
+        self.subtrees: dict[str, list[str]] = {}
+
+    def load(self, conn: Connection | None = None) -> None:
+        if self._loaded is not None:
+            return
+        if conn is None:
+            with self.queries.connect() as own:
+                self.load(own)
+            return
+        for root in self.roots:
+            self.subtrees[root] = self.queries.subtree_ids(conn, root, self.as_of, self.position)
+            self.units.update(self.subtrees[root])
+        super().load(conn)
+
+    def entries(self, members: Iterable[str], category: str) -> list[QuotaEntry]:
+        self.load()
+        return super().entries([u for m in members for u in self.subtrees.get(m, [m])], category)
