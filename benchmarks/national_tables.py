@@ -21,6 +21,7 @@ What it writes (seeded; ``--people`` scales the people):
   diffs and reform statistics read them (a third of the departures up to 2023 are downsizing
   cases: a measure of size, not the calibrated published figures, which come from the generator);
 - ``unit_figures`` derived from the person and quota rows by the projector's own ``FigureBatch``,
+  the national summary's roll-up derived from those by ``staffing.projections.rollup.backfill``,
   and one ``log_clock`` row per position.
 
 Nothing is written to the event store: this measures queries, not the write side (the figures of
@@ -45,6 +46,7 @@ from sqlalchemy import Connection, delete, insert
 
 from staffing.bootstrap import build
 from staffing.config import Settings
+from staffing.projections import rollup
 from staffing.projections import tables as t
 from staffing.projections.bulk import insert_rows
 from staffing.projections.figures import FigureBatch, person_contribution, quota_contribution
@@ -313,6 +315,7 @@ def fill(conn: Connection, people: int, seed: int) -> dict[str, int]:
     for start in range(0, len(persons), 50_000):
         insert_rows(conn, t.persons, persons[start:start + 50_000])
     figures.flush()
+    rollup.backfill(conn)  # the national summary's roll-up, derived from the unit and figure rows
     for start in range(0, len(facts), 50_000):
         insert_rows(conn, t.facts, facts[start:start + 50_000])
     last = positions.next - 1

@@ -250,7 +250,7 @@ class Rollup:
         found = sorted((position, root, day, tuple(vector)) for (root, day, position), vector in deltas.items()
                        if any(vector))
         if found:
-            self.marks.load(self.conn)  # before this flush's deltas are in the table
+            self.marks.load(self.conn)  # counts the deltas since the last mark: before this flush's are in
         insert_rows(self.conn, root_deltas, [
             {"root_id": root, "day": day, "position": position, **dict(zip(ROLLUP_COLUMNS, vector, strict=True))}
             for position, root, day, vector in found])
@@ -339,57 +339,72 @@ def _stretches(unit: str, position: int, unit_rows: Callable[[str], list[Any]],
 
 
 class _Marks:
-    """The deltas since the last mark, and each root's checkpoint per month at that mark."""
+    """Counts the deltas since the last mark and makes the next one.
+
+    A rebuild (``fresh``) holds the epoch's deltas and every checkpoint in memory (its tables have no
+    secondary index until the end). Otherwise only a count is kept, and a mark reads the epoch's
+    deltas by position and the checkpoints of the months it may change by month, through their
+    indexes: a projector or a preview that starts pays two one-row reads, not an epoch."""
 
     def __init__(self, fresh: bool) -> None:
         self.loaded = fresh
         self.position = 0  # of the last mark (0: none yet)
         self.extent: date | None = None
-        self.epoch: list[tuple[str, date, int, tuple[int, ...]]] = []
+        self.count = 0  # deltas recorded since the last mark
+        self.epoch: list[tuple[str, date, int, tuple[int, ...]]] | None = [] if fresh else None
         self.values: dict[tuple[str, date], tuple[int, ...]] | None = {} if fresh else None
 
-    def add(self, conn: Connection, found: list[tuple[str, date, int, tuple[int, ...]]]) -> None:
-        """Take deltas in position order, marking after a position once ``EPOCH`` have gathered (never
-        inside one position: a mark covers every delta up to its position)."""
-        if not found:
-            return
-        assert self.loaded, "load() before the deltas are inserted"
-        for i, delta in enumerate(found):
-            self.epoch.append(delta)
-            if len(self.epoch) >= EPOCH and (i + 1 == len(found) or found[i + 1][2] != delta[2]):
-                self._mark(conn)
-
     def load(self, conn: Connection) -> None:
-        """Read the last mark and the deltas recorded since (once; call before inserting more)."""
+        """Read the last mark and count the deltas since (once; call before inserting more)."""
         if self.loaded:
             return
         last = conn.execute(select(rollup_marks.c.position, rollup_marks.c.extent)
                             .order_by(rollup_marks.c.position.desc()).limit(1)).first()
         if last is not None:
             self.position, self.extent = int(last.position), last.extent
-        d = root_deltas
-        self.epoch = [(r[0], r[1], int(r[2]), tuple(r[3:])) for r in conn.execute(
-            select(d.c.root_id, d.c.day, d.c.position, *[d.c[n] for n in ROLLUP_COLUMNS])
-            .where(d.c.position > self.position).order_by(d.c.position))]
+        self.count = int(conn.execute(select(func.count()).select_from(root_deltas)
+                                      .where(root_deltas.c.position > self.position)).scalar_one())
         self.loaded = True
 
-    def _checkpoints(self, conn: Connection) -> dict[tuple[str, date], tuple[int, ...]]:
-        if self.values is None:
-            c = root_checkpoints
-            self.values = {(r[0], r[1]): tuple(r[2:]) for r in conn.execute(
-                select(c.c.root_id, c.c.month, *[c.c[n] for n in ROLLUP_COLUMNS]).order_by(c.c.position))}
-        return self.values
+    def add(self, conn: Connection, found: list[tuple[str, date, int, tuple[int, ...]]]) -> None:
+        """Take deltas in position order (already in the table), marking after a position once ``EPOCH``
+        have gathered (never inside one position: a mark covers every delta up to its position)."""
+        assert self.loaded, "load() before the deltas are inserted"
+        for i, delta in enumerate(found):
+            self.count += 1
+            if self.epoch is not None:
+                self.epoch.append(delta)
+            if self.count >= EPOCH and (i + 1 == len(found) or found[i + 1][2] != delta[2]):
+                self._mark(conn, delta[2])
 
-    def _mark(self, conn: Connection) -> None:
-        """Store each root's sums per month as of the epoch's last position, where they changed."""
-        values = self._checkpoints(conn)
-        position = max(p for _, _, p, _ in self.epoch)
+    def _deltas(self, conn: Connection, position: int) -> list[tuple[str, date, int, tuple[int, ...]]]:
+        if self.epoch is not None:
+            return self.epoch
+        d = root_deltas
+        return [(r[0], r[1], int(r[2]), tuple(r[3:])) for r in conn.execute(
+            select(d.c.root_id, d.c.day, d.c.position, *[d.c[n] for n in ROLLUP_COLUMNS])
+            .where(d.c.position > self.position, d.c.position <= position))]
+
+    def _checkpoints(self, conn: Connection, first: date) -> dict[tuple[str, date], tuple[int, ...]]:
+        """Each root's checkpoint at the last mark for the months from ``first`` on."""
+        if self.values is not None:
+            return self.values
+        c = root_checkpoints
+        return {(r[0], r[1]): tuple(r[2:]) for r in conn.execute(
+            select(c.c.root_id, c.c.month, *[c.c[n] for n in ROLLUP_COLUMNS]).where(c.c.month >= first)
+            .order_by(c.c.position))}
+
+    def _mark(self, conn: Connection, position: int) -> None:
+        """Store each root's sums per month as of ``position``, where they changed."""
+        epoch = self._deltas(conn, position)
         by_root: dict[str, list[tuple[date, tuple[int, ...]]]] = defaultdict(list)
-        for root, day, _, vector in self.epoch:
+        for root, day, _, vector in epoch:
             by_root[root].append((day, vector))
         old = self.extent
-        extent = min(max([next_month(month_floor(max(day for _, day, _, _ in self.epoch))),
+        extent = min(max([next_month(month_floor(max(day for _, day, _, _ in epoch))),
                           *([old] if old is not None else [])]), LAST_MONTH)
+        first = min(next_month(month_floor(day)) for _, day, _, _ in epoch)
+        values = self._checkpoints(conn, min(first, old) if old is not None else first)
         zero = (0,) * RWIDTH
         rows = []
         for root in sorted({r for r, _ in values} | set(by_root)):
@@ -409,15 +424,14 @@ class _Marks:
                 within = old is not None and month <= old
                 before = values.get((root, month), zero) if within else beyond
                 new = tuple(a + b for a, b in zip(before, running, strict=True))
-                stored = before if within else None
-                if new != stored and (stored is not None or any(new)):
+                if new != before if within else any(new):
                     values[(root, month)] = new
                     rows.append({"root_id": root, "month": month, "position": position,
                                  **dict(zip(ROLLUP_COLUMNS, new, strict=True))})
                 month = next_month(month)
         insert_rows(conn, root_checkpoints, rows)
         insert_rows(conn, rollup_marks, [{"position": position, "extent": extent}])
-        self.position, self.extent, self.epoch = position, extent, []
+        self.position, self.extent, self.count, self.epoch = position, extent, 0, []
 
 
 @dataclass(eq=False)

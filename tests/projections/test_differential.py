@@ -176,6 +176,7 @@ def check_agreement(ledger: Ledger, history: History, seed: int, moments: int, d
                 for person_id in people:
                     probe.person(person_id)
                 probe.report(None, rolled=rng.random() < 0.5, depth=rng.choice([None, None, 1, 2]))
+                probe.report(None, rolled=True, depth=1)  # the national summary, read from the roll-up
                 probe.conservation()
                 if existing:
                     probe.report(rng.choice(existing), rolled=True, depth=None)

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, insert, select
 
 from staffing.bootstrap import Ledger
 from staffing.projections import rollup
@@ -67,3 +67,48 @@ def test_the_summary_from_the_roll_up_equals_the_tree_walk_at_every_position(
         marks = conn.execute(select(func.count()).select_from(t.rollup_marks)).scalar_one()
     assert marks > 5  # the checkpoints were exercised
     assert compare(ledger, random.Random(seed), dates=4) > 500
+
+
+ROLLUP_TABLES = (t.unit_roots, t.root_deltas, t.root_checkpoints, t.rollup_marks)
+
+
+def _rows(conn: Any, table: Any) -> list[tuple[Any, ...]]:
+    columns = [c for c in table.columns if c.name != "row_id"]
+    return [tuple(r) for r in conn.execute(select(*columns).order_by(*columns))]
+
+
+def test_the_backfill_from_the_rows_alone_gives_the_incremental_roll_up_row_for_row(
+        ledger: Ledger, clock: FakeClock, small_epochs: None) -> None:
+    """What migration 0007 (and ``benchmarks.national_tables``) derive from the unit and figure rows is
+    exactly what the projector kept batch by batch: the same root rows, deltas, checkpoints and marks."""
+    generate_history(ledger, clock, 37, steps=160)
+    engine = create_engine("sqlite://")
+    t.metadata.create_all(engine)
+    with ledger.queries.connect() as conn, engine.begin() as copy:
+        for table in (t.unit_versions, t.unit_figures):
+            copy.execute(insert(table), [dict(r) for r in conn.execute(select(table)).mappings()])
+        rollup.backfill(copy)
+        for table in ROLLUP_TABLES:
+            kept = _rows(conn, table)
+            assert kept, f"{table.name} is empty: nothing was compared"
+            assert _rows(copy, table) == kept, table.name
+
+
+def test_marks_hold_every_delta_up_to_their_position_and_none_after(ledger: Ledger, clock: FakeClock,
+                                                                    small_epochs: None) -> None:
+    """A checkpoint at a mark is the sum of the deltas dated before its month and recorded up to the mark;
+    months beyond a mark's extent hold no deltas recorded by then (what the summary's clamp relies on)."""
+    generate_history(ledger, clock, 23, steps=120)
+    c, d, m = t.root_checkpoints, t.root_deltas, t.rollup_marks
+    checked = 0
+    with ledger.queries.connect() as conn:
+        for mark in conn.execute(select(m)).all():
+            later = conn.execute(select(func.count()).select_from(d).where(
+                d.c.position <= mark.position, d.c.day >= mark.extent)).scalar_one()
+            assert later == 0, f"deltas dated after the extent of mark {mark.position}"
+            for row in conn.execute(select(c).where(c.c.position == mark.position)).mappings():
+                want = conn.execute(select(*[func.coalesce(func.sum(d.c[n]), 0) for n in t.ROLLUP_COLUMNS]).where(
+                    d.c.root_id == row["root_id"], d.c.day < row["month"], d.c.position <= mark.position)).one()
+                assert tuple(row[n] for n in t.ROLLUP_COLUMNS) == tuple(want), (mark.position, row["month"])
+                checked += 1
+    assert checked > 50
