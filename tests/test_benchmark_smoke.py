@@ -72,6 +72,8 @@ def test_queries_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> No
     assert text.count("national summary (") == 6 and "HTTP full listing as CSV" in text
     # the listing beside SQL giving the same cells in the same order (checked equal cell by cell)
     assert text.count("every cell in the listing's order") == 6
+    # the national summary from the roll-up beside the tree walk (checked equal row by row)
+    assert text.count("national summary from the roll-up") == 6
     assert "server peak resident memory" in text
 
 
