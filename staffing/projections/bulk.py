@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Table
 # exact type: datetimes (none in the read models) keep the driver's own handling
 sqlite3.register_adapter(date, date.isoformat)
 
-__all__ = ["close_rows", "insert_rows"]
+__all__ = ["close_rows", "insert_rows", "insert_tuples"]
 
 
 def insert_rows(conn: Connection, table: Table, records: Sequence[dict[str, Any]]) -> None:
@@ -34,20 +34,27 @@ def insert_rows(conn: Connection, table: Table, records: Sequence[dict[str, Any]
     columns = list(records[0])
     first = columns[0]
     getter: Any = itemgetter(*columns) if len(columns) > 1 else (lambda r: (r[first],))
+    insert_tuples(conn, table, columns, [getter(r) for r in records])
+
+
+def insert_tuples(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert ``rows`` (tuples of ``columns``' values) into ``table``: one COPY or one driver executemany."""
+    if not rows:
+        return
     dialect = conn.dialect
     if dialect.name == "postgresql":
         quoted = ", ".join(dialect.identifier_preparer.quote(c) for c in columns)
         raw: Any = conn.connection.dbapi_connection
         with raw.cursor() as cursor, cursor.copy(
                 f"COPY {dialect.identifier_preparer.quote(table.name)} ({quoted}) FROM STDIN") as copy:
-            for r in records:
-                copy.write_row(getter(r))
+            for r in rows:
+                copy.write_row(r)
         return
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     statement = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
                  f"VALUES ({', '.join([mark] * len(columns))})")
-    conn.exec_driver_sql(statement, [getter(r) for r in records])
+    conn.exec_driver_sql(statement, rows)
 
 
 def close_rows(conn: Connection, table: Table, closings: Sequence[tuple[int, int]]) -> None:

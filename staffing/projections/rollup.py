@@ -21,9 +21,12 @@ never changes. Each R row also adds 1 to ``units`` over its own rectangle, so th
 unit alone) are computed per F row, so they add up like the rest.
 
 Reading a root needs, besides its deltas, *marks*: every ``EPOCH`` deltas, the sum of each root's
-deltas dated before each month start is stored as of the mark's position (``root_checkpoints``, a
-row only where it changed). A summary at (D, P) is the checkpoint of D's month at the last mark
-before P, plus the deltas recorded after that mark, plus the deltas of D's month up to D.
+deltas dated before each *bound* (the 2nd, 9th, 16th and 23rd of every month) is stored as of the
+mark's position (``root_checkpoints``, a row only where it changed). A summary at (D, P) is the
+checkpoint of the last bound on or before D + 1 at the last mark before P, plus the deltas recorded
+after that mark, plus the deltas dated from that bound to D: at most a week's. Bounds fall the day
+after the 1st because the great days of a record are 1sts (a reform's 01/07/2025, a year's quota
+acts on 01/01): D on such a day reads the bound after it, whose checkpoint holds that whole day.
 """
 
 from __future__ import annotations
@@ -31,12 +34,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from staffing.projections.bulk import close_rows, insert_rows
+from staffing.projections.bulk import close_rows, insert_rows, insert_tuples
 from staffing.projections.figures import HEADCOUNT, QUOTA, WIDTH
 from staffing.projections.tables import (
     END_OF_TIME,
@@ -49,32 +53,52 @@ from staffing.projections.tables import (
     unit_versions,
 )
 
-__all__ = ["EPOCH", "RWIDTH", "SURPLUS", "UNITS", "VACANCY", "Rollup", "month_floor", "next_month"]
+__all__ = ["EPOCH", "RWIDTH", "SURPLUS", "UNITS", "VACANCY", "Rollup", "bound_for", "next_bound"]
 
 RWIDTH = len(ROLLUP_COLUMNS)
 SURPLUS, VACANCY, UNITS = WIDTH, WIDTH + 1, WIDTH + 2
 #: deltas between two marks: a summary sums at most this many recorded after its mark
 EPOCH = 20_000
-#: the last month a mark stores (later dates read that month's checkpoint and the deltas after it)
-LAST_MONTH = date(2100, 1, 1)
+#: the last bound a mark stores (later dates read its checkpoint and the deltas after it)
+LAST_BOUND = date(2100, 1, 2)
+_BOUND_DAYS = (2, 9, 16, 23)
 MAX_DEPTH = 64  # as ``Queries``: deeper than any administrative tree; a cycle is cut
 _PARENT, _STATUS = 5, 6  # in a unit row's values (the unit series' value columns)
-_HEADS = tuple(HEADCOUNT.values())
-_QUOTAS = tuple(QUOTA.values())
 _UNIT_ONLY = (0,) * (RWIDTH - 1) + (1,)
+_DELTA_COLUMNS = ("root_id", "day", "position", *ROLLUP_COLUMNS)
+_HEADS_OF, _QUOTAS_OF = itemgetter(*HEADCOUNT.values()), itemgetter(*QUOTA.values())
 
 
-def month_floor(day: date) -> date:
-    return day.replace(day=1)
+def bound_floor(day: date) -> date:
+    """The last bound on or before ``day``."""
+    for d in reversed(_BOUND_DAYS):
+        if day.day >= d:
+            return day.replace(day=d)
+    previous = day.replace(day=1) - timedelta(days=1)
+    return previous.replace(day=_BOUND_DAYS[-1])
 
 
-def next_month(day: date) -> date:
-    return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+def next_bound(bound: date) -> date:
+    """The bound after ``bound`` (itself a bound)."""
+    i = _BOUND_DAYS.index(bound.day)
+    if i + 1 < len(_BOUND_DAYS):
+        return bound.replace(day=_BOUND_DAYS[i + 1])
+    return date(bound.year + 1, 1, 2) if bound.month == 12 else date(bound.year, bound.month + 1, 2)
+
+
+def first_bound_after(day: date) -> date:
+    """The first bound whose checkpoint counts a delta dated ``day`` (sums are of days before a bound)."""
+    return next_bound(bound_floor(day))
+
+
+def bound_for(as_of: date) -> date:
+    """The checkpoint a summary on ``as_of`` starts from: the last bound on or before the next day."""
+    return bound_floor(as_of + timedelta(days=1)) if as_of < date.max else bound_floor(as_of)
 
 
 def extended(values: Sequence[int]) -> tuple[int, ...]:
     """A figure vector with its gross surplus, gross vacancy and no unit count (``ROLLUP_COLUMNS``)."""
-    gap = sum(values[i] for i in _HEADS) - sum(values[i] for i in _QUOTAS)
+    gap = sum(_HEADS_OF(values)) - sum(_QUOTAS_OF(values))
     return (*values, max(gap, 0), max(-gap, 0), 0)
 
 
@@ -251,9 +275,8 @@ class Rollup:
                        if any(vector))
         if found:
             self.marks.load(self.conn)  # counts the deltas since the last mark: before this flush's are in
-        insert_rows(self.conn, root_deltas, [
-            {"root_id": root, "day": day, "position": position, **dict(zip(ROLLUP_COLUMNS, vector, strict=True))}
-            for position, root, day, vector in found])
+        insert_tuples(self.conn, root_deltas, _DELTA_COLUMNS,
+                      [(root, day, position, *vector) for position, root, day, vector in found])
         self.marks.add(self.conn, [(root, day, position, vector) for position, root, day, vector in found])
 
 
@@ -343,7 +366,7 @@ class _Marks:
 
     A rebuild (``fresh``) holds the epoch's deltas and every checkpoint in memory (its tables have no
     secondary index until the end). Otherwise only a count is kept, and a mark reads the epoch's
-    deltas by position and the checkpoints of the months it may change by month, through their
+    deltas by position and the checkpoints of the bounds it may change by bound, through their
     indexes: a projector or a preview that starts pays two one-row reads, not an epoch."""
 
     def __init__(self, fresh: bool) -> None:
@@ -386,49 +409,49 @@ class _Marks:
             .where(d.c.position > self.position, d.c.position <= position))]
 
     def _checkpoints(self, conn: Connection, first: date) -> dict[tuple[str, date], tuple[int, ...]]:
-        """Each root's checkpoint at the last mark for the months from ``first`` on."""
+        """Each root's checkpoint at the last mark for the bounds from ``first`` on."""
         if self.values is not None:
             return self.values
         c = root_checkpoints
         return {(r[0], r[1]): tuple(r[2:]) for r in conn.execute(
-            select(c.c.root_id, c.c.month, *[c.c[n] for n in ROLLUP_COLUMNS]).where(c.c.month >= first)
+            select(c.c.root_id, c.c.bound, *[c.c[n] for n in ROLLUP_COLUMNS]).where(c.c.bound >= first)
             .order_by(c.c.position))}
 
     def _mark(self, conn: Connection, position: int) -> None:
-        """Store each root's sums per month as of ``position``, where they changed."""
+        """Store each root's sums per bound as of ``position``, where they changed."""
         epoch = self._deltas(conn, position)
         by_root: dict[str, list[tuple[date, tuple[int, ...]]]] = defaultdict(list)
         for root, day, _, vector in epoch:
             by_root[root].append((day, vector))
         old = self.extent
-        extent = min(max([next_month(month_floor(max(day for _, day, _, _ in epoch))),
-                          *([old] if old is not None else [])]), LAST_MONTH)
-        first = min(next_month(month_floor(day)) for _, day, _, _ in epoch)
+        extent = min(max([first_bound_after(max(day for _, day, _, _ in epoch)),
+                          *([old] if old is not None else [])]), LAST_BOUND)
+        first = min(first_bound_after(day) for _, day, _, _ in epoch)
         values = self._checkpoints(conn, min(first, old) if old is not None else first)
         zero = (0,) * RWIDTH
         rows = []
         for root in sorted({r for r, _ in values} | set(by_root)):
             dated = sorted(by_root.get(root, ()), key=lambda x: x[0])
-            start = next_month(month_floor(dated[0][0])) if dated else extent
+            start = first_bound_after(dated[0][0]) if dated else extent
             if old is not None and old < extent:
-                start = min(start, next_month(old))
+                start = min(start, next_bound(old))
             running = [0] * RWIDTH
             i = 0
-            month = start
+            bound = start
             # beyond the old extent, the old sums equal the extent's (read before it is updated below)
             beyond = values.get((root, old), zero) if old is not None else zero
-            while month <= extent:
-                while i < len(dated) and dated[i][0] < month:
+            while bound <= extent:
+                while i < len(dated) and dated[i][0] < bound:
                     running = [a + b for a, b in zip(running, dated[i][1], strict=True)]
                     i += 1
-                within = old is not None and month <= old
-                before = values.get((root, month), zero) if within else beyond
+                within = old is not None and bound <= old
+                before = values.get((root, bound), zero) if within else beyond
                 new = tuple(a + b for a, b in zip(before, running, strict=True))
                 if new != before if within else any(new):
-                    values[(root, month)] = new
-                    rows.append({"root_id": root, "month": month, "position": position,
+                    values[(root, bound)] = new
+                    rows.append({"root_id": root, "bound": bound, "position": position,
                                  **dict(zip(ROLLUP_COLUMNS, new, strict=True))})
-                month = next_month(month)
+                bound = next_bound(bound)
         insert_rows(conn, root_checkpoints, rows)
         insert_rows(conn, rollup_marks, [{"position": position, "extent": extent}])
         self.position, self.extent, self.count, self.epoch = position, extent, 0, []

@@ -2,9 +2,9 @@
 
 ``staffingReport(depth: 1, includeDescendants: true)`` without a root. The tree walk reads every unit
 of the country and one figure row each (~60,000 seeks); here each root's totals are the roll-up's
-sum (``staffing.projections.rollup``): the root's checkpoint for D's month at the last mark before
-P, plus its deltas recorded after that mark up to P, plus its deltas dated from that month start
-to D recorded up to the mark. Then ~70 roots are read one by one (their unit rows, their own figure
+sum (``staffing.projections.rollup``): the root's checkpoint at the last bound on or before D + 1
+as of the last mark before P, plus its deltas recorded after that mark up to P, plus its deltas
+dated from that bound to D recorded up to the mark. Then ~70 roots are read one by one (their unit rows, their own figure
 rows, their exception deadlines). The figures are the tree walk's: the tests hold the two equal.
 """
 
@@ -29,27 +29,27 @@ from staffing.projections.queries import (
     running_exception,
     visible,
 )
-from staffing.projections.rollup import RWIDTH, SURPLUS, UNITS, VACANCY, month_floor
+from staffing.projections.rollup import RWIDTH, SURPLUS, UNITS, VACANCY, bound_for
 
 __all__ = ["national_summary", "root_totals"]
 
 
 def _statements() -> dict[str, Any]:
-    d, p, p0, m = (bindparam("d", type_=Date), bindparam("p", type_=BigInteger), bindparam("p0", type_=BigInteger),
-                   bindparam("m", type_=Date))
+    d, p, p0, b = (bindparam("d", type_=Date), bindparam("p", type_=BigInteger), bindparam("p0", type_=BigInteger),
+                   bindparam("b", type_=Date))
     marks, c, x = t.rollup_marks, t.root_checkpoints, t.root_deltas
     sums = [func.sum(x.c[n]) for n in t.ROLLUP_COLUMNS]
     inner = c.alias("v")
     newest = (select(func.max(inner.c.position))
-              .where(inner.c.month == m, inner.c.root_id == c.c.root_id, inner.c.position <= p0).scalar_subquery())
+              .where(inner.c.bound == b, inner.c.root_id == c.c.root_id, inner.c.position <= p0).scalar_subquery())
     return {
         "mark": select(marks.c.position, marks.c.extent).where(marks.c.position <= p)
         .order_by(marks.c.position.desc()).limit(1),
         "checkpoints": select(c.c.root_id, *[c.c[n] for n in t.ROLLUP_COLUMNS])
-        .where(c.c.month == m, c.c.position == newest),
+        .where(c.c.bound == b, c.c.position == newest),
         "recent": select(x.c.root_id, *sums).where(and_(x.c.position > p0, x.c.position <= p, x.c.day <= d))
         .group_by(x.c.root_id),
-        "month": select(x.c.root_id, *sums).where(and_(x.c.day >= m, x.c.day <= d, x.c.position <= p0))
+        "since_bound": select(x.c.root_id, *sums).where(and_(x.c.day >= b, x.c.day <= d, x.c.position <= p0))
         .group_by(x.c.root_id),
     }
 
@@ -69,11 +69,11 @@ def root_totals(conn: Connection, as_of: date, position: int) -> dict[str, list[
                 vector[i] += int(r[i + 1] or 0)
 
     if mark is None:
-        p0, month = 0, date.min
+        p0 = 0
     else:
-        p0, month = int(mark.position), min(month_floor(as_of), mark.extent)
-        add(conn.execute(_STATEMENTS["checkpoints"], {"m": month, "p0": p0}))
-        add(conn.execute(_STATEMENTS["month"], {"m": month, "d": as_of, "p0": p0}))
+        p0, bound = int(mark.position), min(bound_for(as_of), mark.extent)
+        add(conn.execute(_STATEMENTS["checkpoints"], {"b": bound, "p0": p0}))
+        add(conn.execute(_STATEMENTS["since_bound"], {"b": bound, "d": as_of, "p0": p0}))
     add(conn.execute(_STATEMENTS["recent"], {"p0": p0, "p": position, "d": as_of}))
     return {root: vector for root, vector in totals.items() if vector[UNITS] > 0}
 

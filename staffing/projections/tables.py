@@ -275,20 +275,21 @@ root_deltas = Table(
     Index("ix_root_deltas_day", "day", "position"),
 )
 
-# ... and, at each mark, per root and month start, the sum of the deltas dated before that month and
-# recorded up to the mark (a row only where it changed), so a summary sums at most a month of deltas
+# ... and, at each mark, per root and bound (the 2nd, 9th, 16th and 23rd of each month), the sum of the
+# deltas dated before the bound and recorded up to the mark (a row only where it changed), so a summary
+# sums at most a week of deltas
 root_checkpoints = Table(
     "root_checkpoints",
     metadata,
     Column("row_id", Integer, primary_key=True, autoincrement=True),
     Column("root_id", String(UUID_LEN), nullable=False),
-    Column("month", Date, nullable=False),
+    Column("bound", Date, nullable=False),
     Column("position", BigInteger, nullable=False),
     *[Column(name, Integer, nullable=False) for name in ROLLUP_COLUMNS],
-    Index("ix_root_checkpoints_month", "month", "root_id", "position"),
+    Index("ix_root_checkpoints_bound", "bound", "root_id", "position"),
 )
 
-# the marks: the log position of each checkpoint and the last month it holds (later months equal it)
+# the marks: the log position of each checkpoint and the last bound it holds (later bounds equal it)
 rollup_marks = Table(
     "rollup_marks",
     metadata,

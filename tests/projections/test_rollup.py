@@ -6,7 +6,7 @@ must give exactly the rows, figures, gross surplus and vacancy, own surplus and 
 ``staffing_report(None, depth=1, include_descendants=True)`` walked through the tree, which the
 differential test holds to the oracle. Checked on random histories with mergers, splits, moves,
 dissolutions, late facts and retractions, at every log position and many dates, with marks made
-every few deltas so that checkpoints, the month clamp and the recent deltas are all exercised; and
+every few deltas so that checkpoints, the extent's clamp and the recent deltas are all exercised; and
 after a rebuild and a backfill from the rows alone.
 """
 
@@ -96,8 +96,8 @@ def test_the_backfill_from_the_rows_alone_gives_the_incremental_roll_up_row_for_
 
 def test_marks_hold_every_delta_up_to_their_position_and_none_after(ledger: Ledger, clock: FakeClock,
                                                                     small_epochs: None) -> None:
-    """A checkpoint at a mark is the sum of the deltas dated before its month and recorded up to the mark;
-    months beyond a mark's extent hold no deltas recorded by then (what the summary's clamp relies on)."""
+    """A checkpoint at a mark is the sum of the deltas dated before its bound and recorded up to the mark;
+    no delta recorded by a mark is dated on or after its extent (what the summary's clamp relies on)."""
     generate_history(ledger, clock, 23, steps=120)
     c, d, m = t.root_checkpoints, t.root_deltas, t.rollup_marks
     checked = 0
@@ -108,7 +108,22 @@ def test_marks_hold_every_delta_up_to_their_position_and_none_after(ledger: Ledg
             assert later == 0, f"deltas dated after the extent of mark {mark.position}"
             for row in conn.execute(select(c).where(c.c.position == mark.position)).mappings():
                 want = conn.execute(select(*[func.coalesce(func.sum(d.c[n]), 0) for n in t.ROLLUP_COLUMNS]).where(
-                    d.c.root_id == row["root_id"], d.c.day < row["month"], d.c.position <= mark.position)).one()
-                assert tuple(row[n] for n in t.ROLLUP_COLUMNS) == tuple(want), (mark.position, row["month"])
+                    d.c.root_id == row["root_id"], d.c.day < row["bound"], d.c.position <= mark.position)).one()
+                assert tuple(row[n] for n in t.ROLLUP_COLUMNS) == tuple(want), (mark.position, row["bound"])
                 checked += 1
     assert checked > 50
+
+
+def test_bounds_cut_every_month_on_the_2nd_9th_16th_and_23rd() -> None:
+    """Every day lies in exactly one stretch [bound, next bound); a summary on a 1st starts from the
+    2nd (its checkpoint holds the whole 1st, the great day of reforms and yearly acts)."""
+    day = date(2015, 1, 1)
+    while day < date(2017, 3, 1):
+        bound = rollup.bound_floor(day)
+        assert bound.day in (2, 9, 16, 23) and bound <= day < rollup.next_bound(bound), day
+        assert rollup.bound_for(day) == rollup.bound_floor(day + timedelta(days=1))
+        assert rollup.first_bound_after(day) > day >= rollup.bound_floor(rollup.first_bound_after(day) - timedelta(1))
+        day += timedelta(days=1)
+    assert rollup.bound_for(date(2025, 7, 1)) == date(2025, 7, 2)
+    assert rollup.bound_floor(date(2025, 1, 1)) == date(2024, 12, 23)
+    assert rollup.next_bound(date(2024, 12, 23)) == date(2025, 1, 2)

@@ -50,12 +50,12 @@ def upgrade() -> None:
         'root_checkpoints',
         sa.Column('row_id', sa.Integer(), autoincrement=True, nullable=False),
         sa.Column('root_id', sa.String(length=36), nullable=False),
-        sa.Column('month', sa.Date(), nullable=False),
+        sa.Column('bound', sa.Date(), nullable=False),
         sa.Column('position', sa.BigInteger(), nullable=False),
         *[sa.Column(c, sa.Integer(), nullable=False) for c in COLUMNS],
         sa.PrimaryKeyConstraint('row_id', name=op.f('pk_root_checkpoints')),
     )
-    op.create_index('ix_root_checkpoints_month', 'root_checkpoints', ['month', 'root_id', 'position'], unique=False)
+    op.create_index('ix_root_checkpoints_bound', 'root_checkpoints', ['bound', 'root_id', 'position'], unique=False)
     op.create_table(
         'rollup_marks',
         sa.Column('position', sa.BigInteger(), autoincrement=False, nullable=False),
