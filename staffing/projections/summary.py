@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Date, and_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from staffing.projections import tables as t
 from staffing.projections.figures import WIDTH
@@ -39,16 +40,24 @@ def _statements() -> dict[str, Any]:
                    bindparam("b", type_=Date))
     marks, c, x = t.rollup_marks, t.root_checkpoints, t.root_deltas
     sums = [func.sum(x.c[n]) for n in t.ROLLUP_COLUMNS]
-    inner = c.alias("v")
-    newest = (select(func.max(inner.c.position))
-              .where(inner.c.bound == b, inner.c.root_id == c.c.root_id, inner.c.position <= p0).scalar_subquery())
+    values = [c.c[n] for n in t.ROLLUP_COLUMNS]
+    latest = (select(c.c.root_id, func.max(c.c.position).label("position")).where(c.c.bound == b, c.c.position <= p0)
+              .group_by(c.c.root_id).having(c.c.units > 0).subquery("latest"))
+    newest = (select(c.c.root_id, *values).where(c.c.bound == b, c.c.position <= p0)
+              .ext(distinct_on(c.c.root_id)).order_by(c.c.root_id, c.c.position.desc()).subquery("newest"))
     return {
         "mark": select(marks.c.position, marks.c.extent).where(marks.c.position <= p)
         .order_by(marks.c.position.desc()).limit(1),
-        "checkpoints": select(c.c.root_id, *[c.c[n] for n in t.ROLLUP_COLUMNS])
-        .where(c.c.bound == b, c.c.position == newest),
+        # each root's latest checkpoint at the bound as of the mark, if it has units in force then (a root
+        # without has only zeros: a unit's figures count only under a root). SQLite finds them in the
+        # index alone (its max() gives the bare column ``units`` of the row it picks: documented
+        # behaviour), then reads those rows; PostgreSQL has DISTINCT ON
+        "checkpoints sqlite": select(c.c.root_id, *values).join(latest, and_(
+            c.c.bound == b, c.c.root_id == latest.c.root_id, c.c.position == latest.c.position)),
+        "checkpoints postgresql": select(newest).where(newest.c.units > 0),
+        # recorded after the mark: by position (SQLite would otherwise walk the day index from the past)
         "recent": select(x.c.root_id, *sums).where(and_(x.c.position > p0, x.c.position <= p, x.c.day <= d))
-        .group_by(x.c.root_id),
+        .group_by(x.c.root_id).with_hint(x, "INDEXED BY ix_root_deltas_position", "sqlite"),
         "since_bound": select(x.c.root_id, *sums).where(and_(x.c.day >= b, x.c.day <= d, x.c.position <= p0))
         .group_by(x.c.root_id),
     }
@@ -71,9 +80,12 @@ def root_totals(conn: Connection, as_of: date, position: int) -> dict[str, list[
     if mark is None:
         p0 = 0
     else:
-        p0, bound = int(mark.position), min(bound_for(as_of), mark.extent)
-        add(conn.execute(_STATEMENTS["checkpoints"], {"b": bound, "p0": p0}))
-        add(conn.execute(_STATEMENTS["since_bound"], {"b": bound, "d": as_of, "p0": p0}))
+        p0, bound = int(mark.position), bound_for(as_of)
+        if bound >= mark.extent:  # no delta recorded by the mark is dated on or after its extent
+            bound = mark.extent
+        else:
+            add(conn.execute(_STATEMENTS["since_bound"], {"b": bound, "d": as_of, "p0": p0}))
+        add(conn.execute(_STATEMENTS[f"checkpoints {conn.dialect.name}"], {"b": bound, "p0": p0}))
     add(conn.execute(_STATEMENTS["recent"], {"p0": p0, "p": position, "d": as_of}))
     return {root: vector for root, vector in totals.items() if vector[UNITS] > 0}
 

@@ -286,7 +286,8 @@ root_checkpoints = Table(
     Column("bound", Date, nullable=False),
     Column("position", BigInteger, nullable=False),
     *[Column(name, Integer, nullable=False) for name in ROLLUP_COLUMNS],
-    Index("ix_root_checkpoints_bound", "bound", "root_id", "position"),
+    # a summary finds each root's latest version at a bound, and whether it has units, from the index alone
+    Index("ix_root_checkpoints_bound", "bound", "root_id", "position", "units"),
 )
 
 # the marks: the log position of each checkpoint and the last bound it holds (later bounds equal it)

@@ -55,7 +55,7 @@ def upgrade() -> None:
         *[sa.Column(c, sa.Integer(), nullable=False) for c in COLUMNS],
         sa.PrimaryKeyConstraint('row_id', name=op.f('pk_root_checkpoints')),
     )
-    op.create_index('ix_root_checkpoints_bound', 'root_checkpoints', ['bound', 'root_id', 'position'], unique=False)
+    op.create_index('ix_root_checkpoints_bound', 'root_checkpoints', ['bound', 'root_id', 'position', 'units'], unique=False)
     op.create_table(
         'rollup_marks',
         sa.Column('position', sa.BigInteger(), autoincrement=False, nullable=False),
