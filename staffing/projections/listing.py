@@ -72,6 +72,11 @@ def json_lines(queries: Queries, conn: Connection, root_id: str | None, as_of: d
 
 def _rows(queries: Queries, conn: Connection, root_id: str | None, as_of: date, position: int, rolled: bool,
           depth: int | None) -> Iterator[list[object]]:
+    if root_id is None and depth == 1 and rolled:  # the national summary: from the roll-up, no tree
+        from staffing.projections.summary import summary_rows
+
+        return (_row(r, 1, vector, deadline, as_of)
+                for r, vector, _, deadline in summary_rows(queries, conn, as_of, position))
     with collection_paused():  # the eager part: every unit row and figure vector (rows are formatted as streamed)
         data = queries.report_data(conn, root_id, as_of, position, depth, rolled)
     return (_row(r, level, data.total(r.unit_id), data.deadlines.get(r.unit_id), as_of) for r, level in data.shown)

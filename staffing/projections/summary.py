@@ -32,7 +32,7 @@ from staffing.projections.queries import (
 )
 from staffing.projections.rollup import RWIDTH, SURPLUS, UNITS, VACANCY, bound_for
 
-__all__ = ["national_summary", "root_totals"]
+__all__ = ["national_summary", "root_totals", "summary_rows"]
 
 
 def _statements() -> dict[str, Any]:
@@ -90,8 +90,10 @@ def root_totals(conn: Connection, as_of: date, position: int) -> dict[str, list[
     return {root: vector for root, vector in totals.items() if vector[UNITS] > 0}
 
 
-def national_summary(queries: Queries, conn: Connection, as_of: date, position: int) -> list[StaffingFigures]:
-    """The rows of ``Queries.staffing_report(None, as_of, position, depth=1, include_descendants=True)``."""
+def summary_rows(queries: Queries, conn: Connection, as_of: date, position: int
+                 ) -> list[tuple[Any, list[int], tuple[int, ...] | None, date | None]]:
+    """Each root in force, in the tree walk's order (code, then id): (its unit row, its roll-up vector,
+    its own figure vector or None, its exception deadline on record or None)."""
     totals = root_totals(conn, as_of, position)
     if not totals:
         return []
@@ -101,16 +103,21 @@ def national_summary(queries: Queries, conn: Connection, as_of: date, position: 
     roots = [r.unit_id for r in rows]
     own = queries.figure_rows(conn, roots, as_of, position)
     deadlines = queries.exception_deadlines(conn, roots, as_of, position)
-    source = SubtreeEntries(queries, as_of, position, roots)
+    return [(r, totals[r.unit_id], own.get(r.unit_id), deadlines.get(r.unit_id)) for r in rows]
+
+
+def national_summary(queries: Queries, conn: Connection, as_of: date, position: int) -> list[StaffingFigures]:
+    """The rows of ``Queries.staffing_report(None, as_of, position, depth=1, include_descendants=True)``."""
+    found = summary_rows(queries, conn, as_of, position)
+    source = SubtreeEntries(queries, as_of, position, [r.unit_id for r, _, _, _ in found])
     out = []
-    for r in rows:
-        vector = totals[r.unit_id]
+    for r, vector, own, deadline in found:
         figures = queries._assemble(r.unit_id, vector[:WIDTH], (r.unit_id,), as_of, position,
-                                    running_exception(deadlines.get(r.unit_id), as_of), True, source)
+                                    running_exception(deadline, as_of), True, source)
         figures.unit, figures.level = queries.view_of(r, as_of, position), 1
         figures.gross_surplus, figures.gross_vacancy = vector[SURPLUS], vector[VACANCY]
-        figures.own_surplus = max(_gap(own[r.unit_id]), 0) if r.unit_id in own else 0
-        figures.exception_deadline = deadlines.get(r.unit_id)
+        figures.own_surplus = max(_gap(own), 0) if own is not None else 0
+        figures.exception_deadline = deadline
         out.append(figures)
     return out
 

@@ -12,6 +12,8 @@ after a rebuild and a backfill from the rows alone.
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from datetime import date, timedelta
 from typing import Any
@@ -22,6 +24,8 @@ from sqlalchemy import create_engine, func, insert, select
 from staffing.bootstrap import Ledger
 from staffing.projections import rollup
 from staffing.projections import tables as t
+from staffing.projections.listing import HEADER, csv_lines
+from staffing.projections.listing import _row as _listing_row
 from staffing.projections.queries import StaffingFigures
 from tests.projections.history import generate_history
 from tests.support import FakeClock
@@ -127,3 +131,25 @@ def test_bounds_cut_every_month_on_the_2nd_9th_16th_and_23rd() -> None:
     assert rollup.bound_for(date(2025, 7, 1)) == date(2025, 7, 2)
     assert rollup.bound_floor(date(2025, 1, 1)) == date(2024, 12, 23)
     assert rollup.next_bound(date(2024, 12, 23)) == date(2025, 1, 2)
+
+
+def test_the_summary_download_from_the_roll_up_equals_the_tree_walks_rows(ledger: Ledger, clock: FakeClock,
+                                                                          small_epochs: None) -> None:
+    """``/downloads/staffing.csv?depth=1&rolled=true`` without a root is written from the roll-up: the same
+    rows the tree walk's report data give."""
+    generate_history(ledger, clock, 11, steps=120)
+    q = ledger.queries
+    rng = random.Random(5)
+    with q.connect() as conn:
+        last = int(conn.execute(select(func.max(t.log_clock.c.position))).scalar_one())
+        days = sorted({r[0] for r in conn.execute(select(t.root_deltas.c.day))})
+        checked = 0
+        for _ in range(40):
+            as_of, position = rng.choice(days) + timedelta(days=rng.choice([-1, 0, 3])), rng.randrange(1, last + 1)
+            data = q.report_data(conn, None, as_of, position, 1, True)
+            want = [[str(c) for c in _listing_row(r, level, data.total(r.unit_id), data.deadlines.get(r.unit_id),
+                                                  as_of)] for r, level in data.shown]
+            got = list(csv.reader(io.StringIO("".join(csv_lines(q, conn, None, as_of, position, True, 1)))))
+            assert got[0] == list(HEADER) and got[1:] == want, (as_of, position)
+            checked += len(want)
+        assert checked > 40
