@@ -20,8 +20,8 @@ never changes. Each R row also adds 1 to ``units`` over its own rectangle, so th
 (D, P) are those whose ``units`` is positive (no walk of the tree). Gross surplus and vacancy (each
 unit alone) are computed per F row, so they add up like the rest.
 
-Reading a root needs, besides its deltas, *marks*: every ``EPOCH`` deltas, the sum of each root's
-deltas dated before each *bound* (the 2nd, 9th, 16th and 23rd of every month) is stored as of the
+Reading a root needs, besides its deltas, *marks*: every ``EPOCH`` log positions, the sum of each
+root's deltas dated before each *bound* (the 2nd, 9th, 16th and 23rd of every month) is stored as of the
 mark's position (``root_checkpoints``, a row only where it changed). A summary at (D, P) is the
 checkpoint of the last bound on or before D + 1 at the last mark before P, plus the deltas recorded
 after that mark, plus the deltas dated from that bound to D: at most a week's. Bounds fall the day
@@ -57,7 +57,7 @@ __all__ = ["EPOCH", "RWIDTH", "SURPLUS", "UNITS", "VACANCY", "Rollup", "bound_fo
 
 RWIDTH = len(ROLLUP_COLUMNS)
 SURPLUS, VACANCY, UNITS = WIDTH, WIDTH + 1, WIDTH + 2
-#: deltas between two marks: a summary sums at most this many recorded after its mark
+#: log positions between two marks: a summary sums at most the deltas of this many after its mark
 EPOCH = 20_000
 #: the last bound a mark stores (later dates read its checkpoint and the deltas after it)
 LAST_BOUND = date(2100, 1, 2)
@@ -273,8 +273,6 @@ class Rollup:
             r.stored = True
         found = sorted((position, root, day, tuple(vector)) for (root, day, position), vector in deltas.items()
                        if any(vector))
-        if found:
-            self.marks.load(self.conn)  # counts the deltas since the last mark: before this flush's are in
         insert_tuples(self.conn, root_deltas, _DELTA_COLUMNS,
                       [(root, day, position, *vector) for position, root, day, vector in found])
         self.marks.add(self.conn, [(root, day, position, vector) for position, root, day, vector in found])
@@ -362,42 +360,39 @@ def _stretches(unit: str, position: int, unit_rows: Callable[[str], list[Any]],
 
 
 class _Marks:
-    """Counts the deltas since the last mark and makes the next one.
+    """Makes a mark at the first position with deltas ``EPOCH`` positions or more after the last one.
 
     A rebuild (``fresh``) holds the epoch's deltas and every checkpoint in memory (its tables have no
-    secondary index until the end). Otherwise only a count is kept, and a mark reads the epoch's
-    deltas by position and the checkpoints of the bounds it may change by bound, through their
-    indexes: a projector or a preview that starts pays two one-row reads, not an epoch."""
+    secondary index until the end). Otherwise a mark reads the epoch's deltas by position and the
+    checkpoints of the bounds it may change by bound, through their indexes: a projector or a
+    preview that starts pays a one-row read (the last mark), not an epoch."""
 
     def __init__(self, fresh: bool) -> None:
         self.loaded = fresh
         self.position = 0  # of the last mark (0: none yet)
         self.extent: date | None = None
-        self.count = 0  # deltas recorded since the last mark
         self.epoch: list[tuple[str, date, int, tuple[int, ...]]] | None = [] if fresh else None
         self.values: dict[tuple[str, date], tuple[int, ...]] | None = {} if fresh else None
 
     def load(self, conn: Connection) -> None:
-        """Read the last mark and count the deltas since (once; call before inserting more)."""
+        """Read the last mark (once)."""
         if self.loaded:
             return
         last = conn.execute(select(rollup_marks.c.position, rollup_marks.c.extent)
                             .order_by(rollup_marks.c.position.desc()).limit(1)).first()
         if last is not None:
             self.position, self.extent = int(last.position), last.extent
-        self.count = int(conn.execute(select(func.count()).select_from(root_deltas)
-                                      .where(root_deltas.c.position > self.position)).scalar_one())
         self.loaded = True
 
     def add(self, conn: Connection, found: list[tuple[str, date, int, tuple[int, ...]]]) -> None:
-        """Take deltas in position order (already in the table), marking after a position once ``EPOCH``
-        have gathered (never inside one position: a mark covers every delta up to its position)."""
-        assert self.loaded, "load() before the deltas are inserted"
+        """Take deltas in position order (already in the table), marking after the first position at least
+        ``EPOCH`` past the last mark (never inside one position: a mark covers every delta up to its
+        position). Positions, not a count of deltas, decide: nothing to count when a projector starts."""
+        self.load(conn)
         for i, delta in enumerate(found):
-            self.count += 1
             if self.epoch is not None:
                 self.epoch.append(delta)
-            if self.count >= EPOCH and (i + 1 == len(found) or found[i + 1][2] != delta[2]):
+            if delta[2] - self.position >= EPOCH and (i + 1 == len(found) or found[i + 1][2] != delta[2]):
                 self._mark(conn, delta[2])
 
     def _deltas(self, conn: Connection, position: int) -> list[tuple[str, date, int, tuple[int, ...]]]:
@@ -454,7 +449,7 @@ class _Marks:
                 bound = next_bound(bound)
         insert_rows(conn, root_checkpoints, rows)
         insert_rows(conn, rollup_marks, [{"position": position, "extent": extent}])
-        self.position, self.extent, self.count, self.epoch = position, extent, 0, []
+        self.position, self.extent, self.epoch = position, extent, []
 
 
 @dataclass(eq=False)

@@ -1,7 +1,7 @@
 """The national summary from the roll-up equals the tree walk's, at every knowledge position (issue 9).
 
 The roll-up (``staffing.projections.rollup``) keeps, per top-level unit, append-only corner deltas of
-every (figure row x root row) rectangle, and marks every ``EPOCH`` deltas. The summary read from it
+every (figure row x root row) rectangle, and marks every ``EPOCH`` log positions. The summary read from it
 must give exactly the rows, figures, gross surplus and vacancy, own surplus and exception deadline of
 ``staffing_report(None, depth=1, include_descendants=True)`` walked through the tree, which the
 differential test holds to the oracle. Checked on random histories with mergers, splits, moves,
@@ -59,7 +59,7 @@ def compare(ledger: Ledger, rng: random.Random, dates: int) -> int:
 
 @pytest.fixture
 def small_epochs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Marks every few deltas, so a test history crosses many of them."""
+    """Marks every few positions, so a test history crosses many of them."""
     monkeypatch.setattr(rollup, "EPOCH", 7)
 
 
