@@ -19,9 +19,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, insert, select
+from alembic import command
+from sqlalchemy import create_engine, func, insert, inspect, select
 
-from staffing.bootstrap import Ledger
+from staffing.bootstrap import Ledger, alembic_config
 from staffing.projections import rollup
 from staffing.projections import tables as t
 from staffing.projections.listing import HEADER, csv_lines
@@ -153,3 +154,24 @@ def test_the_summary_download_from_the_roll_up_equals_the_tree_walks_rows(ledger
             assert got[0] == list(HEADER) and got[1:] == want, (as_of, position)
             checked += len(want)
         assert checked > 40
+
+
+def test_migration_0007_on_a_projected_database_derives_the_roll_up_the_projector_kept(
+        ledger: Ledger, clock: FakeClock, small_epochs: None) -> None:
+    """Down to 0006 (the roll-up's tables dropped) and up again on the ledger's own read models: the
+    migration's backfill gives back every row the projector had written."""
+    generate_history(ledger, clock, 23, steps=100)
+    engines = ledger.engines
+    with engines.read.connect() as conn:
+        kept = {table.name: _rows(conn, table) for table in ROLLUP_TABLES}
+    assert all(kept.values())
+    with engines.write.connect() as conn:
+        config = alembic_config(engines.write.url)
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0006")
+        conn.commit()
+        assert not inspect(conn).has_table("root_deltas")
+        command.upgrade(config, "head")
+        conn.commit()
+    with engines.read.connect() as conn:
+        assert {table.name: _rows(conn, table) for table in ROLLUP_TABLES} == kept
