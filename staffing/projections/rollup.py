@@ -363,16 +363,19 @@ class _Marks:
     """Makes a mark at the first position with deltas ``EPOCH`` positions or more after the last one.
 
     A rebuild (``fresh``) holds the epoch's deltas and every checkpoint in memory (its tables have no
-    secondary index until the end). Otherwise a mark reads the epoch's deltas by position and the
-    checkpoints of the bounds it may change by bound, through their indexes: a projector or a
-    preview that starts pays a one-row read (the last mark), not an epoch."""
+    secondary index until the end). Otherwise the first mark reads the epoch's deltas by position and
+    the checkpoints of the bounds it may change by bound, through their indexes, and later marks use
+    what is held: a projector or a preview that starts pays a one-row read (the last mark)."""
 
     def __init__(self, fresh: bool) -> None:
         self.loaded = fresh
         self.position = 0  # of the last mark (0: none yet)
         self.extent: date | None = None
         self.epoch: list[tuple[str, date, int, tuple[int, ...]]] | None = [] if fresh else None
-        self.values: dict[tuple[str, date], tuple[int, ...]] | None = {} if fresh else None
+        #: each root's checkpoint per bound at the last mark, for the bounds from ``values_from`` on (those
+        #: read back so far, then kept up to date here: a projector reads each stored row once)
+        self.values: dict[tuple[str, date], tuple[int, ...]] = {}
+        self.values_from: date | None = date.min if fresh else None
 
     def load(self, conn: Connection) -> None:
         """Read the last mark (once)."""
@@ -404,13 +407,17 @@ class _Marks:
             .where(d.c.position > self.position, d.c.position <= position))]
 
     def _checkpoints(self, conn: Connection, first: date) -> dict[tuple[str, date], tuple[int, ...]]:
-        """Each root's checkpoint at the last mark for the bounds from ``first`` on."""
-        if self.values is not None:
-            return self.values
-        c = root_checkpoints
-        return {(r[0], r[1]): tuple(r[2:]) for r in conn.execute(
-            select(c.c.root_id, c.c.bound, *[c.c[n] for n in ROLLUP_COLUMNS]).where(c.c.bound >= first)
-            .order_by(c.c.position))}
+        """Each root's checkpoint at the last mark, held for the bounds from ``first`` on at least: the
+        bounds before those already held are read back (the latest version of each), once."""
+        if self.values_from is None or first < self.values_from:
+            c = root_checkpoints
+            query = select(c.c.root_id, c.c.bound, *[c.c[n] for n in ROLLUP_COLUMNS]).where(c.c.bound >= first)
+            if self.values_from is not None:
+                query = query.where(c.c.bound < self.values_from)
+            for r in conn.execute(query.order_by(c.c.position)):
+                self.values[(r[0], r[1])] = tuple(r[2:])
+            self.values_from = first
+        return self.values
 
     def _mark(self, conn: Connection, position: int) -> None:
         """Store each root's sums per bound as of ``position``, where they changed."""
