@@ -261,34 +261,31 @@ unit_roots = _bitemporal(
 ROLLUP_COLUMNS = (*(c.name for c in unit_figures.c if c.name.startswith(("h_", "q_"))),
                   "gross_surplus", "gross_vacancy", "units")
 
+def _rollup(name: str, day: str, index: Index) -> Table:
+    """A roll-up table: per root, a date and a log position, and a ``ROLLUP_COLUMNS`` vector."""
+    return Table(
+        name,
+        metadata,
+        Column("row_id", Integer, primary_key=True, autoincrement=True),
+        Column("root_id", String(UUID_LEN), nullable=False),
+        Column(day, Date, nullable=False),
+        Column("position", BigInteger, nullable=False),
+        *[Column(column, Integer, nullable=False) for column in ROLLUP_COLUMNS],
+        index,
+    )
+
+
 # ... the corners of every (figure row x root row) rectangle, per root: a root's totals on day D as
 # known at position P are the sum of its deltas with day <= D and position <= P (append-only) ...
-root_deltas = Table(
-    "root_deltas",
-    metadata,
-    Column("row_id", Integer, primary_key=True, autoincrement=True),
-    Column("root_id", String(UUID_LEN), nullable=False),
-    Column("day", Date, nullable=False),
-    Column("position", BigInteger, nullable=False),
-    *[Column(name, Integer, nullable=False) for name in ROLLUP_COLUMNS],
-    Index("ix_root_deltas_position", "position"),
-    Index("ix_root_deltas_day", "day", "position"),
-)
+root_deltas = _rollup("root_deltas", "day", Index("ix_root_deltas_position", "position"))
+Index("ix_root_deltas_day", root_deltas.c.day, root_deltas.c.position)
 
 # ... and, at each mark, per root and bound (the 2nd, 9th, 16th and 23rd of each month), the sum of the
 # deltas dated before the bound and recorded up to the mark (a row only where it changed), so a summary
-# sums at most a week of deltas
-root_checkpoints = Table(
-    "root_checkpoints",
-    metadata,
-    Column("row_id", Integer, primary_key=True, autoincrement=True),
-    Column("root_id", String(UUID_LEN), nullable=False),
-    Column("bound", Date, nullable=False),
-    Column("position", BigInteger, nullable=False),
-    *[Column(name, Integer, nullable=False) for name in ROLLUP_COLUMNS],
-    # a summary finds each root's latest version at a bound, and whether it has units, from the index alone
-    Index("ix_root_checkpoints_bound", "bound", "root_id", "position", "units"),
-)
+# sums at most a week of deltas. It finds each root's latest version at a bound, and whether it has
+# units, from the index alone.
+root_checkpoints = _rollup("root_checkpoints", "bound",
+                           Index("ix_root_checkpoints_bound", "bound", "root_id", "position", "units"))
 
 # the marks: the log position of each checkpoint and the last bound it holds (later bounds equal it)
 rollup_marks = Table(

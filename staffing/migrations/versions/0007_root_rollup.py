@@ -35,27 +35,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('row_id', name=op.f('pk_unit_roots')),
     )
     op.create_index('ix_unit_roots_unit', 'unit_roots', ['unit_id', 'rec_to'], unique=False)
-    op.create_table(
-        'root_deltas',
-        sa.Column('row_id', sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column('root_id', sa.String(length=36), nullable=False),
-        sa.Column('day', sa.Date(), nullable=False),
-        sa.Column('position', sa.BigInteger(), nullable=False),
-        *[sa.Column(c, sa.Integer(), nullable=False) for c in COLUMNS],
-        sa.PrimaryKeyConstraint('row_id', name=op.f('pk_root_deltas')),
-    )
+    _rollup_table('root_deltas', 'day')
     op.create_index('ix_root_deltas_position', 'root_deltas', ['position'], unique=False)
     op.create_index('ix_root_deltas_day', 'root_deltas', ['day', 'position'], unique=False)
-    op.create_table(
-        'root_checkpoints',
-        sa.Column('row_id', sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column('root_id', sa.String(length=36), nullable=False),
-        sa.Column('bound', sa.Date(), nullable=False),
-        sa.Column('position', sa.BigInteger(), nullable=False),
-        *[sa.Column(c, sa.Integer(), nullable=False) for c in COLUMNS],
-        sa.PrimaryKeyConstraint('row_id', name=op.f('pk_root_checkpoints')),
-    )
-    op.create_index('ix_root_checkpoints_bound', 'root_checkpoints', ['bound', 'root_id', 'position', 'units'], unique=False)
+    _rollup_table('root_checkpoints', 'bound')
+    op.create_index('ix_root_checkpoints_bound', 'root_checkpoints', ['bound', 'root_id', 'position', 'units'],
+                    unique=False)
     op.create_table(
         'rollup_marks',
         sa.Column('position', sa.BigInteger(), autoincrement=False, nullable=False),
@@ -65,6 +50,18 @@ def upgrade() -> None:
     from staffing.projections.rollup import backfill
 
     backfill(op.get_bind())
+
+
+def _rollup_table(name: str, day: str) -> None:
+    op.create_table(
+        name,
+        sa.Column('row_id', sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column('root_id', sa.String(length=36), nullable=False),
+        sa.Column(day, sa.Date(), nullable=False),
+        sa.Column('position', sa.BigInteger(), nullable=False),
+        *[sa.Column(c, sa.Integer(), nullable=False) for c in COLUMNS],
+        sa.PrimaryKeyConstraint('row_id', name=op.f(f'pk_{name}')),
+    )
 
 
 def downgrade() -> None:
