@@ -4,8 +4,9 @@
 of the country and one figure row each (~60,000 seeks); here each root's totals are the roll-up's
 sum (``staffing.projections.rollup``): the root's checkpoint at the last bound on or before D + 1
 as of the last mark before P, plus its deltas recorded after that mark up to P, plus its deltas
-dated from that bound to D recorded up to the mark. Then ~70 roots are read one by one (their unit rows, their own figure
-rows, their exception deadlines). The figures are the tree walk's: the tests hold the two equal.
+dated from that bound to D recorded up to the mark. Then the ~100 roots' own rows are read (unit
+rows, own figure rows, exception deadlines). The figures are the tree walk's: the tests hold the
+two equal at every log position.
 """
 
 from __future__ import annotations
