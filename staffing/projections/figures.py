@@ -24,10 +24,11 @@ row, not the whole past. Each unit's believed rows always partition ``[first dat
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import product
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -36,7 +37,7 @@ from staffing.domain.values import PersonnelCategory, QuotaKind
 from staffing.projections.bulk import close_rows, insert_rows
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, unit_figures
 
-__all__ = ["FIGURE_COLUMNS", "HEADCOUNT", "QUOTA", "FigureBatch"]
+__all__ = ["FIGURE_COLUMNS", "HEADCOUNT", "QUOTA", "FigureBatch", "gap"]
 
 CATEGORY_NAMES = tuple(c.value for c in PersonnelCategory)
 KIND_NAMES = tuple(k.value for k in QuotaKind)
@@ -48,6 +49,12 @@ WIDTH = len(FIGURE_COLUMNS)
 ZERO = (0,) * WIDTH
 
 assert len(FIGURE_COLUMNS) == len(HEADCOUNT) + len(QUOTA), "unit_figures columns and categories disagree"
+_HEADS_OF, _QUOTAS_OF = itemgetter(*HEADCOUNT.values()), itemgetter(*QUOTA.values())
+
+
+def gap(vector: Sequence[int]) -> int:
+    """Headcount minus quota of one unit's figure vector (positive: surplus; negative: vacancy)."""
+    return sum(_HEADS_OF(vector)) - sum(_QUOTAS_OF(vector))
 
 
 @dataclass(eq=False)

@@ -41,6 +41,7 @@ from staffing.pause import paused
 from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines
 from staffing.projections.figures import FIGURE_COLUMNS, HEADCOUNT, QUOTA
+from staffing.projections.figures import gap as _gap
 from staffing.projections.text import fold
 
 _T = TypeVar("_T")
@@ -1193,11 +1194,6 @@ _FIRST_FIGURE = len(_UNIT_COLUMNS) + 1  # after the unit columns and the figure 
 def _country_figures(rows: Sequence[Any]) -> dict[str, tuple[int, ...]]:
     """The figure vectors of ``country_rows``' rows that have one (``figure_rows``' shape)."""
     return {r[0]: tuple(r[_FIRST_FIGURE:]) for r in rows if r.figure_row is not None}
-
-
-def _gap(vector: Sequence[int]) -> int:
-    """Headcount minus quota of one unit's figure vector."""
-    return sum(_HEADS_OF(vector)) - sum(_QUOTA_OF(vector))
 
 
 def _gaps(figures: StaffingFigures, vectors: Mapping[str, Sequence[int]], members: Sequence[str], unit_id: str,

@@ -35,13 +35,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from staffing.projections.bulk import close_rows, insert_rows, insert_tuples
-from staffing.projections.figures import HEADCOUNT, QUOTA, WIDTH
+from staffing.projections.figures import WIDTH, gap
 from staffing.projections.tables import (
     END_OF_TIME,
     OPEN_POSITION,
@@ -66,7 +65,6 @@ MAX_DEPTH = 64  # as ``Queries``: deeper than any administrative tree; a cycle i
 _PARENT, _STATUS = 5, 6  # in a unit row's values (the unit series' value columns)
 _UNIT_ONLY = (0,) * (RWIDTH - 1) + (1,)
 _DELTA_COLUMNS = ("root_id", "day", "position", *ROLLUP_COLUMNS)
-_HEADS_OF, _QUOTAS_OF = itemgetter(*HEADCOUNT.values()), itemgetter(*QUOTA.values())
 
 
 def bound_floor(day: date) -> date:
@@ -98,8 +96,8 @@ def bound_for(as_of: date) -> date:
 
 def extended(values: Sequence[int]) -> tuple[int, ...]:
     """A figure vector with its gross surplus, gross vacancy and no unit count (``ROLLUP_COLUMNS``)."""
-    gap = sum(_HEADS_OF(values)) - sum(_QUOTAS_OF(values))
-    return (*values, max(gap, 0), max(-gap, 0), 0)
+    found = gap(values)
+    return (*values, max(found, 0), max(-found, 0), 0)
 
 
 @dataclass(eq=False)

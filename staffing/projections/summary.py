@@ -21,7 +21,6 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from staffing.projections import tables as t
 from staffing.projections.figures import WIDTH
 from staffing.projections.queries import (
-    _UNIT_COLUMNS,
     EntrySource,
     Queries,
     QuotaEntry,
@@ -99,7 +98,7 @@ def summary_rows(queries: Queries, conn: Connection, as_of: date, position: int
     if not totals:
         return []
     v = t.unit_versions
-    rows = sorted(conn.execute(select(*[v.c[n] for n in _UNIT_COLUMNS]).where(
+    rows = sorted(conn.execute(queries._unit_select().where(
         v.c.unit_id.in_(sorted(totals)), visible(v, as_of, position), v.c.status == "ACTIVE")).all(), key=_row_order)
     roots = [r.unit_id for r in rows]
     own = queries.figure_rows(conn, roots, as_of, position)
