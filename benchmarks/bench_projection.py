@@ -19,6 +19,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
@@ -31,7 +32,9 @@ from staffing.projections.rebuild import rebuild
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("data_dir", type=Path, help="a SQLite data directory holding ledger.sqlite")
-    parser.add_argument("--mode", choices=("catch-up", "rebuild"), default="catch-up")
+    parser.add_argument("--mode", choices=("catch-up", "rebuild", "decode"), default="catch-up",
+                        help="decode: the issue's baseline, every stored event read and decoded into a domain "
+                             "event object by the library's mapper, in batches, nothing projected")
     parser.add_argument("--batch", type=int, default=None, help="batch size (default: the projector's own)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -44,6 +47,9 @@ def main(argv: list[str] | None = None) -> None:
                     ledger.projector.batch_size = args.batch
                 t0 = time.perf_counter()
                 ledger.projector.catch_up()
+            elif args.mode == "decode":
+                t0 = time.perf_counter()
+                _decode_all(ledger.store, args.batch or ledger.projector.batch_size)
             else:
                 target = make_engines(make_url(f"sqlite:///{tmp}/rebuilt.sqlite"))
                 t0 = time.perf_counter()
@@ -53,6 +59,17 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             ledger.close()
     print(f"{args.mode}: {logged:,} log entries in {seconds:.2f} s -> {logged / seconds:,.0f}/s")
+
+
+def _decode_all(store: Any, batch: int) -> int:
+    """Read every stored event and decode it into its domain event object (the rebuild's floor); the
+    acts they cite are read together per batch, as the projector does, not one by one."""
+    mapper, position, decoded = store.mapper, 0, 0
+    while notifications := store.recorder.select_notifications(start=position + 1, limit=batch):
+        store.acts.prefetch(n.state for n in notifications)
+        decoded += len([mapper.to_domain_event(n) for n in notifications])
+        position = notifications[-1].id
+    return decoded
 
 
 if __name__ == "__main__":
