@@ -19,7 +19,8 @@ set-up, quoting every column name again) cost ~25 µs each, a tenth of projectin
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from operator import itemgetter
 from typing import Any
@@ -29,7 +30,7 @@ from sqlalchemy import Connection, Table
 # exact type: datetimes (none in the read models) keep the driver's own handling
 sqlite3.register_adapter(date, date.isoformat)
 
-__all__ = ["close_rows", "insert_rows", "insert_tuples"]
+__all__ = ["close_rows", "driver_cursor", "insert_rows", "insert_tuples", "mark"]
 
 #: statement texts by (dialect, kind, table, columns): built once, not per call
 _TEXTS: dict[tuple[str, str, str, tuple[str, ...]], str] = {}
@@ -40,27 +41,38 @@ def _text(conn: Connection, kind: str, table: Table, columns: Sequence[str]) -> 
     key = (dialect.name, kind, table.name, tuple(columns))
     found = _TEXTS.get(key)
     if found is None:
-        quote = dialect.identifier_preparer.quote
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        quote, placeholder = dialect.identifier_preparer.quote, mark(conn)
         if kind == "copy":
             found = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
         elif kind == "insert":
             found = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-                     f"VALUES ({', '.join([mark] * len(columns))})")
+                     f"VALUES ({', '.join([placeholder] * len(columns))})")
         else:
-            found = f"UPDATE {quote(table.name)} SET rec_to = {mark} WHERE row_id = {mark}"
+            found = f"UPDATE {quote(table.name)} SET rec_to = {placeholder} WHERE row_id = {placeholder}"
         found = _TEXTS[key] = found
     return found
+
+
+def mark(conn: Connection) -> str:
+    """The driver's parameter placeholder."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+@contextmanager
+def driver_cursor(conn: Connection) -> Iterator[Any]:
+    """A cursor of the driver's connection under ``conn``, in the transaction ``conn`` opened."""
+    cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cursor
+    finally:
+        cursor.close()
 
 
 def _executemany(conn: Connection, statement: str, rows: Sequence[Sequence[Any]]) -> None:
     """The driver's executemany, in ``conn``'s transaction (SQLite: straight to its cursor)."""
     if conn.dialect.name == "sqlite":
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with driver_cursor(conn) as cursor:
             cursor.executemany(statement, rows)
-        finally:
-            cursor.close()
     else:
         conn.exec_driver_sql(statement, list(rows))
 
