@@ -445,12 +445,15 @@ class _Marks:
                     running = [a + b for a, b in zip(running, dated[i][1], strict=True)]
                     i += 1
                 within = old is not None and bound <= old
-                if within and not any(running):  # nothing changes here: on to the next dated delta's bound
-                    assert old is not None
-                    following = next_bound(old)  # or past the old extent, where every bound is written
+                if not any(running) and (within or not any(beyond)):
+                    # nothing to write here (the sums stay as they were, or zero): on to the bound of
+                    # the next dated delta, or past the old extent (where each bound is written anew)
+                    following = [next_bound(old)] if within and old is not None else []
                     if i < len(dated):
-                        following = min(following, first_bound_after(dated[i][0]))
-                    bound = max(following, next_bound(bound))
+                        following.append(first_bound_after(dated[i][0]))
+                    if not following:
+                        break
+                    bound = max(min(following), next_bound(bound))
                     continue
                 before = values.get((root, bound), zero) if within else beyond
                 new = tuple(a + b for a, b in zip(before, running, strict=True))
