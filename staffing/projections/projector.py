@@ -42,11 +42,15 @@ from staffing.projections.freshness import Freshness
 from staffing.projections.series import SeriesBatch, SeriesSpec
 from staffing.projections.text import fold
 
-__all__ = ["PROJECTION_NAME", "Projector", "SERIES"]
+__all__ = ["BATCH_SIZE", "PROJECTION_NAME", "Projector", "SERIES"]
 
 PROJECTION_NAME = "ledger"
 #: series a projector keeps in memory between its batches (~1-2 KB each): beyond, it forgets them
 MAX_HELD = 100_000
+#: log entries per batch (one transaction). Larger batches write each index page once for more rows
+#: and pay the per-batch reads and marks less often: 25,000 projected the province log 6-9% faster
+#: than 10,000 (catch-up and rebuild, alternating runs), for ~40 MB more held while a batch is built
+BATCH_SIZE = 25_000
 _ACT_COLUMNS = ("fact_id", "act_number", "act_issuer", "act_signed_on")
 
 SERIES = (
@@ -152,7 +156,7 @@ _PLAIN_SERIES = {"Person": "person", "Position": "position", "Unit": "unit"}
 class Projector:
     """Applies events to the read models in batches; ``catch_up()`` is safe to call from anywhere."""
 
-    def __init__(self, store: Application[Any], engines: ViewEngines, batch_size: int = 10_000) -> None:
+    def __init__(self, store: Application[Any], engines: ViewEngines, batch_size: int = BATCH_SIZE) -> None:
         self.store = store
         self.engines = engines
         self.batch_size = batch_size

@@ -48,7 +48,7 @@ from staffing.config import Settings
 from staffing.pause import collection_paused
 from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines, make_engines
-from staffing.projections.projector import PROJECTION_NAME, SERIES, Projector
+from staffing.projections.projector import BATCH_SIZE, PROJECTION_NAME, SERIES, Projector
 from staffing.projections.series import SeriesBatch
 
 __all__ = ["NotFresh", "SwapRefused", "TamperDetected", "rebuild", "swap_in"]
@@ -78,7 +78,7 @@ def _secondary_indexes() -> list[Index]:
 MAX_STATES = 200_000
 
 
-def rebuild(store: Any, target: ViewEngines, batch_size: int = 10_000, max_states: int = MAX_STATES) -> int:
+def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_states: int = MAX_STATES) -> int:
     """Project the whole notification log of ``store`` into the fresh read models ``target``.
 
     Migrates ``target`` to the newest revision first; refuses (``NotFresh``) a target whose
@@ -166,7 +166,7 @@ def _track(conn: Connection, position: int, recorded_us: int) -> None:
 
 
 # ====================================================================== swapping in
-def swap_in(settings: Settings, *, store: Any | None = None, batch_size: int = 10_000,
+def swap_in(settings: Settings, *, store: Any | None = None, batch_size: int = BATCH_SIZE,
             keep_previous: bool = False, check_chain: bool = True) -> int:
     """Rebuild the read models of ``settings`` beside the live ones and swap them in.
 
