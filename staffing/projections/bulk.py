@@ -19,7 +19,7 @@ set-up, quoting every column name again) cost ~25 µs each, a tenth of projectin
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from operator import itemgetter
@@ -30,7 +30,17 @@ from sqlalchemy import Connection, Table
 # exact type: datetimes (none in the read models) keep the driver's own handling
 sqlite3.register_adapter(date, date.isoformat)
 
-__all__ = ["close_rows", "driver_cursor", "insert_rows", "insert_tuples", "mark"]
+__all__ = ["chunks", "close_rows", "driver_cursor", "insert_rows", "insert_tuples", "mark"]
+
+#: keys per ``IN (...)`` list: well under SQLite's 999 bound parameters of older builds
+CHUNK = 500
+
+
+def chunks(keys: Iterable[str]) -> Iterator[list[str]]:
+    """``keys`` sorted and cut into lists of ``CHUNK``, one ``IN (...)`` read each."""
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), CHUNK):
+        yield ordered[i:i + CHUNK]
 
 #: statement texts by (dialect, kind, table, columns): built once, not per call
 _TEXTS: dict[tuple[str, str, str, tuple[str, ...]], str] = {}

@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from staffing.domain.values import PersonnelCategory, QuotaKind
-from staffing.projections.bulk import close_rows, insert_rows
+from staffing.projections.bulk import chunks, close_rows, insert_rows
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, unit_figures
 
 __all__ = ["FIGURE_COLUMNS", "HEADCOUNT", "QUOTA", "FigureBatch", "gap"]
@@ -136,11 +136,10 @@ class FigureBatch:
             return
         f = unit_figures
         columns = [f.c[name] for name in FIGURE_COLUMNS]
-        ordered = sorted(units)
-        for i in range(0, len(ordered), 500):
+        for chunk in chunks(units):
             rows = self.conn.execute(select(f.c.row_id, f.c.unit_id, f.c.valid_from, f.c.valid_to, f.c.rec_from,
                                             *columns)
-                                     .where(f.c.unit_id.in_(ordered[i:i + 500]), f.c.rec_to == OPEN_POSITION))
+                                     .where(f.c.unit_id.in_(chunk), f.c.rec_to == OPEN_POSITION))
             for r in rows:
                 self.units[r.unit_id].append(_Row(r.row_id, r.unit_id, r.valid_from, r.valid_to, tuple(r[5:]),
                                                   r.rec_from, stored=True))

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 
 from staffing.pause import collection_paused
 from staffing.projections.queries import CATEGORIES, Queries, category_vectors, running_exception
+from staffing.projections.rollup import is_summary
 
 __all__ = ["HEADER", "PEOPLE_HEADER", "csv_chunks", "csv_lines", "json_lines", "people_lines"]
 
@@ -72,7 +73,7 @@ def json_lines(queries: Queries, conn: Connection, root_id: str | None, as_of: d
 
 def _rows(queries: Queries, conn: Connection, root_id: str | None, as_of: date, position: int, rolled: bool,
           depth: int | None) -> Iterator[list[object]]:
-    if root_id is None and depth == 1 and rolled:  # the national summary: from the roll-up, no tree
+    if is_summary(root_id, depth, rolled):  # from the roll-up, no tree
         from staffing.projections.summary import summary_rows
 
         return (_row(r, 1, vector, deadline, as_of)

@@ -36,7 +36,7 @@ from staffing.domain.unit import Unit
 from staffing.domain.values import LegalAct
 from staffing.pause import paused
 from staffing.projections import tables as t
-from staffing.projections.bulk import driver_cursor, insert_rows, mark
+from staffing.projections.bulk import chunks, driver_cursor, insert_rows, mark
 from staffing.projections.db import ViewEngines
 from staffing.projections.freshness import Freshness
 from staffing.projections.series import SeriesBatch, SeriesSpec
@@ -330,10 +330,9 @@ class Projector:
         batch.ledger_units.update(opened)
         unknown = {str(e.originator_id) for e in events
                    if isinstance(e, StaffingQuota.FigureSet | StaffingQuota.ExcessAllowed)} - batch.ledger_units.keys()
-        ordered = sorted(unknown)
-        for i in range(0, len(ordered), 500):
+        for chunk in chunks(unknown):
             found = batch.conn.execute(select(t.facts.c.aggregate_id, t.facts.c.unit_id).where(
-                t.facts.c.type == "QuotaLedgerOpened", t.facts.c.aggregate_id.in_(ordered[i:i + 500])))
+                t.facts.c.type == "QuotaLedgerOpened", t.facts.c.aggregate_id.in_(chunk)))
             batch.ledger_units.update({ledger: unit for ledger, unit in found})
         hints: list[tuple[str, str]] = []
         for e in events:

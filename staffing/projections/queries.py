@@ -42,6 +42,7 @@ from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines
 from staffing.projections.figures import FIGURE_COLUMNS, HEADCOUNT, QUOTA
 from staffing.projections.figures import gap as _gap
+from staffing.projections.rollup import is_summary
 from staffing.projections.text import fold
 
 _T = TypeVar("_T")
@@ -682,7 +683,7 @@ class Queries:
         Figures are summed from ``unit_figures`` in one pass, children before parents; quota
         entries are read only if asked for (``StaffingLine.entries``).
         """
-        if from_rollup and root_id is None and depth == 1 and include_descendants:
+        if from_rollup and is_summary(root_id, depth, include_descendants):
             from staffing.projections.summary import national_summary
 
             return national_summary(self, conn, as_of, position)

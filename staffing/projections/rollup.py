@@ -39,7 +39,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from staffing.projections.bulk import close_rows, insert_rows, insert_tuples
+from staffing.projections.bulk import chunks, close_rows, insert_rows, insert_tuples
 from staffing.projections.figures import WIDTH, gap
 from staffing.projections.tables import (
     END_OF_TIME,
@@ -52,7 +52,7 @@ from staffing.projections.tables import (
     unit_versions,
 )
 
-__all__ = ["EPOCH", "RWIDTH", "SURPLUS", "UNITS", "VACANCY", "Rollup", "bound_for", "next_bound"]
+__all__ = ["EPOCH", "RWIDTH", "SURPLUS", "UNITS", "VACANCY", "Rollup", "bound_for", "is_summary", "next_bound"]
 
 RWIDTH = len(ROLLUP_COLUMNS)
 SURPLUS, VACANCY, UNITS = WIDTH, WIDTH + 1, WIDTH + 2
@@ -65,6 +65,12 @@ MAX_DEPTH = 64  # as ``Queries``: deeper than any administrative tree; a cycle i
 _PARENT, _STATUS = 5, 6  # in a unit row's values (the unit series' value columns)
 _UNIT_ONLY = (0,) * (RWIDTH - 1) + (1,)
 _DELTA_COLUMNS = ("root_id", "day", "position", *ROLLUP_COLUMNS)
+
+
+def is_summary(root_id: str | None, depth: int | None, rolled: bool) -> bool:
+    """Whether a report asks for what the roll-up answers: the national summary (no root, one level,
+    each row rolled up over its subtree). The report and the downloads both ask here."""
+    return root_id is None and depth == 1 and rolled
 
 
 def bound_floor(day: date) -> date:
@@ -229,11 +235,10 @@ class Rollup:
                 children[parent] = set(self.children.get(parent, ()))
             if not self.fresh:
                 v = unit_versions
-                ordered = sorted(frontier)
-                for i in range(0, len(ordered), 500):
+                for chunk in chunks(frontier):
                     for child, parent in self.conn.execute(
                             select(v.c.unit_id, v.c.parent_id).distinct()
-                            .where(v.c.parent_id.in_(ordered[i:i + 500]), v.c.rec_to > after)):
+                            .where(v.c.parent_id.in_(chunk), v.c.rec_to > after)):
                         children[parent].add(child)
             frontier = {c for p in frontier for c in children[p]} - set(children)
         out: dict[str, set[str]] = {}
@@ -253,11 +258,9 @@ class Rollup:
         if self.fresh or not units:
             return
         r = unit_roots
-        ordered = sorted(units)
-        for i in range(0, len(ordered), 500):
+        for chunk in chunks(units):
             for row in self.conn.execute(select(r.c.row_id, r.c.unit_id, r.c.root_id, r.c.valid_from, r.c.valid_to,
-                                                r.c.rec_from).where(r.c.unit_id.in_(ordered[i:i + 500]),
-                                                                    r.c.rec_to == OPEN_POSITION)):
+                                                r.c.rec_from).where(r.c.unit_id.in_(chunk), r.c.rec_to == OPEN_POSITION)):
                 self.roots[row.unit_id].append(RootRow(*row, stored=True))
 
     # ------------------------------------------------------------------ writing

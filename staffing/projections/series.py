@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Table, bindparam, func, select, update
 
-from staffing.projections.bulk import close_rows, insert_rows
+from staffing.projections.bulk import chunks, close_rows, insert_rows
 from staffing.projections.figures import FigureBatch, person_contribution, quota_contribution
 from staffing.projections.rollup import Rollup
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, series_facts
@@ -174,9 +174,8 @@ class SeriesBatch:
                 by_series.setdefault(series, set()).add(key)
         loaded = 0
         for series, keys in by_series.items():
-            ordered = sorted(keys)
-            for i in range(0, len(ordered), 500):
-                loaded += self._load_many(series, ordered[i:i + 500])
+            for chunk in chunks(keys):
+                loaded += self._load_many(series, chunk)
         return loaded
 
     def _load_many(self, series: str, keys: list[str]) -> int:
