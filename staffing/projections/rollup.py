@@ -63,7 +63,7 @@ LAST_BOUND = date(2100, 1, 2)
 _BOUND_DAYS = (2, 9, 16, 23)
 MAX_DEPTH = 64  # as ``Queries``: deeper than any administrative tree; a cycle is cut
 _PARENT, _STATUS = 5, 6  # in a unit row's values (the unit series' value columns)
-_UNIT_ONLY = (0,) * (RWIDTH - 1) + (1,)
+_UNIT_ONLY = ((UNITS, 1),)  # a root row's own contribution: one unit in force (sparse, as ``extended``)
 _DELTA_COLUMNS = ("root_id", "day", "position", *ROLLUP_COLUMNS)
 
 
@@ -100,10 +100,15 @@ def bound_for(as_of: date) -> date:
     return bound_floor(as_of + timedelta(days=1)) if as_of < date.max else bound_floor(as_of)
 
 
-def extended(values: Sequence[int]) -> tuple[int, ...]:
-    """A figure vector with its gross surplus, gross vacancy and no unit count (``ROLLUP_COLUMNS``)."""
+def extended(values: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """The nonzero (column, amount) pairs of a figure vector with its gross surplus and gross vacancy
+    (``ROLLUP_COLUMNS``). Sparse: a unit's vector has a few nonzero figures of 23 columns, and a
+    flush adds each to several corners."""
     found = gap(values)
-    return (*values, max(found, 0), max(-found, 0), 0)
+    pairs = [(i, x) for i, x in enumerate(values) if x]
+    if found:
+        pairs.append((SURPLUS, found) if found > 0 else (VACANCY, -found))
+    return tuple(pairs)
 
 
 @dataclass(eq=False)
@@ -174,7 +179,7 @@ class Rollup:
             f_rows = _union(believed_figures.get(unit, ()), figures_by_unit.get(unit, ()))
             r_rows = _union(self.roots.get(unit, ()), roots_by_unit.get(unit, ()))
             for f in f_rows:
-                vector: tuple[int, ...] | None = None
+                vector: tuple[tuple[int, int], ...] | None = None
                 f_changed = id(f) in changed
                 for r in r_rows:
                     if f_changed or id(r) in changed:
@@ -289,8 +294,8 @@ def _union(first: Iterable[Any], second: Iterable[Any]) -> list[Any]:
     return out
 
 
-def _corners(deltas: dict[tuple[str, date, int], list[int]], root: str, vector: Sequence[int], low: date,
-             high: date, start: int, end: int, after: int) -> None:
+def _corners(deltas: dict[tuple[str, date, int], list[int]], root: str, vector: Sequence[tuple[int, int]],
+             low: date, high: date, start: int, end: int, after: int) -> None:
     """The corners of ``vector`` over days ``[low, high)`` x positions ``[start, end)`` not yet written
     (those at positions after ``after``)."""
     if low >= high or start >= end:
@@ -305,15 +310,13 @@ def _corners(deltas: dict[tuple[str, date, int], list[int]], root: str, vector: 
             _add(deltas, (root, high, end), vector, 1)
 
 
-def _add(deltas: dict[tuple[str, date, int], list[int]], key: tuple[str, date, int], vector: Sequence[int],
-         sign: int) -> None:
+def _add(deltas: dict[tuple[str, date, int], list[int]], key: tuple[str, date, int],
+         vector: Sequence[tuple[int, int]], sign: int) -> None:
     found = deltas.get(key)
     if found is None:
-        deltas[key] = [sign * x for x in vector]
-    else:
-        for i, x in enumerate(vector):
-            if x:
-                found[i] += sign * x
+        found = deltas[key] = [0] * RWIDTH
+    for i, x in vector:
+        found[i] += sign * x
 
 
 def _stretches(unit: str, position: int, unit_rows: Callable[[str], list[Any]],
