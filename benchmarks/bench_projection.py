@@ -3,7 +3,8 @@
 For comparing two versions of the projector on the same log (issue 9): the event store of
 ``DATA_DIR`` is copied to a temporary directory (the original is never touched), then either the
 projector's own ``catch_up`` (``--mode catch-up``) or ``rebuild`` into an empty file
-(``--mode rebuild``) projects it, and the rate is printed. Run it alternately from two
+(``--mode rebuild``) projects it, and the rate is printed. ``--mode decode`` is the issue's baseline
+for both: every stored event read and decoded into its domain event object, nothing projected. Run it alternately from two
 checkouts, e.g. a git worktree of the older commit, to compare them in one sitting:
 
     python -m staffing generate --scale province --seed 1 --out /tmp/h.jsonl --no-load
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
                 ledger.projector.catch_up()
             elif args.mode == "decode":
                 t0 = time.perf_counter()
-                _decode_all(ledger.store, args.batch or ledger.projector.batch_size)
+                decode_all(ledger.store, args.batch or ledger.projector.batch_size)
             else:
                 target = make_engines(make_url(f"sqlite:///{tmp}/rebuilt.sqlite"))
                 t0 = time.perf_counter()
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.mode}: {logged:,} log entries in {seconds:.2f} s -> {logged / seconds:,.0f}/s")
 
 
-def _decode_all(store: Any, batch: int) -> int:
+def decode_all(store: Any, batch: int) -> int:
     """Read every stored event and decode it into its domain event object (the rebuild's floor); the
     acts they cite are read together per batch, as the projector does, not one by one."""
     mapper, position, decoded = store.mapper, 0, 0

@@ -42,6 +42,7 @@ def test_scale_benchmark_runs_on_the_tiny_history(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     text = out.read_text(encoding="utf-8")
     assert "history: tiny scale" in text and "import ratio batched" in text and "national summary" in text
+    assert "decoding baseline" in text and "catch-up" in text
 
 
 def test_commands_benchmark_runs_a_few_commands(tmp_path: Path) -> None:
@@ -120,7 +121,7 @@ def test_projection_benchmark_catches_up_and_rebuilds_a_tiny_ledger(tmp_path: Pa
         done = subprocess.run([sys.executable, "-m", "staffing", *step], cwd=root, capture_output=True, text=True,
                               timeout=300, env={**os.environ, "STAFFING_DATA_DIR": str(data)})
         assert done.returncode == 0, done.stderr
-    for mode in ("catch-up", "rebuild"):
+    for mode in ("catch-up", "rebuild", "decode"):
         done = subprocess.run([sys.executable, "-m", "benchmarks.bench_projection", str(data), "--mode", mode],
                               cwd=root, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
