@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from staffing.domain.values import PersonnelCategory, QuotaKind
-from staffing.projections.bulk import chunks, close_rows, insert_rows
+from staffing.projections.bulk import chunks, close_rows, insert_tuples
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, unit_figures
 
 __all__ = ["FIGURE_COLUMNS", "HEADCOUNT", "QUOTA", "FigureBatch", "gap"]
@@ -46,6 +46,7 @@ HEADCOUNT = {c: i for i, c in enumerate(CATEGORY_NAMES)}
 QUOTA = {ck: len(HEADCOUNT) + i for i, ck in enumerate(product(CATEGORY_NAMES, KIND_NAMES))}
 FIGURE_COLUMNS = tuple(c.name for c in unit_figures.c if c.name.startswith(("h_", "q_")))
 WIDTH = len(FIGURE_COLUMNS)
+_COLUMNS = ("row_id", "unit_id", "valid_from", "valid_to", "rec_from", "rec_to", *FIGURE_COLUMNS)
 ZERO = (0,) * WIDTH
 
 assert len(FIGURE_COLUMNS) == len(HEADCOUNT) + len(QUOTA), "unit_figures columns and categories disagree"
@@ -199,8 +200,8 @@ class FigureBatch:
     # ------------------------------------------------------------------ writing
     def _write(self) -> None:
         close_rows(self.conn, unit_figures, [(r.rec_to, r.row_id) for r in self._closed if r.stored and r.dirty])
-        if self._created:
-            insert_rows(self.conn, unit_figures, [_record(r) for r in self._created])
+        insert_tuples(self.conn, unit_figures, _COLUMNS, [
+            (r.row_id, r.unit_id, r.valid_from, r.valid_to, r.rec_from, r.rec_to, *r.values) for r in self._created])
         for row in self._created:
             row.stored = True
         for row in self._closed:
@@ -209,16 +210,11 @@ class FigureBatch:
         self._closed.clear()
 
 
-def _record(row: _Row) -> dict[str, Any]:
-    return {"row_id": row.row_id, "unit_id": row.unit_id, "valid_from": row.valid_from, "valid_to": row.valid_to,
-            "rec_from": row.rec_from, "rec_to": row.rec_to, **dict(zip(FIGURE_COLUMNS, row.values, strict=True))}
-
-
-def person_contribution(values: dict[str, Any]) -> tuple[str, int] | None:
+def person_contribution(status: str | None, unit_id: str, category: str) -> tuple[str, int] | None:
     """(unit, column) a person row counts in, or None when it does not count (not ACTIVE)."""
-    if values.get("status") != "ACTIVE":
+    if status != "ACTIVE":
         return None
-    return values["unit_id"], HEADCOUNT[values["category"]]
+    return unit_id, HEADCOUNT[category]
 
 
 def quota_contribution(unit_id: str, category: str, kind: str, amount: int) -> tuple[str, int, int] | None:
@@ -237,7 +233,7 @@ def backfill(conn: Connection, person_rows: Iterable[Any], quota_rows: Iterable[
     """
     batch = FigureBatch(conn, fresh=True)
     for r in person_rows:
-        found = person_contribution({"status": r.status, "unit_id": r.unit_id, "category": r.category})
+        found = person_contribution(r.status, r.unit_id, r.category)
         if found is not None:
             _both(batch, found[0], found[1], 1, r)
     for r in quota_rows:

@@ -36,7 +36,7 @@ from staffing.domain.unit import Unit
 from staffing.domain.values import LegalAct
 from staffing.pause import paused
 from staffing.projections import tables as t
-from staffing.projections.bulk import chunks, driver_cursor, insert_rows, mark
+from staffing.projections.bulk import chunks, driver_cursor, insert_rows, insert_tuples, mark
 from staffing.projections.db import ViewEngines
 from staffing.projections.freshness import Freshness
 from staffing.projections.series import SeriesBatch, SeriesSpec
@@ -135,7 +135,7 @@ class _Batch:
     conn: Connection
     series: SeriesBatch
     recorded_us: int
-    clock: list[dict[str, Any]] = field(default_factory=list)
+    clock: list[tuple[int, int]] = field(default_factory=list)  # (position, recorded_us), one per log entry
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # fact_id -> row
     retracted: list[dict[str, Any]] = field(default_factory=list)
     lineage: list[dict[str, Any]] = field(default_factory=list)
@@ -311,10 +311,10 @@ class Projector:
                     whole: Any = mapper.to_domain_event(notification)
                     moment = to_us(whole.timestamp)
                 batch.recorded_us = max(batch.recorded_us, moment)
-                batch.clock.append({"position": notification.id, "recorded_us": batch.recorded_us})
+                batch.clock.append((notification.id, batch.recorded_us))
                 continue
             batch.recorded_us = max(batch.recorded_us, to_us(event.timestamp))
-            batch.clock.append({"position": notification.id, "recorded_us": batch.recorded_us})
+            batch.clock.append((notification.id, batch.recorded_us))
             handler(batch, event, notification.id)
         self._flush(batch)
         return batch.recorded_us
@@ -356,8 +356,7 @@ class Projector:
 
     def _flush(self, batch: _Batch) -> None:
         conn = batch.conn
-        if batch.clock:
-            insert_rows(conn, t.log_clock, batch.clock)
+        insert_tuples(conn, t.log_clock, ("position", "recorded_us"), batch.clock)
         if batch.facts:
             insert_rows(conn, t.facts, list(batch.facts.values()))
         for change in batch.retracted:  # rows stored by earlier batches

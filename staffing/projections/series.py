@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Table, bindparam, func, select, update
 
-from staffing.projections.bulk import chunks, close_rows, insert_rows
+from staffing.projections.bulk import chunks, close_rows, insert_rows, insert_tuples
 from staffing.projections.figures import FigureBatch, person_contribution, quota_contribution
 from staffing.projections.rollup import Rollup
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, series_facts
@@ -57,6 +57,10 @@ class SeriesSpec:
 
     def key_values(self, key: str) -> dict[str, str]:
         return dict(zip(self.key_columns, key.split("|"), strict=True))
+
+
+def _row_columns(spec: SeriesSpec) -> tuple[str, ...]:
+    return ("row_id", "valid_from", "valid_to", "rec_from", "rec_to", *spec.key_columns, *spec.value_columns)
 
 
 @dataclass
@@ -290,16 +294,19 @@ class SeriesBatch:
     # ------------------------------------------------------------------ writing
     def _contribute(self) -> None:
         """Report each person and quota row created (+ from its rec_from) or closed (− from its rec_to)."""
+        person = self.specs["person"].value_columns
+        at_status, at_unit, at_category = person.index("status"), person.index("unit_id"), person.index("category")
         for rows, sign in ((self._created, 1), (self._closed, -1)):
             for series, key, row in rows:
                 at = row.rec_from if sign == 1 else row.rec_to
                 if series == "person":
-                    found = person_contribution(dict(zip(self.specs[series].value_columns, row.values, strict=True)))
+                    values = row.values
+                    found = person_contribution(values[at_status], values[at_unit], values[at_category])
                     if found is not None:
                         self.figures.contribute(found[0], found[1], sign, row.valid_from, row.valid_to, at)
                 elif series == "quota":
-                    unit, category, kind = key.split("|")
-                    quota = quota_contribution(unit, category, kind, row.values[0])
+                    unit_id, category, kind = key.split("|")
+                    quota = quota_contribution(unit_id, category, kind, row.values[0])
                     if quota is not None:
                         self.figures.contribute(quota[0], quota[1], sign * quota[2], row.valid_from, row.valid_to, at)
 
@@ -307,13 +314,10 @@ class SeriesBatch:
         """Write everything changed since the last flush (rows, their closings, the facts, the figures)."""
         self._contribute()
         created_figures, closed_figures = self.figures.flush()
-        inserts: dict[str, list[dict[str, Any]]] = {}
-        for series, key, row in self._created:
-            spec = self.specs[series]
-            record = {"row_id": row.row_id, "valid_from": row.valid_from, "valid_to": row.valid_to,
-                      "rec_from": row.rec_from, "rec_to": row.rec_to, **spec.key_values(key),
-                      **dict(zip(spec.value_columns, row.values, strict=True))}
-            inserts.setdefault(series, []).append(record)
+        inserts: dict[str, list[tuple[Any, ...]]] = {}
+        for series, key, row in self._created:  # tuples in ``_row_columns`` order
+            inserts.setdefault(series, []).append((row.row_id, row.valid_from, row.valid_to, row.rec_from, row.rec_to,
+                                                   *key.split("|"), *row.values))
             row.stored, row.dirty = True, False
         updates: dict[str, list[tuple[int, int]]] = {}
         for series, _, row in self._closed:
@@ -323,7 +327,8 @@ class SeriesBatch:
         for series, closings in updates.items():
             close_rows(self.conn, self.specs[series].table, closings)
         for series, records in inserts.items():
-            insert_rows(self.conn, self.specs[series].table, records)
+            spec = self.specs[series]
+            insert_tuples(self.conn, spec.table, _row_columns(spec), records)
         new_facts, changed = [], []
         for series, key in self._touched:  # held states not touched have nothing unwritten
             for fact in self.states[(series, key)].facts:
