@@ -95,6 +95,28 @@ def _pending_acts(recorder: Any) -> list[tuple[str, str, str, str]]:
 
 
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
+    def _insert_rows(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """The library's insert (one statement per event, to read each row id) as one statement and one
+        executemany: the events of a transaction get consecutive row ids, because no other connection
+        can insert while this one holds the write lock its first insert took, and a table without
+        AUTOINCREMENT gives each new row the largest row id plus one. Checked, not assumed: the
+        transaction fails if the last id is not where that says. (Issue 9: one statement per event
+        was ~4% of an import.)"""
+        if not stored_events:
+            return []
+        rows = [(s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id, s.originator_version,
+                 s.topic, s.state) for s in stored_events]
+        c.execute(self.insert_events_statement, rows[0])
+        first = int(c.lastrowid)
+        if len(rows) > 1:
+            c.executemany(self.insert_events_statement, rows[1:])
+            c.execute(f"SELECT max(rowid) FROM {self.events_table_name}")
+            last = c.fetchone()[0]
+            if last != first + len(rows) - 1:
+                raise RuntimeError(f"the events were given row ids up to {last}, expected {first + len(rows) - 1}")
+        return list(range(first, first + len(rows)))
+
+
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(),
                 f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position INTEGER PRIMARY KEY, hash BLOB NOT NULL)",
@@ -103,7 +125,7 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
                        ) -> Sequence[int] | None:
-        ids = super()._insert_events(c, stored_events, **kwargs)
+        ids = self._insert_rows(c, stored_events)
         acts = _pending_acts(self)
         if acts:  # the acts these events cite, in their transaction (staffing.acts)
             c.executemany(f"INSERT OR IGNORE INTO {ACTS_TABLE} (key, number, issuer, signed_on) VALUES (?, ?, ?, ?)",
