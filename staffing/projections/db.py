@@ -11,9 +11,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import URL
 
 __all__ = ["ViewEngines", "make_engines"]
+
+
+def _sqlite_from_hint(self: SQLiteCompiler, table: Any, text: str) -> str:
+    return text
+
+
+#: ``select(...).with_hint(table, "INDEXED BY ix_...", "sqlite")`` renders after the table name. SQLAlchemy's
+#: SQLite compiler drops table hints (it renders none), so a query that must not be left to SQLite's
+#: planner (``series.believed_rows``, the summary's recent deltas) would silently lose its index.
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign,assignment]
 
 
 @dataclass(frozen=True)
