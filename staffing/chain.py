@@ -116,7 +116,6 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
                 raise RuntimeError(f"the events were given row ids up to {last}, expected {first + len(rows) - 1}")
         return list(range(first, first + len(rows)))
 
-
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(),
                 f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position INTEGER PRIMARY KEY, hash BLOB NOT NULL)",

@@ -42,6 +42,7 @@ def chunks(keys: Iterable[str]) -> Iterator[list[str]]:
     for i in range(0, len(ordered), CHUNK):
         yield ordered[i:i + CHUNK]
 
+
 #: statement texts by (dialect, kind, table, columns): built once, not per call
 _TEXTS: dict[tuple[str, str, str, tuple[str, ...]], str] = {}
 
@@ -59,7 +60,7 @@ def _text(conn: Connection, kind: str, table: Table, columns: Sequence[str]) -> 
                      f"VALUES ({', '.join([placeholder] * len(columns))})")
         else:
             found = f"UPDATE {quote(table.name)} SET rec_to = {placeholder} WHERE row_id = {placeholder}"
-        found = _TEXTS[key] = found
+        _TEXTS[key] = found
     return found
 
 
