@@ -37,7 +37,7 @@ from staffing.domain.values import PersonnelCategory, QuotaKind
 from staffing.projections.bulk import chunks, close_rows, insert_tuples
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, unit_figures
 
-__all__ = ["FIGURE_COLUMNS", "HEADCOUNT", "QUOTA", "FigureBatch", "gap"]
+__all__ = ["FIGURE_COLUMNS", "HEADCOUNT", "HEADS_OF", "QUOTA", "QUOTAS_OF", "FigureBatch", "gap"]
 
 CATEGORY_NAMES = tuple(c.value for c in PersonnelCategory)
 KIND_NAMES = tuple(k.value for k in QuotaKind)
@@ -50,12 +50,13 @@ _COLUMNS = ("row_id", "unit_id", "valid_from", "valid_to", "rec_from", "rec_to",
 ZERO = (0,) * WIDTH
 
 assert len(FIGURE_COLUMNS) == len(HEADCOUNT) + len(QUOTA), "unit_figures columns and categories disagree"
-_HEADS_OF, _QUOTAS_OF = itemgetter(*HEADCOUNT.values()), itemgetter(*QUOTA.values())
+#: a figure vector's headcounts (category order) and quota figures (category, then kind order)
+HEADS_OF, QUOTAS_OF = itemgetter(*HEADCOUNT.values()), itemgetter(*QUOTA.values())
 
 
 def gap(vector: Sequence[int]) -> int:
     """Headcount minus quota of one unit's figure vector (positive: surplus; negative: vacancy)."""
-    return sum(_HEADS_OF(vector)) - sum(_QUOTAS_OF(vector))
+    return sum(HEADS_OF(vector)) - sum(QUOTAS_OF(vector))
 
 
 @dataclass(eq=False)

@@ -124,9 +124,10 @@ def _read_tracking(conn: Connection) -> _Tracked:
 
 
 def _write_tracking(conn: Connection, position: int, recorded_us: int, writer: str) -> None:
+    m = mark(conn)
     with driver_cursor(conn) as cursor:
-        cursor.execute(f"UPDATE {t.tracking.name} SET position = {mark(conn)}, recorded_us = {mark(conn)}, "
-                       f"writer = {mark(conn)} WHERE name = {mark(conn)}", (position, recorded_us, writer, PROJECTION_NAME))
+        cursor.execute(f"UPDATE {t.tracking.name} SET position = {m}, recorded_us = {m}, writer = {m} WHERE name = {m}",
+                       (position, recorded_us, writer, PROJECTION_NAME))
 
 
 @dataclass

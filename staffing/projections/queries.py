@@ -40,7 +40,7 @@ from staffing.domain.values import PersonnelCategory, QuotaKind
 from staffing.pause import paused
 from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines
-from staffing.projections.figures import FIGURE_COLUMNS, HEADCOUNT, QUOTA
+from staffing.projections.figures import FIGURE_COLUMNS, HEADCOUNT, HEADS_OF, QUOTA, QUOTAS_OF
 from staffing.projections.figures import gap as _gap
 from staffing.projections.rollup import is_summary
 from staffing.projections.text import fold
@@ -1082,13 +1082,13 @@ _Q0, _Q1, _Q2, _Q3 = (pick for _, _, pick in _PICKS)  # the four categories' quo
 def quota_by_kind(vector: Sequence[int]) -> tuple[int, ...]:
     """Every quota figure of a vector by category, then kind (both in enum order): a report's
     per-kind columns (giao, tạm giao, giao bổ sung for each category)."""
-    return _QUOTA_OF(vector)
+    return QUOTAS_OF(vector)
 
 
 def category_vectors(vector: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(quota by category, headcount by category), both in category order: ``category_figures``
     without the names, for a national report's ~60,000 rows."""
-    return (sum(_Q0(vector)), sum(_Q1(vector)), sum(_Q2(vector)), sum(_Q3(vector))), _HEADS_OF(vector)
+    return (sum(_Q0(vector)), sum(_Q1(vector)), sum(_Q2(vector)), sum(_Q3(vector))), HEADS_OF(vector)
 
 
 def _id_param(conn: Connection, ids: Sequence[str]) -> Any:
@@ -1179,14 +1179,6 @@ class _Prepared:
 
 
 _PREPARED = _Prepared()
-
-
-_HEAD_COLUMNS = [heads for _, heads, _ in _LAYOUT]
-_QUOTA_COLUMNS = [i for _, _, kinds in _LAYOUT for _, i in kinds]
-
-
-_HEADS_OF = itemgetter(*_HEAD_COLUMNS)
-_QUOTA_OF = itemgetter(*_QUOTA_COLUMNS)
 
 
 _FIRST_FIGURE = len(_UNIT_COLUMNS) + 1  # after the unit columns and the figure row's id

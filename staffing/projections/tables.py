@@ -261,6 +261,7 @@ unit_roots = _bitemporal(
 ROLLUP_COLUMNS = (*(c.name for c in unit_figures.c if c.name.startswith(("h_", "q_"))),
                   "gross_surplus", "gross_vacancy", "units")
 
+
 def _rollup(name: str, day: str, index: Index) -> Table:
     """A roll-up table: per root, a date and a log position, and a ``ROLLUP_COLUMNS`` vector."""
     return Table(
