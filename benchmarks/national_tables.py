@@ -291,7 +291,7 @@ def fill(conn: Connection, people: int, seed: int) -> dict[str, int]:
                 by_person[person] = moved
     # figures, as the projector derives them: + at rec_from, - at rec_to
     for r in person_rows:
-        found = person_contribution(r)
+        found = person_contribution(r["status"], r["unit_id"], r["category"])
         if found is not None:
             _rectangle(figures, found[0], found[1], 1, r)
     for r in quota_out:

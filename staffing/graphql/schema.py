@@ -17,6 +17,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from staffing.graphql.executor import LeanExecutor
 from staffing.graphql.hardening import CostLimiter, ErrorCodes, give_code
 from staffing.graphql.mutations import Mutation
 from staffing.graphql.queries import Query
@@ -84,7 +85,7 @@ def build_schema(production: bool = True) -> strawberry.Schema:
     ]
     extensions.append(lambda: ErrorCodes(suggestions=not production))
     return LedgerSchema(query=Query, mutation=Mutation, config=StrawberryConfig(scalar_map={date: PLAIN_DATE}),
-                        extensions=extensions)
+                        extensions=extensions, execution_context_class=LeanExecutor)
 
 
 #: the development schema (introspection on): the SDL, tests and tools use it
