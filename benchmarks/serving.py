@@ -20,15 +20,18 @@ __all__ = ["peak_memory_mib", "served"]
 
 
 @contextmanager
-def served(env: dict[str, str], workers: int = 1) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
+def served(env: dict[str, str], workers: int = 1, cwd: Path | None = None
+           ) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
     """A client (with an admin token) for a server on the store ``env`` names (``workers`` uvicorn
-    worker processes; the README recommends two on this machine's two cores)."""
+    worker processes; the README recommends two on this machine's two cores). ``cwd``: the checkout
+    whose code serves (``python -m`` puts the working directory first on ``sys.path``), for
+    comparing two versions in one run."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     server = subprocess.Popen([sys.executable, "-m", "staffing", "serve", "--host", "127.0.0.1", "--port", str(port),
                                "--workers", str(workers)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
     try:
         settings = Settings.from_env(env)
         token = issue(load_secret(settings.data_dir, settings.token_secret), "admin", name="benchmark")

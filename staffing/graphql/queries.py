@@ -52,6 +52,7 @@ from staffing.graphql.types import (
     staffing_from,
     unit_from,
 )
+from staffing.pause import collection_paused
 from staffing.projections.queries import FactRow, HistoryFilter, encode_cursor
 from staffing.reports import targets as target_rules
 from staffing.reports.diff import Snapshot, staffing_diff
@@ -164,7 +165,8 @@ class Query:
         with ctx.queries.connect() as conn:
             rows = ctx.queries.staffing_report(conn, root, day, position, depth, include_descendants)
         head = chain.head(ctx.service.store.recorder, position)  # once for the report, not per row
-        return [row_from(r, head) for r in rows]
+        with collection_paused():  # a row object per unit: up to ~60,000 (staffing.pause)
+            return [row_from(r, head) for r in rows]
 
     @strawberry.field(permission_classes=[Authenticated, SeesHistory],
                       description="Recorded facts in log order (about a unit and the people in it, or a person).")

@@ -375,10 +375,15 @@ class Movement:
 
 # ---------------------------------------------------------------------- converters
 def unit_from(view: UnitView) -> Unit:
-    return Unit(id=strawberry.ID(view.id), code=view.code, name=view.name, kind=values.UnitKind(view.kind),
+    return Unit(id=strawberry.ID(view.id), code=view.code, name=view.name, kind=_KINDS[view.kind],
                 autonomy=values.FinancialAutonomy(view.autonomy) if view.autonomy else None,
-                status=values.UnitStatus(view.status), as_of=view.as_of, parent_id=view.parent_id,
+                status=_STATUSES[view.status], as_of=view.as_of, parent_id=view.parent_id,
                 position=view.position)
+
+
+#: enum members by stored value, looked up instead of calling the enum (a listing converts ~60,000 units)
+_KINDS = {k.value: k for k in values.UnitKind}
+_STATUSES = {s.value: s for s in values.UnitStatus}
 
 
 def line_from(line: StaffingLine) -> StaffingLineType:

@@ -165,6 +165,7 @@ DOCUMENTS = {
                      lines { amount @include(if: $no) label } } }""",
     "permission refused on a plain field": "{ healthy { code lines { label secret } } }",
     "nullable items and a nullable parent": "{ rows { code maybe { label amount } } one { code lines { label } } }",
+    "objects and lists of objects inline": "{ rows { code lines { label amount share colour since } } one { code } }",
     "the same field twice, merged": "{ healthy { code code lines { amount amount } } }",
 }
 
@@ -224,6 +225,22 @@ def test_plain_fields_skip_the_full_path() -> None:
     assert not result.errors
     rows, lines = 2, 6
     assert CountingExecutor.full_path == 1 + rows + lines  # healthy, each row's lines, each line's doubled
+
+
+def test_objects_and_lists_whose_selection_is_plain_are_completed_inline() -> None:
+    """Only the root field takes the full path when every field below it is plain; a list holding a
+    line that cannot be completed goes back to the full path whole (and reports its error)."""
+    schema = strawberry.Schema(query=Query, execution_context_class=CountingExecutor, config=CONFIG)
+    CountingExecutor.full_path = 0
+    result = schema.execute_sync("{ healthy { code name lines { label amount colour since } } }")
+    assert not result.errors and result.data is not None and len(result.data["healthy"]) == 2
+    assert CountingExecutor.full_path == 1
+    CountingExecutor.full_path = 0
+    result = schema.execute_sync("{ rows { code maybe { label } } }")
+    assert result.data is not None and result.data["rows"][0]["maybe"] == [{"label": "line 1"}, None,
+                                                                           {"label": "line 3"}, {"label": "line 4"}]
+    assert [e.path for e in result.errors or []] == [["rows", 0, "maybe", 1, "label"]]
+    assert CountingExecutor.full_path == 3  # rows; row 0's maybe; the label that is null
 
 
 def test_an_extension_that_resolves_fields_sees_every_field() -> None:
