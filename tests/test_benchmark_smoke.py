@@ -126,3 +126,25 @@ def test_projection_benchmark_catches_up_and_rebuilds_a_tiny_ledger(tmp_path: Pa
                               cwd=root, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith(f"{mode}: ") and "log entries in" in done.stdout and "/s" in done.stdout
+
+
+def test_national_tables_and_the_listing_benchmark_run_small(tmp_path: Path) -> None:
+    """``national_tables`` (a country's units with few people) and ``bench_listing`` (this checkout
+    against itself over HTTP, on a tiny generated ledger): the harnesses of RESULTS section 15."""
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
+    tables = subprocess.run([sys.executable, "-m", "benchmarks.national_tables", "--out", str(tmp_path / "tables"),
+                             "--people", "2000"], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert tables.returncode == 0, tables.stderr
+    assert " units, " in tables.stdout and " person rows, " in tables.stdout
+    env["STAFFING_DATA_DIR"] = str(tmp_path / "tiny")
+    made = subprocess.run([sys.executable, "-m", "staffing", "generate", "--scale", "tiny", "--seed", "2"], cwd=root,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    out = tmp_path / "listing.md"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_listing", "--baseline", str(root), "--rounds", "1",
+                           "--repeat", "1", "--units", "5", "--out", str(out)], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "round 1: listing (" in text and "listing: median ratio" in text and "unit p95: median ratio" in text
