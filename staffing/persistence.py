@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 import orjson
-from eventsourcing.application import Application, ProcessingEvent
-from eventsourcing.persistence import JSONTranscoder, Transcoder, Transcoding
+from eventsourcing.application import Application, ProcessingEvent, project_aggregate
+from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoder, Transcoding
 from eventsourcing.postgres import PostgresAggregateRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 from psycopg.sql import SQL, Identifier
@@ -157,26 +157,35 @@ class EventStore(Application[Any]):
         An import batch asks this once for its request keys and chosen ids, which are nearly
         always new (issue 9: the per-id reads were a third of an import's statements).
         """
-        wanted = list(dict.fromkeys(ids))
+        if not isinstance(self.recorder, SQLiteAggregateRecorder | PostgresAggregateRecorder):
+            return {u for u in dict.fromkeys(ids) if self.exists(u)}  # the in-memory recorder of the fast tier
+        return {row[0] for row in _rows_of(self.recorder, ("originator_id",), ids, distinct=True)}
+
+    def load_many(self, ids: Collection[UUID]) -> dict[UUID, Any]:
+        """The aggregates recorded under ``ids`` (absent ids are left out), each reconstructed from all its
+        events as ``repository.get`` would, their events read together: one read per 500 ids.
+
+        Why (issue 9): at national size an import's transfers and departures name people picked
+        among 2.2 million, whom no cache holds; read one by one, each cost a snapshot look-up, an
+        events read and a deep copy of the cached result (~280 µs at province size). An aggregate
+        with a snapshot is read by ``repository.get`` (from its snapshot), as before.
+        """
         recorder: Any = self.recorder
-        found: set[UUID] = set()
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i:i + 500]
-            if isinstance(recorder, SQLiteAggregateRecorder):
-                statement = (f"SELECT DISTINCT originator_id FROM {recorder.events_table_name} "
-                             f"WHERE originator_id IN ({', '.join('?' * len(chunk))})")
-                with recorder.datastore.transaction(commit=False) as cursor:
-                    cursor.execute(statement, [u.hex for u in chunk])
-                    found.update(UUID(row[0]) for row in cursor.fetchall())
-            elif isinstance(recorder, PostgresAggregateRecorder):
-                query = SQL("SELECT DISTINCT originator_id FROM {schema}.{table} WHERE originator_id = ANY(%s)"
-                            ).format(schema=Identifier(recorder.datastore.schema),
-                                     table=Identifier(recorder.events_table_name))
-                with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
-                    cursor.execute(query, [chunk])
-                    found.update(row["originator_id"] for row in cursor.fetchall())
-            else:  # the in-memory recorder of the fast test tier
-                found.update(u for u in chunk if self.exists(u))
+        if not isinstance(recorder, SQLiteAggregateRecorder | PostgresAggregateRecorder):
+            return {u: self.repository.get(u) for u in self.existing(ids)}
+        wanted = list(dict.fromkeys(ids))
+        snapshotted = {row[0] for row in _rows_of(self.snapshots.recorder, ("originator_id",),  # type: ignore[union-attr]
+                                                  wanted, distinct=True)}
+        rows = _rows_of(recorder, ("originator_id", "originator_version", "topic", "state"),
+                        [u for u in wanted if u not in snapshotted], order=True)
+        self.acts.prefetch(bytes(row[3]) for row in rows)
+        by_id: dict[UUID, list[Any]] = {}
+        for originator_id, version, topic, state in rows:
+            stored = StoredEvent(originator_id=originator_id, originator_version=version, topic=topic,
+                                 state=bytes(state))
+            by_id.setdefault(originator_id, []).append(self.mapper.to_domain_event(stored))
+        found = {u: project_aggregate(None, events) for u, events in by_id.items()}
+        found.update({u: self.repository.get(u) for u in snapshotted})
         return found
 
     def construct_transcoder(self) -> Transcoder:
@@ -189,6 +198,33 @@ class EventStore(Application[Any]):
         transcoder.register(DateAsISO())
         transcoder.register(LegalActAsDict())  # decodes events stored before acts were stored once
         transcoder.register(LegalActByReference(self.acts))  # encodes (the last registration for a type wins)
+
+
+def _rows_of(recorder: Any, columns: Sequence[str], ids: Collection[UUID], distinct: bool = False,
+             order: bool = False) -> list[tuple[Any, ...]]:
+    """``columns`` of the recorder's rows whose ``originator_id`` is one of ``ids``, read 500 ids at a time
+    (ids come back as UUIDs on both backends; ``order``: by id and version)."""
+    wanted = list(dict.fromkeys(ids))
+    found: list[tuple[Any, ...]] = []
+    head = "SELECT DISTINCT " if distinct else "SELECT "
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i:i + 500]
+        if isinstance(recorder, SQLiteAggregateRecorder):
+            statement = (f"{head}{', '.join(columns)} FROM {recorder.events_table_name} "
+                         f"WHERE originator_id IN ({', '.join('?' * len(chunk))})"
+                         + (" ORDER BY originator_id, originator_version" if order else ""))
+            with recorder.datastore.transaction(commit=False) as cursor:
+                cursor.execute(statement, [u.hex for u in chunk])
+                found.extend((UUID(row[0]), *tuple(row)[1:]) for row in cursor.fetchall())
+        else:
+            query = SQL(head + "{columns} FROM {schema}.{table} WHERE originator_id = ANY(%s)"
+                        + (" ORDER BY originator_id, originator_version" if order else "")).format(
+                columns=SQL(", ").join(Identifier(c) for c in columns), schema=Identifier(recorder.datastore.schema),
+                table=Identifier(recorder.events_table_name))
+            with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+                cursor.execute(query, [chunk])
+                found.extend(tuple(row[c] for c in columns) for row in cursor.fetchall())
+    return found
 
 
 #: aggregates kept decoded between commands (the library's cache: each hit is brought up to date

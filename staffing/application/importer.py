@@ -136,15 +136,17 @@ def _keyed(lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes, str
 
 def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], mode: ImportMode,
                  progress: Callable[[int], None] | None = None, batch: int = BATCH,
-                 principal: Principal | None = None, carry: bool = True) -> ImportReport:
+                 principal: Principal | None = None, carry: bool = True, warm: Warm | None = None) -> ImportReport:
     """Import the lines; ``progress(n)`` is told how many more lines were handled.
 
     The import carries its own aggregates from one transaction to the next (``Warm``): a batch
-    starts from what the previous one committed instead of copies from the shared cache
-    (``carry=False``: the import as it was before, for benchmarks).
+    starts from what the previous one committed instead of copies from the shared cache, and the
+    aggregates it names that the map lacks are read together before it is decided (``carry=False``:
+    the import as it was before, for benchmarks; ``warm``: a map of one's own, for tests).
     """
     started = time.perf_counter()
-    warm = Warm() if carry else None
+    if warm is None and carry:
+        warm = Warm(prefetch=True)
     report = ImportReport()
     pending: list[_Line] = []
     parse_errors: list[LineError] = []

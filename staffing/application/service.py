@@ -235,6 +235,8 @@ class StaffingService:
             if len(items) > 1:  # a batch: one read tells which request keys and chosen ids are new
                 candidates = _named_ids(items, request_key)
                 work.absent = candidates - self.store.existing(candidates)
+                if warm is not None and warm.prefetch:  # the people a bulk batch names, read together
+                    warm.offer(self.store.load_many({u for u in _referenced_ids(items) if u not in warm}).values())
             results: list[Result | None] = [None] * len(items)
             replayed = 0
             failed: tuple[int, StaffingError] | None = None
@@ -379,6 +381,20 @@ class StaffingService:
             raise IdempotencyConflict(
                 "requestKey", "this request key was already used for a different command; use a fresh key")
         return result_type(type(command)).from_stored(previous.result)
+
+
+def _referenced_ids(items: Sequence[Item]) -> set[UUID]:
+    """The ids the commands name as existing: their UUID fields and lists of UUIDs, except a command's
+    own chosen ``id`` (``_named_ids``)."""
+    found: set[UUID] = set()
+    for item in items:
+        for name, value in vars(item.command).items():
+            if isinstance(value, UUID):
+                if name != "id":
+                    found.add(value)
+            elif isinstance(value, list | tuple):
+                found.update(v for v in value if isinstance(v, UUID))
+    return found
 
 
 def _named_ids(items: Sequence[Item], request_key: str | None) -> set[UUID]:

@@ -42,9 +42,13 @@ _STRUCTURE = (Unit, Position, StaffingQuota)
 
 
 class Warm:
-    def __init__(self, max_people: int = 300_000, max_structure: int | None = None) -> None:
+    def __init__(self, max_people: int = 300_000, max_structure: int | None = None, prefetch: bool = False) -> None:
         self.max_people = max_people
         self.max_structure = max_structure
+        #: read the aggregates a batch names and the map lacks together, before deciding it (``offer``):
+        #: an import's batches name hundreds of people no cache holds; a server's small groups find
+        #: theirs in the library's cache, so it does not
+        self.prefetch = prefetch
         self._structure: OrderedDict[UUID, Aggregate] = OrderedDict()
         self._people: OrderedDict[UUID, Aggregate] = OrderedDict()
         self.position: int | None = None  # the log's head after our own last commit
@@ -79,6 +83,17 @@ class Warm:
         while self.max_structure is not None and len(self._structure) > self.max_structure:
             self._structure.popitem(last=False)
         self.position = position
+
+    def offer(self, aggregates: Iterable[Aggregate]) -> None:
+        """Add aggregates just read from the store (committed state, like everything here), keeping
+        any the map already holds; the bound on people applies at the next ``keep``."""
+        for agg in aggregates:
+            if agg.id in self:
+                continue
+            if isinstance(agg, _STRUCTURE):
+                self._structure[agg.id] = agg
+            elif isinstance(agg, Person):
+                self._people[agg.id] = agg
 
     def check(self, head: int | None) -> None:
         """Empty the map if the log's head is not where our own last commit left it."""

@@ -24,10 +24,10 @@ from staffing.domain.person import Person
 from staffing.domain.unit import Unit
 from staffing.domain.values import ChangeKind, Gender, PersonnelCategory, QuotaKind, UnitKind
 from staffing.generator import SCALES, generate
-from staffing.persistence import EventStore
-from tests.support import FakeClock, act
+from staffing.persistence import EventStore, event_store_env
+from tests.support import FakeClock, act, settings_for
 
-BACKENDS = ("memory", "sqlite")
+BACKENDS = ("memory", "sqlite", "postgres")
 DAY = date(2020, 3, 1)
 
 
@@ -67,6 +67,53 @@ def test_an_import_carrying_its_aggregates_records_byte_for_byte_what_one_withou
     assert warm_report.ok and cold_report.ok and warm_report.events == cold_report.events > 1000
     assert sum(hits) > 500  # the aggregates really were carried from one transaction to the next
     assert _stored(warm_service.store) == _stored(cold_service.store)
+
+
+def test_people_read_together_before_each_batch_record_byte_for_byte_what_one_by_one_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no person kept between transactions, every person a batch names is read by
+    ``EventStore.load_many`` (one read for the batch); the log is the one the import without any
+    carrying records, on SQLite, where the reads are the store's own statements."""
+    path = tmp_path / "tiny.jsonl"
+    generate(path, SCALES["tiny"], 3)
+    loaded: list[int] = []
+    real_load_many = EventStore.load_many
+
+    def counting(self: EventStore, ids: Any) -> dict[UUID, Any]:
+        found = real_load_many(self, ids)
+        loaded.append(sum(isinstance(a, Person) for a in found.values()))
+        return found
+
+    monkeypatch.setattr(EventStore, "load_many", counting)
+    services = []
+    for name in ("prefetching", "cold"):
+        (tmp_path / name).mkdir()
+        settings, _ = settings_for("sqlite", tmp_path / name)
+        services.append(StaffingService(EventStore(env=event_store_env(settings)), clock=FakeClock(),
+                                        id_factory=_counter_ids()))
+    prefetching, cold = services
+    warm = Warm(max_people=0, prefetch=True)
+    ours = import_lines(prefetching, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=50, warm=warm)
+    theirs = import_lines(cold, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=50, carry=False)
+    assert ours.ok and theirs.ok and ours.events == theirs.events > 1000
+    assert sum(loaded) > 50  # people were read together, batch by batch (87 in this history)
+    assert _stored(prefetching.store) == _stored(cold.store)
+    for service in services:
+        service.store.close()
+
+
+def test_load_many_gives_what_the_repository_gives_and_leaves_out_what_is_absent(ledger: Ledger) -> None:
+    """Aggregates with and without a snapshot, on every backend; ids never recorded are left out."""
+    _, commune = _establish(ledger.service, Warm())
+    people = [ledger.service.execute(_recruit(commune, f"Người {i}").command).person_id for i in range(3)]
+    ids = [UUID(str(p)) for p in people]
+    ledger.store.take_snapshot(ids[0])
+    absent = UUID(int=7)
+    found = ledger.store.load_many([*ids, commune, absent])
+    assert set(found) == {*ids, commune}
+    for aggregate_id, aggregate in found.items():
+        expected = ledger.store.repository.get(aggregate_id)
+        assert type(aggregate) is type(expected) and vars(aggregate) == vars(expected)
 
 
 def _establish(service: StaffingService, warm: Warm) -> tuple[UUID, UUID]:
