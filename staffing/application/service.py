@@ -236,7 +236,8 @@ class StaffingService:
                 candidates = _named_ids(items, request_key)
                 work.absent = candidates - self.store.existing(candidates)
                 if warm is not None and warm.prefetch:  # the people a bulk batch names, read together
-                    warm.offer(self.store.load_many({u for u in _referenced_ids(items) if u not in warm}).values())
+                    named = {u for u in _referenced_ids(items) - work.absent if u not in warm}
+                    warm.offer(self.store.load_many(named).values())
             results: list[Result | None] = [None] * len(items)
             replayed = 0
             failed: tuple[int, StaffingError] | None = None
