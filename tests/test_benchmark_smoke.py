@@ -148,3 +148,17 @@ def test_national_tables_and_the_listing_benchmark_run_small(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     text = out.read_text(encoding="utf-8")
     assert "round 1: listing (" in text and "listing: median ratio" in text and "unit p95: median ratio" in text
+
+
+def test_import_slice_benchmark_runs_on_the_tiny_history(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
+    history = tmp_path / "tiny.jsonl"
+    made = subprocess.run([sys.executable, "-m", "staffing", "generate", "--scale", "tiny", "--seed", "2", "--out",
+                           str(history), "--no-load"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_import_slice", str(history), "--lines", "600",
+                           "--flow-from", "300", "--data", str(tmp_path / "data")], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "600 commands" in done.stdout and "setup 500 lines" in done.stdout and "flow 100 lines" in done.stdout
