@@ -288,12 +288,15 @@ REAL = [
 def test_the_real_schema_answers_byte_for_byte_as_before(demo_ledger: Ledger, index: int,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     document, variables = REAL[index]
-    client = TestClient(create_app(demo_ledger), headers=ledger_bearer(demo_ledger))
-    ours = client.post("/graphql", json={"query": document, "variables": variables})
-    for built in (schema_module.schema, schema_module.production_schema):
-        assert built.execution_context_class is LeanExecutor
-        monkeypatch.setattr(built, "execution_context_class", StrawberryGraphQLCoreExecutionContext)
-    theirs = client.post("/graphql", json={"query": document, "variables": variables})
+    client = TestClient(create_app(demo_ledger), headers=ledger_bearer(demo_ledger))  # no lifespan: the fixture closes
+    try:
+        ours = client.post("/graphql", json={"query": document, "variables": variables})
+        for built in (schema_module.schema, schema_module.production_schema):
+            assert built.execution_context_class is LeanExecutor
+            monkeypatch.setattr(built, "execution_context_class", StrawberryGraphQLCoreExecutionContext)
+        theirs = client.post("/graphql", json={"query": document, "variables": variables})
+    finally:
+        client.close()
     assert ours.status_code == theirs.status_code == 200
     assert "errors" not in ours.json(), ours.json()["errors"]
     assert len(ours.content) > 500  # a real answer, not an empty list
