@@ -30,7 +30,7 @@ import httpx
 
 from benchmarks.bench_queries import LISTING_GQL, SUMMARY_GQL, UNIT_GQL
 from benchmarks.serving import served
-from benchmarks.timing import Report
+from benchmarks.timing import Report, timed
 
 HERE = Path(__file__).resolve().parents[1]
 
@@ -44,12 +44,7 @@ def _gql(client: httpx.Client, query: str, variables: dict[str, Any]) -> Any:
 
 def _median(fn: Any, repeat: int) -> float:
     fn()  # warm-up: caches, the first connection
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return timed(fn, repeat)[0]
 
 
 def measure(cwd: Path, as_of: str, repeat: int, units: int) -> dict[str, float]:
