@@ -59,9 +59,13 @@ LONG_LIST = 1_000
 #: values that cannot be awaitable: the awaitable check is skipped for them
 _PLAIN_VALUES = frozenset({str, int, bool, float, date, datetime})
 
-#: a plan entry: (response name, completion): the completion returns the field's completed value
-#: from its source object, or ``_FULL_PATH``; None means the full path from the start
-_Entry = tuple[str, Callable[[Any], Any] | None]
+#: a scalar or enum field read and coerced inline (``_leaf``): (attribute, read, the class of the
+#: values its coercion returns as they are or None, the coercion, non-null, the awaitable check)
+_Leaf = tuple[str, Any, type | None, Callable[[Any], Any], bool, Callable[[Any], bool]]
+#: a plan entry: (response name, completion, leaf): a leaf field's ``_Leaf``, else its completion,
+#: which returns the field's completed value from its source object, or ``_FULL_PATH``; both None:
+#: the full path from the start
+_Entry = tuple[str, Callable[[Any], Any] | None, _Leaf | None]
 
 
 def _basic(field_def: Any, first_node: Any) -> Any:
@@ -97,14 +101,18 @@ class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
             first_node = field_details_list[0].node
             field_def = self.schema.get_field(parent_type, first_node.name.value)
             basic = _basic(field_def, first_node) if field_def is not None else None
-            entries.append((response_name, self._completion(basic, field_def.type, field_details_list)
-                            if field_def is not None and basic is not None else None))
-        plan = entries if any(completion is not None for _, completion in entries) else None
+            if field_def is None or basic is None:
+                entries.append((response_name, None, None))
+            else:
+                entries.append((response_name, *self._completion(basic, field_def.type, field_details_list)))
+        plan = entries if any(completion is not None or leaf is not None for _, completion, leaf in entries) else None
         self._plans[key] = (grouped_field_set, plan)  # keeps the set alive: its id is the key
         return plan
 
-    def _completion(self, basic: Any, kind: Any, field_details_list: Any) -> Callable[[Any], Any] | None:
-        """How to complete a basic field inline, or None when its type or selection needs the full path.
+    def _completion(self, basic: Any, kind: Any, field_details_list: Any
+                    ) -> tuple[Callable[[Any], Any] | None, _Leaf | None]:
+        """How to complete a basic field inline: (completion, None) for an object or a list, (None, leaf)
+        for a scalar or an enum, (None, None) when its type or selection needs the full path.
 
         Inline: a scalar or enum; an object whose selection is itself all inline; a list of such
         objects (one level). Interfaces, unions, types with ``is_type_of``, nested lists and deferred
@@ -113,23 +121,22 @@ class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
         attribute, read, is_awaitable = basic.python_name, basic.default_resolver, self.is_awaitable
         kind, non_null = _unwrapped(kind)
         if is_leaf_type(kind):
-            coerce = _coercion(kind)
-            return lambda source: _complete_leaf(source, attribute, read, coerce, non_null, is_awaitable)
+            same, coerce = _coercion(kind)
+            return None, (attribute, read, same, coerce, non_null, is_awaitable)
         listed, item_non_null = False, False
         if isinstance(kind, GraphQLList):
             listed = True
             kind, item_non_null = _unwrapped(kind.of_type)
         if not isinstance(kind, GraphQLObjectType) or kind.is_type_of is not None:
-            return None
+            return None, None
         grouped_field_set, defer_usages, _ = self.collect_subfields(kind, field_details_list)
-        subplan = self._plan(kind, grouped_field_set)
-        if defer_usages or subplan is None or any(completion is None for _, completion in subplan):
-            return None
-        inner: list[tuple[str, Callable[[Any], Any]]] = subplan  # type: ignore[assignment]
+        inner = self._plan(kind, grouped_field_set)
+        if defer_usages or inner is None or any(completion is None and leaf is None for _, completion, leaf in inner):
+            return None, None
         if listed:
-            return lambda source: _complete_list(source, attribute, read, non_null, item_non_null, inner,
-                                                 is_awaitable)
-        return lambda source: _complete_object(_read(source, attribute, read, non_null, is_awaitable), inner)
+            return (lambda source: _complete_list(source, attribute, read, non_null, item_non_null, inner,
+                                                  is_awaitable)), None
+        return (lambda source: _complete_object(_read(source, attribute, read, non_null, is_awaitable), inner)), None
 
     def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
                        grouped_field_set: Any, position_context: Any) -> Any:
@@ -140,9 +147,9 @@ class LeanExecutor(StrawberryGraphQLCoreExecutionContext):
         awaiting: list[str] = []
         is_awaitable = self.is_awaitable
         try:
-            for response_name, completion in plan:
-                if completion is not None:
-                    completed = completion(source_value)
+            for response_name, completion, leaf in plan:
+                if leaf is not None or completion is not None:
+                    completed = _leaf(source_value, leaf) if leaf is not None else completion(source_value)  # type: ignore[misc]
                     if completed is not _FULL_PATH:
                         results[response_name] = completed
                         continue
@@ -209,12 +216,28 @@ def _read(source: Any, attribute: str, read: Any, non_null: bool, is_awaitable: 
     return value
 
 
-def _complete_leaf(source: Any, attribute: str, read: Any, coerce: Any, non_null: bool,
-                   is_awaitable: Callable[[Any], bool]) -> Any:
-    """A scalar or enum field, coerced by its GraphQL type, or ``_FULL_PATH``."""
-    value = _read(source, attribute, read, non_null, is_awaitable)
-    if value is None or value is _FULL_PATH:
+def _leaf(source: Any, leaf: _Leaf) -> Any:
+    """A scalar or enum field, coerced by its GraphQL type, or ``_FULL_PATH``: ``_read`` and the
+    coercion in one call, and a value of the class the coercion returns as it is (a ``str`` for String
+    and ID, a ``bool``, an ``int`` within Int's 32 bits) taken without the coercion's call."""
+    same: Any
+    value: Any
+    attribute, read, same, coerce, non_null, is_awaitable = leaf
+    try:
+        value = read(source, attribute)
+    except Exception:
+        return _FULL_PATH
+    if value.__class__ is same and (same is not int or _MIN_INT <= value <= _MAX_INT):
         return value
+    if value is None:
+        return _FULL_PATH if non_null else None
+    if value.__class__ not in _PLAIN_VALUES and not isinstance(value, enum.Enum):
+        if is_awaitable(value):
+            if isinstance(value, Coroutine):
+                value.close()  # the full path reads the attribute again and awaits what it gets
+            return _FULL_PATH
+        if isinstance(value, Exception):
+            return _FULL_PATH
     try:
         coerced = coerce(value)
     except Exception:
@@ -224,17 +247,17 @@ def _complete_leaf(source: Any, attribute: str, read: Any, coerce: Any, non_null
     return coerced
 
 
-def _coercion(kind: Any) -> Callable[[Any], Any]:
-    """The leaf type's ``coerce_output_value``, with its commonest case answered first: a value graphql-core
-    outputs as it is (a ``str`` for String and ID, a ``bool``, an ``int`` within Int's 32 bits), or an
-    enum member whose name was already found (strawberry's enum coercion walks the enum's values)."""
+def _coercion(kind: Any) -> tuple[type | None, Callable[[Any], Any]]:
+    """(the class of values the leaf type's ``coerce_output_value`` returns as they are, the coercion):
+    ``str`` for String and ID, ``bool``, ``int`` for Int (within its 32 bits, checked by ``_leaf``).
+    An enum's coercion remembers the names it found (strawberry's walks the enum's values)."""
     coerce = kind.coerce_output_value
     if kind is GraphQLString or kind is GraphQLID:
-        return lambda value: value if value.__class__ is str else coerce(value)
+        return str, coerce
     if kind is GraphQLBoolean:
-        return lambda value: value if value.__class__ is bool else coerce(value)
+        return bool, coerce
     if kind is GraphQLInt:
-        return lambda value: value if value.__class__ is int and _MIN_INT <= value <= _MAX_INT else coerce(value)
+        return int, coerce
     if isinstance(kind, GraphQLEnumType):
         names: dict[enum.Enum, Any] = {}
 
@@ -246,22 +269,22 @@ def _coercion(kind: Any) -> Callable[[Any], Any]:
                     names[value] = found
             return found
 
-        return coerce_enum
-    return coerce  # type: ignore[no-any-return]
+        return None, coerce_enum
+    return None, coerce
 
 
 #: GraphQL's Int: a signed 32-bit integer
 _MIN_INT, _MAX_INT = -(2**31), 2**31 - 1
 
 
-def _complete_object(value: Any, inner: list[tuple[str, Callable[[Any], Any]]]) -> Any:
+def _complete_object(value: Any, inner: list[_Entry]) -> Any:
     """An object's selection (every field inline), or ``_FULL_PATH`` if any field needs the full path:
     nothing has been recorded by then (no error collected), so the full path starts afresh."""
     if value is None or value is _FULL_PATH:
         return value
     completed = {}
-    for response_name, completion in inner:
-        found = completion(value)
+    for response_name, completion, leaf in inner:
+        found = _leaf(value, leaf) if leaf is not None else completion(value)  # type: ignore[misc]
         if found is _FULL_PATH:
             return _FULL_PATH
         completed[response_name] = found
@@ -269,7 +292,7 @@ def _complete_object(value: Any, inner: list[tuple[str, Callable[[Any], Any]]]) 
 
 
 def _complete_list(source: Any, attribute: str, read: Any, non_null: bool, item_non_null: bool,
-                   inner: list[tuple[str, Callable[[Any], Any]]], is_awaitable: Callable[[Any], bool]) -> Any:
+                   inner: list[_Entry], is_awaitable: Callable[[Any], bool]) -> Any:
     """A list of objects (a Python list or tuple), each completed by ``_complete_object``."""
     value = _read(source, attribute, read, non_null, is_awaitable)
     if value is None or value is _FULL_PATH:

@@ -48,12 +48,14 @@ from staffing.graphql.types import (
     fact_from,
     person_from,
     position_from,
+    report_rows,
     row_from,
     staffing_from,
     unit_from,
 )
-from staffing.pause import collection_paused
-from staffing.projections.queries import FactRow, HistoryFilter, encode_cursor
+from staffing.pause import paused
+from staffing.projections.queries import FactRow, HistoryFilter, Queries, encode_cursor
+from staffing.projections.rollup import is_summary
 from staffing.reports import targets as target_rules
 from staffing.reports.diff import Snapshot, staffing_diff
 from staffing.reports.reform import reform_statistics
@@ -105,6 +107,19 @@ def _search(search: str | None) -> str | None:
 
 def _as_of(as_of: date | None, field: str = "asOf") -> date:
     return check_as_of(as_of or date.today(), field)
+
+
+@paused
+def _report(queries: Queries, root: str | None, day: date, position: int, depth: int | None, rolled: bool,
+            head: tuple[int, str] | None) -> list[StaffingRow]:
+    """A staffing report's rows. One pause for the read and the rows (up to ~60,000 of each,
+    ``staffing.pause``): the read's objects are freed when this returns, before the collector resumes,
+    so its first collection walks the rows alone (a pause of the rows only walked the read too)."""
+    with queries.connect() as conn:
+        if is_summary(root, depth, rolled):  # the roll-up's rows: ~100
+            return [row_from(r, head) for r in queries.staffing_report(conn, root, day, position, depth, rolled)]
+        data = queries.report_data(conn, root, day, position, depth, rolled)
+    return report_rows(data, queries.entry_source(data, day, position), day, position, rolled, head)
 
 
 @strawberry.type
@@ -162,11 +177,8 @@ class Query:
         root, day, position = _id(root_unit_id, "rootUnitId") if root_unit_id else None, _as_of(as_of), \
             ctx.position(known_at)
         require_unit_readable(info, root, day, position)
-        with ctx.queries.connect() as conn:
-            rows = ctx.queries.staffing_report(conn, root, day, position, depth, include_descendants)
         head = chain.head(ctx.service.store.recorder, position)  # once for the report, not per row
-        with collection_paused():  # a row object per unit: up to ~60,000 (staffing.pause)
-            return [row_from(r, head) for r in rows]
+        return _report(ctx.queries, root, day, position, depth, include_descendants, head)
 
     @strawberry.field(permission_classes=[Authenticated, SeesHistory],
                       description="Recorded facts in log order (about a unit and the people in it, or a person).")

@@ -48,7 +48,7 @@ from staffing.projections.text import fold
 _T = TypeVar("_T")
 
 __all__ = [
-    "FactRow", "HistoryFilter", "category_figures", "category_vectors", "quota_by_kind", "fact_row", "running_exception", "on_record", "LineageEntry", "Movement", "PersonView", "QuotaEntry", "Queries", "StaffingFigures",
+    "EntrySource", "FactRow", "HistoryFilter", "category_figures", "category_vectors", "gap_figures", "line_figures", "quota_by_kind", "fact_row", "running_exception", "on_record", "LineageEntry", "Movement", "PersonView", "QuotaEntry", "Queries", "ReportData", "StaffingFigures",
     "StaffingLine", "UnitView", "decode_cursor", "encode_cursor",
 ]
 
@@ -224,6 +224,10 @@ class ReportData:
     members: dict[str, list[str]] | None
     figures: dict[str, tuple[int, ...]]  # unit -> figure vector (units without figures are absent)
     deadlines: dict[str, date]  # unit -> its excess exception's deadline on record, passed or not
+
+    def gaps(self) -> dict[str, int]:
+        """Each unit's gap (headcount minus quota), once per unit, not once per row summing it."""
+        return {unit: _gap(vector) for unit, vector in self.figures.items()}
 
     def members_of(self, unit_id: str) -> list[str]:
         """The units a shown unit's figures sum (itself alone unless rolled up)."""
@@ -628,11 +632,9 @@ class Queries:
     def _assemble(unit_id: str, total: Sequence[int], members: Sequence[str], as_of: date,
                   position: int, excess: date | None, rolled: bool, source: EntrySource) -> StaffingFigures:
         """One line per category from a figure vector (entries read lazily by ``source``)."""
-        lines = []
         members = tuple(members)
-        for category, heads, kinds in _LAYOUT:
-            by_kind = {kind: total[i] for kind, i in kinds if total[i]}
-            lines.append(StaffingLine(category, sum(by_kind.values()), total[heads], by_kind, source, members))
+        lines = [StaffingLine(category, quota, heads, by_kind, source, members)
+                 for category, quota, heads, by_kind in line_figures(total)]
         return StaffingFigures(unit_id, as_of, position, lines, excess, rolled)
 
     def subtree_total(self, conn: Connection, root_id: str | None, as_of: date, position: int) -> Sequence[int]:
@@ -688,9 +690,8 @@ class Queries:
 
             return national_summary(self, conn, as_of, position)
         data = self.report_data(conn, root_id, as_of, position, depth, include_descendants)
-        source = EntrySource(self, as_of, position)
-        source.units.update(u for r, _ in data.shown for u in data.members_of(r.unit_id))
-        gaps = {unit: _gap(vector) for unit, vector in data.figures.items()}  # once per unit, not once per ancestor
+        source = self.entry_source(data, as_of, position)
+        gaps = data.gaps()
         rows = []
         for r, level in data.shown:
             unit = data.members_of(r.unit_id)
@@ -701,6 +702,12 @@ class Queries:
             _gaps(figures_row, data.figures, unit, r.unit_id, data.deadlines, gaps)
             rows.append(figures_row)
         return rows
+
+    def entry_source(self, data: ReportData, as_of: date, position: int) -> EntrySource:
+        """The quota entries of every unit a report sums, read together when a line first asks."""
+        source = EntrySource(self, as_of, position)
+        source.units.update(u for r, _ in data.shown for u in data.members_of(r.unit_id))
+        return source
 
     def report_data(self, conn: Connection, root_id: str | None, as_of: date, position: int,
                     depth: int | None = None, include_descendants: bool = False) -> ReportData:
@@ -1070,6 +1077,16 @@ _LAYOUT = [(c.value, HEADCOUNT[c.value], [(k, i) for (cat, k), i in QUOTA.items(
 _PICKS = [(c, heads, itemgetter(*(i for _, i in kinds))) for c, heads, kinds in _LAYOUT]
 
 
+def line_figures(vector: Sequence[int]) -> list[tuple[str, int, int, dict[str, int]]]:
+    """(category, quota, headcount, quota by kind) of a figure vector, in category order: a report
+    line's figures (kinds without quota left out of the split)."""
+    out = []
+    for category, heads, kinds in _LAYOUT:
+        by_kind = {kind: vector[i] for kind, i in kinds if vector[i]}
+        out.append((category, sum(by_kind.values()), vector[heads], by_kind))
+    return out
+
+
 def category_figures(vector: Sequence[int]) -> list[tuple[str, int, int]]:
     """(category, quota, headcount) of a figure vector, in category order, quota summed over its kinds:
     what a report line, a CSV row and a diff read from ``unit_figures`` (``StaffingLine`` keeps the kinds)."""
@@ -1196,11 +1213,18 @@ def _gaps(figures: StaffingFigures, vectors: Mapping[str, Sequence[int]], member
     unit's gap computed once, when a report asks for many units' gross figures."""
     if gaps is None:
         gaps = {m: _gap(vectors[m]) for m in members if m in vectors}
-    found = [g for g in map(gaps.get, members) if g]
-    figures.gross_surplus = sum(g for g in found if g > 0)
-    figures.gross_vacancy = -sum(g for g in found if g < 0)
-    figures.own_surplus = max(gaps.get(unit_id, 0), 0)
+    figures.gross_surplus, figures.gross_vacancy, figures.own_surplus = gap_figures(gaps, members, unit_id)
     figures.exception_deadline = deadlines.get(unit_id)
+
+
+def gap_figures(gaps: Mapping[str, int], members: Sequence[str], unit_id: str) -> tuple[int, int, int]:
+    """(gross surplus, gross vacancy) over ``members``, each unit alone, and ``unit_id``'s own surplus,
+    from each unit's gap (headcount minus quota): a report row's figures the net totals hide."""
+    if len(members) == 1:  # a unit alone (every row of a listing): no list to build
+        alone = gaps.get(members[0]) or 0
+        return max(alone, 0), max(-alone, 0), max(gaps.get(unit_id, 0), 0)
+    found = [g for g in map(gaps.get, members) if g]
+    return sum(g for g in found if g > 0), -sum(g for g in found if g < 0), max(gaps.get(unit_id, 0), 0)
 
 
 def _unit_page(conn: Connection, query: Any, kind: str | None, search: str | None, first: int,

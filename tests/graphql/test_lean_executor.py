@@ -87,6 +87,10 @@ class BrokenLine(Line):
             raise RuntimeError("the amount cannot be read")
         if name == "amount" and how == "text":
             return "not a number"
+        if name == "amount" and how == "huge":  # an int, but beyond GraphQL's 32-bit Int
+            return 2**40
+        if name == "amount" and how == "flag":  # a bool, which Int's coercion turns into 0 or 1
+            return True
         return object.__getattribute__(self, name)
 
 
@@ -105,7 +109,8 @@ def _rows() -> list[Row]:
     rows[3].lines.append(_line(8, how="raise"))
     rows[4].lines.append(_line(9, how="text"))
     # nullable items: only the failing item becomes null
-    rows[0].maybe = [_line(1), _line(2, how="null"), _line(3, how="raise"), _line(4, how="text")]
+    rows[0].maybe = [_line(1), _line(2, how="null"), _line(3, how="raise"), _line(4, how="text"), _line(5, how="huge"),
+                     _line(6, how="flag")]
     return rows
 
 
@@ -183,9 +188,12 @@ def test_the_lean_executor_answers_as_graphql_core_does(name: str) -> None:
 def test_errors_in_plain_fields_are_graphql_cores_own() -> None:
     lean, _ = _schemas()
     data, errors = _outcome(lean.execute_sync("{ rows { code maybe { label amount } } }"))
-    assert data is not None and data["rows"][0]["maybe"] == [{"label": "line 1", "amount": 1}, None, None, None]
+    assert data is not None and data["rows"][0]["maybe"] == [{"label": "line 1", "amount": 1}, None, None, None, None,
+                                                             {"label": "line 6", "amount": 1}]
     assert errors == [("Cannot return null for non-nullable field Line.label.", ["rows", 0, "maybe", 1, "label"],
                        [(1, 23)]),
+                      ("Int cannot represent non 32-bit signed integer value: 1099511627776",
+                       ["rows", 0, "maybe", 4, "amount"], [(1, 29)]),
                       ("Int cannot represent non-integer value: 'not a number'", ["rows", 0, "maybe", 3, "amount"],
                        [(1, 29)]),
                       ("the amount cannot be read", ["rows", 0, "maybe", 2, "amount"], [(1, 29)])]
@@ -238,7 +246,8 @@ def test_objects_and_lists_whose_selection_is_plain_are_completed_inline() -> No
     CountingExecutor.full_path = 0
     result = schema.execute_sync("{ rows { code maybe { label } } }")
     assert result.data is not None and result.data["rows"][0]["maybe"] == [{"label": "line 1"}, None,
-                                                                           {"label": "line 3"}, {"label": "line 4"}]
+                                                                           {"label": "line 3"}, {"label": "line 4"},
+                                                                           {"label": "line 5"}, {"label": "line 6"}]
     assert [e.path for e in result.errors or []] == [["rows", 0, "maybe", 1, "label"]]
     assert CountingExecutor.full_path == 3  # rows; row 0's maybe; the label that is null
 
