@@ -119,7 +119,7 @@ def _report(queries: Queries, root: str | None, day: date, position: int, depth:
         if is_summary(root, depth, rolled):  # the roll-up's rows: ~100
             return [row_from(r, head) for r in queries.staffing_report(conn, root, day, position, depth, rolled)]
         data = queries.report_data(conn, root, day, position, depth, rolled)
-    return report_rows(data, queries.entry_source(data, day, position), day, position, rolled, head)
+    return report_rows(data, queries.entry_source(data, day, position), day, position, head)
 
 
 @strawberry.type

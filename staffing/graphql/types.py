@@ -433,8 +433,8 @@ def row_from(figures: Figures, head: tuple[int, str] | None = None) -> StaffingR
                        log_position=head[0] if head else figures.position, head_hash=head[1] if head else None)
 
 
-def report_rows(data: ReportData, source: EntrySource, as_of: date, position: int, rolled: bool,
-                head: tuple[int, str] | None) -> list[StaffingRow]:
+def report_rows(data: ReportData, source: EntrySource, as_of: date, position: int, head: tuple[int, str] | None
+                ) -> list[StaffingRow]:
     """The rows of a report read as ``ReportData``, built straight from it: what
     ``[row_from(r, head) for r in Queries.staffing_report(...)]`` gives, without the intermediate
     ``StaffingFigures`` per unit (issue 9: a national listing builds ~60,000 rows; the two layers

@@ -58,7 +58,7 @@ def _both(ledger: Ledger, root: str | None, as_of: date, position: int, depth: i
     with queries.connect() as conn:
         figures = queries.staffing_report(conn, root, as_of, position, depth, rolled, from_rollup=False)
         data = queries.report_data(conn, root, as_of, position, depth, rolled)
-    direct = report_rows(data, queries.entry_source(data, as_of, position), as_of, position, rolled, head)
+    direct = report_rows(data, queries.entry_source(data, as_of, position), as_of, position, head)
     return [_plain(r) for r in direct], [_plain(row_from(f, head)) for f in figures]
 
 
