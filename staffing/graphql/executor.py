@@ -204,6 +204,12 @@ def _read(source: Any, attribute: str, read: Any, non_null: bool, is_awaitable: 
         value = read(source, attribute)
     except Exception:
         return _FULL_PATH
+    return _checked(value, non_null, is_awaitable)
+
+
+def _checked(value: Any, non_null: bool, is_awaitable: Callable[[Any], bool]) -> Any:
+    """``value`` as read, or ``_FULL_PATH`` for what the full path must see: ``None`` where the type
+    is non-null, an exception or an awaitable as the value."""
     if value is None:
         return _FULL_PATH if non_null else None
     if value.__class__ not in _PLAIN_VALUES and not isinstance(value, enum.Enum):
@@ -229,15 +235,9 @@ def _leaf(source: Any, leaf: _Leaf) -> Any:
         return _FULL_PATH
     if value.__class__ is same and (same is not int or _MIN_INT <= value <= _MAX_INT):
         return value
-    if value is None:
-        return _FULL_PATH if non_null else None
-    if value.__class__ not in _PLAIN_VALUES and not isinstance(value, enum.Enum):
-        if is_awaitable(value):
-            if isinstance(value, Coroutine):
-                value.close()  # the full path reads the attribute again and awaits what it gets
-            return _FULL_PATH
-        if isinstance(value, Exception):
-            return _FULL_PATH
+    value = _checked(value, non_null, is_awaitable)
+    if value is None or value is _FULL_PATH:
+        return value
     try:
         coerced = coerce(value)
     except Exception:

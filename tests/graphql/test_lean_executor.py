@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -24,12 +23,11 @@ from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from staffing.bootstrap import Ledger, build
-from staffing.demo import DemoClock, load_demo
+from staffing.bootstrap import Ledger
 from staffing.graphql import schema as schema_module
 from staffing.graphql.app import create_app
 from staffing.graphql.executor import LeanExecutor
-from tests.support import ledger_bearer, settings_for
+from tests.support import ledger_bearer
 
 
 @strawberry.enum
@@ -263,18 +261,6 @@ def test_an_extension_that_resolves_fields_sees_every_field() -> None:
 
 
 # ------------------------------------------------------------------ the real schema, over HTTP
-@pytest.fixture(scope="module")
-def demo_ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
-    settings, _ = settings_for("sqlite", tmp_path_factory.mktemp("lean"))
-    clock = DemoClock()
-    ledger = build(settings, clock=clock)
-    try:
-        load_demo(ledger.service, clock)
-        yield ledger
-    finally:
-        ledger.close()
-
-
 REAL = [
     ("""query($d: Date!) { staffingReport(asOf: $d) { level parentId logPosition headHash unit { id code name kind
         autonomy status asOf } totalQuota totalHeadcount totalVacancy totalSurplus grossVacancy grossSurplus

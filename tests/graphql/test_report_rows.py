@@ -11,34 +11,19 @@ over quota, running exceptions and quota entries.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import pytest
 
 from staffing import chain
-from staffing.bootstrap import Ledger, build
-from staffing.demo import DemoClock, load_demo
+from staffing.bootstrap import Ledger
 from staffing.graphql.types import StaffingRow, report_rows, row_from
 from staffing.projections.queries import gap_figures
-from tests.support import settings_for
 
 #: before and after the 2025 reform, and after the demo's excess exceptions ran out (2030)
 DATES = (date(2024, 6, 30), date(2025, 3, 1), date(2025, 7, 1), date(2025, 12, 31), date(2030, 12, 31))
 SHAPES = ((None, False), (0, False), (1, False), (2, False), (None, True), (0, True), (1, True), (2, True))
-
-
-@pytest.fixture(scope="module")
-def demo_ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
-    settings, _ = settings_for("sqlite", tmp_path_factory.mktemp("rows"))
-    clock = DemoClock()
-    ledger = build(settings, clock=clock)
-    try:
-        load_demo(ledger.service, clock)
-        yield ledger
-    finally:
-        ledger.close()
 
 
 def _plain(row: StaffingRow) -> dict[str, Any]:
