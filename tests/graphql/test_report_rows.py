@@ -6,7 +6,7 @@ targets, the plans and the national summary still use). Both must give the same 
 field, line for line, quota entries included: on the demo ledger, for whole-country and subtree
 reports, each alone and rolled up, at several depths, dates and knowledge moments. The cases are
 checked to reach what could differ: rolled-up rows of many units, gross vacancy and surplus, units
-over quota, running exceptions and quota entries.
+over quota, running and expired exceptions, and quota entries.
 """
 
 from __future__ import annotations
