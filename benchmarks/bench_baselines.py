@@ -1,0 +1,341 @@
+"""The issue's two remaining named baselines, each measured in the same run as what it is the baseline of.
+
+Issue 9 names four baselines. ``bench_scale`` has one transaction per command (import) and the
+decoding floor (projection); ``bench_queries`` and ``bench_listing`` have hand-written SQL. This
+measures the other two on the generated history:
+
+- **the library's projection runner** (``eventsourcing.projection.ProjectionRunner``): the
+  library's subscription reads and decodes the log and calls a projection once per event; the
+  projection applies that one event to the same read models through the same ``Projector``, in
+  its own transaction together with the tracking row (the library's pattern: a view and its
+  tracking written atomically). Against it, on the same first N log entries into fresh read
+  models: the projector's catch-up (one batch), and the projector driven one entry per
+  transaction by its own loop. The runner hands over decoded events and ``Projector.apply``
+  takes stored ones, so the projection encodes each event back first (as ``Projector.preview``
+  does): the runner pays one encoding per event more than a runner-native projection would,
+  which is a small part of a transaction per event. The library's SQLite recorder cannot
+  subscribe (its ``subscribe`` raises ``NotImplementedError``), so the runner is measured on
+  PostgreSQL; on SQLite the one-entry-per-transaction loop stands in for it.
+- **naive replay with ``repository.get``**: a unit's staffing on a day after every fact, from
+  the aggregates (the unit and its roster, each person on the roster, its quota ledger), each
+  loaded by the library's ``repository.get`` with no aggregate cache and folded by the domain's
+  own methods; each top-level unit rolled up by walking its children the same way; the national
+  summary as the sum of those. Against it: ``Queries`` on the read models, same units, same day.
+  Both must give the same headcount per category and the same quota per category and kind: a
+  disagreement stops the benchmark instead of being timed.
+
+Usage: python -m benchmarks.bench_baselines [--scale province] [--seed 1] [--backend sqlite]
+       [--entries 2000] [--units 200] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.projection import Projection, ProjectionRunner
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import make_url
+
+from benchmarks.bench_scale import PG_URL, _schema, _settings
+from benchmarks.timing import Report
+from staffing.application.importer import ImportMode, import_lines, read_lines
+from staffing.bootstrap import Ledger, build, migrate
+from staffing.domain.quota import quota_ledger_id
+from staffing.generator import SCALES, generate
+from staffing.persistence import CACHE, EventStore, event_store_env
+from staffing.projections import tables as t
+from staffing.projections.db import ViewEngines, make_engines
+from staffing.projections.projector import PROJECTION_NAME, Projector
+
+#: headcount per category and quota per (category, kind): what both sides of the replay baseline give
+Figures = dict[tuple[str, str], int]
+
+
+# ====================================================================== the projection runner
+def _fresh_views(backend: str, tmp: str, name: str) -> ViewEngines:
+    if backend == "postgres":
+        engines = make_engines(make_url(PG_URL), _schema(name))
+    else:
+        engines = make_engines(make_url(f"sqlite:///{tmp}/{name}.sqlite"))
+    migrate(engines)
+    return engines
+
+
+def _position(engines: ViewEngines) -> int:
+    with engines.read.connect() as conn:
+        return int(conn.execute(select(t.tracking.c.position).where(t.tracking.c.name == PROJECTION_NAME)).scalar_one())
+
+
+def _facts_upto(engines: ViewEngines, last: int) -> tuple[int, int]:
+    """(count, sum of positions) of the facts projected from the first ``last`` entries: equal for equal work."""
+    with engines.read.connect() as conn:
+        found = conn.execute(select(func.count(), func.coalesce(func.sum(t.facts.c.position), 0))
+                             .where(t.facts.c.position <= last)).one()
+    return int(found[0]), int(found[1])
+
+
+def _batched(store: Any, engines: ViewEngines, entries: int) -> float:
+    """The projector's catch-up of the first ``entries`` log entries: one batch (seconds)."""
+    projector = Projector(store, engines, batch_size=entries)
+    started = time.perf_counter()
+    done = projector._run_batch()  # one batch of exactly the first ``entries``: catch_up() would go on
+    elapsed = time.perf_counter() - started
+    assert done == entries, (done, entries)
+    return elapsed
+
+
+def _one_per_transaction(store: Any, engines: ViewEngines, entries: int) -> float:
+    """The same entries, one per transaction with its tracking row, by the projector's own loop (seconds)."""
+    projector = Projector(store, engines, batch_size=1)
+    started = time.perf_counter()
+    for _ in range(entries):
+        assert projector._run_batch() == 1
+        projector._carried = None  # a per-event projection reads its state back each time
+    return time.perf_counter() - started
+
+
+class _RunnerProjection(Projection[PostgresTrackingRecorder]):
+    """One event per transaction, applied by the projector, tracked in the same transaction."""
+
+    projector: Projector
+    engines: ViewEngines
+    last: int
+    finished: threading.Event
+    finished_at: list[float]
+
+    def process_event(self, domain_event: Any, tracking: Any) -> None:  # type: ignore[override]
+        stored = self.projector.store.mapper.to_stored_event(domain_event)
+        notification = Notification(id=tracking.notification_id, originator_id=stored.originator_id,
+                                    originator_version=stored.originator_version, topic=stored.topic,
+                                    state=stored.state)
+        with self.engines.write.begin() as conn:
+            recorded_us = conn.execute(select(t.tracking.c.recorded_us)
+                                       .where(t.tracking.c.name == PROJECTION_NAME).with_for_update()).scalar_one()
+            last = self.projector.apply(conn, [notification], int(recorded_us), fresh=False)
+            conn.execute(update(t.tracking).where(t.tracking.c.name == PROJECTION_NAME)
+                         .values(position=tracking.notification_id, recorded_us=last))
+        if tracking.notification_id >= self.last and not self.finished.is_set():
+            self.finished_at.append(time.perf_counter())
+            self.finished.set()
+
+
+def _runner(store: Any, env: dict[str, str], engines: ViewEngines, entries: int) -> float:
+    """The library's ``ProjectionRunner`` over the first ``entries`` log entries (seconds)."""
+    finished, at = threading.Event(), list[float]()
+    projection = type("LibraryRunnerBaseline", (_RunnerProjection,), {
+        "projector": Projector(store, engines), "engines": engines, "last": entries, "finished": finished,
+        "finished_at": at})
+    started = time.perf_counter()
+    with ProjectionRunner(application_class=EventStore, projection_class=projection,
+                          view_class=PostgresTrackingRecorder, env=env) as runner:
+        while not finished.wait(timeout=1.0):
+            runner.run_forever(timeout=0.001)  # re-raises an error of the processing thread
+    return at[0] - started
+
+
+def projection_baselines(ledger: Ledger, backend: str, tmp: str, entries: int, report: Report) -> None:
+    store = ledger.store
+    entries = min(entries, store.recorder.max_notification_id() or 0)
+    seconds: dict[str, float] = {}
+    checks: dict[str, tuple[int, int]] = {}
+    candidates = [("batched", _batched), ("one per transaction", _one_per_transaction)]
+    for name, run in candidates:
+        engines = _fresh_views(backend, tmp, f"runner_{name}")
+        seconds[name] = run(store, engines, entries)
+        checks[name] = _facts_upto(engines, entries)
+        engines.dispose()
+    if backend == "postgres":
+        engines = _fresh_views(backend, tmp, "runner_library")
+        seconds["library runner"] = _runner(store, event_store_env(ledger.settings), engines, entries)
+        checks["library runner"] = _facts_upto(engines, entries)
+        engines.dispose()
+    assert len(set(checks.values())) == 1, f"the projections of the same entries differ: {checks}"
+    rates = {name: entries / s for name, s in seconds.items()}
+    for name, rate in rates.items():
+        report(f"projection of the first {entries:,} log entries, {name}: {rate:,.0f}/s")
+    if "library runner" in rates:
+        report(f"catch-up / the library's projection runner: {rates['batched'] / rates['library runner']:.1f}x; "
+               f"the projector's own one-per-transaction loop / the runner: "
+               f"{rates['one per transaction'] / rates['library runner']:.2f}x")
+    else:
+        report("the library's projection runner: not measurable on SQLite (its recorder cannot subscribe); "
+               f"catch-up / one entry per transaction: {rates['batched'] / rates['one per transaction']:.1f}x")
+
+
+# ====================================================================== naive replay
+class Replay:
+    """Figures from the aggregates, loaded one by one by ``repository.get`` (no aggregate cache)."""
+
+    def __init__(self, env: dict[str, str], as_of: date) -> None:
+        self.store = EventStore(env={k: v for k, v in env.items() if k not in CACHE})
+        self.as_of = as_of
+
+    def close(self) -> None:
+        self.store.close()
+
+    def _get(self, aggregate_id: UUID) -> Any | None:
+        try:
+            return self.store.repository.get(aggregate_id)
+        except Exception as error:  # the library's AggregateNotFoundError: no quota ledger for the unit
+            if type(error).__name__ == "AggregateNotFoundError":
+                return None
+            raise
+
+    def in_force(self, unit: Any) -> bool:
+        return (unit.established_on <= self.as_of and (unit.ended_on is None or unit.ended_on > self.as_of)
+                and str(unit.status) == "ACTIVE")
+
+    def unit(self, unit_id: UUID) -> Figures:
+        """The unit's own headcount per category and quota per (category, kind) on ``as_of``."""
+        unit: Any = self.store.repository.get(unit_id)
+        found: Counter[tuple[str, str]] = Counter()
+        for person_id in unit.member_ids:
+            person: Any = self.store.repository.get(person_id)
+            placement = person.placement_on(self.as_of)
+            if placement is not None and placement.get("status") == "ACTIVE" and placement.unit_id == unit_id:
+                found[("HEADCOUNT", str(placement["category"]))] += 1
+        ledger = self._get(quota_ledger_id(unit_id))
+        if ledger is not None:
+            for category, kind in ledger.series:
+                amount = ledger.figure_before(category, kind, self.as_of + timedelta(days=1))
+                if amount > 0:
+                    found[(str(category), str(kind))] += amount
+        return dict(found)
+
+    def subtree(self, root_id: UUID) -> tuple[Figures, int]:
+        """The unit's figures summed over its subtree on ``as_of`` (walking children), and its size."""
+        total: Counter[tuple[str, str]] = Counter()
+        stack, size = [root_id], 0
+        while stack:
+            unit_id = stack.pop()
+            total.update(self.unit(unit_id))
+            size += 1
+            parent: Any = self.store.repository.get(unit_id)
+            for child_id in parent.child_ids:
+                child: Any = self.store.repository.get(child_id)
+                if self.in_force(child) and child.parent_id == unit_id:
+                    stack.append(child_id)
+        return {k: v for k, v in total.items() if v}, size
+
+
+def _from_queries(figures: Any) -> Figures:
+    found: dict[tuple[str, str], int] = {}
+    for line in figures.lines:
+        if line.headcount:
+            found[("HEADCOUNT", line.category)] = line.headcount
+        for kind, amount in line.by_kind.items():
+            if amount:
+                found[(line.category, kind)] = amount
+    return found
+
+
+def _p50_ms(samples: list[float]) -> str:
+    return f"{statistics.median(samples) * 1000:,.2f} ms"
+
+
+def replay_baselines(ledger: Ledger, units: int, seed: int, report: Report) -> None:
+    ledger.projector.catch_up()
+    queries = ledger.queries
+    with ledger.engines.read.connect() as conn:
+        last_day = conn.execute(select(func.max(t.facts.c.effective_on))).scalar_one()
+        position = _position(ledger.engines)
+        as_of = last_day + timedelta(days=1)  # after every fact: a roster then is the roster on that day
+        v = t.unit_versions
+        in_force = [(r.unit_id, r.parent_id) for r in conn.execute(
+            select(v.c.unit_id, v.c.parent_id).where(v.c.valid_from <= as_of, v.c.valid_to > as_of,
+                                                      v.c.rec_to == t.OPEN_POSITION, v.c.status == "ACTIVE"))]
+    roots = sorted(u for u, parent in in_force if parent is None)
+    sample = random.Random(seed).sample(sorted(u for u, _ in in_force), min(units, len(in_force)))
+    replay = Replay(event_store_env(ledger.settings), as_of)
+    try:
+        naive, ours = [], []
+        for unit_id in sample:
+            started = time.perf_counter()
+            expected = replay.unit(UUID(unit_id))
+            naive.append(time.perf_counter() - started)
+            with ledger.engines.read.connect() as conn:
+                started = time.perf_counter()
+                figures = queries.staffing(conn, unit_id, as_of, position)
+                ours.append(time.perf_counter() - started)
+            assert figures is not None and _from_queries(figures) == expected, (unit_id, expected, figures)
+        report(f"one unit's staffing on {as_of} ({len(sample)} units in force, every figure equal): "
+               f"Queries p50 {_p50_ms(ours)}, naive replay with repository.get p50 {_p50_ms(naive)} -> "
+               f"{statistics.median(naive) / statistics.median(ours):,.0f}x")
+        national: Counter[tuple[str, str]] = Counter()
+        largest = (0, 0.0, 0.0, "")
+        naive_total = 0.0
+        for root in roots:
+            started = time.perf_counter()
+            expected, size = replay.subtree(UUID(root))
+            naive_s = time.perf_counter() - started
+            naive_total += naive_s
+            national.update(expected)
+            with ledger.engines.read.connect() as conn:
+                started = time.perf_counter()
+                figures = queries.staffing(conn, root, as_of, position, include_descendants=True)
+                ours_s = time.perf_counter() - started
+            assert figures is not None and _from_queries(figures) == expected, (root, expected, figures)
+            if size > largest[0]:
+                largest = (size, naive_s, ours_s, figures.unit.name if figures.unit else root)
+        size, naive_s, ours_s, name = largest
+        report(f"the largest top-level unit rolled up ({name}, {size:,} units): Queries {ours_s * 1000:,.1f} ms, "
+               f"naive replay {naive_s * 1000:,.0f} ms -> {naive_s / ours_s:,.0f}x")
+        with ledger.engines.read.connect() as conn:
+            started = time.perf_counter()
+            summary = queries.staffing_report(conn, None, as_of, position, depth=1, include_descendants=True)
+            ours_s = time.perf_counter() - started
+        summed: Counter[tuple[str, str]] = Counter()
+        for row in summary:
+            summed.update(_from_queries(row))
+        assert {k: v for k, v in summed.items() if v} == {k: v for k, v in national.items() if v}, "summary differs"
+        report(f"the national summary ({len(roots)} top-level units, every figure equal): Queries "
+               f"{ours_s * 1000:,.1f} ms, naive replay {naive_total:,.2f} s -> {naive_total / ours_s:,.0f}x")
+    finally:
+        replay.close()
+
+
+# ====================================================================== the run
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", default="province", choices=sorted(SCALES))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgres"))
+    parser.add_argument("--entries", type=int, default=2000, help="log entries projected by each projection baseline")
+    parser.add_argument("--units", type=int, default=200, help="units sampled for one unit's staffing")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    report = Report()
+    with tempfile.TemporaryDirectory() as tmp:
+        history = Path(tmp) / "history.jsonl"
+        counts = generate(history, SCALES[args.scale], args.seed)
+        ledger = build(_settings(args.backend, tmp, "baselines"), inline_projection=False)
+        try:
+            outcome = import_lines(ledger.service, read_lines(history), ImportMode.STOP_AT_FIRST_ERROR)
+            assert outcome.ok, outcome.errors[:3]
+            report(f"history: {args.scale} scale, seed {args.seed}, {sum(counts.values()):,} commands, "
+                   f"{outcome.events:,} events; backend {args.backend}")
+            projection_baselines(ledger, args.backend, tmp, args.entries, report)
+            replay_baselines(ledger, args.units, args.seed, report)
+        finally:
+            ledger.close()
+            if args.backend == "postgres":
+                for name in ("baselines", "runner_batched", "runner_one per transaction", "runner_library"):
+                    _schema(name, create=False)
+    if args.out:
+        report.write(args.out)
+
+
+if __name__ == "__main__":
+    main()
