@@ -71,7 +71,7 @@ def build(
 
             Path(settings.database_url.database).parent.mkdir(parents=True, exist_ok=True)
     store = EventStore(env=event_store_env(settings))
-    engines = make_engines(settings.views_url, settings.schema)
+    engines = make_engines(settings.views_url, settings.schema, checkpoint=True)
     migrate(engines)
     projector = Projector(store, engines)
     kwargs = {"id_factory": id_factory} if id_factory else {}

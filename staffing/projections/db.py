@@ -14,6 +14,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import URL
 
+from staffing.projections.checkpoint import BACKSTOP, Checkpointer
+
 __all__ = ["ViewEngines", "make_engines"]
 
 
@@ -31,18 +33,22 @@ SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-ass
 class ViewEngines:
     write: Engine
     read: Engine
+    #: the write-ahead log's checkpoints, run off the committing thread (SQLite, live ledger only)
+    checkpointer: Checkpointer | None = None
 
     @property
     def is_sqlite(self) -> bool:
         return self.write.dialect.name == "sqlite"
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         self.write.dispose()
         if self.read is not self.write:
             self.read.dispose()
 
 
-def _sqlite_engine(url: URL, immediate: bool) -> Engine:
+def _sqlite_engine(url: URL, immediate: bool, checkpointer: Checkpointer | None = None) -> Engine:
     engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -54,18 +60,28 @@ def _sqlite_engine(url: URL, immediate: bool) -> Engine:
         cursor.execute("PRAGMA busy_timeout=60000")
         if immediate:  # the projector's connection: its inserts touch pages of every index of a table
             cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB instead of SQLite's 2 MiB
+        if checkpointer is not None:  # the thread checkpoints; the commits only past the backstop
+            cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:  # to the driver directly: a statement through SQLAlchemy costs ~50 µs
         conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+    if checkpointer is not None:
+        event.listen(engine, "commit", lambda _: checkpointer.poke())
+
     return engine
 
 
-def make_engines(url: URL, schema: str | None = None) -> ViewEngines:
+def make_engines(url: URL, schema: str | None = None, checkpoint: bool = False) -> ViewEngines:
+    """The read models' engines. ``checkpoint``: the live ledger's (SQLite: its write-ahead log is
+    checkpointed by a thread of its own, ``staffing.projections.checkpoint``)."""
     if url.get_backend_name() == "sqlite":
-        return ViewEngines(write=_sqlite_engine(url, immediate=True), read=_sqlite_engine(url, immediate=False))
+        path = url.database
+        checkpointer = Checkpointer(path) if checkpoint and path and path != ":memory:" else None
+        return ViewEngines(write=_sqlite_engine(url, immediate=True, checkpointer=checkpointer),
+                           read=_sqlite_engine(url, immediate=False), checkpointer=checkpointer)
     connect_args: dict[str, Any] = {}
     if schema:
         connect_args["options"] = f"-csearch_path={schema}"
