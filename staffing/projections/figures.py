@@ -27,7 +27,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import islice, product
+from itertools import product
 from operator import itemgetter
 from typing import Any
 
@@ -94,15 +94,6 @@ class FigureBatch:
         self.units.clear()
         self.fresh = False
 
-    def evict(self, keep: int) -> None:
-        """Keep the rows of the ``keep`` units used last, drop the others' (all written): read back
-        when next touched. ``units`` is in order of use (``flush`` moves the units it applies to the end)."""
-        drop = len(self.units) - keep
-        if drop > 0:
-            for unit in list(islice(self.units, drop)):
-                del self.units[unit]
-            self.fresh = False
-
     # ------------------------------------------------------------------ contributions
     def contribute(self, unit_id: str, column: int, amount: int, valid_from: date, valid_to: date,
                    position: int) -> None:
@@ -128,8 +119,6 @@ class FigureBatch:
         if not self.pending:
             return [], []
         self._load({unit for _, unit in self.pending if unit not in self.units})
-        for unit in {unit for _, unit in self.pending}:  # to the end: used last (``evict``)
-            self.units[unit] = self.units.pop(unit)
         for position, unit in sorted(self.pending):
             self._apply(unit, position, self.pending[(position, unit)])
         self.pending.clear()

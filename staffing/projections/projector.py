@@ -45,7 +45,7 @@ from staffing.projections.text import fold
 __all__ = ["BATCH_SIZE", "PROJECTION_NAME", "Projector", "SERIES"]
 
 PROJECTION_NAME = "ledger"
-#: series a projector keeps in memory between its batches (~1-2 KB each): beyond, it drops the half used longest ago
+#: series a projector keeps in memory between its batches (~1-2 KB each): beyond, it forgets them
 MAX_HELD = 100_000
 #: log entries per batch (one transaction). Larger batches write each index page once for more rows
 #: and pay the per-batch reads and marks less often: 25,000 projected the province log 6-9% faster
@@ -238,7 +238,7 @@ class Projector:
         token into the tracking row, and the held series are used only when the token read back
         under the batch's lock is the one this projector wrote. Otherwise, and after any failure
         (the transaction rolled back, the held states no longer match the tables), they are dropped
-        and read back. Past ``MAX_HELD`` series, those used longest ago are dropped after the batch (bounded memory).
+        and read back. Past ``MAX_HELD`` series they are forgotten after the batch (bounded memory).
         """
         carried, self._carried = self._carried, None  # dropped unless this batch commits
         with self.engines.write.begin() as conn:
@@ -257,7 +257,7 @@ class Projector:
             token = secrets.token_hex(16)
             _write_tracking(conn, notifications[-1].id, last, token)
         if len(series.states) > MAX_HELD:
-            series.evict(MAX_HELD // 2)  # those used longest ago; read back when touched again
+            series.forget()  # the next row ids stay known; the states are read back when touched
         self._carried = (token, series)
         return len(notifications)
 

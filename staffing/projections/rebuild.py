@@ -7,8 +7,8 @@ all batches — nothing is ever read back — decodes large batches of notificat
 rows, and creates the secondary indexes only after the load (ENGINEERING.md: rebuilds go fastest
 that way). A log too large to hold every series in memory (a national history: ~1 KB per event,
 ~17 GB) is rebuilt with bounded memory: once more than ``max_states`` series are held, the indexes
-are created and the half used longest ago are dropped after the batch (``SeriesBatch.evict``), to
-be read back (together, a batch at a time) when next touched — the catch-up's way. Each batch commits
+are created and the series are forgotten after each batch, to be read back (together, a batch at a
+time) when next touched — the catch-up's way, at the catch-up's speed. Each batch commits
 together with the tracking row, so the target always holds a consistent prefix of the log; a
 rebuild that fails part-way is simply started again on a fresh target (it is never swapped in).
 
@@ -128,7 +128,7 @@ def _load(conn: Connection, projector: Projector, recorder: Any, recorded_us: in
         if last_batch:
             return applied
         if too_many:
-            series.evict(max_states // 2)
+            series.forget()
 
 
 @contextmanager

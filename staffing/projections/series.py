@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import islice
 from typing import Any
 
 import orjson
@@ -169,29 +168,12 @@ class SeriesBatch:
 
     def forget(self) -> None:
         """Drop every state held (call after ``flush``): a series used again is read back from the
-        tables; the next row ids are kept."""
+        tables. A rebuild or a projector calls this when it holds too many, so its memory stays
+        bounded; the next row ids are kept."""
         self.states.clear()
         self.fresh = False
         self.figures.forget()
         self.rollup.forget()
-
-    def evict(self, keep: int) -> None:
-        """Keep the ``keep`` series used last and drop the others (call after ``flush``: all is written).
-
-        Why not ``forget``: a rebuild or a projector holding too many series used to drop them all,
-        and from then on read back nearly every series each batch touched, the hot ones (units,
-        quota figures, the people a year's flow moves) included, batch after batch. ``states`` is kept
-        in order of use (``_state`` moves a series to the end), so the series dropped are the ones
-        used longest ago. The figure rows of the units used longest ago go too (half of those
-        held); the roll-up's root rows (a few per unit) stay. A series or unit dropped is read back
-        when next used, so memory stays bounded and the answers stay the same.
-        """
-        drop = len(self.states) - keep
-        if drop > 0:
-            for key in list(islice(self.states, drop)):
-                del self.states[key]
-            self.fresh = False
-        self.figures.evict(len(self.figures.units) // 2)
 
     def _max_row_id(self, spec: SeriesSpec) -> int:
         if self.fresh:
@@ -201,10 +183,10 @@ class SeriesBatch:
     # ------------------------------------------------------------------ loading
     def _state(self, series: str, key: str, new: bool = False) -> _State:
         """The series' working state; ``new`` when the fact creates the thing (nothing to load)."""
-        state = self.states.pop((series, key), None)  # re-inserted: ``states`` is in order of use (``evict``)
+        state = self.states.get((series, key))
         if state is None:
             state = _State() if self.fresh or new else self._load(series, key)
-        self.states[(series, key)] = state
+            self.states[(series, key)] = state
         return state
 
     def preload(self, wanted: Iterable[tuple[str, str]]) -> int:

@@ -20,7 +20,7 @@ from staffing.application import EstablishUnit, RecruitPerson
 from staffing.bootstrap import Ledger
 from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines, make_engines
-from staffing.projections.projector import SERIES, Projector
+from staffing.projections.projector import Projector
 from staffing.projections.rebuild import NotFresh, SwapRefused, rebuild, swap_in
 from staffing.projections.series import SeriesBatch
 from tests.builders import assign_quota, establish, recruit
@@ -348,45 +348,3 @@ def test_a_failed_batch_leaves_nothing_held_and_the_retry_projects_exactly_once(
     target = fresh_target()
     rebuild(ledger.store, target)
     assert contents(ledger.engines) == contents(target)
-
-
-# ---------------------------------------------------------------------- bounded memory: the series used last stay
-def test_a_series_batch_drops_the_series_used_longest_ago_first() -> None:
-    """``evict`` keeps the series used last (units, quota figures and the people a flow moves stay hot
-    across batches) instead of dropping every series held; a use moves a series to the end."""
-    batch = SeriesBatch(None, SERIES, fresh=True)  # type: ignore[arg-type]  # fresh: no table is read
-    for key in ("a", "b", "c", "d"):
-        batch.add_fact("excess", key, 1, date(2020, 1, 1), {"until": "2021-01-01"}, new=True)
-    batch.current_value("excess", "a")  # used again: now the last
-    batch.evict(2)
-    assert list(batch.states) == [("excess", "d"), ("excess", "a")]
-    assert batch.fresh is False  # what was dropped is in the tables now: read back when next used
-    batch.evict(5)
-    assert list(batch.states) == [("excess", "d"), ("excess", "a")]
-
-
-def test_a_catch_up_holding_few_series_gives_the_same_read_models(
-        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past ``MAX_HELD`` series a projector drops those used longest ago (and half its units' figure
-    rows) after each batch and reads them back when touched: the same rows as holding everything."""
-    ledger.service.on_commit.clear()
-    generate_history(ledger, clock, seed=17, steps=160)
-    from staffing.bootstrap import migrate
-    from staffing.projections import projector as projector_module
-
-    target = fresh_target()
-    migrate(target)
-    monkeypatch.setattr(projector_module, "MAX_HELD", 4)
-    evicted: list[int] = []
-    real_evict = SeriesBatch.evict
-
-    def evict(self: SeriesBatch, keep: int) -> None:
-        evicted.append(keep)
-        real_evict(self, keep)
-
-    monkeypatch.setattr(SeriesBatch, "evict", evict)
-    assert Projector(ledger.store, target, batch_size=20).catch_up() == ledger.store.recorder.max_notification_id()
-    assert evicted and set(evicted) == {2}
-    expected = fresh_target()
-    rebuild(ledger.store, expected)
-    assert contents(target) == contents(expected)
