@@ -11,6 +11,9 @@ checkouts, e.g. a git worktree of the older commit, to compare them in one sitti
     STAFFING_DATA_DIR=/tmp/prov python -m staffing import /tmp/h.jsonl
     PYTHONPATH=OLD_CHECKOUT python -m benchmarks.bench_projection /tmp/prov --mode catch-up
     PYTHONPATH=.            python -m benchmarks.bench_projection /tmp/prov --mode catch-up
+
+``--stop N`` projects (or decodes) only the first N log entries: a slice of a national log, for
+two versions side by side in less than a whole run.
 """
 
 from __future__ import annotations
@@ -38,12 +41,16 @@ def main(argv: list[str] | None = None) -> None:
                         help="decode: the issue's baseline, every stored event read and decoded into a domain "
                              "event object by the library's mapper, in batches, nothing projected")
     parser.add_argument("--batch", type=int, default=None, help="batch size (default: the projector's own)")
+    parser.add_argument("--stop", type=int, default=None, help="only the first STOP log entries")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copy(args.data_dir / "ledger.sqlite", Path(tmp) / "ledger.sqlite")
         ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=False)
         try:
             logged = ledger.store.recorder.max_notification_id() or 0
+            if args.stop is not None:
+                logged = min(logged, args.stop)
+                _stop_at(ledger, logged)
             if args.mode == "catch-up":
                 if args.batch:
                     ledger.projector.batch_size = args.batch
@@ -61,6 +68,18 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             ledger.close()
     print(f"{args.mode}: {logged:,} log entries in {seconds:.2f} s -> {logged / seconds:,.0f}/s")
+
+
+def _stop_at(ledger: Any, last: int) -> None:
+    """Make the store's log end at ``last`` for everything this run reads (catch-up, rebuild, decode)."""
+    recorder = ledger.store.recorder
+    select = recorder.select_notifications
+
+    def capped(start: int, limit: int, *args: Any, **kwargs: Any) -> Any:
+        return select(start, min(limit, last - start + 1), *args, **kwargs) if start <= last else []
+
+    recorder.select_notifications = capped
+    recorder.max_notification_id = lambda: last
 
 
 def decode_all(store: Any, batch: int) -> int:

@@ -126,6 +126,10 @@ def test_projection_benchmark_catches_up_and_rebuilds_a_tiny_ledger(tmp_path: Pa
                               cwd=root, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith(f"{mode}: ") and "log entries in" in done.stdout and "/s" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_projection", str(data), "--mode", "rebuild",
+                           "--stop", "100"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("rebuild: 100 log entries in"), done.stdout
 
 
 def test_national_tables_and_the_listing_benchmark_run_small(tmp_path: Path) -> None:
