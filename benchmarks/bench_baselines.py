@@ -42,10 +42,11 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.projection import Projection, ProjectionRunner
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from benchmarks.bench_scale import PG_URL, _schema, _settings
@@ -57,7 +58,7 @@ from staffing.generator import SCALES, generate
 from staffing.persistence import CACHE, EventStore, event_store_env
 from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines, make_engines
-from staffing.projections.projector import PROJECTION_NAME, Projector
+from staffing.projections.projector import Projector, _read_tracking, _write_tracking
 
 #: headcount per category and quota per (category, kind): what both sides of the replay baseline give
 Figures = dict[tuple[str, str], int]
@@ -71,11 +72,6 @@ def _fresh_views(backend: str, tmp: str, name: str) -> ViewEngines:
         engines = make_engines(make_url(f"sqlite:///{tmp}/{name}.sqlite"))
     migrate(engines)
     return engines
-
-
-def _position(engines: ViewEngines) -> int:
-    with engines.read.connect() as conn:
-        return int(conn.execute(select(t.tracking.c.position).where(t.tracking.c.name == PROJECTION_NAME)).scalar_one())
 
 
 def _facts_upto(engines: ViewEngines, last: int) -> tuple[int, int]:
@@ -121,11 +117,9 @@ class _RunnerProjection(Projection[PostgresTrackingRecorder]):
                                     originator_version=stored.originator_version, topic=stored.topic,
                                     state=stored.state)
         with self.engines.write.begin() as conn:
-            recorded_us = conn.execute(select(t.tracking.c.recorded_us)
-                                       .where(t.tracking.c.name == PROJECTION_NAME).with_for_update()).scalar_one()
-            last = self.projector.apply(conn, [notification], int(recorded_us), fresh=False)
-            conn.execute(update(t.tracking).where(t.tracking.c.name == PROJECTION_NAME)
-                         .values(position=tracking.notification_id, recorded_us=last))
+            tracked = _read_tracking(conn)  # the projector's own tracking row, locked as its batches lock it
+            last = self.projector.apply(conn, [notification], tracked.recorded_us, fresh=False)
+            _write_tracking(conn, tracking.notification_id, last, "library runner")
         if tracking.notification_id >= self.last and not self.finished.is_set():
             self.finished_at.append(time.perf_counter())
             self.finished.set()
@@ -188,10 +182,8 @@ class Replay:
     def _get(self, aggregate_id: UUID) -> Any | None:
         try:
             return self.store.repository.get(aggregate_id)
-        except Exception as error:  # the library's AggregateNotFoundError: no quota ledger for the unit
-            if type(error).__name__ == "AggregateNotFoundError":
-                return None
-            raise
+        except AggregateNotFoundError:  # no quota ledger for the unit
+            return None
 
     def in_force(self, unit: Any) -> bool:
         return (unit.established_on <= self.as_of and (unit.ended_on is None or unit.ended_on > self.as_of)
@@ -250,7 +242,7 @@ def replay_baselines(ledger: Ledger, units: int, seed: int, report: Report) -> N
     queries = ledger.queries
     with ledger.engines.read.connect() as conn:
         last_day = conn.execute(select(func.max(t.facts.c.effective_on))).scalar_one()
-        position = _position(ledger.engines)
+        position = ledger.projector.position()
         as_of = last_day + timedelta(days=1)  # after every fact: a roster then is the roster on that day
         v = t.unit_versions
         in_force = [(r.unit_id, r.parent_id) for r in conn.execute(
