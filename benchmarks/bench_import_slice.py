@@ -10,6 +10,11 @@ same file (each into its own new data directory), e.g.:
     python -m benchmarks.bench_import_slice /work/national/history.jsonl --lines 2500000 \\
         --flow-from 2235973 --data /work/national/new
     (cd OLD_CHECKOUT && PYTHONPATH=. python -m benchmarks.bench_import_slice ... --data /work/national/base)
+
+The whole history into PostgreSQL (a fresh schema; ``--lines`` left out imports every line):
+
+    python -m benchmarks.bench_import_slice /work/national/history.jsonl --flow-from 2235973 \\
+        --data /work/national/pg --database-url postgresql://postgres@127.0.0.1:5432/test --schema national
 """
 
 from __future__ import annotations
@@ -27,17 +32,27 @@ from staffing.config import Settings
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("history", type=Path)
-    parser.add_argument("--lines", type=int, required=True, help="import the first LINES lines")
+    parser.add_argument("--lines", type=int, default=None, help="import the first LINES lines (default: all)")
     parser.add_argument("--flow-from", type=int, required=True,
                         help="the line the second phase starts at (rounded up to a whole batch of 500)")
     parser.add_argument("--data", type=Path, required=True, help="a new data directory")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL instead of SQLite (STAFFING_DATABASE_URL)")
+    parser.add_argument("--schema", default=None, help="the PostgreSQL schema to import into (STAFFING_DB_SCHEMA)")
+    parser.add_argument("--every", type=int, default=500_000, help="print the running rate every EVERY lines")
     args = parser.parse_args(argv)
-    ledger = build(Settings.from_env({"STAFFING_DATA_DIR": str(args.data)}), inline_projection=False)
+    environ = {"STAFFING_DATA_DIR": str(args.data)}
+    if args.database_url:
+        environ["STAFFING_DATABASE_URL"] = args.database_url
+    if args.schema:
+        environ["STAFFING_DB_SCHEMA"] = args.schema
+    ledger = build(Settings.from_env(environ), inline_projection=False)
     done, flow = 0, None
     started = time.perf_counter()
 
     def progress(n: int) -> None:
         nonlocal done, flow
+        if (done + n) // args.every > done // args.every:
+            print(f"{done + n:,} lines in {time.perf_counter() - started:,.0f} s", flush=True)
         done += n
         if flow is None and done >= args.flow_from:
             flow = (done, time.perf_counter())
