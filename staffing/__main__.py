@@ -474,7 +474,13 @@ def export_commands(
 
 
 def main() -> None:
-    app()
+    from staffing.config import ConfigurationError
+
+    try:
+        app()
+    except ConfigurationError as error:  # the operator's settings, not a fault: no traceback
+        typer.echo(f"configuration error: {error}", err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

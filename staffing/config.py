@@ -3,7 +3,8 @@
 - ``STAFFING_DATABASE_URL``: an SQLAlchemy URL. Unset: an SQLite file in the data directory.
   A ``postgresql://`` URL selects PostgreSQL for the event store and the read models alike.
 - ``STAFFING_DATA_DIR``: where the default SQLite files and other local state live (``./var``).
-- ``STAFFING_DB_SCHEMA``: optional PostgreSQL schema (tests use one per test).
+- ``STAFFING_DB_SCHEMA``: optional PostgreSQL schema (tests use one per test): a lowercase name
+  (a-z, digits, _), because the event store's library writes it unquoted into its statements.
 - ``STAFFING_API_TOKENS``: ``token:role,...`` fixed bearer tokens (kept for existing clients).
 - ``STAFFING_TOKEN_SECRET``: the secret signed tokens are made with (32+ characters); unset: one is
   generated into ``<data dir>/token-secret`` on first use. There is no unauthenticated access.
@@ -14,15 +15,27 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
-__all__ = ["DEFAULT_HOSTS", "Settings"]
+__all__ = ["DEFAULT_HOSTS", "ConfigurationError", "Settings"]
 
 DEFAULT_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+#: a schema name PostgreSQL reads the same quoted or not (the library quotes it in some statements only)
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+class ConfigurationError(ValueError):
+    """A setting the ledger cannot run with: the message names the setting and how to fix it.
+
+    The command line prints it without a traceback (exit status 2): it is the operator's input,
+    not a fault of the program.
+    """
 
 
 @dataclass(frozen=True)
@@ -58,12 +71,17 @@ class Settings:
         raw = env.get("STAFFING_DATABASE_URL")
         url = make_url(raw) if raw else make_url(f"sqlite:///{data_dir / 'ledger.sqlite'}")
         if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise ValueError(
+            raise ConfigurationError(
                 f"STAFFING_DATABASE_URL must name sqlite or postgresql, not {url.get_backend_name()!r}"
             )
         if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-            raise ValueError("STAFFING_DATABASE_URL: an SQLite ledger needs a file path, not :memory:")
-        return cls(database_url=url, data_dir=data_dir, schema=env.get("STAFFING_DB_SCHEMA") or None,
+            raise ConfigurationError("STAFFING_DATABASE_URL: an SQLite ledger needs a file path, not :memory:")
+        schema = env.get("STAFFING_DB_SCHEMA") or None
+        if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
+            raise ConfigurationError(
+                f"STAFFING_DB_SCHEMA {schema!r} is not a plain lowercase PostgreSQL name: use letters a-z, digits "
+                "and _, not starting with a digit, at most 63 characters (e.g. 'ledger')")
+        return cls(database_url=url, data_dir=data_dir, schema=schema,
                    api_tokens=env.get("STAFFING_API_TOKENS") or None,
                    token_secret=env.get("STAFFING_TOKEN_SECRET") or None,
                    allowed_hosts=tuple(h.strip() for h in env.get("STAFFING_ALLOWED_HOSTS", "").split(",") if h.strip())

@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID
 
 import orjson
+import psycopg
 from eventsourcing.application import Application, ProcessingEvent, project_aggregate
 from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoder, Transcoding
+from eventsourcing.persistence import ProgrammingError as LibraryProgrammingError
 from eventsourcing.postgres import PostgresAggregateRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 from psycopg.sql import SQL, Identifier
 
 from staffing.acts import ActStore, LegalActByReference
 from staffing.chain import load_act, load_acts
-from staffing.config import Settings
+from staffing.config import ConfigurationError, Settings
 from staffing.domain.person import Person
 from staffing.domain.position import Position
 from staffing.domain.quota import StaffingQuota
@@ -112,7 +114,11 @@ class EventStore(Application[Any]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.acts = ActStore()  # the transcoder (built by the library's __init__) needs it
-        super().__init__(*args, **kwargs)
+        try:
+            super().__init__(*args, **kwargs)
+        except LibraryProgrammingError:
+            _explain_schema(kwargs.get("env") or {})
+            raise
         recorder: Any = self.recorder
         recorder.acts = self.acts  # the chained recorders write the acts the inserted events cite
         self.acts.loader = functools.partial(load_act, recorder)
@@ -198,6 +204,36 @@ class EventStore(Application[Any]):
         transcoder.register(DateAsISO())
         transcoder.register(LegalActAsDict())  # decodes events stored before acts were stored once
         transcoder.register(LegalActByReference(self.acts))  # encodes (the last registration for a type wins)
+
+
+def _explain_schema(env: Mapping[str, str]) -> None:
+    """Raise ``ConfigurationError`` when the PostgreSQL schema setting is why the library failed.
+
+    The library writes the schema unquoted into the names of its types, so a name PostgreSQL
+    reserves (e.g. ``national``, a keyword of ``NATIONAL CHARACTER``) fails there with a syntax
+    error about a type; a schema that does not exist fails with the driver's message. Either way
+    the operator sees which setting is wrong and what to do instead of a traceback.
+    """
+    schema = env.get("POSTGRES_SCHEMA")
+    if not schema:
+        return
+    where = (f"host={env.get('POSTGRES_HOST', '127.0.0.1')} port={env.get('POSTGRES_PORT', '5432')} "
+             f"dbname={env.get('POSTGRES_DBNAME', 'postgres')} user={env.get('POSTGRES_USER', 'postgres')}")
+    try:
+        with psycopg.connect(where, password=env.get("POSTGRES_PASSWORD") or None, connect_timeout=5) as conn:
+            keyword = conn.execute("SELECT catdesc FROM pg_get_keywords() WHERE word = %s AND catcode IN ('R', 'C')",
+                                   (schema,)).fetchone()
+            exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+    except psycopg.Error:
+        return  # the library's own error says more than a second failure would
+    if keyword is not None:
+        raise ConfigurationError(
+            f"STAFFING_DB_SCHEMA {schema!r} is a PostgreSQL keyword ({keyword[0]}), which the event store's "
+            f"library cannot use as a schema name: choose another name, e.g. '{schema}_ledger'")
+    if exists is None:
+        raise ConfigurationError(
+            f"STAFFING_DB_SCHEMA {schema!r} does not exist in the database: create it (CREATE SCHEMA {schema}) or "
+            "name an existing one")
 
 
 def _rows_of(recorder: Any, columns: Sequence[str], ids: Collection[UUID], distinct: bool = False,
