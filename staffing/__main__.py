@@ -325,15 +325,60 @@ def reform_statistics_(
 
 
 @app.command()
-def catch_up() -> None:
+def catch_up(
+    follow: Annotated[bool, typer.Option("--follow", help="keep projecting while another process writes the log, "
+                                                          "until standard input ends; then catch up and exit")]
+    = False,
+) -> None:
     """Apply every event not yet applied to the read models."""
+    import threading
+
     from staffing.bootstrap import build
+    from staffing.projections.follower import follow as follow_log
 
     ledger = build(inline_projection=False)
     try:
-        typer.echo(f"applied {ledger.projector.catch_up()} events")
+        if not follow:
+            typer.echo(f"applied {ledger.projector.catch_up()} events")
+            return
+        stop = threading.Event()
+
+        def until_end_of_input() -> None:  # the writer closes our input when done, or by dying
+            for _ in sys.stdin.buffer:
+                pass
+            stop.set()
+
+        threading.Thread(target=until_end_of_input, daemon=True).start()
+        typer.echo(f"applied {follow_log(ledger.projector, stop)} events")
     finally:
         ledger.close()
+
+
+#: an import of at least this many lines projects its read models in a second process as it goes
+FOLLOW_MIN_LINES = 10_000
+
+
+class _Follower:
+    """``catch-up --follow`` in a second process, for as long as this process writes the log."""
+
+    def __init__(self) -> None:
+        import subprocess
+
+        self.process = subprocess.Popen([sys.executable, "-m", "staffing", "catch-up", "--follow"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def finish(self) -> int:
+        """Tell it the log is complete; wait while it catches up the rest. Returns what it applied (0 if it failed)."""
+        out, _ = self.process.communicate()
+        if self.process.returncode != 0:
+            return 0  # its error is on stderr; the catch-up after the import does the work instead
+        words = out.decode(errors="replace").split()
+        return int(words[1]) if len(words) > 1 and words[1].isdigit() else 0
+
+    def abandon(self) -> None:
+        """The import failed or was interrupted: stop it now (a batch in progress rolls back whole)."""
+        self.process.terminate()
+        self.process.wait()
 
 
 @app.command()
@@ -362,15 +407,19 @@ def import_(
                                                              "refused line")] = False,
     atomic: Annotated[bool, typer.Option("--atomic", help="all lines or none")] = False,
     batch: Annotated[int, typer.Option(min=1, max=5000, help="commands per transaction")] = 500,
+    follow: Annotated[bool | None, typer.Option(
+        "--follow/--no-follow", help="project the read models in a second process while importing (default: for "
+                                     f"files of {FOLLOW_MIN_LINES:,}+ lines on a machine with 2+ cores)")] = None,
 ) -> None:
     """Apply a file of commands through the same handlers as the API (see README, "Import and export")."""
     if dry_run and atomic:
         raise typer.BadParameter("--dry-run and --atomic exclude each other")
-    _import(file, dry_run, atomic, batch)
+    _import(file, dry_run, atomic, batch, follow)
 
 
-def _import(file: Path, dry_run: bool, atomic: bool, batch: int) -> None:
+def _import(file: Path, dry_run: bool, atomic: bool, batch: int, follow: bool | None = None) -> None:
     import hashlib
+    import os
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -386,6 +435,10 @@ def _import(file: Path, dry_run: bool, atomic: bool, batch: int) -> None:
             digest.update(chunk)
     load = f"import {file.name} (sha256 {digest.hexdigest()[:16]})"
     ledger = build(inline_projection=False)
+    if follow is None:
+        follow = total >= FOLLOW_MIN_LINES and (os.cpu_count() or 1) >= 2
+    follower = _Follower() if follow and not dry_run else None
+    alongside = 0
     try:
         if not dry_run:
             loads.started(ledger.store, load)
@@ -396,9 +449,18 @@ def _import(file: Path, dry_run: bool, atomic: bool, batch: int) -> None:
                                   principal=_operator())
         if not dry_run and report.ok:
             loads.finished(ledger.store, load)
+        if follower is not None:
+            with Progress(TextColumn("{task.description}"), transient=True) as bar:
+                bar.add_task("projecting the rest of the log into the read models")
+                alongside = follower.finish()
+            follower = None
         if not dry_run:
-            ledger.projector.catch_up()
+            after = ledger.projector.catch_up()
+            if follow:
+                typer.echo(f"read models: {alongside} events projected by a second process, {after} after it")
     finally:
+        if follower is not None:
+            follower.abandon()
         ledger.close()
     done = report.decided if dry_run else report.recorded
     rate = done / report.seconds if report.seconds else 0.0
