@@ -331,54 +331,19 @@ def catch_up(
     = False,
 ) -> None:
     """Apply every event not yet applied to the read models."""
-    import threading
-
     from staffing.bootstrap import build
-    from staffing.projections.follower import follow as follow_log
+    from staffing.projections.follower import follow_until_end_of
 
     ledger = build(inline_projection=False)
     try:
-        if not follow:
-            typer.echo(f"applied {ledger.projector.catch_up()} events")
-            return
-        stop = threading.Event()
-
-        def until_end_of_input() -> None:  # the writer closes our input when done, or by dying
-            for _ in sys.stdin.buffer:
-                pass
-            stop.set()
-
-        threading.Thread(target=until_end_of_input, daemon=True).start()
-        typer.echo(f"applied {follow_log(ledger.projector, stop)} events")
+        applied = follow_until_end_of(sys.stdin.buffer, ledger.projector) if follow else ledger.projector.catch_up()
+        typer.echo(f"applied {applied} events")
     finally:
         ledger.close()
 
 
 #: an import of at least this many lines projects its read models in a second process as it goes
 FOLLOW_MIN_LINES = 10_000
-
-
-class _Follower:
-    """``catch-up --follow`` in a second process, for as long as this process writes the log."""
-
-    def __init__(self) -> None:
-        import subprocess
-
-        self.process = subprocess.Popen([sys.executable, "-m", "staffing", "catch-up", "--follow"],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-
-    def finish(self) -> int:
-        """Tell it the log is complete; wait while it catches up the rest. Returns what it applied (0 if it failed)."""
-        out, _ = self.process.communicate()
-        if self.process.returncode != 0:
-            return 0  # its error is on stderr; the catch-up after the import does the work instead
-        words = out.decode(errors="replace").split()
-        return int(words[1]) if len(words) > 1 and words[1].isdigit() else 0
-
-    def abandon(self) -> None:
-        """The import failed or was interrupted: stop it now (a batch in progress rolls back whole)."""
-        self.process.terminate()
-        self.process.wait()
 
 
 @app.command()
@@ -426,6 +391,7 @@ def _import(file: Path, dry_run: bool, atomic: bool, batch: int, follow: bool | 
     from staffing.application import loads
     from staffing.application.importer import ImportMode, import_lines, read_lines
     from staffing.bootstrap import build
+    from staffing.projections.follower import FollowerProcess
 
     mode = ImportMode.DRY_RUN if dry_run else ImportMode.ATOMIC if atomic else ImportMode.STOP_AT_FIRST_ERROR
     total = sum(1 for _ in read_lines(file))
@@ -437,9 +403,11 @@ def _import(file: Path, dry_run: bool, atomic: bool, batch: int, follow: bool | 
     ledger = build(inline_projection=False)
     if follow is None:
         follow = total >= FOLLOW_MIN_LINES and (os.cpu_count() or 1) >= 2
-    follower = _Follower() if follow and not dry_run else None
+    follower = None
     alongside = 0
     try:
+        if follow and not dry_run:
+            follower = FollowerProcess()
         if not dry_run:
             loads.started(ledger.store, load)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

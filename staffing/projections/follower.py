@@ -18,11 +18,13 @@ Once told to stop it catches up whatever is left, then returns.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO
 
-__all__ = ["MIN_BATCH", "follow"]
+__all__ = ["MIN_BATCH", "FollowerProcess", "follow", "follow_until_end_of"]
 
 #: entries that must be waiting before the follower projects them (see the module docstring)
 MIN_BATCH = 5_000
@@ -49,3 +51,43 @@ def follow(projector: Any, stop: threading.Event, min_batch: int = MIN_BATCH, po
     if progress is not None and done:
         progress(done)
     return applied + done
+
+
+def follow_until_end_of(stream: BinaryIO, projector: Any) -> int:
+    """``follow`` until ``stream`` ends: the writer closes it when done, or the pipe closes when the
+    writer dies, so a follower never outlives its writer by more than its last catch-up."""
+    stop = threading.Event()
+
+    def until_end() -> None:
+        for _ in stream:
+            pass
+        stop.set()
+
+    threading.Thread(target=until_end, daemon=True).start()
+    return follow(projector, stop)
+
+
+class FollowerProcess:
+    """``python -m staffing catch-up --follow`` as a second process, for as long as this one writes the log.
+
+    It reads the same settings (the environment is inherited). Its input is this process's end of a
+    pipe: ``finish`` closes it and waits for the last catch-up, ``abandon`` stops it at once.
+    """
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "staffing", "catch-up", "--follow"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def finish(self) -> int:
+        """Tell it the log is complete; wait while it catches up the rest. Returns what it applied
+        (0 if it failed: its error went to stderr, and the writer's own catch-up does the work)."""
+        out, _ = self.process.communicate()
+        words = out.decode(errors="replace").split()  # "applied N events"
+        if self.process.returncode != 0 or len(words) < 2 or not words[1].isdigit():
+            return 0
+        return int(words[1])
+
+    def abandon(self) -> None:
+        """The writer failed or was interrupted: stop it now (a batch in progress rolls back whole)."""
+        self.process.terminate()
+        self.process.wait()
