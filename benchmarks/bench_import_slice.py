@@ -14,7 +14,7 @@ same file (each into its own new data directory), e.g.:
 The whole history into PostgreSQL (a fresh schema; ``--lines`` left out imports every line):
 
     python -m benchmarks.bench_import_slice /work/national/history.jsonl --flow-from 2235973 \\
-        --data /work/national/pg --database-url postgresql://postgres@127.0.0.1:5432/test --schema national
+        --data /work/national/pg --database-url postgresql://postgres@127.0.0.1:5432/test --schema national_ledger
 """
 
 from __future__ import annotations

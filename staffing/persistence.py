@@ -217,10 +217,10 @@ def _explain_schema(env: Mapping[str, str]) -> None:
     schema = env.get("POSTGRES_SCHEMA")
     if not schema:
         return
-    where = (f"host={env.get('POSTGRES_HOST', '127.0.0.1')} port={env.get('POSTGRES_PORT', '5432')} "
-             f"dbname={env.get('POSTGRES_DBNAME', 'postgres')} user={env.get('POSTGRES_USER', 'postgres')}")
     try:
-        with psycopg.connect(where, password=env.get("POSTGRES_PASSWORD") or None, connect_timeout=5) as conn:
+        with psycopg.connect(host=env.get("POSTGRES_HOST", "127.0.0.1"), port=env.get("POSTGRES_PORT", "5432"),
+                             dbname=env.get("POSTGRES_DBNAME", "postgres"), user=env.get("POSTGRES_USER", "postgres"),
+                             password=env.get("POSTGRES_PASSWORD") or None, connect_timeout=5) as conn:
             keyword = conn.execute("SELECT catdesc FROM pg_get_keywords() WHERE word = %s AND catcode IN ('R', 'C')",
                                    (schema,)).fetchone()
             exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
