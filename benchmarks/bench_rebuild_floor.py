@@ -1,0 +1,197 @@
+"""How far the rebuild stands from its decoding baseline, and how much of that any rebuild must pay.
+
+Issue 9's rebuild target is a ratio to a decoding baseline: 100,000 events/s on SQLite and 50,000 on
+PostgreSQL against "reading and decoding stored events into domain event objects ~120,000/s", i.e.
+0.83x and 0.42x of it. This measures, in the same run and alternating, on the generated history:
+
+- **the decoding baseline**: every stored event read and decoded into its domain event object
+  (``bench_projection.decode_all``, as ``bench_scale`` measures it);
+- **the rebuild** (``staffing.projections.rebuild.rebuild``) into fresh read models;
+- **the floor of that rebuild**: what any rebuild producing the same read models on the same
+  backend must do, each part timed on its own — reading every stored entry (the log's recording
+  moments come from all of them), decoding the entries a read model needs into domain events,
+  writing the rows the rebuild produced again into empty tables (its secondary indexes dropped, one
+  transaction, the driver's executemany on SQLite without a journal, COPY on PostgreSQL: the
+  rebuild's own write path), and creating those indexes. No folding, no figures, no roll-up.
+
+The floor's ratio to the decoding baseline bounds what any rebuild of these read models can reach
+on this machine however its folds are computed; the rest of the rebuild's time is its own work
+(folding facts into bitemporal rows, figures, the roll-up, building the rows).
+
+Usage: python -m benchmarks.bench_rebuild_floor [--scale province] [--seed 1] [--backend sqlite]
+       [--repeat 3] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from benchmarks.bench_projection import decode_all
+from benchmarks.bench_scale import PG_URL, _schema, _settings
+from benchmarks.timing import Report
+from staffing.application.importer import ImportMode, import_lines, read_lines
+from staffing.bootstrap import build, migrate
+from staffing.generator import SCALES, generate
+from staffing.pause import collection_paused
+from staffing.projections import tables as t
+from staffing.projections.bulk import insert_tuples
+from staffing.projections.db import ViewEngines, make_engines
+from staffing.projections.projector import BATCH_SIZE, Projector
+from staffing.projections.rebuild import _secondary_indexes, _unjournalled, rebuild
+
+#: the issue's rebuild targets as ratios to its decoding baseline (~120,000/s)
+TARGETS = {"sqlite": 100_000 / 120_000, "postgres": 50_000 / 120_000}
+
+
+def _target(backend: str, tmp: str, name: str) -> ViewEngines:
+    if backend == "postgres":
+        return make_engines(make_url(PG_URL), _schema(name))
+    path = Path(tmp) / f"{name}.sqlite"
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    return make_engines(make_url(f"sqlite:///{path}"))
+
+
+def _read_all(store: Any) -> float:
+    """Every stored entry read as the projector reads them, the collector paused per batch (seconds)."""
+    started, position = time.perf_counter(), 0
+    while True:
+        with collection_paused():
+            notifications = store.recorder.select_notifications(start=position + 1, limit=BATCH_SIZE)
+        if not notifications:
+            return time.perf_counter() - started
+        position = notifications[-1].id
+
+
+def _decode_needed(store: Any, projector: Projector) -> tuple[float, int]:
+    """The entries a read model needs, read and decoded into domain events as the projector does
+    (their acts fetched together per batch, the collector paused): (seconds, entries decoded)."""
+    mapper, position, decoded = store.mapper, 0, 0
+    started = time.perf_counter()
+    while True:
+        with collection_paused():
+            notifications = store.recorder.select_notifications(start=position + 1, limit=BATCH_SIZE)
+            if not notifications:
+                return time.perf_counter() - started, decoded
+            needed = [n for n in notifications if projector._handler_for(n.topic) is not None]
+            store.acts.prefetch(n.state for n in needed)
+            decoded += len([mapper.to_domain_event(n) for n in needed])
+        position = notifications[-1].id
+
+
+def _rows(engines: ViewEngines) -> dict[Any, tuple[list[str], list[tuple[Any, ...]]]]:
+    """Every row of every read-model table of ``engines``, as its columns and tuples."""
+    with engines.read.connect() as conn:
+        return {table: ([c.name for c in table.columns], [tuple(r) for r in conn.execute(select(table))])
+                for table in t.metadata.sorted_tables}
+
+
+def _same(a: dict[Any, tuple[list[str], list[tuple[Any, ...]]]], b: dict[Any, tuple[list[str], list[tuple[Any, ...]]]]
+          ) -> bool:
+    """The same rows in every table, in any order (PostgreSQL returns them in no set order)."""
+    return a.keys() == b.keys() and all(Counter(a[k][1]) == Counter(b[k][1]) for k in a)
+
+
+def _write_again(rows: dict[Any, tuple[list[str], list[tuple[Any, ...]]]], target: ViewEngines) -> tuple[float, float]:
+    """``rows`` written into the empty tables of ``target`` by the rebuild's own write path, then its
+    secondary indexes created: (seconds writing, seconds indexing)."""
+    migrate(target)
+    with target.write.connect() as conn:
+        with conn.begin():
+            for index in _secondary_indexes():
+                index.drop(conn)
+            for table in rows:
+                conn.execute(table.delete())  # the tracking row migrate() made
+        with _unjournalled(conn, target.is_sqlite):
+            started = time.perf_counter()
+            with conn.begin():
+                for table, (columns, tuples) in rows.items():
+                    insert_tuples(conn, table, columns, tuples)
+            written = time.perf_counter() - started
+            started = time.perf_counter()
+            with conn.begin():
+                for index in _secondary_indexes():
+                    index.create(conn)
+            return written, time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", default="province", choices=sorted(SCALES))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgres"))
+    parser.add_argument("--repeat", type=int, default=3, help="alternating rounds; medians are reported")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    report = Report()
+    with tempfile.TemporaryDirectory() as tmp:
+        history = Path(tmp) / "history.jsonl"
+        counts = generate(history, SCALES[args.scale], args.seed)
+        ledger = build(_settings(args.backend, tmp, "floor"), inline_projection=False)
+        try:
+            outcome = import_lines(ledger.service, read_lines(history), ImportMode.STOP_AT_FIRST_ERROR)
+            assert outcome.ok, outcome.errors[:3]
+            store = ledger.store
+            entries = store.recorder.max_notification_id() or 0
+            report(f"history: {args.scale} scale, seed {args.seed}, {sum(counts.values()):,} commands, "
+                   f"{entries:,} log entries; backend {args.backend}")
+            times: dict[str, list[float]] = {}
+            needed = row_count = 0
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                decode_all(store, BATCH_SIZE)
+                times.setdefault("decode", []).append(time.perf_counter() - started)
+                target = _target(args.backend, tmp, "floor_rebuilt")
+                started = time.perf_counter()
+                assert rebuild(store, target) == entries
+                times.setdefault("rebuild", []).append(time.perf_counter() - started)
+                times.setdefault("read", []).append(_read_all(store))
+                seconds, needed = _decode_needed(store, Projector(store, target))
+                times.setdefault("decode needed", []).append(seconds)
+                rows = _rows(target)
+                target.dispose()
+                row_count = sum(len(tuples) for _, tuples in rows.values())
+                again = _target(args.backend, tmp, "floor_written")
+                written, indexed = _write_again(rows, again)
+                assert _same(_rows(again), rows), "the rows written again differ from the rebuild's"
+                again.dispose()
+                times.setdefault("write", []).append(written)
+                times.setdefault("index", []).append(indexed)
+        finally:
+            ledger.close()
+            if args.backend == "postgres":
+                for name in ("floor", "floor_rebuilt", "floor_written"):
+                    _schema(name, create=False)
+    m = {name: statistics.median(values) for name, values in times.items()}
+    rate = {name: entries / seconds for name, seconds in m.items()}
+    # the needed entries' decoding, less reading them (``read`` times that once for every entry)
+    floor = m["read"] + max(m["decode needed"] - m["read"], 0.0) + m["write"] + m["index"]
+    target = TARGETS[args.backend]
+    report(f"medians of {args.repeat} alternating rounds over {entries:,} log entries ({needed:,} feed a read model; "
+           f"{row_count:,} read-model rows)")
+    report(f"decoding baseline: every entry read and decoded into its domain event, {m['decode']:.2f} s, "
+           f"{rate['decode']:,.0f}/s")
+    report(f"rebuild: {m['rebuild']:.2f} s, {rate['rebuild']:,.0f}/s -> {rate['rebuild'] / rate['decode']:.2f}x the "
+           f"decoding baseline (the issue's target on {args.backend}: {target:.2f}x)")
+    report(f"floor of this rebuild: reading every entry {m['read']:.2f} s, decoding the {needed:,} a read model needs "
+           f"{max(m['decode needed'] - m['read'], 0.0):.2f} s more, writing its {row_count:,} rows again "
+           f"{m['write']:.2f} s, creating the secondary indexes {m['index']:.2f} s: {floor:.2f} s -> at most "
+           f"{entries / floor:,.0f}/s, {m['decode'] / floor:.2f}x the decoding baseline")
+    report(f"the rebuild's own work beyond the floor (folds, figures, roll-up, building rows): "
+           f"{m['rebuild'] - floor:.2f} s, {100 * (m['rebuild'] - floor) / m['rebuild']:.0f}% of the rebuild; "
+           f"the target needs the whole rebuild in {m['decode'] / target:.2f} s, "
+           f"{'below' if m['decode'] / target < floor else 'above'} the floor")
+    report.write(args.out)
+
+
+if __name__ == "__main__":
+    main()
