@@ -62,12 +62,10 @@ from eventsourcing.projection import Projection, ProjectionRunner
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from benchmarks.bench_scale import PG_URL, _schema, _settings
+from benchmarks.bench_scale import PG_URL, _schema, _settings, history_arguments, imported_history
 from benchmarks.timing import Report, timed
-from staffing.application.importer import ImportMode, import_lines, read_lines
-from staffing.bootstrap import Ledger, build, migrate
+from staffing.bootstrap import Ledger, migrate
 from staffing.domain.quota import quota_ledger_id
-from staffing.generator import SCALES, generate
 from staffing.persistence import CACHE, DateAsISO, EventStore, LegalActAsDict, event_store_env
 from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines, make_engines
@@ -439,21 +437,15 @@ def replay_baselines(ledger: Ledger, units: int, seed: int, report: Report) -> N
 # ====================================================================== the run
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", default="province", choices=sorted(SCALES))
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgres"))
+    history_arguments(parser)
     parser.add_argument("--entries", type=int, default=2000, help="log entries projected by each projection baseline")
     parser.add_argument("--units", type=int, default=200, help="units sampled for one unit's staffing")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     report = Report()
     with tempfile.TemporaryDirectory() as tmp:
-        history = Path(tmp) / "history.jsonl"
-        counts = generate(history, SCALES[args.scale], args.seed)
-        ledger = build(_settings(args.backend, tmp, "baselines"), inline_projection=False)
+        ledger, counts, outcome = imported_history(args, tmp, "baselines")
         try:
-            outcome = import_lines(ledger.service, read_lines(history), ImportMode.STOP_AT_FIRST_ERROR)
-            assert outcome.ok, outcome.errors[:3]
             report(f"history: {args.scale} scale, seed {args.seed}, {sum(counts.values()):,} commands, "
                    f"{outcome.events:,} events; backend {args.backend}")
             import_baselines(ledger, args.backend, tmp, (outcome.events, outcome.seconds), report)

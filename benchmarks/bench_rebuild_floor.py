@@ -36,11 +36,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from benchmarks.bench_projection import decode_all
-from benchmarks.bench_scale import PG_URL, _schema, _settings
+from benchmarks.bench_scale import PG_URL, _schema, history_arguments, imported_history
 from benchmarks.timing import Report
-from staffing.application.importer import ImportMode, import_lines, read_lines
-from staffing.bootstrap import build, migrate
-from staffing.generator import SCALES, generate
+from staffing.bootstrap import migrate
 from staffing.pause import collection_paused
 from staffing.projections import tables as t
 from staffing.projections.bulk import insert_tuples
@@ -126,20 +124,14 @@ def _write_again(rows: dict[Any, tuple[list[str], list[tuple[Any, ...]]]], targe
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", default="province", choices=sorted(SCALES))
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgres"))
+    history_arguments(parser)
     parser.add_argument("--repeat", type=int, default=3, help="alternating rounds; medians are reported")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     report = Report()
     with tempfile.TemporaryDirectory() as tmp:
-        history = Path(tmp) / "history.jsonl"
-        counts = generate(history, SCALES[args.scale], args.seed)
-        ledger = build(_settings(args.backend, tmp, "floor"), inline_projection=False)
+        ledger, counts, _ = imported_history(args, tmp, "floor")
         try:
-            outcome = import_lines(ledger.service, read_lines(history), ImportMode.STOP_AT_FIRST_ERROR)
-            assert outcome.ok, outcome.errors[:3]
             store = ledger.store
             entries = store.recorder.max_notification_id() or 0
             report(f"history: {args.scale} scale, seed {args.seed}, {sum(counts.values()):,} commands, "

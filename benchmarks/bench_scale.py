@@ -30,8 +30,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from benchmarks.bench_projection import decode_all
-from staffing.application.importer import ImportMode, import_lines, read_lines
-from staffing.bootstrap import build
+from staffing.application.importer import ImportMode, ImportReport, import_lines, read_lines
+from staffing.bootstrap import Ledger, build
 from staffing.config import Settings
 from staffing.generator import SCALES, generate
 from staffing.projections.db import ViewEngines, make_engines
@@ -63,6 +63,27 @@ def _settings(backend: str, tmp: str, variant: str) -> Settings:
     if backend == "postgres":
         env.update(STAFFING_DATABASE_URL=PG_URL, STAFFING_DB_SCHEMA=_schema(variant))
     return Settings.from_env(env)
+
+
+def history_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--scale``, ``--seed`` and ``--backend``, as the benchmarks on the generated history take them."""
+    parser.add_argument("--scale", default="province", choices=sorted(SCALES))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgres"))
+
+
+def imported_history(args: argparse.Namespace, tmp: str, variant: str) -> tuple[Ledger, dict[str, int], ImportReport]:
+    """The generated history of ``args`` imported through the handlers (500 commands per transaction)
+    into a fresh ledger under ``tmp`` whose read models are left unprojected: (ledger, commands by
+    name, the import's report)."""
+    history = Path(tmp) / "history.jsonl"
+    counts = generate(history, SCALES[args.scale], args.seed)
+    ledger = build(_settings(args.backend, tmp, variant), inline_projection=False)
+    outcome = import_lines(ledger.service, read_lines(history), ImportMode.STOP_AT_FIRST_ERROR)
+    if not outcome.ok:
+        ledger.close()
+        raise AssertionError(f"the generated history was refused: {outcome.errors[:3]}")
+    return ledger, counts, outcome
 
 
 def _rebuild_target(backend: str, tmp: str) -> ViewEngines:
