@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -215,3 +216,27 @@ def test_baselines_benchmark_saves_the_log_again_through_both_stores_on_sqlite(t
     assert "backend sqlite" in text and "the library's batched save of the same" in text
     assert "our event store's save alone of the same" in text and "x the library's save: the ceiling" in text
     assert "not measurable on SQLite (its recorder cannot subscribe)" in text
+
+
+def test_rebuild_floor_benchmark_measures_a_configured_ledger(tmp_path: Path) -> None:
+    """``--configured`` measures the ledger STAFFING_* names (as for a national history imported
+    beforehand): the rebuild against the decoding baseline and the reading part of the floor."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "STAFFING_DATA_DIR": str(tmp_path / "data")}
+    env.pop("STAFFING_DATABASE_URL", None)
+    history = tmp_path / "history.jsonl"
+    for command in (["generate", "--scale", "tiny", "--out", str(history), "--no-load"],
+                    ["import", str(history), "--no-follow"]):
+        done = subprocess.run([sys.executable, "-m", "staffing", *command], cwd=root, env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    out = tmp_path / "floor.md"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_rebuild_floor", "--configured", "--repeat", "1",
+                           "--out", str(out)], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    found = re.search(r"the configured ledger: ([\d,]+) log entries; backend sqlite", text)
+    assert found is not None and int(found.group(1).replace(",", "")) > 2000  # the tiny history's log
+    assert f"over {found.group(1)} log entries" in text
+    assert "x the decoding baseline (the issue's target on sqlite: 0.83x)" in text
+    assert "part of the floor (the rows not written again): reading every entry" in text
