@@ -13,7 +13,9 @@ measures the others on the generated history:
   records of its own). Then the stored rows it wrote are inserted again, in the same chunks, one
   transaction each, into an empty copy of its table with the driver's ``executemany``: the floor
   of writing those rows at all. Against both: our import of the same history (parsing each line,
-  deciding it through the handlers, the hash chain and the request records included).
+  deciding it through the handlers, the hash chain and the request records included). And the
+  same events saved through our own ``EventStore`` (its transcoder, hash chain, acts table and
+  insert) in the same calls: our import's write path alone, the ceiling of any import through it.
 
 - **the library's projection runner** (``eventsourcing.projection.ProjectionRunner``): the
   library's subscription reads and decodes the log and calls a projection once per event; the
