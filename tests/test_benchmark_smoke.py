@@ -8,25 +8,28 @@ import subprocess
 import sys
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _report(tmp_path: Path, module: str, *arguments: str, env: dict[str, str] | None = None, timeout: int = 300
+            ) -> str:
+    """Run ``python -m benchmarks.<module> <arguments> --out FILE`` from the checkout; its report (it must succeed)."""
+    out = tmp_path / f"{module}.md"
+    done = subprocess.run([sys.executable, "-m", f"benchmarks.{module}", *arguments, "--out", str(out)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr
+    return out.read_text(encoding="utf-8")
+
 
 def test_read_benchmark_runs_on_a_tiny_dataset(tmp_path: Path) -> None:
-    out = tmp_path / "results.md"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_read", "--provinces", "2", "--communes", "4",
-                           "--people", "3", "--out", str(out)], cwd=Path(__file__).resolve().parents[1],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    text = out.read_text(encoding="utf-8")
+    text = _report(tmp_path, "bench_read", "--provinces", "2", "--communes", "4", "--people", "3")
     assert "national staffingReport: 10 rows" in text
     assert "ratio" in text
 
 
 def test_import_benchmark_runs_on_a_tiny_dataset_on_sqlite(tmp_path: Path) -> None:
-    out = tmp_path / "results-import.md"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_import", "--backends", "sqlite", "--provinces", "2",
-                           "--communes", "3", "--people", "4", "--positions", "2", "--out", str(out)],
-                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    text = out.read_text(encoding="utf-8")
+    text = _report(tmp_path, "bench_import", "--backends", "sqlite", "--provinces", "2", "--communes", "3",
+                   "--people", "4", "--positions", "2", timeout=120)
     people = 2 * 3 * 4
     # units, quotas, positions, recruitments, transfers (10 %), retirements (5 %), one merger per province
     commands = (2 + 2 * 3) + 2 * 3 + 2 * 3 * 2 + people + people // 10 + people // 20 + 2
@@ -37,22 +40,13 @@ def test_import_benchmark_runs_on_a_tiny_dataset_on_sqlite(tmp_path: Path) -> No
 
 
 def test_scale_benchmark_runs_on_the_tiny_history(tmp_path: Path) -> None:
-    out = tmp_path / "scale.md"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_scale", "--scale", "tiny", "--out", str(out)],
-                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    text = out.read_text(encoding="utf-8")
+    text = _report(tmp_path, "bench_scale", "--scale", "tiny")
     assert "history: tiny scale" in text and "import ratio batched" in text and "national summary" in text
     assert "decoding baseline" in text and "catch-up" in text
 
 
 def test_commands_benchmark_runs_a_few_commands(tmp_path: Path) -> None:
-    out = tmp_path / "commands.md"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_commands", "--commands", "40", "--callers", "4",
-                           "--out", str(out)],
-                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    text = out.read_text(encoding="utf-8")
+    text = _report(tmp_path, "bench_commands", "--commands", "40", "--callers", "4")
     assert "40 commands (SQLite)" in text and "4 callers at once (group commit)" in text
     assert "4 clients at once" in text and "over HTTP, one uvicorn worker, one client" in text
     assert "two uvicorn workers" in text
@@ -66,11 +60,7 @@ def test_queries_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> No
     made = subprocess.run([sys.executable, "-m", "staffing", "generate", "--scale", "tiny", "--seed", "2"], cwd=root,
                           env=env, capture_output=True, text=True, timeout=300)
     assert made.returncode == 0, made.stderr
-    out = tmp_path / "queries.md"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_queries", "--http", "--units", "20", "--out",
-                           str(out)], cwd=root, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    text = out.read_text(encoding="utf-8")
+    text = _report(tmp_path, "bench_queries", "--http", "--units", "20", env=env)
     assert text.count("national summary (") == 6 and "HTTP full listing as CSV" in text
     # the listing beside SQL giving the same cells in the same order (checked equal cell by cell)
     assert text.count("every cell in the listing's order") == 6
@@ -80,22 +70,13 @@ def test_queries_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> No
 
 
 def test_verify_benchmark_runs_on_a_few_thousand_events(tmp_path: Path) -> None:
-    out = tmp_path / "verify.md"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_verify", "--events", "6000", "--repeat", "1",
-                           "--out", str(out)], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr
-    text = out.read_text(encoding="utf-8")
+    text = _report(tmp_path, "bench_verify", "--events", "6000", "--repeat", "1")
     assert "6,000 events written through the chained recorder" in text and "verify, one process" in text
     assert "baseline: read and hash each row" in text
 
 
 def test_fairness_benchmark_runs_briefly(tmp_path: Path) -> None:
-    out = tmp_path / "fairness.md"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_fairness", "--seconds", "1", "--out", str(out)],
-                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    text = out.read_text(encoding="utf-8")
+    text = _report(tmp_path, "bench_fairness", "--seconds", "1")
     assert "this round, one worker:" in text and "serve --workers 2:" in text and "beside 8 heavy clients" in text
 
 
@@ -106,11 +87,7 @@ def test_reports_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> No
     made = subprocess.run([sys.executable, "-m", "staffing", "generate", "--scale", "tiny", "--seed", "3"], cwd=root,
                           env=env, capture_output=True, text=True, timeout=300)
     assert made.returncode == 0, made.stderr
-    out = tmp_path / "reports.md"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_reports", "--repeat", "1", "--out", str(out)],
-                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    text = out.read_text(encoding="utf-8")
+    text = _report(tmp_path, "bench_reports", "--repeat", "1", env=env)
     assert "staffing report of the whole country as CSV" in text and "reform statistics 2015-2023" in text
 
 
@@ -146,12 +123,8 @@ def test_national_tables_and_the_listing_benchmark_run_small(tmp_path: Path) -> 
     made = subprocess.run([sys.executable, "-m", "staffing", "generate", "--scale", "tiny", "--seed", "2"], cwd=root,
                           env=env, capture_output=True, text=True, timeout=300)
     assert made.returncode == 0, made.stderr
-    out = tmp_path / "listing.md"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_listing", "--baseline", str(root), "--rounds", "1",
-                           "--repeat", "1", "--units", "5", "--out", str(out)], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    text = out.read_text(encoding="utf-8")
+    text = _report(tmp_path, "bench_listing", "--baseline", str(root), "--rounds", "1", "--repeat", "1", "--units",
+                   "5", env=env)
     assert "round 1: listing (" in text and "listing: median ratio" in text and "unit p95: median ratio" in text
 
 
@@ -175,12 +148,8 @@ def test_baselines_benchmark_runs_the_library_runner_and_the_naive_replay(tmp_pa
     naive replay equals the read models' (asserted too, before anything is timed). The library's
     batched save stores every entry of the log again (asserted by the benchmark) before its rate
     and the raw insert's are reported."""
-    out = tmp_path / "baselines.md"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_baselines", "--scale", "tiny", "--backend",
-                           "postgres", "--entries", "300", "--units", "10", "--out", str(out)],
-                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    text = out.read_text(encoding="utf-8")
+    text = _report(tmp_path, "bench_baselines", "--scale", "tiny", "--backend", "postgres", "--entries", "300",
+                   "--units", "10")
     assert "first 300 log entries, library runner: " in text and "catch-up / the library's projection runner" in text
     assert "every figure equal): Queries p50" in text and "naive replay with repository.get" in text
     assert "the library's batched save of the same" in text and "raw executemany of its rows" in text
@@ -192,12 +161,8 @@ def test_baselines_benchmark_runs_the_library_runner_and_the_naive_replay(tmp_pa
 def test_rebuild_floor_benchmark_times_every_part_on_postgres(tmp_path: Path) -> None:
     """The floor's rows are the rebuild's (the benchmark asserts the rows written again equal the
     rebuilt ones before reporting), and every part of the floor is reported with the ratios."""
-    out = tmp_path / "floor.md"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_rebuild_floor", "--scale", "tiny", "--backend",
-                           "postgres", "--repeat", "1", "--out", str(out)],
-                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    text = out.read_text(encoding="utf-8")
+    text = _report(tmp_path, "bench_rebuild_floor", "--scale", "tiny", "--backend", "postgres", "--repeat",
+                   "1")
     assert "decoding baseline: every entry read and decoded" in text
     assert "x the decoding baseline (the issue's target on postgres: 0.42x)" in text
     assert "floor of this rebuild: reading every entry" in text and "creating the secondary indexes" in text
@@ -207,12 +172,7 @@ def test_rebuild_floor_benchmark_times_every_part_on_postgres(tmp_path: Path) ->
 def test_baselines_benchmark_saves_the_log_again_through_both_stores_on_sqlite(tmp_path: Path) -> None:
     """On SQLite: the library's save and our store's save each store every entry of the log again
     (the benchmark asserts both counts) before their rates and the import's ratios are reported."""
-    out = tmp_path / "baselines-sqlite.md"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_baselines", "--scale", "tiny", "--entries", "100",
-                           "--units", "5", "--out", str(out)],
-                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    text = out.read_text(encoding="utf-8")
+    text = _report(tmp_path, "bench_baselines", "--scale", "tiny", "--entries", "100", "--units", "5")
     assert "backend sqlite" in text and "the library's batched save of the same" in text
     assert "our event store's save alone of the same" in text and "x the library's save: the ceiling" in text
     assert "not measurable on SQLite (its recorder cannot subscribe)" in text
@@ -230,11 +190,7 @@ def test_rebuild_floor_benchmark_measures_a_configured_ledger(tmp_path: Path) ->
         done = subprocess.run([sys.executable, "-m", "staffing", *command], cwd=root, env=env, capture_output=True,
                               text=True, timeout=300)
         assert done.returncode == 0, done.stderr
-    out = tmp_path / "floor.md"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_rebuild_floor", "--configured", "--repeat", "1",
-                           "--out", str(out)], cwd=root, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    text = out.read_text(encoding="utf-8")
+    text = _report(tmp_path, "bench_rebuild_floor", "--configured", "--repeat", "1", env=env)
     found = re.search(r"the configured ledger: ([\d,]+) log entries; backend sqlite", text)
     assert found is not None and int(found.group(1).replace(",", "")) > 2000  # the tiny history's log
     assert f"over {found.group(1)} log entries" in text
