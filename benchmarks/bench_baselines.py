@@ -62,15 +62,14 @@ from eventsourcing.persistence import JSONTranscoder, Notification
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.projection import Projection, ProjectionRunner
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
-from benchmarks.bench_scale import PG_URL, _schema, _settings, history_arguments, imported_history
+from benchmarks.bench_scale import PG_URL, _schema, _settings, history_arguments, imported_history, scratch_views
 from benchmarks.timing import Report, timed
 from staffing.bootstrap import Ledger, migrate
 from staffing.domain.quota import quota_ledger_id
 from staffing.persistence import CACHE, DateAsISO, EventStore, LegalActAsDict, event_store_env
 from staffing.projections import tables as t
-from staffing.projections.db import ViewEngines, make_engines
+from staffing.projections.db import ViewEngines
 from staffing.projections.projector import Projector, _read_tracking, _write_tracking
 
 #: headcount per category and quota per (category, kind): what both sides of the replay baseline give
@@ -206,10 +205,7 @@ def import_baselines(ledger: Ledger, backend: str, tmp: str, ours: tuple[int, fl
 
 
 def _fresh_views(backend: str, tmp: str, name: str) -> ViewEngines:
-    if backend == "postgres":
-        engines = make_engines(make_url(PG_URL), _schema(name))
-    else:
-        engines = make_engines(make_url(f"sqlite:///{tmp}/{name}.sqlite"))
+    engines = scratch_views(backend, tmp, name)
     migrate(engines)
     return engines
 

@@ -36,10 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from benchmarks.bench_projection import decode_all
-from benchmarks.bench_scale import PG_URL, _schema, history_arguments, imported_history
+from benchmarks.bench_scale import PG_URL, _schema, history_arguments, imported_history, scratch_views
 from benchmarks.timing import Report
 from staffing.bootstrap import migrate
 from staffing.config import Settings
@@ -47,21 +46,12 @@ from staffing.pause import collection_paused
 from staffing.persistence import EventStore, event_store_env
 from staffing.projections import tables as t
 from staffing.projections.bulk import insert_tuples
-from staffing.projections.db import ViewEngines, make_engines
+from staffing.projections.db import ViewEngines
 from staffing.projections.projector import BATCH_SIZE, Projector
 from staffing.projections.rebuild import _secondary_indexes, _unjournalled, rebuild
 
 #: the issue's rebuild targets as ratios to its decoding baseline (~120,000/s)
 TARGETS = {"sqlite": 100_000 / 120_000, "postgres": 50_000 / 120_000}
-
-
-def _target(backend: str, tmp: str, name: str) -> ViewEngines:
-    if backend == "postgres":
-        return make_engines(make_url(PG_URL), _schema(name))
-    path = Path(tmp) / f"{name}.sqlite"
-    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        stale.unlink(missing_ok=True)
-    return make_engines(make_url(f"sqlite:///{path}"))
 
 
 def _read_all(store: Any) -> float:
@@ -127,9 +117,10 @@ def _write_again(rows: dict[Any, tuple[list[str], list[tuple[Any, ...]]]], targe
             return written, time.perf_counter() - started
 
 
-def _rounds(store: Any, backend: str, tmp: str, repeat: int, write_again: bool
+def _rounds(store: Any, backend: str, tmp: str, repeat: int, write_again: bool, pg_url: str = PG_URL
             ) -> tuple[dict[str, list[float]], int, int]:
-    """``repeat`` alternating rounds of every measurement: (seconds per part, entries decoded, rows)."""
+    """``repeat`` alternating rounds of every measurement: (seconds per part, entries decoded, rows).
+    On PostgreSQL the scratch targets are schemas in the database at ``pg_url``."""
     entries = store.recorder.max_notification_id() or 0
     times: dict[str, list[float]] = {}
     needed = row_count = 0
@@ -137,7 +128,7 @@ def _rounds(store: Any, backend: str, tmp: str, repeat: int, write_again: bool
         started = time.perf_counter()
         decode_all(store, BATCH_SIZE)
         times.setdefault("decode", []).append(time.perf_counter() - started)
-        target = _target(backend, tmp, "floor_rebuilt")
+        target = scratch_views(backend, tmp, "floor_rebuilt", pg_url)
         started = time.perf_counter()
         assert rebuild(store, target) == entries
         times.setdefault("rebuild", []).append(time.perf_counter() - started)
@@ -149,7 +140,7 @@ def _rounds(store: Any, backend: str, tmp: str, repeat: int, write_again: bool
             row_count = sum(len(tuples) for _, tuples in rows.values())
         target.dispose()
         if write_again:
-            again = _target(backend, tmp, "floor_written")
+            again = scratch_views(backend, tmp, "floor_written", pg_url)
             written, indexed = _write_again(rows, again)
             assert _same(_rows(again), rows), "the rows written again differ from the rebuild's"
             again.dispose()
@@ -201,15 +192,17 @@ def main(argv: list[str] | None = None) -> None:
         if args.configured:
             settings = Settings.from_env()
             backend = "sqlite" if settings.is_sqlite else "postgres"
+            # the scratch schema goes into the configured database, beside the ledger it rebuilds
+            pg_url = settings.views_url.set(drivername="postgresql").render_as_string(hide_password=False)
             store = EventStore(env=event_store_env(settings))
             try:
                 entries = store.recorder.max_notification_id() or 0
                 report(f"the configured ledger: {entries:,} log entries; backend {backend}")
-                times, needed, row_count = _rounds(store, backend, tmp, args.repeat, write_again=False)
+                times, needed, row_count = _rounds(store, backend, tmp, args.repeat, write_again=False, pg_url=pg_url)
             finally:
                 store.close()
                 if backend == "postgres":
-                    _schema("floor_rebuilt", create=False)
+                    _schema("floor_rebuilt", create=False, url=pg_url)
         else:
             backend = args.backend
             ledger, counts, _ = imported_history(args, tmp, "floor")

@@ -49,9 +49,10 @@ GROUP BY p.unit_id
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def _schema(name: str, create: bool = True) -> str:
+def _schema(name: str, create: bool = True, url: str = PG_URL) -> str:
+    """A fresh (``create``) or dropped scratch schema ``bench_scale_<name>`` in the database at ``url``."""
     schema = "bench_scale_" + re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         if create:
             conn.execute(f'CREATE SCHEMA "{schema}"')
@@ -86,10 +87,15 @@ def imported_history(args: argparse.Namespace, tmp: str, variant: str) -> tuple[
     return ledger, counts, outcome
 
 
-def _rebuild_target(backend: str, tmp: str) -> ViewEngines:
+def scratch_views(backend: str, tmp: str, name: str, pg_url: str = PG_URL) -> ViewEngines:
+    """Empty read models named ``name`` to project into: a fresh schema in the database at ``pg_url``
+    (``_schema``, dropped by the caller) or a fresh SQLite file under ``tmp``. Not migrated."""
     if backend == "postgres":
-        return make_engines(make_url(PG_URL), _schema("rebuilt"))
-    return make_engines(make_url(f"sqlite:///{tmp}/rebuilt.sqlite"))
+        return make_engines(make_url(pg_url).set(drivername="postgresql+psycopg"), _schema(name, url=pg_url))
+    path = Path(tmp) / f"{name}.sqlite"
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    return make_engines(make_url(f"sqlite:///{path}"))
 
 
 def _ms(seconds: float) -> str:
@@ -136,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         ledger.projector.catch_up()
         catch_up = logged / (time.perf_counter() - t0)
-        target = _rebuild_target(args.backend, tmp)
+        target = scratch_views(args.backend, tmp, "rebuilt")
         t0 = time.perf_counter()
         rebuild(ledger.store, target)
         rebuilt = logged / (time.perf_counter() - t0)
