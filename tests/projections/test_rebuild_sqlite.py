@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
-from staffing.bootstrap import Ledger
+from staffing.bootstrap import Ledger, migrate
 from staffing.projections.projector import Projector
-from staffing.projections.rebuild import rebuild
+from staffing.projections.rebuild import LOAD_INDEXES, _secondary_indexes, rebuild
 from tests.projections.history import generate_history
 from tests.projections.test_rebuild import contents, fresh_target  # noqa: F401 (a fixture)
 from tests.support import FakeClock
@@ -41,3 +42,42 @@ def test_a_sqlite_rebuild_target_is_written_unjournalled_and_handed_back_journal
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
     assert contents(target) == contents(ledger.engines)
+
+
+def test_a_bounded_memory_rebuild_reads_back_only_through_indexes(
+        ledger: Ledger, clock: FakeClock, fresh_target: Any) -> None:  # noqa: F811
+    """Past ``max_states`` a rebuild reads series, figure and roll-up rows back while the query-only
+    indexes do not exist yet (they are made after the load, ``LOAD_INDEXES``): every read-back must
+    still go through an index, or each batch would scan tables of millions of rows at national size.
+    Checked with SQLite's own plan of every SELECT the load runs."""
+    generate_history(ledger, clock, seed=9, steps=160)
+    target = fresh_target()
+    scans: list[str] = []
+    selects = 0
+
+    def plan(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        nonlocal selects
+        if executemany or not statement.lstrip().upper().startswith("SELECT"):
+            return
+        selects += 1
+        raw = conn.connection.dbapi_connection
+        for row in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters or ()):
+            detail = str(row[-1])
+            # a full pass over a table or one of its indexes (but the one-row bookkeeping tables)
+            if detail.startswith("SCAN ") and not any(
+                    small in detail for small in ("tracking", "rollup_marks", "alembic_version")):
+                scans.append(f"{detail}: {statement}")
+
+    migrate(target)  # first: its data migrations read whole (empty) tables, the load is what is checked
+    event.listen(target.write, "before_cursor_execute", plan)
+    try:
+        assert rebuild(ledger.store, target, batch_size=25, max_states=3) == ledger.store.recorder.max_notification_id()
+    finally:
+        event.remove(target.write, "before_cursor_execute", plan)
+    assert selects > 50  # the read-backs ran (and were checked)
+    assert scans == []
+    assert contents(target) == contents(ledger.engines)
+    with target.read.connect() as conn:  # and every secondary index exists once the load is over
+        made = {name for (name,) in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {str(ix.name) for ix in _secondary_indexes()} <= made
+    assert {str(ix.name) for ix in _secondary_indexes()} >= LOAD_INDEXES  # no name here that no table has
