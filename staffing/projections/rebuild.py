@@ -80,11 +80,13 @@ def _secondary_indexes() -> list[Index]:
 #: children, the roll-up's deltas and checkpoints since its last mark. (A rebuild's projector sees
 #: each quota ledger opened before its figures, so it never looks a ledger's unit up by aggregate.)
 #: Made as soon as the rebuild starts forgetting; every other secondary index only serves queries
-#: and is made after the whole load, so the load never maintains it. Why (issue 9): on a national
-#: log the load goes on for millions of entries after the first forgetting, and each index it
-#: maintains takes random page writes in a table larger than the cache (facts alone has four
-#: query-only indexes, ~10 M rows nationally). A query a read-back makes without its index here is
-#: caught by ``test_a_bounded_memory_rebuild_reads_back_only_through_indexes``.
+#: and is made after the whole load, so the load never maintains it (ENGINEERING.md: indexes after
+#: the load). On a national log the load goes on for millions of entries after the first
+#: forgetting; measured on its first 6.8 M entries the split was neither faster nor slower while the
+#: tables fit in memory (benchmarks/RESULTS.md section 20); beyond memory, each index maintained
+#: takes random page writes (facts alone has four query-only indexes, ~10 M rows nationally). A
+#: read-back made without its index here is caught by
+#: ``test_a_bounded_memory_rebuild_reads_back_only_through_indexes``.
 LOAD_INDEXES = frozenset({
     "ix_unit_versions_unit", "ix_person_versions_person", "ix_position_versions_position",
     "ix_quota_versions_unit", "ix_excess_versions_unit",  # series by key (``SeriesBatch._load_many``)
