@@ -25,6 +25,13 @@ def _report(tmp_path: Path, module: str, *arguments: str, env: dict[str, str] | 
     return out.read_text(encoding="utf-8")
 
 
+def _staffing(env: dict[str, str] | None, *arguments: str) -> None:
+    """Run ``python -m staffing <arguments>`` from the checkout (it must succeed)."""
+    done = subprocess.run([sys.executable, "-m", "staffing", *arguments], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
 def test_read_benchmark_runs_on_a_tiny_dataset(tmp_path: Path) -> None:
     text = _report(tmp_path, "bench_read", "--provinces", "2", "--communes", "4", "--people", "3")
     assert "national staffingReport: 10 rows" in text
@@ -58,12 +65,9 @@ def test_commands_benchmark_runs_a_few_commands(tmp_path: Path) -> None:
 
 def test_queries_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> None:
     """Generate → serve → query over HTTP and in process, every figure checked against hand-written SQL."""
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("STAFFING_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
     env["STAFFING_DATA_DIR"] = str(tmp_path)
-    root = Path(__file__).resolve().parents[1]
-    made = subprocess.run([sys.executable, "-m", "staffing", "generate", "--scale", "tiny", "--seed", "2"], cwd=root,
-                          env=env, capture_output=True, text=True, timeout=300)
-    assert made.returncode == 0, made.stderr
+    _staffing(env, "generate", "--scale", "tiny", "--seed", "2")
     text = _report(tmp_path, "bench_queries", "--http", "--units", "20", env=env)
     assert text.count("national summary (") == 6 and "HTTP full listing as CSV" in text
     # the listing beside SQL giving the same cells in the same order (checked equal cell by cell)
@@ -85,31 +89,25 @@ def test_fairness_benchmark_runs_briefly(tmp_path: Path) -> None:
 
 
 def test_reports_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> None:
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("STAFFING_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
     env["STAFFING_DATA_DIR"] = str(tmp_path)
-    root = Path(__file__).resolve().parents[1]
-    made = subprocess.run([sys.executable, "-m", "staffing", "generate", "--scale", "tiny", "--seed", "3"], cwd=root,
-                          env=env, capture_output=True, text=True, timeout=300)
-    assert made.returncode == 0, made.stderr
+    _staffing(env, "generate", "--scale", "tiny", "--seed", "3")
     text = _report(tmp_path, "bench_reports", "--repeat", "1", env=env)
     assert "staffing report of the whole country as CSV" in text and "reform statistics 2015-2023" in text
 
 
 def test_projection_benchmark_catches_up_and_rebuilds_a_tiny_ledger(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[1]
     history, data = tmp_path / "history.jsonl", tmp_path / "data"
     for step in (["generate", "--scale", "tiny", "--seed", "1", "--out", str(history), "--no-load"],
                  ["import", str(history)]):
-        done = subprocess.run([sys.executable, "-m", "staffing", *step], cwd=root, capture_output=True, text=True,
-                              timeout=300, env={**os.environ, "STAFFING_DATA_DIR": str(data)})
-        assert done.returncode == 0, done.stderr
+        _staffing({**os.environ, "STAFFING_DATA_DIR": str(data)}, *step)
     for mode in ("catch-up", "rebuild", "decode"):
         done = subprocess.run([sys.executable, "-m", "benchmarks.bench_projection", str(data), "--mode", mode],
-                              cwd=root, capture_output=True, text=True, timeout=300)
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith(f"{mode}: ") and "log entries in" in done.stdout and "/s" in done.stdout
     done = subprocess.run([sys.executable, "-m", "benchmarks.bench_projection", str(data), "--mode", "rebuild",
-                           "--stop", "100"], cwd=root, capture_output=True, text=True, timeout=300)
+                           "--stop", "100"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("rebuild: 100 log entries in"), done.stdout
 
@@ -117,30 +115,24 @@ def test_projection_benchmark_catches_up_and_rebuilds_a_tiny_ledger(tmp_path: Pa
 def test_national_tables_and_the_listing_benchmark_run_small(tmp_path: Path) -> None:
     """``national_tables`` (a country's units with few people) and ``bench_listing`` (this checkout
     against itself over HTTP, on a tiny generated ledger): the harnesses of RESULTS section 15."""
-    root = Path(__file__).resolve().parents[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
     tables = subprocess.run([sys.executable, "-m", "benchmarks.national_tables", "--out", str(tmp_path / "tables"),
-                             "--people", "2000"], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+                             "--people", "2000"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert tables.returncode == 0, tables.stderr
     assert " units, " in tables.stdout and " person rows, " in tables.stdout
     env["STAFFING_DATA_DIR"] = str(tmp_path / "tiny")
-    made = subprocess.run([sys.executable, "-m", "staffing", "generate", "--scale", "tiny", "--seed", "2"], cwd=root,
-                          env=env, capture_output=True, text=True, timeout=300)
-    assert made.returncode == 0, made.stderr
-    text = _report(tmp_path, "bench_listing", "--baseline", str(root), "--rounds", "1", "--repeat", "1", "--units",
+    _staffing(env, "generate", "--scale", "tiny", "--seed", "2")
+    text = _report(tmp_path, "bench_listing", "--baseline", str(ROOT), "--rounds", "1", "--repeat", "1", "--units",
                    "5", env=env)
     assert "round 1: listing (" in text and "listing: median ratio" in text and "unit p95: median ratio" in text
 
 
 def test_import_slice_benchmark_runs_on_the_tiny_history(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
     history = tmp_path / "tiny.jsonl"
-    made = subprocess.run([sys.executable, "-m", "staffing", "generate", "--scale", "tiny", "--seed", "2", "--out",
-                           str(history), "--no-load"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
-    assert made.returncode == 0, made.stderr
+    _staffing(env, "generate", "--scale", "tiny", "--seed", "2", "--out", str(history), "--no-load")
     done = subprocess.run([sys.executable, "-m", "benchmarks.bench_import_slice", str(history), "--lines", "600",
-                           "--flow-from", "300", "--data", str(tmp_path / "data")], cwd=root, env=env,
+                           "--flow-from", "300", "--data", str(tmp_path / "data")], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "600 commands" in done.stdout and "setup 500 lines" in done.stdout and "flow 100 lines" in done.stdout
@@ -186,7 +178,6 @@ def test_rebuild_floor_benchmark_measures_a_configured_ledger(tmp_path: Path, ba
     """``--configured`` measures the ledger STAFFING_* names (as for a national history imported
     beforehand): the rebuild against the decoding baseline and the reading part of the floor. On
     PostgreSQL its scratch schema goes into the configured database and is dropped afterwards."""
-    root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "STAFFING_DATA_DIR": str(tmp_path / "data")}
     env.pop("STAFFING_DATABASE_URL", None)
     schema = None
@@ -196,11 +187,8 @@ def test_rebuild_floor_benchmark_measures_a_configured_ledger(tmp_path: Path, ba
         env.update(STAFFING_DATABASE_URL=PG_URL, STAFFING_DB_SCHEMA=schema)
     try:
         history = tmp_path / "history.jsonl"
-        for command in (["generate", "--scale", "tiny", "--out", str(history), "--no-load"],
-                        ["import", str(history), "--no-follow"]):
-            done = subprocess.run([sys.executable, "-m", "staffing", *command], cwd=root, env=env,
-                                  capture_output=True, text=True, timeout=300)
-            assert done.returncode == 0, done.stderr
+        _staffing(env, "generate", "--scale", "tiny", "--out", str(history), "--no-load")
+        _staffing(env, "import", str(history), "--no-follow")
         text = _report(tmp_path, "bench_rebuild_floor", "--configured", "--repeat", "1", env=env)
     finally:
         if schema:
