@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> None:
                              "event object by the library's mapper, in batches, nothing projected")
     parser.add_argument("--batch", type=int, default=None, help="batch size (default: the projector's own)")
     parser.add_argument("--stop", type=int, default=None, help="only the first STOP log entries")
+    parser.add_argument("--progress", type=int, default=None, metavar="N",
+                        help="print the elapsed time each time another N log entries have been read")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copy(args.data_dir / "ledger.sqlite", Path(tmp) / "ledger.sqlite")
@@ -51,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
             if args.stop is not None:
                 logged = min(logged, args.stop)
                 _stop_at(ledger, logged)
+            if args.progress:
+                _report_progress(ledger, args.progress)
             if args.mode == "catch-up":
                 if args.batch:
                     ledger.projector.batch_size = args.batch
@@ -80,6 +85,23 @@ def _stop_at(ledger: Any, last: int) -> None:
 
     recorder.select_notifications = capped
     recorder.max_notification_id = lambda: last
+
+
+def _report_progress(ledger: Any, every: int) -> None:
+    """Print to stderr how long the run took to reach each multiple of ``every`` log entries read: where
+    along a national log a rebuild or catch-up slows down (the rate of the whole run hides it)."""
+    recorder = ledger.store.recorder
+    select = recorder.select_notifications
+    started, next_mark = time.perf_counter(), every
+
+    def timed(start: int, limit: int, *args: Any, **kwargs: Any) -> Any:
+        nonlocal next_mark
+        while start > next_mark:
+            print(f"  {next_mark:,} entries at {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+            next_mark += every
+        return select(start, limit, *args, **kwargs)
+
+    recorder.select_notifications = timed
 
 
 def decode_all(store: Any, batch: int) -> int:

@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
             finally:
                 store.close()
                 if backend == "postgres":
-                    _schema("floor_rebuilt", create=False, url=pg_url)
+                    _schema("floor_rebuilt", create=False, pg_url=pg_url)
         else:
             backend = args.backend
             ledger, counts, _ = imported_history(args, tmp, "floor")

@@ -49,10 +49,10 @@ GROUP BY p.unit_id
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def _schema(name: str, create: bool = True, url: str = PG_URL) -> str:
-    """A fresh (``create``) or dropped scratch schema ``bench_scale_<name>`` in the database at ``url``."""
+def _schema(name: str, create: bool = True, pg_url: str = PG_URL) -> str:
+    """A fresh (``create``) or dropped scratch schema ``bench_scale_<name>`` in the database at ``pg_url``."""
     schema = "bench_scale_" + re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         if create:
             conn.execute(f'CREATE SCHEMA "{schema}"')
@@ -91,7 +91,7 @@ def scratch_views(backend: str, tmp: str, name: str, pg_url: str = PG_URL) -> Vi
     """Empty read models named ``name`` to project into: a fresh schema in the database at ``pg_url``
     (``_schema``, dropped by the caller) or a fresh SQLite file under ``tmp``. Not migrated."""
     if backend == "postgres":
-        return make_engines(make_url(pg_url).set(drivername="postgresql+psycopg"), _schema(name, url=pg_url))
+        return make_engines(make_url(pg_url).set(drivername="postgresql+psycopg"), _schema(name, pg_url=pg_url))
     path = Path(tmp) / f"{name}.sqlite"
     for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         stale.unlink(missing_ok=True)

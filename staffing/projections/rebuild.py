@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
@@ -143,15 +143,23 @@ def _load(conn: Connection, projector: Projector, recorder: Any, recorded_us: in
                 applied += len(notifications)
                 _track(conn, position, recorded_us)
             too_many = len(series.states) > max_states
-            if last_batch or (too_many and not made):  # the read-backs below need LOAD_INDEXES
-                for index in _secondary_indexes():
-                    if index.name not in made and (last_batch or index.name in LOAD_INDEXES):
-                        index.create(conn)
-                        made.add(str(index.name))
+            if too_many and not made:  # the read-backs after ``forget`` go through these
+                _make_indexes(conn, LOAD_INDEXES, made)
+            if last_batch:  # every other index once the rows are in
+                _make_indexes(conn, {str(index.name) for index in _secondary_indexes()}, made)
         if last_batch:
             return applied
         if too_many:
             series.forget()
+
+
+def _make_indexes(conn: Connection, names: Iterable[str], made: set[str]) -> None:
+    """Create the secondary indexes named in ``names`` that are not yet in ``made``; add them to it."""
+    wanted = set(names) - made
+    for index in _secondary_indexes():
+        if index.name in wanted:
+            index.create(conn)
+            made.add(str(index.name))
 
 
 @contextmanager
