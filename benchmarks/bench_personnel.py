@@ -70,8 +70,9 @@ def main(argv: list[str] | None = None) -> None:
         summary = q.staffing_report(conn, None, day, position, 1, True)
         province = max((r for r in summary if r.unit and r.unit.kind == "PROVINCE"), key=lambda r: r.total_headcount)
         events = int(conn.execute(select(func.max(t.log_clock.c.position))).scalar_one())
-        middle = from_us(int(conn.execute(select(t.log_clock.c.recorded_us)
-                                          .where(t.log_clock.c.position == events * 4 // 5)).scalar_one()))
+        middle = from_us(int(conn.execute(select(t.log_clock.c.recorded_us)  # the moment position 4/5 was recorded
+                                          .where(t.log_clock.c.position >= events * 4 // 5)
+                                          .order_by(t.log_clock.c.position).limit(1)).scalar_one()))
         sql_s, counted = timed(lambda: conn.execute(text(COUNT_SQL), {"root": province.unit_id, "d": day})
                                 .scalar_one())
         units = q.subtree_ids(conn, province.unit_id, day, position)

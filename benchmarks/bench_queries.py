@@ -174,8 +174,9 @@ def main(argv: list[str] | None = None) -> None:
                                      ("quota rows", t.quota_versions), ("figure rows", t.unit_figures))}
         report(f"data: {events:,} events; " + ", ".join(f"{n:,} {name}" for name, n in sizes.items())
                + f"; backend {conn.dialect.name}")
-        middle = int(conn.execute(select(t.log_clock.c.recorded_us).where(t.log_clock.c.position == events // 2))
-                     .scalar_one())
+        middle = int(conn.execute(select(t.log_clock.c.recorded_us)  # the moment the log's middle was recorded
+                                  .where(t.log_clock.c.position >= events // 2)
+                                  .order_by(t.log_clock.c.position).limit(1)).scalar_one())
         moments: list[datetime | None] = [None, from_us(middle)]
         for known_at in moments:
             position = q.knowledge_position(conn, known_at)

@@ -86,8 +86,10 @@ tracking = Table(
     Column("writer", String(32), nullable=True),
 )
 
-# one row per log position: the recording moment (running maximum of event timestamps, so the
-# known-at view at any moment is a prefix of the log), in microseconds since the epoch (UTC)
+# the recording moment of log positions (running maximum of event timestamps, so the known-at view
+# at any moment is a prefix of the log), in microseconds since the epoch (UTC): one row for the last
+# position of each run recorded at one moment (earlier read models hold one row per position; both
+# give the same last position recorded by any moment)
 log_clock = Table(
     "log_clock",
     metadata,

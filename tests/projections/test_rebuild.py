@@ -8,7 +8,7 @@ small incremental batches).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,12 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import make_url
 
-from staffing.application import EstablishUnit, RecruitPerson
+from staffing.application import EstablishUnit, Item, Mode, RecruitPerson
 from staffing.bootstrap import Ledger
 from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines, make_engines
-from staffing.projections.projector import Projector
+from staffing.projections.projector import Projector, to_us
+from staffing.projections.queries import from_us
 from staffing.projections.rebuild import NotFresh, SwapRefused, rebuild, swap_in
 from staffing.projections.series import SeriesBatch
 from tests.builders import assign_quota, establish, recruit
@@ -348,3 +349,41 @@ def test_a_failed_batch_leaves_nothing_held_and_the_retry_projects_exactly_once(
     target = fresh_target()
     rebuild(ledger.store, target)
     assert contents(ledger.engines) == contents(target)
+
+
+def test_the_log_clock_keeps_one_row_per_recording_moment_wherever_batches_are_cut(
+        ledger: Ledger, clock: FakeClock, fresh_target: Any) -> None:
+    """The clock stores only the last position of each run recorded at one moment; a run cut by a
+    batch boundary still ends on one row (moved forward), and "the last position recorded by T" is
+    what the log itself says: the largest position whose running-maximum timestamp is <= T."""
+    ledger.service.on_commit.clear()  # projected later, in small batches that cut the runs
+    unit = establish(ledger.service, kind="COMMUNE", effective_on=date(2020, 1, 1))
+    for size in (30, 1, 12, 25):  # one transaction, one recording moment, ~2 log entries per command
+        ledger.service.run([Item(RecruitPerson(full_name=f"Người {size}-{i}", birth_date=date(1990, 1, 1),
+                                               gender="FEMALE", category="CADRE", unit_id=unit,
+                                               effective_on=date(2021, 1, 1), act=act()))
+                            for i in range(size)], Mode.ATOMIC)
+        clock.now -= timedelta(seconds=5)  # the next writer's clock lags: its entries join this moment's run
+    establish(ledger.service, kind="COMMUNE", effective_on=date(2020, 1, 1))
+    notifications = ledger.store.recorder.select_notifications(start=1, limit=10_000)
+    running, moment_of = 0, {}  # the oracle: each position's running-maximum recording moment
+    for n in notifications:
+        running = max(running, to_us(ledger.store.mapper.to_domain_event(n).timestamp))
+        moment_of[n.id] = running
+    runs = len(set(moment_of.values()))
+    assert len(notifications) > 3 * runs  # there are long runs to cut
+
+    projector = Projector(ledger.store, ledger.engines, batch_size=7)
+    assert projector.catch_up() == len(notifications)
+    target = fresh_target()
+    rebuild(ledger.store, target, batch_size=10_000)
+    for engines in (ledger.engines, target):
+        with engines.read.connect() as conn:
+            rows = conn.execute(select(t.log_clock.c.position, t.log_clock.c.recorded_us)
+                                .order_by(t.log_clock.c.position)).all()
+            ordered = list(moment_of.items())
+            ends = [(p, m) for i, (p, m) in enumerate(ordered) if i + 1 == len(ordered) or ordered[i + 1][1] != m]
+            assert [tuple(r) for r in rows] == ends, "one row per run of one moment, at the run's end"
+            for moment in sorted({m + d for m in moment_of.values() for d in (-1, 0, 1)}):
+                expected = max((p for p, m in moment_of.items() if m <= moment), default=0)
+                assert ledger.queries.knowledge_position(conn, from_us(moment)) == expected
