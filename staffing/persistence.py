@@ -32,6 +32,7 @@ from staffing.domain.position import Position
 from staffing.domain.quota import StaffingQuota
 from staffing.domain.unit import Unit
 from staffing.domain.values import LegalAct
+from staffing.planner import Pacer, analyze_stale
 
 __all__ = ["EventStore", "event_store_env"]
 
@@ -114,6 +115,7 @@ class EventStore(Application[Any]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.acts = ActStore()  # the transcoder (built by the library's __init__) needs it
+        self.pacer = Pacer()  # when to look at PostgreSQL's planner statistics again (``refresh_statistics``)
         try:
             super().__init__(*args, **kwargs)
         except LibraryProgrammingError:
@@ -151,7 +153,24 @@ class EventStore(Application[Any]):
         processing_event.events.extend(events)
         recordings = self._record(processing_event)
         self._notify(recordings)
+        if self.pacer.due(len(recordings)):
+            self.refresh_statistics()
         return recordings[-1].notification.id if recordings else None
+
+    def refresh_statistics(self) -> list[str]:
+        """On PostgreSQL, ``ANALYZE`` the store's tables whose planner statistics are stale
+        (``staffing.planner``: a large event table never analyzed is read by sequential scans);
+        returns their names. Nothing on SQLite. A failure is logged, not raised: it comes after the
+        events committed, and a caller must not retry a command that happened."""
+        recorder: Any = self.recorder
+        if not isinstance(recorder, PostgresAggregateRecorder):
+            return []
+        try:
+            with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+                return analyze_stale(cursor, recorder.datastore.schema or None)
+        except psycopg.Error:
+            logger.exception("refreshing the event store's planner statistics failed")
+            return []
 
     def exists(self, aggregate_id: Any) -> bool:
         """Whether anything was ever recorded for this id (one indexed read, no snapshot look-up)."""

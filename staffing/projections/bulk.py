@@ -27,6 +27,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
+from staffing.planner import analyze_stale
+
 # exact type: datetimes (none in the read models) keep the driver's own handling
 sqlite3.register_adapter(date, date.isoformat)
 
@@ -77,6 +79,16 @@ def driver_cursor(conn: Connection) -> Iterator[Any]:
         yield cursor
     finally:
         cursor.close()
+
+
+def refresh_statistics(conn: Connection, everything: bool = False) -> list[str]:
+    """On PostgreSQL, ``ANALYZE`` the read-model tables of ``conn``'s schema whose planner statistics
+    are stale (``staffing.planner``), or all of them (``everything``), in ``conn``'s transaction;
+    returns their names. Nothing on SQLite."""
+    if conn.dialect.name != "postgresql":
+        return []
+    with driver_cursor(conn) as cursor:
+        return analyze_stale(cursor, everything=everything)
 
 
 def _executemany(conn: Connection, statement: str, rows: Sequence[Sequence[Any]]) -> None:

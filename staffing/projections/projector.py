@@ -11,6 +11,7 @@ Pull, not push: the SQLite recorder cannot subscribe, so both backends pull batc
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import threading
@@ -27,6 +28,7 @@ from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import resolve_topic
 from sqlalchemy import Connection, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from staffing.domain.base import LedgerAggregate
 from staffing.domain.person import Person
@@ -35,12 +37,15 @@ from staffing.domain.quota import StaffingQuota
 from staffing.domain.unit import Unit
 from staffing.domain.values import LegalAct
 from staffing.pause import paused
+from staffing.planner import Pacer
 from staffing.projections import tables as t
-from staffing.projections.bulk import chunks, driver_cursor, insert_rows, insert_tuples, mark
+from staffing.projections.bulk import chunks, driver_cursor, insert_rows, insert_tuples, mark, refresh_statistics
 from staffing.projections.db import ViewEngines
 from staffing.projections.freshness import Freshness
 from staffing.projections.series import SeriesBatch, SeriesSpec
 from staffing.projections.text import fold
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["BATCH_SIZE", "PROJECTION_NAME", "Projector", "SERIES"]
 
@@ -179,6 +184,7 @@ class Projector:
         self.engines = engines
         self.batch_size = batch_size
         self._local = threading.Lock()
+        self.pacer = Pacer()  # when to look at PostgreSQL's planner statistics again
         self.freshness = Freshness(store, engines, PROJECTION_NAME)
         self._ledger_units: dict[str, str] = {}
         self._handlers: dict[type, Callable[[_Batch, Any, int], None]] = {
@@ -236,8 +242,19 @@ class Projector:
             while True:
                 done = self._run_batch()
                 applied += done
+                if self.pacer.due(done):
+                    self._refresh_statistics()
                 if done < self.batch_size:
                     return applied
+
+    def _refresh_statistics(self) -> None:
+        """PostgreSQL's planner statistics of the read models, refreshed where stale (``staffing.planner``).
+        A failure is logged, not raised: the batches it follows are committed."""
+        try:
+            with self.engines.write.begin() as conn:
+                refresh_statistics(conn)
+        except SQLAlchemyError:
+            logger.exception("refreshing the read models' planner statistics failed")
 
     def close(self) -> None:
         """Close the freshness check's own connections (the engines belong to the ledger)."""

@@ -47,7 +47,9 @@ from sqlalchemy.engine import make_url
 
 from staffing.config import Settings
 from staffing.pause import collection_paused
+from staffing.planner import Pacer
 from staffing.projections import tables as t
+from staffing.projections.bulk import refresh_statistics
 from staffing.projections.db import ViewEngines, make_engines
 from staffing.projections.projector import BATCH_SIZE, PROJECTION_NAME, SERIES, Projector
 from staffing.projections.series import SeriesBatch
@@ -133,6 +135,7 @@ def _load(conn: Connection, projector: Projector, recorder: Any, recorded_us: in
     series = SeriesBatch(conn, SERIES, fresh=True)
     position = 0
     made: set[str] = set()
+    pacer = Pacer()
     while True:
         with collection_paused(), conn.begin():  # the collector walks nothing a batch builds (pause.py)
             notifications = recorder.select_notifications(start=position + 1, limit=batch_size)
@@ -145,10 +148,14 @@ def _load(conn: Connection, projector: Projector, recorder: Any, recorded_us: in
             too_many = len(series.states) > max_states
             if too_many and not made:  # the read-backs after ``forget`` go through these
                 _make_indexes(conn, LOAD_INDEXES, made)
-            if last_batch:  # every other index once the rows are in
+            if last_batch:  # every other index once the rows are in, and statistics of every table
                 _make_indexes(conn, {str(index.name) for index in _secondary_indexes()}, made)
+                refresh_statistics(conn, everything=True)
         if last_batch:
             return applied
+        if pacer.due(len(notifications)):  # the read-backs of the next batches are planned from them
+            with conn.begin():
+                refresh_statistics(conn)
         if too_many:
             series.forget()
 
