@@ -38,9 +38,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
@@ -151,6 +152,29 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "CREATE TABLE IF NOT EXISTS {schema}.{table} (key text PRIMARY KEY, number text NOT NULL, "
             "issuer text NOT NULL, signed_on text NOT NULL)"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(ACTS_TABLE)))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """The library's insert (table lock, ``NOTIFY``, one ``INSERT ... RETURNING``, the chain below),
+        each statement sent and answered in turn instead of in psycopg's pipeline mode.
+
+        Why: on the national import into PostgreSQL a transaction hung for good (found after 9.2 M
+        log entries, ~6,500 transactions): the server had run the lock and the ``NOTIFY`` and waited
+        to read the next message (``ClientRead``, empty socket queues both ways) while the client
+        waited in ``Pipeline.sync`` for results of an ``INSERT`` of ~1,400 events (~1.5 MB) it had
+        not sent; the table lock it held would have stopped every other writer too. A flush of a
+        large pipelined message lost by psycopg (3.3.9, C implementation; cf. psycopg issue #685).
+        Without pipeline mode the same statements cost two more round trips per transaction, on a
+        local socket ~0.1 ms each. Errors surface as in the library (a version conflict as
+        ``IntegrityError`` from the insert; the transaction rolled back)."""
+        with self.datastore.get_connection() as conn, conn.transaction():
+            with conn.cursor() as curs:
+                self._insert_events(curs, stored_events, **kwargs)
+            if not stored_events:
+                return None
+            with conn.cursor() as curs:
+                self._insert_stored_events(curs, stored_events, **kwargs)
+                return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
                                        ) -> Sequence[int] | None:
