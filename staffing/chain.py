@@ -95,26 +95,7 @@ def _pending_acts(recorder: Any) -> list[tuple[str, str, str, str]]:
     return acts.take_pending() if acts is not None else []
 
 
-class _PrefetchActs:
-    """An aggregate's events read by the library's repository (``select_events``) have their acts read
-    in one query before they are decoded, instead of one query per act on a cold cache.
-
-    Why (issue 9): a process started on a large ledger (a server restart, an import resumed) loads
-    quota ledgers and people whose events each cite an act of their own; one act read per event
-    was half of a resumed national import's time on PostgreSQL (430 log entries/s). A single
-    event is left to the cache as before (its one act is one read either way)."""
-
-    acts: Any  # the store's ``ActStore`` (set by ``EventStore``)
-
-    def select_events(self, *args: Any, **kwargs: Any) -> Sequence[StoredEvent]:
-        found: Sequence[StoredEvent] = super().select_events(*args, **kwargs)  # type: ignore[misc]
-        acts = getattr(self, "acts", None)
-        if acts is not None and len(found) > 1:
-            acts.prefetch(stored.state for stored in found)
-        return found
-
-
-class ChainedSQLiteRecorder(_PrefetchActs, SQLiteApplicationRecorder):
+class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
     def _insert_rows(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
         """The library's insert (one statement per event, to read each row id) as one statement and one
         executemany: the events of a transaction get consecutive row ids, because no other connection
@@ -161,7 +142,7 @@ class ChainedSQLiteRecorder(_PrefetchActs, SQLiteApplicationRecorder):
         return ids
 
 
-class ChainedPostgresRecorder(_PrefetchActs, PostgresApplicationRecorder):
+class ChainedPostgresRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: Any, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
         self.sql_create_statements.append(SQL(

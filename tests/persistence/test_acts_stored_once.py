@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from staffing.application import MergeUnits, NewUnit, TransferPerson
+from staffing.application import MergeUnits, NewUnit
 from staffing.bootstrap import Ledger, build
 from staffing.chain import verify
 from staffing.domain.unit import Unit
@@ -127,27 +126,3 @@ def test_a_fresh_projector_reads_the_acts_a_batch_cites_together_not_one_by_one(
         assert singles == []  # ... without a single one-act read
     finally:
         fresh.close()
-
-
-def test_a_fresh_process_loading_an_aggregate_reads_its_acts_together_not_one_by_one(ledger: Ledger) -> None:
-    """A server restarted or an import resumed on a large ledger loads aggregates whose events each cite
-    an act of their own: the repository's read of an aggregate's events brings their acts in one query."""
-    commune = establish(ledger.service, code="X", name="Xã Tân Trào", kind="COMMUNE")
-    person = recruit(ledger.service, commune, full_name="Người chuyển nhiều lần", act=LegalAct(
-        "0/QĐ-UBND", "UBND tỉnh Tuyên Quang", date(2020, 1, 1)))
-    others = [establish(ledger.service, code=f"X{n}", name=f"Xã {n}", kind="COMMUNE") for n in range(12)]
-    for n, unit in enumerate(others):
-        ledger.service.execute(TransferPerson(person_id=person, to_unit_id=unit, effective_on=date(2021, 1, 1 + n),
-                                              act=LegalAct(f"{n + 1}/QĐ-UBND", "UBND tỉnh Tuyên Quang",
-                                                           date(2021, 1, 1 + n))))
-    other = EventStore(env={**event_store_env(ledger.settings), "CREATE_TABLE": "no"})
-    try:
-        singles: list[str] = []
-        real = other.acts.loader
-        assert real is not None and not other.acts.by_key
-        other.acts.loader = lambda key: singles.append(key) or real(key)
-        loaded = other.repository.get(UUID(person))
-        assert str(loaded.placement.get("unit_id")) == others[-1] and loaded.version >= 13  # every transfer decoded ...
-        assert singles == []  # ... its 13 acts read together, not one query each
-    finally:
-        other.close()
