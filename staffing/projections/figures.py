@@ -24,7 +24,7 @@ row, not the whole past. Each unit's believed rows always partition ``[first dat
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import product
@@ -126,10 +126,26 @@ class FigureBatch:
         self._write()
         return changed
 
-    def open_rows(self, units: Iterable[str]) -> dict[str, list[_Row]]:
-        """The units' believed rows (read back for those not held)."""
-        self._load({unit for unit in units if unit not in self.units})
-        return {unit: self.units[unit] for unit in units}
+    def open_rows(self, since: Mapping[str, date]) -> dict[str, list[_Row]]:
+        """Each unit's believed rows that end after its day in ``since`` (read back for units not held,
+        without holding them: the rows of a unit held must be all of them, see ``_apply``)."""
+        found = {unit: [r for r in self.units[unit] if r.valid_to > day] for unit, day in since.items()
+                 if unit in self.units}
+        missing = [unit for unit in since if unit not in self.units]
+        if self.fresh or not missing:
+            return {unit: found.get(unit, []) for unit in since}
+        f = unit_figures
+        columns = [f.c[name] for name in FIGURE_COLUMNS]
+        for chunk in chunks(missing):
+            rows = self.conn.execute(select(f.c.row_id, f.c.unit_id, f.c.valid_from, f.c.valid_to, f.c.rec_from,
+                                            *columns)
+                                     .where(f.c.unit_id.in_(chunk), f.c.rec_to == OPEN_POSITION,
+                                            f.c.valid_to > min(since[unit] for unit in chunk)))
+            for r in rows:
+                if r.valid_to > since[r.unit_id]:
+                    found.setdefault(r.unit_id, []).append(_Row(r.row_id, r.unit_id, r.valid_from, r.valid_to,
+                                                                tuple(r[5:]), r.rec_from, stored=True))
+        return {unit: found.get(unit, []) for unit in since}
 
     def _load(self, units: set[str]) -> None:
         for unit in units:

@@ -175,3 +175,19 @@ def test_migration_0007_on_a_projected_database_derives_the_roll_up_the_projecto
         conn.commit()
     with engines.read.connect() as conn:
         assert {table.name: _rows(conn, table) for table in ROLLUP_TABLES} == kept
+
+
+def test_only_the_days_where_changed_root_rows_do_not_cancel_need_their_figure_rows() -> None:
+    """A merger re-roots a unit from its date on: the root row closed and the one reopened up to that
+    date cancel before it, so figure rows ending before it need no pairing (``_changed_since``)."""
+    row = rollup.RootRow
+    end, merged, founded = t.END_OF_TIME, date(2025, 7, 1), date(2015, 1, 1)
+    old = row(1, "u", "province-a", founded, end, rec_from=5, rec_to=100)  # closed by the merger at 100
+    kept = row(2, "u", "province-a", founded, merged, rec_from=100)
+    new = row(3, "u", "province-b", merged, end, rec_from=100)
+    assert rollup._changed_since([old, kept, new], after=99) == merged
+    assert rollup._changed_since([kept, new], after=100) is None  # nothing changed after position 100
+    moved = row(4, "u", "province-a", founded, end, rec_from=100)  # re-derived identically: cancels
+    assert rollup._changed_since([old, moved], after=99) is None
+    brief = row(5, "u", "province-b", date(2020, 3, 1), end, rec_from=100, rec_to=101)  # opened and closed
+    assert rollup._changed_since([brief], after=99) == date(2020, 3, 1)
