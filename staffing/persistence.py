@@ -168,7 +168,7 @@ class EventStore(Application[Any]):
         try:
             with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
                 return analyze_stale(cursor, recorder.datastore.schema or None)
-        except psycopg.Error:
+        except Exception:  # noqa: BLE001 - any failure: the events are committed, the caller must not see it
             logger.exception("refreshing the event store's planner statistics failed")
             return []
 

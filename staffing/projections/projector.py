@@ -28,7 +28,6 @@ from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import resolve_topic
 from sqlalchemy import Connection, func, select, update
-from sqlalchemy.exc import SQLAlchemyError
 
 from staffing.domain.base import LedgerAggregate
 from staffing.domain.person import Person
@@ -253,7 +252,7 @@ class Projector:
         try:
             with self.engines.write.begin() as conn:
                 refresh_statistics(conn)
-        except SQLAlchemyError:
+        except Exception:  # noqa: BLE001 - the driver's errors too (raw cursor); the batches are committed
             logger.exception("refreshing the read models' planner statistics failed")
 
     def close(self) -> None:

@@ -112,3 +112,19 @@ def test_a_rebuild_leaves_every_read_model_table_analyzed(ledger: Ledger, tmp_pa
     finally:
         target.dispose()
         drop_pg_schema(target_schema)
+
+
+def test_a_failing_analysis_never_fails_the_command_it_follows(ledger: Ledger, monkeypatch: pytest.MonkeyPatch,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    def broken(*_: Any, **__: Any) -> list[str]:
+        raise psycopg.OperationalError("the server went away")
+
+    monkeypatch.setattr("staffing.persistence.analyze_stale", broken)
+    monkeypatch.setattr("staffing.projections.bulk.analyze_stale", broken)
+    ledger.store.pacer = Pacer(every=1)
+    ledger.projector.pacer = Pacer(every=1)
+    unit = establish(ledger.service, kind="COMMUNE", effective_on=date(2020, 1, 1))
+    person = recruit(ledger.service, unit, effective_on=date(2021, 1, 1))  # recorded and projected all the same
+    with ledger.queries.connect() as conn:
+        assert ledger.queries.knowledge_position(conn, None) == ledger.store.recorder.max_notification_id()
+    assert person and "planner statistics failed" in caplog.text
