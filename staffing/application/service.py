@@ -235,6 +235,9 @@ class StaffingService:
             if len(items) > 1:  # a batch: one read tells which request keys and chosen ids are new
                 candidates = _named_ids(items, request_key)
                 work.absent = candidates - self.store.existing(candidates)
+                repeated = {request_id(i.request_key) for i in items if i.request_key is not None} - work.absent
+                if repeated:  # requests already recorded (an import run again): their results read together
+                    work.loaded.update(self.store.load_many(repeated))
                 if warm is not None and warm.prefetch:  # the people a bulk batch names, read together
                     named = {u for u in _referenced_ids(items) - work.absent if u not in warm}
                     warm.offer(self.store.load_many(named).values())

@@ -169,6 +169,21 @@ def _wait_for(condition: Callable[[], bool], seconds: float) -> None:
         time.sleep(0.05)
 
 
+def test_running_a_file_again_reads_its_recorded_requests_together_not_one_by_one(ledger: Ledger,
+                                                                                  tmp_path: Path) -> None:
+    """Resuming a national import meets millions of lines already recorded: each batch reads the
+    requests it repeats in one go (``load_many``), not one ``repository.get`` per line."""
+    path = write(tmp_path / "a.jsonl", province_file(communes=3, people=20))
+    first = import_lines(ledger.service, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=25)
+    assert first.ok and first.recorded == 67  # the province, 3 communes and their quota, 60 people
+    singles: list[Any] = []
+    real = ledger.store.repository.get
+    ledger.store.repository.get = lambda *a, **k: singles.append(a[0]) or real(*a, **k)  # type: ignore[method-assign]
+    again = import_lines(ledger.service, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=25)
+    assert again.ok and again.replayed == 67 and again.recorded == 0 and recruited(ledger) == 60
+    assert singles == []
+
+
 @pytest.mark.parametrize("store_kind", ["sqlite", "postgres"])
 def test_an_import_killed_midway_resumes_where_it_stopped_and_writes_nothing_twice(store_kind: str,
                                                                                     tmp_path: Path) -> None:
