@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
+from benchmarks.bench_queries import recorded_moment
 from benchmarks.serving import served
 from benchmarks.timing import Report, timed
 from staffing.bootstrap import build
@@ -70,9 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         summary = q.staffing_report(conn, None, day, position, 1, True)
         province = max((r for r in summary if r.unit and r.unit.kind == "PROVINCE"), key=lambda r: r.total_headcount)
         events = int(conn.execute(select(func.max(t.log_clock.c.position))).scalar_one())
-        middle = from_us(int(conn.execute(select(t.log_clock.c.recorded_us)  # the moment position 4/5 was recorded
-                                          .where(t.log_clock.c.position >= events * 4 // 5)
-                                          .order_by(t.log_clock.c.position).limit(1)).scalar_one()))
+        middle = from_us(recorded_moment(conn, events * 4 // 5))
         sql_s, counted = timed(lambda: conn.execute(text(COUNT_SQL), {"root": province.unit_id, "d": day})
                                 .scalar_one())
         units = q.subtree_ids(conn, province.unit_id, day, position)

@@ -151,6 +151,14 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def recorded_moment(conn: Any, position: int) -> int:
+    """The moment (µs) log position ``position`` was recorded: the clock keeps one row per run of
+    entries recorded at one moment, at the run's last position, so the first row at or after it."""
+    c = t.log_clock.c
+    return int(conn.execute(select(c.recorded_us).where(c.position >= position).order_by(c.position).limit(1))
+               .scalar_one())
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--http", action="store_true", help="also measure over HTTP (starts uvicorn)")
@@ -174,9 +182,7 @@ def main(argv: list[str] | None = None) -> None:
                                      ("quota rows", t.quota_versions), ("figure rows", t.unit_figures))}
         report(f"data: {events:,} events; " + ", ".join(f"{n:,} {name}" for name, n in sizes.items())
                + f"; backend {conn.dialect.name}")
-        middle = int(conn.execute(select(t.log_clock.c.recorded_us)  # the moment the log's middle was recorded
-                                  .where(t.log_clock.c.position >= events // 2)
-                                  .order_by(t.log_clock.c.position).limit(1)).scalar_one())
+        middle = recorded_moment(conn, events // 2)
         moments: list[datetime | None] = [None, from_us(middle)]
         for known_at in moments:
             position = q.knowledge_position(conn, known_at)

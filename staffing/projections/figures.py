@@ -24,7 +24,7 @@ row, not the whole past. Each unit's believed rows always partition ``[first dat
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import product
@@ -132,19 +132,9 @@ class FigureBatch:
         found = {unit: [r for r in self.units[unit] if r.valid_to > day] for unit, day in since.items()
                  if unit in self.units}
         missing = [unit for unit in since if unit not in self.units]
-        if self.fresh or not missing:
-            return {unit: found.get(unit, []) for unit in since}
-        f = unit_figures
-        columns = [f.c[name] for name in FIGURE_COLUMNS]
-        for chunk in chunks(missing):
-            rows = self.conn.execute(select(f.c.row_id, f.c.unit_id, f.c.valid_from, f.c.valid_to, f.c.rec_from,
-                                            *columns)
-                                     .where(f.c.unit_id.in_(chunk), f.c.rec_to == OPEN_POSITION,
-                                            f.c.valid_to > min(since[unit] for unit in chunk)))
-            for r in rows:
-                if r.valid_to > since[r.unit_id]:
-                    found.setdefault(r.unit_id, []).append(_Row(r.row_id, r.unit_id, r.valid_from, r.valid_to,
-                                                                tuple(r[5:]), r.rec_from, stored=True))
+        if not self.fresh:
+            for row in self._read_believed(missing, since):
+                found.setdefault(row.unit_id, []).append(row)
         return {unit: found.get(unit, []) for unit in since}
 
     def _load(self, units: set[str]) -> None:
@@ -152,17 +142,24 @@ class FigureBatch:
             self.units[unit] = []
         if self.fresh or not units:
             return
+        for row in self._read_believed(units):
+            self.units[row.unit_id].append(row)
+        for believed in self.units.values():
+            believed.sort(key=_valid_from)
+
+    def _read_believed(self, units: Iterable[str], since: Mapping[str, date] | None = None) -> Iterator[_Row]:
+        """The believed rows of ``units`` read from the table, 500 units per read; with ``since``, only
+        the rows ending after each unit's day."""
         f = unit_figures
         columns = [f.c[name] for name in FIGURE_COLUMNS]
         for chunk in chunks(units):
-            rows = self.conn.execute(select(f.c.row_id, f.c.unit_id, f.c.valid_from, f.c.valid_to, f.c.rec_from,
-                                            *columns)
-                                     .where(f.c.unit_id.in_(chunk), f.c.rec_to == OPEN_POSITION))
-            for r in rows:
-                self.units[r.unit_id].append(_Row(r.row_id, r.unit_id, r.valid_from, r.valid_to, tuple(r[5:]),
-                                                  r.rec_from, stored=True))
-        for believed in self.units.values():
-            believed.sort(key=_valid_from)
+            query = select(f.c.row_id, f.c.unit_id, f.c.valid_from, f.c.valid_to, f.c.rec_from, *columns).where(
+                f.c.unit_id.in_(chunk), f.c.rec_to == OPEN_POSITION)
+            if since is not None:
+                query = query.where(f.c.valid_to > min(since[unit] for unit in chunk))
+            for r in self.conn.execute(query):
+                if since is None or r.valid_to > since[r.unit_id]:
+                    yield _Row(r.row_id, r.unit_id, r.valid_from, r.valid_to, tuple(r[5:]), r.rec_from, stored=True)
 
     def _apply(self, unit: str, position: int, steps: dict[date, list[int]]) -> None:
         """Add the step function ``steps`` to the unit's rows: one piece per constant stretch."""
