@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -98,7 +97,7 @@ def test_catching_up_analyzes_the_read_models_as_they_grow(ledger: Ledger, monke
                        lambda: [recruit(ledger.service, unit, effective_on=date(2021, 1, 1)) for _ in range(3)])
 
 
-def test_a_rebuild_leaves_every_read_model_table_analyzed(ledger: Ledger, tmp_path: Path) -> None:
+def test_a_rebuild_leaves_every_read_model_table_analyzed(ledger: Ledger) -> None:
     unit = establish(ledger.service, kind="COMMUNE", effective_on=date(2020, 1, 1))
     for _ in range(3):
         recruit(ledger.service, unit, effective_on=date(2021, 1, 1))

@@ -377,12 +377,12 @@ def test_the_log_clock_keeps_one_row_per_recording_moment_wherever_batches_are_c
     assert projector.catch_up() == len(notifications)
     target = fresh_target()
     rebuild(ledger.store, target, batch_size=10_000)
+    ordered = list(moment_of.items())
+    ends = [(p, m) for i, (p, m) in enumerate(ordered) if i + 1 == len(ordered) or ordered[i + 1][1] != m]
     for engines in (ledger.engines, target):
         with engines.read.connect() as conn:
             rows = conn.execute(select(t.log_clock.c.position, t.log_clock.c.recorded_us)
                                 .order_by(t.log_clock.c.position)).all()
-            ordered = list(moment_of.items())
-            ends = [(p, m) for i, (p, m) in enumerate(ordered) if i + 1 == len(ordered) or ordered[i + 1][1] != m]
             assert [tuple(r) for r in rows] == ends, "one row per run of one moment, at the run's end"
             for moment in sorted({m + d for m in moment_of.values() for d in (-1, 0, 1)}):
                 expected = max((p for p, m in moment_of.items() if m <= moment), default=0)
