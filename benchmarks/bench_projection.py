@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> None:
                              "event object by the library's mapper, in batches, nothing projected")
     parser.add_argument("--batch", type=int, default=None, help="batch size (default: the projector's own)")
     parser.add_argument("--stop", type=int, default=None, help="only the first STOP log entries")
+    parser.add_argument("--max-states", type=int, default=None, metavar="N",
+                        help="rebuild only: forget what is held past N series (default: the rebuild's own), so a "
+                             "province log reads its state back as a national one does")
     parser.add_argument("--progress", type=int, default=None, metavar="N",
                         help="print the elapsed time each time another N log entries have been read")
     args = parser.parse_args(argv)
@@ -67,7 +70,8 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 target = make_engines(make_url(f"sqlite:///{tmp}/rebuilt.sqlite"))
                 t0 = time.perf_counter()
-                rebuild(ledger.store, target, **({"batch_size": args.batch} if args.batch else {}))
+                options = {"batch_size": args.batch, "max_states": args.max_states}
+                rebuild(ledger.store, target, **{k: v for k, v in options.items() if v})
                 target.dispose()
             seconds = time.perf_counter() - t0
         finally:

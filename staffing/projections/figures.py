@@ -83,6 +83,12 @@ class FigureBatch:
         self.conn = conn
         self.fresh = fresh  # the table is empty at start (a rebuild): nothing to load, ever
         self.units: dict[str, list[_Row]] = {}
+        #: per unit held, the day after which all its believed rows are held: every row ending after it
+        #: (``date.min``: all of them). Facts arrive mostly in date order and touch a unit's last rows,
+        #: so a unit read back holds only the rows from its earliest day touched (issue 9: at national
+        #: size each unit has ten years of figure rows and reading them all back was a quarter of a
+        #: rebuild's reform phase).
+        self.held_from: dict[str, date] = {}
         self.pending: dict[tuple[int, str], dict[date, list[int]]] = {}
         self._created: list[_Row] = []
         self._closed: list[_Row] = []
@@ -92,6 +98,7 @@ class FigureBatch:
     def forget(self) -> None:
         """Drop the units' rows held (all written): they are read back when next touched."""
         self.units.clear()
+        self.held_from.clear()
         self.fresh = False
 
     # ------------------------------------------------------------------ contributions
@@ -118,7 +125,12 @@ class FigureBatch:
         returns those rows (created, closed), for the roll-up (``staffing.projections.rollup``)."""
         if not self.pending:
             return [], []
-        self._load({unit for _, unit in self.pending if unit not in self.units})
+        earliest: dict[str, date] = {}  # per unit, the first day a contribution changes (``_apply``)
+        for (_, unit), steps in self.pending.items():
+            day = min((day for day, vector in steps.items() if any(vector)), default=END_OF_TIME)
+            if day < earliest.get(unit, END_OF_TIME):
+                earliest[unit] = day
+        self._hold(earliest)
         for position, unit in sorted(self.pending):
             self._apply(unit, position, self.pending[(position, unit)])
         self.pending.clear()
@@ -128,42 +140,55 @@ class FigureBatch:
 
     def open_rows(self, since: Mapping[str, date]) -> dict[str, list[_Row]]:
         """Each unit's believed rows that end after its day in ``since`` (read back for units not held,
-        without holding them: the rows of a unit held must be all of them, see ``_apply``)."""
+        without holding them; a unit held from a later day first holds its older rows too, since the
+        rows held of a unit must be all those ending after its held day, see ``_hold``)."""
+        self._hold({unit: day for unit, day in since.items() if unit in self.units})
         found = {unit: [r for r in self.units[unit] if r.valid_to > day] for unit, day in since.items()
                  if unit in self.units}
-        missing = [unit for unit in since if unit not in self.units]
+        missing = {unit: day for unit, day in since.items() if unit not in self.units}
         if not self.fresh:
-            for row in self._read_believed(missing, since):
+            for row in self._read_believed(missing):
                 found.setdefault(row.unit_id, []).append(row)
         return {unit: found.get(unit, []) for unit in since}
 
-    def _load(self, units: set[str]) -> None:
-        for unit in units:
-            self.units[unit] = []
-        if self.fresh or not units:
+    def _hold(self, earliest: Mapping[str, date]) -> None:
+        """Make every believed row ending after each unit's day in ``earliest`` held: read back the
+        rows of units not held, and the older rows of units held from a later day."""
+        wanted = {unit: day for unit, day in earliest.items() if day < self.held_from.get(unit, END_OF_TIME)}
+        if not wanted:
             return
-        for row in self._read_believed(units):
-            self.units[row.unit_id].append(row)
-        for believed in self.units.values():
-            believed.sort(key=_valid_from)
+        if self.fresh:  # nothing was ever written: every unit's rows are those held
+            for unit in wanted:
+                self.units.setdefault(unit, [])
+                self.held_from[unit] = date.min
+            return
+        # older rows end where the first row held starts (a row held may end on or before its held day)
+        until = {unit: self.units[unit][0].valid_from for unit in wanted if self.units.get(unit)}
+        older: dict[str, list[_Row]] = {unit: [] for unit in wanted}
+        for row in self._read_believed(wanted, until):
+            older[row.unit_id].append(row)
+        for unit, rows in older.items():
+            rows.sort(key=_valid_from)
+            self.units[unit] = rows + self.units.get(unit, [])
+            self.held_from[unit] = wanted[unit]
 
-    def _read_believed(self, units: Iterable[str], since: Mapping[str, date] | None = None) -> Iterator[_Row]:
-        """The believed rows of ``units`` read from the table, 500 units per read; with ``since``, only
-        the rows ending after each unit's day."""
+    def _read_believed(self, since: Mapping[str, date], until: Mapping[str, date] | None = None) -> Iterator[_Row]:
+        """The believed rows of the units of ``since`` that end after its day for them (and, for a unit
+        in ``until``, no later than its day there), read from the table 500 units at a time."""
         f = unit_figures
         columns = [f.c[name] for name in FIGURE_COLUMNS]
-        for chunk in chunks(units):
+        until = until or {}
+        for chunk in chunks(list(since)):
             query = select(f.c.row_id, f.c.unit_id, f.c.valid_from, f.c.valid_to, f.c.rec_from, *columns).where(
-                f.c.unit_id.in_(chunk), f.c.rec_to == OPEN_POSITION)
-            if since is not None:
-                query = query.where(f.c.valid_to > min(since[unit] for unit in chunk))
+                f.c.unit_id.in_(chunk), f.c.rec_to == OPEN_POSITION, f.c.valid_to > min(since[u] for u in chunk))
             for r in self.conn.execute(query):
-                if since is None or r.valid_to > since[r.unit_id]:
+                if since[r.unit_id] < r.valid_to <= until.get(r.unit_id, END_OF_TIME):
                     yield _Row(r.row_id, r.unit_id, r.valid_from, r.valid_to, tuple(r[5:]), r.rec_from, stored=True)
 
     def _apply(self, unit: str, position: int, steps: dict[date, list[int]]) -> None:
-        """Add the step function ``steps`` to the unit's rows: one piece per constant stretch."""
-        rows = self.units[unit]
+        """Add the step function ``steps`` to the unit's rows: one piece per constant stretch (the rows
+        held from the function's first nonzero day on, ``flush``; none when it is zero throughout)."""
+        rows = self.units.get(unit, [])
         days = sorted(steps)
         running = [0] * WIDTH
         for i, day in enumerate(days):
