@@ -15,15 +15,18 @@ from __future__ import annotations
 import functools
 import gc
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
-__all__ = ["collection_paused", "paused"]
+__all__ = ["FullCollections", "collection_paused", "paused"]
 
 _lock = threading.Lock()
 _depth = 0
 _resume = False
+_budgeted = 0  # runs inside ``FullCollections`` now
+_thresholds: tuple[int, int, int] = (700, 10, 10)  # the collector's thresholds found by the first of them
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -56,3 +59,63 @@ def paused(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
 
     return call
+
+
+class FullCollections:
+    """The collector's full (oldest-generation) collections on a time budget, for a long bulk run.
+
+    Why (issue 9): an import of the national history holds ~2 GB of live objects (the aggregates it
+    carries from batch to batch). CPython collects the oldest generation whenever the objects
+    promoted into it since the last full collection exceed a quarter of it, and a cache that keeps
+    replacing its aggregates promotes that many every few minutes; each such collection walks every
+    object held. Sampled on the national import (benchmarks/RESULTS.md section 22): 15% of the
+    importer's time in ``gc_collect_main``. The import does create reference cycles (a province
+    import left ~10 unreachable objects per command when nothing was collected), so collections
+    cannot simply stop: the young generations are still collected as usual (cheap, most cycles die
+    young), and the full collection runs from ``tick`` only once the run has gone on for ``1/share``
+    times as long as the last full collection took, so full collections take at most ``share`` of
+    the run, and memory held by old cycles stays bounded by the garbage of that stretch.
+
+    Process-wide (``gc.set_threshold``), so runs at once (imports in two server threads) are
+    counted: the automatic full collections are held off from the first entry and given back, with
+    the thresholds found then, at the last exit.
+    """
+
+    #: never collect in full more often than this (seconds): a small heap takes microseconds
+    MIN_INTERVAL = 5.0
+
+    def __init__(self, share: float = 0.05) -> None:
+        self.share = share
+        self.collections = 0
+        self.seconds = 0.0
+        self._last_end = 0.0
+        self._last_took = 0.0
+
+    def __enter__(self) -> FullCollections:
+        global _budgeted, _thresholds
+        with _lock:
+            if _budgeted == 0:
+                _thresholds = gc.get_threshold()
+                gc.set_threshold(_thresholds[0], _thresholds[1], 2**31 - 1)  # oldest: only from ``tick``
+            _budgeted += 1
+        self._last_end = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _budgeted
+        with _lock:
+            _budgeted -= 1
+            if _budgeted == 0:
+                gc.set_threshold(*_thresholds)
+
+    def tick(self) -> bool:
+        """Collect in full if the budget allows it now; True if it did."""
+        now = time.perf_counter()
+        if now - self._last_end < max(self.MIN_INTERVAL, self._last_took / self.share):
+            return False
+        gc.collect()
+        self._last_end = time.perf_counter()
+        self._last_took = self._last_end - now
+        self.collections += 1
+        self.seconds += self._last_took
+        return True

@@ -34,7 +34,7 @@ from staffing.application.warm import Warm
 from staffing.domain.errors import InvalidInput, StaffingError
 from staffing.domain.reorganisation import StuckInEndedUnit
 from staffing.domain.request import Request
-from staffing.pause import collection_paused
+from staffing.pause import FullCollections, collection_paused
 
 __all__ = ["ImportMode", "ImportReport", "LineError", "import_lines", "read_lines"]
 
@@ -151,6 +151,7 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
     pending: list[_Line] = []
     parse_errors: list[LineError] = []
     whole_file = mode is not ImportMode.STOP_AT_FIRST_ERROR
+    full = FullCollections()
 
     def flush(more_to_come: bool = False) -> bool:
         """Run the pending lines; False when the import must stop.
@@ -166,6 +167,7 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
         with collection_paused():  # a transaction's worth of objects, on top of the carried aggregates
             outcome = service.run([p.item for p in pending], run_mode, max_commands=None, principal=principal,
                                   warm=warm)
+        full.tick()
         first = outcome.first_error
         carry = (more_to_come and mode is ImportMode.STOP_AT_FIRST_ERROR and first is not None
                  and isinstance(first[1], StuckInEndedUnit) and len(pending) < 4 * batch)
@@ -191,27 +193,28 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
         pending.clear()
         return not outcome.errors
 
-    for number, raw, key in _keyed(lines):
-        report.lines += 1
-        try:
-            pending.append(_parse(number, raw, key))
-        except _Refused as refused:
-            parse_errors.append(refused.error)
-            if not whole_file:
-                if flush():  # the lines before it are recorded; report the first refusal only
-                    report.errors.append(refused.error)
+    with full:  # the oldest generation collected on a time budget (a national import holds GBs)
+        for number, raw, key in _keyed(lines):
+            report.lines += 1
+            try:
+                pending.append(_parse(number, raw, key))
+            except _Refused as refused:
+                parse_errors.append(refused.error)
+                if not whole_file:
+                    if flush():  # the lines before it are recorded; report the first refusal only
+                        report.errors.append(refused.error)
+                    break
+                if len(parse_errors) >= MAX_REPORTED_ERRORS:
+                    break
+                continue
+            if not whole_file and len(pending) >= batch and not flush(more_to_come=True):
                 break
-            if len(parse_errors) >= MAX_REPORTED_ERRORS:
-                break
-            continue
-        if not whole_file and len(pending) >= batch and not flush(more_to_come=True):
-            break
-    if whole_file and parse_errors:
-        report.errors.extend(parse_errors)
-        if mode is ImportMode.ATOMIC:
-            pending.clear()
-    if not report.errors or mode is ImportMode.DRY_RUN:
-        flush()
+        if whole_file and parse_errors:
+            report.errors.extend(parse_errors)
+            if mode is ImportMode.ATOMIC:
+                pending.clear()
+        if not report.errors or mode is ImportMode.DRY_RUN:
+            flush()
     report.errors.sort(key=lambda e: e.line)
     report.seconds = time.perf_counter() - started
     return report

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import gc
 import threading
+from typing import Any
 
-from staffing.pause import collection_paused, paused
+import pytest
+
+from staffing import pause
+from staffing.pause import FullCollections, collection_paused, paused
 
 
 def test_nested_and_overlapping_pauses_resume_the_collector_once_at_the_end() -> None:
@@ -43,3 +47,61 @@ def test_a_collector_turned_off_before_stays_off_and_a_paused_function_returns_i
     finally:
         gc.enable()
     assert paused(lambda: gc.isenabled())() is False and gc.isenabled()
+
+
+def test_full_collections_run_only_on_their_time_budget_and_the_thresholds_come_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long bulk run (the national import) holds off the collector's automatic full collections
+    and collects in full only once the run has gone on ``1/share`` times as long as the last one
+    took (and at least ``MIN_INTERVAL``); nested runs give the thresholds back once, at the last exit."""
+    now = [1000.0]
+    collected: list[float] = []
+
+    def collect(generation: int = 2) -> int:
+        assert generation == 2
+        collected.append(now[0])
+        now[0] += 2.0  # each full collection takes 2 s
+        return 0
+
+    monkeypatch.setattr(pause.time, "perf_counter", lambda: now[0])
+    monkeypatch.setattr(pause.gc, "collect", collect)
+    before = gc.get_threshold()
+    with FullCollections(share=0.05) as full:
+        assert gc.get_threshold()[:2] == before[:2] and gc.get_threshold()[2] >= 2**30  # no automatic ones
+        with FullCollections():
+            pass
+        assert gc.get_threshold()[2] >= 2**30  # the outer run still holds them off
+        now[0] += FullCollections.MIN_INTERVAL - 1
+        assert not full.tick() and collected == []
+        now[0] += 1
+        assert full.tick() and collected == [1005.0]
+        now[0] += 39.0  # 2 s at 5%: the next one not before 40 s after the last ended
+        assert not full.tick()
+        now[0] += 1.0
+        assert full.tick() and len(collected) == 2
+        assert full.collections == 2 and full.seconds == 4.0
+    assert gc.get_threshold() == before
+
+
+def test_an_import_runs_with_full_collections_on_a_budget_ticked_after_each_transaction(ledger: Any) -> None:
+    """The import decides its lines with the automatic full collections held off, and ticks the
+    budget after each transaction, so its cyclic garbage is still collected in full now and then."""
+    from staffing.application.importer import ImportMode, import_lines
+    from tests.application.test_import import as_lines, province_file
+
+    seen: list[int] = []
+    real_tick = FullCollections.tick
+
+    def tick(self: FullCollections) -> bool:
+        seen.append(gc.get_threshold()[2])
+        self._last_end = -1e9  # let the budget allow it each time
+        return real_tick(self)
+
+    before = gc.get_threshold()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(FullCollections, "tick", tick)
+        report = import_lines(ledger.service, as_lines(province_file(communes=2, people=3)),
+                              ImportMode.STOP_AT_FIRST_ERROR, batch=4)
+    assert report.ok and len(seen) == 3  # 11 lines in transactions of 4
+    assert all(threshold >= 2**30 for threshold in seen)
+    assert gc.get_threshold() == before
