@@ -67,12 +67,11 @@ class FullCollections:
     Why (issue 9): an import of the national history holds ~2 GB of live objects (the aggregates it
     carries from batch to batch). CPython collects the oldest generation whenever the objects
     promoted into it since the last full collection exceed a quarter of it, and a cache that keeps
-    replacing its aggregates promotes that many every few minutes; each such collection walks every
-    object held. Sampled on the national import (benchmarks/RESULTS.md section 22): 15% of the
+    replacing its aggregates keeps promoting them; each such collection walks every object held. Sampled on the national import (benchmarks/RESULTS.md section 22): 15% of the
     importer's time in ``gc_collect_main``. The import does create reference cycles (a province
     import left ~10 unreachable objects per command when nothing was collected), so collections
-    cannot simply stop: the young generations are still collected as usual (cheap, most cycles die
-    young), and the full collection runs from ``tick`` only once the run has gone on for ``1/share``
+    cannot simply stop: the young generations are still collected as usual (cheap; a cycle made and
+    dropped between two young collections is freed there), and the full collection runs from ``tick`` only once the run has gone on for ``1/share``
     times as long as the last full collection took, so full collections take at most ``share`` of
     the run, and memory held by old cycles stays bounded by the garbage of that stretch.
 
