@@ -178,7 +178,7 @@ class FigureBatch:
         f = unit_figures
         columns = [f.c[name] for name in FIGURE_COLUMNS]
         until = until or {}
-        for chunk in chunks(list(since)):
+        for chunk in chunks(since):
             query = select(f.c.row_id, f.c.unit_id, f.c.valid_from, f.c.valid_to, f.c.rec_from, *columns).where(
                 f.c.unit_id.in_(chunk), f.c.rec_to == OPEN_POSITION, f.c.valid_to > min(since[u] for u in chunk))
             for r in self.conn.execute(query):
