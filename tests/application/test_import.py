@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ import pytest
 from staffing.application.importer import ImportMode, import_lines, read_lines
 from staffing.bootstrap import Ledger, build
 from staffing.domain.person import Person
+from staffing.pause import FullCollections
 from staffing.persistence import EventStore, event_store_env
 from tests.application.helpers import last_position
 from tests.support import FakeClock, drop_pg_schema, memory_ledger, settings_for
@@ -268,3 +270,24 @@ def test_a_late_recruitment_whose_exit_never_comes_is_refused_naming_its_line(le
 
     assert [(e.line, e.code) for e in report.errors] == [(4, "UNIT_ENDED")]
     assert "dissolved" in report.errors[0].message and report.recorded == 3
+
+
+def test_an_import_runs_with_full_collections_on_a_budget_ticked_after_each_transaction(ledger: Ledger) -> None:
+    """The import decides its lines with the automatic full collections held off, and ticks the
+    budget after each transaction, so its cyclic garbage is still collected in full now and then."""
+    seen: list[int] = []
+    real_tick = FullCollections.tick
+
+    def tick(self: FullCollections) -> bool:
+        seen.append(gc.get_threshold()[2])
+        self._last_end = -1e9  # let the budget allow it each time
+        return real_tick(self)
+
+    before = gc.get_threshold()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(FullCollections, "tick", tick)
+        report = import_lines(ledger.service, as_lines(province_file(communes=2, people=3)),
+                              ImportMode.STOP_AT_FIRST_ERROR, batch=4)
+    assert report.ok and len(seen) == 3  # 11 lines in transactions of 4
+    assert all(threshold >= 2**30 for threshold in seen)
+    assert gc.get_threshold() == before

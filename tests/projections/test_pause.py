@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import threading
-from typing import Any
 
 import pytest
 
@@ -82,26 +81,3 @@ def test_full_collections_run_only_on_their_time_budget_and_the_thresholds_come_
         assert full.collections == 2 and full.seconds == 4.0
     assert gc.get_threshold() == before
 
-
-def test_an_import_runs_with_full_collections_on_a_budget_ticked_after_each_transaction(ledger: Any) -> None:
-    """The import decides its lines with the automatic full collections held off, and ticks the
-    budget after each transaction, so its cyclic garbage is still collected in full now and then."""
-    from staffing.application.importer import ImportMode, import_lines
-    from tests.application.test_import import as_lines, province_file
-
-    seen: list[int] = []
-    real_tick = FullCollections.tick
-
-    def tick(self: FullCollections) -> bool:
-        seen.append(gc.get_threshold()[2])
-        self._last_end = -1e9  # let the budget allow it each time
-        return real_tick(self)
-
-    before = gc.get_threshold()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(FullCollections, "tick", tick)
-        report = import_lines(ledger.service, as_lines(province_file(communes=2, people=3)),
-                              ImportMode.STOP_AT_FIRST_ERROR, batch=4)
-    assert report.ok and len(seen) == 3  # 11 lines in transactions of 4
-    assert all(threshold >= 2**30 for threshold in seen)
-    assert gc.get_threshold() == before
