@@ -63,6 +63,42 @@ def test_commands_benchmark_runs_a_few_commands(tmp_path: Path) -> None:
     assert "two uvicorn workers" in text
 
 
+def test_group_io_benchmark_counts_each_commits_pages_by_table(tmp_path: Path) -> None:
+    text = _report(tmp_path, "bench_group_io", "--commands", "60", "--group", "6")
+    assert "60 commands (SQLite) in groups of 6" in text and "watched run:" in text and "10 groups" in text
+    pages = re.search(r"read models commits: .* \(([\d.]+) per command\)", text)
+    assert pages is not None and float(pages.group(1)) > 1  # a recruitment writes rows into several tables
+    assert "    facts: " in text or "ix_facts_" in text  # the pages are named by the table or index they belong to
+    assert "sqlite_autoindex_stored_events_1" in text
+
+
+def test_the_wal_index_reader_names_the_pages_a_commit_wrote(tmp_path: Path) -> None:
+    """``Commits.around`` reads the new frames' page numbers from the ``-shm`` file: a commit filling
+    one table is counted as that table's pages, past the index's first block of page numbers (4,062
+    frames) too, and a commit after the log restarted (a checkpoint copied it all) from frame 1."""
+    import sqlite3
+
+    from benchmarks.bench_group_io import Commits
+
+    path = str(tmp_path / "x.sqlite")
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE big (a INTEGER PRIMARY KEY, b TEXT)")
+    db.execute("CREATE TABLE small (a INTEGER PRIMARY KEY)")
+    commits = Commits(path)
+    for rows in (500, 25_000, 0):  # ~100 pages; ~4,900 (past the first block; its commit checkpoints); a restart
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO big (b) VALUES (?)", [("x" * 800,) for _ in range(rows)])
+        db.execute("INSERT INTO small (a) VALUES (?)", (rows,))
+        commits.around(lambda: db.execute("COMMIT"))
+    owners = commits.owners()
+    db.close()
+    pages = [len(p) for p in commits.pages]
+    assert 500 * 800 // 4096 <= pages[0] < 150 and 25_000 * 800 // 4096 <= pages[1] < 5_500
+    assert 1 <= pages[2] <= 3  # the restarted log's frames, not nothing
+    assert owners["big"] >= sum(pages) - 8 and 3 <= owners["small"] <= 6
+
+
 def test_queries_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> None:
     """Generate → serve → query over HTTP and in process, every figure checked against hand-written SQL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
