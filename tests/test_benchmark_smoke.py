@@ -99,6 +99,20 @@ def test_the_wal_index_reader_names_the_pages_a_commit_wrote(tmp_path: Path) -> 
     assert owners["big"] >= sum(pages) - 8 and 3 <= owners["small"] <= 6
 
 
+def test_gc_times_reports_the_collections_of_the_module_it_runs(tmp_path: Path) -> None:
+    """The wrapper runs the module with its own arguments and counts the collections it made: one
+    explicit full collection is generation 2's, and the module's output is untouched."""
+    out = tmp_path / "gc.txt"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.gc_times", "timeit", "-n", "3", "-r", "1",
+                           "import gc; gc.collect()", "--gc-out", str(out)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "3 loops" in done.stdout
+    line = out.read_text(encoding="utf-8")
+    full = re.search(r"generation 2: (\d+) collections", line)
+    assert line.startswith("collector over ") and full is not None and int(full.group(1)) >= 3
+
+
 def test_queries_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> None:
     """Generate → serve → query over HTTP and in process, every figure checked against hand-written SQL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
