@@ -46,7 +46,7 @@ from sqlalchemy import Connection, Index, create_engine, select, text, update
 from sqlalchemy.engine import make_url
 
 from staffing.config import Settings
-from staffing.pause import FullCollections, collection_paused
+from staffing.pause import collection_paused
 from staffing.planner import Pacer
 from staffing.projections import tables as t
 from staffing.projections.bulk import refresh_statistics
@@ -136,32 +136,28 @@ def _load(conn: Connection, projector: Projector, recorder: Any, recorded_us: in
     position = 0
     made: set[str] = set()
     pacer = Pacer()
-    # between batches the young generations are collected as usual and the full collections on a
-    # budget: a national rebuild holds hundreds of MB of series that each full collection walks
-    with FullCollections() as full:
-        while True:
-            with collection_paused(), conn.begin():  # the collector walks nothing a batch builds (pause.py)
-                notifications = recorder.select_notifications(start=position + 1, limit=batch_size)
-                last_batch = len(notifications) < batch_size
-                if notifications:
-                    recorded_us = projector.apply(conn, notifications, recorded_us, fresh=True, series=series)
-                    position = notifications[-1].id
-                    applied += len(notifications)
-                    _track(conn, position, recorded_us)
-                too_many = len(series.states) > max_states
-                if too_many and not made:  # the read-backs after ``forget`` go through these
-                    _make_indexes(conn, LOAD_INDEXES, made)
-                if last_batch:  # every other index once the rows are in, and statistics of every table
-                    _make_indexes(conn, {str(index.name) for index in _secondary_indexes()}, made)
-                    refresh_statistics(conn, everything=True)
-            if last_batch:
-                return applied
-            if pacer.due(len(notifications)):  # the read-backs of the next batches are planned from them
-                with conn.begin():
-                    refresh_statistics(conn)
-            if too_many:
-                series.forget()
-            full.tick()
+    while True:
+        with collection_paused(), conn.begin():  # the collector walks nothing a batch builds (pause.py)
+            notifications = recorder.select_notifications(start=position + 1, limit=batch_size)
+            last_batch = len(notifications) < batch_size
+            if notifications:
+                recorded_us = projector.apply(conn, notifications, recorded_us, fresh=True, series=series)
+                position = notifications[-1].id
+                applied += len(notifications)
+                _track(conn, position, recorded_us)
+            too_many = len(series.states) > max_states
+            if too_many and not made:  # the read-backs after ``forget`` go through these
+                _make_indexes(conn, LOAD_INDEXES, made)
+            if last_batch:  # every other index once the rows are in, and statistics of every table
+                _make_indexes(conn, {str(index.name) for index in _secondary_indexes()}, made)
+                refresh_statistics(conn, everything=True)
+        if last_batch:
+            return applied
+        if pacer.due(len(notifications)):  # the read-backs of the next batches are planned from them
+            with conn.begin():
+                refresh_statistics(conn)
+        if too_many:
+            series.forget()
 
 
 def _make_indexes(conn: Connection, names: Iterable[str], made: set[str]) -> None:

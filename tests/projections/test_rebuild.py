@@ -7,7 +7,6 @@ small incremental batches).
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,7 +18,6 @@ from sqlalchemy.engine import make_url
 
 from staffing.application import EstablishUnit, Item, Mode, RecruitPerson
 from staffing.bootstrap import Ledger
-from staffing.pause import FullCollections
 from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines, make_engines
 from staffing.projections.projector import Projector, to_us
@@ -226,32 +224,6 @@ def test_a_rebuild_with_bounded_memory_reads_series_back_and_gives_the_same_read
     expected = contents(ledger.engines)
     target = fresh_target()
     assert rebuild(ledger.store, target, batch_size=25, max_states=3) == ledger.store.recorder.max_notification_id()
-    assert contents(target) == expected
-
-
-def test_a_rebuild_holds_off_automatic_full_collections_and_ticks_their_budget_after_each_batch(
-        ledger: Ledger, clock: FakeClock, fresh_target: Any) -> None:
-    """Between batches the rebuild leaves the collector's full collections to its own budget
-    (``pause.FullCollections``), ticked after every batch but the last; the thresholds are given back
-    at the end, and a full collection run between two batches changes nothing rebuilt."""
-    generate_history(ledger, clock, seed=4, steps=60)
-    expected = contents(ledger.engines)
-    last = ledger.store.recorder.max_notification_id()
-    seen: list[int] = []
-    real_tick = FullCollections.tick
-
-    def tick(self: FullCollections) -> bool:
-        seen.append(gc.get_threshold()[2])
-        self._last_end = -1e9  # let the budget allow a full collection each time
-        return real_tick(self)
-
-    before = gc.get_threshold()
-    target = fresh_target()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(FullCollections, "tick", tick)
-        assert rebuild(ledger.store, target, batch_size=40) == last
-    assert len(seen) == last // 40 and all(threshold >= 2**30 for threshold in seen)
-    assert gc.get_threshold() == before
     assert contents(target) == expected
 
 
