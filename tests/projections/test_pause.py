@@ -64,6 +64,7 @@ def test_full_collections_run_only_on_their_time_budget_and_the_thresholds_come_
 
     monkeypatch.setattr(pause.time, "perf_counter", lambda: now[0])
     monkeypatch.setattr(pause.gc, "collect", collect)
+    monkeypatch.setattr(pause.gc, "get_count", lambda: (0, 0, 10**6))  # CPython's own rule always due
     before = gc.get_threshold()
     with FullCollections(share=0.05) as full:
         assert gc.get_threshold()[:2] == before[:2] and gc.get_threshold()[2] >= 2**30  # no automatic ones
@@ -81,3 +82,22 @@ def test_full_collections_run_only_on_their_time_budget_and_the_thresholds_come_
         assert full.collections == 2 and full.seconds == 4.0
     assert gc.get_threshold() == before
 
+
+
+def test_the_budget_never_collects_before_cpythons_own_rule_is_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tick collects only once as many young collections have run since the last full one as the
+    oldest generation's threshold asks, however long ago the last one was: the budget removes full
+    collections, never adds them (a rebuild ran 47 where CPython's rule ran 4, RESULTS section 23)."""
+    now = [1000.0]
+    young = [0]
+    collected: list[float] = []
+    monkeypatch.setattr(pause.time, "perf_counter", lambda: now[0])
+    monkeypatch.setattr(pause.gc, "collect", lambda generation=2: collected.append(now[0]) or 0)
+    monkeypatch.setattr(pause.gc, "get_count", lambda: (0, 0, young[0]))
+    threshold = gc.get_threshold()[2]
+    with FullCollections(share=0.05) as full:
+        now[0] += 3600.0  # the budget has long allowed one
+        young[0] = threshold - 1
+        assert not full.tick() and collected == []
+        young[0] = threshold
+        assert full.tick() and collected == [4600.0]
