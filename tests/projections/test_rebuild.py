@@ -7,6 +7,7 @@ small incremental batches).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from staffing.application import EstablishUnit, Item, Mode, RecruitPerson
 from staffing.bootstrap import Ledger
+from staffing.projections import rebuild as rebuild_module
 from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines, make_engines
 from staffing.projections.projector import Projector, to_us
@@ -224,6 +226,45 @@ def test_a_rebuild_with_bounded_memory_reads_series_back_and_gives_the_same_read
     expected = contents(ledger.engines)
     target = fresh_target()
     assert rebuild(ledger.store, target, batch_size=25, max_states=3) == ledger.store.recorder.max_notification_id()
+    assert contents(target) == expected
+
+
+def test_a_rebuild_runs_with_the_collector_off_and_collects_in_full_every_so_many_entries(
+        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No automatic collection runs during a rebuild (the young ones walked every batch's survivors
+    again); a full collection runs each time ``COLLECT_EVERY`` more entries have been applied, the
+    collector is running again afterwards, and what is rebuilt is unchanged."""
+    generate_history(ledger, clock, seed=4, steps=60)
+    expected = contents(ledger.engines)
+    last = ledger.store.recorder.max_notification_id()
+    monkeypatch.setattr(rebuild_module, "COLLECT_EVERY", 100)
+    collections: list[int] = []
+    loading = [False]
+    load = rebuild_module._load
+
+    def watched_load(*args: Any) -> int:  # the load only: migrating the target runs as usual before it
+        loading[0] = True
+        try:
+            return load(*args)
+        finally:
+            loading[0] = False
+
+    def seen(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start" and loading[0]:
+            collections.append(info["generation"])
+
+    monkeypatch.setattr(rebuild_module, "_load", watched_load)
+
+    target = fresh_target()
+    assert gc.isenabled()
+    gc.callbacks.append(seen)
+    try:
+        assert rebuild(ledger.store, target, batch_size=40) == last
+    finally:
+        gc.callbacks.remove(seen)
+    assert gc.isenabled()
+    full_batches = last // 40  # every batch but the last counts towards COLLECT_EVERY
+    assert collections == [2] * (full_batches // 3)  # 120 entries a collection: 40 at a time, at least 100
     assert contents(target) == expected
 
 
