@@ -68,6 +68,11 @@ def _commands(rng: random.Random, communes: list[str], n: int) -> list[Any]:
     return out
 
 
+def standard_plan(commands: int) -> list[Any]:
+    """The benchmark's plan: ``commands`` recruitments and transfers into 200 communes, seed 3."""
+    return _commands(random.Random(3), [f"c{i}" for i in range(200)], commands)
+
+
 def _ledger(tmp: str, inline: bool, communes_n: int) -> tuple[Any, dict[str, str]]:
     """A fresh ledger in ``tmp`` with ``communes_n`` communes, and the plan's names (c0, c1 ...) for their ids."""
     ledger = build(Settings.from_env({"STAFFING_DATA_DIR": tmp}), inline_projection=inline)
@@ -164,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--callers", type=int, default=32)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    plan = _commands(random.Random(3), [f"c{i}" for i in range(200)], args.commands)
+    plan = standard_plan(args.commands)
     lines = []
     runs: dict[str, Any] = {}
     for name, run in (("inline", lambda d: _run_in_process(d, True, plan, 200)),

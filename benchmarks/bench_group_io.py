@@ -23,7 +23,6 @@ Usage: python -m benchmarks.bench_group_io [--commands 4000] [--group 14] [--out
 from __future__ import annotations
 
 import argparse
-import random
 import sqlite3
 import statistics
 import sys
@@ -31,14 +30,14 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from eventsourcing import sqlite as es_sqlite
 from sqlalchemy.engine import default
 
-from benchmarks.bench_commands import _command, _commands, _ledger
+from benchmarks.bench_commands import _command, _ledger, standard_plan
 from benchmarks.timing import Report
 from staffing.application.group import Ticket
 from staffing.application.service import Item
@@ -137,7 +136,7 @@ def run_groups(tmp: str, plan: list[Any], group: int, inline: bool,
     views = Commits(str(ledger.engines.write.url.database)) if watch else None
     events = Commits(str(Path(tmp) / "ledger.sqlite")) if watch else None
     try:
-        with watched(views, events) if views is not None and events is not None else _nothing():
+        with watched(views, events) if views is not None and events is not None else nullcontext():
             started = time.perf_counter()
             for first in range(0, len(commands), group):
                 tickets = [Ticket(Item(command), None) for command in commands[first:first + group]]
@@ -151,18 +150,13 @@ def run_groups(tmp: str, plan: list[Any], group: int, inline: bool,
     return len(commands) / seconds, views, events
 
 
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commands", type=int, default=4000)
     parser.add_argument("--group", type=int, default=14)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    plan = _commands(random.Random(3), [f"c{i}" for i in range(200)], args.commands)
+    plan = standard_plan(args.commands)
     report = Report()
     rates: dict[str, list[float]] = {"inline": [], "alone": []}
     for _ in range(3):  # alternated, so a machine that slows down slows both
