@@ -52,7 +52,7 @@ from staffing.planner import Pacer
 from staffing.projections import tables as t
 from staffing.projections.bulk import refresh_statistics
 from staffing.projections.db import ViewEngines, make_engines
-from staffing.projections.projector import BATCH_SIZE, PROJECTION_NAME, SERIES, Projector
+from staffing.projections.projector import BATCH_SIZE, COLLECT_EVERY, PROJECTION_NAME, SERIES, Projector
 from staffing.projections.series import SeriesBatch
 
 __all__ = ["NotFresh", "SwapRefused", "TamperDetected", "rebuild", "swap_in"]
@@ -101,13 +101,6 @@ LOAD_INDEXES = frozenset({
 
 #: series held in memory by a rebuild before it starts reading them back (a few hundred MB)
 MAX_STATES = 200_000
-
-#: log entries a rebuild applies between two full collections. It runs with the cyclic collector
-#: off: it makes few cycles (a province rebuild with the collector off left ~0.08 unreachable
-#: objects per log entry), while the young collections between batches walked every batch's
-#: survivors again (4.3% of a rebuild of 7.6 M national log entries, RESULTS.md section 23). Collecting in
-#: full now and then bounds what its cycles hold (~160,000 objects) at ~0.5 s a time.
-COLLECT_EVERY = 2_000_000
 
 
 def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_states: int = MAX_STATES) -> int:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from staffing.application import EstablishUnit, Item, Mode, RecruitPerson
 from staffing.bootstrap import Ledger
+from staffing.projections import projector as projector_module
 from staffing.projections import rebuild as rebuild_module
 from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines, make_engines
@@ -266,6 +267,41 @@ def test_a_rebuild_runs_with_the_collector_off_and_collects_in_full_every_so_man
     full_batches = last // 40  # every batch but the last counts towards COLLECT_EVERY
     assert collections == [2] * (full_batches // 3)  # 120 entries a collection: 40 at a time, at least 100
     assert contents(target) == expected
+
+
+def test_a_long_catch_up_runs_with_the_collector_off_and_collects_in_full_every_so_many_entries(
+        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catch-up keeps the collector off from its first batch to its last (between batches too,
+    where the young collections walked the held series again), collects in full each time
+    ``COLLECT_EVERY`` more entries have been applied, and leaves the collector running after."""
+    from staffing.bootstrap import migrate
+
+    ledger.service.on_commit.clear()
+    generate_history(ledger, clock, seed=4, steps=60)
+    ledger.projector.catch_up()
+    last = ledger.store.recorder.max_notification_id()
+    target = fresh_target()
+    migrate(target)
+    projector = Projector(ledger.store, target, batch_size=40)
+    monkeypatch.setattr(projector_module, "COLLECT_EVERY", 100)
+    between: list[bool] = []  # whether the collector ran, looked at after each batch
+    due = projector.pacer.due
+    monkeypatch.setattr(projector.pacer, "due", lambda rows: between.append(gc.isenabled()) or due(rows))
+    explicit: list[int] = []
+
+    def seen(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start" and not gc.isenabled():  # an automatic collection runs only while enabled
+            explicit.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        assert projector.catch_up(check=False) == last
+    finally:
+        gc.callbacks.remove(seen)
+    assert gc.isenabled()
+    assert len(between) == last // 40 + 1 and not any(between)
+    assert explicit == [2] * (last // 40 // 3)  # 120 entries a collection: 40 at a time, at least 100
+    assert contents(target) == contents(ledger.engines)
 
 
 def test_a_new_projector_process_finds_the_units_of_quota_ledgers_opened_before_it_started(
