@@ -36,7 +36,7 @@ from staffing.domain.position import Position
 from staffing.domain.quota import StaffingQuota
 from staffing.domain.unit import Unit
 from staffing.domain.values import LegalAct
-from staffing.pause import collection_paused
+from staffing.pause import collection_paused, paused
 from staffing.planner import Pacer
 from staffing.projections import tables as t
 from staffing.projections.bulk import chunks, driver_cursor, insert_rows, insert_tuples, mark, refresh_statistics
@@ -272,6 +272,7 @@ class Projector:
         """Close the freshness check's own connections (the engines belong to the ledger)."""
         self.freshness.close()
 
+    @paused  # also when called alone (benchmarks); inside ``catch_up`` the collector is off already
     def _run_batch(self) -> int:
         """Apply the next batch in one transaction that also advances the tracking row.
 
