@@ -65,16 +65,18 @@ class FullCollections:
     """The collector's full (oldest-generation) collections on a time budget, for a long bulk run.
 
     Why (issue 9): an import of the national history holds ~2 GB of live objects (the aggregates it
-    carries from batch to batch). CPython collects the oldest generation whenever the objects
-    promoted into it since the last full collection exceed a quarter of it, and a cache that keeps
-    replacing its aggregates keeps promoting them; each such collection walks every object held. Sampled on the national import (benchmarks/RESULTS.md section 22): 15% of the
-    importer's time in ``gc_collect_main``. The import does create reference cycles (a province
-    import left ~10 unreachable objects per command when nothing was collected), so collections
-    cannot simply stop: the young generations are still collected as usual (cheap; a cycle made and
-    dropped between two young collections is freed there), and the full collection runs from ``tick`` only
-    once CPython's own rule is due *and* the run has gone on for ``1/share`` times as long as the last
-    full collection took, so full collections take at most ``share`` of the run, never come more
-    often than CPython's rule lets them (one per ``threshold`` young collections), and memory held by old cycles stays bounded by the garbage of that stretch.
+    carries from batch to batch). CPython collects the oldest generation whenever the objects promoted
+    into it since the last full collection exceed a quarter of it, and a cache that keeps replacing its
+    aggregates keeps promoting them; each such collection walks every object held. Sampled on the
+    national import (benchmarks/RESULTS.md section 22): 15% of the importer's time in
+    ``gc_collect_main``. The import does create reference cycles (a province import left ~10 unreachable
+    objects per command when nothing was collected), so collections cannot simply stop: the young
+    generations are still collected as usual (cheap; a cycle made and dropped between two young
+    collections is freed there), and the full collection runs from ``tick`` only once CPython's own rule
+    is due *and* the run has gone on for ``1/share`` times as long as the last full collection took, so
+    full collections take at most ``share`` of the run, never come more often than CPython's rule lets
+    them (one per ``threshold`` young collections), and memory held by old cycles stays bounded by the
+    garbage of that stretch.
 
     Process-wide (``gc.set_threshold``), so runs at once (imports in two server threads) are
     counted: the automatic full collections are held off from the first entry and given back, with
@@ -109,14 +111,15 @@ class FullCollections:
                 gc.set_threshold(*_thresholds)
 
     def tick(self) -> bool:
-        """Collect in full if CPython's own rule has come due and the budget allows it now; True if it did.
+        """Collect in full if CPython's own rule has come due and the budget allows it now; True if
+        it did.
 
-        Due: as many young (generation 1) collections since the last full one as the oldest
-        generation's threshold asks (``gc.get_count()[2]``; CPython also waits until the objects
-        promoted since make up a quarter of the oldest generation, which Python cannot see). So the
-        budget removes full collections and adds none beyond what that count allows: measured on the first 7.6 M
-        entries of a national rebuild (benchmarks/RESULTS.md section 23), collecting whenever the
-        budget allowed ran 47 full collections (20.9 s) where CPython's rule ran 4 (1.9 s)."""
+        Due: as many young (generation 1) collections since the last full one as the oldest generation's
+        threshold asks (``gc.get_count()[2]``; CPython also waits until the objects promoted since make
+        up a quarter of the oldest generation, which Python cannot see). So the budget removes full
+        collections and adds none beyond what that count allows: measured on the first 7.6 M entries of
+        a national rebuild (benchmarks/RESULTS.md section 23), collecting whenever the budget allowed
+        ran 47 full collections (20.9 s) where CPython's rule ran 4 (1.9 s)."""
         if gc.get_count()[2] < _thresholds[2]:
             return False
         now = time.perf_counter()
