@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
-__all__ = ["FullCollections", "collection_paused", "paused"]
+__all__ = ["CollectEvery", "FullCollections", "collection_paused", "paused"]
 
 _lock = threading.Lock()
 _depth = 0
@@ -131,3 +131,19 @@ class FullCollections:
         self.collections += 1
         self.seconds += self._last_took
         return True
+
+
+class CollectEvery:
+    """A full collection each time ``every`` more entries have been applied, for a long load that
+    runs with the collector off (``collection_paused``: a catch-up, a rebuild): the load makes few
+    cycles, and this bounds what they hold until it ends."""
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+        self._since = 0  # entries applied since the last full collection
+
+    def applied(self, entries: int) -> None:
+        self._since += entries
+        if self._since >= self.every:
+            gc.collect()
+            self._since = 0

@@ -11,7 +11,6 @@ Pull, not push: the SQLite recorder cannot subscribe, so both backends pull batc
 
 from __future__ import annotations
 
-import gc
 import logging
 import re
 import secrets
@@ -36,7 +35,7 @@ from staffing.domain.position import Position
 from staffing.domain.quota import StaffingQuota
 from staffing.domain.unit import Unit
 from staffing.domain.values import LegalAct
-from staffing.pause import collection_paused, paused
+from staffing.pause import CollectEvery, collection_paused, paused
 from staffing.planner import Pacer
 from staffing.projections import tables as t
 from staffing.projections.bulk import chunks, driver_cursor, insert_rows, insert_tuples, mark, refresh_statistics
@@ -245,8 +244,8 @@ class Projector:
         if check and self.freshness.level():
             return 0
         applied = 0
-        uncollected = 0  # entries applied since the last full collection
-        with self._local, collection_paused():  # from the first batch to the last: COLLECT_EVERY
+        collections = CollectEvery(COLLECT_EVERY)
+        with self._local, collection_paused():  # from the first batch to the last
             while True:
                 done = self._run_batch()
                 applied += done
@@ -254,10 +253,7 @@ class Projector:
                     self._refresh_statistics()
                 if done < self.batch_size:
                     return applied
-                uncollected += done
-                if uncollected >= COLLECT_EVERY:
-                    gc.collect()
-                    uncollected = 0
+                collections.applied(done)
 
     def _refresh_statistics(self) -> None:
         """PostgreSQL's planner statistics of the read models, refreshed where stale (``staffing.planner``).

@@ -35,7 +35,6 @@ rebuild that fails part-way is simply started again on a fresh target (it is nev
 
 from __future__ import annotations
 
-import gc
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -47,7 +46,7 @@ from sqlalchemy import Connection, Index, create_engine, select, text, update
 from sqlalchemy.engine import make_url
 
 from staffing.config import Settings
-from staffing.pause import collection_paused
+from staffing.pause import CollectEvery, collection_paused
 from staffing.planner import Pacer
 from staffing.projections import tables as t
 from staffing.projections.bulk import refresh_statistics
@@ -137,7 +136,7 @@ def _load(conn: Connection, projector: Projector, recorder: Any, recorded_us: in
     position = 0
     made: set[str] = set()
     pacer = Pacer()
-    uncollected = 0  # log entries applied since the last full collection
+    collections = CollectEvery(COLLECT_EVERY)
     while True:
         with conn.begin():
             notifications = recorder.select_notifications(start=position + 1, limit=batch_size)
@@ -160,10 +159,7 @@ def _load(conn: Connection, projector: Projector, recorder: Any, recorded_us: in
                 refresh_statistics(conn)
         if too_many:
             series.forget()
-        uncollected += len(notifications)
-        if uncollected >= COLLECT_EVERY:
-            gc.collect()
-            uncollected = 0
+        collections.applied(len(notifications))
 
 
 def _make_indexes(conn: Connection, names: Iterable[str], made: set[str]) -> None:
