@@ -11,14 +11,12 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Collection, Mapping, Sequence
-from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID
 
-import orjson
 import psycopg
 from eventsourcing.application import Application, ProcessingEvent, project_aggregate
-from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoder
 from eventsourcing.persistence import ProgrammingError as LibraryProgrammingError
 from eventsourcing.postgres import PostgresAggregateRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder
@@ -31,75 +29,12 @@ from staffing.domain.person import Person
 from staffing.domain.position import Position
 from staffing.domain.quota import StaffingQuota
 from staffing.domain.unit import Unit
-from staffing.domain.values import LegalAct
 from staffing.planner import Pacer, analyze_stale
+from staffing.transcoding import DateAsISO, LegalActAsDict, OrjsonTranscoder
 
 __all__ = ["EventStore", "event_store_env"]
 
 logger = logging.getLogger(__name__)
-
-
-class DateAsISO(Transcoding):
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
-
-
-class LegalActAsDict(Transcoding):
-    type = LegalAct
-    name = "legal_act"
-
-    def encode(self, obj: LegalAct) -> dict[str, Any]:
-        return {"number": obj.number, "issuer": obj.issuer, "signed_on": obj.signed_on}
-
-    def decode(self, data: dict[str, Any]) -> LegalAct:
-        return LegalAct(data["number"], data["issuer"], data["signed_on"])
-
-
-class OrjsonDecodingTranscoder(JSONTranscoder):
-    """The library's JSON transcoder, decoding with orjson: the same objects, ~2x faster.
-
-    Why (issue 9): every catch-up, rebuild and aggregate load decodes stored events, and the
-    standard library's parser calling a Python hook for every JSON object was ~14 µs of a stored
-    event against ~7 µs here. Encoding is the library's own (orjson would write UUIDs and dates
-    natively instead of through the registered transcodings), so the stored bytes are unchanged.
-    Nested objects are turned into values innermost first, as the library's ``object_hook`` does;
-    a document orjson refuses, or one holding any float (orjson rounds integers beyond 64 bits
-    to floats instead of refusing them), goes to the library's parser.
-    """
-
-    def decode(self, data: bytes) -> Any:
-        try:
-            return self._typed(orjson.loads(data))
-        except (orjson.JSONDecodeError, _NotExact):
-            return super().decode(data)
-
-    def _typed(self, value: Any) -> Any:
-        kind = type(value)
-        if kind is dict:
-            for key, item in value.items():
-                if type(item) in _WALKED:
-                    value[key] = self._typed(item)
-            return self._decode_obj(value) if len(value) == 2 else value
-        if kind is list:
-            return [self._typed(item) if type(item) in _WALKED else item for item in value]
-        if kind is float:
-            raise _NotExact
-        return value
-
-
-class _NotExact(Exception):
-    """orjson read a number as a float: an integer beyond 64 bits comes back rounded, so the
-    library's parser, which keeps it exact, reads the document instead."""
-
-
-#: what ``_typed`` must look into (objects and arrays) or refuse (floats); anything else is kept as read
-_WALKED = frozenset({dict, list, float})
 
 
 class EventStore(Application[Any]):
@@ -214,7 +149,7 @@ class EventStore(Application[Any]):
         return found
 
     def construct_transcoder(self) -> Transcoder:
-        transcoder = OrjsonDecodingTranscoder()
+        transcoder = OrjsonTranscoder()
         self.register_transcodings(transcoder)
         return transcoder
 

@@ -47,18 +47,18 @@ def test_the_recording_moment_read_off_stored_json_equals_the_decoded_timestamp(
 
 def test_orjson_decoding_gives_every_stored_event_exactly_as_the_library_parser_does(ledger: Ledger,
                                                                                     clock: FakeClock) -> None:
-    """``OrjsonDecodingTranscoder`` replaces the standard library's parser on every read of the
+    """``OrjsonTranscoder`` replaces the standard library's parser on every read of the
     log: each stored event of a random history (every kind of event, nested acts, tuples of ids,
     dates and timestamps) decodes to the same values, types included, as the library's own
     ``JSONTranscoder`` with the same transcodings."""
     from eventsourcing.persistence import JSONTranscoder
 
-    from staffing.persistence import OrjsonDecodingTranscoder
+    from staffing.transcoding import OrjsonTranscoder
     from tests.projections.history import generate_history
 
     generate_history(ledger, clock, seed=21, steps=200)
     ours = ledger.store.mapper.transcoder
-    assert isinstance(ours, OrjsonDecodingTranscoder)
+    assert isinstance(ours, OrjsonTranscoder)
     library = JSONTranscoder()
     ledger.store.register_transcodings(library)
     notifications = ledger.store.recorder.select_notifications(start=1, limit=100_000)
@@ -71,3 +71,64 @@ def test_orjson_decoding_gives_every_stored_event_exactly_as_the_library_parser_
     assert ours.decode(big) == library.decode(big)  # orjson would round it to a float: the library's parser
     assert ours.decode(big)["amount"] == 123456789012345678901234567890
     assert ours.decode(b'{"ratio":0.5,"n":[1,2.5]}') == {"ratio": 0.5, "n": [1, 2.5]}
+
+
+def test_orjson_encoding_writes_every_event_byte_for_byte_as_the_library_encoder(ledger: Ledger,
+                                                                                 clock: FakeClock) -> None:
+    """``OrjsonTranscoder.encode`` writes what the library's ``JSONTranscoder`` writes, byte for
+    byte, for every event of a random history (so the stored format, the hash chain and every
+    reader are unchanged), and does it on its own fast path, not by falling back."""
+    from eventsourcing.persistence import JSONTranscoder
+
+    from staffing.transcoding import OrjsonTranscoder
+    from tests.projections.history import generate_history
+
+    generate_history(ledger, clock, seed=22, steps=200)
+    ours = ledger.store.mapper.transcoder
+    assert isinstance(ours, OrjsonTranscoder)
+    library = JSONTranscoder()
+    ledger.store.register_transcodings(library)
+    notifications = ledger.store.recorder.select_notifications(start=1, limit=100_000)
+    assert len(notifications) > 300
+    kinds = set()
+    for n in notifications:
+        state = library.decode(n.state)  # what the mapper handed the encoder, as the library reads it back
+        kinds.add(n.topic)
+        assert ours._tagged(state) is not None  # the fast path takes it (raises _NotExact otherwise)
+        assert ours.encode(state) == library.encode(state) == n.state
+    assert len(kinds) >= 10
+
+
+def test_orjson_encoding_matches_the_library_on_every_code_point_and_hands_it_what_it_cannot_vouch_for() -> None:
+    """Strings: every code point outside the surrogates, written inside a text, gives the same bytes
+    as the standard library (escapes included). Values orjson writes differently or refuses (floats,
+    integers beyond 64 bits, enums, non-string keys) go to the library's encoder, so the bytes are
+    still the library's; an unregistered type is refused with the library's own error."""
+    from enum import StrEnum
+
+    import pytest
+    from eventsourcing.persistence import JSONTranscoder, TranscodingNotRegisteredError, UUIDAsHex
+
+    from staffing.transcoding import DateAsISO, OrjsonTranscoder
+
+    ours, library = OrjsonTranscoder(), JSONTranscoder()
+    for transcoder in (ours, library):
+        transcoder.register(DateAsISO())
+        transcoder.register(UUIDAsHex())
+    text = "".join(chr(c) for c in range(0x11000) if not 0xD800 <= c < 0xE000) + "\U0001F600\U0010FFFF"
+    assert ours.encode({"t": text}) == library.encode({"t": text})
+
+    class Kind(StrEnum):
+        COMMUNE = "COMMUNE"
+
+    tricky = [
+        {"ratio": 0.1, "big": 1e16},
+        {"n": 2**64 + 1},
+        {"kind": Kind.COMMUNE},
+        {"by": {1: "a"}},
+        {"nested": [{"id": uuid4(), "on": date(2025, 7, 1)}, (1, None, True, -(2**63))]},
+    ]
+    for value in tricky:
+        assert ours.encode(value) == library.encode(value)
+    with pytest.raises(TranscodingNotRegisteredError):
+        ours.encode({"x": object()})
