@@ -98,6 +98,11 @@ LOAD_INDEXES = frozenset({
 })
 
 
+#: the secondary index a rebuild keeps through its load: it holds only the facts that open a quota
+#: ledger (a few per unit, so keeping it costs nothing), and the look-up of a ledger's unit names it
+#: (``projector.ledger_units``: SQLite's ``INDEXED BY``, which fails where the index is missing)
+KEPT_INDEXES = frozenset({"ix_facts_ledger"})
+
 #: series held in memory by a rebuild before it starts reading them back (a few hundred MB)
 MAX_STATES = 200_000
 
@@ -131,10 +136,11 @@ def _load(conn: Connection, projector: Projector, recorder: Any, recorded_us: in
     applied = 0
     with conn.begin():
         for index in _secondary_indexes():
-            index.drop(conn)
+            if index.name not in KEPT_INDEXES:
+                index.drop(conn)
     series = SeriesBatch(conn, SERIES, fresh=True)
     position = 0
-    made: set[str] = set()
+    made: set[str] = set(KEPT_INDEXES)
     pacer = Pacer()
     collections = CollectEvery(COLLECT_EVERY)
     while True:
@@ -147,7 +153,7 @@ def _load(conn: Connection, projector: Projector, recorder: Any, recorded_us: in
                 applied += len(notifications)
                 _track(conn, position, recorded_us)
             too_many = len(series.states) > max_states
-            if too_many and not made:  # the read-backs after ``forget`` go through these
+            if too_many and not made >= LOAD_INDEXES:  # the read-backs after ``forget`` go through these
                 _make_indexes(conn, LOAD_INDEXES, made)
             if last_batch:  # every other index once the rows are in, and statistics of every table
                 _make_indexes(conn, {str(index.name) for index in _secondary_indexes()}, made)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from staffing.domain.base import END_OF_TIME as DOMAIN_END_OF_TIME
@@ -39,6 +40,11 @@ __all__ = [
 
 END_OF_TIME = DOMAIN_END_OF_TIME  # open valid-time end (never a date a fact may name)
 OPEN_POSITION = 2**62
+
+#: the facts that open a quota ledger, the only ones ``ix_facts_ledger`` holds. A query reaches that
+#: partial index only by naming the same condition with the same constant written out (a bound
+#: parameter would not do on SQLite): ``projector.ledger_units``.
+LEDGER_OPENED = "type = 'QuotaLedgerOpened'"
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(column_0_label)s",
@@ -121,9 +127,14 @@ facts = Table(
     Index("ix_facts_unit", "unit_id", "position"),
     Index("ix_facts_other_unit", "other_unit_id", "position"),
     Index("ix_facts_person", "person_id", "position"),
-    Index("ix_facts_aggregate", "aggregate_id"),  # a quota ledger's unit, found by the projector
+    # a quota ledger's unit, found by the projector from the fact that opened the ledger: only those
+    # facts are indexed (a few per unit, not one entry per fact; see migration 0008)
+    Index("ix_facts_ledger", "aggregate_id", "unit_id", sqlite_where=text(LEDGER_OPENED),
+          postgresql_where=text(LEDGER_OPENED)),
     Index("ix_facts_type", "type", "effective_on"),  # a period's facts of one kind (reform statistics, history)
 )
+
+
 
 # the deltas behind each series, so a series can be re-derived when a fact is inserted in the
 # past or retracted (the fold is re-run and only the changed rows are closed/inserted)

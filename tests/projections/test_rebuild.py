@@ -307,7 +307,7 @@ def test_a_long_catch_up_runs_with_the_collector_off_and_collects_in_full_every_
 def test_a_new_projector_process_finds_the_units_of_quota_ledgers_opened_before_it_started(
         ledger: Ledger, fresh_target: Any) -> None:
     """A catch-up in a new process knows no quota ledger yet: their units are looked up together
-    (one read per 500 ledgers, by the ``ix_facts_aggregate`` index) before the batch is applied."""
+    (one read per 500 ledgers, by the partial index ``ix_facts_ledger``) before the batch is applied."""
     ledger.service.on_commit.clear()
     communes = [establish(ledger.service, code=f"X{i}", name=f"Xã {i}", kind="PROVINCE") for i in range(3)]
     for commune in communes:
