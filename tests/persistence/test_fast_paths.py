@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from uuid import UUID, uuid4
 
 from staffing.application import EstablishUnit, Item, Mode, RecruitPerson
@@ -45,24 +46,31 @@ def test_the_recording_moment_read_off_stored_json_equals_the_decoded_timestamp(
     assert _recorded_us(b'{"originator_topic": "x", "timestamp": 1}') is None  # another form: decoded instead
 
 
-def test_orjson_decoding_gives_every_stored_event_exactly_as_the_library_parser_does(ledger: Ledger,
-                                                                                    clock: FakeClock) -> None:
-    """``OrjsonTranscoder`` replaces the standard library's parser on every read of the
-    log: each stored event of a random history (every kind of event, nested acts, tuples of ids,
-    dates and timestamps) decodes to the same values, types included, as the library's own
-    ``JSONTranscoder`` with the same transcodings."""
+def _transcoders_and_log(ledger: Ledger, clock: FakeClock, seed: int) -> tuple[Any, Any, list[Any]]:
+    """A random history recorded; the ledger's transcoder, the library's ``JSONTranscoder`` with the
+    same transcodings, and every stored event."""
     from eventsourcing.persistence import JSONTranscoder
 
     from staffing.transcoding import OrjsonTranscoder
     from tests.projections.history import generate_history
 
-    generate_history(ledger, clock, seed=21, steps=200)
+    generate_history(ledger, clock, seed=seed, steps=200)
     ours = ledger.store.mapper.transcoder
     assert isinstance(ours, OrjsonTranscoder)
     library = JSONTranscoder()
     ledger.store.register_transcodings(library)
     notifications = ledger.store.recorder.select_notifications(start=1, limit=100_000)
     assert len(notifications) > 300
+    return ours, library, notifications
+
+
+def test_orjson_decoding_gives_every_stored_event_exactly_as_the_library_parser_does(ledger: Ledger,
+                                                                                    clock: FakeClock) -> None:
+    """``OrjsonTranscoder`` replaces the standard library's parser on every read of the
+    log: each stored event of a random history (every kind of event, nested acts, tuples of ids,
+    dates and timestamps) decodes to the same values, types included, as the library's own
+    ``JSONTranscoder`` with the same transcodings."""
+    ours, library, notifications = _transcoders_and_log(ledger, clock, seed=21)
     for n in notifications:
         mine, theirs = ours.decode(n.state), library.decode(n.state)
         assert mine == theirs
@@ -78,18 +86,7 @@ def test_orjson_encoding_writes_every_event_byte_for_byte_as_the_library_encoder
     """``OrjsonTranscoder.encode`` writes what the library's ``JSONTranscoder`` writes, byte for
     byte, for every event of a random history (so the stored format, the hash chain and every
     reader are unchanged), and does it on its own fast path, not by falling back."""
-    from eventsourcing.persistence import JSONTranscoder
-
-    from staffing.transcoding import OrjsonTranscoder
-    from tests.projections.history import generate_history
-
-    generate_history(ledger, clock, seed=22, steps=200)
-    ours = ledger.store.mapper.transcoder
-    assert isinstance(ours, OrjsonTranscoder)
-    library = JSONTranscoder()
-    ledger.store.register_transcodings(library)
-    notifications = ledger.store.recorder.select_notifications(start=1, limit=100_000)
-    assert len(notifications) > 300
+    ours, library, notifications = _transcoders_and_log(ledger, clock, seed=22)
     kinds = set()
     for n in notifications:
         state = library.decode(n.state)  # what the mapper handed the encoder, as the library reads it back
