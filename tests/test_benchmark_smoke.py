@@ -146,7 +146,7 @@ def test_reports_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> No
     assert "staffing report of the whole country as CSV" in text and "reform statistics 2015-2023" in text
 
 
-def test_projection_benchmark_catches_up_and_rebuilds_a_tiny_ledger(tmp_path: Path) -> None:
+def test_projection_and_codec_benchmarks_run_on_a_tiny_ledger(tmp_path: Path) -> None:
     history, data = tmp_path / "history.jsonl", tmp_path / "data"
     for step in (["generate", "--scale", "tiny", "--seed", "1", "--out", str(history), "--no-load"],
                  ["import", str(history)]):
@@ -160,6 +160,9 @@ def test_projection_benchmark_catches_up_and_rebuilds_a_tiny_ledger(tmp_path: Pa
                            "--stop", "100"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("rebuild: 100 log entries in"), done.stdout
+    codec = _report(tmp_path, "bench_codec", str(data), "--rounds", "1")  # checks the same bytes before timing
+    assert re.search(r"encode: library [\d.]+ µs an event, ours [\d.]+ µs \([\d.]+x\)", codec), codec
+    assert re.search(r"decode: library [\d.]+ µs an event, ours [\d.]+ µs \([\d.]+x\)", codec), codec
 
 
 def test_national_tables_and_the_listing_benchmark_run_small(tmp_path: Path) -> None:
