@@ -8,7 +8,7 @@ the library writes, read the same; the hash chain (``staffing.chain``) covers th
 Why orjson (issue 9): every write encodes its events and every catch-up, rebuild and aggregate
 load decodes them. The standard library's encoder calls a Python hook for each UUID, date and act
 and its parser one for every JSON object; on the province log (``benchmarks/bench_codec.py``,
-RESULTS section 24) encoding here is 1.7x the library's and decoding 1.2x. orjson writes UUIDs
+RESULTS section 24) encoding here is 1.7x the library's and decoding 1.2–1.3x. orjson writes UUIDs
 and dates natively (a different text), so the registered types are tagged first by a walk in
 Python and orjson writes the tagged tree; anything the walk cannot vouch for goes to the
 library's own encoder.

@@ -4,7 +4,8 @@
 opened it, and held an entry for every fact: one random page of the index dirtied per fact recorded
 (a recruitment writes one), ~13.8 M entries of 36-character keys at national size. The partial index
 holds only the facts that open a ledger, a few per unit, and serves the same look-up, which names the
-same condition (``tables.ledger_opened``).
+same condition (``projector.ledger_units``; the condition is copied here, as a migration must not
+change when the code does).
 
 Revision ID: 0008
 Revises: 0007
