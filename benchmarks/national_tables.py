@@ -7,7 +7,8 @@ of a fresh data directory, then ``bench_queries`` runs on them as on an imported
     python -m benchmarks.national_tables --out /tmp/national-tables
     STAFFING_DATA_DIR=/tmp/national-tables python -m benchmarks.bench_queries --http
 
-What it writes (seeded; ``--people`` scales the people):
+What it writes (seeded; ``--people`` scales the people, ``--provinces`` the map: fewer provinces
+give proportionally fewer central bodies, kept provinces and new communes, for a smoke run):
 - 63 provinces with ~20 departments each, ~880 public service units, ~11 districts and ~168
   communes; 30 central bodies with departments and divisions — ~60,000 units from 01/01/2015;
 - the 2025 reform as the ledger records it: on 01/07/2025 districts and communes end, 3,321 new
@@ -89,15 +90,19 @@ def _uid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def _country(rng: random.Random, scale: float) -> list[_Unit]:
+def _country(rng: random.Random, scale: float, province_count: int = 63) -> list[_Unit]:
+    """The old map (``province_count`` provinces, 30 central bodies at 63) and the reform's new map:
+    34 of 63 provinces kept and 3,321 new communes, in the same proportions for a smaller map."""
     units: list[_Unit] = []
+    ministries = max(1, round(30 * province_count / 63))
+    kept = max(1, round(34 * province_count / 63))
 
     def add(code: str, name: str, kind: str, parent: str | None, category: str, size: int) -> _Unit:
         unit = _Unit(_uid(rng), code, name, kind, parent, category, max(1, int(size * scale)))
         units.append(unit)
         return unit
 
-    for m in range(30):
+    for m in range(ministries):
         ministry = add(f"B{m:02d}", f"Bộ số {m}", "MINISTRY", None, "CIVIL_SERVANT", 60)
         for d in range(20):
             dept = add(f"B{m:02d}-V{d:02d}", f"Vụ {d} Bộ {m}", "DEPARTMENT", ministry.unit_id, "CIVIL_SERVANT", 40)
@@ -105,9 +110,9 @@ def _country(rng: random.Random, scale: float) -> list[_Unit]:
                 add(f"B{m:02d}-V{d:02d}-P{v}", f"Phòng {v} Vụ {d} Bộ {m}", "DIVISION", dept.unit_id,
                     "CIVIL_SERVANT", 12)
     provinces = []
-    for p in range(63):
+    for p in range(province_count):
         province = add(f"T{p:02d}", f"Tỉnh số {p}", "PROVINCE", None, "CADRE", 30)
-        province.ends = p >= 34
+        province.ends = p >= kept
         provinces.append(province)
         for d in range(20):
             dept = add(f"T{p:02d}-S{d:02d}", f"Sở {d} tỉnh {p}", "PROVINCIAL_DEPARTMENT", province.unit_id,
@@ -123,17 +128,17 @@ def _country(rng: random.Random, scale: float) -> list[_Unit]:
                               district.unit_id, "CADRE", 21)
                 commune.ends = True
     # the reform: absorbed provinces' departments move to the absorbing province; new communes
-    keep = provinces[:34]
+    keep = provinces[:kept]
     by_id = {u.unit_id: u for u in units}
     for u in list(units):
         parent = by_id.get(u.parent) if u.parent else None
         if parent is not None and parent.kind == "PROVINCE" and parent.ends and u.kind == "PROVINCIAL_DEPARTMENT":
-            u.moved_to = keep[int(parent.code[1:]) % 34].unit_id
+            u.moved_to = keep[int(parent.code[1:]) % kept].unit_id
         if u.kind == "PROVINCE" and u.ends:
-            u.successor = keep[int(u.code[1:]) % 34].unit_id
+            u.successor = keep[int(u.code[1:]) % kept].unit_id
     new_communes: list[_Unit] = []
-    for i in range(3321):
-        province = keep[i % 34]
+    for i in range(max(1, round(3321 * province_count / 63))):
+        province = keep[i % kept]
         new_communes.append(_Unit(_uid(rng), f"{province.code}-N{i:04d}", f"Xã mới {i}", "COMMUNE", province.unit_id,
                                   "CADRE", 0))
     old = [u for u in units if u.kind in ("COMMUNE", "DISTRICT")]
@@ -156,11 +161,11 @@ def _person_row(person: str, unit: str, category: str, status: str, valid_from: 
             "valid_to": valid_to, "rec_from": rec_from, "rec_to": rec_to}
 
 
-def fill(conn: Connection, people: int, seed: int) -> dict[str, int]:
+def fill(conn: Connection, people: int, seed: int, provinces: int = 63) -> dict[str, int]:
     """Write the national-shape rows into empty read-model tables; returns their counts."""
     rng = random.Random(seed)
-    scale = people / 2_200_000
-    units = _country(rng, scale)
+    scale = people / 2_200_000 * 63 / provinces  # about ``people`` in all, on a map of any size
+    units = _country(rng, scale, provinces)
     positions = _Positions()
     figures = FigureBatch(conn, fresh=True)
     unit_rows: list[dict[str, Any]] = []
@@ -341,13 +346,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True, help="a new data directory")
     parser.add_argument("--people", type=int, default=2_200_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--provinces", type=int, default=63, choices=range(1, 64), metavar="1..63",
+                        help="a smaller map in the national proportions (a smoke run)")
     args = parser.parse_args(argv)
     os.environ["STAFFING_DATA_DIR"] = str(args.out)
     settings = Settings.from_env()
     ledger = build(settings, inline_projection=False)
     t0 = time.perf_counter()
     with ledger.engines.write.begin() as conn:
-        counts = fill(conn, args.people, args.seed)
+        counts = fill(conn, args.people, args.seed, args.provinces)
     print(", ".join(f"{n:,} {name}" for name, n in counts.items()) + f" in {time.perf_counter() - t0:,.0f} s", flush=True)
     ledger.close()
 

@@ -166,11 +166,13 @@ def test_projection_and_codec_benchmarks_run_on_a_tiny_ledger(tmp_path: Path) ->
 
 
 def test_national_tables_and_the_listing_benchmark_run_small(tmp_path: Path) -> None:
-    """``national_tables`` (a country's units with few people) and ``bench_listing`` (this checkout
-    against itself over HTTP, on a tiny generated ledger): the harnesses of RESULTS section 15."""
+    """``national_tables`` (a country's shape on a map of four provinces, few people) and ``bench_listing``
+    (this checkout against itself over HTTP, on a tiny generated ledger): the harnesses of RESULTS
+    section 15."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
     tables = subprocess.run([sys.executable, "-m", "benchmarks.national_tables", "--out", str(tmp_path / "tables"),
-                             "--people", "2000"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+                             "--people", "2000", "--provinces", "4"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=600)
     assert tables.returncode == 0, tables.stderr
     assert " units, " in tables.stdout and " person rows, " in tables.stdout
     env["STAFFING_DATA_DIR"] = str(tmp_path / "tiny")

@@ -82,6 +82,16 @@ def demo_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         yield base
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def shared_demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphQLClient]:
+    """One demo server per backend for a whole module, for tests that each write facts of their own
+    (their own units, or figures they read before and after their write) and so cannot see one
+    another's: loading the demo is most of such a test's time."""
+    with (_running(str(request.param), tmp_path_factory.mktemp("demo"), ["demo"], 180) as base,
+          httpx.Client(base_url=base, timeout=60, headers=TOKENS[base]) as client):
+        yield GraphQLClient(client)
+
+
 @pytest.fixture
 def gql(server: str) -> Iterator[GraphQLClient]:
     with httpx.Client(base_url=server, timeout=30, headers=TOKENS[server]) as client:

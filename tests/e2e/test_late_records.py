@@ -5,12 +5,17 @@ Each was refused (or corrupted the history) before: a recruitment into a commune
 quota figure entered after a later one, a transfer dated before a transfer on record, a retraction
 of a transfer a later split relied on, a mistyped far-future date. Every one now works (or is
 refused with a clear error), and answers known at a moment before it stay what they were.
+
+The tests share one demo server per backend (``shared_demo``): each writes to units of its own or
+compares figures it reads itself just before and after its write.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from tests.graphql_client import GraphQLClient
 
@@ -27,6 +32,11 @@ PERSON = """query($id: ID!, $asOf: Date) { person(id: $id, asOf: $asOf) { fullNa
 HISTORY = """query($id: ID!) { history(unitId: $id, first: 500) { edges { node { id type personId effectiveOn } } } }"""
 MOVEMENTS = """query($id: ID!, $from: Date!, $to: Date!) { movements(unitId: $id, from: $from, to: $to) {
   personId kind effectiveOn } }"""
+
+
+@pytest.fixture
+def demo(shared_demo: GraphQLClient) -> GraphQLClient:
+    return shared_demo
 
 
 def _consolidated_commune(demo: GraphQLClient) -> tuple[dict[str, Any], str]:
