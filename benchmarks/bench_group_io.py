@@ -17,7 +17,10 @@ Every page a commit appends costs two writes (frame header, page) and is copied 
 file later by the checkpointer thread: a recruitment's rows land in indexes keyed by random ids (a
 person's, an event's), so each of them dirties its own leaf page.
 
-Usage: python -m benchmarks.bench_group_io [--commands 4000] [--group 14] [--out FILE]
+``--sampled`` runs the group path once and nothing else, for a sampling profiler
+(``benchmarks.group_samples`` splits its samples by stage).
+
+Usage: python -m benchmarks.bench_group_io [--commands 4000] [--group 14] [--sampled] [--out FILE]
 """
 
 from __future__ import annotations
@@ -154,10 +157,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commands", type=int, default=4000)
     parser.add_argument("--group", type=int, default=14)
+    parser.add_argument("--sampled", action="store_true", help="the group path once, nothing else")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     plan = standard_plan(args.commands)
     report = Report()
+    if args.sampled:
+        with tempfile.TemporaryDirectory() as tmp:
+            rate = run_groups(tmp, plan, args.group, inline=True)[0]
+        report(f"{args.commands:,} commands (SQLite) in groups of {args.group}, decided, saved and projected once: "
+               f"{rate:,.0f} commands/s")
+        report.write(args.out)
+        return
     rates: dict[str, list[float]] = {"inline": [], "alone": []}
     for _ in range(3):  # alternated, so a machine that slows down slows both
         for name in rates:

@@ -72,6 +72,37 @@ def test_group_io_benchmark_counts_each_commits_pages_by_table(tmp_path: Path) -
     assert "sqlite_autoindex_stored_events_1" in text
 
 
+def test_group_samples_split_a_sampled_group_path_by_stage(tmp_path: Path) -> None:
+    """``bench_group_io --sampled`` runs the group path once; ``group_samples`` counts each sample of
+    the groups in the first stage on its stack (the ledger's setup left out), and says so when a file
+    holds no sample of the groups."""
+    from benchmarks.group_samples import split
+
+    sampled = _report(tmp_path, "bench_group_io", "--commands", "30", "--group", "6", "--sampled")
+    assert "30 commands (SQLite) in groups of 6, decided, saved and projected once: " in sampled
+    root = "<module> (benchmarks/bench_group_io.py:1);main (benchmarks/bench_group_io.py:2);run_groups (b.py:3)"
+    raw = [f"{root};_ledger (b.py:4);StaffingService.execute (s.py:1) 50",  # setup: not counted
+           f"{root};StaffingService._decide_group (s.py:2);StaffingService._decide (s.py:3);recruit (h.py:1) 6",
+           f"{root};StaffingService._publish (s.py:4);Projector._run_batch (p.py:1);Projector.apply (p.py:2);"
+           "Mapper.to_domain_event (m.py:1);OrjsonTranscoder.decode (t.py:1) 3",
+           f"{root};StaffingService._publish (s.py:4);Projector._run_batch (p.py:1);_GeneratorContextManager.__exit__"
+           " (c.py:1);DefaultDialect.do_commit (d.py:1) 4",
+           f"{root};StaffingService._decide_group (s.py:2);EventStore.save_events (e.py:1);"
+           "SQLiteConnection.commit (q.py:1) 2",
+           f"{root};<listcomp> (b.py:5);_command (b.py:6) 5",
+           "<module> (other.py:1);main (other.py:2) 9"]
+    total, stages = split(raw)
+    assert total == 20
+    assert stages == {"decide: the domain's rules": 6, "project: decode them": 3,
+                      "project: the read models' commit": 4, "save: the event store's commit": 2,
+                      "the benchmark building its commands and tickets": 5}
+    empty = tmp_path / "empty.txt"
+    empty.write_text(raw[-1] + "\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "benchmarks.group_samples", str(empty)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "no sample of run_groups" in done.stderr
+
+
 def test_the_wal_index_reader_names_the_pages_a_commit_wrote(tmp_path: Path) -> None:
     """``Commits.around`` reads the new frames' page numbers from the ``-shm`` file: a commit filling
     one table is counted as that table's pages, past the index's first block of page numbers (4,062
