@@ -9,7 +9,8 @@ with py-spy in its raw (collapsed) format, then:
     python -m benchmarks.group_samples /tmp/groups.txt
 
 Only the groups' own samples count (stacks through ``run_groups``, without the ledger's setup in
-``_ledger``); the benchmark's building of its commands and tickets is counted apart. Each sample goes to the first stage whose frame is on its stack (projecting the
+``_ledger``); the benchmark's building of its commands and tickets is counted apart. Each other
+sample goes to the first stage whose frame is on its stack (projecting the
 group, saving it, deciding it), and within projecting and saving by its innermost frame: a
 commit, an SQLite statement, the read of the group's events back from the log, their decoding,
 or Python. The rest is the group's own bookkeeping (the queue, the unit of work, aggregate reads).
@@ -32,8 +33,8 @@ def _frames(stack: str) -> list[str]:
 def stage(frames: list[str]) -> str:
     """The stage one sample (its frames, outermost first) is counted in."""
     leaf = frames[-1]
-    if "_command" in frames or "Ticket.__init__" in frames or "__create_fn__.<locals>.__init__" in frames[
-            frames.index("run_groups") + 1:frames.index("run_groups") + 3]:
+    below = frames[frames.index("run_groups") + 1:][:2]  # the benchmark's own frames, if any
+    if "_command" in frames or "Ticket.__init__" in frames or "__create_fn__.<locals>.__init__" in below:
         return "the benchmark building its commands and tickets"
     if "Projector._run_batch" in frames:
         if "SQLiteApplicationRecorder.select_notifications" in frames:

@@ -17,6 +17,9 @@ import pytest
 from tests.graphql_client import GraphQLClient
 from tests.support import PG_URL, bearer, drop_pg_schema, new_pg_schema, require_postgres
 
+#: seconds a demo server may take to load the demo and answer
+DEMO_START = 180
+
 #: base URL -> an admin ``Authorization`` header for that running server
 TOKENS: dict[str, dict[str, str]] = {}
 
@@ -78,7 +81,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgres"])
 def demo_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The real server with the demo loaded (``python -m staffing demo``)."""
-    with _running(str(request.param), tmp_path, ["demo"], 180) as base:
+    with _running(str(request.param), tmp_path, ["demo"], DEMO_START) as base:
         yield base
 
 
@@ -87,18 +90,25 @@ def shared_demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     """One demo server per backend for a whole module, for tests that each write facts of their own
     (their own units, or figures they read before and after their write) and so cannot see one
     another's: loading the demo is most of such a test's time."""
-    with (_running(str(request.param), tmp_path_factory.mktemp("demo"), ["demo"], 180) as base,
-          httpx.Client(base_url=base, timeout=60, headers=TOKENS[base]) as client):
+    with (_running(str(request.param), tmp_path_factory.mktemp("demo"), ["demo"], DEMO_START) as base,
+          _client(base, 60) as client):
+        yield client
+
+
+@contextmanager
+def _client(base: str, timeout: float) -> Iterator[GraphQLClient]:
+    """A GraphQL client of the running server at ``base``, with its admin token."""
+    with httpx.Client(base_url=base, timeout=timeout, headers=TOKENS[base]) as client:
         yield GraphQLClient(client)
 
 
 @pytest.fixture
 def gql(server: str) -> Iterator[GraphQLClient]:
-    with httpx.Client(base_url=server, timeout=30, headers=TOKENS[server]) as client:
-        yield GraphQLClient(client)
+    with _client(server, 30) as client:
+        yield client
 
 
 @pytest.fixture
 def demo(demo_server: str) -> Iterator[GraphQLClient]:
-    with httpx.Client(base_url=demo_server, timeout=60, headers=TOKENS[demo_server]) as client:
-        yield GraphQLClient(client)
+    with _client(demo_server, 60) as client:
+        yield client
