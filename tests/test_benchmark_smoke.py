@@ -63,6 +63,16 @@ def test_commands_benchmark_runs_a_few_commands(tmp_path: Path) -> None:
     assert "two uvicorn workers" in text
 
 
+def test_partner_benchmark_answers_every_mode_with_the_same_figures(tmp_path: Path) -> None:
+    """``bench_partner`` runs the plan inline and with a partner process projecting; each run ends with
+    the read models caught up and the same headcount in every mode (the benchmark checks both)."""
+    text = _report(tmp_path, "bench_partner", "--commands", "60", "--callers", "4", "--rounds", "1")
+    for mode in ("inline", "partner", "relay", "relay-pinned"):
+        assert re.search(rf"round 1, 4 callers, {mode}: [\d,]+ commands/s", text), text
+    assert "read models caught up, communes' headcount 45 in each mode" in text
+    assert re.search(r"4 callers, relay: [\d,]+ commands/s \([\d.]+x inline\)", text)
+
+
 def test_group_io_benchmark_counts_each_commits_pages_by_table(tmp_path: Path) -> None:
     text = _report(tmp_path, "bench_group_io", "--commands", "60", "--group", "6")
     assert "60 commands (SQLite) in groups of 6" in text and "watched run:" in text and "10 groups" in text
