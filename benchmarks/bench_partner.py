@@ -9,13 +9,16 @@ core while this process decides and saves the next group, callers still answered
 group is projected (read your writes)?
 
 Each round runs the same plan (``bench_commands``' recruitments and transfers into 200 communes)
-from ``--callers`` threads of one process, in three ways, each on a fresh ledger:
+from ``--callers`` threads of one process, in four ways, each on a fresh ledger:
 
 - ``inline``: the ledger as it is: the group's leader projects it before answering (the baseline);
 - ``partner``: the leader saves its group, hands the lead to the next caller at once, pokes a partner
   process (``--child``: ``Projector.catch_up`` on each poke, then the projected position back) and
   answers its group when the partner reports a position at or past the group's;
-- ``pinned``: the same with this process on core 0 and the partner on core 1 (``sched_setaffinity``).
+- ``relay``: the same, but the thread reading the partner's reports answers the group itself (one
+  wake-up fewer on the way back);
+- ``relay-pinned``: ``relay`` with this process on core 0 and the partner on core 1
+  (``sched_setaffinity``), so neither waits for the other's core.
 
 Every run ends with the read models caught up to the log's head (checked) and the communes' total
 headcount as of the plan's last day, which must be equal in every mode (checked). Printed per run:
