@@ -4,7 +4,8 @@ One run, the same recruitments and transfers into 200 communes recorded in sever
 - in process, one caller: each command its own transaction, read models caught up after each
   (what a GraphQL mutation does: read-your-writes) — the baseline;
 - in process, one caller, read models not touched (the write side alone);
-- in process, ``--callers`` threads at once (each person's commands in one thread, in order),
+- in process, ``--callers`` threads at once (each person's commands in one thread, in order), and
+  again with ``--more-callers`` threads (64: the largest group the group commit takes),
   read models caught up before each ``execute`` returns: the group commit (``application/group``)
   decides and saves the commands that arrive together in one transaction and projects them once;
 - the same group path with the read models not touched (the write side of the groups alone);
@@ -15,7 +16,7 @@ One run, the same recruitments and transfers into 200 communes recorded in sever
   same two cores.
 Only the ratios travel between machines.
 
-Usage: python -m benchmarks.bench_commands [--commands 2000] [--callers 32] [--out FILE]
+Usage: python -m benchmarks.bench_commands [--commands 2000] [--callers 32] [--more-callers 64] [--out FILE]
 """
 
 from __future__ import annotations
@@ -167,6 +168,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commands", type=int, default=2000)
     parser.add_argument("--callers", type=int, default=32)
+    parser.add_argument("--more-callers", type=int, default=64, metavar="N",
+                        help="the group commit again with N callers (0: not); RESULTS section 26: past ~64 callers "
+                             "the groups grow but the rate does not")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     plan = standard_plan(args.commands)
@@ -176,6 +180,8 @@ def main(argv: list[str] | None = None) -> None:
                       ("alone", lambda d: _run_in_process(d, False, plan, 200)),
                       ("group", lambda d: _run_concurrent(d, plan, 200, args.callers)),
                       ("group_alone", lambda d: _run_concurrent(d, plan, 200, args.callers, inline=False)),
+                      ("group_more", lambda d: _run_concurrent(d, plan, 200, args.more_callers)
+                       if args.more_callers else None),
                       ("http", lambda d: _run_http(d, max(200, args.commands // 4))),
                       ("http_many", lambda d: _run_http(d, max(400, args.commands // 2), args.callers)),
                       ("http_two", lambda d: _run_http(d, max(400, args.commands // 2), args.callers, workers=2))):
@@ -191,6 +197,11 @@ def main(argv: list[str] | None = None) -> None:
     lines.append(f"  in process, {args.callers} callers at once (group commit), read models caught up before each "
                  f"returns: {group:,.0f} commands/s ({group / inline:.2f}x the baseline; mean group {size:.1f}; "
                  f"target: >= 2,500)")
+    if runs["group_more"] is not None:
+        more, more_size = runs["group_more"]
+        lines.append(f"  in process, {args.more_callers} callers at once (group commit), read models caught up before "
+                     f"each returns: {more:,.0f} commands/s ({more / inline:.2f}x the baseline; mean group "
+                     f"{more_size:.1f}; target: >= 2,500)")
     lines.append(f"  in process, {args.callers} callers at once, write side alone: {group_alone:,.0f} commands/s "
                  f"({group_alone / alone:.2f}x one caller's write side; mean group {size_alone:.1f})")
     lines.append(f"  over HTTP, one uvicorn worker, one client: {http:,.0f} recruitments/s "

@@ -57,8 +57,9 @@ def test_scale_benchmark_runs_on_the_tiny_history(tmp_path: Path) -> None:
 
 
 def test_commands_benchmark_runs_a_few_commands(tmp_path: Path) -> None:
-    text = _report(tmp_path, "bench_commands", "--commands", "40", "--callers", "4")
+    text = _report(tmp_path, "bench_commands", "--commands", "40", "--callers", "4", "--more-callers", "8")
     assert "40 commands (SQLite)" in text and "4 callers at once (group commit)" in text
+    assert "8 callers at once (group commit)" in text
     assert "4 clients at once" in text and "over HTTP, one uvicorn worker, one client" in text
     assert "two uvicorn workers" in text
 
