@@ -128,6 +128,18 @@ def _run_concurrent(tmp: str, plan: list[Any], communes_n: int, callers: int,
     thread, in order), read models caught up before each returns unless ``inline`` is false: the
     group commit's case. Returns (commands/s, mean group size)."""
     ledger, mapping = _ledger(tmp, inline, communes_n)
+    groups_before = ledger.service.group.groups
+    try:
+        seconds = in_lanes(ledger, mapping, plan, callers)
+        groups = ledger.service.group.groups - groups_before
+    finally:
+        ledger.close()
+    return len(plan) / seconds, len(plan) / groups
+
+
+def in_lanes(ledger: Any, mapping: dict[str, str], plan: list[Any], callers: int) -> float:
+    """Execute ``plan`` on ``ledger`` from ``callers`` threads at once, each person's commands in one
+    thread and in order; the seconds until the last thread ends."""
     lanes: list[list[tuple[int, Any]]] = [[] for _ in range(callers)]
     for day, step in enumerate(plan, start=1):
         lanes[int(step[1][:8], 16) % callers].append((day, step))
@@ -136,13 +148,7 @@ def _run_concurrent(tmp: str, plan: list[Any], communes_n: int, callers: int,
         for day, (kind, pid, target) in steps:
             ledger.service.execute(_command(day, kind, pid, mapping[target]))
 
-    groups_before = ledger.service.group.groups
-    try:
-        seconds = _in_threads([lambda steps=steps: lane(steps) for steps in lanes])
-        groups = ledger.service.group.groups - groups_before
-    finally:
-        ledger.close()
-    return len(plan) / seconds, len(plan) / groups
+    return _in_threads([lambda steps=steps: lane(steps) for steps in lanes])
 
 
 def _run_http(tmp: str, n: int, clients: int = 1, workers: int = 1) -> float:

@@ -41,7 +41,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_commands import _command, _in_threads, _ledger, standard_plan
+from benchmarks.bench_commands import _ledger, in_lanes, standard_plan
 from staffing.application.group import GroupCommit, Ticket
 from staffing.bootstrap import build
 
@@ -135,24 +135,17 @@ class HandingOver(GroupCommit):
         self._relay = relay
 
     def submit(self, ticket: Ticket) -> Any:
-        with self._lock:
-            self._queue.append(ticket)
-            lead = not self._leading
-            self._leading = True
-        if not lead:
-            ticket.wake.wait()
-            if ticket.done:
-                return ticket.answer()
-            ticket.wake.clear()  # it was set to hand the lead over; it is set again when answered
-        with self._lock:
-            group = [self._queue.popleft() for _ in range(min(self.max_group, len(self._queue)))]
-            self.groups += 1
+        group = self._join(ticket)
+        if group is None:
+            return ticket.answer()
+        ticket.wake.clear()  # it may have been set to hand the lead over; it is set again when answered
         position = 0
         try:
             if self._decided(group):
                 position = self._head()  # no other group is saved before the lead passes on
         finally:
             with self._lock:
+                self._leader = None
                 if self._queue:
                     self._queue[0].wake.set()
                 else:
@@ -184,17 +177,9 @@ def run(plan: list[Any], callers: int, mode: str) -> dict[str, Any]:
             partner = Partner(tmp, pinned=mode.endswith("pinned"))
             ledger.service.group = HandingOver(ledger.service.group, ledger.store.recorder.max_notification_id,
                                                partner, relay=mode.startswith("relay"))
-        lanes: list[list[tuple[int, Any]]] = [[] for _ in range(callers)]
-        for day, step in enumerate(plan, start=1):
-            lanes[int(step[1][:8], 16) % callers].append((day, step))
-
-        def lane(steps: list[tuple[int, Any]]) -> None:
-            for day, (kind, pid, target) in steps:
-                ledger.service.execute(_command(day, kind, pid, mapping[target]))
-
         groups = ledger.service.group.groups  # the communes' setup, in the inline mode
         cpu = time.process_time()
-        seconds = _in_threads([lambda steps=steps: lane(steps) for steps in lanes])
+        seconds = in_lanes(ledger, mapping, plan, callers)
         cpu = time.process_time() - cpu
         result = {"rate": len(plan) / seconds, "group": len(plan) / (ledger.service.group.groups - groups), "cpu": cpu,
                   "seconds": seconds}

@@ -86,19 +86,9 @@ class GroupCommit:
         if self._leader == threading.get_ident():
             raise RuntimeError("a command was executed from inside a group's commit (an on_commit listener?); "
                                "it would wait for itself")
-        with self._lock:
-            self._queue.append(ticket)
-            lead = not self._leading
-            self._leading = True
-        if not lead:
-            ticket.wake.wait()
-            if ticket.done:
-                return ticket.answer()
-        with self._lock:  # we lead, and our ticket is first in the queue
-            group = [self._queue.popleft() for _ in range(min(self.max_group, len(self._queue)))]
-            self.groups += 1
-            self.largest = max(self.largest, len(group))
-            self._leader = threading.get_ident()
+        group = self._join(ticket)
+        if group is None:
+            return ticket.answer()
         try:
             if self._decided(group):
                 self._publish()
@@ -117,6 +107,24 @@ class GroupCommit:
                 else:
                     self._leading = False
         return ticket.answer()
+
+    def _join(self, ticket: Ticket) -> list[Ticket] | None:
+        """Queue ``ticket`` and wait: None once a leader has answered it, or its group (``ticket``
+        first) once it leads."""
+        with self._lock:
+            self._queue.append(ticket)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            ticket.wake.wait()
+            if ticket.done:
+                return None
+        with self._lock:  # we lead, and our ticket is first in the queue
+            group = [self._queue.popleft() for _ in range(min(self.max_group, len(self._queue)))]
+            self.groups += 1
+            self.largest = max(self.largest, len(group))
+            self._leader = threading.get_ident()
+        return group
 
     def _decided(self, group: list[Ticket]) -> bool:
         """Run ``decide``; whatever it leaves unanswered gets its failure (or names the bug)."""
