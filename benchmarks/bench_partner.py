@@ -152,7 +152,8 @@ class HandingOver(GroupCommit):
                     self._leading = False
         if position and self._relay:
             self._partner.relay(position, group)
-            ticket.wake.wait()
+            if not ticket.wake.wait(timeout=30):
+                raise RuntimeError(f"the partner never reported position {position}")
             return ticket.answer()
         try:
             if position:
