@@ -14,6 +14,10 @@ and already visible to queries (read your writes). Only then does the lead pass 
 as soon as a group was saved (projecting one group while the next is decided) was measured and
 dropped: the next leader found few callers queued (the rest were waiting for their projection), so
 groups shrank by a third and throughput did not rise (one interpreter lock runs both stages).
+Measured again with a second interpreter projecting (a partner process, ``benchmarks/bench_partner``,
+benchmarks/RESULTS.md section 26): slower with up to 64 callers, the wake-ups on the way back wait
+for the leader's interpreter lock; and handing the lead over just before the read models' commit
+gained nothing measurable.
 
 What each caller sees is what it would see if the commands had been executed one at a time in the
 order they were queued (``Mode.EACH``): each is judged against the state the accepted ones before
