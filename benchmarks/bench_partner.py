@@ -42,10 +42,18 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_commands import _ledger, in_lanes, standard_plan
+from benchmarks.timing import Report
 from staffing.application.group import GroupCommit, Ticket
 from staffing.bootstrap import build
 
 MODES = ("inline", "partner", "relay", "relay-pinned")
+
+
+def _answered(group: list[Ticket]) -> None:
+    """Each member of ``group`` answered (its result or error is set): its caller returns."""
+    for member in group:
+        member.done = True
+        member.wake.set()
 
 
 class Partner:
@@ -81,9 +89,7 @@ class Partner:
             for _, started, group in answered:
                 self.waited += now - started
                 self.waits += 1
-                for member in group:
-                    member.done = True
-                    member.wake.set()
+                _answered(group)
 
     def relay(self, position: int, group: list[Ticket]) -> None:
         """Poke the partner; its reader thread answers ``group`` once ``position`` is reported projected."""
@@ -93,9 +99,7 @@ class Partner:
                 self._pending.append((position, time.perf_counter(), group))
                 group = []
         self.process.stdin.write(b".")
-        for member in group:  # already projected (a later group's poke got there first)
-            member.done = True
-            member.wake.set()
+        _answered(group)  # empty unless already projected (a later group's poke got there first)
 
     def reach(self, position: int) -> None:
         """Poke the partner; return once it reports ``position`` projected."""
@@ -161,10 +165,7 @@ class HandingOver(GroupCommit):
         except Exception as failure:  # noqa: BLE001 - every caller's answer, as ``publish``'s failure is
             for member in group:
                 member.error = failure
-        for member in group:
-            member.done = True
-            if member is not ticket:
-                member.wake.set()
+        _answered(group)
         return ticket.answer()
 
 
@@ -232,7 +233,8 @@ def main(argv: list[str] | None = None) -> None:
         child()
         return
     plan = standard_plan(args.commands)
-    lines = [f"{args.commands:,} commands (SQLite), {os.cpu_count()} cores; modes alternated in each round"]
+    report = Report()
+    report(f"{args.commands:,} commands (SQLite), {os.cpu_count()} cores; modes alternated in each round")
     rates: dict[tuple[int, str], list[float]] = {}
     heads: set[int] = set()
     for round_ in range(1, args.rounds + 1):
@@ -243,23 +245,18 @@ def main(argv: list[str] | None = None) -> None:
                 rates.setdefault((callers, mode), []).append(r["rate"])
                 waited = (f"; partner {r['partner_s']:.2f} s in catch-up; a leader waited {r['wait_ms']:.1f} ms for it "
                           "(mean)") if "wait_ms" in r else ""
-                line = (f"  round {round_}, {callers} callers, {mode}: {r['rate']:,.0f} commands/s (mean group "
-                        f"{r['group']:.1f}; this process {r['cpu']:.2f} s CPU in {r['seconds']:.2f} s{waited})")
-                lines.append(line)
-                print(line, flush=True)
+                report(f"  round {round_}, {callers} callers, {mode}: {r['rate']:,.0f} commands/s (mean group "
+                       f"{r['group']:.1f}; this process {r['cpu']:.2f} s CPU in {r['seconds']:.2f} s{waited})")
     if len(heads) != 1:
         raise AssertionError(f"the modes disagree on the communes' headcount: {sorted(heads)}")
-    lines.append(f"every run: read models caught up, communes' headcount {heads.pop():,} in each mode")
+    report(f"every run: read models caught up, communes' headcount {heads.pop():,} in each mode")
     for callers in args.callers:
         base = rates.get((callers, "inline"))
         for mode in args.modes:
             got = rates[(callers, mode)]
             ratio = f" ({sum(got) / sum(base):.2f}x inline)" if base and mode != "inline" else ""
-            lines.append(f"{callers} callers, {mode}: " + ", ".join(f"{r:,.0f}" for r in got) + f" commands/s{ratio}")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+            report(f"{callers} callers, {mode}: " + ", ".join(f"{r:,.0f}" for r in got) + f" commands/s{ratio}")
+    report.write(args.out)
 
 
 if __name__ == "__main__":
