@@ -656,14 +656,21 @@ class Queries:
         Quota entries are read on first use, through their own connection; ``load_entries`` reads
         them in ``conn`` before returning instead (a rolled-back preview's figures need that).
         """
-        unit = self.unit(conn, unit_id, as_of, position)
-        if unit is None:
-            return None
-        ids = self._subtree_ids(conn, unit_id, as_of, position) if include_descendants else [unit_id]
+        if include_descendants:
+            unit = self.unit(conn, unit_id, as_of, position)
+            if unit is None:
+                return None
+            ids = self._subtree_ids(conn, unit_id, as_of, position)
+            vectors = self.figure_rows(conn, ids, as_of, position)
+            deadlines = self.exception_deadlines(conn, [unit_id], as_of, position)
+        else:
+            found = self._alone(conn, unit_id, as_of, position)
+            if found is None:
+                return None
+            unit, vectors, deadlines = found
+            ids = [unit_id]
         source = EntrySource(self, as_of, position)
         source.units.update(ids)
-        vectors = self.figure_rows(conn, ids, as_of, position)
-        deadlines = self.exception_deadlines(conn, [unit_id], as_of, position)
         figures = self._assemble(unit_id, _sum(vectors.values()), ids, as_of, position,
                                  running_exception(deadlines.get(unit_id), as_of), include_descendants, source)
         _gaps(figures, vectors, ids, unit_id, deadlines)
@@ -671,6 +678,18 @@ class Queries:
             source.load(conn)
         figures.unit = unit
         return figures
+
+    def _alone(self, conn: Connection, unit_id: str, as_of: date, position: int
+               ) -> tuple[UnitView, dict[str, tuple[int, ...]], dict[str, date]] | None:
+        """A unit alone on ``as_of``: its view, its figure vector (if it has one) and its exception
+        deadline (if any), by one statement (``_Prepared.alone``) instead of five: one round trip to
+        PostgreSQL, where each statement costs ~0.2 ms (issue 9: one unit p50 <= 1 ms)."""
+        row = conn.execute(_PREPARED.alone, {"u": unit_id, "d": as_of, "p": position}).first()
+        if row is None:
+            return None
+        vectors = {unit_id: tuple(row[_ALONE_FIGURES:])} if row.figure_row is not None else {}
+        deadlines = {unit_id: row.until} if row.until is not None else {}
+        return self.view_of(row, as_of, position), vectors, deadlines
 
     @paused
     def staffing_report(self, conn: Connection, root_id: str | None, as_of: date, position: int,
@@ -1141,6 +1160,34 @@ class _Prepared:
         self.deadlines = select(x.c.unit_id, x.c.until).where(x.c.unit_id.in_(ids), visible(x, d, p))
         self._figures: dict[tuple[str, bool], Any] = {}
         self.country = {now: self._country(now) for now in (False, True)}
+        self.alone = self._alone()
+
+    @staticmethod
+    def _alone() -> Any:
+        """One unit's row, its figure row and its exception deadline in force on ``:d`` as known at
+        ``:p``, in one statement (``Queries._alone``). The figure row is found the way ``figure_rows``
+        finds it: by the "known now" form (an equality on the open rows) when ``:p`` is at or past
+        the projected position read *in the same statement* — one snapshot, so no batch can be
+        projected between the two reads, which ``_known_now_first`` checks with a second read — and
+        by the general form otherwise (also when nothing is tracked: the comparison is then NULL)."""
+        d, p = bindparam("d", type_=Date), bindparam("p", type_=BigInteger)
+        v, f, x = t.unit_versions, t.unit_figures, t.excess_versions
+        g, h = f.alias("g"), f.alias("h")
+        open_row = (select(g.c.row_id).where(g.c.unit_id == v.c.unit_id, g.c.rec_to == t.OPEN_POSITION,
+                                             g.c.valid_from <= d)
+                    .order_by(g.c.valid_from.desc()).limit(1).scalar_subquery())
+        known_row = (select(h.c.row_id).where(h.c.unit_id == v.c.unit_id, h.c.rec_from <= p, h.c.rec_to > p,
+                                              h.c.valid_from <= d)
+                     .order_by(h.c.valid_from.desc()).limit(1).scalar_subquery())
+        tracked = (select(t.tracking.c.position).where(t.tracking.c.name == "ledger")).scalar_subquery()
+        latest = case((p >= tracked, open_row), else_=known_row)
+        until = (select(x.c.until).where(x.c.unit_id == v.c.unit_id, visible(x, d, p)).limit(1)
+                 .scalar_subquery().label("until"))
+        return (select(*[v.c[n] for n in _UNIT_COLUMNS], until, f.c.row_id.label("figure_row"),
+                       *[f.c[n] for n in FIGURE_COLUMNS])
+                .select_from(v.outerjoin(f, and_(f.c.row_id == latest, f.c.valid_to > d)))
+                .where(v.c.unit_id == bindparam("u"), visible(v, d, p), v.c.status == "ACTIVE")
+                .limit(1))
 
     @staticmethod
     def _country(now: bool) -> Any:
@@ -1199,6 +1246,7 @@ _PREPARED = _Prepared()
 
 
 _FIRST_FIGURE = len(_UNIT_COLUMNS) + 1  # after the unit columns and the figure row's id
+_ALONE_FIGURES = len(_UNIT_COLUMNS) + 2  # after the unit columns, the deadline and the figure row's id
 
 
 def _country_figures(rows: Sequence[Any]) -> dict[str, tuple[int, ...]]:
