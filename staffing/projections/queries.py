@@ -561,7 +561,8 @@ class Queries:
         one's figures (what ``figure_rows`` gives for all of them), read by one statement; with the
         same shortcut for "known now" as ``figure_rows``."""
         rows = self._known_now_first(
-            conn, position, lambda now: conn.execute(_PREPARED.country[now], {"d": as_of, "p": position}).all())
+            conn, position, lambda now: conn.execute(_PREPARED.country[_dialect(conn), now],
+                                                     {"d": as_of, "p": position}).all())
         return rows, _country_figures(rows)
 
     def _known_now_first(self, conn: Connection, position: int, read: Callable[[bool], _T]) -> _T:
@@ -1159,7 +1160,8 @@ class _Prepared:
         self.entries = select(q).where(q.c.unit_id.in_(ids), visible(q, d, p), q.c.amount > 0)
         self.deadlines = select(x.c.unit_id, x.c.until).where(x.c.unit_id.in_(ids), visible(x, d, p))
         self._figures: dict[tuple[str, bool], Any] = {}
-        self.country = {now: self._country(now) for now in (False, True)}
+        self.country = {(dialect, now): self._country(dialect, now)
+                        for dialect in ("sqlite", "postgresql") for now in (False, True)}
         self.alone = self._alone()
 
     @staticmethod
@@ -1190,20 +1192,32 @@ class _Prepared:
                 .limit(1))
 
     @staticmethod
-    def _country(now: bool) -> Any:
+    def _country(dialect: str, now: bool) -> Any:
         """Every unit in force on ``:d`` with its figure row, in one statement (a national listing):
         the unit rows the walk needs and, per unit, the one seek ``figures`` makes, without sending
-        ~60,000 ids back to the database. Units without figures come with NULLs."""
+        ~60,000 ids back to the database. Units without figures come with NULLs.
+
+        On PostgreSQL the seek is a ``LATERAL`` join, which can only run as one backward index scan
+        per unit. The correlated form SQLite runs that way was planned, once the tables had been
+        analyzed, as a hash join of every unit's sought row id against a sequential scan of every
+        figure row (national tables: 3.6 s instead of 0.7 s, with temporary files)."""
         d, p = bindparam("d", type_=Date), bindparam("p", type_=BigInteger)
         v, f = t.unit_versions, t.unit_figures
         g = f.alias("g")
         known = [g.c.rec_to == t.OPEN_POSITION] if now else [g.c.rec_from <= p, g.c.rec_to > p]
+        units = [v.c[n] for n in _UNIT_COLUMNS]
+        in_force = (visible(v, d, p), v.c.status == "ACTIVE")
+        if dialect == "postgresql":
+            found = (select(g.c.row_id.label("figure_row"), g.c.valid_to, *[g.c[n] for n in FIGURE_COLUMNS])
+                     .where(g.c.unit_id == v.c.unit_id, *known, g.c.valid_from <= d)
+                     .order_by(g.c.valid_from.desc()).limit(1).lateral("found"))
+            return (select(*units, found.c.figure_row, *[found.c[n] for n in FIGURE_COLUMNS])
+                    .select_from(v.outerjoin(found, found.c.valid_to > d)).where(*in_force))
         latest = (select(g.c.row_id).where(g.c.unit_id == v.c.unit_id, *known, g.c.valid_from <= d)
                   .order_by(g.c.valid_from.desc()).limit(1).scalar_subquery())
-        return (select(*[v.c[n] for n in _UNIT_COLUMNS], f.c.row_id.label("figure_row"),
-                       *[f.c[n] for n in FIGURE_COLUMNS])
+        return (select(*units, f.c.row_id.label("figure_row"), *[f.c[n] for n in FIGURE_COLUMNS])
                 .select_from(v.outerjoin(f, and_(f.c.row_id == latest, f.c.valid_to > d)))
-                .where(visible(v, d, p), v.c.status == "ACTIVE"))
+                .where(*in_force))
 
     def figures(self, dialect: str, now: bool) -> Any:
         """Many units' figure rows: one index seek per id of ``:ids``, driven by a table of the ids.
@@ -1243,6 +1257,11 @@ class _Prepared:
 
 
 _PREPARED = _Prepared()
+
+
+def _dialect(conn: Connection) -> str:
+    """``"postgresql"`` or ``"sqlite"``: which of a statement's forms ``conn`` runs."""
+    return "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
 
 
 _FIRST_FIGURE = len(_UNIT_COLUMNS) + 1  # after the unit columns and the figure row's id
