@@ -51,6 +51,7 @@ class EventStore(Application[Any]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.acts = ActStore()  # the transcoder (built by the library's __init__) needs it
         self.pacer = Pacer()  # when to look at PostgreSQL's planner statistics again (``refresh_statistics``)
+        _check_reachable(kwargs.get("env") or {})
         try:
             super().__init__(*args, **kwargs)
         except LibraryProgrammingError:
@@ -160,6 +161,36 @@ class EventStore(Application[Any]):
         transcoder.register(LegalActByReference(self.acts))  # encodes (the last registration for a type wins)
 
 
+def _connect(env: Mapping[str, str]) -> psycopg.Connection[Any]:
+    """A direct connection to the PostgreSQL database the library's ``env`` names (5 s to connect)."""
+    return psycopg.connect(host=env.get("POSTGRES_HOST", "127.0.0.1"), port=env.get("POSTGRES_PORT", "5432"),
+                           dbname=env.get("POSTGRES_DBNAME", "postgres"), user=env.get("POSTGRES_USER", "postgres"),
+                           password=env.get("POSTGRES_PASSWORD") or None, connect_timeout=5)
+
+
+def _check_reachable(env: Mapping[str, str]) -> None:
+    """Raise ``ConfigurationError`` at once when the PostgreSQL database ``env`` names cannot be reached.
+
+    Without this the library's connection pool retries for 30 s and the operator gets its traceback
+    ("couldn't get a connection after 30.00 sec"), which hides the driver's reason: the server is not
+    running, the port is wrong, the database does not exist, the user is refused. One connection,
+    opened and closed before the library's pool starts; nothing for SQLite."""
+    if "POSTGRES_DBNAME" not in env:
+        return
+    try:
+        with _connect(env):
+            pass
+    except psycopg.Error as error:
+        where = f"{env.get('POSTGRES_HOST', '127.0.0.1')}:{env.get('POSTGRES_PORT', '5432')}"
+        reason = " ".join(str(error).split())  # the driver's reason, on one line (it never shows the password)
+        reason = reason if reason.endswith((".", "?")) else reason + "."
+        raise ConfigurationError(
+            f"STAFFING_DATABASE_URL: cannot connect to the PostgreSQL database {env.get('POSTGRES_DBNAME')!r} at "
+            f"{where} as {env.get('POSTGRES_USER', 'postgres')!r}: {reason} Check that the server is running and "
+            "that the URL's host, port, database and user are right (the database must exist: CREATE DATABASE)"
+        ) from error
+
+
 def _explain_schema(env: Mapping[str, str]) -> None:
     """Raise ``ConfigurationError`` when the PostgreSQL schema setting is why the library failed.
 
@@ -172,9 +203,7 @@ def _explain_schema(env: Mapping[str, str]) -> None:
     if not schema:
         return
     try:
-        with psycopg.connect(host=env.get("POSTGRES_HOST", "127.0.0.1"), port=env.get("POSTGRES_PORT", "5432"),
-                             dbname=env.get("POSTGRES_DBNAME", "postgres"), user=env.get("POSTGRES_USER", "postgres"),
-                             password=env.get("POSTGRES_PASSWORD") or None, connect_timeout=5) as conn:
+        with _connect(env) as conn:
             keyword = conn.execute("SELECT catdesc FROM pg_get_keywords() WHERE word = %s AND catcode IN ('R', 'C')",
                                    (schema,)).fetchone()
             exists = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()

@@ -2,12 +2,15 @@
 
 Found while importing the national history into PostgreSQL: a schema named ``national`` (a word
 PostgreSQL reserves for ``NATIONAL CHARACTER``) failed deep inside the event store's library with a
-syntax error about a type name, and a mistyped or missing schema with the driver's traceback.
+syntax error about a type name, and a mistyped or missing schema with the driver's traceback. A
+server that is down, a wrong port, a database never created or an unknown user made the library's
+pool wait 30 s and end in a traceback ("couldn't get a connection") that hid the driver's reason.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -69,3 +72,38 @@ def test_the_command_line_prints_a_configuration_error_without_a_traceback(tmp_p
     assert done.returncode == 2
     assert done.stderr.startswith("configuration error: STAFFING_DB_SCHEMA 'national' is a PostgreSQL keyword")
     assert "Traceback" not in done.stderr and "ProgrammingError" not in done.stderr
+
+
+def _closed_port() -> int:
+    """A local TCP port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_server_that_cannot_be_reached_is_explained_at_once(tmp_path: Path) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/test"
+    settings = Settings.from_env({"STAFFING_DATABASE_URL": url, "STAFFING_DATA_DIR": str(tmp_path)})
+    with pytest.raises(ConfigurationError, match="cannot connect to the PostgreSQL database 'test'") as refused:
+        EventStore(env=event_store_env(settings))
+    assert "Connection refused" in str(refused.value) and "server is running" in str(refused.value)
+
+
+def test_a_database_that_does_not_exist_is_explained(tmp_path: Path) -> None:
+    require_postgres()
+    missing = "t_missing_" + uuid.uuid4().hex[:8]
+    url = PG_URL.rsplit("/", 1)[0] + "/" + missing
+    settings = Settings.from_env({"STAFFING_DATABASE_URL": url, "STAFFING_DATA_DIR": str(tmp_path)})
+    with pytest.raises(ConfigurationError, match=f"database \"{missing}\" does not exist") as refused:
+        EventStore(env=event_store_env(settings))
+    assert "CREATE DATABASE" in str(refused.value)
+
+
+def test_the_command_line_explains_an_unreachable_server_without_waiting_or_a_traceback(tmp_path: Path) -> None:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}, "STAFFING_DATA_DIR": str(tmp_path),
+           "STAFFING_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{_closed_port()}/test"}
+    done = subprocess.run([sys.executable, "-m", "staffing", "status"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=20)  # the library's pool alone waited 30 s
+    assert done.returncode == 2
+    assert done.stderr.startswith("configuration error: STAFFING_DATABASE_URL: cannot connect")
+    assert "Traceback" not in done.stderr and "OperationalError" not in done.stderr
