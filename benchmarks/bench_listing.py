@@ -5,6 +5,7 @@ each checkout in turn, ``--rounds`` times, on the same data directory (read only
 only read it):
 
 - the full listing (``staffingReport`` of every unit, ~40 fields a row; target 3 s over HTTP);
+- the same listing as the CSV download (``/downloads/staffing.csv``; the same target);
 - the national summary (one rolled-up row per province and central body);
 - one unit's staffing, ``--units`` random units (p50 and p95).
 
@@ -70,6 +71,13 @@ def measure(cwd: Path, as_of: str, repeat: int, units: int) -> dict[str, Any]:
             assert _body(client, LISTING_GQL, {"d": as_of}) == body
 
         listing = _median(listing_body, repeat)
+        download = client.get("/downloads/staffing.csv", params={"asOf": as_of})
+        assert download.status_code == 200 and download.text.count("\n") == len(rows) + 1
+
+        def csv_body() -> None:
+            assert client.get("/downloads/staffing.csv", params={"asOf": as_of}).content == download.content
+
+        csv_s = _median(csv_body, repeat)
         summary = _median(lambda: _gql(client, SUMMARY_GQL, {"d": as_of}), repeat)
         timings = []
         for row in random.Random(2).sample(rows, min(units, len(rows))):
@@ -77,7 +85,8 @@ def measure(cwd: Path, as_of: str, repeat: int, units: int) -> dict[str, Any]:
             _gql(client, UNIT_GQL, {"u": row["unit"]["id"], "d": as_of})
             timings.append(time.perf_counter() - started)
         timings.sort()
-        return {"rows": len(rows), "body": hashlib.sha256(body).hexdigest(), "listing": listing, "summary": summary,
+        return {"rows": len(rows), "body": hashlib.sha256(body + download.content).hexdigest(), "listing": listing,
+                "csv": csv_s, "summary": summary,
                 "unit p50": timings[len(timings) // 2], "unit p95": timings[int(len(timings) * 0.95)]}
 
 
@@ -97,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         theirs = measure(args.baseline, args.as_of, args.repeat, args.units)
         ours = measure(HERE, args.as_of, args.repeat, args.units)
         assert theirs["rows"] == ours["rows"] and theirs["body"] == ours["body"], "the two checkouts answer differently"
-        for name in ("listing", "summary", "unit p50", "unit p95"):
+        for name in ("listing", "csv", "summary", "unit p50", "unit p95"):
             ratio = theirs[name] / ours[name]
             ratios.setdefault(name, []).append(ratio)
             report(f"round {number}: {name} ({ours['rows']:,.0f} rows): baseline {theirs[name] * 1000:,.1f} ms, "

@@ -222,6 +222,7 @@ def test_national_tables_and_the_listing_benchmark_run_small(tmp_path: Path) -> 
     text = _report(tmp_path, "bench_listing", "--baseline", str(ROOT), "--rounds", "1", "--repeat", "1", "--units",
                    "5", env=env)
     assert "round 1: listing (" in text and "listing: median ratio" in text and "unit p95: median ratio" in text
+    assert "round 1: csv (" in text and "csv: median ratio" in text
 
 
 def test_import_slice_benchmark_runs_on_the_tiny_history(tmp_path: Path) -> None:
