@@ -6,6 +6,8 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -23,6 +25,20 @@ def _report(tmp_path: Path, module: str, *arguments: str, env: dict[str, str] | 
                           env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr
     return out.read_text(encoding="utf-8")
+
+
+@contextmanager
+def _on_backend(env: dict[str, str], backend: str) -> Iterator[dict[str, str]]:
+    """``env`` as it is on SQLite; on PostgreSQL pointed at a fresh schema, dropped afterwards."""
+    if backend != "postgres":
+        yield env
+        return
+    require_postgres()
+    schema = new_pg_schema()
+    try:
+        yield {**env, "STAFFING_DATABASE_URL": PG_URL, "STAFFING_DB_SCHEMA": schema}
+    finally:
+        drop_pg_schema(schema)
 
 
 def _staffing(env: dict[str, str] | None, *arguments: str) -> None:
@@ -160,17 +176,9 @@ def test_queries_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path, backe
     (on PostgreSQL in the forms its planner needs: a LATERAL seek, the roots as an anti-join)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
     env["STAFFING_DATA_DIR"] = str(tmp_path)
-    schema = None
-    if backend == "postgres":
-        require_postgres()
-        schema = new_pg_schema()
-        env.update(STAFFING_DATABASE_URL=PG_URL, STAFFING_DB_SCHEMA=schema)
-    try:
+    with _on_backend(env, backend) as env:
         _staffing(env, "generate", "--scale", "tiny", "--seed", "2")
         text = _report(tmp_path, "bench_queries", "--http", "--units", "20", env=env)
-    finally:
-        if schema:
-            drop_pg_schema(schema)
     assert f"; backend {'sqlite' if backend == 'sqlite' else 'postgresql'}" in text
     assert text.count("national summary (") == 6 and "HTTP full listing as CSV" in text
     # the listing beside SQL giving the same cells in the same order (checked equal cell by cell)
@@ -289,19 +297,11 @@ def test_rebuild_floor_benchmark_measures_a_configured_ledger(tmp_path: Path, ba
     PostgreSQL its scratch schema goes into the configured database and is dropped afterwards."""
     env = {**os.environ, "STAFFING_DATA_DIR": str(tmp_path / "data")}
     env.pop("STAFFING_DATABASE_URL", None)
-    schema = None
-    if backend == "postgres":
-        require_postgres()
-        schema = new_pg_schema()
-        env.update(STAFFING_DATABASE_URL=PG_URL, STAFFING_DB_SCHEMA=schema)
-    try:
+    with _on_backend(env, backend) as env:
         history = tmp_path / "history.jsonl"
         _staffing(env, "generate", "--scale", "tiny", "--out", str(history), "--no-load")
         _staffing(env, "import", str(history), "--no-follow")
         text = _report(tmp_path, "bench_rebuild_floor", "--configured", "--repeat", "1", env=env)
-    finally:
-        if schema:
-            drop_pg_schema(schema)
     found = re.search(rf"the configured ledger: ([\d,]+) log entries; backend {backend}", text)
     assert found is not None and int(found.group(1).replace(",", "")) > 2000  # the tiny history's log
     assert f"over {found.group(1)} log entries" in text
