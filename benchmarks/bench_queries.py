@@ -151,6 +151,8 @@ def cells_sql(dialect: str, now: bool) -> str:
     sql = sql.replace("char(31)", "chr(31)").replace("char(30)", "chr(30)").replace("max(", "greatest(")
     sql = sql.replace("coalesce((SELECT x.until FROM", "coalesce((SELECT x.until::text FROM")
     return lateral(sql.replace("ORDER BY path", 'ORDER BY path COLLATE "C"'), "tree.unit_id", now)
+
+
 NAIVE_SQL = """SELECT unit_id, count(*) FROM person_versions
 WHERE valid_from <= :d AND valid_to > :d AND rec_from <= :p AND rec_to > :p AND status = 'ACTIVE' GROUP BY unit_id"""
 

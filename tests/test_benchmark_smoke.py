@@ -188,6 +188,20 @@ def test_queries_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path, backe
     assert "server peak resident memory" in text
 
 
+def test_personnel_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path, backend: str) -> None:
+    """A province's people, a diff between two knowledge moments and a unit's late facts over HTTP, each
+    list checked against the others and a hand-written SQL count (which had never run on PostgreSQL:
+    its recursive term's type did not match there)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
+    env["STAFFING_DATA_DIR"] = str(tmp_path)
+    with _on_backend(env, backend) as env:
+        _staffing(env, "generate", "--scale", "tiny", "--seed", "2")
+        text = _report(tmp_path, "bench_personnel", env=env)
+    assert f"; backend {'sqlite' if backend == 'sqlite' else 'postgresql'}" in text
+    assert re.search(r"a province's people \([\d,]+\): CSV download [\d,]+ ms", text), text
+    assert "diff of the province between two knowledge moments" in text and "recorded more than 60 days late" in text
+
+
 def test_verify_benchmark_runs_on_a_few_thousand_events(tmp_path: Path) -> None:
     text = _report(tmp_path, "bench_verify", "--events", "6000", "--repeat", "1")
     assert "6,000 events written through the chained recorder" in text and "verify, one process" in text
