@@ -561,7 +561,7 @@ class Queries:
         one's figures (what ``figure_rows`` gives for all of them), read by one statement; with the
         same shortcut for "known now" as ``figure_rows``."""
         rows = self._known_now_first(
-            conn, position, lambda now: conn.execute(_PREPARED.country[_dialect(conn), now],
+            conn, position, lambda now: conn.execute(_PREPARED.country[conn.dialect.name, now],
                                                      {"d": as_of, "p": position}).all())
         return rows, _country_figures(rows)
 
@@ -1133,6 +1133,17 @@ def _id_param(conn: Connection, ids: Sequence[str]) -> Any:
     return orjson.dumps(list(ids)).decode() if conn.dialect.name == "sqlite" else list(ids)
 
 
+def _seek(table: Any, unit: Any, now: bool, *columns: Any) -> Any:
+    """``columns`` of ``unit``'s latest figure row (``table``: ``unit_figures`` or an alias of it) that
+    starts on or before ``:d``, among the rows known at ``:p`` — "now": the open ones, an equality the
+    index answers. Rows known at one position partition valid time, so it is the row covering ``:d``
+    if any row does (the caller checks ``valid_to > :d``): one backward index scan."""
+    d, p = bindparam("d", type_=Date), bindparam("p", type_=BigInteger)
+    known = [table.c.rec_to == t.OPEN_POSITION] if now else [table.c.rec_from <= p, table.c.rec_to > p]
+    return (select(*columns).where(table.c.unit_id == unit, *known, table.c.valid_from <= d)
+            .order_by(table.c.valid_from.desc()).limit(1))
+
+
 class _Prepared:
     """The statements the hot read paths run, built once with bound parameters ``:d`` (as of),
     ``:p`` (knowledge position), ``:u`` (a unit) and ``:ids`` (many units), so a call costs the
@@ -1144,12 +1155,8 @@ class _Prepared:
         self.unit = (select(v.c.unit_id, v.c.code, v.c.name, v.c.kind, v.c.autonomy, v.c.parent_id, v.c.status)
                      .where(v.c.unit_id == bindparam("u"), visible(v, d, p), v.c.status == "ACTIVE"))
         columns = [f.c[name] for name in FIGURE_COLUMNS]
-        self.one_figure = (select(f.c.valid_to, *columns)
-                           .where(f.c.unit_id == bindparam("u"), f.c.valid_from <= d, f.c.rec_from <= p, f.c.rec_to > p)
-                           .order_by(f.c.valid_from.desc()).limit(1))
-        self.one_open_figure = (select(f.c.valid_to, *columns)
-                                .where(f.c.unit_id == bindparam("u"), f.c.rec_to == t.OPEN_POSITION, f.c.valid_from <= d)
-                                .order_by(f.c.valid_from.desc()).limit(1))
+        self.one_figure = _seek(f, bindparam("u"), False, f.c.valid_to, *columns)
+        self.one_open_figure = _seek(f, bindparam("u"), True, f.c.valid_to, *columns)
         self.tracked = select(t.tracking.c.position).where(t.tracking.c.name == "ledger")
         self.parent = select(v.c.parent_id).where(v.c.unit_id == bindparam("u"), visible(v, d, p)).limit(1)
         pv, info = t.person_versions, t.persons
@@ -1175,12 +1182,8 @@ class _Prepared:
         d, p = bindparam("d", type_=Date), bindparam("p", type_=BigInteger)
         v, f, x = t.unit_versions, t.unit_figures, t.excess_versions
         g, h = f.alias("g"), f.alias("h")
-        open_row = (select(g.c.row_id).where(g.c.unit_id == v.c.unit_id, g.c.rec_to == t.OPEN_POSITION,
-                                             g.c.valid_from <= d)
-                    .order_by(g.c.valid_from.desc()).limit(1).scalar_subquery())
-        known_row = (select(h.c.row_id).where(h.c.unit_id == v.c.unit_id, h.c.rec_from <= p, h.c.rec_to > p,
-                                              h.c.valid_from <= d)
-                     .order_by(h.c.valid_from.desc()).limit(1).scalar_subquery())
+        open_row = _seek(g, v.c.unit_id, True, g.c.row_id).scalar_subquery()
+        known_row = _seek(h, v.c.unit_id, False, h.c.row_id).scalar_subquery()
         tracked = (select(t.tracking.c.position).where(t.tracking.c.name == "ledger")).scalar_subquery()
         latest = case((p >= tracked, open_row), else_=known_row)
         until = (select(x.c.until).where(x.c.unit_id == v.c.unit_id, visible(x, d, p)).limit(1)
@@ -1204,17 +1207,14 @@ class _Prepared:
         d, p = bindparam("d", type_=Date), bindparam("p", type_=BigInteger)
         v, f = t.unit_versions, t.unit_figures
         g = f.alias("g")
-        known = [g.c.rec_to == t.OPEN_POSITION] if now else [g.c.rec_from <= p, g.c.rec_to > p]
         units = [v.c[n] for n in _UNIT_COLUMNS]
         in_force = (visible(v, d, p), v.c.status == "ACTIVE")
         if dialect == "postgresql":
-            found = (select(g.c.row_id.label("figure_row"), g.c.valid_to, *[g.c[n] for n in FIGURE_COLUMNS])
-                     .where(g.c.unit_id == v.c.unit_id, *known, g.c.valid_from <= d)
-                     .order_by(g.c.valid_from.desc()).limit(1).lateral("found"))
+            found = _seek(g, v.c.unit_id, now, g.c.row_id.label("figure_row"), g.c.valid_to,
+                          *[g.c[n] for n in FIGURE_COLUMNS]).lateral("found")
             return (select(*units, found.c.figure_row, *[found.c[n] for n in FIGURE_COLUMNS])
                     .select_from(v.outerjoin(found, found.c.valid_to > d)).where(*in_force))
-        latest = (select(g.c.row_id).where(g.c.unit_id == v.c.unit_id, *known, g.c.valid_from <= d)
-                  .order_by(g.c.valid_from.desc()).limit(1).scalar_subquery())
+        latest = _seek(g, v.c.unit_id, now, g.c.row_id).scalar_subquery()
         return (select(*units, f.c.row_id.label("figure_row"), *[f.c[n] for n in FIGURE_COLUMNS])
                 .select_from(v.outerjoin(f, and_(f.c.row_id == latest, f.c.valid_to > d)))
                 .where(*in_force))
@@ -1227,29 +1227,19 @@ class _Prepared:
         """
         found = self._figures.get((dialect, now))
         if found is None:
-            d, p = bindparam("d", type_=Date), bindparam("p", type_=BigInteger)
+            d = bindparam("d", type_=Date)
             f = t.unit_figures
-
-            def known(table: Any) -> list[Any]:  # rows known at :p (now: the open ones)
-                if now:
-                    return [table.c.rec_to == t.OPEN_POSITION]
-                return [table.c.rec_from <= p, table.c.rec_to > p]
-
             columns = [f.c[name] for name in FIGURE_COLUMNS]
             if dialect == "sqlite":
                 each = func.json_each(bindparam("ids", type_=String)).table_valued("value")
                 wanted = select(each.c.value.label("unit_id")).subquery("wanted")
                 g = f.alias("g")
-                latest = (select(g.c.row_id)
-                          .where(g.c.unit_id == wanted.c.unit_id, *known(g), g.c.valid_from <= d)
-                          .order_by(g.c.valid_from.desc()).limit(1).scalar_subquery())
+                latest = _seek(g, wanted.c.unit_id, now, g.c.row_id).scalar_subquery()
                 found = select(f.c.unit_id, *columns).where(f.c.row_id.in_(select(latest).select_from(wanted)),
                                                             f.c.valid_to > d)
             else:  # a LATERAL join: one backward index scan per id, reading the row it finds
                 ids = func.unnest(bindparam("ids", type_=ARRAY(String))).table_valued("unit_id").render_derived("ids")
-                row = (select(f.c.unit_id, f.c.valid_to, *columns)
-                       .where(f.c.unit_id == ids.c.unit_id, *known(f), f.c.valid_from <= d)
-                       .order_by(f.c.valid_from.desc()).limit(1).lateral("found"))
+                row = _seek(f, ids.c.unit_id, now, f.c.unit_id, f.c.valid_to, *columns).lateral("found")
                 found = (select(row.c.unit_id, *[row.c[name] for name in FIGURE_COLUMNS])
                          .select_from(ids).join(row, literal(True)).where(row.c.valid_to > d))
             self._figures[(dialect, now)] = found
@@ -1257,11 +1247,6 @@ class _Prepared:
 
 
 _PREPARED = _Prepared()
-
-
-def _dialect(conn: Connection) -> str:
-    """``"postgresql"`` or ``"sqlite"``: which of a statement's forms ``conn`` runs."""
-    return "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
 
 
 _FIRST_FIGURE = len(_UNIT_COLUMNS) + 1  # after the unit columns and the figure row's id
