@@ -41,6 +41,21 @@ def _on_backend(env: dict[str, str], backend: str) -> Iterator[dict[str, str]]:
         drop_pg_schema(schema)
 
 
+@contextmanager
+def _tiny_ledger(tmp_path: Path, backend: str) -> Iterator[dict[str, str]]:
+    """The environment of a tiny generated ledger (seed 2) in ``tmp_path`` on ``backend``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
+    env["STAFFING_DATA_DIR"] = str(tmp_path)
+    with _on_backend(env, backend) as env:
+        _staffing(env, "generate", "--scale", "tiny", "--seed", "2")
+        yield env
+
+
+def _dialect(backend: str) -> str:
+    """The database's name for ``backend`` as the benchmarks print it."""
+    return "postgresql" if backend == "postgres" else backend
+
+
 def _staffing(env: dict[str, str] | None, *arguments: str) -> None:
     """Run ``python -m staffing <arguments>`` from the checkout (it must succeed)."""
     done = subprocess.run([sys.executable, "-m", "staffing", *arguments], cwd=ROOT, env=env, capture_output=True,
@@ -174,12 +189,9 @@ def test_gc_times_reports_the_collections_of_the_module_it_runs(tmp_path: Path) 
 def test_queries_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path, backend: str) -> None:
     """Generate → serve → query over HTTP and in process, every figure checked against hand-written SQL
     (on PostgreSQL in the forms its planner needs: a LATERAL seek, the roots as an anti-join)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
-    env["STAFFING_DATA_DIR"] = str(tmp_path)
-    with _on_backend(env, backend) as env:
-        _staffing(env, "generate", "--scale", "tiny", "--seed", "2")
+    with _tiny_ledger(tmp_path, backend) as env:
         text = _report(tmp_path, "bench_queries", "--http", "--units", "20", env=env)
-    assert f"; backend {'sqlite' if backend == 'sqlite' else 'postgresql'}" in text
+    assert f"; backend {_dialect(backend)}" in text
     assert text.count("national summary (") == 6 and "HTTP full listing as CSV" in text
     # the listing beside SQL giving the same cells in the same order (checked equal cell by cell)
     assert text.count("every cell in the listing's order") == 6
@@ -192,12 +204,9 @@ def test_personnel_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path, bac
     """A province's people, a diff between two knowledge moments and a unit's late facts over HTTP, each
     list checked against the others and a hand-written SQL count (which had never run on PostgreSQL:
     its recursive term's type did not match there)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
-    env["STAFFING_DATA_DIR"] = str(tmp_path)
-    with _on_backend(env, backend) as env:
-        _staffing(env, "generate", "--scale", "tiny", "--seed", "2")
+    with _tiny_ledger(tmp_path, backend) as env:
         text = _report(tmp_path, "bench_personnel", env=env)
-    assert f"; backend {'sqlite' if backend == 'sqlite' else 'postgresql'}" in text
+    assert f"; backend {_dialect(backend)}" in text
     assert re.search(r"a province's people \([\d,]+\): CSV download [\d,]+ ms", text), text
     assert "diff of the province between two knowledge moments" in text and "recorded more than 60 days late" in text
 
