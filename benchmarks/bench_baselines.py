@@ -65,7 +65,9 @@ from sqlalchemy import func, select
 
 from benchmarks.bench_scale import PG_URL, _schema, _settings, history_arguments, imported_history, scratch_views
 from benchmarks.timing import Report, timed
-from staffing.bootstrap import Ledger, migrate
+from staffing.application.importer import ImportMode, import_lines, read_lines
+from staffing.application.warm import Warm
+from staffing.bootstrap import Ledger, build, migrate
 from staffing.domain.quota import quota_ledger_id
 from staffing.persistence import CACHE, DateAsISO, EventStore, LegalActAsDict, event_store_env
 from staffing.projections import tables as t
@@ -170,6 +172,45 @@ def _our_save(backend: str, tmp: str, chunks: list[list[Any]]) -> float:
         store.close()
 
 
+class _Unchecked(Warm):
+    """The import's own aggregate map, never emptied for a log head that did not move (nothing is written)."""
+
+    def check(self, head: int | None) -> None:
+        return None
+
+
+def _decided_only(backend: str, tmp: str) -> tuple[int, float]:
+    """The same history imported into a fresh ledger whose store writes nothing: each line parsed,
+    decided through the handlers and every event encoded by the store's mapper (its transcoder, as a
+    save would), then dropped — our import with its storage taken away, the ceiling of any import
+    that decides through the aggregates however fast it writes. Every aggregate stays in the import's
+    own map (``_Unchecked``), so nothing is read back from the empty store; snapshots are skipped.
+    Returns (log entries that would have been written, seconds)."""
+    ledger = build(_settings(backend, tmp, "decided_only"), inline_projection=False)
+    store: Any = ledger.store
+    written = [0]
+
+    def encode_only(events: Any) -> int:
+        for event in events:
+            store.mapper.to_stored_event(event)
+        written[0] += len(events)
+        return written[0]
+
+    store.save_events = encode_only
+    store.snapshot_if_due = lambda *args: None
+    try:
+        started = time.perf_counter()
+        outcome = import_lines(ledger.service, read_lines(Path(tmp) / "history.jsonl"),
+                               ImportMode.STOP_AT_FIRST_ERROR, warm=_Unchecked(prefetch=True))
+        elapsed = time.perf_counter() - started
+        assert outcome.ok, outcome.errors[:3]
+        return written[0], elapsed
+    finally:
+        ledger.close()
+        if backend == "postgres":
+            _schema("decided_only", create=False)
+
+
 def import_baselines(ledger: Ledger, backend: str, tmp: str, ours: tuple[int, float], report: Report) -> None:
     """Our import's rate against the library's batched save of the same events and a raw insert of its rows."""
     store = ledger.store
@@ -202,6 +243,13 @@ def import_baselines(ledger: Ledger, backend: str, tmp: str, ours: tuple[int, fl
            f"acts, insert; nothing parsed or decided): {ours_saved:.1f} s, {save_rate:,.0f}/s, "
            f"{save_rate / library_rate:.2f}x the library's save: the ceiling of an import that writes through it "
            f"(the import: {ours_rate / save_rate:.2f}x of it)")
+    would_write, decided = _decided_only(backend, tmp)
+    assert would_write == entries, (would_write, entries)
+    decide_rate = entries / decided
+    report(f"our import with nothing written (each line parsed, decided through the handlers, every event "
+           f"encoded; {entries:,} entries dropped): {decided:.1f} s, {decide_rate:,.0f}/s, "
+           f"{decide_rate / library_rate:.2f}x the library's save: the ceiling of any import deciding through "
+           f"the aggregates, however fast it writes (the target: 1.43x)")
 
 
 def _fresh_views(backend: str, tmp: str, name: str) -> ViewEngines:

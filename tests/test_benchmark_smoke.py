@@ -291,6 +291,7 @@ def test_baselines_benchmark_runs_the_library_runner_and_the_naive_replay(tmp_pa
     assert "the library's batched save of the same" in text and "raw executemany of its rows" in text
     assert "import ratio ours / the library's batched save: " in text
     assert "our event store's save alone of the same" in text and "the ceiling of an import" in text
+    assert "our import with nothing written" in text and "the ceiling of any import deciding" in text
     assert "the national summary" in text and "the largest top-level unit rolled up" in text
 
 
@@ -307,10 +308,14 @@ def test_rebuild_floor_benchmark_times_every_part_on_postgres(tmp_path: Path) ->
 
 def test_baselines_benchmark_saves_the_log_again_through_both_stores_on_sqlite(tmp_path: Path) -> None:
     """On SQLite: the library's save and our store's save each store every entry of the log again
-    (the benchmark asserts both counts) before their rates and the import's ratios are reported."""
+    (the benchmark asserts both counts) before their rates and the import's ratios are reported; the
+    import with nothing written decides every line and encodes as many entries as the log holds
+    (asserted too)."""
     text = _report(tmp_path, "bench_baselines", "--scale", "tiny", "--entries", "100", "--units", "5")
     assert "backend sqlite" in text and "the library's batched save of the same" in text
     assert "our event store's save alone of the same" in text and "x the library's save: the ceiling" in text
+    assert re.search(r"our import with nothing written \(.*; [\d,]+ entries dropped\): .* the ceiling of any "
+                     r"import deciding through the aggregates", text)
     assert "not measurable on SQLite (its recorder cannot subscribe)" in text
 
 
