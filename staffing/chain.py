@@ -46,7 +46,6 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from staffing.acts import ACTS_TABLE, altered
-from staffing.projections.checkpoint import BACKSTOP, Checkpointer
 
 __all__ = ["GENESIS", "Break", "ChainedPostgresRecorder", "ChainedSQLiteRecorder", "Report", "head", "link",
            "verify"]
@@ -97,33 +96,6 @@ def _pending_acts(recorder: Any) -> list[tuple[str, str, str, str]]:
 
 
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
-    """The library's SQLite recorder, writing the hash chain and the cited acts with the events.
-
-    Its write-ahead log is checkpointed off the committing thread (``checkpointer``, poked by
-    ``EventStore.save_events`` after each commit), as the read models' is (``staffing.projections.
-    checkpoint``): without it, the commit that takes the log past SQLite's 1,000 pages copies the
-    log back into the file and syncs it while the writer waits (issue 9: at national size the
-    event store's commit was 14% of an import's samples). The library's connections keep SQLite's
-    own automatic checkpoint as a backstop at ``BACKSTOP`` pages.
-    """
-
-    def __init__(self, datastore: Any, **kwargs: Any) -> None:
-        super().__init__(datastore, **kwargs)
-        pool = datastore.pool
-        path = pool.db_name
-        self.checkpointer: Checkpointer | None = None
-        if pool.is_sqlite_memory_mode or not path or path.startswith("file:"):
-            return
-        self.checkpointer = Checkpointer(path)
-        create = pool._create_connection
-
-        def create_connection() -> Any:
-            connection = create()
-            connection._sqlite_conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP}")
-            return connection
-
-        pool._create_connection = create_connection
-
     def _insert_rows(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
         """The library's insert (one statement per event, to read each row id) as one statement and one
         executemany: the events of a transaction get consecutive row ids, because no other connection

@@ -88,20 +88,10 @@ class EventStore(Application[Any]):
         processing_event: ProcessingEvent[Any] = ProcessingEvent()
         processing_event.events.extend(events)
         recordings = self._record(processing_event)
-        checkpointer = getattr(self.recorder, "checkpointer", None)
-        if checkpointer is not None:  # the log copied back into the file by a thread, not this commit
-            checkpointer.poke()
         self._notify(recordings)
         if self.pacer.due(len(recordings)):
             self.refresh_statistics()
         return recordings[-1].notification.id if recordings else None
-
-    def close(self) -> None:
-        """Close the library's connections, then stop the log's checkpoint thread (SQLite)."""
-        super().close()
-        checkpointer = getattr(self.recorder, "checkpointer", None)
-        if checkpointer is not None:
-            checkpointer.close()
 
     def refresh_statistics(self) -> list[str]:
         """On PostgreSQL, ``ANALYZE`` the store's tables whose planner statistics are stale
