@@ -66,7 +66,15 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.projection import Projection, ProjectionRunner
 from sqlalchemy import func, select
 
-from benchmarks.bench_scale import PG_URL, _schema, _settings, history_arguments, imported_history, scratch_views
+from benchmarks.bench_scale import (
+    PG_URL,
+    _schema,
+    _settings,
+    history_arguments,
+    history_file,
+    imported_history,
+    scratch_views,
+)
 from benchmarks.timing import Report, timed
 from staffing.application.importer import ImportMode, import_lines, read_lines
 from staffing.application.warm import Warm
@@ -204,7 +212,7 @@ def _decided_only(backend: str, tmp: str) -> tuple[int, float]:
     store.snapshot_if_due = lambda *args: None
     try:
         started = time.perf_counter()
-        outcome = import_lines(ledger.service, read_lines(Path(tmp) / "history.jsonl"),
+        outcome = import_lines(ledger.service, read_lines(history_file(tmp)),
                                ImportMode.STOP_AT_FIRST_ERROR, warm=_Unchecked(max_people=10**9, prefetch=True))
         elapsed = time.perf_counter() - started
         assert outcome.ok, outcome.errors[:3]

@@ -73,11 +73,16 @@ def history_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgres"))
 
 
+def history_file(tmp: str) -> Path:
+    """Where the benchmarks on the generated history write it under ``tmp`` (and read it again)."""
+    return Path(tmp) / "history.jsonl"
+
+
 def imported_history(args: argparse.Namespace, tmp: str, variant: str) -> tuple[Ledger, dict[str, int], ImportReport]:
     """The generated history of ``args`` imported through the handlers (500 commands per transaction)
     into a fresh ledger under ``tmp`` whose read models are left unprojected: (ledger, commands by
     name, the import's report)."""
-    history = Path(tmp) / "history.jsonl"
+    history = history_file(tmp)
     counts = generate(history, SCALES[args.scale], args.seed)
     ledger = build(_settings(args.backend, tmp, variant), inline_projection=False)
     outcome = import_lines(ledger.service, read_lines(history), ImportMode.STOP_AT_FIRST_ERROR)
@@ -116,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         lines.append(line)
 
     with tempfile.TemporaryDirectory() as tmp:
-        history = Path(tmp) / "history.jsonl"
+        history = history_file(tmp)
         counts = generate(history, SCALES[args.scale], args.seed)
         report(f"history: {args.scale} scale, seed {args.seed}, {sum(counts.values()):,} commands; "
                f"backend {args.backend}")
