@@ -20,9 +20,10 @@ from sqlalchemy.engine import make_url
 from staffing import planner
 from staffing.bootstrap import Ledger
 from staffing.planner import Pacer, analyze_stale
+from staffing.projections import rebuild as rebuild_module
 from staffing.projections import tables as t
 from staffing.projections.db import make_engines
-from staffing.projections.rebuild import rebuild
+from staffing.projections.rebuild import _secondary_indexes, rebuild
 from tests.builders import establish, recruit
 from tests.support import PG_URL, drop_pg_schema, new_pg_schema
 
@@ -97,20 +98,65 @@ def test_catching_up_analyzes_the_read_models_as_they_grow(ledger: Ledger, monke
                        lambda: [recruit(ledger.service, unit, effective_on=date(2021, 1, 1)) for _ in range(3)])
 
 
-def test_a_rebuild_leaves_every_read_model_table_analyzed(ledger: Ledger) -> None:
+@pytest.fixture
+def pg_target() -> Iterator[Callable[[], tuple[Any, str]]]:
+    """Fresh PostgreSQL read models to rebuild into: (engines, schema); dropped afterwards."""
+    made: list[tuple[Any, str]] = []
+
+    def make() -> tuple[Any, str]:
+        schema = new_pg_schema()
+        made.append((make_engines(make_url(PG_URL).set(drivername="postgresql+psycopg"), schema), schema))
+        return made[-1]
+
+    yield make
+    for engines, schema in made:
+        engines.dispose()
+        drop_pg_schema(schema)
+
+
+def _some_history(ledger: Ledger, people: int = 3) -> None:
     unit = establish(ledger.service, kind="COMMUNE", effective_on=date(2020, 1, 1))
-    for _ in range(3):
+    for _ in range(people):
         recruit(ledger.service, unit, effective_on=date(2021, 1, 1))
-    target_schema = new_pg_schema()
-    target: Any = make_engines(make_url(PG_URL).set(drivername="postgresql+psycopg"), target_schema)
-    try:
-        rebuild(ledger.store, target)
-        analyzed = _analyzed(target_schema)
-        assert set(analyzed) >= {table.name for table in t.metadata.sorted_tables}
-        assert all(analyzed.values()), [name for name, done in analyzed.items() if not done]
-    finally:
-        target.dispose()
-        drop_pg_schema(target_schema)
+
+
+def test_a_rebuild_leaves_every_read_model_table_analyzed_and_indexed(
+        ledger: Ledger, pg_target: Callable[[], tuple[Any, str]]) -> None:
+    """The last indexes and the statistics are made on two connections at once (``FINISHERS``), a
+    table at a time: every table of the target ends analyzed, and every secondary index exists."""
+    _some_history(ledger)
+    target, target_schema = pg_target()
+    rebuild(ledger.store, target)
+    analyzed = _analyzed(target_schema)
+    assert set(analyzed) >= {table.name for table in t.metadata.sorted_tables}
+    assert all(analyzed.values()), [name for name, done in analyzed.items() if not done]
+    with psycopg.connect(PG_URL) as conn:
+        indexes = {row[0] for row in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s",
+                                                  (target_schema,))}
+    assert {str(ix.name) for ix in _secondary_indexes()} <= indexes
+
+
+def test_a_rebuild_analyzes_during_its_load_only_once_it_reads_back(
+        ledger: Ledger, pg_target: Callable[[], tuple[Any, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a rebuild holds every series it reads nothing back, so nothing needs planning: no
+    ``ANALYZE`` before its load is over (it was ~6% of a province rebuild). Once it starts forgetting
+    (``max_states``), the read-backs that follow are planned from statistics: every table is analyzed
+    at once, then as it grows (its ``Pacer``)."""
+    _some_history(ledger, people=6)
+    looks: list[bool] = []
+    real = rebuild_module.refresh_statistics
+
+    def watched(conn: Any, everything: bool = False) -> list[str]:
+        looks.append(everything)
+        return real(conn, everything=everything)
+
+    monkeypatch.setattr(rebuild_module, "refresh_statistics", watched)
+    monkeypatch.setattr(rebuild_module, "Pacer", lambda: Pacer(every=1))  # looks after every batch if asked
+    last = ledger.store.recorder.max_notification_id()
+    assert rebuild(ledger.store, pg_target()[0], batch_size=2) == last
+    assert looks == []
+    assert rebuild(ledger.store, pg_target()[0], batch_size=2, max_states=1) == last
+    assert looks[0] is True and False in looks[1:], looks
 
 
 def test_a_failing_analysis_never_fails_the_command_it_follows(ledger: Ledger, monkeypatch: pytest.MonkeyPatch,
