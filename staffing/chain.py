@@ -414,19 +414,22 @@ def load_act(recorder: Any, key: str) -> tuple[str, str, str] | None:
 
 
 def load_acts(recorder: Any, keys: list[str]) -> list[tuple[str, str, str, str]]:
-    """(key, number, issuer, signed_on) of the stored acts among ``keys``, one read per 500."""
+    """(key, number, issuer, signed_on) of the stored acts among ``keys``: on SQLite one read per 500
+    (a statement's parameters are bounded, 999 in older builds); on PostgreSQL one read of them all,
+    as one array parameter (a projector's batch cites ~5,000 acts: one read per 500 took 2.5x as long,
+    each a round trip to the server; ``benchmarks/RESULTS.md`` section 29)."""
     found: list[Sequence[Any]] = []
-    for i in range(0, len(keys), 500):
-        chunk = keys[i:i + 500]
-        if isinstance(recorder, SQLiteApplicationRecorder):
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
             found.extend(_sqlite_rows(recorder, f"SELECT key, number, issuer, signed_on FROM {ACTS_TABLE} "
                                                 f"WHERE key IN ({', '.join('?' * len(chunk))})", chunk))
-        elif isinstance(recorder, PostgresApplicationRecorder):
-            with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
-                cursor.execute(SQL("SELECT key, number, issuer, signed_on FROM {schema}.{acts} WHERE key = ANY(%s)")
-                               .format(schema=Identifier(recorder.datastore.schema), acts=Identifier(ACTS_TABLE)),
-                               (chunk,))
-                found.extend(cursor.fetchall())
+    elif isinstance(recorder, PostgresApplicationRecorder) and keys:
+        with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+            cursor.execute(SQL("SELECT key, number, issuer, signed_on FROM {schema}.{acts} WHERE key = ANY(%s)")
+                           .format(schema=Identifier(recorder.datastore.schema), acts=Identifier(ACTS_TABLE)),
+                           (keys,))
+            found.extend(cursor.fetchall())
     return [(str(k), str(n), str(i), str(s)) for k, n, i, s in found]
 
 
