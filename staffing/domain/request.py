@@ -8,6 +8,7 @@ the loser reads back the winner's result.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -18,7 +19,13 @@ __all__ = ["Request", "request_id"]
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:staffing-ledger:request")
 
 
+@lru_cache(maxsize=4096)
 def request_id(key: str) -> UUID:
+    """The id of the request remembered under ``key`` (a name-based UUID: the same key, the same id).
+
+    Cached because one command asks for it up to four times as it is decided and saved (repeats in
+    its batch, its earlier run, its new record, the ids its batch reads together) and each ``uuid5``
+    hashes the key again: ~4 µs a time, ~5% of deciding a command in a bulk import."""
     return uuid5(_NAMESPACE, key)
 
 
