@@ -202,9 +202,9 @@ def _finish_in_parallel(engine: Engine, made: set[str]) -> None:
     ``rebuild`` has returned, and the tables' rows do not depend on their indexes.
     """
     with engine.connect() as conn:
-        sizes: dict[str, int] = dict(conn.execute(text(
+        sizes = {str(name): int(size) for name, size in conn.execute(text(
             "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
-            "WHERE c.relnamespace = current_schema()::regnamespace")).tuples().all())
+            "WHERE c.relnamespace = current_schema()::regnamespace"))}
     tables = {table.name: [ix for ix in sorted(table.indexes, key=lambda i: str(i.name))
                            if not ix.unique and ix.name not in made] for table in t.metadata.sorted_tables}
     tables[ALEMBIC_TABLE] = []  # migrated into the target: analyzed too, as every table of its schema
