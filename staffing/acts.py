@@ -11,7 +11,7 @@ act. Events stored before this change hold the whole act (``legal_act``) and loa
 
 Decoding looks the key up in a per-store cache, then in the table. A projector decoding thousands
 of events first ``prefetch``es the acts they cite, found in the stored bytes, with one read per 500
-(one read per act was a fifth of a rebuild: most generated facts cite an act of their own). The
+on SQLite and one in all on PostgreSQL (one read per act was a fifth of a rebuild: most generated facts cite an act of their own). The
 cache is bounded (``MAX_CACHED``): a national history cites millions of acts.
 """
 
@@ -53,15 +53,25 @@ class ActStore:
 
     def _remember(self, key: str, act: LegalAct) -> None:
         if len(self.by_key) >= MAX_CACHED:
-            self.by_key.clear()
-            self.keys.clear()
+            self._start_again()
         self.by_key[key], self.keys[act] = act, key
+
+    def _start_again(self) -> None:
+        self.by_key.clear()
+        self.keys.clear()
 
     def prefetch(self, states: Iterable[bytes]) -> int:
         """Load, in bulk, the acts that the stored event states cite and the cache lacks; returns how many."""
         if self.bulk_loader is None:
             return 0
-        wanted = {m.decode() for state in states for m in _REFERENCE.findall(state)} - self.by_key.keys()
+        cited = {m.decode() for state in states for m in _REFERENCE.findall(state)}
+        wanted = cited - self.by_key.keys()
+        if len(self.by_key) + len(wanted) > MAX_CACHED:
+            # start again before the read (and read every act cited), not in the middle of it: that
+            # dropped acts just read or held, and each was then read again on its own as its event
+            # was decoded (~1.4% of a national rebuild's samples on PostgreSQL, RESULTS.md section 29)
+            self._start_again()
+            wanted = cited
         if len(wanted) > MAX_CACHED // 2:
             return 0  # more than the cache holds: leave them to be read one by one
         for key, number, issuer, signed_on in self.bulk_loader(sorted(wanted)):

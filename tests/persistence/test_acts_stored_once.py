@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from staffing import acts as acts_module
+from staffing.acts import act_key
 from staffing.application import MergeUnits, NewUnit
 from staffing.application.commands import EstablishUnit
 from staffing.application.service import Item
@@ -141,3 +144,27 @@ def test_the_acts_of_many_facts_are_read_together_past_one_statement_s_parameter
     found = load_acts(ledger.store.recorder, [*keys, "never-stored"])
     assert sorted(found) == sorted((k, a.number, a.issuer, a.signed_on.isoformat()) for k, a in zip(keys, acts, strict=True))
     assert load_acts(ledger.store.recorder, []) == []
+
+
+def test_a_full_act_cache_starts_again_before_a_batch_s_acts_are_read_not_in_the_middle(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache is bounded (``MAX_CACHED``). When a batch's acts do not fit beside what it holds, it
+    starts again *before* reading them, and reads every act the batch cites: clearing it while they
+    were being remembered dropped acts just read or held, each then read again on its own as its
+    event was decoded."""
+    monkeypatch.setattr(acts_module, "MAX_CACHED", 10)
+    acts = {act_key(f"{n}/QĐ", "UBND", "2020-01-01"): (f"{n}/QĐ", "UBND", "2020-01-01") for n in range(13)}
+    keys = list(acts)
+    store = acts_module.ActStore()
+    singles: list[str] = []
+    store.bulk_loader = lambda wanted: [(k, *acts[k]) for k in wanted]
+    store.loader = lambda key: singles.append(key) or acts[key]
+
+    def citing(cited: list[str]) -> list[bytes]:
+        return [b'{"_type_":"legal_act_ref","_data_":"%s"}' % k.encode() for k in cited]
+
+    assert store.prefetch(citing(keys[0:5])) == 5
+    assert store.prefetch(citing(keys[5:10])) == 5  # the cache is full
+    assert store.prefetch(citing(keys[8:13])) == 5  # 2 held, 3 new: it starts again and reads all 5
+    assert [store.act(k).number for k in keys[8:13]] == [acts[k][0] for k in keys[8:13]]
+    assert singles == []  # every act the batch cites came from its one read
