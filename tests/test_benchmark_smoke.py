@@ -340,3 +340,24 @@ def test_rebuild_floor_benchmark_measures_a_configured_ledger(tmp_path: Path, ba
         with psycopg.connect(PG_URL) as conn:
             left = conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'bench_scale_floor_rebuilt'")
             assert left.fetchone() == (0,)  # the scratch schema did not outlive the run
+
+
+def test_rebuild_once_rebuilds_and_decodes_the_configured_ledger(tmp_path: Path, backend: str) -> None:
+    """``rebuild_once`` (old-against-new pairs, section 29): one line per run with every entry of the
+    configured ledger, and its scratch read models dropped afterwards."""
+    with _tiny_ledger(tmp_path, backend) as env:
+        lines = []
+        for what in ("rebuild", "decode"):
+            done = subprocess.run([sys.executable, "-m", "benchmarks.rebuild_once", what, "--label", "smoke"],
+                                  cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, done.stderr
+            lines.append(done.stdout.strip())
+        if backend == "postgres":
+            with psycopg.connect(PG_URL) as conn:
+                left = conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'bench_scale_rebuild_once'")
+                assert left.fetchone() == (0,)
+    pattern = rf"(rebuild|decode) smoke \({backend}\): ([\d,]+) entries in [\d.]+ s, [\d,]+/s; user [\d.]+ s, peak"
+    found = [re.match(pattern, line) for line in lines]
+    assert all(found), lines
+    counts = {int(m.group(2).replace(",", "")) for m in found if m}
+    assert len(counts) == 1 and counts.pop() > 2000  # both read the whole tiny log

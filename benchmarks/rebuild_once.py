@@ -1,0 +1,65 @@
+"""One rebuild of the configured ledger's read models, or its decoding baseline, timed in process.
+
+For old-against-new pairs of the rebuild on one ledger (``benchmarks/RESULTS.md`` section 29): the
+ledger ``STAFFING_*`` configures (e.g. a history imported with ``python -m staffing import F
+--no-follow``) is rebuilt into fresh scratch read models beside it (a SQLite file in a temporary
+folder, or a scratch schema in the same PostgreSQL database), which are dropped afterwards. Run it
+alternately with ``PYTHONPATH`` set to a worktree of the older commit (``git worktree add``) and
+without; each run prints one line: entries, seconds, entries/s, the process's user CPU seconds and
+peak resident memory.
+
+Usage: STAFFING_DATA_DIR=... [STAFFING_DATABASE_URL=... STAFFING_DB_SCHEMA=...]
+       python -m benchmarks.rebuild_once [rebuild|decode] [--label TEXT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+
+from benchmarks.bench_projection import decode_all
+from benchmarks.bench_scale import _schema, scratch_views
+from staffing.config import Settings
+from staffing.persistence import EventStore, event_store_env
+from staffing.projections.projector import BATCH_SIZE
+from staffing.projections.rebuild import rebuild
+
+#: the scratch read models' name (a schema ``bench_scale_rebuild_once`` on PostgreSQL)
+SCRATCH = "rebuild_once"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("what", nargs="?", default="rebuild", choices=("rebuild", "decode"))
+    parser.add_argument("--label", default="", help="printed with the figures (e.g. the commit)")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    backend = "sqlite" if settings.is_sqlite else "postgres"
+    pg_url = settings.views_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    store = EventStore(env=event_store_env(settings))
+    try:
+        entries = store.recorder.max_notification_id() or 0
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            if args.what == "decode":
+                decode_all(store, BATCH_SIZE)
+            else:
+                target = scratch_views(backend, tmp, SCRATCH, pg_url)
+                try:
+                    assert rebuild(store, target) == entries
+                finally:
+                    target.dispose()
+                    if backend == "postgres":
+                        _schema(SCRATCH, create=False, pg_url=pg_url)
+            seconds = time.perf_counter() - started
+    finally:
+        store.close()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"{args.what} {args.label} ({backend}): {entries:,} entries in {seconds:.2f} s, {entries / seconds:,.0f}/s; "
+          f"user {usage.ru_utime:.1f} s, peak {usage.ru_maxrss / 1024:,.0f} MiB", flush=True)
+
+
+if __name__ == "__main__":
+    main()
