@@ -178,6 +178,15 @@ def _summary(report: Report, times: dict[str, list[float]], entries: int, needed
            f"{'below' if m['decode'] / target < floor else 'above'} the floor")
 
 
+def configured_ledger() -> tuple[str, str, Any]:
+    """The ledger ``STAFFING_*`` configures: (its backend, the URL its scratch schemas go into on
+    PostgreSQL — its own database, beside the ledger they rebuild —, its event store, to be closed)."""
+    settings = Settings.from_env()
+    backend = "sqlite" if settings.is_sqlite else "postgres"
+    pg_url = settings.views_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return backend, pg_url, EventStore(env=event_store_env(settings))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     history_arguments(parser)
@@ -190,11 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     report = Report()
     with tempfile.TemporaryDirectory() as tmp:
         if args.configured:
-            settings = Settings.from_env()
-            backend = "sqlite" if settings.is_sqlite else "postgres"
-            # the scratch schema goes into the configured database, beside the ledger it rebuilds
-            pg_url = settings.views_url.set(drivername="postgresql").render_as_string(hide_password=False)
-            store = EventStore(env=event_store_env(settings))
+            backend, pg_url, store = configured_ledger()
             try:
                 entries = store.recorder.max_notification_id() or 0
                 report(f"the configured ledger: {entries:,} log entries; backend {backend}")

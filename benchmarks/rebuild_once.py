@@ -20,9 +20,8 @@ import tempfile
 import time
 
 from benchmarks.bench_projection import decode_all
+from benchmarks.bench_rebuild_floor import configured_ledger
 from benchmarks.bench_scale import _schema, scratch_views
-from staffing.config import Settings
-from staffing.persistence import EventStore, event_store_env
 from staffing.projections.projector import BATCH_SIZE
 from staffing.projections.rebuild import rebuild
 
@@ -35,10 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("what", nargs="?", default="rebuild", choices=("rebuild", "decode"))
     parser.add_argument("--label", default="", help="printed with the figures (e.g. the commit)")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
-    backend = "sqlite" if settings.is_sqlite else "postgres"
-    pg_url = settings.views_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    store = EventStore(env=event_store_env(settings))
+    backend, pg_url, store = configured_ledger()
     try:
         entries = store.recorder.max_notification_id() or 0
         with tempfile.TemporaryDirectory() as tmp:
