@@ -11,8 +11,9 @@ act. Events stored before this change hold the whole act (``legal_act``) and loa
 
 Decoding looks the key up in a per-store cache, then in the table. A projector decoding thousands
 of events first ``prefetch``es the acts they cite, found in the stored bytes, with one read per 500
-on SQLite and one in all on PostgreSQL (one read per act was a fifth of a rebuild: most generated facts cite an act of their own). The
-cache is bounded (``MAX_CACHED``): a national history cites millions of acts.
+on SQLite and one in all on PostgreSQL (one read per act was a fifth of a rebuild: most generated
+facts cite an act of their own). The cache is bounded (``MAX_CACHED``): a national history cites
+millions of acts.
 """
 
 from __future__ import annotations
