@@ -139,7 +139,7 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_s
 def _load(conn: Connection, projector: Projector, recorder: Any, recorded_us: int, batch_size: int,
           max_states: int) -> int:
     """Apply the whole log in batches to the empty tables of ``conn`` (indexes dropped, then made)."""
-    applied = 0
+    applied, sqlite = 0, conn.dialect.name == "sqlite"
     with conn.begin():
         for index in _secondary_indexes():
             if index.name not in KEPT_INDEXES:
@@ -162,10 +162,10 @@ def _load(conn: Connection, projector: Projector, recorder: Any, recorded_us: in
             if too_many and not made >= LOAD_INDEXES:  # the read-backs after ``forget`` go through these
                 _make_indexes(conn, LOAD_INDEXES, made)
                 refresh_statistics(conn, everything=True)  # ... planned from the rows loaded so far
-            if last_batch and conn.dialect.name == "sqlite":  # every other index once the rows are in
+            if last_batch and sqlite:  # every other index once the rows are in
                 _make_indexes(conn, {str(index.name) for index in _secondary_indexes()}, made)
         if last_batch:
-            if conn.dialect.name != "sqlite":
+            if not sqlite:
                 _finish_in_parallel(conn.engine, made)
             return applied
         if made >= LOAD_INDEXES and pacer.due(len(notifications)):  # only read-backs need statistics
@@ -205,9 +205,11 @@ def _finish_in_parallel(engine: Engine, made: set[str]) -> None:
         sizes = {str(name): int(size) for name, size in conn.execute(text(
             "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
             "WHERE c.relnamespace = current_schema()::regnamespace"))}
-    tables = {table.name: [ix for ix in sorted(table.indexes, key=lambda i: str(i.name))
-                           if not ix.unique and ix.name not in made] for table in t.metadata.sorted_tables}
+    tables: dict[str, list[Index]] = {table.name: [] for table in t.metadata.sorted_tables}
     tables[ALEMBIC_TABLE] = []  # migrated into the target: analyzed too, as every table of its schema
+    for index in _secondary_indexes():
+        if index.name not in made:
+            tables[index.table.name].append(index)  # type: ignore[union-attr]
     pending = deque(sorted(tables.items(), key=lambda item: -int(sizes.get(item[0], 0))))
 
     def finish() -> None:
