@@ -15,16 +15,15 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from staffing import planner
 from staffing.bootstrap import Ledger
 from staffing.planner import Pacer, analyze_stale
 from staffing.projections import rebuild as rebuild_module
 from staffing.projections import tables as t
-from staffing.projections.db import make_engines
 from staffing.projections.rebuild import _secondary_indexes, rebuild
 from tests.builders import establish, recruit
+from tests.projections.test_rebuild import fresh_target  # noqa: F401 (a fixture)
 from tests.support import PG_URL, drop_pg_schema, new_pg_schema
 
 BACKENDS = ("postgres",)  # SQLite's planner uses no statistics unless asked: nothing to keep fresh
@@ -98,20 +97,10 @@ def test_catching_up_analyzes_the_read_models_as_they_grow(ledger: Ledger, monke
                        lambda: [recruit(ledger.service, unit, effective_on=date(2021, 1, 1)) for _ in range(3)])
 
 
-@pytest.fixture
-def pg_target() -> Iterator[Callable[[], tuple[Any, str]]]:
-    """Fresh PostgreSQL read models to rebuild into: (engines, schema); dropped afterwards."""
-    made: list[tuple[Any, str]] = []
-
-    def make() -> tuple[Any, str]:
-        schema = new_pg_schema()
-        made.append((make_engines(make_url(PG_URL).set(drivername="postgresql+psycopg"), schema), schema))
-        return made[-1]
-
-    yield make
-    for engines, schema in made:
-        engines.dispose()
-        drop_pg_schema(schema)
+def _schema_of(engines: Any) -> str:
+    """The scratch schema a ``fresh_target`` of PostgreSQL read models lives in."""
+    with engines.read.connect() as conn:
+        return str(conn.exec_driver_sql("SELECT current_schema()").scalar_one())
 
 
 def _some_history(ledger: Ledger, people: int = 3) -> None:
@@ -121,11 +110,12 @@ def _some_history(ledger: Ledger, people: int = 3) -> None:
 
 
 def test_a_rebuild_leaves_every_read_model_table_analyzed_and_indexed(
-        ledger: Ledger, pg_target: Callable[[], tuple[Any, str]]) -> None:
+        ledger: Ledger, fresh_target: Any) -> None:  # noqa: F811
     """The last indexes and the statistics are made on two connections at once (``FINISHERS``), a
     table at a time: every table of the target ends analyzed, and every secondary index exists."""
     _some_history(ledger)
-    target, target_schema = pg_target()
+    target = fresh_target()
+    target_schema = _schema_of(target)
     rebuild(ledger.store, target)
     analyzed = _analyzed(target_schema)
     assert set(analyzed) >= {table.name for table in t.metadata.sorted_tables}
@@ -137,7 +127,7 @@ def test_a_rebuild_leaves_every_read_model_table_analyzed_and_indexed(
 
 
 def test_a_rebuild_analyzes_during_its_load_only_once_it_reads_back(
-        ledger: Ledger, pg_target: Callable[[], tuple[Any, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+        ledger: Ledger, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     """While a rebuild holds every series it reads nothing back, so nothing needs planning: no
     ``ANALYZE`` before its load is over (it was ~6% of a province rebuild). Once it starts forgetting
     (``max_states``), the read-backs that follow are planned from statistics: every table is analyzed
@@ -153,9 +143,9 @@ def test_a_rebuild_analyzes_during_its_load_only_once_it_reads_back(
     monkeypatch.setattr(rebuild_module, "refresh_statistics", watched)
     monkeypatch.setattr(rebuild_module, "Pacer", lambda: Pacer(every=1))  # looks after every batch if asked
     last = ledger.store.recorder.max_notification_id()
-    assert rebuild(ledger.store, pg_target()[0], batch_size=2) == last
+    assert rebuild(ledger.store, fresh_target(), batch_size=2) == last
     assert looks == []
-    assert rebuild(ledger.store, pg_target()[0], batch_size=2, max_states=1) == last
+    assert rebuild(ledger.store, fresh_target(), batch_size=2, max_states=1) == last
     assert looks[0] is True and False in looks[1:], looks
 
 
