@@ -145,10 +145,13 @@ class Rollup:
     # ------------------------------------------------------------------ one flush
     def flush(self, created_units: Sequence[tuple[str, Any]], closed_units: Sequence[tuple[str, Any]],
               unit_rows: Callable[[str], list[Any]], created_figures: Sequence[Any], closed_figures: Sequence[Any],
-              open_figures: Callable[[Mapping[str, date]], dict[str, list[Any]]]) -> None:
+              open_figures: Callable[[Mapping[str, date]], dict[str, list[Any]]],
+              hold_units: Callable[[set[str]], object] | None = None) -> None:
         """Derive the deltas of one flush of the series: the unit rows created and closed in it (key,
         row); ``unit_rows(u)`` a unit's rows believed at some position of the flush; the figure rows
-        created and closed; ``open_figures(since)`` each unit's believed figure rows that end after its day."""
+        created and closed; ``open_figures(since)`` each unit's believed figure rows that end after its
+        day; ``hold_units(units)``, a hint, reads the rows of every unit a re-rooting walks together,
+        before ``unit_rows`` asks for them one by one."""
         changes = [(unit, row.rec_from) for unit, row in created_units]
         changes += [(unit, row.rec_to) for unit, row in closed_units]
         positions = [p for _, p in changes] + [r.rec_from for r in created_figures]
@@ -160,7 +163,7 @@ class Rollup:
             parent = row.values[_PARENT]
             if parent is not None:
                 self.children[parent].add(unit)
-        created_roots, closed_roots = self._retree(changes, unit_rows, after)
+        created_roots, closed_roots = self._retree(changes, unit_rows, after, hold_units)
         figures_by_unit: dict[str, list[Any]] = defaultdict(list)
         changed: set[int] = set()
         for r in (*created_figures, *closed_figures):
@@ -194,7 +197,8 @@ class Rollup:
 
     # ------------------------------------------------------------------ the roots
     def _retree(self, changes: Sequence[tuple[str, int]], unit_rows: Callable[[str], list[Any]],
-                after: int) -> tuple[list[RootRow], list[RootRow]]:
+                after: int, hold_units: Callable[[set[str]], object] | None = None
+                ) -> tuple[list[RootRow], list[RootRow]]:
         """Re-derive, at each position where a unit row changed, the root rows of that unit and of every
         unit below it (as the rows believed at that position place them); returns the rows created and
         closed."""
@@ -204,7 +208,10 @@ class Rollup:
         if not by_position:
             return [], []
         below = self._descendants({u for units in by_position.values() for u in units}, after)
-        self._load_roots({u for units in by_position.values() for u in units for u in below[u]} - set(self.roots))
+        walked = {u for units in by_position.values() for u in units for u in below[u]}
+        if hold_units is not None:  # the walk below asks for each of these units' rows (issue 9: a
+            hold_units(walked)  # merger re-roots thousands of units; one read each on a long log)
+        self._load_roots(walked - set(self.roots))
         created: list[RootRow] = []
         closed: list[RootRow] = []
         for position in sorted(by_position):

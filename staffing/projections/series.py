@@ -386,4 +386,5 @@ class SeriesBatch:
         def unit_rows(unit: str) -> list[_Row]:
             return [*self._state("unit", unit).rows, *closed_units.get(unit, ())]
 
-        self.rollup.flush(created, closed, unit_rows, created_figures, closed_figures, self.figures.open_rows)
+        self.rollup.flush(created, closed, unit_rows, created_figures, closed_figures, self.figures.open_rows,
+                          lambda units: self.preload(("unit", unit) for unit in units))

@@ -9,12 +9,18 @@ file that has both indexes, for every series and both ways of reading back (one 
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from datetime import date
 
+import pytest
+from sqlalchemy import Connection, select
+
+from staffing.application.commands import MoveUnit
 from staffing.bootstrap import Ledger
+from staffing.domain.values import UnitKind
 from staffing.projections.projector import SERIES
 from staffing.projections.series import SeriesBatch, believed_rows
-from tests.builders import establish
+from staffing.projections.tables import OPEN_POSITION, unit_roots
+from tests.builders import an_act, establish
 
 BACKENDS = ("sqlite",)
 
@@ -40,3 +46,34 @@ def test_every_series_reads_its_believed_rows_back_through_its_key_index(ledger:
             for plan in (many, one):
                 assert key_index in plan, f"{spec.name}: {plan}"
     assert "ix_unit_versions_rec" in {ix.name for ix in SERIES[0].table.indexes}  # the index that misled it
+
+
+def test_a_re_rooting_reads_the_units_it_walks_together_not_one_by_one(
+        ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Moving a district re-derives the roots of every commune under it (``Rollup._retree``), and
+    the walk asks for each one's unit rows. With nothing held (a projector whose states were
+    dropped, a rebuild past ``max_states``), those units are read back together before the walk
+    (``hold_units``) instead of one read each: on the national history each 2025 merger re-roots
+    thousands of units."""
+    a = establish(ledger.service, kind=UnitKind.PROVINCE, name="Tỉnh A")
+    b = establish(ledger.service, kind=UnitKind.PROVINCE, name="Tỉnh B")
+    district = establish(ledger.service, parent_id=a, kind=UnitKind.DISTRICT, name="Huyện C")
+    communes = {establish(ledger.service, parent_id=district, kind=UnitKind.COMMUNE, name=f"Xã {i}")
+                for i in range(6)}
+    ledger.projector._carried = None  # nothing held: every series touched is read back
+    one_by_one: list[tuple[str, str]] = []
+    original = SeriesBatch._load
+
+    def counted(self: SeriesBatch, series: str, key: str) -> object:
+        one_by_one.append((series, key))
+        return original(self, series, key)
+
+    monkeypatch.setattr(SeriesBatch, "_load", counted)
+    ledger.service.execute(MoveUnit(unit_id=district, new_parent_id=b, effective_on=date(2025, 7, 1), act=an_act()))
+    walked = {key for series, key in one_by_one if series == "unit"}
+    assert walked & communes == set(), f"read one by one: {len(walked & communes)} of the 6 communes"
+    with ledger.engines.read.connect() as conn:  # and the move did re-root them
+        roots = {(r.unit_id, r.root_id) for r in conn.execute(
+            select(unit_roots.c.unit_id, unit_roots.c.root_id).where(
+                unit_roots.c.rec_to == OPEN_POSITION, unit_roots.c.valid_from == date(2025, 7, 1)))}
+    assert {(c, b) for c in communes} <= roots
