@@ -96,9 +96,19 @@ class FigureBatch:
             conn.execute(select(func.coalesce(func.max(unit_figures.c.row_id), 0))).scalar_one()) + 1
 
     def forget(self) -> None:
-        """Drop the units' rows held (all written): they are read back when next touched."""
-        self.units.clear()
-        self.held_from.clear()
+        """Drop the units' rows held (all written) but each unit's last one: the older ones are read
+        back when a change reaches them.
+
+        Why keep the last row (issue 9): facts come mostly in date order, so a unit's next change
+        starts within its last row; a national rebuild forgets every ~200,000 series and then read
+        back the figure rows of each unit the next batch touched (5–7% of the yearly flow's time on
+        PostgreSQL). A unit held from the start of its last row holds every row ending after that
+        day (``held_from``), so a change before it reads the older rows, as for any unit held."""
+        for unit, rows in self.units.items():
+            if len(rows) > 1:
+                del rows[:-1]
+            if rows:
+                self.held_from[unit] = max(self.held_from[unit], rows[0].valid_from)
         self.fresh = False
 
     # ------------------------------------------------------------------ contributions

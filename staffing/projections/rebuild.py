@@ -112,8 +112,13 @@ KEPT_INDEXES = frozenset({"ix_facts_ledger"})
 #: series held in memory by a rebuild before it starts reading them back (a few hundred MB)
 MAX_STATES = 200_000
 
+#: the bytes of forgotten series a rebuild keeps packed in memory instead of reading them back
+#: (``SeriesBatch.forget``): ~1.4 million people's series of a national history's ~2.2 million
+SPILL_BYTES = 1 << 30
 
-def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_states: int = MAX_STATES) -> int:
+
+def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_states: int = MAX_STATES,
+            spill_bytes: int = SPILL_BYTES) -> int:
     """Project the whole notification log of ``store`` into the fresh read models ``target``.
 
     Migrates ``target`` to the newest revision first; refuses (``NotFresh``) a target whose
@@ -133,18 +138,18 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_s
                 raise NotFresh(f"the target already holds {tracked.position} projected events; rebuild into empty "
                                "read models")
         with _unjournalled(conn, target.is_sqlite), collection_paused():  # the whole load: COLLECT_EVERY
-            return _load(conn, projector, recorder, int(tracked.recorded_us), batch_size, max_states)
+            return _load(conn, projector, recorder, int(tracked.recorded_us), batch_size, max_states, spill_bytes)
 
 
 def _load(conn: Connection, projector: Projector, recorder: Any, recorded_us: int, batch_size: int,
-          max_states: int) -> int:
+          max_states: int, spill_bytes: int) -> int:
     """Apply the whole log in batches to the empty tables of ``conn`` (indexes dropped, then made)."""
     applied, sqlite = 0, conn.dialect.name == "sqlite"
     with conn.begin():
         for index in _secondary_indexes():
             if index.name not in KEPT_INDEXES:
                 index.drop(conn)
-    series = SeriesBatch(conn, SERIES, fresh=True)
+    series = SeriesBatch(conn, SERIES, fresh=True, spill_bytes=spill_bytes)
     position = 0
     made: set[str] = set(KEPT_INDEXES)
     pacer = Pacer()

@@ -137,9 +137,10 @@ class Rollup:
         self.marks = _Marks(fresh)
 
     def forget(self) -> None:
-        """Drop the held root rows (all written): read back when next touched. The marks stay exact."""
-        self.roots.clear()
-        self.children.clear()
+        """Go on as after a read-back: the units' root rows held stay (a few per unit, every unit's
+        believed ones, kept so by ``_retree``: nothing else writes them while this object lives), as do
+        the parents' children seen; the units' children are read from the tables from now on too, as
+        units not held may add to them. The marks stay exact."""
         self.fresh = False
 
     # ------------------------------------------------------------------ one flush

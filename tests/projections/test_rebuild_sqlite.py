@@ -46,7 +46,7 @@ def test_a_sqlite_rebuild_target_is_written_unjournalled_and_handed_back_journal
 
 def test_a_bounded_memory_rebuild_reads_back_only_through_indexes(
         ledger: Ledger, clock: FakeClock, fresh_target: Any) -> None:  # noqa: F811
-    """Past ``max_states`` a rebuild reads series, figure and roll-up rows back while the query-only
+    """Past ``max_states`` (and with nothing packed, ``spill_bytes=0``) a rebuild reads series, figure and roll-up rows back while the query-only
     indexes do not exist yet (they are made after the load, ``LOAD_INDEXES``): every read-back must
     still go through an index, or each batch would scan tables of millions of rows at national size.
     Checked with SQLite's own plan of every SELECT the load runs."""
@@ -71,7 +71,8 @@ def test_a_bounded_memory_rebuild_reads_back_only_through_indexes(
     migrate(target)  # first: its data migrations read whole (empty) tables, the load is what is checked
     event.listen(target.write, "before_cursor_execute", plan)
     try:
-        assert rebuild(ledger.store, target, batch_size=25, max_states=3) == ledger.store.recorder.max_notification_id()
+        assert rebuild(ledger.store, target, batch_size=25, max_states=3,
+                       spill_bytes=0) == ledger.store.recorder.max_notification_id()
     finally:
         event.remove(target.write, "before_cursor_execute", plan)
     assert selects > 50  # the read-backs ran (and were checked)

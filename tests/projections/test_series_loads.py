@@ -5,7 +5,8 @@ Without statistics SQLite's planner took the first for ``unit_id = ? AND rec_to 
 unit read back scanned every believed unit row of the country (~70,000 at national size): the
 national catch-up fell to ~170 log entries/s through the 2025 mergers. The plans are checked on a
 file that has both indexes, for every series and both ways of reading back (one key, many keys).
-And the units a re-rooting walks are read back together, not one read each (issue 9).
+And the units a re-rooting walks are read back together, not one read each (issue 9), and a series
+packed in memory instead of dropped unpacks to what a read-back gives.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from staffing.application.commands import MoveUnit
 from staffing.bootstrap import Ledger
 from staffing.domain.values import UnitKind
 from staffing.projections.projector import SERIES
-from staffing.projections.series import SeriesBatch, believed_rows
-from staffing.projections.tables import OPEN_POSITION, unit_roots
+from staffing.projections.series import SeriesBatch, _Spilled, believed_rows
+from staffing.projections.tables import OPEN_POSITION, series_facts, unit_roots
 from tests.builders import an_act, establish
+from tests.projections.history import generate_history
+from tests.support import FakeClock
 
 BACKENDS = ("sqlite",)
 
@@ -78,3 +81,42 @@ def test_a_re_rooting_reads_the_units_it_walks_together_not_one_by_one(
             select(unit_roots.c.unit_id, unit_roots.c.root_id).where(
                 unit_roots.c.rec_to == OPEN_POSITION, unit_roots.c.valid_from == date(2025, 7, 1)))}
     assert {(c, b) for c in communes} <= roots
+
+
+def test_a_packed_series_unpacks_to_the_state_a_read_back_gives(ledger: Ledger, clock: FakeClock) -> None:
+    """``SeriesBatch.forget`` may pack a state instead of dropping it (``spill_bytes``, issue 9); what
+    it unpacks must be what reading the series back from the tables gives, fact for fact and row for
+    row (retracted facts, closed and zero-length rows included), or a rebuild would fold from it
+    differently. Every series of a generated history with retractions, packed and unpacked."""
+    generate_history(ledger, clock, seed=5, steps=120)
+    with ledger.engines.write.connect() as conn:
+        keys = [(r.series, r.key) for r in conn.execute(select(series_facts.c.series, series_facts.c.key).distinct())]
+        assert {series for series, _ in keys} >= {"unit", "person", "quota"}
+        read = SeriesBatch(conn, SERIES)
+        read.preload(keys)
+        packed = _Spilled(budget=1 << 30)
+        for key in keys:
+            assert packed.add(key, read.states[key])
+        assert packed.used > 0
+        for key in keys:
+            unpacked = packed.take(key)
+            assert unpacked == read.states[key], key
+            assert key not in packed
+        assert packed.used == 0 and packed.take(keys[0]) is None  # taken once, then read back again
+        assert any(f.retracted_pos is not None for key in keys for f in read.states[key].facts)
+
+
+def test_packing_stops_at_its_budget_and_the_batch_then_reads_back(ledger: Ledger, clock: FakeClock) -> None:
+    """Past ``spill_bytes`` a forgotten state is dropped, not packed, and the batch no longer counts as
+    holding every series it wrote (``fresh``): one it did not pack is read back from the tables."""
+    generate_history(ledger, clock, seed=5, steps=40)
+    with ledger.engines.write.connect() as conn:
+        keys = [(r.series, r.key) for r in conn.execute(select(series_facts.c.series, series_facts.c.key).distinct())]
+        batch = SeriesBatch(conn, SERIES, spill_bytes=2_000)
+        batch.preload(keys)
+        batch.fresh = True  # as a rebuild's batch is
+        batch.forget()
+        assert 0 < len(batch.spilled.packed) < len(keys)
+        assert not batch.fresh
+        dropped = next(key for key in keys if key not in batch.spilled)
+        assert batch._state(*dropped).facts  # read back, not taken for new
