@@ -81,7 +81,9 @@ class FigureBatch:
 
     def __init__(self, conn: Connection, fresh: bool) -> None:
         self.conn = conn
-        self.fresh = fresh  # the table is empty at start (a rebuild): nothing to load, ever
+        #: a unit not held has no rows (the table was empty at start, a rebuild; ``forget`` keeps every
+        #: unit held, from a later day): only a held unit's rows before its held day are ever read
+        self.fresh = fresh
         self.units: dict[str, list[_Row]] = {}
         #: per unit held, the day after which all its believed rows are held: every row ending after it
         #: (``date.min``: all of them). Facts arrive mostly in date order and touch a unit's last rows,
@@ -109,7 +111,6 @@ class FigureBatch:
                 del rows[:-1]
             if rows:
                 self.held_from[unit] = max(self.held_from[unit], rows[0].valid_from)
-        self.fresh = False
 
     # ------------------------------------------------------------------ contributions
     def contribute(self, unit_id: str, column: int, amount: int, valid_from: date, valid_to: date,
@@ -167,11 +168,13 @@ class FigureBatch:
         wanted = {unit: day for unit, day in earliest.items() if day < self.held_from.get(unit, END_OF_TIME)}
         if not wanted:
             return
-        if self.fresh:  # nothing was ever written: every unit's rows are those held
-            for unit in wanted:
-                self.units.setdefault(unit, [])
+        if self.fresh:  # a unit not held has no rows: it holds them all (none) from the start
+            for unit in [unit for unit in wanted if unit not in self.units]:
+                self.units[unit] = []
                 self.held_from[unit] = date.min
-            return
+                del wanted[unit]
+            if not wanted:
+                return
         # older rows end where the first row held starts (a row held may end on or before its held day)
         until = {unit: self.units[unit][0].valid_from for unit in wanted if self.units.get(unit)}
         older: dict[str, list[_Row]] = {unit: [] for unit in wanted}

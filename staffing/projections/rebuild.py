@@ -8,8 +8,10 @@ rows, and creates the secondary indexes only after the load (ENGINEERING.md: reb
 that way). A log too large to hold every series in memory (a national history: ~1 KB per event,
 ~17 GB) is rebuilt with bounded memory: once more than ``max_states`` series are held, the indexes
 its read-backs go through are created (``LOAD_INDEXES``; the query-only ones still after the load)
-and the series are forgotten after each batch, to be read back (together, a batch at a
-time) when next touched — the catch-up's way, at the catch-up's speed. PostgreSQL's planner
+and the series are forgotten after each batch: packed into bytes in memory while they fit in
+``spill_bytes`` and unpacked when next touched, and past that read back (together, a batch at a
+time) — the catch-up's way, at the catch-up's speed. Each unit's last figure row and root rows
+stay held throughout (``SeriesBatch.forget``). PostgreSQL's planner
 statistics (``staffing.planner``) are gathered during the load only from then on: while every
 series is held nothing is read back, so nothing needs planning; after the load, the last indexes
 and the statistics of every table are made on two connections at once (``_finish_in_parallel``:

@@ -129,19 +129,14 @@ class Rollup:
     def __init__(self, conn: Connection, fresh: bool) -> None:
         self.conn = conn
         self.fresh = fresh  # the tables are empty at start (a rebuild): nothing to read back
+        #: every unit's believed root rows, once held (kept so by ``_retree``), for as long as this
+        #: object lives: a few per unit, so a projector that forgets its series keeps these (issue 9)
         self.roots: dict[str, list[RootRow]] = {}
         #: parent -> units that had it as parent in some row seen here (complete while fresh)
         self.children: dict[str, set[str]] = defaultdict(set)
         self.next_row_id = 1 if fresh else int(
             conn.execute(select(func.coalesce(func.max(unit_roots.c.row_id), 0))).scalar_one()) + 1
         self.marks = _Marks(fresh)
-
-    def forget(self) -> None:
-        """Go on as after a read-back: the units' root rows held stay (a few per unit, every unit's
-        believed ones, kept so by ``_retree``: nothing else writes them while this object lives), as do
-        the parents' children seen; the units' children are read from the tables from now on too, as
-        units not held may add to them. The marks stay exact."""
-        self.fresh = False
 
     # ------------------------------------------------------------------ one flush
     def flush(self, created_units: Sequence[tuple[str, Any]], closed_units: Sequence[tuple[str, Any]],

@@ -235,8 +235,7 @@ class SeriesBatch:
                 break
         self.states.clear()
         self.fresh = self.fresh and packed_all
-        self.figures.forget()
-        self.rollup.forget()
+        self.figures.forget()  # (the roll-up keeps its root rows: a few per unit)
 
     def _max_row_id(self, spec: SeriesSpec) -> int:
         if self.fresh:

@@ -417,7 +417,7 @@ def test_a_projector_carries_its_series_from_one_batch_to_the_next_and_reads_non
 def test_a_projector_past_its_held_limit_keeps_going_from_what_it_keeps_and_agrees_with_a_rebuild(
         ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past ``MAX_HELD`` a projector forgets its series after each batch but keeps each unit's last
-    figure row and every root row it holds (``FigureBatch.forget``, ``Rollup.forget``); the next
+    figure row and every root row it holds (``FigureBatch.forget``, ``Rollup.roots``); the next
     batches change those, read older rows back where a late fact reaches them, and end with the
     rows a rebuild derives."""
     ledger.service.on_commit.clear()
