@@ -115,8 +115,11 @@ KEPT_INDEXES = frozenset({"ix_facts_ledger"})
 MAX_STATES = 200_000
 
 #: the bytes of forgotten series a rebuild keeps packed in memory instead of reading them back
-#: (``SeriesBatch.forget``): ~1.4 million people's series of a national history's ~2.2 million
-SPILL_BYTES = 1 << 30
+#: (``SeriesBatch.forget``; 1 GiB holds ~1.2 million people's series). Off by default: on the first
+#: 10 M national entries (PostgreSQL) packing made the yearly flow ~1.2x faster but the setup, which
+#: packs ~2.2 million new people few of whom come back soon, as much slower: 1.00x in all
+#: (benchmarks/RESULTS.md section 31)
+SPILL_BYTES = 0
 
 
 def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_states: int = MAX_STATES,

@@ -25,7 +25,7 @@ from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines, make_engines
 from staffing.projections.projector import Projector, to_us
 from staffing.projections.queries import from_us
-from staffing.projections.rebuild import SPILL_BYTES, NotFresh, SwapRefused, rebuild, swap_in
+from staffing.projections.rebuild import NotFresh, SwapRefused, rebuild, swap_in
 from staffing.projections.series import SeriesBatch, _Spilled
 from tests.builders import assign_quota, establish, recruit
 from tests.projections.history import generate_history
@@ -219,7 +219,7 @@ def test_a_deferred_catch_up_reads_the_series_of_each_batch_together_and_agrees_
     assert contents(ledger.engines) == contents(target)
 
 
-@pytest.mark.parametrize("spill_bytes", [0, 4_000, SPILL_BYTES], ids=["read-back", "part-packed", "packed"])
+@pytest.mark.parametrize("spill_bytes", [0, 4_000, 1 << 30], ids=["read-back", "part-packed", "packed"])
 def test_a_rebuild_with_bounded_memory_reads_series_back_and_gives_the_same_read_models(
         ledger: Ledger, clock: FakeClock, fresh_target: Any, spill_bytes: int) -> None:
     """A national log does not fit in memory: past ``max_states`` the rebuild forgets what it holds
@@ -261,7 +261,7 @@ def test_a_rebuild_unpacks_the_series_it_forgot_instead_of_reading_them_back(
 
     monkeypatch.setattr(_Spilled, "take", counted_take)
     target = fresh_target()
-    rebuild(ledger.store, target, batch_size=25, max_states=3)
+    rebuild(ledger.store, target, batch_size=25, max_states=3, spill_bytes=1 << 30)
     assert len(unpacked) > 20  # series were forgotten and used again
     assert read_back == []
     rebuild(ledger.store, fresh_target(), batch_size=25, max_states=3, spill_bytes=0)
