@@ -8,9 +8,9 @@ rows, and creates the secondary indexes only after the load (ENGINEERING.md: reb
 that way). A log too large to hold every series in memory (a national history: ~1 KB per event,
 ~17 GB) is rebuilt with bounded memory: once more than ``max_states`` series are held, the indexes
 its read-backs go through are created (``LOAD_INDEXES``; the query-only ones still after the load)
-and the series are forgotten after each batch: packed into bytes in memory while they fit in
-``spill_bytes`` and unpacked when next touched, and past that read back (together, a batch at a
-time) — the catch-up's way, at the catch-up's speed. Each unit's last figure row and root rows
+and the series are forgotten after each batch, to be read back (together, a batch at a time)
+when next touched — the catch-up's way, at the catch-up's speed — or, with ``spill_bytes`` (off by
+default, ``SPILL_BYTES``), packed in memory and unpacked instead. Each unit's last figure row and root rows
 stay held throughout (``SeriesBatch.forget``). PostgreSQL's planner
 statistics (``staffing.planner``) are gathered during the load only from then on: while every
 series is held nothing is read back, so nothing needs planning; after the load, the last indexes
@@ -116,9 +116,9 @@ MAX_STATES = 200_000
 
 #: the bytes of forgotten series a rebuild keeps packed in memory instead of reading them back
 #: (``SeriesBatch.forget``; 1 GiB holds ~1.2 million people's series). Off by default: on the first
-#: 10 M national entries (PostgreSQL) packing made the yearly flow ~1.2x faster but the setup, which
-#: packs ~2.2 million new people few of whom come back soon, as much slower: 1.00x in all
-#: (benchmarks/RESULTS.md section 31)
+#: 10 M national entries (PostgreSQL) packing made the yearly flow 1.14x faster and the setup, which
+#: packs ~2.2 million new people few of whom come back soon, 0.85x: 1.00x in all, at twice the peak
+#: memory (benchmarks/RESULTS.md section 31)
 SPILL_BYTES = 0
 
 
