@@ -46,10 +46,11 @@ def test_a_sqlite_rebuild_target_is_written_unjournalled_and_handed_back_journal
 
 def test_a_bounded_memory_rebuild_reads_back_only_through_indexes(
         ledger: Ledger, clock: FakeClock, fresh_target: Any) -> None:  # noqa: F811
-    """Past ``max_states`` (and with nothing packed, ``spill_bytes=0``) a rebuild reads series, figure and roll-up rows back while the query-only
-    indexes do not exist yet (they are made after the load, ``LOAD_INDEXES``): every read-back must
-    still go through an index, or each batch would scan tables of millions of rows at national size.
-    Checked with SQLite's own plan of every SELECT the load runs."""
+    """Past ``max_states`` (and with nothing packed, ``spill_bytes=0``) a rebuild reads series, figure
+    and roll-up rows back while the query-only indexes do not exist yet (they are made after the
+    load, ``LOAD_INDEXES``): every read-back must still go through an index, or each batch would scan
+    tables of millions of rows at national size. Checked with SQLite's own plan of every SELECT the
+    load runs."""
     generate_history(ledger, clock, seed=9, steps=160)
     target = fresh_target()
     scans: list[str] = []
