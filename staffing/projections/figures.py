@@ -23,7 +23,7 @@ row, not the whole past. Each unit's believed rows always partition ``[first dat
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -92,6 +92,9 @@ class FigureBatch:
         #: rebuild's reform phase).
         self.held_from: dict[str, date] = {}
         self.pending: dict[tuple[int, str], dict[date, list[int]]] = {}
+        #: the last position of each run of entries recorded at one moment, in the batch being flushed
+        #: (``contribute``); empty: each contribution stands at its own position (``backfill``)
+        self.run_ends: Sequence[int] = ()
         self._created: list[_Row] = []
         self._closed: list[_Row] = []
         self.next_row_id = 1 if fresh else int(
@@ -115,9 +118,22 @@ class FigureBatch:
     # ------------------------------------------------------------------ contributions
     def contribute(self, unit_id: str, column: int, amount: int, valid_from: date, valid_to: date,
                    position: int) -> None:
-        """Add ``amount`` to ``column`` of ``unit_id`` over ``[valid_from, valid_to)`` from ``position`` on."""
+        """Add ``amount`` to ``column`` of ``unit_id`` over ``[valid_from, valid_to)`` from ``position`` on,
+        or from the end of the run ``position`` is in (``run_ends``).
+
+        Why a run's end (issue 9): no question can be asked between two entries recorded at one moment
+        (a knowledge position is the last one recorded by a moment, and a batch ends where a run ends,
+        ``Projector.apply_runs``), so a unit's figures need one row version per run, not one per entry.
+        A merger moving a hundred people, or an import transaction of hundreds of recruitments, changed
+        a unit's figure rows once per person, every version but the last never visible; summed at the
+        run's end, a person row made and closed within the run also cancels out."""
         if amount == 0 or valid_from >= valid_to:
             return
+        ends = self.run_ends
+        if ends:
+            k = bisect_left(ends, position)
+            if k < len(ends):
+                position = ends[k]
         steps = self.pending.setdefault((position, unit_id), {})
         self._step(steps, valid_from, column, amount)
         if valid_to != END_OF_TIME:

@@ -116,6 +116,20 @@ def event_data(event: DomainEvent) -> str:
     return orjson.dumps(data, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+def _whole_runs(moments: Sequence[int], recorded_us: int, following: int | None) -> int:
+    """How many of the entries with these own ``moments`` (in log order, after entries recorded by
+    ``recorded_us``) end a run: all of them, unless the entry ``following`` them (its own moment;
+    None: none yet) is recorded at the moment their last run is (the log's moment is a running
+    maximum), in which case those before that run's first entry."""
+    if following is None or not moments:
+        return len(moments)
+    running, starts = recorded_us, 0  # the index where the last run began
+    for i, moment in enumerate(moments):
+        if moment > running:
+            running, starts = moment, i
+    return len(moments) if following > running else starts
+
+
 class _Tracked(NamedTuple):
     position: int
     recorded_us: int
@@ -240,6 +254,8 @@ class Projector:
         self._carried: tuple[str, SeriesBatch] | None = None
         #: most stored events (requests, membership bookkeeping, codes) feed no read model: ~65% of a log
         self._by_topic: dict[str, Callable[[_Batch, Any, int], None] | None] = {}
+        #: whether the log held more entries after the last batch ``_run_batch`` applied
+        self._more = False
 
     # ================================================================== running
     def position(self) -> int:
@@ -266,7 +282,7 @@ class Projector:
                 applied += done
                 if self.pacer.due(done):
                     self._refresh_statistics()
-                if done < self.batch_size:
+                if not self._more:
                     return applied
                 collections.applied(done)
 
@@ -299,23 +315,22 @@ class Projector:
         carried, self._carried = self._carried, None  # dropped unless this batch commits
         with self.engines.write.begin() as conn:
             tracked = _read_tracking(conn)
-            notifications = self.store.recorder.select_notifications(
-                start=tracked.position + 1, limit=self.batch_size)
-            if not notifications:
-                self._carried = carried
-                return 0
             if carried is not None and tracked.writer == carried[0]:
                 series = carried[1]
                 series.rebind(conn)
             else:
                 series = SeriesBatch(conn, SERIES)
-            last = self.apply(conn, notifications, tracked.recorded_us, fresh=False, series=series)
+            last, position, applied, self._more = self.apply_next(conn, tracked.position + 1, tracked.recorded_us,
+                                                                  False, series)
+            if not applied:
+                self._carried = carried
+                return 0
             token = secrets.token_hex(16)
-            _write_tracking(conn, notifications[-1].id, last, token)
+            _write_tracking(conn, position, last, token)
         if len(series.states) > MAX_HELD:
             series.forget()  # the next row ids stay known; the states are read back when touched
         self._carried = (token, series)
-        return len(notifications)
+        return applied
 
     @contextmanager
     def preview(self, events: Sequence[Any]) -> Iterator[tuple[Connection, int]]:
@@ -353,6 +368,20 @@ class Projector:
     def apply(self, conn: Connection, notifications: Any, recorded_us: int, fresh: bool,
               series: SeriesBatch | None = None, ledger_units: dict[str, str] | None = None) -> int:
         """Apply decoded notifications within ``conn``'s transaction; returns the last recording moment."""
+        return self.apply_runs(conn, notifications, recorded_us, fresh, series, ledger_units)[0]
+
+    def apply_runs(self, conn: Connection, notifications: Any, recorded_us: int, fresh: bool,
+                   series: SeriesBatch | None = None, ledger_units: dict[str, str] | None = None,
+                   following: Any = None) -> tuple[int, int]:
+        """Apply the leading ``notifications`` that end a run of entries recorded at one moment, within
+        ``conn``'s transaction; returns the last recording moment and how many were applied.
+
+        ``following`` is the entry after the last one given (None: there is none yet). When it goes on
+        with the last run (recorded at the same moment), that run is left for the next batch: a batch
+        ends where a run ends, so every position a batch is tracked at is one a question can be asked
+        at, and the figures of a run are summed once (``FigureBatch``: issue 9). Nothing is applied or
+        written when the given entries are all one unfinished run: give more of them.
+        """
         batch = _Batch(conn, series or SeriesBatch(conn, SERIES, fresh=fresh), recorded_us, started_us=recorded_us)
         batch.ledger_units = self._ledger_units if ledger_units is None else ledger_units
         mapper = self.store.mapper
@@ -361,21 +390,47 @@ class Projector:
             acts.prefetch(n.state for n in notifications if self._handler_for(n.topic) is not None)
         decoded: list[tuple[Any, Any, Any]] = [(n, handler, mapper.to_domain_event(n) if handler is not None else None)
                                               for n in notifications for handler in (self._handler_for(n.topic),)]
-        batch.series.preload(self._series_hints(batch, [e for _, _, e in decoded if e is not None]))
-        for notification, handler, event in decoded:
-            if handler is None:  # no read model needs it: only its recording moment, read without decoding
-                moment = _recorded_us(notification.state)
-                if moment is None:
-                    whole: Any = mapper.to_domain_event(notification)
-                    moment = to_us(whole.timestamp)
-                batch.recorded_us = max(batch.recorded_us, moment)
-                batch.tick(notification.id)
-                continue
-            batch.recorded_us = max(batch.recorded_us, to_us(event.timestamp))
+        moments = [to_us(event.timestamp) if event is not None else self._moment(notification)
+                   for notification, _, event in decoded]
+        applied = _whole_runs(moments, recorded_us, None if following is None else self._moment(following))
+        if applied == 0:
+            return recorded_us, 0
+        batch.series.preload(self._series_hints(batch, [e for _, _, e in decoded[:applied] if e is not None]))
+        for (notification, handler, event), moment in zip(decoded[:applied], moments, strict=False):
+            batch.recorded_us = max(batch.recorded_us, moment)
             batch.tick(notification.id)
-            handler(batch, event, notification.id)
-        self._flush(batch)
-        return batch.recorded_us
+            if handler is not None:  # (one no read model needs counts only for its recording moment)
+                handler(batch, event, notification.id)
+        # where the entries of one writer's transaction end (their own moment changes): the figures
+        # change once per such stretch (``FigureBatch.contribute``), wherever batches are cut
+        ends = [decoded[i][0].id for i in range(applied) if i + 1 == applied or moments[i + 1] != moments[i]]
+        self._flush(batch, ends)
+        return batch.recorded_us, applied
+
+    def apply_next(self, conn: Connection, start: int, recorded_us: int, fresh: bool,
+                   series: SeriesBatch | None = None) -> tuple[int, int, int, bool]:
+        """Read the next ``batch_size`` entries from position ``start`` on (more when they are all one
+        unfinished run) and apply those that end a run (``apply_runs``); returns the last recording
+        moment, the last position applied (``start - 1``: none), how many were applied and whether
+        the log holds more entries after them."""
+        limit = self.batch_size
+        while True:
+            window = self.store.recorder.select_notifications(start=start, limit=limit + 1)
+            entries, following = window[:limit], (window[limit] if len(window) > limit else None)
+            if not entries:
+                return recorded_us, start - 1, 0, False
+            moment, applied = self.apply_runs(conn, entries, recorded_us, fresh, series, following=following)
+            if applied:
+                return moment, entries[applied - 1].id, applied, following is not None or applied < len(entries)
+            limit *= 2
+
+    def _moment(self, notification: Any) -> int:
+        """An entry's own recording moment, read off its stored JSON without decoding the rest when it can be."""
+        moment = _recorded_us(notification.state)
+        if moment is None:
+            whole: Any = self.store.mapper.to_domain_event(notification)
+            moment = to_us(whole.timestamp)
+        return moment
 
     @staticmethod
     def _series_hints(batch: _Batch, events: list[Any]) -> list[tuple[str, str]]:
@@ -410,7 +465,7 @@ class Projector:
             handler = self._by_topic[topic] = self._handlers.get(resolve_topic(topic))
             return handler
 
-    def _flush(self, batch: _Batch) -> None:
+    def _flush(self, batch: _Batch, run_ends: Sequence[int] = ()) -> None:
         conn = batch.conn
         insert_tuples(conn, t.log_clock, ("position", "recorded_us"), self._continued_clock(batch))
         if batch.facts:
@@ -423,7 +478,7 @@ class Projector:
             insert_rows(conn, t.lineage, batch.lineage)
         if batch.persons:
             insert_rows(conn, t.persons, batch.persons)
-        batch.series.flush()
+        batch.series.flush(run_ends=run_ends)
 
     @staticmethod
     def _continued_clock(batch: _Batch) -> list[tuple[int, int]]:

@@ -134,7 +134,6 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_s
 
     migrate(target)
     projector = Projector(store, target, batch_size=batch_size)
-    recorder = store.recorder
     with target.write.connect() as conn:
         with conn.begin():
             tracked = conn.execute(select(t.tracking.c.position, t.tracking.c.recorded_us)
@@ -143,11 +142,10 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_s
                 raise NotFresh(f"the target already holds {tracked.position} projected events; rebuild into empty "
                                "read models")
         with _unjournalled(conn, target.is_sqlite), collection_paused():  # the whole load: COLLECT_EVERY
-            return _load(conn, projector, recorder, int(tracked.recorded_us), batch_size, max_states, spill_bytes)
+            return _load(conn, projector, int(tracked.recorded_us), max_states, spill_bytes)
 
 
-def _load(conn: Connection, projector: Projector, recorder: Any, recorded_us: int, batch_size: int,
-          max_states: int, spill_bytes: int) -> int:
+def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: int, spill_bytes: int) -> int:
     """Apply the whole log in batches to the empty tables of ``conn`` (indexes dropped, then made)."""
     applied, sqlite = 0, conn.dialect.name == "sqlite"
     with conn.begin():
@@ -161,12 +159,11 @@ def _load(conn: Connection, projector: Projector, recorder: Any, recorded_us: in
     collections = CollectEvery(COLLECT_EVERY)
     while True:
         with conn.begin():
-            notifications = recorder.select_notifications(start=position + 1, limit=batch_size)
-            last_batch = len(notifications) < batch_size
-            if notifications:
-                recorded_us = projector.apply(conn, notifications, recorded_us, fresh=True, series=series)
-                position = notifications[-1].id
-                applied += len(notifications)
+            recorded_us, last, done, more = projector.apply_next(conn, position + 1, recorded_us, True, series)
+            last_batch = not more
+            if done:  # (a batch ends where a run of one recording moment ends: ``Projector.apply_runs``)
+                position = last
+                applied += done
                 _track(conn, position, recorded_us)
             too_many = len(series.states) > max_states
             if too_many and not made >= LOAD_INDEXES:  # the read-backs after ``forget`` go through these
@@ -178,12 +175,12 @@ def _load(conn: Connection, projector: Projector, recorder: Any, recorded_us: in
             if not sqlite:
                 _finish_in_parallel(conn.engine, made)
             return applied
-        if made >= LOAD_INDEXES and pacer.due(len(notifications)):  # only read-backs need statistics
+        if made >= LOAD_INDEXES and pacer.due(done):  # only read-backs need statistics
             with conn.begin():
                 refresh_statistics(conn)
         if too_many:
             series.forget()
-        collections.applied(len(notifications))
+        collections.applied(done)
 
 
 def _make_indexes(conn: Connection, names: Iterable[str], made: set[str]) -> None:

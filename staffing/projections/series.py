@@ -17,7 +17,7 @@ superseded within one batch is written once, already closed).
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -396,8 +396,11 @@ class SeriesBatch:
                     if quota is not None:
                         self.figures.contribute(quota[0], quota[1], sign * quota[2], row.valid_from, row.valid_to, at)
 
-    def flush(self) -> None:
-        """Write everything changed since the last flush (rows, their closings, the facts, the figures)."""
+    def flush(self, run_ends: Sequence[int] = ()) -> None:
+        """Write everything changed since the last flush (rows, their closings, the facts, the figures);
+        ``run_ends``, the last position of each run of entries recorded at one moment among those
+        flushed: the figures change once per run (``FigureBatch.contribute``)."""
+        self.figures.run_ends = run_ends
         self._contribute()
         created_figures, closed_figures = self.figures.flush()
         inserts: dict[str, list[tuple[Any, ...]]] = {}

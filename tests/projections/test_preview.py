@@ -65,8 +65,8 @@ CRASHING_DRY_RUN = textwrap.dedent("""
     outcome = ledger.service.run(plan, Mode.DRY_RUN)
     real_flush = Projector._flush
 
-    def dying_flush(self, batch):
-        real_flush(self, batch)  # the hypothetical rows are written inside the open transaction ...
+    def dying_flush(self, batch, *args):
+        real_flush(self, batch, *args)  # the hypothetical rows are written inside the open transaction ...
         print("applied", flush=True)
         os.kill(os.getpid(), signal.SIGKILL)  # ... and the process dies before it is rolled back
 
