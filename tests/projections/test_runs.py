@@ -38,14 +38,16 @@ def test_whole_runs_stops_before_a_run_the_next_entry_goes_on_with() -> None:
     assert _whole_runs([], 10, 12) == 0
 
 
-def _transactions(ledger: Ledger, clock: FakeClock, unit: str, sizes: list[int]) -> None:
-    """One transaction of ``size`` recruitments into ``unit`` for each size (one recording moment each)."""
+def _transactions(ledger: Ledger, clock: FakeClock, unit: str, sizes: list[int], gap: timedelta = timedelta(minutes=5),
+                  ) -> None:
+    """One transaction of ``size`` recruitments into ``unit`` for each size (one recording moment each,
+    the clock moved on by ``gap`` after each; ``-1 s``: the next gets the same moment)."""
     for size in sizes:
         ledger.service.run([Item(RecruitPerson(full_name=f"Người {size}-{i}", birth_date=date(1990, 1, 1),
                                                gender="FEMALE", category="CADRE", unit_id=unit,
                                                effective_on=date(2021, 1, 1) + timedelta(days=i), act=act()))
                             for i in range(size)], Mode.ATOMIC)
-        clock.set(clock.now + timedelta(minutes=5))
+        clock.now += gap
 
 
 def test_batches_end_where_runs_end_and_give_the_read_models_a_rebuild_gives(
@@ -93,3 +95,35 @@ def test_a_transaction_of_many_recruitments_changes_its_units_figures_once(ledge
         position = ledger.queries.knowledge_position(conn, None)
         figures = ledger.queries.figure_rows(conn, [unit], date(2021, 2, 9), position)[unit]
     assert sum(figures) == 80  # (headcount only: the unit has no quota)
+
+
+def test_two_transactions_at_one_own_moment_answer_alike_projected_apart_or_rebuilt(
+        ledger: Ledger, clock: FakeClock, fresh_target: Any) -> None:  # noqa: F811
+    """Two writers' transactions recorded at the very same moment (their entries look like one
+    transaction's): projected one at a time their figures change twice, rebuilt once; the rows may
+    differ, but every answer at every knowledge position and date is the same, and equals the
+    person rows' own count."""
+    unit = establish(ledger.service, kind="COMMUNE", effective_on=date(2020, 1, 1))
+    _transactions(ledger, clock, unit, [5], gap=-timedelta(seconds=1))  # the next one's clock gives the same moment
+    _transactions(ledger, clock, unit, [4, 3])
+    target = fresh_target()
+    rebuild(ledger.store, target)
+    p = t.person_versions
+    days = [date(2020, 12, 31) + timedelta(days=d) for d in range(7)]
+    with ledger.engines.read.connect() as live, target.read.connect() as rebuilt:
+        knowable = list(live.execute(select(t.log_clock.c.position)).scalars())
+        assert knowable == list(rebuilt.execute(select(t.log_clock.c.position)).scalars())
+        assert len(knowable) == 3  # the unit, the two transactions at one moment, the last one
+        f = t.unit_figures
+        versions = [conn.execute(select(func.count()).select_from(f).where(f.c.unit_id == unit)).scalar_one()
+                    for conn in (live, rebuilt)]
+        assert versions[0] > versions[1]  # projected apart, the figures changed once more
+        for position in knowable:
+            for day in days:
+                rows = live.execute(select(func.count()).select_from(p).where(
+                    p.c.unit_id == unit, p.c.status == "ACTIVE", p.c.valid_from <= day, p.c.valid_to > day,
+                    p.c.rec_from <= position, p.c.rec_to > position)).scalar_one()
+                figures = [sum(ledger.queries.figure_rows(conn, [unit], day, position).get(unit, ()))
+                           for conn in (live, rebuilt)]
+                assert figures == [rows, rows], (position, day)
+    assert sum(figures) == 2 * 12
