@@ -10,12 +10,13 @@ The rule that makes it exact: a person row ACTIVE in unit U over ``[a, b)``, bel
 knowledge); a quota row adds its amount to its (category, kind) the same way. So the figures
 visible at (as of D, known at position P) are the number of person rows (and the quota in force)
 visible at (D, P) — what ``Queries`` used to count row by row, and what the replay oracle and the
-invariant tests check. Zero-length person rows (several facts of one day) are never visible and
-add nothing.
+invariant tests check, at every knowledge position P (the last one recorded by some moment: no
+question is asked between two entries of one moment, see ``contribute``). Zero-length person rows
+(several facts of one day) are never visible and add nothing.
 
 Maintenance: ``SeriesBatch`` reports every row it creates (+ at its ``rec_from``) and closes (− at
-its ``rec_to``). Contributions are netted per (unit, log position) into a step function over valid
-time, and only where that function is nonzero are rows touched: each overlapped row is closed at
+its ``rec_to``), moved to the end of the writer's transaction it was made in. Contributions are
+netted per (unit, log position) into a step function over valid time, and only where that function is nonzero are rows touched: each overlapped row is closed at
 the position and replaced. A departure recorded in date order nets to −1 from its date on (its
 open row closed, the same row up to the departure date created), so it touches the unit's last
 row, not the whole past. Each unit's believed rows always partition ``[first date, END_OF_TIME)``.
