@@ -93,9 +93,9 @@ class FigureBatch:
         #: rebuild's reform phase).
         self.held_from: dict[str, date] = {}
         self.pending: dict[tuple[int, str], dict[date, list[int]]] = {}
-        #: the last position of each run of entries recorded at one moment, in the batch being flushed
-        #: (``contribute``); empty: each contribution stands at its own position (``backfill``)
-        self.run_ends: Sequence[int] = ()
+        #: the last position of each writer's transaction in the batch being flushed (``contribute``);
+        #: empty: each contribution stands at its own position (``backfill``)
+        self.transaction_ends: Sequence[int] = ()
         self._created: list[_Row] = []
         self._closed: list[_Row] = []
         self.next_row_id = 1 if fresh else int(
@@ -120,17 +120,21 @@ class FigureBatch:
     def contribute(self, unit_id: str, column: int, amount: int, valid_from: date, valid_to: date,
                    position: int) -> None:
         """Add ``amount`` to ``column`` of ``unit_id`` over ``[valid_from, valid_to)`` from ``position`` on,
-        or from the end of the run ``position`` is in (``run_ends``).
+        or from the end of the writer's transaction ``position`` is in (``transaction_ends``).
 
-        Why a run's end (issue 9): no question can be asked between two entries recorded at one moment
-        (a knowledge position is the last one recorded by a moment, and a batch ends where a run ends,
-        ``Projector.apply_runs``), so a unit's figures need one row version per run, not one per entry.
-        A merger moving a hundred people, or an import transaction of hundreds of recruitments, changed
-        a unit's figure rows once per person, every version but the last never visible; summed at the
-        run's end, a person row made and closed within the run also cancels out."""
+        Why (issue 9): no question can be asked between two entries recorded at one moment (a knowledge
+        position is the last one recorded by a moment, and a batch ends where a run of one moment ends,
+        ``Projector.apply_runs``), so a unit's figures need one row version per transaction, not one
+        per entry. A merger moving a hundred people, or an import transaction of hundreds of
+        recruitments, changed a unit's figure rows once per person, every version but the last never
+        visible; summed at the transaction's end, a person row made and closed within it cancels out.
+        A transaction is a stretch of entries with one own recording moment (its writer's clock read
+        once), not a run of the log's running-maximum moment: a writer whose clock lags joins the run
+        before it, and a projector that saw that run end before the lagging writer committed would
+        otherwise have summed it differently from a rebuild."""
         if amount == 0 or valid_from >= valid_to:
             return
-        ends = self.run_ends
+        ends = self.transaction_ends
         if ends:
             k = bisect_left(ends, position)
             if k < len(ends):

@@ -379,7 +379,8 @@ class Projector:
         ``following`` is the entry after the last one given (None: there is none yet). When it goes on
         with the last run (recorded at the same moment), that run is left for the next batch: a batch
         ends where a run ends, so every position a batch is tracked at is one a question can be asked
-        at, and the figures of a run are summed once (``FigureBatch``: issue 9). Nothing is applied or
+        at, and the read models do not depend on where batches are cut (the figures of a writer's
+        transaction are summed once, ``FigureBatch.contribute``: issue 9). Nothing is applied or
         written when the given entries are all one unfinished run: give more of them.
         """
         batch = _Batch(conn, series or SeriesBatch(conn, SERIES, fresh=fresh), recorded_us, started_us=recorded_us)
@@ -465,7 +466,7 @@ class Projector:
             handler = self._by_topic[topic] = self._handlers.get(resolve_topic(topic))
             return handler
 
-    def _flush(self, batch: _Batch, run_ends: Sequence[int] = ()) -> None:
+    def _flush(self, batch: _Batch, transaction_ends: Sequence[int] = ()) -> None:
         conn = batch.conn
         insert_tuples(conn, t.log_clock, ("position", "recorded_us"), self._continued_clock(batch))
         if batch.facts:
@@ -478,7 +479,7 @@ class Projector:
             insert_rows(conn, t.lineage, batch.lineage)
         if batch.persons:
             insert_rows(conn, t.persons, batch.persons)
-        batch.series.flush(run_ends=run_ends)
+        batch.series.flush(transaction_ends=transaction_ends)
 
     @staticmethod
     def _continued_clock(batch: _Batch) -> list[tuple[int, int]]:

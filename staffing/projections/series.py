@@ -396,11 +396,12 @@ class SeriesBatch:
                     if quota is not None:
                         self.figures.contribute(quota[0], quota[1], sign * quota[2], row.valid_from, row.valid_to, at)
 
-    def flush(self, run_ends: Sequence[int] = ()) -> None:
+    def flush(self, transaction_ends: Sequence[int] = ()) -> None:
         """Write everything changed since the last flush (rows, their closings, the facts, the figures);
-        ``run_ends``, the last position of each run of entries recorded at one moment among those
-        flushed: the figures change once per run (``FigureBatch.contribute``)."""
-        self.figures.run_ends = run_ends
+        ``transaction_ends``, the last position of each writer's transaction among those flushed (a
+        stretch of entries with one own recording moment): the figures change once per transaction
+        (``FigureBatch.contribute``)."""
+        self.figures.transaction_ends = transaction_ends
         self._contribute()
         created_figures, closed_figures = self.figures.flush()
         inserts: dict[str, list[tuple[Any, ...]]] = {}
