@@ -323,10 +323,8 @@ class _RunnerProjection(Projection[PostgresTrackingRecorder]):
         notification = Notification(id=tracking.notification_id, originator_id=stored.originator_id,
                                     originator_version=stored.originator_version, topic=stored.topic,
                                     state=stored.state)
-        with self.engines.write.begin() as conn:
-            tracked = _read_tracking(conn)  # the projector's own tracking row, locked as its batches lock it
-            last = self.projector.apply(conn, [notification], tracked.recorded_us, fresh=False)
-            _write_tracking(conn, tracking.notification_id, last, "library runner")
+        # the projector's own tracking row, locked as its batches lock it
+        _apply_in_one_transaction(self.projector, self.engines, [notification], "library runner")
         if tracking.notification_id >= self.last and not self.finished.is_set():
             self.finished_at.append(time.perf_counter())
             self.finished.set()

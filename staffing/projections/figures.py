@@ -16,10 +16,11 @@ question is asked between two entries of one moment, see ``contribute``). Zero-l
 
 Maintenance: ``SeriesBatch`` reports every row it creates (+ at its ``rec_from``) and closes (− at
 its ``rec_to``), moved to the end of the writer's transaction it was made in. Contributions are
-netted per (unit, log position) into a step function over valid time, and only where that function is nonzero are rows touched: each overlapped row is closed at
-the position and replaced. A departure recorded in date order nets to −1 from its date on (its
-open row closed, the same row up to the departure date created), so it touches the unit's last
-row, not the whole past. Each unit's believed rows always partition ``[first date, END_OF_TIME)``.
+netted per (unit, log position) into a step function over valid time, and only where that function
+is nonzero are rows touched: each overlapped row is closed at the position and replaced. A
+departure recorded in date order nets to −1 from its date on (its open row closed, the same row up
+to the departure date created), so it touches the unit's last row, not the whole past. Each unit's
+believed rows always partition ``[first date, END_OF_TIME)``.
 """
 
 from __future__ import annotations
