@@ -130,6 +130,15 @@ def _whole_runs(moments: Sequence[int], recorded_us: int, following: int | None)
     return len(moments) if following > running else starts
 
 
+class _Decoded(NamedTuple):
+    """A log entry as a batch applies it: its handler and domain event (None: no read model needs it)
+    and its own recording moment."""
+    notification: Any
+    handler: Callable[[Any, Any, int], None] | None
+    event: Any
+    moment: int
+
+
 class _Tracked(NamedTuple):
     position: int
     recorded_us: int
@@ -256,6 +265,9 @@ class Projector:
         self._by_topic: dict[str, Callable[[_Batch, Any, int], None] | None] = {}
         #: whether the log held more entries after the last batch ``_run_batch`` applied
         self._more = False
+        #: the entries ``apply_next`` read and decoded but did not apply (a cut run and the entry
+        #: after it): the next batch starts with them instead of reading and decoding them again
+        self._tail: list[_Decoded] = []
 
     # ================================================================== running
     def position(self) -> int:
@@ -383,28 +395,46 @@ class Projector:
         transaction are summed once, ``FigureBatch.contribute``: issue 9). Nothing is applied or
         written when the given entries are all one unfinished run: give more of them.
         """
-        batch = _Batch(conn, series or SeriesBatch(conn, SERIES, fresh=fresh), recorded_us, started_us=recorded_us)
-        batch.ledger_units = self._ledger_units if ledger_units is None else ledger_units
+        decoded = self._decode(notifications)
+        following_us = None if following is None else self._moment(following)
+        return self._apply_decoded(conn, decoded, recorded_us, fresh, series, ledger_units, following_us)
+
+    def _decode(self, notifications: Sequence[Any]) -> list[_Decoded]:
+        """Each entry with its read model's handler (None: no read model needs it), its domain event
+        (decoded only when a handler needs it) and its own recording moment."""
         mapper = self.store.mapper
         acts = getattr(self.store, "acts", None)
         if acts is not None:  # the acts the decoded events cite, read together instead of one by one
             acts.prefetch(n.state for n in notifications if self._handler_for(n.topic) is not None)
-        decoded: list[tuple[Any, Any, Any]] = [(n, handler, mapper.to_domain_event(n) if handler is not None else None)
-                                              for n in notifications for handler in (self._handler_for(n.topic),)]
-        moments = [to_us(event.timestamp) if event is not None else self._moment(notification)
-                   for notification, _, event in decoded]
-        applied = _whole_runs(moments, recorded_us, None if following is None else self._moment(following))
+        decoded: list[_Decoded] = []
+        for n in notifications:
+            handler = self._handler_for(n.topic)
+            if handler is None:
+                decoded.append(_Decoded(n, None, None, self._moment(n)))
+            else:
+                event: Any = mapper.to_domain_event(n)
+                decoded.append(_Decoded(n, handler, event, to_us(event.timestamp)))
+        return decoded
+
+    def _apply_decoded(self, conn: Connection, decoded: list[_Decoded], recorded_us: int, fresh: bool,
+                       series: SeriesBatch | None, ledger_units: dict[str, str] | None,
+                       following_us: int | None) -> tuple[int, int]:
+        """``apply_runs`` on entries already decoded; ``following_us``: the next entry's own moment."""
+        moments = [d.moment for d in decoded]
+        applied = _whole_runs(moments, recorded_us, following_us)
         if applied == 0:
             return recorded_us, 0
-        batch.series.preload(self._series_hints(batch, [e for _, _, e in decoded[:applied] if e is not None]))
-        for (notification, handler, event), moment in zip(decoded[:applied], moments, strict=False):
+        batch = _Batch(conn, series or SeriesBatch(conn, SERIES, fresh=fresh), recorded_us, started_us=recorded_us)
+        batch.ledger_units = self._ledger_units if ledger_units is None else ledger_units
+        batch.series.preload(self._series_hints(batch, [d.event for d in decoded[:applied] if d.event is not None]))
+        for notification, handler, event, moment in decoded[:applied]:
             batch.recorded_us = max(batch.recorded_us, moment)
             batch.tick(notification.id)
             if handler is not None:  # (one no read model needs counts only for its recording moment)
                 handler(batch, event, notification.id)
         # where the entries of one writer's transaction end (their own moment changes): the figures
         # change once per such stretch (``FigureBatch.contribute``), wherever batches are cut
-        ends = [decoded[i][0].id for i in range(applied) if i + 1 == applied or moments[i + 1] != moments[i]]
+        ends = [decoded[i].notification.id for i in range(applied) if i + 1 == applied or moments[i + 1] != moments[i]]
         self._flush(batch, ends)
         return batch.recorded_us, applied
 
@@ -413,16 +443,29 @@ class Projector:
         """Read the next ``batch_size`` entries from position ``start`` on (more when they are all one
         unfinished run) and apply those that end a run (``apply_runs``); returns the last recording
         moment, the last position applied (``start - 1``: none), how many were applied and whether
-        the log holds more entries after them."""
+        the log holds more entries after them.
+
+        What was read and decoded but not applied (the cut run and the entry after it: up to a whole
+        writer's transaction: 20% of the province rebuild's reads) is kept and begins the next window when that
+        starts where it does; stored entries never change, so only the position has to match.
+        """
         limit = self.batch_size
+        tail, self._tail = self._tail, []
+        window = tail if tail and tail[0].notification.id == start else []
         while True:
-            window = self.store.recorder.select_notifications(start=start, limit=limit + 1)
+            after = window[-1].notification.id + 1 if window else start
+            wanted = limit + 1 - len(window)
+            if wanted > 0:
+                window += self._decode(self.store.recorder.select_notifications(start=after, limit=wanted))
             entries, following = window[:limit], (window[limit] if len(window) > limit else None)
             if not entries:
                 return recorded_us, start - 1, 0, False
-            moment, applied = self.apply_runs(conn, entries, recorded_us, fresh, series, following=following)
+            moment, applied = self._apply_decoded(conn, entries, recorded_us, fresh, series, None,
+                                                  None if following is None else following.moment)
             if applied:
-                return moment, entries[applied - 1].id, applied, following is not None or applied < len(entries)
+                self._tail = window[applied:]
+                more = following is not None or applied < len(entries)
+                return moment, entries[applied - 1].notification.id, applied, more
             limit *= 2
 
     def _moment(self, notification: Any) -> int:

@@ -28,13 +28,13 @@ def test_a_sqlite_rebuild_target_is_written_unjournalled_and_handed_back_journal
     through them can roll back."""
     generate_history(ledger, clock, seed=13, steps=40)
     seen: list[str] = []
-    real_apply = Projector.apply_runs
+    real_apply = Projector._apply_decoded
 
     def apply(self: Projector, conn: Any, *args: Any, **kwargs: Any) -> tuple[int, int]:
         seen.append(str(conn.exec_driver_sql("PRAGMA journal_mode").scalar()))
         return real_apply(self, conn, *args, **kwargs)
 
-    monkeypatch.setattr(Projector, "apply_runs", apply)
+    monkeypatch.setattr(Projector, "_apply_decoded", apply)
     target = fresh_target()
     rebuild(ledger.store, target)
     assert seen and set(seen) == {"off"}
