@@ -5,8 +5,10 @@ ledger ``STAFFING_*`` configures (e.g. a history imported with ``python -m staff
 --no-follow``) is rebuilt into fresh scratch read models beside it (a SQLite file in a temporary
 folder, or a scratch schema in the same PostgreSQL database), which are dropped afterwards. Run it
 alternately with ``PYTHONPATH`` set to a worktree of the older commit (``git worktree add``) and
-without; each run prints one line: entries, seconds, entries/s, the process's user CPU seconds and
-peak resident memory.
+without; each run prints one line: entries, seconds, entries/s, the process's user CPU seconds,
+peak resident memory and the checkout whose code ran. Run the old code **from the worktree's own
+directory** (``cd WORKTREE && PYTHONPATH=. python -m ...``): ``python -m`` puts the current
+directory first on ``sys.path``, so from this checkout ``PYTHONPATH`` alone still runs this code.
 
 Usage: STAFFING_DATA_DIR=... [STAFFING_DATABASE_URL=... STAFFING_DB_SCHEMA=...]
        python -m benchmarks.rebuild_once [rebuild|decode] [--label TEXT]
@@ -18,6 +20,7 @@ import argparse
 import resource
 import tempfile
 import time
+from pathlib import Path
 
 from benchmarks.bench_projection import decode_all
 from benchmarks.bench_rebuild_floor import configured_ledger
@@ -54,7 +57,14 @@ def main(argv: list[str] | None = None) -> None:
         store.close()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"{args.what} {args.label} ({backend}): {entries:,} entries in {seconds:.2f} s, {entries / seconds:,.0f}/s; "
-          f"user {usage.ru_utime:.1f} s, peak {usage.ru_maxrss / 1024:,.0f} MiB", flush=True)
+          f"user {usage.ru_utime:.1f} s, peak {usage.ru_maxrss / 1024:,.0f} MiB; code {checkout()}", flush=True)
+
+
+def checkout() -> str:
+    """The directory of the ``staffing`` package this process runs (which code a pair's run measured)."""
+    import staffing
+
+    return str(Path(staffing.__file__).resolve().parent.parent)
 
 
 if __name__ == "__main__":

@@ -365,3 +365,5 @@ def test_rebuild_once_rebuilds_and_decodes_the_configured_ledger(tmp_path: Path,
     assert all(found), lines
     counts = {int(m.group(2).replace(",", "")) for m in found if m}
     assert len(counts) == 1 and counts.pop() > 2000  # both read the whole tiny log
+    # each line names the checkout whose code ran: an old-against-new pair shows it measured two codes
+    assert all(line.endswith(f"; code {ROOT.resolve()}") for line in lines), lines

@@ -16,7 +16,6 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -269,10 +268,6 @@ class Projector:
         #: the entries ``apply_next`` read and decoded but did not apply (a cut run and the entry
         #: after it): the next batch starts with them instead of reading and decoding them again
         self._tail: list[_Decoded] = []
-        #: while ``reading_ahead``: the thread that reads and decodes the next window, and that
-        #: window being read (its first position, its entries)
-        self._reader: ThreadPoolExecutor | None = None
-        self._ahead: Future[tuple[int, list[_Decoded]]] | None = None
 
     # ================================================================== running
     def position(self) -> int:
@@ -421,41 +416,6 @@ class Projector:
                 decoded.append(_Decoded(n, handler, event, to_us(event.timestamp)))
         return decoded
 
-    def _read(self, start: int, limit: int) -> tuple[int, list[_Decoded]]:
-        """Up to ``limit`` entries from position ``start`` on, read and decoded (``_decode``)."""
-        return start, self._decode(self.store.recorder.select_notifications(start=start, limit=limit))
-
-    @contextmanager
-    def reading_ahead(self) -> Iterator[None]:
-        """While inside: each ``apply_next`` leaves the next window being read and decoded by a
-        second thread while the caller applies and commits its batch (a rebuild: ``rebuild._load``).
-
-        Why (issue 9): a rebuild's process waits on its read models' database for part of each batch
-        (on PostgreSQL a COPY's end and every statement wait on the server's backend, ~18% of a province
-        rebuild's time, RESULTS.md section 34), and the interpreter lock is released while it waits:
-        reading the next window from the event store and decoding it (~24% of that time) fill those
-        waits. Only reads move to the thread, and each window is exactly the one ``apply_next`` would
-        read next (the same first position and count), taken only when it starts where that call
-        starts; so the batches, their order and the rows written are the same with or without it.
-        Decoding never runs in both threads at once: the next read starts after a batch is applied.
-        """
-        with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as pool:
-            self._reader = pool
-            try:
-                yield
-            finally:
-                self._reader, ahead, self._ahead = None, self._ahead, None
-                if ahead is not None:
-                    ahead.cancel()
-
-    def _read_ahead_from(self, start: int) -> list[_Decoded]:
-        """The window read ahead, when it begins at ``start`` (else nothing: it is dropped)."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is None:
-            return []
-        first, decoded = ahead.result()  # (a failed read raises here, in the caller's thread)
-        return decoded if first == start else []
-
     def _apply_decoded(self, conn: Connection, decoded: list[_Decoded], recorded_us: int, fresh: bool,
                        series: SeriesBatch | None, ledger_units: dict[str, str] | None,
                        following_us: int | None) -> tuple[int, int]:
@@ -492,7 +452,6 @@ class Projector:
         limit = self.batch_size
         tail, self._tail = self._tail, []
         window = tail if tail and tail[0].notification.id == start else []
-        window += self._read_ahead_from(window[-1].notification.id + 1 if window else start)
         while True:
             after = window[-1].notification.id + 1 if window else start
             wanted = limit + 1 - len(window)
@@ -506,9 +465,6 @@ class Projector:
             if applied:
                 self._tail = window[applied:]
                 more = following is not None or applied < len(entries)
-                if more and self._reader is not None and (wanted := self.batch_size + 1 - len(self._tail)) > 0:
-                    after = window[-1].notification.id + 1  # what the next call would read itself
-                    self._ahead = self._reader.submit(self._read, after, wanted)
                 return moment, entries[applied - 1].notification.id, applied, more
             limit *= 2
 

@@ -141,7 +141,7 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_s
             if tracked.position != 0:
                 raise NotFresh(f"the target already holds {tracked.position} projected events; rebuild into empty "
                                "read models")
-        with _unjournalled(conn, target.is_sqlite), collection_paused(), projector.reading_ahead():
+        with _unjournalled(conn, target.is_sqlite), collection_paused():  # the whole load: COLLECT_EVERY
             return _load(conn, projector, int(tracked.recorded_us), max_states, spill_bytes)
 
 

@@ -11,11 +11,9 @@ recruitments leaves, and that the read models do not depend on where batches are
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from staffing.application import Item, Mode, RecruitPerson
@@ -122,50 +120,6 @@ def test_a_run_cut_off_a_batch_is_not_read_or_decoded_again(
     assert rebuild(ledger.store, target, batch_size=10) == last
     assert sorted(read) == list(range(1, last + 1))
     assert contents(target) == contents(ledger.engines)
-
-
-def test_a_rebuild_reads_the_next_window_in_a_second_thread_while_it_applies_one(
-        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: Any) -> None:  # noqa: F811
-    """A rebuild's windows after the first are read and decoded by its read-ahead thread while the
-    previous batch is applied (issue 9: the reads fill the waits on the read models' database);
-    each entry is still read once, and the read models are those a catch-up gives."""
-    ledger.service.on_commit.clear()
-    unit = establish(ledger.service, kind="COMMUNE", effective_on=date(2020, 1, 1))
-    _transactions(ledger, clock, unit, [1, 2, 1, 3, 1, 1, 2, 1, 3, 1, 2, 1, 1, 2])  # runs shorter than a batch
-    Projector(ledger.store, ledger.engines).catch_up()
-    last = ledger.store.recorder.max_notification_id()
-    threads: list[str] = []
-    real = ledger.store.recorder.select_notifications
-
-    def select_notifications(*args: Any, **kwargs: Any) -> Any:
-        threads.append(threading.current_thread().name)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(ledger.store.recorder, "select_notifications", select_notifications)
-    target = fresh_target()
-    assert rebuild(ledger.store, target, batch_size=10) == last
-    assert threads[0] == threading.current_thread().name  # the first window: nothing read ahead yet
-    ahead = [name for name in threads[1:] if name.startswith("read-ahead")]
-    assert len(threads) > 5 and len(ahead) >= len(threads) - 3, threads  # (a window longer than a batch: more)
-    assert contents(target) == contents(ledger.engines)
-    assert not any(thread.name.startswith("read-ahead") for thread in threading.enumerate())  # none left behind
-
-
-def test_a_read_ahead_that_fails_fails_the_rebuild(
-        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: Any) -> None:  # noqa: F811
-    """An error in the read-ahead thread is raised by the rebuild itself, not lost with the thread."""
-    unit = establish(ledger.service, kind="COMMUNE", effective_on=date(2020, 1, 1))
-    _transactions(ledger, clock, unit, [30, 2, 1, 12, 25, 3])
-    real = ledger.store.recorder.select_notifications
-
-    def select_notifications(*args: Any, **kwargs: Any) -> Any:
-        if threading.current_thread().name.startswith("read-ahead"):
-            raise OSError("the event store went away")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(ledger.store.recorder, "select_notifications", select_notifications)
-    with pytest.raises(OSError, match="went away"):
-        rebuild(ledger.store, fresh_target(), batch_size=10)
 
 
 def test_a_transaction_of_many_recruitments_changes_its_units_figures_once(ledger: Ledger, clock: FakeClock) -> None:
