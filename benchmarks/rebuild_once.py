@@ -4,11 +4,11 @@ For old-against-new pairs of the rebuild on one ledger (``benchmarks/RESULTS.md`
 ledger ``STAFFING_*`` configures (e.g. a history imported with ``python -m staffing import F
 --no-follow``) is rebuilt into fresh scratch read models beside it (a SQLite file in a temporary
 folder, or a scratch schema in the same PostgreSQL database), which are dropped afterwards. Run it
-alternately with ``PYTHONPATH`` set to a worktree of the older commit (``git worktree add``) and
-without; each run prints one line: entries, seconds, entries/s, the process's user CPU seconds,
-peak resident memory and the checkout whose code ran. Run the old code **from the worktree's own
-directory** (``cd WORKTREE && PYTHONPATH=. python -m ...``): ``python -m`` puts the current
-directory first on ``sys.path``, so from this checkout ``PYTHONPATH`` alone still runs this code.
+alternately from a worktree of the older commit (``git worktree add``; ``cd WORKTREE && PYTHONPATH=.
+python -m ...``) and from this checkout: ``python -m`` puts the current directory first on
+``sys.path``, so ``PYTHONPATH`` set to a worktree from this checkout still runs this checkout's code.
+Each run prints one line: entries, seconds, entries/s, the process's user CPU seconds, peak
+resident memory and the checkout whose code ran.
 
 Usage: STAFFING_DATA_DIR=... [STAFFING_DATABASE_URL=... STAFFING_DB_SCHEMA=...]
        python -m benchmarks.rebuild_once [rebuild|decode] [--label TEXT]
@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import staffing
 from benchmarks.bench_projection import decode_all
 from benchmarks.bench_rebuild_floor import configured_ledger
 from benchmarks.bench_scale import _schema, scratch_views
@@ -62,8 +63,6 @@ def main(argv: list[str] | None = None) -> None:
 
 def checkout() -> str:
     """The directory of the ``staffing`` package this process runs (which code a pair's run measured)."""
-    import staffing
-
     return str(Path(staffing.__file__).resolve().parent.parent)
 
 
