@@ -113,6 +113,9 @@ class _Row:
 class _State:
     facts: list[_Fact] = field(default_factory=list)
     rows: list[_Row] = field(default_factory=list)  # currently believed rows (rec_to open)
+    #: where the last fold of the active facts ended: the first day of its last interval and that
+    #: interval's values, untyped (None: not folded since the state was made, read back or unpacked)
+    tail: tuple[date, tuple[Any, ...]] | None = None
 
 
 class _Spilled:
@@ -328,7 +331,49 @@ class SeriesBatch:
         state = self._state(series, key, new)
         self._touched[(series, key)] = None
         state.facts.append(_Fact(position, effective_on, delta))
-        self._refold(series, key, state, position)
+        tail = state.tail
+        if tail is None or effective_on <= tail[0] or not self._append(series, key, state, position, effective_on,
+                                                                      delta, tail):
+            self._refold(series, key, state, position)
+
+    def _append(self, series: str, key: str, state: _State, position: int, effective_on: date,
+                delta: dict[str, Any], tail: tuple[date, tuple[Any, ...]]) -> bool:
+        """``_refold`` for a fact dated after every active fact of its series, without folding them again.
+
+        Why: a history recorded in date order gives each series its facts in date order, and a full
+        fold per fact costs each series' whole history again (~8% of a province rebuild's samples).
+        Such a fact only ends the last interval of the fold (``tail``) the day it takes effect and
+        opens a new one from there with the last values updated by it; every earlier interval stays.
+        So the row of the last interval, if it was one, is closed at ``position`` and the two rows
+        the new fold ends with are created, in the order ``_refold`` would close and create them
+        (the same row ids). Returns False, changing nothing, when the believed rows do not end with
+        that interval's row: the caller then folds the whole series (``test_series_append``).
+        """
+        spec = self.specs[series]
+        start, values = tail
+        merged = dict(zip(spec.value_columns, values, strict=True))
+        merged.update(delta)
+        snapshot = tuple(merged.get(c) for c in spec.value_columns)
+        ended = None
+        if spec.complete(values):
+            last = spec.typed(values)
+            ended = next((row for row in state.rows
+                          if row.valid_to == END_OF_TIME and row.valid_from == start and row.values == last), None)
+            if ended is None:
+                return False
+            ended.rec_to, ended.dirty = position, True
+            self._closed.append((series, key, ended))
+            state.rows = [row for row in state.rows if row is not ended]
+        wanted = [(start, effective_on, values), (effective_on, END_OF_TIME, snapshot)]
+        for valid_from, valid_to, row_values in wanted:
+            if spec.complete(row_values):
+                row_id = self.next_row_id[series]
+                self.next_row_id[series] = row_id + 1
+                new = _Row(row_id, valid_from, valid_to, spec.typed(row_values), position)
+                state.rows.append(new)
+                self._created.append((series, key, new))
+        state.tail = (effective_on, snapshot)
+        return True
 
     def retract_fact(self, series: str, key: str, fact_position: int, at_position: int) -> bool:
         """Retract the series fact recorded at ``fact_position``; False when the series has none."""
@@ -351,14 +396,10 @@ class SeriesBatch:
 
     def _refold(self, series: str, key: str, state: _State, position: int) -> None:
         spec = self.specs[series]
-        wanted = [
-            (start, end, spec.typed(values))
-            for start, end, values in fold_intervals(
-                ((f.effective_on, f.position, f.delta) for f in state.facts if f.retracted_pos is None),
-                spec.value_columns, spec.keep_same_day,
-            )
-            if spec.complete(values)
-        ]
+        intervals = fold_intervals(((f.effective_on, f.position, f.delta) for f in state.facts
+                                    if f.retracted_pos is None), spec.value_columns, spec.keep_same_day)
+        state.tail = (intervals[-1][0], intervals[-1][2]) if intervals else None
+        wanted = [(start, end, spec.typed(values)) for start, end, values in intervals if spec.complete(values)]
         wanted_set = set(wanted)
         kept: list[_Row] = []
         for row in state.rows:
