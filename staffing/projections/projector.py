@@ -36,6 +36,7 @@ from staffing.domain.quota import StaffingQuota
 from staffing.domain.unit import Unit
 from staffing.domain.values import LegalAct
 from staffing.pause import CollectEvery, collection_paused, paused
+from staffing.persistence import select_entries
 from staffing.planner import Pacer
 from staffing.projections import tables as t
 from staffing.projections.bulk import chunks, driver_cursor, insert_rows, insert_tuples, mark, refresh_statistics
@@ -360,8 +361,7 @@ class Projector:
                 tracked = conn.execute(query if self.engines.is_sqlite else query.with_for_update()).one()
                 position, recorded_us = tracked.position, tracked.recorded_us
                 ledger_units = dict(self._ledger_units)
-                while notifications := self.store.recorder.select_notifications(start=position + 1,
-                                                                                 limit=self.batch_size):
+                while notifications := select_entries(self.store.recorder, position + 1, self.batch_size):
                     recorded_us = self.apply(conn, notifications, recorded_us, fresh=False, ledger_units=ledger_units)
                     position = notifications[-1].id
                 mapper = self.store.mapper
@@ -456,7 +456,7 @@ class Projector:
             after = window[-1].notification.id + 1 if window else start
             wanted = limit + 1 - len(window)
             if wanted > 0:
-                window += self._decode(self.store.recorder.select_notifications(start=after, limit=wanted))
+                window += self._decode(select_entries(self.store.recorder, after, wanted))
             entries, following = window[:limit], (window[limit] if len(window) > limit else None)
             if not entries:
                 return recorded_us, start - 1, 0, False

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 from staffing.application import EstablishUnit, Item, Mode, RecruitPerson
 from staffing.bootstrap import Ledger
 from staffing.domain.request import request_id
+from staffing.persistence import select_entries
 from staffing.projections.projector import _recorded_us, to_us
 from tests.support import FakeClock, act
 
@@ -129,3 +130,25 @@ def test_orjson_encoding_matches_the_library_on_every_code_point_and_hands_it_wh
         assert ours.encode(value) == library.encode(value)
     with pytest.raises(TranscodingNotRegisteredError):
         ours.encode({"x": object()})
+
+
+def test_the_projectors_lean_read_of_the_log_gives_what_the_library_reads(ledger: Ledger, clock: FakeClock) -> None:
+    """``select_entries`` (plain rows, the originator's id as text) gives the same entries as the
+    recorder's ``select_notifications``, from any position and up to any limit, and the mapper
+    decodes them into the same domain events (the id a UUID again)."""
+    from tests.projections.history import generate_history
+
+    generate_history(ledger, clock, seed=3, steps=60)
+    recorder, mapper = ledger.store.recorder, ledger.store.mapper
+    last = recorder.max_notification_id()
+    assert last > 100
+    for start, limit in ((1, 10**6), (1, 1), (37, 25), (last, 10), (last + 1, 10)):
+        lean = select_entries(recorder, start, limit)
+        library = recorder.select_notifications(start=start, limit=limit)
+        assert [(e.id, UUID(e.originator_id), e.originator_version, e.topic, e.state) for e in lean] == [
+            (n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in library]
+        assert all(type(e.state) is bytes and type(e.originator_id) is str for e in lean)
+        for e, n in zip(lean, library, strict=True):
+            decoded, expected = mapper.to_domain_event(e), mapper.to_domain_event(n)
+            assert type(decoded) is type(expected) and vars(decoded) == vars(expected)
+            assert isinstance(decoded.originator_id, UUID)

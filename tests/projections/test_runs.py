@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from staffing.application import Item, Mode, RecruitPerson
 from staffing.bootstrap import Ledger
+from staffing.projections import projector as projector_module
 from staffing.projections import tables as t
 from staffing.projections.projector import Projector, _whole_runs
 from staffing.projections.rebuild import rebuild
@@ -74,16 +75,17 @@ def test_batches_end_where_runs_end_and_give_the_read_models_a_rebuild_gives(
 
 
 def _counting_reads(store: Any, monkeypatch: Any) -> list[int]:
-    """The positions of every entry the store's recorder hands out from now on."""
+    """The positions of every entry the projector reads from the log from now on (it reads through
+    ``persistence.select_entries``, which falls back to the recorder's own read: both counted)."""
     read: list[int] = []
-    real = store.recorder.select_notifications
+    real = projector_module.select_entries
 
-    def select_notifications(*args: Any, **kwargs: Any) -> Any:
-        window = real(*args, **kwargs)
+    def select_entries(recorder: Any, start: int, limit: int) -> Any:
+        window = real(recorder, start, limit)
         read.extend(n.id for n in window)
         return window
 
-    monkeypatch.setattr(store.recorder, "select_notifications", select_notifications)
+    monkeypatch.setattr(projector_module, "select_entries", select_entries)
     return read
 
 
