@@ -11,6 +11,7 @@ Pull, not push: the SQLite recorder cannot subscribe, so both backends pull batc
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import secrets
@@ -87,7 +88,14 @@ _TIMESTAMP = re.compile(rb'^\{"timestamp":\{"_type_":"datetime_iso","_data_":"([
 def _recorded_us(state: bytes) -> int | None:
     """The event's timestamp read off its stored JSON without decoding the rest (None: not in that form)."""
     found = _TIMESTAMP.match(state)
-    return to_us(datetime.fromisoformat(found.group(1).decode())) if found else None
+    return _iso_us(found.group(1)) if found else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_us(stamp: bytes) -> int:
+    """An ISO timestamp's microseconds, remembered: the entries of one writer's transaction share one
+    (the province log: 76,776 entries, 43 distinct moments), so most entries need no parse."""
+    return to_us(datetime.fromisoformat(stamp.decode()))
 
 
 def to_us(moment: datetime) -> int:
@@ -541,10 +549,11 @@ class Projector:
     # ================================================================== facts & helpers
     def _fact(self, batch: _Batch, event: Any, position: int, type_: str, *, unit_id: str | None = None,
               other_unit_id: str | None = None, person_id: str | None = None) -> str:
-        fid = f"{event.originator_id}:{event.originator_version}"
+        aggregate_id = str(event.originator_id)
+        fid = f"{aggregate_id}:{event.originator_version}"
         act: LegalAct = event.act
         batch.facts[fid] = {
-            "position": position, "fact_id": fid, "aggregate_id": str(event.originator_id), "type": type_,
+            "position": position, "fact_id": fid, "aggregate_id": aggregate_id, "type": type_,
             "unit_id": unit_id, "other_unit_id": other_unit_id, "person_id": person_id,
             "effective_on": event.effective_on, "recorded_us": batch.recorded_us, "act_number": act.number,
             "act_issuer": act.issuer, "act_signed_on": act.signed_on, "data": event_data(event),
