@@ -9,8 +9,11 @@ checkouts, e.g. a git worktree of the older commit, to compare them in one sitti
 
     python -m staffing generate --scale province --seed 1 --out /tmp/h.jsonl --no-load
     STAFFING_DATA_DIR=/tmp/prov python -m staffing import /tmp/h.jsonl
-    PYTHONPATH=OLD_CHECKOUT python -m benchmarks.bench_projection /tmp/prov --mode catch-up
-    PYTHONPATH=.            python -m benchmarks.bench_projection /tmp/prov --mode catch-up
+    cd OLD_CHECKOUT && PYTHONPATH=. python -m benchmarks.bench_projection /tmp/prov --mode catch-up
+    cd THIS_CHECKOUT && PYTHONPATH=. python -m benchmarks.bench_projection /tmp/prov --mode catch-up
+
+(each from its own directory: ``python -m`` puts the current directory ahead of ``PYTHONPATH``, so
+``PYTHONPATH=OLD_CHECKOUT`` from this checkout would run this checkout's code; RESULTS.md section 34)
 
 ``--stop N`` projects (or decodes) only the first N log entries: a slice of a national log, for
 two versions side by side in less than a whole run.
