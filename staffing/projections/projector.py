@@ -5,8 +5,9 @@ that also advances the tracking position, after taking the tracking row's lock (
 PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) and re-reading the position under it. A crash rolls
 the batch back whole; a second runner waits and then continues from where the first stopped.
 
-Pull, not push: the SQLite recorder cannot subscribe, so both backends pull batches from
-``recorder.select_notifications`` — one code path, and batching is what rebuilds need anyway.
+Pull, not push: the SQLite recorder cannot subscribe, so both backends pull batches of the log
+(``persistence.select_entries``: the recorder's ``select_notifications``, read leaner) — one code
+path, and batching is what rebuilds need anyway.
 """
 
 from __future__ import annotations
