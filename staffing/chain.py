@@ -234,9 +234,13 @@ class Report:
         return self.first_break is None
 
 
-def _sqlite_rows(recorder: Any, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]:
+def sqlite_rows(recorder: Any, sql: str, params: Sequence[Any] = ()) -> Iterator[Sequence[Any]]:
+    """The rows of ``sql`` on a SQLite recorder's database, as plain tuples (not the connection's
+    ``sqlite3.Row``: built for nothing where columns are read by position), read in a transaction
+    of their own."""
     with recorder.datastore.transaction(commit=False) as wrapped:
         cursor = wrapped.sqlite_cursor  # the driver's own cursor: iterated, not fetched whole
+        cursor.row_factory = None
         cursor.execute(sql, params)
         yield from cursor
 
@@ -270,7 +274,7 @@ def _rows(recorder: Any) -> Iterator[Sequence[Any]]:
 
 def _links(recorder: Any) -> int:
     if isinstance(recorder, SQLiteApplicationRecorder):
-        return int(next(_sqlite_rows(recorder, f"SELECT count(*) FROM {CHAIN_TABLE}"))[0])
+        return int(next(sqlite_rows(recorder, f"SELECT count(*) FROM {CHAIN_TABLE}"))[0])
     return int(next(_postgres_rows(recorder, SQL("SELECT count(*) FROM {schema}.{chain}").format(
         schema=Identifier(recorder.datastore.schema), chain=Identifier(CHAIN_TABLE))))[0])
 
@@ -278,7 +282,7 @@ def _links(recorder: Any) -> int:
 def _orphan_links(recorder: Any) -> list[int]:
     """Positions that have a link but no event (deleted events), in order."""
     if isinstance(recorder, SQLiteApplicationRecorder):
-        rows = _sqlite_rows(recorder, f"SELECT c.position FROM {CHAIN_TABLE} c WHERE NOT EXISTS (SELECT 1 FROM "
+        rows = sqlite_rows(recorder, f"SELECT c.position FROM {CHAIN_TABLE} c WHERE NOT EXISTS (SELECT 1 FROM "
                                       f"{recorder.events_table_name} e WHERE e.rowid = c.position) ORDER BY 1")
     else:
         rows = _postgres_rows(recorder, SQL(
@@ -372,7 +376,7 @@ def head(recorder: Any, position: int | None = None) -> tuple[int, str] | None:
     """(position, hash) of the chain's last link at or before ``position`` (None: the whole chain)."""
     bound = position if position is not None else 2**62
     if isinstance(recorder, SQLiteApplicationRecorder):
-        row = next(_sqlite_rows(recorder, f"SELECT position, hash FROM {CHAIN_TABLE} WHERE position <= ? "
+        row = next(sqlite_rows(recorder, f"SELECT position, hash FROM {CHAIN_TABLE} WHERE position <= ? "
                                           "ORDER BY position DESC LIMIT 1", (bound,)), None)
     elif isinstance(recorder, PostgresApplicationRecorder):
         with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
@@ -396,7 +400,7 @@ def hashes(recorder: Any, positions: Sequence[int]) -> dict[int, str]:
         for i in range(0, len(ordered), 5000):  # SQLite binds at most 32,766 values per statement
             chunk = ordered[i:i + 5000]
             marks = ", ".join("?" * len(chunk))
-            found.update({int(p): bytes(h).hex() for p, h in _sqlite_rows(
+            found.update({int(p): bytes(h).hex() for p, h in sqlite_rows(
                 recorder, f"SELECT position, hash FROM {CHAIN_TABLE} WHERE position IN ({marks})", chunk)})
         return found
     if isinstance(recorder, PostgresApplicationRecorder):
@@ -422,7 +426,7 @@ def load_acts(recorder: Any, keys: list[str]) -> list[tuple[str, str, str, str]]
     if isinstance(recorder, SQLiteApplicationRecorder):
         for i in range(0, len(keys), 500):
             chunk = keys[i:i + 500]
-            found.extend(_sqlite_rows(recorder, f"SELECT key, number, issuer, signed_on FROM {ACTS_TABLE} "
+            found.extend(sqlite_rows(recorder, f"SELECT key, number, issuer, signed_on FROM {ACTS_TABLE} "
                                                 f"WHERE key IN ({', '.join('?' * len(chunk))})", chunk))
     elif isinstance(recorder, PostgresApplicationRecorder) and keys:
         with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
@@ -436,7 +440,7 @@ def load_acts(recorder: Any, keys: list[str]) -> list[tuple[str, str, str, str]]
 def _altered_act(recorder: Any) -> Break | None:
     """An act whose stored text no longer hashes to its key: edited after it was recorded."""
     if isinstance(recorder, SQLiteApplicationRecorder):
-        rows: Iterable[Any] = _sqlite_rows(recorder, f"SELECT key, number, issuer, signed_on FROM {ACTS_TABLE}")
+        rows: Iterable[Any] = sqlite_rows(recorder, f"SELECT key, number, issuer, signed_on FROM {ACTS_TABLE}")
     elif isinstance(recorder, PostgresApplicationRecorder):
         rows = _postgres_rows(recorder, SQL("SELECT key, number, issuer, signed_on FROM {schema}.{acts}").format(
             schema=Identifier(recorder.datastore.schema), acts=Identifier(ACTS_TABLE)))

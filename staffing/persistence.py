@@ -25,7 +25,7 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from staffing.acts import ActStore, LegalActByReference
-from staffing.chain import load_act, load_acts
+from staffing.chain import load_act, load_acts, sqlite_rows
 from staffing.config import ConfigurationError, Settings
 from staffing.domain.person import Person
 from staffing.domain.position import Position
@@ -273,12 +273,9 @@ def select_entries(recorder: Any, start: int, limit: int) -> Sequence[Any]:
     order and bounds as the library's; a recorder of another kind is asked as before.
     """
     if isinstance(recorder, SQLiteApplicationRecorder):
-        with recorder.datastore.transaction(commit=False) as wrapped:
-            cursor = wrapped.sqlite_cursor
-            cursor.row_factory = None  # plain tuples, not the connection's ``sqlite3.Row``
-            cursor.execute(f"SELECT rowid, originator_id, originator_version, topic, state FROM "
-                           f"{recorder.events_table_name} WHERE rowid>=? ORDER BY rowid LIMIT ?", (start, limit))
-            return list(map(Entry._make, cursor.fetchall()))
+        return list(map(Entry._make, sqlite_rows(recorder, f"SELECT rowid, originator_id, originator_version, topic, "
+                                                           f"state FROM {recorder.events_table_name} WHERE rowid>=? "
+                                                           "ORDER BY rowid LIMIT ?", (start, limit))))
     if isinstance(recorder, PostgresApplicationRecorder):
         statement = SQL("SELECT notification_id, originator_id::text, originator_version, topic, state "
                         "FROM {schema}.{table} WHERE notification_id>=%s ORDER BY notification_id LIMIT %s").format(

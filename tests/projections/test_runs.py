@@ -74,7 +74,7 @@ def test_batches_end_where_runs_end_and_give_the_read_models_a_rebuild_gives(
     assert contents(target) == contents(ledger.engines)
 
 
-def _counting_reads(store: Any, monkeypatch: Any) -> list[int]:
+def _counting_reads(monkeypatch: Any) -> list[int]:
     """The positions of every entry the projector reads from the log from now on (it reads through
     ``persistence.select_entries``, which falls back to the recorder's own read: both counted)."""
     read: list[int] = []
@@ -100,7 +100,7 @@ def test_a_run_cut_off_a_batch_is_not_read_or_decoded_again(
     unit = establish(ledger.service, kind="COMMUNE", effective_on=date(2020, 1, 1))
     _transactions(ledger, clock, unit, [30, 2, 1, 12, 25, 3])
     last = ledger.store.recorder.max_notification_id()
-    read = _counting_reads(ledger.store, monkeypatch)
+    read = _counting_reads(monkeypatch)
     projector = Projector(ledger.store, ledger.engines, batch_size=7)
     decoded = 0
     real_decode = projector._decode
