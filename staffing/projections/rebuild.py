@@ -195,6 +195,13 @@ def _make_indexes(conn: Connection, names: Iterable[str], made: set[str]) -> Non
 #: connections that make a PostgreSQL target's last indexes and statistics at once (one per core here)
 FINISHERS = 2
 
+#: a PostgreSQL rebuild's settings, on its load's connection and in each finisher's transaction: its
+#: commits not waited for (``_unjournalled``: the swap's synchronous commit flushes them), and each
+#: index sorted in memory up to 256 MB (the server's default, 64 MB, sorts a national table's ~10 M
+#: keys on disk; the load and two finishers hold at most 768 MB of the server's memory at once, none
+#: of the rebuild's process)
+FINISH_SETTINGS = ("synchronous_commit TO off", "maintenance_work_mem TO '256MB'")
+
 
 def _finish_in_parallel(engine: Engine, made: set[str]) -> None:
     """Every secondary index not in ``made``, then fresh planner statistics of every table, on
@@ -227,6 +234,8 @@ def _finish_in_parallel(engine: Engine, made: set[str]) -> None:
                 except IndexError:  # the other connection took the last one
                     return
                 with conn.begin():
+                    for setting in FINISH_SETTINGS:
+                        conn.exec_driver_sql(f"SET LOCAL {setting}")
                     for index in indexes:
                         index.create(conn)
                     conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(name)}")
@@ -238,14 +247,22 @@ def _finish_in_parallel(engine: Engine, made: set[str]) -> None:
 
 @contextmanager
 def _unjournalled(conn: Connection, sqlite: bool) -> Iterator[None]:
-    """A SQLite target is written without a journal or syncs: each page once, straight to the file.
+    """A rebuild target is written without waiting for the disk: SQLite without a journal or syncs
+    (each page once, straight to the file), PostgreSQL with its commits not waited for.
 
     Safe because a rebuild target is disposable: it is swapped in only after the whole log is
     applied (``swap_in``), and a rebuild that fails part-way is started again on a fresh target
     (``NotFresh`` refuses to continue one), so no crash-consistent prefix is ever needed. Entered
-    only once ``NotFresh`` is ruled out; if another connection has the file open (SQLite then
-    refuses to leave WAL mode), the rebuild goes on journalled: slower, never unsafe. The
-    connection goes back to the pool in WAL mode with normal syncs, as every other one is.
+    only once ``NotFresh`` is ruled out.
+
+    SQLite: if another connection has the file open (SQLite then refuses to leave WAL mode), the
+    rebuild goes on journalled: slower, never unsafe. PostgreSQL (``synchronous_commit`` off, the
+    server's documented setting for bulk loads): each batch's commit returns without waiting for its
+    write-ahead log to reach the disk; a server crash may lose the last batches, never half of one,
+    and the swap's own commit (``_swap_postgres``, synchronous) flushes the log up to itself, so
+    every batch before it is on disk once the rebuilt tables are live. Either way the connection goes
+    back to the pool as every other one is (WAL mode and normal syncs; commits waited for; the
+    server's default sort memory). PostgreSQL's settings: ``FINISH_SETTINGS``.
     """
     raw: Any = conn.connection.driver_connection if sqlite else None  # outside any transaction
     try:
@@ -254,6 +271,10 @@ def _unjournalled(conn: Connection, sqlite: bool) -> Iterator[None]:
             raw.execute("PRAGMA synchronous=OFF")
     except sqlite3.OperationalError:
         raw = None
+    if not sqlite:
+        for setting in FINISH_SETTINGS:
+            conn.exec_driver_sql(f"SET {setting}")
+        conn.commit()  # (SQLAlchemy began a transaction for the SETs: a session setting outlives it)
     try:
         yield
     finally:
@@ -263,6 +284,15 @@ def _unjournalled(conn: Connection, sqlite: bool) -> Iterator[None]:
                 raw.execute("PRAGMA journal_mode=WAL")
             except sqlite3.OperationalError:
                 conn.invalidate()  # never back to the pool unjournalled
+        if not sqlite:
+            try:
+                if conn.in_transaction():
+                    conn.rollback()
+                for setting in FINISH_SETTINGS:
+                    conn.exec_driver_sql(f"RESET {setting.split()[0]}")
+                conn.commit()
+            except Exception:  # (the load's own outcome stands: the connection is only thrown away)
+                conn.invalidate()  # never back to the pool with commits not waited for
 
 
 def _track(conn: Connection, position: int, recorded_us: int) -> None:
