@@ -367,3 +367,12 @@ def test_rebuild_once_rebuilds_and_decodes_the_configured_ledger(tmp_path: Path,
     assert len(counts) == 1 and counts.pop() > 2000  # both read the whole tiny log
     # each line names the checkout whose code ran: an old-against-new pair shows it measured two codes
     assert all(line.endswith(f"; code {ROOT.resolve()}") for line in lines), lines
+
+
+def test_copy_benchmark_compares_both_formats_and_checks_the_rows(tmp_path: Path) -> None:
+    """Both COPY formats insert the same rows (the benchmark reads them back and asserts them equal
+    before it reports) and the ratio is printed (PostgreSQL only: COPY is its bulk path)."""
+    require_postgres()
+    text = _report(tmp_path, "bench_copy", "--rows", "2000", "--repeat", "1")
+    assert "COPY, text format: wall" in text and "COPY, binary format: wall" in text
+    assert re.search(r"binary / text: wall [\d.]+x .*process CPU [\d.]+x .*every row read back equal", text)
