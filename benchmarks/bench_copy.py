@@ -1,4 +1,4 @@
-"""The read models' bulk insert on PostgreSQL: COPY's binary format against its text format.
+"""PostgreSQL's binary formats against its text formats: the read models' bulk insert, the log's read.
 
 ``staffing.projections.bulk.insert_tuples`` writes a batch's rows by ``COPY ... FROM STDIN``; since
 section 36 of ``benchmarks/RESULTS.md`` in the binary format, each column's type declared from the
@@ -8,7 +8,13 @@ same generated person rows into an empty ``person_versions`` table of a scratch 
 transaction each, alternately, ``--repeat`` times; reported: medians of the wall time and of the
 process's CPU time, and their ratios. The rows read back are checked equal to the rows written.
 
-Usage: python -m benchmarks.bench_copy [--rows N] [--repeat R] [--out FILE]
+Second, the log's read (``staffing.persistence.select_entries``' statement on a scratch table shaped
+like the event store's, ``--entries`` rows with ~450-byte JSON states read in windows of 25,000):
+its results in the binary format (since section 36: each state's bytes as they are) against the
+text format (bytea written as hex by the server and decoded by the driver), alternately; the rows
+read are checked equal.
+
+Usage: python -m benchmarks.bench_copy [--rows N] [--entries N] [--repeat R] [--out FILE]
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+from psycopg.rows import tuple_row
 from sqlalchemy import create_engine, select, text
 
 from benchmarks.bench_scale import _schema
@@ -56,9 +64,63 @@ def _text_copy(conn: Any, rows: list[tuple[Any, ...]]) -> None:
             copy.write_row(r)
 
 
+def _read_log(conn: Any, entries: int, binary: bool) -> list[tuple[Any, ...]]:
+    """Every row of the scratch log, in windows of 25,000, as ``select_entries`` reads them."""
+    got: list[tuple[Any, ...]] = []
+    start = 1
+    while start <= entries:
+        with conn.cursor(row_factory=tuple_row, binary=binary) as rows:
+            rows.execute("SELECT notification_id, originator_id::text, originator_version, topic, state FROM log "
+                         "WHERE notification_id>=%s ORDER BY notification_id LIMIT %s", (start, 25_000), prepare=True)
+            got.extend((i, o, v, t, s if type(s) is bytes else bytes(s)) for i, o, v, t, s in rows.fetchall())
+        start = got[-1][0] + 1
+    return got
+
+
+def log_read(entries: int, repeat: int) -> dict[str, list[tuple[float, float]]]:
+    """Wall and CPU seconds of reading a scratch log of ``entries`` rows in each result format."""
+    import psycopg
+
+    schema = _schema("copy_log")
+    timings: dict[str, list[tuple[float, float]]] = {"text": [], "binary": []}
+    try:
+        with psycopg.connect(PG_URL, options=f"-csearch_path={schema}") as conn:
+            conn.execute("CREATE TABLE log (notification_id bigint PRIMARY KEY, originator_id uuid NOT NULL, "
+                         "originator_version integer NOT NULL, topic text NOT NULL, state bytea NOT NULL)")
+            rng = random.Random(2)
+            with conn.cursor() as cursor, cursor.copy("COPY log FROM STDIN") as copy:
+                for i in range(1, entries + 1):
+                    state = orjson.dumps({"timestamp": {"_type_": "datetime_iso", "_data_": "2025-07-01T00:00:00"},
+                                          "unit_id": {"_type_": "uuid_hex", "_data_": uuid.UUID(
+                                              int=rng.getrandbits(128)).hex},
+                                          "act": {"_type_": "legal_act_ref", "_data_": f"{rng.getrandbits(256):064x}"},
+                                          "full_name": "Nguyễn Thị Ánh", "category": "cong_chuc",
+                                          "effective_on": {"_type_": "date_iso", "_data_": "2025-07-01"},
+                                          "rank": "Chuyên viên", "position_id": None, "recorded_by": "sở nội vụ"})
+                    copy.write_row((i, uuid.UUID(int=rng.getrandbits(128)), 1, "staffing.domain.person:Person.Recruited",
+                                    state))
+            conn.commit()
+            expected = _read_log(conn, entries, binary=False)
+            for _ in range(repeat):
+                for label in ("text", "binary"):
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    got = _read_log(conn, entries, binary=label == "binary")
+                    timings[label].append((time.perf_counter() - wall, time.process_time() - cpu))
+                    assert got == expected, f"the {label} read gave other rows"
+    finally:
+        _schema("copy_log", create=False)
+    return timings
+
+
+def _medians(timings: dict[str, list[tuple[float, float]]]) -> dict[str, tuple[float, float]]:
+    return {label: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+            for label, runs in timings.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--entries", type=int, default=76_776, help="rows of the scratch log (the province log's)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -87,13 +149,20 @@ def main(argv: list[str] | None = None) -> None:
         _schema("copy", create=False)
     lines = [f"{args.rows:,} person rows into an empty person_versions (PostgreSQL), {args.repeat} alternating "
              "runs each, medians:"]
-    medians = {label: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
-               for label, runs in timings.items()}
+    medians = _medians(timings)
     for label, (wall, cpu) in medians.items():
         lines.append(f"  COPY, {label} format: wall {wall * 1000:,.1f} ms, process CPU {cpu * 1000:,.1f} ms")
     (tw, tc), (bw, bc) = medians["text"], medians["binary"]
     lines.append(f"binary / text: wall {bw / tw:.2f}x ({tw / bw:.2f}x faster), process CPU {bc / tc:.2f}x "
                  f"({tc / bc:.2f}x less); every row read back equal")
+    read = _medians(log_read(args.entries, args.repeat))
+    lines.append(f"{args.entries:,} log entries read in windows of 25,000 (select_entries' statement), "
+                 f"{args.repeat} alternating runs each, medians:")
+    for label, (wall, cpu) in read.items():
+        lines.append(f"  results in the {label} format: wall {wall * 1000:,.1f} ms, process CPU {cpu * 1000:,.1f} ms")
+    (tw, tc), (bw, bc) = read["text"], read["binary"]
+    lines.append(f"binary / text read: wall {bw / tw:.2f}x ({tw / bw:.2f}x faster), process CPU {bc / tc:.2f}x "
+                 f"({tc / bc:.2f}x less); every row equal")
     report = "\n".join(lines)
     print(report)
     if args.out:

@@ -370,9 +370,12 @@ def test_rebuild_once_rebuilds_and_decodes_the_configured_ledger(tmp_path: Path,
 
 
 def test_copy_benchmark_compares_both_formats_and_checks_the_rows(tmp_path: Path) -> None:
-    """Both COPY formats insert the same rows (the benchmark reads them back and asserts them equal
-    before it reports) and the ratio is printed (PostgreSQL only: COPY is its bulk path)."""
+    """Both COPY formats insert the same rows and both result formats read the same log rows (the
+    benchmark asserts them equal before it reports, the log read across two windows), and the
+    ratios are printed (PostgreSQL only: the formats are its wire protocol's)."""
     require_postgres()
-    text = _report(tmp_path, "bench_copy", "--rows", "2000", "--repeat", "1")
+    text = _report(tmp_path, "bench_copy", "--rows", "2000", "--entries", "30000", "--repeat", "1")
     assert "COPY, text format: wall" in text and "COPY, binary format: wall" in text
     assert re.search(r"binary / text: wall [\d.]+x .*process CPU [\d.]+x .*every row read back equal", text)
+    assert "results in the text format: wall" in text and "results in the binary format: wall" in text
+    assert re.search(r"binary / text read: wall [\d.]+x .*every row equal", text)
