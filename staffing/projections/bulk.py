@@ -11,8 +11,9 @@ On PostgreSQL the rows go by ``COPY ... FROM STDIN`` (psycopg's ``copy.write_row
 executemany: one statement streaming every row, the bulk path the server is built for. In COPY's
 binary format, each column's type declared from the table (``_copy_types``): psycopg then dumps a
 value with the column's dumper, chosen once, instead of finding one by the value's Python type for
-each value and writing text the server parses again. Measured on 100,000 person rows: ~3.5x less of
-the process's time and ~1.7x less wall time than the text format (``benchmarks/RESULTS.md`` section 36).
+each value and writing text the server parses again. Measured on 100,000 person rows: ~0.3x the
+process's CPU of the text format; the wall time, set by the server's inserts into the table and its
+indexes, ~0.94x (``benchmarks/bench_copy.py``, ``benchmarks/RESULTS.md`` section 36).
 
 On SQLite the executemany goes to the driver's cursor directly, in the transaction the SQLAlchemy
 connection opened, and each statement's text is built once per table and columns. Why: a command
