@@ -117,6 +117,18 @@ def _medians(timings: dict[str, list[tuple[float, float]]]) -> dict[str, tuple[f
             for label, runs in timings.items()}
 
 
+def _compared(title: str, timings: dict[str, list[tuple[float, float]]], row: str, ratio: str, checked: str
+              ) -> list[str]:
+    """The report's lines for one comparison: each format's medians, then binary against text."""
+    medians = _medians(timings)
+    lines = [title, *(f"{row.format(label)}: wall {wall * 1000:,.1f} ms, process CPU {cpu * 1000:,.1f} ms"
+                      for label, (wall, cpu) in medians.items())]
+    (tw, tc), (bw, bc) = medians["text"], medians["binary"]
+    lines.append(f"{ratio}: wall {bw / tw:.2f}x ({tw / bw:.2f}x faster), process CPU {bc / tc:.2f}x "
+                 f"({tc / bc:.2f}x less); {checked}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
@@ -147,22 +159,12 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         engine.dispose()
         _schema("copy", create=False)
-    lines = [f"{args.rows:,} person rows into an empty person_versions (PostgreSQL), {args.repeat} alternating "
-             "runs each, medians:"]
-    medians = _medians(timings)
-    for label, (wall, cpu) in medians.items():
-        lines.append(f"  COPY, {label} format: wall {wall * 1000:,.1f} ms, process CPU {cpu * 1000:,.1f} ms")
-    (tw, tc), (bw, bc) = medians["text"], medians["binary"]
-    lines.append(f"binary / text: wall {bw / tw:.2f}x ({tw / bw:.2f}x faster), process CPU {bc / tc:.2f}x "
-                 f"({tc / bc:.2f}x less); every row read back equal")
-    read = _medians(log_read(args.entries, args.repeat))
-    lines.append(f"{args.entries:,} log entries read in windows of 25,000 (select_entries' statement), "
-                 f"{args.repeat} alternating runs each, medians:")
-    for label, (wall, cpu) in read.items():
-        lines.append(f"  results in the {label} format: wall {wall * 1000:,.1f} ms, process CPU {cpu * 1000:,.1f} ms")
-    (tw, tc), (bw, bc) = read["text"], read["binary"]
-    lines.append(f"binary / text read: wall {bw / tw:.2f}x ({tw / bw:.2f}x faster), process CPU {bc / tc:.2f}x "
-                 f"({tc / bc:.2f}x less); every row equal")
+    lines = _compared(f"{args.rows:,} person rows into an empty person_versions (PostgreSQL), {args.repeat} "
+                      "alternating runs each, medians:", timings, "  COPY, {} format", "binary / text",
+                      "every row read back equal")
+    lines += _compared(f"{args.entries:,} log entries read in windows of 25,000 (select_entries' statement), "
+                       f"{args.repeat} alternating runs each, medians:", log_read(args.entries, args.repeat),
+                       "  results in the {} format", "binary / text read", "every row equal")
     report = "\n".join(lines)
     print(report)
     if args.out:
