@@ -33,6 +33,7 @@ from psycopg.rows import tuple_row
 from sqlalchemy import create_engine, select, text
 
 from benchmarks.bench_scale import _schema
+from benchmarks.timing import Report
 from staffing.projections.bulk import _text, insert_tuples
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, person_versions
 from tests.support import PG_URL
@@ -159,16 +160,16 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         engine.dispose()
         _schema("copy", create=False)
+    report = Report()
     lines = _compared(f"{args.rows:,} person rows into an empty person_versions (PostgreSQL), {args.repeat} "
                       "alternating runs each, medians:", timings, "  COPY, {} format", "binary / text",
                       "every row read back equal")
     lines += _compared(f"{args.entries:,} log entries read in windows of 25,000 (select_entries' statement), "
                        f"{args.repeat} alternating runs each, medians:", log_read(args.entries, args.repeat),
                        "  results in the {} format", "binary / text read", "every row equal")
-    report = "\n".join(lines)
-    print(report)
-    if args.out:
-        args.out.write_text(report + "\n", encoding="utf-8")
+    for line in lines:
+        report(line)
+    report.write(args.out)
 
 
 if __name__ == "__main__":

@@ -271,8 +271,9 @@ def select_entries(recorder: Any, start: int, limit: int) -> Sequence[Any]:
     Plain rows into a named tuple, the id left as text, read the province log in ~0.45x the time on
     SQLite and ~0.55x on PostgreSQL (``benchmarks/RESULTS.md`` section 35). On PostgreSQL the rows
     come in the binary format: each stored state as its bytes, not as hex text the server writes
-    and the driver decodes again (~0.6x the time and the process's CPU of the text format, section 36). Same
-    statement, same order and bounds as the library's; a recorder of another kind is asked as before.
+    and the driver decodes again (~0.6x the time and the process's CPU of the text format, section
+    36). Same statement, same order and bounds as the library's; a recorder of another kind is asked
+    as before.
     """
     if isinstance(recorder, SQLiteApplicationRecorder):
         return list(map(Entry._make, sqlite_rows(recorder, f"SELECT rowid, originator_id, originator_version, topic, "

@@ -90,14 +90,9 @@ def _copy_types(table: Table, columns: Sequence[str]) -> list[str] | None:
     ``_BINARY_TYPES``, so its rows go in COPY's text format, as before)."""
     key = (table.name, tuple(columns))
     if key not in _COPY_TYPES:
-        found: list[str] | None = []
-        for name in columns:
-            kind = next((pg for sa, pg in _BINARY_TYPES if isinstance(table.c[name].type, sa)), None)
-            if kind is None or found is None:
-                found = None
-                break
-            found.append(kind)
-        _COPY_TYPES[key] = found
+        kinds = [next((pg for sa, pg in _BINARY_TYPES if isinstance(table.c[name].type, sa)), None) for name in columns]
+        found = [kind for kind in kinds if kind is not None]
+        _COPY_TYPES[key] = found if len(found) == len(kinds) else None
     return _COPY_TYPES[key]
 
 

@@ -200,7 +200,7 @@ FINISHERS = 2
 #: index sorted in memory up to 256 MB (the server's default, 64 MB, sorts a national table's ~10 M
 #: keys on disk; the load and two finishers hold at most 768 MB of the server's memory at once, none
 #: of the rebuild's process)
-FINISH_SETTINGS = ("synchronous_commit TO off", "maintenance_work_mem TO '256MB'")
+TARGET_SETTINGS = ("synchronous_commit TO off", "maintenance_work_mem TO '256MB'")
 
 
 def _finish_in_parallel(engine: Engine, made: set[str]) -> None:
@@ -234,7 +234,7 @@ def _finish_in_parallel(engine: Engine, made: set[str]) -> None:
                 except IndexError:  # the other connection took the last one
                     return
                 with conn.begin():
-                    for setting in FINISH_SETTINGS:
+                    for setting in TARGET_SETTINGS:
                         conn.exec_driver_sql(f"SET LOCAL {setting}")
                     for index in indexes:
                         index.create(conn)
@@ -262,7 +262,7 @@ def _unjournalled(conn: Connection, sqlite: bool) -> Iterator[None]:
     and the swap's own commit (``_swap_postgres``, synchronous) flushes the log up to itself, so
     every batch before it is on disk once the rebuilt tables are live. Either way the connection goes
     back to the pool as every other one is (WAL mode and normal syncs; commits waited for; the
-    server's default sort memory). PostgreSQL's settings: ``FINISH_SETTINGS``.
+    server's default sort memory). PostgreSQL's settings: ``TARGET_SETTINGS``.
     """
     raw: Any = conn.connection.driver_connection if sqlite else None  # outside any transaction
     try:
@@ -272,7 +272,7 @@ def _unjournalled(conn: Connection, sqlite: bool) -> Iterator[None]:
     except sqlite3.OperationalError:
         raw = None
     if not sqlite:
-        for setting in FINISH_SETTINGS:
+        for setting in TARGET_SETTINGS:
             conn.exec_driver_sql(f"SET {setting}")
         conn.commit()  # (SQLAlchemy began a transaction for the SETs: a session setting outlives it)
     try:
@@ -288,7 +288,7 @@ def _unjournalled(conn: Connection, sqlite: bool) -> Iterator[None]:
             try:
                 if conn.in_transaction():
                     conn.rollback()
-                for setting in FINISH_SETTINGS:
+                for setting in TARGET_SETTINGS:
                     conn.exec_driver_sql(f"RESET {setting.split()[0]}")
                 conn.commit()
             except Exception:  # (the load's own outcome stands: the connection is only thrown away)

@@ -31,7 +31,7 @@ def _settings(conn: Connection) -> tuple[str, str]:
 def test_a_postgres_rebuild_loads_without_waiting_for_commits_and_hands_its_connections_back_with_defaults(
         ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     """Every batch of the load and every finisher's index and ``ANALYZE`` run with commits not waited
-    for and 256 MB to sort (``FINISH_SETTINGS``: the target is disposable until the swap's own
+    for and 256 MB to sort (``TARGET_SETTINGS``: the target is disposable until the swap's own
     synchronous commit); afterwards the target's pooled connections have the server's defaults
     again, so the projector's later commits are waited for, and the rebuilt read models equal the
     ledger's."""
