@@ -79,6 +79,25 @@ class ActStore:
             self._remember(key, LegalAct(number, issuer, date.fromisoformat(signed_on)))
         return len(wanted)
 
+    def read_missing(self, states: Iterable[bytes]) -> list[tuple[str, str, str, str]]:
+        """(key, number, issuer, signed_on) of the acts the stored event states cite and the cache
+        lacks, read but not remembered: safe on another thread (``projections.readahead``), whose
+        rows the decoding thread then gives to ``remember_rows``."""
+        if self.bulk_loader is None:
+            return []
+        cited = {m.decode() for state in states for m in _REFERENCE.findall(state)}
+        wanted = sorted(key for key in cited if key not in self.by_key)  # (one look-up each: no iteration
+        # over a cache the decoding thread may be changing)
+        return [] if len(wanted) > MAX_CACHED // 2 else list(self.bulk_loader(wanted))
+
+    def remember_rows(self, rows: list[tuple[str, str, str, str]]) -> None:
+        """Cache the acts ``read_missing`` read (starting again first where they would not fit, as
+        ``prefetch`` does, so none of them is dropped as soon as it is remembered)."""
+        if len(self.by_key) + len(rows) > MAX_CACHED:
+            self._start_again()
+        for key, number, issuer, signed_on in rows:
+            self._remember(key, LegalAct(number, issuer, date.fromisoformat(signed_on)))
+
     def key_for(self, act: LegalAct) -> str:
         key = self.keys.get(act)
         if key is None:

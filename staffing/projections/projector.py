@@ -44,6 +44,7 @@ from staffing.projections import tables as t
 from staffing.projections.bulk import chunks, driver_cursor, insert_rows, insert_tuples, mark, refresh_statistics
 from staffing.projections.db import ViewEngines
 from staffing.projections.freshness import Freshness
+from staffing.projections.readahead import ReadAhead
 from staffing.projections.series import SeriesBatch, SeriesSpec
 from staffing.projections.text import fold
 
@@ -278,6 +279,10 @@ class Projector:
         #: the entries ``apply_next`` read and decoded but did not apply (a cut run and the entry
         #: after it): the next batch starts with them instead of reading and decoding them again
         self._tail: list[_Decoded] = []
+        #: reads the log ahead of ``apply_next`` while it applies (``reading_ahead``); None: reads as asked
+        self._reader: ReadAhead | None = None
+        #: the writes of the last batch applied with ``defer`` (``take_writes``)
+        self._writes: Callable[[], None] | None = None
 
     # ================================================================== running
     def position(self) -> int:
@@ -427,12 +432,17 @@ class Projector:
 
     def _apply_decoded(self, conn: Connection, decoded: list[_Decoded], recorded_us: int, fresh: bool,
                        series: SeriesBatch | None, ledger_units: dict[str, str] | None,
-                       following_us: int | None) -> tuple[int, int]:
-        """``apply_runs`` on entries already decoded; ``following_us``: the next entry's own moment."""
+                       following_us: int | None, ready: Callable[[], None] | None = None,
+                       defer: bool = False) -> tuple[int, int]:
+        """``apply_runs`` on entries already decoded; ``following_us``: the next entry's own moment.
+        ``ready``: called before ``conn`` or ``series`` is first touched; ``defer``: the batch's writes
+        are left to ``take_writes`` instead of made (see ``apply_next``)."""
         moments = [d.moment for d in decoded]
         applied = _whole_runs(moments, recorded_us, following_us)
         if applied == 0:
             return recorded_us, 0
+        if ready is not None:
+            ready()
         batch = _Batch(conn, series or SeriesBatch(conn, SERIES, fresh=fresh), recorded_us, started_us=recorded_us)
         batch.ledger_units = self._ledger_units if ledger_units is None else ledger_units
         batch.series.preload(self._series_hints(batch, [d.event for d in decoded[:applied] if d.event is not None]))
@@ -444,15 +454,29 @@ class Projector:
         # where the entries of one writer's transaction end (their own moment changes): the figures
         # change once per such stretch (``FigureBatch.contribute``), wherever batches are cut
         ends = [decoded[i].notification.id for i in range(applied) if i + 1 == applied or moments[i + 1] != moments[i]]
-        self._flush(batch, ends)
+        if defer:
+            self._writes = functools.partial(self._flush, batch, ends)
+        else:
+            self._flush(batch, ends)
         return batch.recorded_us, applied
 
+    def take_writes(self) -> Callable[[], None] | None:
+        """The writes of the batch ``apply_next(defer=True)`` last applied (None: none are left)."""
+        writes, self._writes = self._writes, None
+        return writes
+
     def apply_next(self, conn: Connection, start: int, recorded_us: int, fresh: bool,
-                   series: SeriesBatch | None = None) -> tuple[int, int, int, bool]:
+                   series: SeriesBatch | None = None, ready: Callable[[], None] | None = None,
+                   defer: bool = False) -> tuple[int, int, int, bool]:
         """Read the next ``batch_size`` entries from position ``start`` on (more when they are all one
         unfinished run) and apply those that end a run (``apply_runs``); returns the last recording
         moment, the last position applied (``start - 1``: none), how many were applied and whether
         the log holds more entries after them.
+
+        For a caller that writes one batch while the next is read and decoded (a rebuild's
+        ``WriteBehind``): ``ready`` is called once the entries are decoded and before ``conn`` or
+        ``series`` is touched (it waits for the writes still being made), and with ``defer`` the
+        batch's writes are not made but left to ``take_writes``: the caller makes them, on ``conn``.
 
         What was read and decoded but not applied (the cut run and the entry after it: up to a whole
         writer's transaction: 20% of the province rebuild's reads) is kept and begins the next window when that
@@ -465,17 +489,31 @@ class Projector:
             after = window[-1].notification.id + 1 if window else start
             wanted = limit + 1 - len(window)
             if wanted > 0:
-                window += self._decode(select_entries(self.store.recorder, after, wanted))
+                read = self._reader.entries(after, wanted) if self._reader else select_entries(
+                    self.store.recorder, after, wanted)
+                window += self._decode(read)
             entries, following = window[:limit], (window[limit] if len(window) > limit else None)
             if not entries:
                 return recorded_us, start - 1, 0, False
             moment, applied = self._apply_decoded(conn, entries, recorded_us, fresh, series, None,
-                                                  None if following is None else following.moment)
+                                                  None if following is None else following.moment, ready, defer)
             if applied:
                 self._tail = window[applied:]
                 more = following is not None or applied < len(entries)
                 return moment, entries[applied - 1].notification.id, applied, more
             limit *= 2
+
+    @contextmanager
+    def reading_ahead(self) -> Iterator[None]:
+        """While inside, ``apply_next`` reads each next window of the log (and the acts it cites) on a
+        thread as soon as it has the one before (``projections.readahead``: a rebuild's reads overlap
+        its applying). For one caller reading forwards from one position on: a rebuild."""
+        self._reader = ReadAhead(self.store, self.batch_size, lambda topic: self._handler_for(topic) is not None)
+        try:
+            yield
+        finally:
+            reader, self._reader = self._reader, None
+            reader.close()
 
     def _moment(self, notification: Any) -> int:
         """An entry's own recording moment, read off its stored JSON without decoding the rest when it can be."""

@@ -41,10 +41,11 @@ rebuild that fails part-way is simply started again on a fresh target (it is nev
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -61,6 +62,7 @@ from staffing.projections.bulk import refresh_statistics
 from staffing.projections.db import ViewEngines, make_engines
 from staffing.projections.projector import BATCH_SIZE, COLLECT_EVERY, PROJECTION_NAME, SERIES, Projector
 from staffing.projections.series import SeriesBatch
+from staffing.projections.writebehind import WriteBehind
 
 __all__ = ["NotFresh", "SwapRefused", "TamperDetected", "rebuild", "swap_in"]
 
@@ -141,12 +143,16 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_s
             if tracked.position != 0:
                 raise NotFresh(f"the target already holds {tracked.position} projected events; rebuild into empty "
                                "read models")
-        with _unjournalled(conn, target.is_sqlite), collection_paused():  # the whole load: COLLECT_EVERY
+        with _unjournalled(conn, target.is_sqlite), collection_paused(), projector.reading_ahead():  # the whole load
             return _load(conn, projector, int(tracked.recorded_us), max_states, spill_bytes)
 
 
 def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: int, spill_bytes: int) -> int:
-    """Apply the whole log in batches to the empty tables of ``conn`` (indexes dropped, then made)."""
+    """Apply the whole log in batches to the empty tables of ``conn`` (indexes dropped, then made).
+
+    Each batch's writes, its tracking row and its commit are made on a thread (``WriteBehind``)
+    while the next window is read and decoded; applying it waits for them (``Projector.apply_next``).
+    """
     applied, sqlite = 0, conn.dialect.name == "sqlite"
     with conn.begin():
         for index in _secondary_indexes():
@@ -157,30 +163,47 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
     made: set[str] = set(KEPT_INDEXES)
     pacer = Pacer()
     collections = CollectEvery(COLLECT_EVERY)
-    while True:
-        with conn.begin():
-            recorded_us, last, done, more = projector.apply_next(conn, position + 1, recorded_us, True, series)
-            last_batch = not more
+    behind = WriteBehind()
+    try:
+        while True:
+            recorded_us, last, done, more = projector.apply_next(conn, position + 1, recorded_us, True, series,
+                                                                 ready=behind.settle, defer=True)
             if done:  # (a batch ends where a run of one recording moment ends: ``Projector.apply_runs``)
                 position = last
                 applied += done
-                _track(conn, position, recorded_us)
-            too_many = len(series.states) > max_states
-            if too_many and not made >= LOAD_INDEXES:  # the read-backs after ``forget`` go through these
-                _make_indexes(conn, LOAD_INDEXES, made)
-                refresh_statistics(conn, everything=True)  # ... planned from the rows loaded so far
-            if last_batch and sqlite:  # every other index once the rows are in
-                _make_indexes(conn, {str(index.name) for index in _secondary_indexes()}, made)
-        if last_batch:
-            if not sqlite:
-                _finish_in_parallel(conn.engine, made)
-            return applied
-        if made >= LOAD_INDEXES and pacer.due(done):  # only read-backs need statistics
-            with conn.begin():
-                refresh_statistics(conn)
-        if too_many:
-            series.forget()
-        collections.applied(done)
+            behind.submit(functools.partial(_end_batch, conn, projector.take_writes(), position if done else None,
+                                            recorded_us, series, made, max_states, pacer, done, not more and sqlite))
+            if not more:
+                behind.settle()
+                if not sqlite:
+                    _finish_in_parallel(conn.engine, made)
+                return applied
+            collections.applied(done)
+    finally:
+        behind.close()
+
+
+def _end_batch(conn: Connection, writes: Callable[[], None] | None, position: int | None, recorded_us: int,
+               series: SeriesBatch, made: set[str], max_states: int, pacer: Pacer, done: int,
+               last_on_sqlite: bool) -> None:
+    """A batch's writes, its tracking row and its commit (on ``WriteBehind``'s thread); then, when
+    more than ``max_states`` series are held, the indexes their read-backs need and forgetting them."""
+    if writes is not None:
+        writes()
+    if position is not None:
+        _track(conn, position, recorded_us)
+    too_many = len(series.states) > max_states
+    if too_many and not made >= LOAD_INDEXES:  # the read-backs after ``forget`` go through these
+        _make_indexes(conn, LOAD_INDEXES, made)
+        refresh_statistics(conn, everything=True)  # ... planned from the rows loaded so far
+    if last_on_sqlite:  # every other index once the rows are in
+        _make_indexes(conn, {str(index.name) for index in _secondary_indexes()}, made)
+    conn.commit()
+    if made >= LOAD_INDEXES and pacer.due(done):  # only read-backs need statistics
+        refresh_statistics(conn)
+        conn.commit()
+    if too_many:
+        series.forget()
 
 
 def _make_indexes(conn: Connection, names: Iterable[str], made: set[str]) -> None:

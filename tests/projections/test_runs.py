@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from staffing.application import Item, Mode, RecruitPerson
 from staffing.bootstrap import Ledger
 from staffing.projections import projector as projector_module
+from staffing.projections import readahead as readahead_module
 from staffing.projections import tables as t
 from staffing.projections.projector import Projector, _whole_runs
 from staffing.projections.rebuild import rebuild
@@ -76,7 +77,8 @@ def test_batches_end_where_runs_end_and_give_the_read_models_a_rebuild_gives(
 
 def _counting_reads(monkeypatch: Any) -> list[int]:
     """The positions of every entry the projector reads from the log from now on (it reads through
-    ``persistence.select_entries``, which falls back to the recorder's own read: both counted)."""
+    ``persistence.select_entries``, which falls back to the recorder's own read: both counted; a
+    rebuild through its read-ahead, ``projections.readahead``)."""
     read: list[int] = []
     real = projector_module.select_entries
 
@@ -86,6 +88,7 @@ def _counting_reads(monkeypatch: Any) -> list[int]:
         return window
 
     monkeypatch.setattr(projector_module, "select_entries", select_entries)
+    monkeypatch.setattr(readahead_module, "select_entries", select_entries)  # a rebuild's reads
     return read
 
 
