@@ -15,8 +15,11 @@ stay held throughout (``SeriesBatch.forget``). PostgreSQL's planner
 statistics (``staffing.planner``) are gathered during the load only from then on: while every
 series is held nothing is read back, so nothing needs planning; after the load, the last indexes
 and the statistics of every table are made on two connections at once (``_finish_in_parallel``:
-the server's work, on the core the rebuild's process leaves idle while it waits). Each batch commits
-together with the tracking row, so the target always holds a consistent prefix of the log; a
+the server's work, on the core the rebuild's process leaves idle while it waits). The process and
+the server also overlap during the load: the next window of the log and the acts it cites are read
+on a thread while a batch is applied (``readahead``), and a batch's writes and commit are made on a
+thread while the next window is decoded (``writebehind``). Each batch commits together with the
+tracking row, so the target always holds a consistent prefix of the log; a
 rebuild that fails part-way is simply started again on a fresh target (it is never swapped in).
 
 ``swap_in`` builds beside the live read models and then replaces them in one step:
