@@ -6,7 +6,6 @@ the rebuild."""
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -25,24 +24,26 @@ from tests.support import FakeClock
 def test_a_batch_is_written_while_the_next_is_decoded_and_never_touched_meanwhile(
         ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: Any) -> None:  # noqa: F811
     generate_history(ledger, clock, seed=6, steps=120)
-    writing = threading.Event()
-    log: list[str] = []
+    writing, decoded = threading.Event(), threading.Event()
+    flushes: list[bool] = []  # per batch written: whether the next window was decoded while it was
     touched_while_writing: list[str] = []
     real_flush, real_decode, real_preload = Projector._flush, Projector._decode, SeriesBatch.preload
     real_submit = WriteBehind.submit
 
+    def submit(self: WriteBehind, writes: Any) -> None:
+        real_submit(self, writes)
+        decoded.clear()  # (before the caller goes on to decode: only a decode from now on counts)
+
     def flush(self: Projector, batch: Any, ends: Any = ()) -> None:
         writing.set()
-        log.append("write")
-        time.sleep(0.02)  # a slow server: the next window is decoded meanwhile
         try:
+            flushes.append(decoded.wait(1.0))  # a slow server: writes the batch until the next is decoded
             real_flush(self, batch, ends)
         finally:
-            log.append("written")
             writing.clear()
 
     def decode(self: Projector, notifications: Any) -> Any:
-        log.append("decode")
+        decoded.set()
         return real_decode(self, notifications)
 
     def preload(self: SeriesBatch, wanted: Any) -> int:
@@ -51,10 +52,6 @@ def test_a_batch_is_written_while_the_next_is_decoded_and_never_touched_meanwhil
             touched_while_writing.append(name)
         return real_preload(self, wanted)
 
-    def submit(self: WriteBehind, writes: Any) -> None:
-        real_submit(self, writes)
-        log.append("handed over")
-
     monkeypatch.setattr(WriteBehind, "submit", submit)
     monkeypatch.setattr(Projector, "_flush", flush)
     monkeypatch.setattr(Projector, "_decode", decode)
@@ -62,12 +59,9 @@ def test_a_batch_is_written_while_the_next_is_decoded_and_never_touched_meanwhil
     target = fresh_target()
     last = ledger.store.recorder.max_notification_id()
     assert rebuild(ledger.store, target, batch_size=40) == last
-    assert log.count("write") >= 5
-    overlapped, in_write = 0, False
-    for step in log:  # a window decoded after a batch's writes were handed over and before they were made
-        in_write = step == "handed over" or (in_write and step != "written")
-        overlapped += step == "decode" and in_write
-    assert overlapped >= 3, f"no window was decoded while a batch was written: {log}"
+    assert len(flushes) >= 5
+    assert flushes[:-1] == [True] * (len(flushes) - 1), "a window was decoded only after the batch before it was written"
+    assert flushes[-1] is False  # (nothing follows the last batch)
     assert not touched_while_writing, "a batch was applied while the one before it was still being written"
     monkeypatch.undo()
     assert contents(target) == contents(ledger.engines)
