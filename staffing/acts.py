@@ -90,13 +90,16 @@ class ActStore:
         # over a cache the decoding thread may be changing)
         return [] if len(wanted) > MAX_CACHED // 2 else list(self.bulk_loader(wanted))
 
-    def remember_rows(self, rows: list[tuple[str, str, str, str]]) -> None:
+    def remember_rows(self, rows: list[tuple[str, str, str, str]]) -> bool:
         """Cache the acts ``read_missing`` read (starting again first where they would not fit, as
-        ``prefetch`` does, so none of them is dropped as soon as it is remembered)."""
-        if len(self.by_key) + len(rows) > MAX_CACHED:
+        ``prefetch`` does, so none of them is dropped as soon as it is remembered); returns whether
+        the cache started again (the acts cached before are gone: the caller fetches those it needs)."""
+        again = len(self.by_key) + len(rows) > MAX_CACHED
+        if again:
             self._start_again()
         for key, number, issuer, signed_on in rows:
             self._remember(key, LegalAct(number, issuer, date.fromisoformat(signed_on)))
+        return again
 
     def key_for(self, act: LegalAct) -> str:
         key = self.keys.get(act)

@@ -413,12 +413,13 @@ class Projector:
         following_us = None if following is None else self._moment(following)
         return self._apply_decoded(conn, decoded, recorded_us, fresh, series, ledger_units, following_us)
 
-    def _decode(self, notifications: Sequence[Any]) -> list[_Decoded]:
+    def _decode(self, notifications: Sequence[Any], prefetch: bool = True) -> list[_Decoded]:
         """Each entry with its read model's handler (None: no read model needs it), its domain event
-        (decoded only when a handler needs it) and its own recording moment."""
+        (decoded only when a handler needs it) and its own recording moment. ``prefetch=False``: the
+        acts the entries cite are cached already (``ReadAhead`` cached them)."""
         mapper = self.store.mapper
         acts = getattr(self.store, "acts", None)
-        if acts is not None:  # the acts the decoded events cite, read together instead of one by one
+        if acts is not None and prefetch:  # the acts the decoded events cite, read together, not one by one
             acts.prefetch(n.state for n in notifications if self._handler_for(n.topic) is not None)
         decoded: list[_Decoded] = []
         for n in notifications:
@@ -489,9 +490,10 @@ class Projector:
             after = window[-1].notification.id + 1 if window else start
             wanted = limit + 1 - len(window)
             if wanted > 0:
-                read = self._reader.entries(after, wanted) if self._reader else select_entries(
-                    self.store.recorder, after, wanted)
-                window += self._decode(read)
+                if self._reader is not None:  # (the acts of what it hands out are cached)
+                    window += self._decode(self._reader.entries(after, wanted), prefetch=False)
+                else:
+                    window += self._decode(select_entries(self.store.recorder, after, wanted))
             entries, following = window[:limit], (window[limit] if len(window) > limit else None)
             if not entries:
                 return recorded_us, start - 1, 0, False

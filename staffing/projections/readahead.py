@@ -13,9 +13,10 @@ on its thread, overlapped little and competed for the lock: 0.98x, section 34).
 What is read ahead is only a warm cache: ``entries(start, limit)`` gives exactly what
 ``select_entries(recorder, start, limit)`` gives when asked then. Stored entries never change, so a
 window read ahead is that answer; where a read ahead found the end of the log, the end is read
-again (entries may have been appended since). Acts read
-ahead go into the store's cache (``ActStore.remember_rows``) before the window is decoded; the
-decoder's own ``prefetch`` then finds nothing left to read, or reads what the cache dropped since.
+again (entries may have been appended since). The acts every entry handed out cites (those read
+ahead and those read when asked) are in the store's cache when it is handed out
+(``ActStore.remember_rows``; where the bounded cache starts again, the acts of the entries still
+held are read again), so the projector decodes a window read here without looking for its acts.
 """
 
 from __future__ import annotations
@@ -51,10 +52,11 @@ class ReadAhead:
             self._next = start
         found_end = False
         while len(self._buffer) < limit and not found_end:
-            read = self._take() if self._pending and self._pending[0] == self._read_from() else []
+            read, acts = self._take() if self._pending and self._pending[0] == self._read_from() else ([], [])
             if not read:  # (a read ahead that found the end is not trusted: the log may have grown since)
-                read = self._read(self._read_from(), max(self.size, limit - len(self._buffer)))
+                read, acts = self._read_with_acts(self._read_from(), max(self.size, limit - len(self._buffer)))
             self._buffer += read
+            self._remember(acts)
             found_end = not read
         given, self._buffer = self._buffer[:limit], self._buffer[limit:]
         if given:
@@ -70,14 +72,17 @@ class ReadAhead:
     def _read_from(self) -> int:
         return self._buffer[-1].id + 1 if self._buffer else self._next
 
-    def _take(self) -> list[Any]:
+    def _take(self) -> _Read:
         assert self._pending is not None
         future, self._pending = self._pending[1], None
-        entries, acts = future.result()
-        store_acts = getattr(self.store, "acts", None)
-        if store_acts is not None and acts:
-            store_acts.remember_rows(acts)
-        return entries
+        return future.result()
+
+    def _remember(self, rows: list[tuple[str, str, str, str]]) -> None:
+        """Cache the acts read; where the cache had to start again for them, the acts of the other
+        entries held are read again (they were cached, and are needed when those are decoded)."""
+        acts = getattr(self.store, "acts", None)
+        if acts is not None and rows and acts.remember_rows(rows):
+            acts.prefetch(e.state for e in self._buffer if self.wanted(e.topic))
 
     def _drop(self) -> None:
         if self._pending is not None:

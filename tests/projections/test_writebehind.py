@@ -42,9 +42,9 @@ def test_a_batch_is_written_while_the_next_is_decoded_and_never_touched_meanwhil
         finally:
             writing.clear()
 
-    def decode(self: Projector, notifications: Any) -> Any:
+    def decode(self: Projector, notifications: Any, prefetch: bool = True) -> Any:
         decoded.set()
-        return real_decode(self, notifications)
+        return real_decode(self, notifications, prefetch)
 
     def preload(self: SeriesBatch, wanted: Any) -> int:
         name = threading.current_thread().name  # (the writes themselves read back, on their thread)
