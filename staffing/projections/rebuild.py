@@ -48,7 +48,7 @@ import functools
 import os
 import sqlite3
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -119,6 +119,9 @@ KEPT_INDEXES = frozenset({"ix_facts_ledger"})
 #: series held in memory by a rebuild before it starts reading them back (a few hundred MB)
 MAX_STATES = 200_000
 
+#: the kinds of series a rebuild keeps holding when it forgets the others (``SeriesBatch.forget``)
+KEEP_SERIES: frozenset[str] = frozenset()
+
 #: the bytes of forgotten series a rebuild keeps packed in memory instead of reading them back
 #: (``SeriesBatch.forget``; 1 GiB holds ~1.2 million people's series). Off by default: on the first
 #: 10 M national entries (PostgreSQL) packing made the yearly flow 1.14x faster and the setup, which
@@ -128,7 +131,7 @@ SPILL_BYTES = 0
 
 
 def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_states: int = MAX_STATES,
-            spill_bytes: int = SPILL_BYTES) -> int:
+            spill_bytes: int = SPILL_BYTES, keep_series: Collection[str] = KEEP_SERIES) -> int:
     """Project the whole notification log of ``store`` into the fresh read models ``target``.
 
     Migrates ``target`` to the newest revision first; refuses (``NotFresh``) a target whose
@@ -147,10 +150,11 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_s
                 raise NotFresh(f"the target already holds {tracked.position} projected events; rebuild into empty "
                                "read models")
         with _unjournalled(conn, target.is_sqlite), collection_paused(), projector.reading_ahead():  # the whole load
-            return _load(conn, projector, int(tracked.recorded_us), max_states, spill_bytes)
+            return _load(conn, projector, int(tracked.recorded_us), max_states, spill_bytes, keep_series)
 
 
-def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: int, spill_bytes: int) -> int:
+def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: int, spill_bytes: int,
+          keep_series: Collection[str] = ()) -> int:
     """Apply the whole log in batches to the empty tables of ``conn`` (indexes dropped, then made).
 
     Each batch's writes, its tracking row and its commit are made on a thread (``WriteBehind``)
@@ -175,7 +179,8 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
                 position = last
                 applied += done
             behind.submit(functools.partial(_end_batch, conn, projector.take_writes(), position if done else None,
-                                            recorded_us, series, made, max_states, pacer, done, not more and sqlite))
+                                            recorded_us, series, made, max_states, pacer, done, not more and sqlite,
+                                            keep_series))
             if not more:
                 behind.settle()
                 if not sqlite:
@@ -188,7 +193,7 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
 
 def _end_batch(conn: Connection, writes: Callable[[], None] | None, position: int | None, recorded_us: int,
                series: SeriesBatch, made: set[str], max_states: int, pacer: Pacer, done: int,
-               last_on_sqlite: bool) -> None:
+               last_on_sqlite: bool, keep_series: Collection[str]) -> None:
     """A batch's writes, its tracking row and its commit (on ``WriteBehind``'s thread); then, when
     more than ``max_states`` series are held, the indexes their read-backs need and forgetting them."""
     if writes is not None:
@@ -206,7 +211,7 @@ def _end_batch(conn: Connection, writes: Callable[[], None] | None, position: in
         refresh_statistics(conn)
         conn.commit()
     if too_many:
-        series.forget()
+        series.forget(keep_series)
 
 
 def _make_indexes(conn: Connection, names: Iterable[str], made: set[str]) -> None:

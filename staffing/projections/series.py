@@ -17,7 +17,7 @@ superseded within one batch is written once, already closed).
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -218,7 +218,7 @@ class SeriesBatch:
         self.figures.conn = conn
         self.rollup.conn = conn
 
-    def forget(self) -> None:
+    def forget(self, keep: Collection[str] = ()) -> None:
         """Drop every state held (call after ``flush``): a series used again is read back from the
         tables. A rebuild or a projector calls this when it holds too many, so its memory stays
         bounded; the next row ids are kept.
@@ -231,13 +231,18 @@ class SeriesBatch:
         nothing else writes these tables while this batch object lives (a rebuild's target; a
         projector's carried series, checked by its token). While every state forgotten fits, a
         rebuild still holds every series it wrote (``fresh``): one it never saw is new, not read.
-        A rebuild packs only when asked (``rebuild.SPILL_BYTES``: measured 1.00x, so off)."""
+        A rebuild packs only when asked (``rebuild.SPILL_BYTES``: measured 1.00x, so off).
+
+        ``keep``: the kinds of series whose states stay held (few and touched again and again, so
+        forgetting them only means reading them back at the next batch: ``rebuild.KEEP_SERIES``)."""
         packed_all = True
+        kept = {key: state for key, state in self.states.items() if key[0] in keep} if keep else {}
         for key, state in self.states.items():
-            if not self.spilled.add(key, state):
+            if key not in kept and not self.spilled.add(key, state):
                 packed_all = False
                 break
         self.states.clear()
+        self.states.update(kept)
         self.fresh = self.fresh and packed_all
         self.figures.forget()  # (the roll-up keeps its root rows: a few per unit)
 

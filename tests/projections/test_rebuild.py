@@ -8,6 +8,7 @@ small incremental batches).
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -230,6 +231,37 @@ def test_a_rebuild_with_bounded_memory_reads_series_back_and_gives_the_same_read
     target = fresh_target()
     assert rebuild(ledger.store, target, batch_size=25, max_states=3,
                    spill_bytes=spill_bytes) == ledger.store.recorder.max_notification_id()
+    assert contents(target) == expected
+
+
+def test_a_rebuild_that_keeps_some_kinds_of_series_reads_only_the_others_back(
+        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forgetting with ``keep_series``: the units' and quotas' series (few, touched again and again)
+    stay held, so none of them is read back; the people's are, and the rows are the same."""
+    generate_history(ledger, clock, seed=9, steps=160)
+    expected = contents(ledger.engines)
+    loaded: list[str] = []
+    load_many, load = SeriesBatch._load_many, SeriesBatch._load
+
+    def counted_many(self: SeriesBatch, series: str, keys: list[str]) -> int:
+        loaded.extend([series] * len(keys))
+        return load_many(self, series, keys)
+
+    def counted(self: SeriesBatch, series: str, key: str) -> Any:
+        loaded.append(series)
+        return load(self, series, key)
+
+    monkeypatch.setattr(SeriesBatch, "_load_many", counted_many)
+    monkeypatch.setattr(SeriesBatch, "_load", counted)
+    rebuild(ledger.store, fresh_target(), batch_size=25, max_states=3)
+    forgetting = Counter(loaded)
+    assert forgetting["unit"] and forgetting["quota"] and forgetting["person"]  # every kind read back
+    loaded.clear()
+    target = fresh_target()
+    rebuild(ledger.store, target, batch_size=25, max_states=3, keep_series={"unit", "quota"})
+    keeping = Counter(loaded)
+    assert keeping["person"] == forgetting["person"] and keeping["unit"] == 0
+    assert keeping["quota"] < forgetting["quota"]  # (a new ledger's series is still looked up once)
     assert contents(target) == expected
 
 
