@@ -23,9 +23,10 @@ set-up, quoting every column name again) cost ~25 µs each, a tenth of projectin
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from datetime import date
 from operator import itemgetter
 from typing import Any
@@ -37,10 +38,13 @@ from staffing.planner import analyze_stale
 # exact type: datetimes (none in the read models) keep the driver's own handling
 sqlite3.register_adapter(date, date.isoformat)
 
-__all__ = ["chunks", "close_rows", "driver_cursor", "insert_rows", "insert_tuples", "mark"]
+__all__ = ["chunks", "close_rows", "driver_cursor", "insert_rows", "insert_tuples", "mark", "settle", "update_rows"]
 
 #: keys per ``IN (...)`` list: well under SQLite's 999 bound parameters of older builds
 CHUNK = 500
+
+#: where a connection's write queue is kept (``Connection.info``; ``writebehind.queued_writes``)
+QUEUE_KEY = "staffing.write_queue"
 
 
 def chunks(keys: Iterable[str]) -> Iterator[list[str]]:
@@ -103,7 +107,9 @@ def mark(conn: Connection) -> str:
 
 @contextmanager
 def driver_cursor(conn: Connection) -> Iterator[Any]:
-    """A cursor of the driver's connection under ``conn``, in the transaction ``conn`` opened."""
+    """A cursor of the driver's connection under ``conn``, in the transaction ``conn`` opened (once
+    the writes queued on ``conn`` are made: ``writebehind``)."""
+    settle(conn)
     cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         yield cursor
@@ -121,15 +127,6 @@ def refresh_statistics(conn: Connection, everything: bool = False) -> list[str]:
         return analyze_stale(cursor, everything=everything)
 
 
-def _executemany(conn: Connection, statement: str, rows: Sequence[Sequence[Any]]) -> None:
-    """The driver's executemany, in ``conn``'s transaction (SQLite: straight to its cursor)."""
-    if conn.dialect.name == "sqlite":
-        with driver_cursor(conn) as cursor:
-            cursor.executemany(statement, rows)
-    else:
-        conn.exec_driver_sql(statement, list(rows))
-
-
 def insert_rows(conn: Connection, table: Table, records: Sequence[dict[str, Any]]) -> None:
     """Insert ``records`` (dicts with the same keys) into ``table``: one COPY or one driver executemany."""
     if not records:
@@ -141,19 +138,63 @@ def insert_rows(conn: Connection, table: Table, records: Sequence[dict[str, Any]
 
 
 def insert_tuples(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Insert ``rows`` (tuples of ``columns``' values) into ``table``: one COPY or one driver executemany."""
+    """Insert ``rows`` (tuples of ``columns``' values) into ``table``: one COPY or one driver executemany
+    (queued, where ``conn`` has a write queue: ``writebehind``)."""
     if not rows:
         return
+    raw: Any = conn.connection.dbapi_connection
     if conn.dialect.name == "postgresql":
-        raw: Any = conn.connection.dbapi_connection
-        with raw.cursor() as cursor, cursor.copy(_text(conn, "copy", table, columns)) as copy:
-            types = _copy_types(table, columns)
-            if types is not None:  # (the statement says FORMAT BINARY exactly then)
-                copy.set_types(types)
-            for r in rows:
-                copy.write_row(r)
+        _send(conn, functools.partial(_copy, raw, _text(conn, "copy", table, columns), _copy_types(table, columns),
+                                      list(rows)))
+    else:
+        _send(conn, functools.partial(_execute_many, raw, _text(conn, "insert", table, columns), list(rows)))
+
+
+def _copy(raw: Any, statement: str, types: list[str] | None, rows: list[Sequence[Any]]) -> None:
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        if types is not None:  # (the statement says FORMAT BINARY exactly then)
+            copy.set_types(types)
+        for r in rows:
+            copy.write_row(r)
+
+
+def _execute_many(raw: Any, statement: str, rows: list[Sequence[Any]]) -> None:
+    with closing(raw.cursor()) as cursor:
+        cursor.executemany(statement, rows)
+
+
+def _execute(raw: Any, statement: str, parameters: Sequence[Any]) -> None:
+    with closing(raw.cursor()) as cursor:
+        cursor.execute(statement, parameters)
+
+
+def _send(conn: Connection, write: Callable[[], None]) -> None:
+    """Make ``write`` (the driver's connection only), or queue it where ``conn`` has a write queue."""
+    queue = conn.info.get(QUEUE_KEY) if conn.info else None
+    if queue is None:
+        write()
+    else:
+        queue.put(write)
+
+
+def settle(conn: Connection) -> None:
+    """Wait until the writes queued on ``conn`` are made (nothing to wait for without a queue)."""
+    queue = conn.info.get(QUEUE_KEY) if conn.info else None
+    if queue is not None:
+        queue.settle()
+
+
+def update_rows(conn: Connection, table: Table, columns: Sequence[str], keys: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> None:
+    """Set ``columns`` of the rows of ``table`` whose ``keys`` match: ``rows`` are tuples of the new
+    values, then the keys' values; one driver executemany (queued, where ``conn`` has a write queue:
+    ``writebehind``). For the rare changes of rows stored earlier (a retraction's marks)."""
+    if not rows:
         return
-    _executemany(conn, _text(conn, "insert", table, columns), rows)
+    quote, placeholder = conn.dialect.identifier_preparer.quote, mark(conn)
+    statement = (f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(c)} = {placeholder}' for c in columns)} "
+                 f"WHERE {' AND '.join(f'{quote(k)} = {placeholder}' for k in keys)}")
+    _send(conn, functools.partial(_execute_many, conn.connection.dbapi_connection, statement, list(rows)))
 
 
 def close_rows(conn: Connection, table: Table, closings: Sequence[tuple[int, int]]) -> None:
@@ -161,12 +202,15 @@ def close_rows(conn: Connection, table: Table, closings: Sequence[tuple[int, int
     pairs, sent to the driver's ``executemany`` as they are (SQLAlchemy's executemany of an
     ``update()`` cost ~10 µs a row in binding and type processing, for two integers). On PostgreSQL
     they go as two arrays in one statement: psycopg's executemany sends one statement per row
-    through its pipeline, whose per-statement work in Python was ~10% of a province rebuild."""
+    through its pipeline, whose per-statement work in Python was ~10% of a province rebuild.
+    Queued, where ``conn`` has a write queue (``writebehind``)."""
     if not closings:
         return
+    raw: Any = conn.connection.dbapi_connection
     if conn.dialect.name == "postgresql":
         last = {row_id: rec_to for rec_to, row_id in closings}  # (a row closed twice: the later closing, as
-        with driver_cursor(conn) as cursor:  # one UPDATE after another would leave it)
-            cursor.execute(_text(conn, "close many", table, ()), (list(last.values()), list(last)))
-        return
-    _executemany(conn, _text(conn, "close", table, ()), closings)
+        # one UPDATE after another would leave it)
+        _send(conn, functools.partial(_execute, raw, _text(conn, "close many", table, ()),
+                                      (list(last.values()), list(last))))
+    else:
+        _send(conn, functools.partial(_execute_many, raw, _text(conn, "close", table, ()), list(closings)))

@@ -41,7 +41,15 @@ from staffing.pause import CollectEvery, collection_paused, paused
 from staffing.persistence import select_entries
 from staffing.planner import Pacer
 from staffing.projections import tables as t
-from staffing.projections.bulk import chunks, driver_cursor, insert_rows, insert_tuples, mark, refresh_statistics
+from staffing.projections.bulk import (
+    chunks,
+    driver_cursor,
+    insert_rows,
+    insert_tuples,
+    mark,
+    refresh_statistics,
+    update_rows,
+)
 from staffing.projections.db import ViewEngines
 from staffing.projections.freshness import Freshness
 from staffing.projections.readahead import ReadAhead
@@ -281,8 +289,6 @@ class Projector:
         self._tail: list[_Decoded] = []
         #: reads the log ahead of ``apply_next`` while it applies (``reading_ahead``); None: reads as asked
         self._reader: ReadAhead | None = None
-        #: the writes of the last batch applied with ``defer`` (``take_writes``)
-        self._writes: Callable[[], None] | None = None
 
     # ================================================================== running
     def position(self) -> int:
@@ -433,11 +439,9 @@ class Projector:
 
     def _apply_decoded(self, conn: Connection, decoded: list[_Decoded], recorded_us: int, fresh: bool,
                        series: SeriesBatch | None, ledger_units: dict[str, str] | None,
-                       following_us: int | None, ready: Callable[[], None] | None = None,
-                       defer: bool = False) -> tuple[int, int]:
+                       following_us: int | None, ready: Callable[[], None] | None = None) -> tuple[int, int]:
         """``apply_runs`` on entries already decoded; ``following_us``: the next entry's own moment.
-        ``ready``: called before ``conn`` or ``series`` is first touched; ``defer``: the batch's writes
-        are left to ``take_writes`` instead of made (see ``apply_next``)."""
+        ``ready``: called before ``conn`` or ``series`` is first touched (see ``apply_next``)."""
         moments = [d.moment for d in decoded]
         applied = _whole_runs(moments, recorded_us, following_us)
         if applied == 0:
@@ -455,29 +459,20 @@ class Projector:
         # where the entries of one writer's transaction end (their own moment changes): the figures
         # change once per such stretch (``FigureBatch.contribute``), wherever batches are cut
         ends = [decoded[i].notification.id for i in range(applied) if i + 1 == applied or moments[i + 1] != moments[i]]
-        if defer:
-            self._writes = functools.partial(self._flush, batch, ends)
-        else:
-            self._flush(batch, ends)
+        self._flush(batch, ends)
         return batch.recorded_us, applied
 
-    def take_writes(self) -> Callable[[], None] | None:
-        """The writes of the batch ``apply_next(defer=True)`` last applied (None: none are left)."""
-        writes, self._writes = self._writes, None
-        return writes
-
     def apply_next(self, conn: Connection, start: int, recorded_us: int, fresh: bool,
-                   series: SeriesBatch | None = None, ready: Callable[[], None] | None = None,
-                   defer: bool = False) -> tuple[int, int, int, bool]:
+                   series: SeriesBatch | None = None,
+                   ready: Callable[[], None] | None = None) -> tuple[int, int, int, bool]:
         """Read the next ``batch_size`` entries from position ``start`` on (more when they are all one
         unfinished run) and apply those that end a run (``apply_runs``); returns the last recording
         moment, the last position applied (``start - 1``: none), how many were applied and whether
         the log holds more entries after them.
 
-        For a caller that writes one batch while the next is read and decoded (a rebuild's
-        ``WriteBehind``): ``ready`` is called once the entries are decoded and before ``conn`` or
-        ``series`` is touched (it waits for the writes still being made), and with ``defer`` the
-        batch's writes are not made but left to ``take_writes``: the caller makes them, on ``conn``.
+        ``ready`` is called once the entries are read and decoded, before ``conn`` or ``series`` is
+        first touched: a rebuild ends the batch before there (its tracking row and commit, which
+        wait for its queued writes: ``writebehind``), so the next window is decoded meanwhile.
 
         What was read and decoded but not applied (the cut run and the entry after it: up to a whole
         writer's transaction: 20% of the province rebuild's reads) is kept and begins the next window when that
@@ -498,7 +493,7 @@ class Projector:
             if not entries:
                 return recorded_us, start - 1, 0, False
             moment, applied = self._apply_decoded(conn, entries, recorded_us, fresh, series, None,
-                                                  None if following is None else following.moment, ready, defer)
+                                                  None if following is None else following.moment, ready)
             if applied:
                 self._tail = window[applied:]
                 more = following is not None or applied < len(entries)
@@ -563,10 +558,8 @@ class Projector:
         insert_tuples(conn, t.log_clock, ("position", "recorded_us"), self._continued_clock(batch))
         if batch.facts:
             insert_rows(conn, t.facts, list(batch.facts.values()))
-        for change in batch.retracted:  # rows stored by earlier batches
-            conn.execute(update(t.facts).where(t.facts.c.fact_id == change["fact_id"])
-                         .values(retracted_pos=change["retracted_pos"],
-                                 retraction_fact_id=change["retraction_fact_id"]))
+        update_rows(conn, t.facts, ("retracted_pos", "retraction_fact_id"), ("fact_id",),  # rows of earlier batches
+                    [(c["retracted_pos"], c["retraction_fact_id"], c["fact_id"]) for c in batch.retracted])
         if batch.lineage:
             insert_rows(conn, t.lineage, batch.lineage)
         if batch.persons:

@@ -17,8 +17,8 @@ series is held nothing is read back, so nothing needs planning; after the load, 
 and the statistics of every table are made on two connections at once (``_finish_in_parallel``:
 the server's work, on the core the rebuild's process leaves idle while it waits). The process and
 the server also overlap during the load: the next window of the log and the acts it cites are read
-on a thread while a batch is applied (``readahead``), and a batch's writes and commit are made on a
-thread while the next window is decoded (``writebehind``). Each batch commits together with the
+on a thread while a batch is applied (``readahead``), and a batch's bulk writes are made on a thread
+while the process computes the rest of it and decodes the next window (``writebehind``). Each batch commits together with the
 tracking row, so the target always holds a consistent prefix of the log; a
 rebuild that fails part-way is simply started again on a fresh target (it is never swapped in).
 
@@ -65,7 +65,7 @@ from staffing.projections.bulk import refresh_statistics
 from staffing.projections.db import ViewEngines, make_engines
 from staffing.projections.projector import BATCH_SIZE, COLLECT_EVERY, PROJECTION_NAME, SERIES, Projector
 from staffing.projections.series import SeriesBatch
-from staffing.projections.writebehind import WriteBehind
+from staffing.projections.writebehind import queued_writes
 
 __all__ = ["NotFresh", "SwapRefused", "TamperDetected", "rebuild", "swap_in"]
 
@@ -157,8 +157,10 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
           keep_series: Collection[str] = ()) -> int:
     """Apply the whole log in batches to the empty tables of ``conn`` (indexes dropped, then made).
 
-    Each batch's writes, its tracking row and its commit are made on a thread (``WriteBehind``)
-    while the next window is read and decoded; applying it waits for them (``Projector.apply_next``).
+    The batches' bulk writes are queued and made on a thread (``writebehind``) while the process
+    computes the rest of the batch and decodes the next window; a batch's tracking row and commit
+    come only then, just before the next batch is applied (``Projector.apply_next``'s ``ready``),
+    and wait for its writes.
     """
     applied, sqlite = 0, conn.dialect.name == "sqlite"
     with conn.begin():
@@ -170,34 +172,35 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
     made: set[str] = set(KEPT_INDEXES)
     pacer = Pacer()
     collections = CollectEvery(COLLECT_EVERY)
-    behind = WriteBehind()
-    try:
+    ending: list[Callable[[], None]] = []  # the end of the batch applied last, once the next is decoded
+
+    def end_previous() -> None:
+        if ending:
+            ending.pop()()
+
+    with queued_writes(conn):
         while True:
             recorded_us, last, done, more = projector.apply_next(conn, position + 1, recorded_us, True, series,
-                                                                 ready=behind.settle, defer=True)
+                                                                 ready=end_previous)
+            end_previous()  # (where nothing was applied, ``ready`` was not called)
             if done:  # (a batch ends where a run of one recording moment ends: ``Projector.apply_runs``)
                 position = last
                 applied += done
-            behind.submit(functools.partial(_end_batch, conn, projector.take_writes(), position if done else None,
-                                            recorded_us, series, made, max_states, pacer, done, not more and sqlite,
-                                            keep_series))
+            ending.append(functools.partial(_end_batch, conn, position if done else None, recorded_us, series, made,
+                                            max_states, pacer, done, not more and sqlite, keep_series))
             if not more:
-                behind.settle()
-                if not sqlite:
-                    _finish_in_parallel(conn.engine, made)
-                return applied
+                end_previous()
+                break
             collections.applied(done)
-    finally:
-        behind.close()
+    if not sqlite:
+        _finish_in_parallel(conn.engine, made)
+    return applied
 
 
-def _end_batch(conn: Connection, writes: Callable[[], None] | None, position: int | None, recorded_us: int,
-               series: SeriesBatch, made: set[str], max_states: int, pacer: Pacer, done: int,
-               last_on_sqlite: bool, keep_series: Collection[str]) -> None:
-    """A batch's writes, its tracking row and its commit (on ``WriteBehind``'s thread); then, when
-    more than ``max_states`` series are held, the indexes their read-backs need and forgetting them."""
-    if writes is not None:
-        writes()
+def _end_batch(conn: Connection, position: int | None, recorded_us: int, series: SeriesBatch, made: set[str],
+               max_states: int, pacer: Pacer, done: int, last_on_sqlite: bool, keep_series: Collection[str]) -> None:
+    """A batch's tracking row and its commit (after its queued writes); then, when more than
+    ``max_states`` series are held, the indexes their read-backs need and forgetting them."""
     if position is not None:
         _track(conn, position, recorded_us)
     too_many = len(series.states) > max_states

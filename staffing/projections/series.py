@@ -23,9 +23,9 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, Table, bindparam, func, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, func, select
 
-from staffing.projections.bulk import chunks, close_rows, insert_rows, insert_tuples
+from staffing.projections.bulk import chunks, close_rows, insert_rows, insert_tuples, update_rows
 from staffing.projections.figures import FigureBatch, person_contribution, quota_contribution
 from staffing.projections.rollup import Rollup
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, series_facts
@@ -474,17 +474,11 @@ class SeriesBatch:
                                       "retracted_pos": fact.retracted_pos})
                     fact.stored, fact.dirty = True, False
                 elif fact.dirty:
-                    changed.append({"b_series": series, "b_key": key, "b_position": fact.position,
-                                    "b_retracted": fact.retracted_pos})
+                    changed.append((fact.retracted_pos, series, key, fact.position))
                     fact.dirty = False
         if new_facts:
             insert_rows(self.conn, series_facts, new_facts)
-        if changed:
-            sf = series_facts
-            self.conn.execute(
-                update(sf).where(sf.c.series == bindparam("b_series"), sf.c.key == bindparam("b_key"),
-                                 sf.c.position == bindparam("b_position"))
-                .values(retracted_pos=bindparam("b_retracted")), changed)
+        update_rows(self.conn, series_facts, ("retracted_pos",), ("series", "key", "position"), changed)
         self._roll_up(created_figures, closed_figures)
         self._closed.clear()
         self._created.clear()

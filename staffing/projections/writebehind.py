@@ -1,48 +1,102 @@
-"""Make one batch's writes on a thread while the next batch is read and decoded (a rebuild, issue 9).
+"""Send a rebuild's writes to the database on a thread while the process goes on computing (issue 9).
 
-Why: on PostgreSQL a national rebuild's process waits on the server about half its time, most of it
-in the batch's writes (COPY of its rows, the closings of rows it ended, its commit: ~35% of the
-yearly flow, ``benchmarks/RESULTS.md`` section 36), while decoding the next window needs nothing
-from the database. A driver waiting on its socket releases the interpreter's lock, so the server
-writes one batch while the process decodes the next.
+Why: on PostgreSQL a national rebuild's process waited on the server about half its time, most of
+it on the batches' writes (COPY of their rows, the closings of the rows they end: ~35% of the
+yearly flow, ``benchmarks/RESULTS.md`` section 36). Those writes return nothing the process needs,
+so it need not wait for them: each is queued and made on a thread, in order, while the process
+computes the rest of the batch and reads and decodes the next window. A driver waiting on its
+socket, or SQLite writing its pages, releases the interpreter's lock. (Making the whole batch's
+writing — its Python work too — on a thread overlapped little: the two Python halves took turns on
+the interpreter's lock and the server's part was left alone at the end; measured nationally,
+section 37.)
 
-Sound because the two never share anything: the thread alone uses the target connection and the
-series the batch wrote, from the moment its writes are handed over until ``settle`` returns, and
-the projector calls ``settle`` (its ``ready``) before it touches either again (``Projector.apply_next``).
-Each batch still commits with its tracking row, in log order, one at a time: the target holds a
-consistent prefix of the log whenever a batch has committed. A failed write is raised by the next
-``settle``; ``close`` waits for a write under way (the connection is not closed under it) without
-raising its error over the one that is already being raised.
+``queued_writes(conn)`` gives ``conn`` a ``WriteQueue``; while it has one, ``bulk.insert_tuples``,
+``insert_rows`` and ``close_rows`` queue their statement (made on the driver's connection only:
+the thread never touches SQLAlchemy's connection object) instead of running it. Anything else that
+is about to use the connection waits until the queue is empty first: every statement SQLAlchemy
+executes on it (a read-back, the tracking row, an index), a commit or rollback (engine events on
+``conn``), and ``bulk.driver_cursor``. So every read sees every write queued before it, and each
+commit holds exactly the writes queued before it, as if they had been made on the spot.
+A write that fails is raised where the queue is next waited for; the writes queued after it are
+not made. The queue is removed (and waited for, without raising over an error already raised) when
+the block ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
 
-__all__ = ["WriteBehind"]
+from sqlalchemy import Connection, event
+
+from staffing.projections.bulk import QUEUE_KEY
+
+__all__ = ["WriteQueue", "queued_writes"]
 
 
-class WriteBehind:
-    """At most one batch's writes under way, on one thread."""
+class WriteQueue:
+    """Writes made one after another, in the order queued, on one thread."""
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="staffing-write-behind")
-        self._pending: Future[None] | None = None
+        self._queued: list[Future[None]] = []
+        self._failed: BaseException | None = None
+        self._thread: int | None = None
 
-    def submit(self, writes: Callable[[], None]) -> None:
-        """Start ``writes`` once the writes before them are made."""
-        self.settle()
-        self._pending = self._pool.submit(writes)
+    def put(self, write: Callable[[], None]) -> None:
+        self._queued.append(self._pool.submit(self._make, write))
+
+    def _make(self, write: Callable[[], None]) -> None:
+        self._thread = threading.get_ident()
+        if self._failed is None:  # (after a failure the transaction is lost: nothing more is sent)
+            try:
+                write()
+            except BaseException as error:
+                self._failed = error
+                raise
 
     def settle(self) -> None:
-        """Wait until the writes under way are made; raise their error, if any."""
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()
+        """Wait until every write queued is made; raise the first that failed."""
+        if threading.get_ident() == self._thread:
+            return  # (a write's own statement: it runs in order already)
+        self.wait()
+        if self._failed is not None:
+            raise self._failed
+
+    def wait(self) -> None:
+        """Wait until every write queued is made (or skipped), raising nothing."""
+        queued, self._queued = self._queued, []
+        for future in queued:
+            future.exception()
 
     def close(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.exception()  # waited for, not raised (see the module's docstring)
+        self.wait()  # (not raised: see the module's docstring)
         self._pool.shutdown(wait=True)
+
+
+@contextmanager
+def queued_writes(conn: Connection) -> Iterator[WriteQueue]:
+    """``conn``'s bulk writes queued on a thread inside the block (see the module's docstring)."""
+    queue = WriteQueue()
+
+    def settle(*_args: Any) -> None:
+        queue.settle()
+
+    def wait(*_args: Any) -> None:  # (a rollback: whatever failed is being raised already)
+        queue.wait()
+
+    hooks: tuple[tuple[str, Callable[..., None]], ...] = (
+        ("before_cursor_execute", settle), ("commit", settle), ("rollback", wait))
+    conn.info[QUEUE_KEY] = queue
+    for name, hook in hooks:
+        event.listen(conn, name, hook)
+    try:
+        yield queue
+    finally:
+        for name, hook in hooks:
+            event.remove(conn, name, hook)
+        conn.info.pop(QUEUE_KEY, None)
+        queue.close()
