@@ -11,7 +11,7 @@ the interpreter's lock and the server's part was left alone at the end; measured
 section 37.)
 
 ``queued_writes(conn)`` gives ``conn`` a ``WriteQueue``; while it has one, ``bulk.insert_tuples``,
-``insert_rows`` and ``close_rows`` queue their statement (made on the driver's connection only:
+``insert_rows``, ``close_rows`` and ``update_rows`` queue their statement (made on the driver's connection only:
 the thread never touches SQLAlchemy's connection object) instead of running it. Anything else that
 is about to use the connection waits until the queue is empty first: every statement SQLAlchemy
 executes on it (a read-back, the tracking row, an index), a commit or rollback (engine events on
