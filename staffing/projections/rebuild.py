@@ -15,11 +15,11 @@ stay held throughout (``SeriesBatch.forget``). PostgreSQL's planner
 statistics (``staffing.planner``) are gathered during the load only from then on: while every
 series is held nothing is read back, so nothing needs planning; after the load, the last indexes
 and the statistics of every table are made on two connections at once (``_finish_in_parallel``:
-the server's work, on the core the rebuild's process leaves idle while it waits). The process and
-the server also overlap during the load: the next window of the log and the acts it cites are read
-on a thread while a batch is applied (``readahead``), and a batch's bulk writes are made on a thread
-while the process computes the rest of it and decodes the next window (``writebehind``). Each batch commits together with the
-tracking row, so the target always holds a consistent prefix of the log; a
+the server's work, on the core the rebuild's process leaves idle while it waits). On PostgreSQL the
+process and the server also overlap during the load (``OVERLAPS``): the next window of the log and
+the acts it cites are read on a thread while a batch is applied (``readahead``), and a batch's bulk
+writes are made on a thread while the process computes the rest of it and decodes the next window
+(``writebehind``). Each batch commits together with the tracking row, so the target always holds a consistent prefix of the log; a
 rebuild that fails part-way is simply started again on a fresh target (it is never swapped in).
 
 ``swap_in`` builds beside the live read models and then replaces them in one step:
@@ -50,7 +50,7 @@ import sqlite3
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +122,17 @@ MAX_STATES = 200_000
 #: the kinds of series a rebuild keeps holding when it forgets the others (``SeriesBatch.forget``)
 KEEP_SERIES: frozenset[str] = frozenset()
 
+#: the threads a rebuild's load runs beside the process, by backend: ``"read-ahead"`` (the next window
+#: of the log and its acts, ``Projector.reading_ahead``) and ``"write-behind"`` (the batches' bulk
+#: writes, ``writebehind``). On PostgreSQL the process waits on the server about half its time and
+#: the writes overlap it; on SQLite the database is the process's own work, and both threads only
+#: take turns with it on the interpreter's lock: measured in alternating province pairs, SQLite
+#: 0.93x with both, PostgreSQL 1.07x (benchmarks/RESULTS.md section 37)
+OVERLAPS: dict[str, frozenset[str]] = {
+    "sqlite": frozenset(),
+    "postgresql": frozenset({"read-ahead", "write-behind"}),
+}
+
 #: the bytes of forgotten series a rebuild keeps packed in memory instead of reading them back
 #: (``SeriesBatch.forget``; 1 GiB holds ~1.2 million people's series). Off by default: on the first
 #: 10 M national entries (PostgreSQL) packing made the yearly flow 1.14x faster and the setup, which
@@ -131,12 +142,14 @@ SPILL_BYTES = 0
 
 
 def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_states: int = MAX_STATES,
-            spill_bytes: int = SPILL_BYTES, keep_series: Collection[str] = KEEP_SERIES) -> int:
+            spill_bytes: int = SPILL_BYTES, keep_series: Collection[str] = KEEP_SERIES,
+            overlaps: Collection[str] | None = None) -> int:
     """Project the whole notification log of ``store`` into the fresh read models ``target``.
 
     Migrates ``target`` to the newest revision first; refuses (``NotFresh``) a target whose
     tracking position is not 0. Returns the number of notifications applied; afterwards the
-    target's tracking position is the last notification id.
+    target's tracking position is the last notification id. ``overlaps``: the threads the load
+    runs (``OVERLAPS``; None: the backend's own); the rows are the same whichever run.
     """
     from staffing.bootstrap import migrate  # the composition root owns migrations
 
@@ -149,18 +162,23 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_s
             if tracked.position != 0:
                 raise NotFresh(f"the target already holds {tracked.position} projected events; rebuild into empty "
                                "read models")
-        with _unjournalled(conn, target.is_sqlite), collection_paused(), projector.reading_ahead():  # the whole load
-            return _load(conn, projector, int(tracked.recorded_us), max_states, spill_bytes, keep_series)
+        chosen = OVERLAPS[conn.dialect.name] if overlaps is None else frozenset(overlaps)
+        if unknown := chosen - OVERLAPS["postgresql"]:
+            raise ValueError(f"unknown overlaps {sorted(unknown)}: choose among {sorted(OVERLAPS['postgresql'])}")
+        reading = projector.reading_ahead() if "read-ahead" in chosen else nullcontext()
+        with _unjournalled(conn, target.is_sqlite), collection_paused(), reading:  # the whole load
+            return _load(conn, projector, int(tracked.recorded_us), max_states, spill_bytes, keep_series,
+                         "write-behind" in chosen)
 
 
 def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: int, spill_bytes: int,
-          keep_series: Collection[str] = ()) -> int:
+          keep_series: Collection[str] = (), write_behind: bool = False) -> int:
     """Apply the whole log in batches to the empty tables of ``conn`` (indexes dropped, then made).
 
-    The batches' bulk writes are queued and made on a thread (``writebehind``) while the process
-    computes the rest of the batch and decodes the next window; a batch's tracking row and commit
-    come only then, just before the next batch is applied (``Projector.apply_next``'s ``ready``),
-    and wait for its writes.
+    A batch's tracking row and commit come just before the next batch is applied, once the next
+    window is decoded (``Projector.apply_next``'s ``ready``): with ``write_behind``, the batches'
+    bulk writes are queued and made on a thread (``writebehind``) meanwhile, and the commit waits
+    for them.
     """
     applied, sqlite = 0, conn.dialect.name == "sqlite"
     with conn.begin():
@@ -178,7 +196,7 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
         if ending:
             ending.pop()()
 
-    with queued_writes(conn):
+    with queued_writes(conn) if write_behind else nullcontext():
         while True:
             recorded_us, last, done, more = projector.apply_next(conn, position + 1, recorded_us, True, series,
                                                                  ready=end_previous)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from staffing.bootstrap import Ledger
 from staffing.projections import tables as t
-from staffing.projections.bulk import _copy_types, close_rows, insert_tuples
+from staffing.projections.bulk import _copy_types, close_rows, insert_tuples, update_rows
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, facts, unit_roots
+from staffing.projections.writebehind import queued_writes
 
 COLUMNS = ("row_id", "unit_id", "root_id", "valid_from", "valid_to", "rec_from", "rec_to")
 
@@ -55,3 +59,34 @@ def test_insert_tuples_stores_each_value_exactly(ledger: Ledger) -> None:
         found = conn.execute(select(*[facts.c[c] for c in columns]).where(facts.c.position == row[0])).one()
         transaction.rollback()
     assert tuple(found) == row
+
+
+def _roots(conn: Any) -> dict[int, int]:
+    return {r.row_id: r.rec_to for r in conn.execute(select(unit_roots.c.row_id, unit_roots.c.rec_to)
+                                                     .where(unit_roots.c.row_id >= 2_000_000))}
+
+
+@pytest.mark.parametrize("queued", [False, True], ids=["on-the-spot", "write-behind"])
+def test_driver_writes_after_a_commit_belong_to_the_next_transaction(ledger: Ledger, queued: bool) -> None:
+    """Writes sent straight to the driver after ``commit`` (as a rebuild's next batch sends them)
+    open ``conn``'s next transaction and stay in it: a rollback leaves none of them, a commit all.
+    (SQLite, whose driver the ledger runs without implicit transactions, had committed each
+    insert, closing and update on its own: outside its batch, and ~3x slower.)"""
+    rows = [(2_000_000 + i, f"u{i}", "root", date(2020, 1, 1), END_OF_TIME, 5, OPEN_POSITION) for i in range(4)]
+    with ledger.engines.write.connect() as conn:
+        with queued_writes(conn) if queued else contextlib.nullcontext():
+            conn.execute(select(1))
+            conn.commit()  # (what a batch's end does; nothing begun since)
+            insert_tuples(conn, unit_roots, COLUMNS, rows[:2])
+            close_rows(conn, unit_roots, [(7, 2_000_000)])
+            update_rows(conn, unit_roots, ("rec_to",), ("row_id",), [(8, 2_000_001)])
+            conn.rollback()
+            assert _roots(conn) == {}
+            conn.commit()
+            insert_tuples(conn, unit_roots, COLUMNS, rows[2:])
+            close_rows(conn, unit_roots, [(9, 2_000_002)])
+            conn.commit()
+        with ledger.engines.write.connect() as other:
+            assert _roots(other) == {2_000_002: 9, 2_000_003: OPEN_POSITION}
+        with conn.begin():  # (clean up: the ledger is the test's own, but leave its tables as found)
+            conn.execute(unit_roots.delete().where(unit_roots.c.row_id >= 2_000_000))

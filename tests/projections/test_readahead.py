@@ -16,11 +16,14 @@ from staffing.domain.values import LegalAct
 from staffing.persistence import select_entries
 from staffing.projections import readahead as readahead_module
 from staffing.projections.readahead import ReadAhead
-from staffing.projections.rebuild import rebuild
+from staffing.projections.rebuild import OVERLAPS, rebuild
 from tests.builders import establish
 from tests.projections.history import generate_history
 from tests.projections.test_rebuild import contents, fresh_target  # noqa: F401 - a fixture
 from tests.support import FakeClock
+
+#: both threads, whichever the backend runs by default (``rebuild.OVERLAPS``: none on SQLite)
+BOTH = OVERLAPS["postgresql"]
 
 
 def _cited(entries: Any) -> set[str]:
@@ -105,7 +108,7 @@ def test_a_rebuild_whose_act_cache_starts_again_never_reads_an_act_alone(
     acts._start_again()
     restarts.clear()
     target = fresh_target()
-    assert rebuild(ledger.store, target, batch_size=10) == ledger.store.recorder.max_notification_id()
+    assert rebuild(ledger.store, target, batch_size=10, overlaps=BOTH) == ledger.store.recorder.max_notification_id()
     assert len(restarts) >= 3, "the cache never started again: the test shows nothing"
     assert alone == [], "an act was read on its own while decoding"
     assert contents(target) == contents(expected_target)
@@ -124,4 +127,4 @@ def test_a_read_that_fails_ahead_fails_the_rebuild(ledger: Ledger, clock: FakeCl
 
     monkeypatch.setattr(readahead_module, "select_entries", failing)
     with pytest.raises(ConnectionError, match="went away"):
-        rebuild(ledger.store, fresh_target(), batch_size=10)
+        rebuild(ledger.store, fresh_target(), batch_size=10, overlaps=BOTH)

@@ -234,6 +234,55 @@ def test_a_rebuild_with_bounded_memory_reads_series_back_and_gives_the_same_read
     assert contents(target) == expected
 
 
+@pytest.mark.parametrize("overlaps", [(), ("read-ahead",), ("write-behind",), ("read-ahead", "write-behind")],
+                         ids=["none", "read-ahead", "write-behind", "both"])
+def test_a_rebuild_gives_the_same_read_models_whichever_threads_it_runs(
+        ledger: Ledger, clock: FakeClock, fresh_target: Any, overlaps: tuple[str, ...]) -> None:
+    """``overlaps`` chooses the threads beside the load (``OVERLAPS``: by backend, measured); the
+    rows never depend on it, also while series are forgotten and read back (a write still queued
+    must be seen by the read-back after it)."""
+    generate_history(ledger, clock, seed=12, steps=160)
+    expected = contents(ledger.engines)
+    target = fresh_target()
+    assert rebuild(ledger.store, target, batch_size=25, max_states=3,
+                   overlaps=overlaps) == ledger.store.recorder.max_notification_id()
+    assert contents(target) == expected
+
+
+def test_a_rebuild_refuses_a_thread_it_does_not_know_before_writing(ledger: Ledger, fresh_target: Any) -> None:
+    """A misspelt overlap is refused by name (with the ones there are), before any row is written."""
+    target = fresh_target()
+    with pytest.raises(ValueError, match=r"unknown overlaps \['read-behind'\]: choose among \['read-ahead', 'write-behind'\]"):
+        rebuild(ledger.store, target, overlaps={"read-behind"})
+    with target.read.connect() as conn:
+        assert conn.execute(select(t.tracking.c.position)).scalar_one() == 0
+
+
+def test_a_rebuild_runs_its_threads_on_postgres_only(ledger: Ledger, clock: FakeClock, fresh_target: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """By default (``OVERLAPS``) a PostgreSQL rebuild reads ahead and writes behind, where it waits on
+    the server; a SQLite one runs neither (its database work is the process's own: both threads
+    measured slower there)."""
+    generate_history(ledger, clock, seed=3, steps=40)
+    used: list[str] = []
+    real_reading, real_queued = Projector.reading_ahead, rebuild_module.queued_writes
+
+    def reading(self: Projector) -> Any:
+        used.append("read-ahead")
+        return real_reading(self)
+
+    def queued(conn: Any) -> Any:
+        used.append("write-behind")
+        return real_queued(conn)
+
+    monkeypatch.setattr(Projector, "reading_ahead", reading)
+    monkeypatch.setattr(rebuild_module, "queued_writes", queued)
+    target = fresh_target()
+    rebuild(ledger.store, target)
+    assert sorted(used) == ([] if target.is_sqlite else ["read-ahead", "write-behind"])
+    assert contents(target) == contents(ledger.engines)
+
+
 def test_a_rebuild_that_keeps_some_kinds_of_series_reads_only_the_others_back(
         ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Forgetting with ``keep_series``: the units' and quotas' series (few, touched again and again)
