@@ -11,7 +11,8 @@ Each run prints one line: entries, seconds, entries/s, the process's user CPU se
 resident memory and the checkout whose code ran.
 
 Usage: STAFFING_DATA_DIR=... [STAFFING_DATABASE_URL=... STAFFING_DB_SCHEMA=...]
-       python -m benchmarks.rebuild_once [rebuild|decode] [--label TEXT]
+       python -m benchmarks.rebuild_once [rebuild|decode] [--label TEXT] [--overlaps LIST|none]
+       [--keep-series KINDS]
 """
 
 from __future__ import annotations
@@ -37,7 +38,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("what", nargs="?", default="rebuild", choices=("rebuild", "decode"))
     parser.add_argument("--label", default="", help="printed with the figures (e.g. the commit)")
+    parser.add_argument("--overlaps", default=None,
+                        help="the rebuild's threads, comma-separated (read-ahead, write-behind) or 'none'; "
+                             "default: the backend's own (rebuild.OVERLAPS); this checkout's code only")
+    parser.add_argument("--keep-series", default="",
+                        help="kinds of series held when the rebuild forgets (e.g. quota); this checkout's code only")
     args = parser.parse_args(argv)
+    options: dict[str, object] = {}  # (passed only when given: an older checkout's rebuild has no such arguments)
+    if args.overlaps is not None:
+        options["overlaps"] = () if args.overlaps == "none" else tuple(args.overlaps.split(","))
+    if args.keep_series:
+        options["keep_series"] = frozenset(args.keep_series.split(","))
     backend, pg_url, store = configured_ledger()
     try:
         entries = store.recorder.max_notification_id() or 0
@@ -48,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 target = scratch_views(backend, tmp, SCRATCH, pg_url)
                 try:
-                    assert rebuild(store, target) == entries
+                    assert rebuild(store, target, **options) == entries  # type: ignore[arg-type]
                 finally:
                     target.dispose()
                     if backend == "postgres":

@@ -348,11 +348,13 @@ def test_rebuild_floor_benchmark_measures_a_configured_ledger(tmp_path: Path, ba
 
 def test_rebuild_once_rebuilds_and_decodes_the_configured_ledger(tmp_path: Path, backend: str) -> None:
     """``rebuild_once`` (old-against-new pairs, section 29): one line per run with every entry of the
-    configured ledger, and its scratch read models dropped afterwards."""
+    configured ledger, also with the rebuild's options chosen, and its scratch read models dropped
+    afterwards."""
     with _tiny_ledger(tmp_path, backend) as env:
         lines = []
-        for what in ("rebuild", "decode"):
-            done = subprocess.run([sys.executable, "-m", "benchmarks.rebuild_once", what, "--label", "smoke"],
+        runs = (["rebuild"], ["decode"], ["rebuild", "--overlaps", "write-behind", "--keep-series", "quota"])
+        for what in runs:
+            done = subprocess.run([sys.executable, "-m", "benchmarks.rebuild_once", *what, "--label", "smoke"],
                                   cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
             assert done.returncode == 0, done.stderr
             lines.append(done.stdout.strip())
