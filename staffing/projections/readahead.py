@@ -8,7 +8,9 @@ entries and acts never change), so they can run while the process decodes and ap
 window before: a driver waiting on its socket, or SQLite stepping through pages, releases the
 interpreter's lock. The read starts as soon as the window before it is handed out — the whole
 apply, not only the commit, overlaps it (an earlier reader, started after each batch and decoding
-on its thread, overlapped little and competed for the lock: 0.98x, section 34).
+on its thread, overlapped little and competed for the lock: 0.98x, section 34). Only a PostgreSQL
+rebuild runs it (``rebuild.OVERLAPS``): SQLite's reads are the process's own work, so on SQLite the
+thread only takes turns with the process (measured slower, section 37).
 
 What is read ahead is only a warm cache: ``entries(start, limit)`` gives exactly what
 ``select_entries(recorder, start, limit)`` gives when asked then. Stored entries never change, so a

@@ -8,7 +8,8 @@ computes the rest of the batch and reads and decodes the next window. A driver w
 socket, or SQLite writing its pages, releases the interpreter's lock. (Making the whole batch's
 writing — its Python work too — on a thread overlapped little: the two Python halves took turns on
 the interpreter's lock and the server's part was left alone at the end; measured nationally,
-section 37.)
+section 37.) Only a PostgreSQL rebuild queues its writes (``rebuild.OVERLAPS``): SQLite's writes are
+the process's own work, which the thread only takes turns with (measured slower, section 37).
 
 ``queued_writes(conn)`` gives ``conn`` a ``WriteQueue``; while it has one, ``bulk.insert_tuples``,
 ``insert_rows``, ``close_rows`` and ``update_rows`` queue their statement (made on the driver's connection only:
