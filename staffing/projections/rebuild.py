@@ -127,7 +127,8 @@ KEEP_SERIES: frozenset[str] = frozenset()
 #: writes, ``writebehind``). On PostgreSQL the process waits on the server about half its time and
 #: the writes overlap it; on SQLite the database is the process's own work, and both threads only
 #: take turns with it on the interpreter's lock: measured in alternating province pairs, SQLite
-#: 0.93x with both, PostgreSQL 1.07x (benchmarks/RESULTS.md section 37)
+#: 0.93x with both, PostgreSQL 1.06x (write-behind alone 1.07x, read-ahead alone 1.00x; the national
+#: setup waits on the log and acts a sixth of its time: benchmarks/RESULTS.md sections 36, 37)
 OVERLAPS: dict[str, frozenset[str]] = {
     "sqlite": frozenset(),
     "postgresql": frozenset({"read-ahead", "write-behind"}),
