@@ -220,31 +220,24 @@ def test_a_deferred_catch_up_reads_the_series_of_each_batch_together_and_agrees_
     assert contents(ledger.engines) == contents(target)
 
 
-@pytest.mark.parametrize("spill_bytes", [0, 4_000, 1 << 30], ids=["read-back", "part-packed", "packed"])
+BOTH = ("read-ahead", "write-behind")
+
+
+@pytest.mark.parametrize(("spill_bytes", "overlaps"), [
+    (0, ()), (4_000, ()), (1 << 30, ()), (0, ("read-ahead",)), (0, ("write-behind",)), (0, BOTH), (4_000, BOTH)],
+    ids=["read-back", "part-packed", "packed", "read-back-read-ahead", "read-back-write-behind", "read-back-both",
+         "part-packed-both"])
 def test_a_rebuild_with_bounded_memory_reads_series_back_and_gives_the_same_read_models(
-        ledger: Ledger, clock: FakeClock, fresh_target: Any, spill_bytes: int) -> None:
+        ledger: Ledger, clock: FakeClock, fresh_target: Any, spill_bytes: int, overlaps: tuple[str, ...]) -> None:
     """A national log does not fit in memory: past ``max_states`` the rebuild forgets what it holds
     after each batch and reads it back when touched again, or unpacks what it packed within
-    ``spill_bytes`` (all of it, some of it, none). Same rows as the in-memory rebuild."""
+    ``spill_bytes`` (all of it, some of it, none). Same rows as the in-memory rebuild, whichever
+    threads run beside the load (``overlaps``: a write still queued must be seen by the read-back
+    after it)."""
     generate_history(ledger, clock, seed=9, steps=160)
     expected = contents(ledger.engines)
     target = fresh_target()
-    assert rebuild(ledger.store, target, batch_size=25, max_states=3,
-                   spill_bytes=spill_bytes) == ledger.store.recorder.max_notification_id()
-    assert contents(target) == expected
-
-
-@pytest.mark.parametrize("overlaps", [(), ("read-ahead",), ("write-behind",), ("read-ahead", "write-behind")],
-                         ids=["none", "read-ahead", "write-behind", "both"])
-def test_a_rebuild_gives_the_same_read_models_whichever_threads_it_runs(
-        ledger: Ledger, clock: FakeClock, fresh_target: Any, overlaps: tuple[str, ...]) -> None:
-    """``overlaps`` chooses the threads beside the load (``OVERLAPS``: by backend, measured); the
-    rows never depend on it, also while series are forgotten and read back (a write still queued
-    must be seen by the read-back after it)."""
-    generate_history(ledger, clock, seed=12, steps=160)
-    expected = contents(ledger.engines)
-    target = fresh_target()
-    assert rebuild(ledger.store, target, batch_size=25, max_states=3,
+    assert rebuild(ledger.store, target, batch_size=25, max_states=3, spill_bytes=spill_bytes,
                    overlaps=overlaps) == ledger.store.recorder.max_notification_id()
     assert contents(target) == expected
 
