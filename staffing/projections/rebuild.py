@@ -119,11 +119,11 @@ KEPT_INDEXES = frozenset({"ix_facts_ledger"})
 #: series held in memory by a rebuild before it starts reading them back (a few hundred MB)
 MAX_STATES = 200_000
 
-#: the kinds of series a rebuild keeps holding when it forgets the others (``SeriesBatch.forget``):
-#: the quotas' (~645,000 read-backs of a national rebuild that forgets them, a few per unit touched
-#: by each yearly act): the whole national history on PostgreSQL 1.095x, the process's CPU -6%, peak
-#: memory +0.13 GB (one pair, run after the other; benchmarks/RESULTS.md section 37)
-KEEP_SERIES: frozenset[str] = frozenset({"quota"})
+#: the kinds of series a rebuild keeps holding when it forgets the others (``SeriesBatch.forget``).
+#: None by default: keeping the quotas' (~645,000 of a national rebuild's read-backs) measured
+#: 1.095x once on the whole national history (PostgreSQL) and 1.00x in a second run, at +0.13 GB
+#: peak memory (benchmarks/RESULTS.md section 37): no gain shown until alternating pairs show one
+KEEP_SERIES: frozenset[str] = frozenset()
 
 #: the threads a rebuild's load runs beside the process, by backend: ``"read-ahead"`` (the next window
 #: of the log and its acts, ``Projector.reading_ahead``) and ``"write-behind"`` (the batches' bulk

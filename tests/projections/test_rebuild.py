@@ -279,8 +279,7 @@ def test_a_rebuild_runs_its_threads_on_postgres_only(ledger: Ledger, clock: Fake
 def test_a_rebuild_that_keeps_some_kinds_of_series_reads_only_the_others_back(
         ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Forgetting with ``keep_series``: the units' and quotas' series (few, touched again and again)
-    stay held, so none of them is read back; the people's are, and the rows are the same. By
-    default (``KEEP_SERIES``) the quotas' are kept."""
+    stay held, so none of them is read back; the people's are, and the rows are the same."""
     generate_history(ledger, clock, seed=9, steps=160)
     expected = contents(ledger.engines)
     loaded: list[str] = []
@@ -306,10 +305,6 @@ def test_a_rebuild_that_keeps_some_kinds_of_series_reads_only_the_others_back(
     assert keeping["person"] == forgetting["person"] and keeping["unit"] == 0
     assert keeping["quota"] < forgetting["quota"]  # (a new ledger's series is still looked up once)
     assert contents(target) == expected
-    loaded.clear()
-    rebuild(ledger.store, fresh_target(), batch_size=25, max_states=3)  # by default: the quotas' kept
-    default = Counter(loaded)
-    assert default["quota"] == keeping["quota"] and default["unit"] == forgetting["unit"]
 
 
 def test_a_rebuild_unpacks_the_series_it_forgot_instead_of_reading_them_back(
