@@ -54,13 +54,13 @@ def chunks(keys: Iterable[str]) -> Iterator[list[str]]:
         yield ordered[i:i + CHUNK]
 
 
-#: statement texts by (dialect, kind, table, columns): built once, not per call
-_TEXTS: dict[tuple[str, str, str, tuple[str, ...]], str] = {}
+#: statement texts by (dialect, kind, table, columns, keys): built once, not per call
+_TEXTS: dict[tuple[str, str, str, tuple[str, ...], tuple[str, ...]], str] = {}
 
 
-def _text(conn: Connection, kind: str, table: Table, columns: Sequence[str]) -> str:
+def _text(conn: Connection, kind: str, table: Table, columns: Sequence[str], keys: Sequence[str] = ()) -> str:
     dialect = conn.dialect
-    key = (dialect.name, kind, table.name, tuple(columns))
+    key = (dialect.name, kind, table.name, tuple(columns), tuple(keys))
     found = _TEXTS.get(key)
     if found is None:
         quote, placeholder = dialect.identifier_preparer.quote, mark(conn)
@@ -71,6 +71,9 @@ def _text(conn: Connection, kind: str, table: Table, columns: Sequence[str]) -> 
         elif kind == "insert":
             found = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
                      f"VALUES ({', '.join([placeholder] * len(columns))})")
+        elif kind == "update":  # ``columns`` set where ``keys`` match (``update_rows``)
+            found = (f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(c)} = {placeholder}' for c in columns)} "
+                     f"WHERE {' AND '.join(f'{quote(k)} = {placeholder}' for k in keys)}")
         elif kind == "close many":  # PostgreSQL: every closing in one statement (``close_rows``)
             found = (f"UPDATE {quote(table.name)} AS t SET rec_to = v.rec_to "
                      "FROM unnest(%s::bigint[], %s::bigint[]) AS v(rec_to, row_id) WHERE t.row_id = v.row_id")
@@ -203,10 +206,7 @@ def update_rows(conn: Connection, table: Table, columns: Sequence[str], keys: Se
     ``writebehind``). For the rare changes of rows stored earlier (a retraction's marks)."""
     if not rows:
         return
-    quote, placeholder = conn.dialect.identifier_preparer.quote, mark(conn)
-    statement = (f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(c)} = {placeholder}' for c in columns)} "
-                 f"WHERE {' AND '.join(f'{quote(k)} = {placeholder}' for k in keys)}")
-    _send(conn, functools.partial(_execute_many, begun(conn), statement, list(rows)))
+    _send(conn, functools.partial(_execute_many, begun(conn), _text(conn, "update", table, columns, keys), list(rows)))
 
 
 def close_rows(conn: Connection, table: Table, closings: Sequence[tuple[int, int]]) -> None:

@@ -23,7 +23,7 @@ held are read again), so the projector decodes a window read here without lookin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -37,7 +37,7 @@ _Read = tuple[list[Any], list[tuple[str, str, str, str]]]
 class ReadAhead:
     """A window of ``size`` entries read ahead of the one handed out; ``close()`` when done."""
 
-    def __init__(self, store: Any, size: int, wanted: Any = None) -> None:
+    def __init__(self, store: Any, size: int, wanted: Callable[[str], bool] | None = None) -> None:
         """``wanted(topic)``: whether entries of ``topic`` are decoded (only their acts are read ahead)."""
         self.store = store
         self.size = size

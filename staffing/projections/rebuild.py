@@ -19,8 +19,9 @@ the server's work, on the core the rebuild's process leaves idle while it waits)
 process and the server also overlap during the load (``OVERLAPS``): the next window of the log and
 the acts it cites are read on a thread while a batch is applied (``readahead``), and a batch's bulk
 writes are made on a thread while the process computes the rest of it and decodes the next window
-(``writebehind``). Each batch commits together with the tracking row, so the target always holds a consistent prefix of the log; a
-rebuild that fails part-way is simply started again on a fresh target (it is never swapped in).
+(``writebehind``). Each batch commits together with the tracking row, so the target always holds a
+consistent prefix of the log; a rebuild that fails part-way is simply started again on a fresh
+target (it is never swapped in).
 
 ``swap_in`` builds beside the live read models and then replaces them in one step:
 
@@ -132,10 +133,8 @@ KEEP_SERIES: frozenset[str] = frozenset()
 #: take turns with it on the interpreter's lock: measured in alternating province pairs, SQLite
 #: 0.93x with both, PostgreSQL 1.06x (write-behind alone 1.07x, read-ahead alone 1.00x; the national
 #: setup waits on the log and acts a sixth of its time: benchmarks/RESULTS.md sections 36, 37)
-OVERLAPS: dict[str, frozenset[str]] = {
-    "sqlite": frozenset(),
-    "postgresql": frozenset({"read-ahead", "write-behind"}),
-}
+THREADS = frozenset({"read-ahead", "write-behind"})
+OVERLAPS: dict[str, frozenset[str]] = {"sqlite": frozenset(), "postgresql": THREADS}
 
 #: the bytes of forgotten series a rebuild keeps packed in memory instead of reading them back
 #: (``SeriesBatch.forget``; 1 GiB holds ~1.2 million people's series). Off by default: on the first
@@ -167,8 +166,8 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_s
                 raise NotFresh(f"the target already holds {tracked.position} projected events; rebuild into empty "
                                "read models")
         chosen = OVERLAPS[conn.dialect.name] if overlaps is None else frozenset(overlaps)
-        if unknown := chosen - OVERLAPS["postgresql"]:
-            raise ValueError(f"unknown overlaps {sorted(unknown)}: choose among {sorted(OVERLAPS['postgresql'])}")
+        if unknown := chosen - THREADS:
+            raise ValueError(f"unknown overlaps {sorted(unknown)}: choose among {sorted(THREADS)}")
         reading = projector.reading_ahead() if "read-ahead" in chosen else nullcontext()
         with _unjournalled(conn, target.is_sqlite), collection_paused(), reading:  # the whole load
             return _load(conn, projector, int(tracked.recorded_us), max_states, spill_bytes, keep_series,
