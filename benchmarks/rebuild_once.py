@@ -12,7 +12,7 @@ resident memory and the checkout whose code ran.
 
 Usage: STAFFING_DATA_DIR=... [STAFFING_DATABASE_URL=... STAFFING_DB_SCHEMA=...]
        python -m benchmarks.rebuild_once [rebuild|decode] [--label TEXT] [--overlaps LIST|none]
-       [--keep-series KINDS]
+       [--keep-series KINDS] [--unlogged yes|no]
 """
 
 from __future__ import annotations
@@ -43,12 +43,17 @@ def main(argv: list[str] | None = None) -> None:
                              "default: the backend's own (rebuild.OVERLAPS); this checkout's code only")
     parser.add_argument("--keep-series", default="",
                         help="kinds of series held when the rebuild forgets (e.g. quota); this checkout's code only")
+    parser.add_argument("--unlogged", choices=("yes", "no"), default=None,
+                        help="the load's tables unlogged until the finish (PostgreSQL); default: the backend's own "
+                             "(rebuild.UNLOGGED); this checkout's code only")
     args = parser.parse_args(argv)
     options: dict[str, object] = {}  # (passed only when given: an older checkout's rebuild has no such arguments)
     if args.overlaps is not None:
         options["overlaps"] = () if args.overlaps == "none" else tuple(args.overlaps.split(","))
     if args.keep_series:
         options["keep_series"] = frozenset(args.keep_series.split(","))
+    if args.unlogged is not None:
+        options["unlogged"] = args.unlogged == "yes"
     backend, pg_url, store = configured_ledger()
     try:
         entries = store.recorder.max_notification_id() or 0

@@ -60,13 +60,13 @@ from sqlalchemy.engine import make_url
 
 from staffing.config import Settings
 from staffing.pause import CollectEvery, collection_paused
-from staffing.planner import Pacer
+from staffing.planner import Pacer, analyze_stale
 from staffing.projections import tables as t
-from staffing.projections.bulk import refresh_statistics
+from staffing.projections.bulk import refresh_statistics, update_rows
 from staffing.projections.db import ViewEngines, make_engines
 from staffing.projections.projector import BATCH_SIZE, COLLECT_EVERY, PROJECTION_NAME, SERIES, Projector
 from staffing.projections.series import SeriesBatch
-from staffing.projections.writebehind import queued_writes
+from staffing.projections.writebehind import commit_behind, queue_write, queued_writes
 
 __all__ = ["NotFresh", "SwapRefused", "TamperDetected", "rebuild", "swap_in"]
 
@@ -133,8 +133,10 @@ KEEP_SERIES: frozenset[str] = frozenset()
 #: take turns with it on the interpreter's lock: measured in alternating province pairs, SQLite
 #: 0.93x with both, PostgreSQL 1.06x (write-behind alone 1.07x, read-ahead alone 1.00x; the national
 #: setup waits on the log and acts a sixth of its time: benchmarks/RESULTS.md sections 36, 37)
-THREADS = frozenset({"read-ahead", "write-behind"})
-OVERLAPS: dict[str, frozenset[str]] = {"sqlite": frozenset(), "postgresql": THREADS}
+#: ``"commit-behind"`` (with write-behind only): a batch's tracking row, statistics and commit queued
+#: behind its writes too, the process going on into the next batch (``writebehind.commit_behind``)
+THREADS = frozenset({"read-ahead", "write-behind", "commit-behind"})
+OVERLAPS: dict[str, frozenset[str]] = {"sqlite": frozenset(), "postgresql": frozenset({"read-ahead", "write-behind"})}
 
 #: the bytes of forgotten series a rebuild keeps packed in memory instead of reading them back
 #: (``SeriesBatch.forget``; 1 GiB holds ~1.2 million people's series). Off by default: on the first
@@ -143,16 +145,27 @@ OVERLAPS: dict[str, frozenset[str]] = {"sqlite": frozenset(), "postgresql": THRE
 #: memory (benchmarks/RESULTS.md section 31)
 SPILL_BYTES = 0
 
+#: whether a rebuild's load writes its tables without the write-ahead log, by backend (PostgreSQL's
+#: ``UNLOGGED``; a SQLite target already goes without its journal, ``_unjournalled``): the tables
+#: are made logged again at the finish (``_finish_in_parallel``), before their last indexes, so a
+#: rebuilt target is as durable as any other. Why: nationally the server's inserts are the
+#: rebuild's critical path (section 37), and a logged load also writes every row and index entry to
+#: the log, and a whole page after each checkpoint (every 1 GB of log by default) — where making a
+#: table logged writes each page once
+UNLOGGED: dict[str, bool] = {"sqlite": False, "postgresql": True}
+
 
 def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_states: int = MAX_STATES,
             spill_bytes: int = SPILL_BYTES, keep_series: Collection[str] = KEEP_SERIES,
-            overlaps: Collection[str] | None = None) -> int:
+            overlaps: Collection[str] | None = None, unlogged: bool | None = None) -> int:
     """Project the whole notification log of ``store`` into the fresh read models ``target``.
 
     Migrates ``target`` to the newest revision first; refuses (``NotFresh``) a target whose
     tracking position is not 0. Returns the number of notifications applied; afterwards the
     target's tracking position is the last notification id. ``overlaps``: the threads the load
-    runs (``OVERLAPS``; None: the backend's own); the rows are the same whichever run.
+    runs (``OVERLAPS``; None: the backend's own); the rows are the same whichever run. ``unlogged``:
+    whether the load's tables go without PostgreSQL's write-ahead log until the finish (``UNLOGGED``;
+    None: the backend's own; refused on SQLite, which has no such tables).
     """
     from staffing.bootstrap import migrate  # the composition root owns migrations
 
@@ -168,26 +181,37 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_s
         chosen = OVERLAPS[conn.dialect.name] if overlaps is None else frozenset(overlaps)
         if unknown := chosen - THREADS:
             raise ValueError(f"unknown overlaps {sorted(unknown)}: choose among {sorted(THREADS)}")
+        if "commit-behind" in chosen and ("write-behind" not in chosen or target.is_sqlite):
+            raise ValueError("commit-behind queues the commit behind the writes: choose write-behind with it, "
+                             "on PostgreSQL (SQLite's driver would not begin the next transaction itself)")
+        unlogged = UNLOGGED[conn.dialect.name] if unlogged is None else unlogged
+        if unlogged and target.is_sqlite:
+            raise ValueError("unlogged tables are PostgreSQL's: a SQLite target is written without its journal anyway")
         reading = projector.reading_ahead() if "read-ahead" in chosen else nullcontext()
         with _unjournalled(conn, target.is_sqlite), collection_paused(), reading:  # the whole load
             return _load(conn, projector, int(tracked.recorded_us), max_states, spill_bytes, keep_series,
-                         "write-behind" in chosen)
+                         "write-behind" in chosen, unlogged, "commit-behind" in chosen)
 
 
 def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: int, spill_bytes: int,
-          keep_series: Collection[str] = (), write_behind: bool = False) -> int:
-    """Apply the whole log in batches to the empty tables of ``conn`` (indexes dropped, then made).
+          keep_series: Collection[str] = (), write_behind: bool = False, unlogged: bool = False,
+          committing_behind: bool = False) -> int:
+    """Apply the whole log in batches to the empty tables of ``conn`` (indexes dropped, then made;
+    with ``unlogged``, every table but the tracking row's unlogged until the finish, ``UNLOGGED``).
 
     A batch's tracking row and commit come just before the next batch is applied, once the next
     window is decoded (``Projector.apply_next``'s ``ready``): with ``write_behind``, the batches'
     bulk writes are queued and made on a thread (``writebehind``) meanwhile, and the commit waits
-    for them.
+    for them — or, with ``committing_behind``, is queued behind them too (``_end_batch``).
     """
     applied, sqlite = 0, conn.dialect.name == "sqlite"
+    relogged = [table.name for table in t.metadata.sorted_tables if unlogged and table is not t.tracking]
     with conn.begin():
         for index in _secondary_indexes():
             if index.name not in KEPT_INDEXES:
                 index.drop(conn)
+        for name in relogged:  # (empty tables: nothing to rewrite)
+            conn.exec_driver_sql(f"ALTER TABLE {conn.dialect.identifier_preparer.quote(name)} SET UNLOGGED")
     series = SeriesBatch(conn, SERIES, fresh=True, spill_bytes=spill_bytes)
     position = 0
     made: set[str] = set(KEPT_INDEXES)
@@ -208,23 +232,41 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
                 position = last
                 applied += done
             ending.append(functools.partial(_end_batch, conn, position if done else None, recorded_us, series, made,
-                                            max_states, pacer, done, not more and sqlite, keep_series))
+                                            max_states, pacer, done, not more and sqlite, keep_series,
+                                            committing_behind))
             if not more:
                 end_previous()
                 break
             collections.applied(done)
+        if committing_behind:  # SQLAlchemy's transaction, open across the commits made behind it; its
+            conn.commit()  # commit waits for the queue: a failed write is raised before the queue goes
     if not sqlite:
-        _finish_in_parallel(conn.engine, made)
+        _finish_in_parallel(conn.engine, made, relogged)
     return applied
 
 
 def _end_batch(conn: Connection, position: int | None, recorded_us: int, series: SeriesBatch, made: set[str],
-               max_states: int, pacer: Pacer, done: int, last_on_sqlite: bool, keep_series: Collection[str]) -> None:
+               max_states: int, pacer: Pacer, done: int, last_on_sqlite: bool, keep_series: Collection[str],
+               committing_behind: bool = False) -> None:
     """A batch's tracking row and its commit (after its queued writes); then, when more than
-    ``max_states`` series are held, the indexes their read-backs need and forgetting them."""
+    ``max_states`` series are held, the indexes their read-backs need and forgetting them.
+
+    ``committing_behind``: where no index is made, the tracking row, the statistics' refresh (after
+    the batch's writes, in its transaction) and the commit are queued behind the batch's writes
+    (``writebehind.commit_behind``) instead of waited for."""
+    too_many = len(series.states) > max_states
+    if committing_behind and not (too_many and not made >= LOAD_INDEXES) and not last_on_sqlite:
+        if position is not None:
+            update_rows(conn, t.tracking, ("position", "recorded_us"), ("name",),
+                        [(position, recorded_us, PROJECTION_NAME)])
+        if made >= LOAD_INDEXES and pacer.due(done):
+            queue_write(conn, _analyze_stale)
+        commit_behind(conn)
+        if too_many:
+            series.forget(keep_series)
+        return
     if position is not None:
         _track(conn, position, recorded_us)
-    too_many = len(series.states) > max_states
     if too_many and not made >= LOAD_INDEXES:  # the read-backs after ``forget`` go through these
         _make_indexes(conn, LOAD_INDEXES, made)
         refresh_statistics(conn, everything=True)  # ... planned from the rows loaded so far
@@ -236,6 +278,11 @@ def _end_batch(conn: Connection, position: int | None, recorded_us: int, series:
         conn.commit()
     if too_many:
         series.forget(keep_series)
+
+
+def _analyze_stale(driver_connection: Any) -> None:
+    with driver_connection.cursor() as cursor:
+        analyze_stale(cursor)
 
 
 def _make_indexes(conn: Connection, names: Iterable[str], made: set[str]) -> None:
@@ -258,9 +305,10 @@ FINISHERS = 2
 TARGET_SETTINGS = ("synchronous_commit TO off", "maintenance_work_mem TO '256MB'")
 
 
-def _finish_in_parallel(engine: Engine, made: set[str]) -> None:
-    """Every secondary index not in ``made``, then fresh planner statistics of every table, on
-    ``FINISHERS`` connections of ``engine`` at once, a table at a time (PostgreSQL, the load committed).
+def _finish_in_parallel(engine: Engine, made: set[str], relogged: Collection[str] = ()) -> None:
+    """The tables named in ``relogged`` made logged, every secondary index not in ``made``, then fresh
+    planner statistics of every table, on ``FINISHERS`` connections of ``engine`` at once, a table at
+    a time (PostgreSQL, the load committed).
 
     Why: each ``CREATE INDEX`` and ``ANALYZE`` runs in the server's backend of the connection that
     sends it while the rebuild's process only waits, so one connection leaves the second core idle
@@ -268,7 +316,9 @@ def _finish_in_parallel(engine: Engine, made: set[str]) -> None:
     A table goes to one connection only (its indexes, then ``ANALYZE`` with them in place), so the
     two never wait on each other's locks; the largest tables go first so neither is left with one
     long table at the end. Safe after the load's commit: a target is swapped in only once
-    ``rebuild`` has returned, and the tables' rows do not depend on their indexes.
+    ``rebuild`` has returned, and the tables' rows do not depend on their indexes. A table is made
+    logged before its last indexes are created (``SET LOGGED`` rewrites the table and rebuilds the
+    indexes it has; the ones created after it are logged as they are built).
     """
     with engine.connect() as conn:
         sizes = {str(name): int(size) for name, size in conn.execute(text(
@@ -291,6 +341,8 @@ def _finish_in_parallel(engine: Engine, made: set[str]) -> None:
                 with conn.begin():
                     for setting in TARGET_SETTINGS:
                         conn.exec_driver_sql(f"SET LOCAL {setting}")
+                    if name in relogged:
+                        conn.exec_driver_sql(f"ALTER TABLE {conn.dialect.identifier_preparer.quote(name)} SET LOGGED")
                     for index in indexes:
                         index.create(conn)
                     conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(name)}")

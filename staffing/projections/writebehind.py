@@ -21,10 +21,21 @@ commit holds exactly the writes queued before it, as if they had been made on th
 A write that fails is raised where the queue is next waited for; the writes queued after it are
 not made. The queue is removed (and waited for, without raising over an error already raised) when
 the block ends.
+
+``commit_behind(conn)`` queues the commit itself (after the batch's writes and its tracking row,
+queued with them): the process then goes on into the next batch at once, and waits only where it
+reads (a read-back of a forgotten series sees every write queued before it, committed or not: the
+same transaction's or an earlier one's) or where the commit queued before is not yet made — so the
+server is at most one batch behind and the rows held in the queue stay bounded. SQLAlchemy's own
+transaction stays open across the commits made this way (the driver begins the next one itself):
+its own commit or rollback after the block ends settles the last. PostgreSQL only: psycopg begins
+the next transaction with the next statement, where SQLite's driver, left to the ledger's own
+``BEGIN`` (``projections.db``), would commit each later write on its own.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,9 +44,9 @@ from typing import Any
 
 from sqlalchemy import Connection, event
 
-from staffing.projections.bulk import QUEUE_KEY
+from staffing.projections.bulk import QUEUE_KEY, begun
 
-__all__ = ["WriteQueue", "queued_writes"]
+__all__ = ["WriteQueue", "commit_behind", "queue_write", "queued_writes"]
 
 
 class WriteQueue:
@@ -46,9 +57,18 @@ class WriteQueue:
         self._queued: list[Future[None]] = []
         self._failed: BaseException | None = None
         self._thread: int | None = None
+        self._committing: Future[None] | None = None
 
     def put(self, write: Callable[[], None]) -> None:
         self._queued.append(self._pool.submit(self._make, write))
+
+    def commit(self, driver_connection: Any) -> None:
+        """Queue ``driver_connection``'s commit after the writes queued, once the commit queued
+        before it is made (at most one commit behind)."""
+        if self._committing is not None:
+            self._committing.exception()  # (a failure is raised where the queue is next settled)
+        self.put(driver_connection.commit)
+        self._committing = self._queued[-1]
 
     def _make(self, write: Callable[[], None]) -> None:
         self._thread = threading.get_ident()
@@ -76,6 +96,22 @@ class WriteQueue:
     def close(self) -> None:
         self.wait()  # (not raised: see the module's docstring)
         self._pool.shutdown(wait=True)
+
+
+def queue_write(conn: Connection, write: Callable[[Any], None]) -> None:
+    """Queue ``write(driver_connection)`` behind the writes queued on ``conn`` (a statement whose
+    result the process does not need, e.g. a refresh of planner statistics)."""
+    queue: WriteQueue = conn.info[QUEUE_KEY]
+    queue.put(functools.partial(write, begun(conn)))
+
+
+def commit_behind(conn: Connection) -> None:
+    """Queue the commit of ``conn``'s transaction behind the writes queued on it (see the module's
+    docstring); the driver begins the next transaction with the next write."""
+    if conn.dialect.name != "postgresql":
+        raise ValueError("a commit behind the writes is PostgreSQL's (see staffing.projections.writebehind)")
+    queue: WriteQueue = conn.info[QUEUE_KEY]
+    queue.commit(begun(conn))
 
 
 @contextmanager

@@ -15,11 +15,12 @@ from sqlalchemy import func, select
 
 from staffing.bootstrap import Ledger
 from staffing.projections import bulk
+from staffing.projections import tables as t
 from staffing.projections.bulk import close_rows, driver_cursor, insert_tuples
 from staffing.projections.projector import Projector
 from staffing.projections.rebuild import OVERLAPS, rebuild
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, unit_roots
-from staffing.projections.writebehind import queued_writes
+from staffing.projections.writebehind import commit_behind, queued_writes
 from tests.projections.history import generate_history
 from tests.projections.test_rebuild import contents, fresh_target  # noqa: F401 - a fixture
 from tests.support import FakeClock
@@ -124,3 +125,78 @@ def test_a_rebuild_decodes_the_next_window_while_its_writes_are_made(
     late = [in_time for _, in_time in made].count(False)
     assert late <= 1, f"{late} batches' writes were waited for before the next window was decoded"  # (the last)
     assert contents(target) == contents(ledger.engines)
+
+
+def test_a_commit_queued_behind_the_writes_holds_them_and_the_next_waits_for_it(
+        ledger: Ledger, monkeypatch: Any) -> None:
+    """``commit_behind`` returns at once; the commit is made after the writes queued before it (another
+    connection sees them then, with no commit of SQLAlchemy's), and the next commit queued waits until
+    the one before is made (the server at most one batch behind). SQLite: refused, nothing sent."""
+    count = select(func.count()).select_from(unit_roots).where(unit_roots.c.row_id >= 4_000_000)
+    if ledger.engines.is_sqlite:
+        with ledger.engines.write.connect() as conn, queued_writes(conn), pytest.raises(ValueError, match="PostgreSQL's"):
+            commit_behind(conn)
+        return
+    gate, order = threading.Event(), []
+    made = _gated_writes(monkeypatch, lambda: gate.wait(5))
+    with ledger.engines.write.connect() as conn, ledger.engines.read.connect() as other:
+        with queued_writes(conn):
+            insert_tuples(conn, unit_roots, COLUMNS, _rows(4_000_000, 30))
+            commit_behind(conn)  # queued behind a write still waiting: returns at once
+            assert not made or not made[0][1]
+            assert other.execute(count).scalar_one() == 0
+            other.rollback()
+            insert_tuples(conn, unit_roots, COLUMNS, _rows(4_000_100, 4))
+
+            def open_gate() -> None:
+                order.append("gate opened")
+                gate.set()
+
+            timer = threading.Timer(0.3, open_gate)
+            timer.start()
+            commit_behind(conn)  # waits for the first commit, made once the gate opens
+            order.append("second commit queued")
+            timer.join()
+            bulk.settle(conn)
+            assert other.execute(count).scalar_one() == 34  # both commits made, none of SQLAlchemy's
+            other.rollback()
+            insert_tuples(conn, unit_roots, COLUMNS, _rows(4_000_200, 2))
+            conn.rollback()  # (SQLAlchemy's transaction: rolls back only what followed the last commit)
+        assert order == ["gate opened", "second commit queued"]
+        assert other.execute(count).scalar_one() == 34
+
+
+def test_a_rebuild_committing_behind_raises_a_failed_write_and_keeps_a_consistent_prefix(
+        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: Any) -> None:  # noqa: F811
+    """With the writes queued, and on PostgreSQL the commits too (``commit-behind``), a write that
+    fails part-way is raised by the rebuild — never swallowed when the queue goes — and what the
+    target committed is whole batches with their tracking row: a position reached, the log's facts up
+    to it and none after."""
+    overlaps = ("write-behind",) if ledger.engines.is_sqlite else (*BOTH, "commit-behind")
+    generate_history(ledger, clock, seed=7, steps=120)
+    name = "_execute_many" if ledger.engines.is_sqlite else "_copy"  # (the inserts)
+    real, calls = getattr(bulk, name), [0]
+
+    def counted(*args: Any) -> None:
+        calls[0] += 1
+        real(*args)
+
+    monkeypatch.setattr(bulk, name, counted)
+    rebuild(ledger.store, fresh_target(), batch_size=40, overlaps=overlaps)
+    failing_call, calls[0] = calls[0] - 1, 0  # (in the last batches: no read-back comes after it)
+
+    def failing(*args: Any) -> None:
+        calls[0] += 1
+        if calls[0] == failing_call:
+            raise RuntimeError("the server went away")
+        real(*args)
+
+    monkeypatch.setattr(bulk, name, failing)
+    target = fresh_target()
+    with pytest.raises(RuntimeError, match="the server went away"):
+        rebuild(ledger.store, target, batch_size=40, overlaps=overlaps)
+    with target.read.connect() as conn:
+        position = conn.execute(select(t.tracking.c.position)).scalar_one()
+        facts = conn.execute(select(func.max(t.facts.c.position), func.count()).select_from(t.facts)).one()
+    assert 0 < position < ledger.store.recorder.max_notification_id()
+    assert facts[0] <= position and facts[1] > 0
