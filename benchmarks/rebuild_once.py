@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("what", nargs="?", default="rebuild", choices=("rebuild", "decode"))
     parser.add_argument("--label", default="", help="printed with the figures (e.g. the commit)")
     parser.add_argument("--overlaps", default=None,
-                        help="the rebuild's threads, comma-separated (read-ahead, write-behind) or 'none'; "
+                        help="the rebuild's overlaps, comma-separated (read-ahead, write-behind, commit-behind) or 'none'; "
                              "default: the backend's own (rebuild.OVERLAPS); this checkout's code only")
     parser.add_argument("--keep-series", default="",
                         help="kinds of series held when the rebuild forgets (e.g. quota); this checkout's code only")

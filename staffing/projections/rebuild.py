@@ -19,7 +19,9 @@ the server's work, on the core the rebuild's process leaves idle while it waits)
 process and the server also overlap during the load (``OVERLAPS``): the next window of the log and
 the acts it cites are read on a thread while a batch is applied (``readahead``), and a batch's bulk
 writes are made on a thread while the process computes the rest of it and decodes the next window
-(``writebehind``). Each batch commits together with the tracking row, so the target always holds a
+(``writebehind``; with ``"commit-behind"``, its tracking row and commit too). A PostgreSQL
+target's tables are loaded without the write-ahead log and made logged at the finish
+(``UNLOGGED``). Each batch commits together with the tracking row, so the target always holds a
 consistent prefix of the log; a rebuild that fails part-way is simply started again on a fresh
 target (it is never swapped in).
 
@@ -133,10 +135,12 @@ KEEP_SERIES: frozenset[str] = frozenset()
 #: take turns with it on the interpreter's lock: measured in alternating province pairs, SQLite
 #: 0.93x with both, PostgreSQL 1.06x (write-behind alone 1.07x, read-ahead alone 1.00x; the national
 #: setup waits on the log and acts a sixth of its time: benchmarks/RESULTS.md sections 36, 37)
-#: ``"commit-behind"`` (with write-behind only): a batch's tracking row, statistics and commit queued
-#: behind its writes too, the process going on into the next batch (``writebehind.commit_behind``)
+#: ``"commit-behind"`` (with write-behind, PostgreSQL only): a batch's tracking row, statistics and
+#: commit queued behind its writes too, the process going on into the next batch unless a read-back
+#: needs the rows (``writebehind.commit_behind``): with unlogged tables, the whole national history
+#: 1.10x the logged rebuild without it in two pairs, of which unlogged tables alone 1.03x (section 38)
 THREADS = frozenset({"read-ahead", "write-behind", "commit-behind"})
-OVERLAPS: dict[str, frozenset[str]] = {"sqlite": frozenset(), "postgresql": frozenset({"read-ahead", "write-behind"})}
+OVERLAPS: dict[str, frozenset[str]] = {"sqlite": frozenset(), "postgresql": THREADS}
 
 #: the bytes of forgotten series a rebuild keeps packed in memory instead of reading them back
 #: (``SeriesBatch.forget``; 1 GiB holds ~1.2 million people's series). Off by default: on the first
@@ -151,8 +155,16 @@ SPILL_BYTES = 0
 #: rebuilt target is as durable as any other. Why: nationally the server's inserts are the
 #: rebuild's critical path (section 37), and a logged load also writes every row and index entry to
 #: the log, and a whole page after each checkpoint (every 1 GB of log by default) — where making a
-#: table logged writes each page once
+#: table logged writes each page once. Measured on the whole national history (section 38): the
+#: load 1.11x faster, the finish ~55 s longer (``SET LOGGED`` rewrites each table), 1.03x in all
+#: alone and 1.10x with ``"commit-behind"`` (``OVERLAPS``); on the province's (77,000 entries: no
+#: checkpoint during the load, so little log to spare) it only adds the tables' two rewrites, 0.93x.
+#: Hence only for a log of ``UNLOGGED_FROM`` entries or more. A server crash during the load empties
+#: unlogged tables: the target is disposable until it is swapped in, as ``_unjournalled`` says
 UNLOGGED: dict[str, bool] = {"sqlite": False, "postgresql": True}
+#: the log's size from which a rebuild loads unlogged where its backend can (between the sizes
+#: measured, 77,000 entries 0.93x and 13.8 M 1.03x: about where a load's log outgrows ``max_wal_size``)
+UNLOGGED_FROM = 1_000_000
 
 
 def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_states: int = MAX_STATES,
@@ -164,8 +176,9 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_s
     tracking position is not 0. Returns the number of notifications applied; afterwards the
     target's tracking position is the last notification id. ``overlaps``: the threads the load
     runs (``OVERLAPS``; None: the backend's own); the rows are the same whichever run. ``unlogged``:
-    whether the load's tables go without PostgreSQL's write-ahead log until the finish (``UNLOGGED``;
-    None: the backend's own; refused on SQLite, which has no such tables).
+    whether the load's tables go without PostgreSQL's write-ahead log until the finish (None: the
+    backend's own, ``UNLOGGED``, for a log of ``UNLOGGED_FROM`` entries or more; refused on SQLite,
+    which has no such tables).
     """
     from staffing.bootstrap import migrate  # the composition root owns migrations
 
@@ -184,7 +197,8 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_s
         if "commit-behind" in chosen and ("write-behind" not in chosen or target.is_sqlite):
             raise ValueError("commit-behind queues the commit behind the writes: choose write-behind with it, "
                              "on PostgreSQL (SQLite's driver would not begin the next transaction itself)")
-        unlogged = UNLOGGED[conn.dialect.name] if unlogged is None else unlogged
+        if unlogged is None:
+            unlogged = UNLOGGED[conn.dialect.name] and (store.recorder.max_notification_id() or 0) >= UNLOGGED_FROM
         if unlogged and target.is_sqlite:
             raise ValueError("unlogged tables are PostgreSQL's: a SQLite target is written without its journal anyway")
         reading = projector.reading_ahead() if "read-ahead" in chosen else nullcontext()

@@ -16,14 +16,11 @@ from staffing.domain.values import LegalAct
 from staffing.persistence import select_entries
 from staffing.projections import readahead as readahead_module
 from staffing.projections.readahead import ReadAhead
-from staffing.projections.rebuild import OVERLAPS, rebuild
+from staffing.projections.rebuild import rebuild
 from tests.builders import establish
 from tests.projections.history import generate_history
-from tests.projections.test_rebuild import contents, fresh_target  # noqa: F401 - a fixture
+from tests.projections.test_rebuild import BOTH, contents, fresh_target  # noqa: F401 - a fixture
 from tests.support import FakeClock
-
-#: both threads, whichever the backend runs by default (``rebuild.OVERLAPS``: none on SQLite)
-BOTH = OVERLAPS["postgresql"]
 
 
 def _cited(entries: Any) -> set[str]:

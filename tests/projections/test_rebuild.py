@@ -220,6 +220,7 @@ def test_a_deferred_catch_up_reads_the_series_of_each_batch_together_and_agrees_
     assert contents(ledger.engines) == contents(target)
 
 
+#: the two threads, which either backend can run (commit-behind is PostgreSQL's only)
 BOTH = ("read-ahead", "write-behind")
 
 
@@ -261,12 +262,13 @@ def test_a_rebuild_refuses_a_thread_it_does_not_know_before_writing(ledger: Ledg
 
 def test_a_rebuild_runs_its_threads_on_postgres_only(ledger: Ledger, clock: FakeClock, fresh_target: Any,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """By default (``OVERLAPS``) a PostgreSQL rebuild reads ahead and writes behind, where it waits on
-    the server; a SQLite one runs neither (its database work is the process's own: both threads
-    measured slower there)."""
+    """By default (``OVERLAPS``) a PostgreSQL rebuild reads ahead, writes behind and commits behind,
+    where it waits on the server; a SQLite one runs none (its database work is the process's own:
+    both threads measured slower there)."""
     generate_history(ledger, clock, seed=3, steps=40)
     used: list[str] = []
-    real_reading, real_queued = Projector.reading_ahead, rebuild_module.queued_writes
+    real_reading, real_queued, real_commit = Projector.reading_ahead, rebuild_module.queued_writes, \
+        rebuild_module.commit_behind
 
     def reading(self: Projector) -> Any:
         used.append("read-ahead")
@@ -276,11 +278,16 @@ def test_a_rebuild_runs_its_threads_on_postgres_only(ledger: Ledger, clock: Fake
         used.append("write-behind")
         return real_queued(conn)
 
+    def commit(conn: Any) -> None:
+        used.append("commit-behind")
+        real_commit(conn)
+
     monkeypatch.setattr(Projector, "reading_ahead", reading)
     monkeypatch.setattr(rebuild_module, "queued_writes", queued)
+    monkeypatch.setattr(rebuild_module, "commit_behind", commit)
     target = fresh_target()
     rebuild(ledger.store, target)
-    assert sorted(used) == ([] if target.is_sqlite else ["read-ahead", "write-behind"])
+    assert sorted(set(used)) == ([] if target.is_sqlite else ["commit-behind", "read-ahead", "write-behind"])
     assert contents(target) == contents(ledger.engines)
 
 
@@ -292,24 +299,30 @@ def _persistence(engines: ViewEngines) -> dict[str, str]:
             "AND relnamespace = current_schema()::regnamespace")}
 
 
-@pytest.mark.parametrize("unlogged", [True, False], ids=["unlogged", "logged"])
+@pytest.mark.parametrize(("asked", "unlogged_from", "unlogged"), [
+    (True, None, True), (False, None, False), (None, 1, True), (None, None, False)],
+    ids=["unlogged", "logged", "default-large-log", "default-small-log"])
 def test_a_postgres_rebuild_loads_its_tables_unlogged_and_leaves_them_logged(
-        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch, unlogged: bool) -> None:
-    """By default (``UNLOGGED``) a PostgreSQL rebuild loads every read-model table but the tracking
-    row's without the write-ahead log, and the finish makes each logged again (a table left unlogged
-    would be emptied by the server's crash recovery after the swap): the same rows either way, also
-    with bounded memory (read-backs of unlogged rows). SQLite has no such tables."""
+        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch, asked: bool | None,
+        unlogged_from: int | None, unlogged: bool) -> None:
+    """Asked to, or by default (``UNLOGGED``) for a log of ``UNLOGGED_FROM`` entries or more (this small
+    history is one only where the threshold is lowered), a PostgreSQL rebuild loads every read-model
+    table but the tracking row's without the write-ahead log, and the finish makes each logged again
+    (a table left unlogged would be emptied by the server's crash recovery after the swap): the same
+    rows either way, also with bounded memory (read-backs of unlogged rows). SQLite has no such tables."""
+    if unlogged_from is not None:
+        monkeypatch.setattr(rebuild_module, "UNLOGGED_FROM", unlogged_from)
     generate_history(ledger, clock, seed=5, steps=80)
     expected = contents(ledger.engines)
-    if ledger.engines.is_sqlite:  # (no such tables: asked for, refused before any write; declined, accepted)
+    if ledger.engines.is_sqlite:  # (no such tables: asked for, refused before any write; else loaded logged)
         target = fresh_target()
-        if unlogged:
+        if asked:
             with pytest.raises(ValueError, match="unlogged tables are PostgreSQL's"):
                 rebuild(ledger.store, target, unlogged=True)
             with target.read.connect() as conn:
                 assert conn.execute(select(t.tracking.c.position)).scalar_one() == 0
         else:
-            rebuild(ledger.store, target, batch_size=40, max_states=3, unlogged=False)
+            rebuild(ledger.store, target, batch_size=40, max_states=3, unlogged=asked)
             assert contents(target) == expected
         return
     seen: list[dict[str, str]] = []
@@ -321,7 +334,7 @@ def test_a_postgres_rebuild_loads_its_tables_unlogged_and_leaves_them_logged(
 
     monkeypatch.setattr(rebuild_module, "_end_batch", end_batch)
     target = fresh_target()
-    rebuild(ledger.store, target, batch_size=40, max_states=3, **({} if unlogged else {"unlogged": False}))
+    rebuild(ledger.store, target, batch_size=40, max_states=3, unlogged=asked)
     assert contents(target) == expected
     loaded = {name: mode for name, mode in seen[0].items() if name != "alembic_version"}
     assert loaded[t.tracking.name] == "p"

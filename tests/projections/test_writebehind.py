@@ -18,15 +18,12 @@ from staffing.projections import bulk
 from staffing.projections import tables as t
 from staffing.projections.bulk import close_rows, driver_cursor, insert_tuples
 from staffing.projections.projector import Projector
-from staffing.projections.rebuild import OVERLAPS, rebuild
+from staffing.projections.rebuild import rebuild
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, unit_roots
 from staffing.projections.writebehind import commit_behind, queued_writes
 from tests.projections.history import generate_history
-from tests.projections.test_rebuild import contents, fresh_target  # noqa: F401 - a fixture
+from tests.projections.test_rebuild import BOTH, contents, fresh_target  # noqa: F401 - a fixture
 from tests.support import FakeClock
-
-#: both threads, whichever the backend runs by default (``rebuild.OVERLAPS``: none on SQLite)
-BOTH = OVERLAPS["postgresql"]
 
 COLUMNS = ("row_id", "unit_id", "root_id", "valid_from", "valid_to", "rec_from", "rec_to")
 
