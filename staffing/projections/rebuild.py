@@ -159,7 +159,8 @@ SPILL_BYTES = 0
 #: load 1.11x faster, the finish ~55 s longer (``SET LOGGED`` rewrites each table), 1.03x in all
 #: alone and 1.10x with ``"commit-behind"`` (``OVERLAPS``); on the province's (77,000 entries: no
 #: checkpoint during the load, so little log to spare) it only adds the tables' two rewrites, 0.93x.
-#: Hence only for a log of ``UNLOGGED_FROM`` entries or more. A server crash during the load empties
+#: Hence only for a log of ``UNLOGGED_FROM`` entries or more; and every table (unlogging only those
+#: whose rows the load closes was inconclusive in one national run). A server crash during the load empties
 #: unlogged tables: the target is disposable until it is swapped in, as ``_unjournalled`` says
 UNLOGGED: dict[str, bool] = {"sqlite": False, "postgresql": True}
 #: the log's size from which a rebuild loads unlogged where its backend can (between the sizes
