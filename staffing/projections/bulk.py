@@ -132,13 +132,22 @@ def driver_cursor(conn: Connection) -> Iterator[Any]:
         cursor.close()
 
 
-def refresh_statistics(conn: Connection, everything: bool = False) -> list[str]:
+def refresh_statistics(conn: Connection, everything: bool = False, behind: bool = False) -> list[str]:
     """On PostgreSQL, ``ANALYZE`` the read-model tables of ``conn``'s schema whose planner statistics
     are stale (``staffing.planner``), or all of them (``everything``), in ``conn``'s transaction;
-    returns their names. Nothing on SQLite."""
+    returns their names. Nothing on SQLite. ``behind``: queued behind the writes queued on ``conn``
+    (``writebehind``; made at once without a queue), its result not waited for: returns []."""
     if conn.dialect.name != "postgresql":
         return []
-    with driver_cursor(conn) as cursor:
+    if behind:
+        _send(conn, functools.partial(_analyze, begun(conn), everything))
+        return []
+    settle(conn)
+    return _analyze(begun(conn), everything)
+
+
+def _analyze(driver_connection: Any, everything: bool) -> list[str]:
+    with driver_connection.cursor() as cursor:
         return analyze_stale(cursor, everything=everything)
 
 
@@ -183,7 +192,7 @@ def _execute(raw: Any, statement: str, parameters: Sequence[Any]) -> None:
         cursor.execute(statement, parameters)
 
 
-def _send(conn: Connection, write: Callable[[], None]) -> None:
+def _send(conn: Connection, write: Callable[[], object]) -> None:
     """Make ``write`` (the driver's connection only), or queue it where ``conn`` has a write queue."""
     queue = conn.info.get(QUEUE_KEY) if conn.info else None
     if queue is None:

@@ -57,18 +57,18 @@ from contextlib import closing, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Index, create_engine, select, text, update
+from sqlalchemy import Connection, Engine, Index, create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from staffing.config import Settings
 from staffing.pause import CollectEvery, collection_paused
-from staffing.planner import Pacer, analyze_stale
+from staffing.planner import Pacer
 from staffing.projections import tables as t
 from staffing.projections.bulk import refresh_statistics, update_rows
 from staffing.projections.db import ViewEngines, make_engines
 from staffing.projections.projector import BATCH_SIZE, COLLECT_EVERY, PROJECTION_NAME, SERIES, Projector
 from staffing.projections.series import SeriesBatch
-from staffing.projections.writebehind import commit_behind, queue_write, queued_writes
+from staffing.projections.writebehind import commit_behind, queued_writes
 
 __all__ = ["NotFresh", "SwapRefused", "TamperDetected", "rebuild", "swap_in"]
 
@@ -266,38 +266,31 @@ def _end_batch(conn: Connection, position: int | None, recorded_us: int, series:
     """A batch's tracking row and its commit (after its queued writes); then, when more than
     ``max_states`` series are held, the indexes their read-backs need and forgetting them.
 
-    ``committing_behind``: where no index is made, the tracking row, the statistics' refresh (after
-    the batch's writes, in its transaction) and the commit are queued behind the batch's writes
+    ``committing_behind``: where no index is made, the statistics' refresh (in the batch's
+    transaction) and the commit are queued behind the batch's writes and its tracking row
     (``writebehind.commit_behind``) instead of waited for."""
     too_many = len(series.states) > max_states
-    if committing_behind and not (too_many and not made >= LOAD_INDEXES) and not last_on_sqlite:
-        if position is not None:
-            update_rows(conn, t.tracking, ("position", "recorded_us"), ("name",),
-                        [(position, recorded_us, PROJECTION_NAME)])
-        if made >= LOAD_INDEXES and pacer.due(done):
-            queue_write(conn, _analyze_stale)
-        commit_behind(conn)
-        if too_many:
-            series.forget(keep_series)
-        return
-    if position is not None:
-        _track(conn, position, recorded_us)
-    if too_many and not made >= LOAD_INDEXES:  # the read-backs after ``forget`` go through these
+    indexing = too_many and not made >= LOAD_INDEXES  # the read-backs after ``forget`` go through these
+    if position is not None:  # (queued with the batch's writes, where they are: ``bulk.update_rows``)
+        update_rows(conn, t.tracking, ("position", "recorded_us"), ("name",),
+                    [(position, recorded_us, PROJECTION_NAME)])
+    if indexing:
         _make_indexes(conn, LOAD_INDEXES, made)
         refresh_statistics(conn, everything=True)  # ... planned from the rows loaded so far
     if last_on_sqlite:  # every other index once the rows are in
         _make_indexes(conn, {str(index.name) for index in _secondary_indexes()}, made)
-    conn.commit()
-    if made >= LOAD_INDEXES and pacer.due(done):  # only read-backs need statistics
-        refresh_statistics(conn)
+    analyzing = made >= LOAD_INDEXES and pacer.due(done)  # only read-backs need statistics
+    if committing_behind and not indexing and not last_on_sqlite:
+        if analyzing:
+            refresh_statistics(conn, behind=True)
+        commit_behind(conn)
+    else:
         conn.commit()
+        if analyzing:
+            refresh_statistics(conn)
+            conn.commit()
     if too_many:
         series.forget(keep_series)
-
-
-def _analyze_stale(driver_connection: Any) -> None:
-    with driver_connection.cursor() as cursor:
-        analyze_stale(cursor)
 
 
 def _make_indexes(conn: Connection, names: Iterable[str], made: set[str]) -> None:
@@ -415,11 +408,6 @@ def _unjournalled(conn: Connection, sqlite: bool) -> Iterator[None]:
                 conn.commit()
             except Exception:  # (the load's own outcome stands: the connection is only thrown away)
                 conn.invalidate()  # never back to the pool with commits not waited for
-
-
-def _track(conn: Connection, position: int, recorded_us: int) -> None:
-    conn.execute(update(t.tracking).where(t.tracking.c.name == PROJECTION_NAME)
-                 .values(position=position, recorded_us=recorded_us))
 
 
 # ====================================================================== swapping in

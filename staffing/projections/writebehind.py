@@ -12,15 +12,15 @@ section 37.) Only a PostgreSQL rebuild queues its writes (``rebuild.OVERLAPS``):
 the process's own work, which the thread only takes turns with (measured slower, section 37).
 
 ``queued_writes(conn)`` gives ``conn`` a ``WriteQueue``; while it has one, ``bulk.insert_tuples``,
-``insert_rows``, ``close_rows`` and ``update_rows`` queue their statement (made on the driver's connection only:
-the thread never touches SQLAlchemy's connection object) instead of running it. Anything else that
-is about to use the connection waits until the queue is empty first: every statement SQLAlchemy
-executes on it (a read-back, the tracking row, an index), a commit or rollback (engine events on
-``conn``), and ``bulk.driver_cursor``. So every read sees every write queued before it, and each
-commit holds exactly the writes queued before it, as if they had been made on the spot.
-A write that fails is raised where the queue is next waited for; the writes queued after it are
-not made. The queue is removed (and waited for, without raising over an error already raised) when
-the block ends.
+``insert_rows``, ``close_rows``, ``update_rows`` and ``refresh_statistics(behind=True)`` queue their
+statement (made on the driver's connection only: the thread never touches SQLAlchemy's connection
+object) instead of running it. Anything else that is about to use the connection waits until the
+queue is empty first: every statement SQLAlchemy executes on it (a read-back, an index), a commit
+or rollback (engine events on ``conn``), ``bulk.driver_cursor`` and ``bulk.refresh_statistics``. So every read sees every write queued before it, and each commit
+holds exactly the writes queued before it, as if they had been made on the spot. A write that
+fails is raised where the queue is next waited for; the writes queued after it are not made. The
+queue is removed (and waited for, without raising over an error already raised) when the block
+ends.
 
 ``commit_behind(conn)`` queues the commit itself (after the batch's writes and its tracking row,
 queued with them): the process then goes on into the next batch at once, and waits only where it
@@ -35,7 +35,6 @@ the next transaction with the next statement, where SQLite's driver, left to the
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,7 +45,7 @@ from sqlalchemy import Connection, event
 
 from staffing.projections.bulk import QUEUE_KEY, begun
 
-__all__ = ["WriteQueue", "commit_behind", "queue_write", "queued_writes"]
+__all__ = ["WriteQueue", "commit_behind", "queued_writes"]
 
 
 class WriteQueue:
@@ -59,7 +58,7 @@ class WriteQueue:
         self._thread: int | None = None
         self._committing: Future[None] | None = None
 
-    def put(self, write: Callable[[], None]) -> None:
+    def put(self, write: Callable[[], object]) -> None:
         self._queued.append(self._pool.submit(self._make, write))
 
     def commit(self, driver_connection: Any) -> None:
@@ -70,7 +69,7 @@ class WriteQueue:
         self.put(driver_connection.commit)
         self._committing = self._queued[-1]
 
-    def _make(self, write: Callable[[], None]) -> None:
+    def _make(self, write: Callable[[], object]) -> None:
         self._thread = threading.get_ident()
         if self._failed is None:  # (after a failure the transaction is lost: nothing more is sent)
             try:
@@ -96,13 +95,6 @@ class WriteQueue:
     def close(self) -> None:
         self.wait()  # (not raised: see the module's docstring)
         self._pool.shutdown(wait=True)
-
-
-def queue_write(conn: Connection, write: Callable[[Any], None]) -> None:
-    """Queue ``write(driver_connection)`` behind the writes queued on ``conn`` (a statement whose
-    result the process does not need, e.g. a refresh of planner statistics)."""
-    queue: WriteQueue = conn.info[QUEUE_KEY]
-    queue.put(functools.partial(write, begun(conn)))
 
 
 def commit_behind(conn: Connection) -> None:

@@ -136,9 +136,9 @@ def test_a_rebuild_analyzes_during_its_load_only_once_it_reads_back(
     looks: list[bool] = []
     real = rebuild_module.refresh_statistics
 
-    def watched(conn: Any, everything: bool = False) -> list[str]:
+    def watched(conn: Any, everything: bool = False, behind: bool = False) -> list[str]:
         looks.append(everything)
-        return real(conn, everything=everything)
+        return real(conn, everything=everything, behind=behind)
 
     monkeypatch.setattr(rebuild_module, "refresh_statistics", watched)
     monkeypatch.setattr(rebuild_module, "Pacer", lambda: Pacer(every=1))  # looks after every batch if asked
