@@ -51,6 +51,7 @@ from staffing.projections.bulk import (
     update_rows,
 )
 from staffing.projections.db import ViewEngines
+from staffing.projections.decoding import LeanDecoder
 from staffing.projections.freshness import Freshness
 from staffing.projections.readahead import ReadAhead
 from staffing.projections.series import SeriesBatch, SeriesSpec
@@ -289,6 +290,8 @@ class Projector:
         self._tail: list[_Decoded] = []
         #: reads the log ahead of ``apply_next`` while it applies (``reading_ahead``); None: reads as asked
         self._reader: ReadAhead | None = None
+        #: stored events into domain events with their ids as text (``projections.decoding``)
+        self._decoder = LeanDecoder(store.mapper)
 
     # ================================================================== running
     def position(self) -> int:
@@ -423,7 +426,7 @@ class Projector:
         """Each entry with its read model's handler (None: no read model needs it), its domain event
         (decoded only when a handler needs it) and its own recording moment. ``prefetch=False``: the
         acts the entries cite are cached already (``ReadAhead`` cached them)."""
-        mapper = self.store.mapper
+        decoder = self._decoder
         acts = getattr(self.store, "acts", None)
         if acts is not None and prefetch:  # the acts the decoded events cite, read together, not one by one
             acts.prefetch(n.state for n in notifications if self._handler_for(n.topic) is not None)
@@ -433,7 +436,7 @@ class Projector:
             if handler is None:
                 decoded.append(_Decoded(n, None, None, self._moment(n)))
             else:
-                event: Any = mapper.to_domain_event(n)
+                event: Any = decoder.event(n)
                 decoded.append(_Decoded(n, handler, event, to_us(event.timestamp)))
         return decoded
 
