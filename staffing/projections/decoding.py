@@ -11,9 +11,10 @@ mapper makes it (its class's upcasters run first; ``object.__new__`` and its ``_
 
 So an event decoded here equals the mapper's but for its ids, which are the same ids as text: the
 handlers only ever take ``str()`` of them (``str`` of a text is itself), and ``event_data`` writes
-the same JSON for either. Anything not in that shape — a float, an untagged or nested object, a tag
-without a function here, a document orjson refuses — sends the whole event to the store's own
-mapper (``OrjsonTranscoder``, which falls back to the library's parser), with its ids as ``UUID``s.
+the same JSON for either (``test_decoding``). Anything not in that shape — a float, a nested list,
+an object holding more than plain values, a tag without a function here, a document orjson
+refuses, a store that compresses or encrypts its events — sends the whole event to the store's
+own mapper (``OrjsonTranscoder``, which falls back to the library's parser), ids as ``UUID``s.
 """
 
 from __future__ import annotations
@@ -66,9 +67,13 @@ class LeanDecoder:
         if "legal_act_ref" in by_name:
             self._by_tag["legal_act_ref"] = by_name["legal_act_ref"].decode
         self._classes: dict[str, tuple[type, int]] = {}
+        #: stored states that are JSON as written (not compressed or encrypted by the mapper)
+        self._plain_json = not (getattr(mapper, "cipher", None) or getattr(mapper, "compressor", None))
 
     def event(self, entry: Any) -> Any:
         """The domain event stored in ``entry``."""
+        if not self._plain_json:
+            return self.mapper.to_domain_event(entry)
         try:
             state = orjson.loads(entry.state)
         except orjson.JSONDecodeError:

@@ -108,3 +108,17 @@ def test_an_id_reads_as_str_of_its_uuid_in_every_form_uuid_reads() -> None:
         assert id_text(form) == str(some)
     with pytest.raises(ValueError):
         id_text("not an id")
+
+
+def test_a_store_that_compresses_or_encrypts_its_events_is_decoded_by_its_mapper(ledger: Ledger,
+                                                                                   clock: FakeClock) -> None:
+    """Its stored states are not JSON as written: nothing is parsed here, however it happens to read."""
+    generate_history(ledger, clock, seed=12, steps=10)
+    entries = _entries(ledger)
+    for setting in ("compressor", "cipher"):
+        mapper = _Counting(ledger.store.mapper)
+        setattr(mapper, setting, object())
+        decoder = LeanDecoder(mapper)
+        for entry in entries:
+            decoder.event(entry)
+        assert sum(mapper.topics.values()) == len(entries)
