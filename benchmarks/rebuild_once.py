@@ -12,7 +12,7 @@ resident memory and the checkout whose code ran.
 
 Usage: STAFFING_DATA_DIR=... [STAFFING_DATABASE_URL=... STAFFING_DB_SCHEMA=...]
        python -m benchmarks.rebuild_once [rebuild|decode] [--label TEXT] [--overlaps LIST|none]
-       [--keep-series KINDS] [--unlogged yes|no]
+       [--keep-series KINDS] [--unlogged yes|no] [--statistics-fraction F]
 """
 
 from __future__ import annotations
@@ -46,7 +46,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--unlogged", choices=("yes", "no"), default=None,
                         help="the load's tables unlogged until the finish (PostgreSQL); default: the backend's own "
                              "(rebuild.UNLOGGED); this checkout's code only")
+    parser.add_argument("--statistics-fraction", type=float, default=None,
+                        help="rebuild.STATISTICS_FRACTION (a table analyzed again once grown by this share); "
+                             "this checkout's code only")
     args = parser.parse_args(argv)
+    if args.statistics_fraction is not None:
+        import staffing.projections.rebuild as rebuild_module
+
+        rebuild_module.STATISTICS_FRACTION = args.statistics_fraction
     options: dict[str, object] = {}  # (passed only when given: an older checkout's rebuild has no such arguments)
     if args.overlaps is not None:
         options["overlaps"] = () if args.overlaps == "none" else tuple(args.overlaps.split(","))

@@ -41,12 +41,14 @@ _STALE = SQL(
     "AND (%s OR s.n_mod_since_analyze > greatest(%s, %s * greatest(c.reltuples, 0))) ORDER BY s.relname")
 
 
-def analyze_stale(cursor: Any, schema: str | None = None, everything: bool = False) -> list[str]:
+def analyze_stale(cursor: Any, schema: str | None = None, everything: bool = False,
+                  fraction: float = FRACTION) -> list[str]:
     """``ANALYZE`` the tables of ``schema`` (None: the connection's current schema) whose statistics
-    are stale by the rule above, or all of them (``everything``: tables just filled, whose writes the
-    statistics collector may not have counted yet); returns their names. ``cursor``: a psycopg cursor
-    (tuple or dict rows); the statistics are stored when its transaction commits."""
-    cursor.execute(_STALE, (schema, everything, MINIMUM, FRACTION))
+    are stale by the rule above (``fraction`` in place of ``FRACTION``), or all of them
+    (``everything``: tables just filled, whose writes the statistics collector may not have counted
+    yet); returns their names. ``cursor``: a psycopg cursor (tuple or dict rows); the statistics are
+    stored when its transaction commits."""
+    cursor.execute(_STALE, (schema, everything, MINIMUM, fraction))
     names = [str(row["relname"] if isinstance(row, dict) else row[0]) for row in cursor.fetchall()]
     for name in names:
         table = Identifier(name) if schema is None else Identifier(schema, name)

@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Date, Integer, String, Table
 
-from staffing.planner import analyze_stale
+from staffing.planner import FRACTION, analyze_stale
 
 # exact type: datetimes (none in the read models) keep the driver's own handling
 sqlite3.register_adapter(date, date.isoformat)
@@ -132,23 +132,25 @@ def driver_cursor(conn: Connection) -> Iterator[Any]:
         cursor.close()
 
 
-def refresh_statistics(conn: Connection, everything: bool = False, behind: bool = False) -> list[str]:
+def refresh_statistics(conn: Connection, everything: bool = False, behind: bool = False,
+                       fraction: float = FRACTION) -> list[str]:
     """On PostgreSQL, ``ANALYZE`` the read-model tables of ``conn``'s schema whose planner statistics
-    are stale (``staffing.planner``), or all of them (``everything``), in ``conn``'s transaction;
-    returns their names. Nothing on SQLite. ``behind``: queued behind the writes queued on ``conn``
-    (``writebehind``; made at once without a queue), its result not waited for: returns []."""
+    are stale (``staffing.planner``, with ``fraction``), or all of them (``everything``), in
+    ``conn``'s transaction; returns their names. Nothing on SQLite. ``behind``: queued behind the
+    writes queued on ``conn`` (``writebehind``; made at once without a queue), its result not waited
+    for: returns []."""
     if conn.dialect.name != "postgresql":
         return []
     if behind:
-        _send(conn, functools.partial(_analyze, begun(conn), everything))
+        _send(conn, functools.partial(_analyze, begun(conn), everything, fraction))
         return []
     settle(conn)
-    return _analyze(begun(conn), everything)
+    return _analyze(begun(conn), everything, fraction)
 
 
-def _analyze(driver_connection: Any, everything: bool) -> list[str]:
+def _analyze(driver_connection: Any, everything: bool, fraction: float) -> list[str]:
     with driver_connection.cursor() as cursor:
-        return analyze_stale(cursor, everything=everything)
+        return analyze_stale(cursor, everything=everything, fraction=fraction)
 
 
 def insert_rows(conn: Connection, table: Table, records: Sequence[dict[str, Any]]) -> None:

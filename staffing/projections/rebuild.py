@@ -62,7 +62,7 @@ from sqlalchemy.engine import make_url
 
 from staffing.config import Settings
 from staffing.pause import CollectEvery, collection_paused
-from staffing.planner import Pacer
+from staffing.planner import FRACTION, Pacer
 from staffing.projections import tables as t
 from staffing.projections.bulk import refresh_statistics, update_rows
 from staffing.projections.db import ViewEngines, make_engines
@@ -163,6 +163,10 @@ SPILL_BYTES = 0
 #: whose rows the load closes was inconclusive in one national run). A server crash during the load empties
 #: unlogged tables: the target is disposable until it is swapped in, as ``_unjournalled`` says
 UNLOGGED: dict[str, bool] = {"sqlite": False, "postgresql": True}
+#: how much a table grows (rows written since its last analysis, as a share of its rows) before a
+#: rebuild that reads back analyzes it again (``staffing.planner``; the ledger's writers use
+#: ``planner.FRACTION``)
+STATISTICS_FRACTION = FRACTION
 #: the log's size from which a rebuild loads unlogged where its backend can (between the sizes
 #: measured, 77,000 entries 0.93x and 13.8 M 1.03x: about where a load's log outgrows ``max_wal_size``)
 UNLOGGED_FROM = 1_000_000
@@ -282,12 +286,12 @@ def _end_batch(conn: Connection, position: int | None, recorded_us: int, series:
     analyzing = made >= LOAD_INDEXES and pacer.due(done)  # only read-backs need statistics
     if committing_behind and not indexing and not last_on_sqlite:
         if analyzing:
-            refresh_statistics(conn, behind=True)
+            refresh_statistics(conn, behind=True, fraction=STATISTICS_FRACTION)
         commit_behind(conn)
     else:
         conn.commit()
         if analyzing:
-            refresh_statistics(conn)
+            refresh_statistics(conn, fraction=STATISTICS_FRACTION)
             conn.commit()
     if too_many:
         series.forget(keep_series)

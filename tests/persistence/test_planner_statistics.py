@@ -72,6 +72,17 @@ def test_a_table_is_analyzed_once_enough_of_it_was_written_and_not_before(scratc
         assert estimate == 500
         assert analyze_stale(cursor, scratch) == []  # fresh now: nothing written since
         assert sorted(analyze_stale(cursor, scratch, everything=True)) == ["grown", "small"]
+        conn.execute(f'INSERT INTO "{scratch}".grown SELECT generate_series(1, 300)')  # +60% of it
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        assert _eventually(lambda: _modified(conn, scratch, "grown") == 300, lambda: None)
+        assert analyze_stale(cursor, scratch, fraction=1.0) == []  # grown by less than its whole size
+        assert analyze_stale(cursor, scratch, fraction=0.5) == ["grown"]
+
+
+def _modified(conn: Any, schema: str, table: str) -> int:
+    (count,) = conn.execute("SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE schemaname = %s "
+                            "AND relname = %s", (schema, table)).fetchone()
+    return int(count)
 
 
 def test_the_event_store_analyzes_its_tables_as_it_grows(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,9 +147,14 @@ def test_a_rebuild_analyzes_during_its_load_only_once_it_reads_back(
     looks: list[bool] = []
     real = rebuild_module.refresh_statistics
 
-    def watched(conn: Any, everything: bool = False, behind: bool = False) -> list[str]:
+    fractions: list[float] = []
+    monkeypatch.setattr(rebuild_module, "STATISTICS_FRACTION", 0.75)
+
+    def watched(conn: Any, everything: bool = False, **options: Any) -> list[str]:
         looks.append(everything)
-        return real(conn, everything=everything, behind=behind)
+        if not everything:
+            fractions.append(options["fraction"])
+        return real(conn, everything=everything, **options)
 
     monkeypatch.setattr(rebuild_module, "refresh_statistics", watched)
     monkeypatch.setattr(rebuild_module, "Pacer", lambda: Pacer(every=1))  # looks after every batch if asked
@@ -147,6 +163,7 @@ def test_a_rebuild_analyzes_during_its_load_only_once_it_reads_back(
     assert looks == []
     assert rebuild(ledger.store, fresh_target(), batch_size=2, max_states=1) == last
     assert looks[0] is True and False in looks[1:], looks
+    assert fractions and set(fractions) == {rebuild_module.STATISTICS_FRACTION}  # the rebuild's own rule
 
 
 def test_a_failing_analysis_never_fails_the_command_it_follows(ledger: Ledger, monkeypatch: pytest.MonkeyPatch,
