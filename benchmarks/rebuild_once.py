@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import staffing
+import staffing.projections.rebuild as rebuild_module
 from benchmarks.bench_projection import decode_all
 from benchmarks.bench_rebuild_floor import configured_ledger
 from benchmarks.bench_scale import _schema, scratch_views
@@ -51,8 +52,6 @@ def main(argv: list[str] | None = None) -> None:
                              "this checkout's code only")
     args = parser.parse_args(argv)
     if args.statistics_fraction is not None:
-        import staffing.projections.rebuild as rebuild_module
-
         rebuild_module.STATISTICS_FRACTION = args.statistics_fraction
     options: dict[str, object] = {}  # (passed only when given: an older checkout's rebuild has no such arguments)
     if args.overlaps is not None:

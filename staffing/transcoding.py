@@ -24,7 +24,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from staffing.domain.values import LegalAct
 
-__all__ = ["DateAsISO", "LegalActAsDict", "OrjsonTranscoder"]
+__all__ = ["PLAIN", "DateAsISO", "LegalActAsDict", "OrjsonTranscoder"]
 
 
 class DateAsISO(Transcoding):
@@ -73,17 +73,17 @@ class OrjsonTranscoder(JSONTranscoder):
 
     def _tagged(self, value: Any) -> Any:
         kind = type(value)
-        if kind in _PLAIN or value is None:
+        if kind in PLAIN or value is None:
             return value
         if kind is dict:
             tagged = {}
             for key, item in value.items():
                 if type(key) is not str:
                     raise _NotExact  # the standard library turns some keys into strings; orjson refuses them
-                tagged[key] = item if type(item) in _PLAIN or item is None else self._tagged(item)
+                tagged[key] = item if type(item) in PLAIN or item is None else self._tagged(item)
             return tagged
         if kind is list or kind is tuple:
-            return [item if type(item) in _PLAIN or item is None else self._tagged(item) for item in value]
+            return [item if type(item) in PLAIN or item is None else self._tagged(item) for item in value]
         transcoding = self.types.get(kind)
         if transcoding is None:
             raise _NotExact
@@ -116,6 +116,6 @@ class _NotExact(Exception):
 
 
 #: what orjson writes exactly as the standard library does (exact types only: a subclass may not be)
-_PLAIN = frozenset({str, int, bool})
+PLAIN = frozenset({str, int, bool})
 #: what ``_typed`` must look into (objects and arrays) or refuse (floats); anything else is kept as read
 _WALKED = frozenset({dict, list, float})

@@ -28,6 +28,8 @@ from uuid import UUID
 import orjson
 from eventsourcing.utils import resolve_topic
 
+from staffing.transcoding import PLAIN
+
 __all__ = ["LeanDecoder", "id_text"]
 
 
@@ -45,11 +47,6 @@ def id_text(value: Any) -> str:
 def _moment(data: str) -> datetime:
     """A stored moment (the entries of one writer's transaction share it: parsed once)."""
     return datetime.fromisoformat(data)
-
-
-#: what a JSON document reads into exactly as the library's parser reads it (floats are not: see
-#: ``OrjsonTranscoder``)
-_PLAIN = frozenset({str, int, bool})
 
 
 class _NotLean(Exception):
@@ -113,12 +110,12 @@ class LeanDecoder:
             decode = self._by_tag.get(value["_type_"])
             if decode is not None and type(data) is str:
                 return decode(data)
-        elif "_type_" not in value and all(type(item) in _PLAIN or item is None for item in value.values()):
+        elif "_type_" not in value and all(type(item) in PLAIN or item is None for item in value.values()):
             return value  # (an object of plain values is kept as it is read, as the library's parser keeps it)
         raise _NotLean  # (nested, or a tag without a function here: the whole event goes to the store's mapper)
 
     @staticmethod
     def _plain(item: Any) -> Any:
-        if type(item) in _PLAIN or item is None:
+        if type(item) in PLAIN or item is None:
             return item
         raise _NotLean

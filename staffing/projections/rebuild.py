@@ -160,8 +160,8 @@ SPILL_BYTES = 0
 #: alone and 1.10x with ``"commit-behind"`` (``OVERLAPS``); on the province's (77,000 entries: no
 #: checkpoint during the load, so little log to spare) it only adds the tables' two rewrites, 0.93x.
 #: Hence only for a log of ``UNLOGGED_FROM`` entries or more; and every table (unlogging only those
-#: whose rows the load closes was inconclusive in one national run). A server crash during the load empties
-#: unlogged tables: the target is disposable until it is swapped in, as ``_unjournalled`` says
+#: whose rows the load closes was inconclusive in one national run). A server crash during the load
+#: empties unlogged tables: the target is disposable until it is swapped in, as ``_unjournalled`` says
 UNLOGGED: dict[str, bool] = {"sqlite": False, "postgresql": True}
 #: how much a table grows (rows written since its last analysis, as a share of its rows) before a
 #: rebuild that reads back analyzes it again (``staffing.planner``; the ledger's writers use

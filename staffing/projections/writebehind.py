@@ -16,11 +16,11 @@ the process's own work, which the thread only takes turns with (measured slower,
 statement (made on the driver's connection only: the thread never touches SQLAlchemy's connection
 object) instead of running it. Anything else that is about to use the connection waits until the
 queue is empty first: every statement SQLAlchemy executes on it (a read-back, an index), a commit
-or rollback (engine events on ``conn``), ``bulk.driver_cursor`` and ``bulk.refresh_statistics``. So every read sees every write queued before it, and each commit
-holds exactly the writes queued before it, as if they had been made on the spot. A write that
-fails is raised where the queue is next waited for; the writes queued after it are not made. The
-queue is removed (and waited for, without raising over an error already raised) when the block
-ends.
+or rollback (engine events on ``conn``), ``bulk.driver_cursor`` and ``bulk.refresh_statistics``.
+So every read sees every write queued before it, and each commit holds exactly the writes queued
+before it, as if they had been made on the spot. A write that fails is raised where the queue is
+next waited for; the writes queued after it are not made. The queue is removed (and waited for,
+without raising over an error already raised) when the block ends.
 
 ``commit_behind(conn)`` queues the commit itself (after the batch's writes and its tracking row,
 queued with them): the process then goes on into the next batch at once, and waits only where it

@@ -95,7 +95,7 @@ def test_what_it_does_not_read_itself_goes_whole_to_the_stores_mapper(ledger: Le
     topic = f"{StaffingQuota.Opened.__module__}:{StaffingQuota.Opened.__qualname__}"
     unit = uuid4()
     entry = _stored(topic, {"timestamp": {"_type_": "datetime_iso", "_data_": "2025-07-01T08:00:00+00:00"},
-                                    "unit_id": {"_type_": "uuid_hex", "_data_": unit.hex}, **odd})
+                            "unit_id": {"_type_": "uuid_hex", "_data_": unit.hex}, **odd})
     mapper = _Counting(ledger.store.mapper)
     got = LeanDecoder(mapper).event(entry)
     assert mapper.topics == Counter({topic: 1})
