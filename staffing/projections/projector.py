@@ -425,7 +425,12 @@ class Projector:
     def _decode(self, notifications: Sequence[Any], prefetch: bool = True) -> list[_Decoded]:
         """Each entry with its read model's handler (None: no read model needs it), its domain event
         (decoded only when a handler needs it) and its own recording moment. ``prefetch=False``: the
-        acts the entries cite are cached already (``ReadAhead`` cached them)."""
+        acts the entries cite are cached already (``ReadAhead`` cached them).
+
+        The moment comes two ways on purpose, the same value either way: an entry a handler needs
+        is decoded anyway, so its event's timestamp is used; the others are not decoded at all, so
+        their moment is read off the stored bytes (``_moment``, which falls back to decoding only a
+        store that compresses or encrypts)."""
         decoder = self._decoder
         acts = getattr(self.store, "acts", None)
         if acts is not None and prefetch:  # the acts the decoded events cite, read together, not one by one

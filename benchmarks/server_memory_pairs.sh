@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Does the PostgreSQL server's own memory hold a rebuild back? Alternating rebuilds of one ledger
+# with the server's shared buffers at a chosen size and at its default (128 MB), the server
+# restarted before each run, then the decoding baseline under each (benchmarks/RESULTS.md section 40).
+#
+# Each run: a CHECKPOINT, then `python -m benchmarks.rebuild_once` (one line: entries, seconds,
+# rate, the process's user CPU, its peak memory), the log position every 2 s, and the server's CPU
+# seconds over the run (the postmaster's reaped children plus every live server process, from
+# /proc). Needs root or the postgres user (ALTER SYSTEM and pg_ctlcluster restart the server) and a
+# ledger imported into PostgreSQL (e.g. `python -m staffing import FILE --no-follow`), configured by
+# STAFFING_DATABASE_URL (a plain URL ending in the database's name) and STAFFING_DATA_DIR. The
+# server's shared_buffers is reset to its default at the end, whatever happens. Not for CI: it
+# restarts the machine's PostgreSQL.
+#
+# Usage: STAFFING_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/national \
+#        STAFFING_DATA_DIR=... bash benchmarks/server_memory_pairs.sh OUT_DIR [SIZE] [PAIRS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?an output directory}; size=${2:-6GB}; pairs=${3:-2}
+mkdir -p "$out"
+python=${PYTHON:-.venv/bin/python}
+cluster=$(ls /etc/postgresql | head -n1)
+database=${STAFFING_DATABASE_URL##*/}
+psql_() { psql -h 127.0.0.1 -U postgres "$database" -Atq "$@"; }
+
+server_cpu() {  # clock ticks: the postmaster's reaped children and every live server process
+  local pid ticks fields
+  pid=$(pgrep -o -u postgres -x postgres)  # the oldest: the postmaster
+  read -r -a fields < "/proc/$pid/stat"
+  ticks=$((fields[15] + fields[16]))
+  for pid in $(pgrep -u postgres); do
+    read -r -a fields < "/proc/$pid/stat" 2>/dev/null && ticks=$((ticks + fields[13] + fields[14]))
+  done
+  echo "$ticks"
+}
+
+restart_with() {  # $1: a shared_buffers size, or "default"
+  if [ "$1" = default ]; then psql_ -c "ALTER SYSTEM RESET shared_buffers"
+  else psql_ -c "ALTER SYSTEM SET shared_buffers = '$1'"; fi
+  pg_ctlcluster --skip-systemctl-redirect "$cluster" main restart
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+}
+trap 'restart_with default' EXIT
+
+one_run() {  # $1: label, $2: size or default, $3: rebuild|decode
+  restart_with "$2"
+  psql_ -c "CHECKPOINT"
+  echo "# start $(date +%T) $1 shared_buffers=$(psql_ -c 'SHOW shared_buffers')" >> "$out/runs.log"
+  ( while true; do
+      echo "$(date +%s) $(psql_ -c 'SELECT position FROM bench_scale_rebuild_once.projection_tracking' 2>/dev/null)"
+      sleep 2
+    done ) > "$out/positions-$1.log" 2>&1 &
+  local watcher=$! before after
+  before=$(server_cpu)
+  "$python" -m benchmarks.rebuild_once "$3" --label "$1" >> "$out/runs.log"
+  sleep 1
+  after=$(server_cpu)
+  kill "$watcher"
+  echo "# $1 server CPU $(( (after - before) / $(getconf CLK_TCK) )) s" >> "$out/runs.log"
+}
+
+for i in $(seq 1 "$pairs"); do
+  one_run "T$i" "$size" rebuild
+  one_run "D$i" default rebuild
+done
+one_run DT "$size" decode
+one_run DD default decode
