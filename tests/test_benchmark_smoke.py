@@ -393,3 +393,29 @@ def test_server_memory_pairs_script_parses_and_restores_the_default() -> None:
     source = script.read_text(encoding="utf-8")
     assert "trap 'restart_with default' EXIT" in source
     assert "ALTER SYSTEM RESET shared_buffers" in source
+
+
+def test_collation_benchmark_builds_each_text_index_both_ways_and_leaves_none(tmp_path: Path) -> None:
+    """``bench_collation`` (section 40) times every text-keyed index of a configured PostgreSQL
+    ledger built as it is and in "C", prints a line per index and the totals, and drops what it
+    built; on SQLite it refuses, saying why."""
+    with _tiny_ledger(tmp_path, "postgres") as env:
+        done = subprocess.run([sys.executable, "-m", "benchmarks.bench_collation", "--rounds", "1"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        schema = env["STAFFING_DB_SCHEMA"]
+        with psycopg.connect(PG_URL) as conn:
+            left = conn.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
+                                (schema, "bench_collation_scratch")).fetchone()
+            real = conn.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND indexname LIKE 'ix\\_%%'",
+                                (schema,)).fetchone()
+    assert left == (0,)
+    line = r"\s+as is\s+[\d.]+ s\s+C\s+[\d.]+ s\s+[\d.]+x"
+    assert re.search(r"ix_person_versions_person" + line, done.stdout), done.stdout
+    assert re.search(r"all these indexes" + line, done.stdout), done.stdout
+    measured = [row for row in done.stdout.splitlines() if row.startswith("ix_")]
+    assert real is not None and 0 < len(measured) <= real[0]  # only the real indexes, the text-keyed ones
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")} | {"STAFFING_DATA_DIR": str(tmp_path)}
+    refused = subprocess.run([sys.executable, "-m", "benchmarks.bench_collation"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "collations are PostgreSQL's" in refused.stderr
