@@ -7,7 +7,8 @@ measures what ids in "C" would save there, on the tables of the ledger ``STAFFIN
 (PostgreSQL; e.g. a national history imported and rebuilt): every secondary index (``ix_*``) with a
 ``varchar`` column is built beside the real one as it is, then with those columns ``COLLATE "C"``,
 alternating, and dropped again; the best of the rounds is printed per index with the totals. The
-tables are only read; ``maintenance_work_mem`` is the finish's (``rebuild.TARGET_SETTINGS``).
+tables are only read; the session's settings are the finish's (``rebuild.TARGET_SETTINGS``: its
+sort memory).
 
 Usage: STAFFING_DATABASE_URL=postgresql://... [STAFFING_DB_SCHEMA=...] python -m benchmarks.bench_collation
        [--rounds N]
@@ -22,6 +23,7 @@ import time
 import psycopg
 from psycopg import sql
 
+from benchmarks.bench_rebuild_floor import postgres_url
 from staffing.config import Settings
 from staffing.projections.rebuild import TARGET_SETTINGS
 
@@ -43,12 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings.from_env()
     if settings.is_sqlite:
         raise SystemExit("collations are PostgreSQL's: configure STAFFING_DATABASE_URL=postgresql://...")
-    url = settings.views_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(postgres_url(settings), autocommit=True) as conn:
         schema = settings.schema or str(conn.execute("SELECT current_schema()").fetchone()[0])  # type: ignore[index]
-        for setting in TARGET_SETTINGS:
-            if setting.startswith("maintenance_work_mem"):
-                conn.execute(f"SET {setting}")
+        for setting in TARGET_SETTINGS:  # (the finish's, as it builds these indexes)
+            conn.execute(f"SET {setting}")
         texts = {(str(table), str(column)) for table, column in conn.execute(
             "SELECT table_name, column_name FROM information_schema.columns "
             "WHERE table_schema = %s AND data_type = 'character varying'", (schema,))}

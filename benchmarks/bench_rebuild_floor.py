@@ -228,8 +228,12 @@ def configured_ledger() -> tuple[str, str, Any]:
     PostgreSQL — its own database, beside the ledger they rebuild —, its event store, to be closed)."""
     settings = Settings.from_env()
     backend = "sqlite" if settings.is_sqlite else "postgres"
-    pg_url = settings.views_url.set(drivername="postgresql").render_as_string(hide_password=False)
-    return backend, pg_url, EventStore(env=event_store_env(settings))
+    return backend, postgres_url(settings), EventStore(env=event_store_env(settings))
+
+
+def postgres_url(settings: Settings) -> str:
+    """The read models' database of ``settings`` as a plain PostgreSQL URL psycopg connects to."""
+    return settings.views_url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,7 +29,7 @@ server_cpu() {  # clock ticks: the postmaster's reaped children and every live s
   read -r -a fields < "/proc/$pid/stat"
   ticks=$((fields[15] + fields[16]))
   for pid in $(pgrep -u postgres); do
-    read -r -a fields < "/proc/$pid/stat" 2>/dev/null && ticks=$((ticks + fields[13] + fields[14]))
+    read -r -a fields 2>/dev/null < "/proc/$pid/stat" && ticks=$((ticks + fields[13] + fields[14]))  # (gone: skipped)
   done
   echo "$ticks"
 }
@@ -40,13 +40,14 @@ restart_with() {  # $1: a shared_buffers size, or "default"
   pg_ctlcluster --skip-systemctl-redirect "$cluster" main restart
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 }
-trap 'restart_with default' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; restart_with default' EXIT  # (a failed run leaves no watcher behind)
 
 one_run() {  # $1: label, $2: size or default, $3: rebuild|decode
   restart_with "$2"
   psql_ -c "CHECKPOINT"
   echo "# start $(date +%T) $1 shared_buffers=$(psql_ -c 'SHOW shared_buffers')" >> "$out/runs.log"
   ( while true; do
+      # (rebuild_once's scratch schema: bench_scale's prefix and its SCRATCH)
       echo "$(date +%s) $(psql_ -c 'SELECT position FROM bench_scale_rebuild_once.projection_tracking' 2>/dev/null)"
       sleep 2
     done ) > "$out/positions-$1.log" 2>&1 &

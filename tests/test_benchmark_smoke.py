@@ -391,7 +391,7 @@ def test_server_memory_pairs_script_parses_and_restores_the_default() -> None:
     done = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     source = script.read_text(encoding="utf-8")
-    assert "trap 'restart_with default' EXIT" in source
+    assert "trap 'kill $(jobs -p) 2>/dev/null || true; restart_with default' EXIT" in source
     assert "ALTER SYSTEM RESET shared_buffers" in source
 
 
