@@ -12,7 +12,7 @@ resident memory and the checkout whose code ran.
 
 Usage: STAFFING_DATA_DIR=... [STAFFING_DATABASE_URL=... STAFFING_DB_SCHEMA=...]
        python -m benchmarks.rebuild_once [rebuild|decode] [--label TEXT] [--overlaps LIST|none]
-       [--keep-series KINDS] [--unlogged yes|no] [--statistics-fraction F]
+       [--keep-series KINDS] [--unlogged yes|no] [--statistics-fraction F] [--max-states N]
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--statistics-fraction", type=float, default=None,
                         help="rebuild.STATISTICS_FRACTION (a table analyzed again once grown by this share); "
                              "this checkout's code only")
+    parser.add_argument("--max-states", type=int, default=None,
+                        help="series held before the rebuild forgets (rebuild.MAX_STATES): a small figure rebuilds "
+                             "a province history the way a national one runs past it (section 41)")
     args = parser.parse_args(argv)
     if args.statistics_fraction is not None:
         rebuild_module.STATISTICS_FRACTION = args.statistics_fraction
@@ -60,6 +63,8 @@ def main(argv: list[str] | None = None) -> None:
         options["keep_series"] = frozenset(args.keep_series.split(","))
     if args.unlogged is not None:
         options["unlogged"] = args.unlogged == "yes"
+    if args.max_states is not None:
+        options["max_states"] = args.max_states
     backend, pg_url, store = configured_ledger()
     try:
         entries = store.recorder.max_notification_id() or 0

@@ -353,7 +353,8 @@ def test_rebuild_once_rebuilds_and_decodes_the_configured_ledger(tmp_path: Path,
     with _tiny_ledger(tmp_path, backend) as env:
         lines = []
         runs = (["rebuild"], ["decode"],
-                ["rebuild", "--overlaps", "write-behind", "--keep-series", "quota", "--unlogged", "no"])
+                ["rebuild", "--overlaps", "write-behind", "--keep-series", "quota", "--unlogged", "no"],
+                ["rebuild", "--max-states", "50"])
         for what in runs:
             done = subprocess.run([sys.executable, "-m", "benchmarks.rebuild_once", *what, "--label", "smoke"],
                                   cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

@@ -19,7 +19,8 @@ the server's work, on the core the rebuild's process leaves idle while it waits)
 process and the server also overlap during the load (``OVERLAPS``): the next window of the log and
 the acts it cites are read on a thread while a batch is applied (``readahead``), and a batch's bulk
 writes are made on a thread while the process computes the rest of it and decodes the next window
-(``writebehind``; with ``"commit-behind"``, its tracking row and commit too). A PostgreSQL
+(``writebehind``; with ``"commit-behind"``, its tracking row and commit too), and forgotten series
+are read back on a second connection that does not wait for those writes (``_reading_back``). A PostgreSQL
 target's tables are loaded without the write-ahead log and made logged at the finish
 (``UNLOGGED``). Each batch commits together with the tracking row, so the target always holds a
 consistent prefix of the log; a rebuild that fails part-way is simply started again on a fresh
@@ -242,7 +243,7 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
         if ending:
             ending.pop()()
 
-    with queued_writes(conn) if write_behind else nullcontext():
+    with queued_writes(conn) if write_behind else nullcontext(), _reading_back(conn, series, write_behind):
         while True:
             recorded_us, last, done, more = projector.apply_next(conn, position + 1, recorded_us, True, series,
                                                                  ready=end_previous)
@@ -262,6 +263,20 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
     if not sqlite:
         _finish_in_parallel(conn.engine, made, relogged)
     return applied
+
+
+@contextmanager
+def _reading_back(conn: Connection, series: SeriesBatch, write_behind: bool) -> Iterator[None]:
+    """With the writes queued behind the process on PostgreSQL, forgotten series read back on a
+    second connection of the target, each read its own transaction (``SeriesBatch.read_back_on``:
+    the process no longer waits for the previous batch's writes before the next batch's read-backs;
+    no lock is held between reads, so the finish's ``SET LOGGED`` never waits on it)."""
+    if not write_behind or conn.dialect.name != "postgresql":
+        yield
+        return
+    with conn.engine.connect() as reader:
+        series.read_back_on(reader.execution_options(isolation_level="AUTOCOMMIT"))
+        yield
 
 
 def _end_batch(conn: Connection, position: int | None, recorded_us: int, series: SeriesBatch, made: set[str],

@@ -210,6 +210,28 @@ class SeriesBatch:
         self.figures = FigureBatch(conn, fresh)
         #: the national summary's roll-up of the figures by top-level unit, kept with them
         self.rollup = Rollup(conn, fresh)
+        #: the connection series are read back on (None: ``conn``): see ``read_back_on``
+        self.reader: Connection | None = None
+        #: the series given or retracted a fact in the last flush (a batch's one flush: its transaction's
+        #: writes), which ``forget`` keeps while ``reader`` is set
+        self._flushed: Collection[tuple[str, str]] = ()
+
+    def read_back_on(self, reader: Connection) -> None:
+        """Read forgotten series back on ``reader``, a second connection to the same tables that sees
+        what ``conn`` has committed, instead of on ``conn``.
+
+        Why (issue 9): a PostgreSQL rebuild queues each batch's writes and its commit behind the
+        process (``writebehind``), and any statement on ``conn`` first waits for that queue. Past
+        ``max_states`` it forgets what it holds after each batch, so the next batch's first read-back
+        waited for the whole previous batch to be written, every batch: the process and the server
+        took turns through the yearly flow instead of overlapping. On ``reader`` a read-back waits
+        for nothing. It is sound because ``forget`` then keeps every series written at the last
+        flush (a batch flushes once): a series read back was last written a batch or more before
+        the last forget, and that batch's commit was made before the next was queued
+        (``WriteQueue.commit``: at most one commit behind), so ``reader`` sees all its rows and
+        facts. Figure and roll-up rows are still read on ``conn``, after the queue (a unit's may
+        have been written by the last batch)."""
+        self.reader = reader
 
     def rebind(self, conn: Connection) -> None:
         """Go on in another transaction with the states held (a projector carrying them to its next
@@ -234,9 +256,12 @@ class SeriesBatch:
         A rebuild packs only when asked (``rebuild.SPILL_BYTES``: measured 1.00x, so off).
 
         ``keep``: the kinds of series whose states stay held (few and touched again and again, so
-        forgetting them only means reading them back at the next batch: ``rebuild.KEEP_SERIES``)."""
+        forgetting them only means reading them back at the next batch: ``rebuild.KEEP_SERIES``).
+        With a ``reader`` (``read_back_on``), the series written at the last flush stay held too."""
         packed_all = True
-        kept = {key: state for key, state in self.states.items() if key[0] in keep} if keep else {}
+        recent = self._flushed if self.reader is not None else ()  # (see ``read_back_on``)
+        kept = ({key: state for key, state in self.states.items() if key[0] in keep or key in recent}
+                if keep or recent else {})
         for key, state in self.states.items():
             if key not in kept and not self.spilled.add(key, state):
                 packed_all = False
@@ -282,13 +307,14 @@ class SeriesBatch:
         spec = self.specs[series]
         states = {key: _State() for key in keys}
         sf = series_facts
-        for r in self.conn.execute(select(sf.c.key, sf.c.position, sf.c.effective_on, sf.c.delta, sf.c.retracted_pos)
-                                   .where(sf.c.series == series, sf.c.key.in_(keys))):
+        conn = self.reader or self.conn
+        for r in conn.execute(select(sf.c.key, sf.c.position, sf.c.effective_on, sf.c.delta, sf.c.retracted_pos)
+                              .where(sf.c.series == series, sf.c.key.in_(keys))):
             states[r.key].facts.append(_Fact(r.position, r.effective_on, orjson.loads(r.delta), r.retracted_pos,
                                              stored=True))
         firsts = sorted({key.split("|")[0] for key in keys})
         width = len(spec.key_columns)
-        found = self.conn.execute(believed_rows(spec, firsts))
+        found = conn.execute(believed_rows(spec, firsts))
         for v in found:
             state = states.get("|".join(str(x) for x in v[:width]))
             if state is not None:  # (a multi-column key: other series of the same unit are not wanted)
@@ -321,10 +347,11 @@ class SeriesBatch:
         spec = self.specs[series]
         state = _State()
         facts, rows = self._statements(series)
-        for r in self.conn.execute(facts, {"b_series": series, "b_key": key}):
+        conn = self.reader or self.conn
+        for r in conn.execute(facts, {"b_series": series, "b_key": key}):
             state.facts.append(_Fact(r.position, r.effective_on, orjson.loads(r.delta), r.retracted_pos, stored=True))
         params = {f"b_{col}": value for col, value in spec.key_values(key).items()}
-        for r in self.conn.execute(rows, params):
+        for r in conn.execute(rows, params):
             state.rows.append(_Row(r.row_id, r.valid_from, r.valid_to,
                                    tuple(r[4 + i] for i in range(len(spec.value_columns))), r.rec_from, stored=True))
         return state
@@ -482,6 +509,7 @@ class SeriesBatch:
         self._roll_up(created_figures, closed_figures)
         self._closed.clear()
         self._created.clear()
+        self._flushed = set(self._touched)
         self._touched.clear()
 
     def _roll_up(self, created_figures: list[Any], closed_figures: list[Any]) -> None:

@@ -8,6 +8,7 @@ small incremental batches).
 from __future__ import annotations
 
 import gc
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -28,6 +29,7 @@ from staffing.projections.projector import Projector, to_us
 from staffing.projections.queries import from_us
 from staffing.projections.rebuild import NotFresh, SwapRefused, rebuild, swap_in
 from staffing.projections.series import SeriesBatch, _Spilled
+from staffing.projections.writebehind import WriteQueue
 from tests.builders import assign_quota, establish, recruit
 from tests.projections.history import generate_history
 from tests.support import FakeClock, act, drop_pg_schema, new_pg_schema
@@ -248,6 +250,54 @@ def test_a_rebuild_with_bounded_memory_reads_series_back_and_gives_the_same_read
     assert rebuild(ledger.store, target, batch_size=25, max_states=3, spill_bytes=spill_bytes,
                    overlaps=overlaps) == ledger.store.recorder.max_notification_id()
     assert contents(target) == expected
+
+
+def test_a_postgres_rebuild_reads_series_back_without_waiting_for_its_queued_writes(
+        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``max_states`` a PostgreSQL rebuild reads forgotten series back on a second connection
+    (``SeriesBatch.read_back_on``), never waiting for the previous batch's writes and commit still
+    queued behind it (issue 9: the yearly flow's process and server took turns there). It keeps
+    every series the last batch wrote, so what it reads back is committed: with every queued write
+    slowed down, the rows are still the in-memory rebuild's. SQLite queues nothing and reads back on
+    its one connection (no second connection is opened)."""
+    generate_history(ledger, clock, seed=9, steps=160)
+    expected = contents(ledger.engines)
+    make, settle = WriteQueue._make, WriteQueue.settle
+    load, load_many = SeriesBatch._load, SeriesBatch._load_many
+    reading: list[bool] = []  # (set while a series is read back)
+    waits: list[str] = []  # the queue waited for, by whom
+    loads: list[bool] = []  # per read-back: whether it went to a second connection
+
+    def slow(self: WriteQueue, write: Any) -> None:
+        time.sleep(0.003)  # (a server behind: reads that waited for nothing would miss what is queued)
+        make(self, write)
+
+    def watched_settle(self: WriteQueue) -> None:
+        waits.append("read-back" if reading else "other")
+        settle(self)
+
+    def read_back(real: Any) -> Any:
+        def wrapped(self: SeriesBatch, *args: Any) -> Any:
+            loads.append(self.reader is not None and self.reader is not self.conn)
+            reading.append(True)
+            try:
+                return real(self, *args)
+            finally:
+                reading.pop()
+        return wrapped
+
+    monkeypatch.setattr(WriteQueue, "_make", slow)
+    monkeypatch.setattr(WriteQueue, "settle", watched_settle)
+    monkeypatch.setattr(SeriesBatch, "_load", read_back(load))
+    monkeypatch.setattr(SeriesBatch, "_load_many", read_back(load_many))
+    target = fresh_target()
+    rebuild(ledger.store, target, batch_size=25, max_states=3)
+    assert contents(target) == expected
+    assert len(loads) > 20  # series were forgotten and read back, batch after batch
+    if target.is_sqlite:
+        assert not any(loads) and waits == []
+    else:
+        assert all(loads) and "read-back" not in waits and "other" in waits
 
 
 def test_a_rebuild_refuses_a_thread_it_does_not_know_before_writing(ledger: Ledger, fresh_target: Any) -> None:
