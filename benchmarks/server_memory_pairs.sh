@@ -18,21 +18,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?an output directory}; size=${2:-6GB}; pairs=${3:-2}
 mkdir -p "$out"
-python=${PYTHON:-.venv/bin/python}
+python=${PYTHON:-$PWD/.venv/bin/python}
 cluster=$(ls /etc/postgresql | head -n1)
-database=${STAFFING_DATABASE_URL##*/}
-psql_() { psql -h 127.0.0.1 -U postgres "$database" -Atq "$@"; }
-
-server_cpu() {  # clock ticks: the postmaster's reaped children and every live server process
-  local pid ticks fields
-  pid=$(pgrep -o -u postgres -x postgres)  # the oldest: the postmaster
-  read -r -a fields < "/proc/$pid/stat"
-  ticks=$((fields[15] + fields[16]))
-  for pid in $(pgrep -u postgres); do
-    read -r -a fields 2>/dev/null < "/proc/$pid/stat" && ticks=$((ticks + fields[13] + fields[14]))  # (gone: skipped)
-  done
-  echo "$ticks"
-}
+source benchmarks/pairs_common.sh
 
 restart_with() {  # $1: a shared_buffers size, or "default"
   if [ "$1" = default ]; then psql_ -c "ALTER SYSTEM RESET shared_buffers"
@@ -44,20 +32,8 @@ trap 'kill $(jobs -p) 2>/dev/null || true; restart_with default' EXIT  # (a fail
 
 one_run() {  # $1: label, $2: size or default, $3: rebuild|decode
   restart_with "$2"
-  psql_ -c "CHECKPOINT"
-  echo "# start $(date +%T) $1 shared_buffers=$(psql_ -c 'SHOW shared_buffers')" >> "$out/runs.log"
-  ( while true; do
-      # (rebuild_once's scratch schema: bench_scale's prefix and its SCRATCH)
-      echo "$(date +%s) $(psql_ -c 'SELECT position FROM bench_scale_rebuild_once.projection_tracking' 2>/dev/null)"
-      sleep 2
-    done ) > "$out/positions-$1.log" 2>&1 &
-  local watcher=$! before after
-  before=$(server_cpu)
-  "$python" -m benchmarks.rebuild_once "$3" --label "$1" >> "$out/runs.log"
-  sleep 1
-  after=$(server_cpu)
-  kill "$watcher"
-  echo "# $1 server CPU $(( (after - before) / $(getconf CLK_TCK) )) s" >> "$out/runs.log"
+  echo "# $1 shared_buffers=$(psql_ -c 'SHOW shared_buffers')" >> "$out/runs.log"
+  timed_run "$1" . "$3"
 }
 
 for i in $(seq 1 "$pairs"); do

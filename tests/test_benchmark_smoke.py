@@ -396,6 +396,32 @@ def test_server_memory_pairs_script_parses_and_restores_the_default() -> None:
     assert "ALTER SYSTEM RESET shared_buffers" in source
 
 
+def test_code_pairs_script_alternates_two_checkouts_and_reports_each_run(tmp_path: Path) -> None:
+    """``code_pairs.sh`` (old code against new on one PostgreSQL ledger, section 41) on a tiny
+    ledger, with this checkout as both: a rebuild from each checkout per pair, in the order asked,
+    then the decoding baseline, each run's line naming the code that ran and the server's CPU; the
+    scratch schema dropped and no watcher left running."""
+    with _tiny_ledger(tmp_path, "postgres") as env:
+        out = tmp_path / "pairs"
+        done = subprocess.run(["bash", str(ROOT / "benchmarks" / "code_pairs.sh"), str(out), str(ROOT), str(ROOT),
+                               "1", "old"], cwd=tmp_path, env=env | {"PYTHON": sys.executable},
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        with psycopg.connect(PG_URL) as conn:
+            left = conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'bench_scale_rebuild_once'")
+            assert left.fetchone() == (0,)
+    runs = (out / "runs.log").read_text(encoding="utf-8")
+    lines = re.findall(r"^(rebuild|decode) (\w+) \(postgres\): ([\d,]+) entries in [\d.]+ s.*; code (.+)$", runs, re.M)
+    assert [(what, label) for what, label, _, _ in lines] == [("rebuild", "O1"), ("rebuild", "N1"), ("decode", "D")]
+    assert {code for *_, code in lines} == {str(ROOT.resolve())}
+    assert len({entries for _, _, entries, _ in lines}) == 1  # every run read the whole log
+    assert re.findall(r"^# (\w+) server CPU \d+ s$", runs, re.M) == ["O1", "N1", "D"]
+    assert (out / "positions.txt").exists()
+    # (the watcher is a fork of the script: its command line names the output directory)
+    watchers = subprocess.run(["pgrep", "-f", str(out)], capture_output=True)
+    assert watchers.stdout == b""
+
+
 def test_collation_benchmark_builds_each_text_index_both_ways_and_leaves_none(tmp_path: Path) -> None:
     """``bench_collation`` (section 40) times every text-keyed index of a configured PostgreSQL
     ledger built as it is and in "C", prints a line per index and the totals, and drops what it

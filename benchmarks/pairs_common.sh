@@ -1,0 +1,37 @@
+# Shared by the rebuild pair scripts (sourced, not run): psql on the configured ledger's database,
+# the PostgreSQL server's CPU from /proc, and one timed `benchmarks.rebuild_once` run with the
+# rebuild's log position watched. Needs `python`, `out`, STAFFING_DATABASE_URL (a plain URL ending
+# in the database's name), STAFFING_DATA_DIR and, for a ledger in a schema, STAFFING_DB_SCHEMA.
+database=${STAFFING_DATABASE_URL##*/}
+psql_() { psql -h 127.0.0.1 -U postgres "$database" -Atq "$@"; }
+
+server_cpu() {  # clock ticks: the postmaster's reaped children and every live server process
+  local pid ticks fields
+  pid=$(pgrep -o -u postgres -x postgres)  # the oldest: the postmaster
+  read -r -a fields < "/proc/$pid/stat"
+  ticks=$((fields[15] + fields[16]))
+  for pid in $(pgrep -u postgres); do
+    read -r -a fields 2>/dev/null < "/proc/$pid/stat" && ticks=$((ticks + fields[13] + fields[14]))  # (gone: skipped)
+  done
+  echo "$ticks"
+}
+
+timed_run() {  # $1: label, $2: the checkout to run from, $3: rebuild|decode, then rebuild_once's options
+  local label=$1 checkout=$2 what=$3 watcher before after
+  shift 3
+  psql_ -c "CHECKPOINT"
+  echo "# start $(date +%T) $label" >> "$out/runs.log"
+  ( while true; do
+      # (rebuild_once's scratch schema: bench_scale's prefix and its SCRATCH)
+      echo "$(date +%s) $(psql_ -c 'SELECT position FROM bench_scale_rebuild_once.projection_tracking' 2>/dev/null)"
+      sleep 2
+    done ) > "$out/positions-$label.log" 2>&1 &
+  watcher=$!
+  before=$(server_cpu)
+  # (from the checkout's own directory: `python -m` puts it ahead of PYTHONPATH)
+  (cd "$checkout" && PYTHONPATH=. "$python" -m benchmarks.rebuild_once "$what" --label "$label" "$@") >> "$out/runs.log"
+  sleep 1
+  after=$(server_cpu)
+  kill "$watcher"
+  echo "# $label server CPU $(( (after - before) / $(getconf CLK_TCK) )) s" >> "$out/runs.log"
+}
