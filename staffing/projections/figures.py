@@ -99,6 +99,10 @@ class FigureBatch:
         self.transaction_ends: Sequence[int] = ()
         self._created: list[_Row] = []
         self._closed: list[_Row] = []
+        #: the connection older rows are read back on (None: ``conn``): ``SeriesBatch.read_back_on``
+        self.reader: Connection | None = None
+        #: the units the last flush wrote rows of, whose rows ``forget`` keeps while ``reader`` is set
+        self._written: set[str] = set()
         self.next_row_id = 1 if fresh else int(
             conn.execute(select(func.coalesce(func.max(unit_figures.c.row_id), 0))).scalar_one()) + 1
 
@@ -110,8 +114,13 @@ class FigureBatch:
         starts within its last row; a national rebuild forgets every ~200,000 series and then read
         back the figure rows of each unit the next batch touched (5–7% of the yearly flow's time on
         PostgreSQL). A unit held from the start of its last row holds every row ending after that
-        day (``held_from``), so a change before it reads the older rows, as for any unit held."""
+        day (``held_from``), so a change before it reads the older rows, as for any unit held. With
+        a ``reader``, the units the last flush wrote keep all their rows (what is read back on it
+        must be committed: ``SeriesBatch.read_back_on``)."""
+        recent = self._written if self.reader is not None else set()
         for unit, rows in self.units.items():
+            if unit in recent:
+                continue
             if len(rows) > 1:
                 del rows[:-1]
             if rows:
@@ -216,7 +225,7 @@ class FigureBatch:
         for chunk in chunks(since):
             query = select(f.c.row_id, f.c.unit_id, f.c.valid_from, f.c.valid_to, f.c.rec_from, *columns).where(
                 f.c.unit_id.in_(chunk), f.c.rec_to == OPEN_POSITION, f.c.valid_to > min(since[u] for u in chunk))
-            for r in self.conn.execute(query):
+            for r in (self.reader or self.conn).execute(query):
                 if since[r.unit_id] < r.valid_to <= until.get(r.unit_id, END_OF_TIME):
                     yield _Row(r.row_id, r.unit_id, r.valid_from, r.valid_to, tuple(r[5:]), r.rec_from, stored=True)
 
@@ -280,6 +289,7 @@ class FigureBatch:
             row.stored = True
         for row in self._closed:
             row.dirty = False
+        self._written = {row.unit_id for row in self._created} | {row.unit_id for row in self._closed}
         self._created.clear()
         self._closed.clear()
 

@@ -229,9 +229,11 @@ class SeriesBatch:
         flush (a batch flushes once): a series read back was last written a batch or more before
         the last forget, and that batch's commit was made before the next was queued
         (``WriteQueue.commit``: at most one commit behind), so ``reader`` sees all its rows and
-        facts. Figure and roll-up rows are still read on ``conn``, after the queue (a unit's may
-        have been written by the last batch)."""
+        facts. The units' figure rows are read back on it the same way (``FigureBatch.forget``
+        keeps every row of the units the last flush wrote); the roll-up's few reads (units a
+        re-rooting walks, done through ``preload``, aside) stay on ``conn``, after the queue."""
         self.reader = reader
+        self.figures.reader = reader
 
     def rebind(self, conn: Connection) -> None:
         """Go on in another transaction with the states held (a projector carrying them to its next

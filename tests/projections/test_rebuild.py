@@ -25,6 +25,7 @@ from staffing.projections import projector as projector_module
 from staffing.projections import rebuild as rebuild_module
 from staffing.projections import tables as t
 from staffing.projections.db import ViewEngines, make_engines
+from staffing.projections.figures import FigureBatch
 from staffing.projections.projector import Projector, to_us
 from staffing.projections.queries import from_us
 from staffing.projections.rebuild import NotFresh, SwapRefused, rebuild, swap_in
@@ -256,17 +257,19 @@ def test_a_postgres_rebuild_reads_series_back_without_waiting_for_its_queued_wri
         ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past ``max_states`` a PostgreSQL rebuild reads forgotten series back on a second connection
     (``SeriesBatch.read_back_on``), never waiting for the previous batch's writes and commit still
-    queued behind it (issue 9: the yearly flow's process and server took turns there). It keeps
-    every series the last batch wrote, so what it reads back is committed: with every queued write
+    queued behind it (issue 9: the yearly flow's process and server took turns there); the same for
+    a unit's older figure rows. It keeps every series and every figure row of the units the last
+    batch wrote, so what it reads back is committed: with every queued write
     slowed down, the rows are still the in-memory rebuild's. SQLite queues nothing and reads back on
     its one connection (no second connection is opened)."""
     generate_history(ledger, clock, seed=9, steps=160)
     expected = contents(ledger.engines)
     make, settle = WriteQueue._make, WriteQueue.settle
-    load, load_many = SeriesBatch._load, SeriesBatch._load_many
-    reading: list[bool] = []  # (set while a series is read back)
+    load, load_many, read_rows = SeriesBatch._load, SeriesBatch._load_many, FigureBatch._read_believed
+    reading: list[bool] = []  # (set while a series or figure rows are read back)
     waits: list[str] = []  # the queue waited for, by whom
-    loads: list[bool] = []  # per read-back: whether it went to a second connection
+    loads: list[bool] = []  # per series read back: whether it went to a second connection
+    figure_reads: list[bool] = []  # the same per read of a unit's older figure rows
 
     def slow(self: WriteQueue, write: Any) -> None:
         time.sleep(0.003)  # (a server behind: reads that waited for nothing would miss what is queued)
@@ -276,28 +279,37 @@ def test_a_postgres_rebuild_reads_series_back_without_waiting_for_its_queued_wri
         waits.append("read-back" if reading else "other")
         settle(self)
 
-    def read_back(real: Any) -> Any:
-        def wrapped(self: SeriesBatch, *args: Any) -> Any:
-            loads.append(self.reader is not None and self.reader is not self.conn)
+    def read_back(real: Any, seen: list[bool]) -> Any:
+        def wrapped(self: Any, *args: Any) -> Any:
+            seen.append(self.reader is not None and self.reader is not self.conn)
+            reading.append(True)
+            try:
+                yield from real(self, *args)
+            finally:
+                reading.pop()
+
+        def called(self: Any, *args: Any) -> Any:
+            seen.append(self.reader is not None and self.reader is not self.conn)
             reading.append(True)
             try:
                 return real(self, *args)
             finally:
                 reading.pop()
-        return wrapped
+        return wrapped if real is read_rows else called
 
     monkeypatch.setattr(WriteQueue, "_make", slow)
     monkeypatch.setattr(WriteQueue, "settle", watched_settle)
-    monkeypatch.setattr(SeriesBatch, "_load", read_back(load))
-    monkeypatch.setattr(SeriesBatch, "_load_many", read_back(load_many))
+    monkeypatch.setattr(SeriesBatch, "_load", read_back(load, loads))
+    monkeypatch.setattr(SeriesBatch, "_load_many", read_back(load_many, loads))
+    monkeypatch.setattr(FigureBatch, "_read_believed", read_back(read_rows, figure_reads))
     target = fresh_target()
     rebuild(ledger.store, target, batch_size=25, max_states=3)
     assert contents(target) == expected
-    assert len(loads) > 20  # series were forgotten and read back, batch after batch
+    assert len(loads) > 20 and figure_reads  # series and figure rows forgotten and read back
     if target.is_sqlite:
-        assert not any(loads) and waits == []
+        assert not any(loads) and not any(figure_reads) and waits == []
     else:
-        assert all(loads) and "read-back" not in waits and "other" in waits
+        assert all(loads) and all(figure_reads) and "read-back" not in waits and "other" in waits
 
 
 def test_a_rebuild_refuses_a_thread_it_does_not_know_before_writing(ledger: Ledger, fresh_target: Any) -> None:
