@@ -114,8 +114,11 @@ class _State:
     facts: list[_Fact] = field(default_factory=list)
     rows: list[_Row] = field(default_factory=list)  # currently believed rows (rec_to open)
     #: where the last fold of the active facts ended: the first day of its last interval and that
-    #: interval's values, untyped (None: not folded since the state was made, read back or unpacked)
+    #: interval's values, untyped — or typed, taken from its row by a read-back (None: not known)
     tail: tuple[date, tuple[Any, ...]] | None = None
+    #: read back without its stored facts (``SeriesBatch._load_many``): ``facts`` holds only those
+    #: added since, every one at a later log position than any stored then (``SeriesBatch._complete``)
+    partial: bool = False
 
 
 class _Spilled:
@@ -144,7 +147,8 @@ class _Spilled:
         if self.used >= self.budget:
             return False
         blob = pickle.dumps(([(f.position, f.effective_on, f.delta, f.retracted_pos) for f in state.facts],
-                             [(r.row_id, r.valid_from, r.valid_to, r.values, r.rec_from) for r in state.rows]),
+                             [(r.row_id, r.valid_from, r.valid_to, r.values, r.rec_from) for r in state.rows],
+                             state.tail if state.partial else None, state.partial),
                             protocol=pickle.HIGHEST_PROTOCOL)
         self.packed[key] = blob
         self.used += len(blob) + self.OVERHEAD
@@ -156,9 +160,10 @@ class _Spilled:
         if blob is None:
             return None
         self.used -= len(blob) + self.OVERHEAD
-        facts, rows = pickle.loads(blob)
+        facts, rows, tail, partial = pickle.loads(blob)
         return _State([_Fact(p, d, delta, retracted, stored=True) for p, d, delta, retracted in facts],
-                      [_Row(i, a, b, values, rec_from, stored=True) for i, a, b, values, rec_from in rows])
+                      [_Row(i, a, b, values, rec_from, stored=True) for i, a, b, values, rec_from in rows],
+                      tail, partial)
 
 
 def fold_intervals(
@@ -306,14 +311,17 @@ class SeriesBatch:
         return loaded
 
     def _load_many(self, series: str, keys: list[str]) -> int:
+        """Read the states of ``keys`` back: their believed rows, and the stored facts only of those
+        whose fold's last interval has no row (``_State.partial``).
+
+        Why (issue 9): past ``max_states`` a national rebuild reads back ~1.4 million people's
+        series, and reading their facts was ~10% of the yearly flow's time (PostgreSQL), though
+        a fact dated after every fact of its series needs none of them: ``_append`` needs only the
+        fold's last interval, and that is the believed row open to the end of time (its day and
+        values). The facts are read when something needs them all (``_complete``)."""
         spec = self.specs[series]
         states = {key: _State() for key in keys}
-        sf = series_facts
         conn = self.reader or self.conn
-        for r in conn.execute(select(sf.c.key, sf.c.position, sf.c.effective_on, sf.c.delta, sf.c.retracted_pos)
-                              .where(sf.c.series == series, sf.c.key.in_(keys))):
-            states[r.key].facts.append(_Fact(r.position, r.effective_on, orjson.loads(r.delta), r.retracted_pos,
-                                             stored=True))
         firsts = sorted({key.split("|")[0] for key in keys})
         width = len(spec.key_columns)
         found = conn.execute(believed_rows(spec, firsts))
@@ -323,11 +331,46 @@ class SeriesBatch:
                 state.rows.append(_Row(v[width], v[width + 1], v[width + 2],
                                        tuple(v[width + 4 + i] for i in range(len(spec.value_columns))),
                                        v[width + 3], stored=True))
+        eager = []
         for key, state in states.items():
-            state.facts.sort(key=lambda f: f.position)
             state.rows.sort(key=lambda row: row.row_id)
+            open_ended = [row for row in state.rows if row.valid_to == END_OF_TIME]
+            if len(open_ended) == 1:
+                state.tail, state.partial = (open_ended[0].valid_from, open_ended[0].values), True
+            else:  # (no row ends the fold: its last interval is not complete, or nothing is stored)
+                eager.append(key)
             self.states[(series, key)] = state
+        if eager:
+            for key, facts in self._stored_facts(conn, series, eager).items():
+                states[key].facts = facts
         return len(states)
+
+    def _stored_facts(self, conn: Connection, series: str, keys: list[str],
+                      before: int | None = None) -> dict[str, list[_Fact]]:
+        """The stored facts of ``keys`` (those at log positions before ``before``), in log order."""
+        sf = series_facts
+        query = select(sf.c.key, sf.c.position, sf.c.effective_on, sf.c.delta, sf.c.retracted_pos).where(
+            sf.c.series == series, sf.c.key.in_(keys))
+        if before is not None:
+            query = query.where(sf.c.position < before)
+        facts: dict[str, list[_Fact]] = {key: [] for key in keys}
+        for r in conn.execute(query):
+            facts[r.key].append(_Fact(r.position, r.effective_on, orjson.loads(r.delta), r.retracted_pos, stored=True))
+        for found in facts.values():
+            found.sort(key=lambda f: f.position)
+        return facts
+
+    def _complete(self, series: str, key: str, state: _State) -> None:
+        """Give a state read back without its facts (``_State.partial``) its stored facts before those
+        added since. Those were stored when it was read back, and none has changed since: a stored
+        fact changes only by a retraction, which completes the state first. So the connection it
+        was read on still shows them (``read_back_on``: committed then)."""
+        if not state.partial:
+            return
+        first = min((fact.position for fact in state.facts), default=None)
+        stored = self._stored_facts(self.reader or self.conn, series, [key], first)[key]
+        state.facts = stored + state.facts
+        state.partial = False
 
     def _statements(self, series: str) -> tuple[Any, Any]:
         """The two look-ups of ``_load``, built once per series kind (bound parameters, cached compile)."""
@@ -412,6 +455,7 @@ class SeriesBatch:
     def retract_fact(self, series: str, key: str, fact_position: int, at_position: int) -> bool:
         """Retract the series fact recorded at ``fact_position``; False when the series has none."""
         state = self._state(series, key)
+        self._complete(series, key, state)
         for fact in state.facts:
             if fact.position == fact_position and fact.retracted_pos is None:
                 fact.retracted_pos, fact.dirty = at_position, True
@@ -430,6 +474,7 @@ class SeriesBatch:
 
     def _refold(self, series: str, key: str, state: _State, position: int) -> None:
         spec = self.specs[series]
+        self._complete(series, key, state)
         intervals = fold_intervals(((f.effective_on, f.position, f.delta) for f in state.facts
                                     if f.retracted_pos is None), spec.value_columns, spec.keep_same_day)
         state.tail = (intervals[-1][0], intervals[-1][2]) if intervals else None
