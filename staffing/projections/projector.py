@@ -80,7 +80,7 @@ _ACT_COLUMNS = ("fact_id", "act_number", "act_issuer", "act_signed_on")
 SERIES = (
     SeriesSpec("unit", t.unit_versions, ("unit_id",),
                ("code", "name", "name_folded", "kind", "autonomy", "parent_id", "status"), required="status",
-               key_index="ix_unit_versions_unit"),
+               key_index="ix_unit_versions_unit", facts_with_rows=True),
     SeriesSpec("person", t.person_versions, ("person_id",),
                ("unit_id", "position_id", "category", "rank", "status", "cause", "fact_id"), required="status",
                keep_same_day=True),

@@ -46,6 +46,10 @@ class SeriesSpec:
     keep_same_day: bool = False  # see ``fold_intervals``
     #: the index a load of believed rows must use on SQLite (None: the planner finds it): see ``_rows_by_key``
     key_index: str | None = None
+    #: read its facts back with its rows (``SeriesBatch._load_many``): a series whose read-backs mostly
+    #: fold again (a unit's: ~2 in 3 at province size, the 2025 reform giving several facts a day),
+    #: where reading them later would take a round trip per series
+    facts_with_rows: bool = False
 
     def complete(self, values: tuple[Any, ...]) -> bool:
         return self.required is None or values[self.value_columns.index(self.required)] is not None
@@ -335,7 +339,7 @@ class SeriesBatch:
         for key, state in states.items():
             state.rows.sort(key=lambda row: row.row_id)
             open_ended = [row for row in state.rows if row.valid_to == END_OF_TIME]
-            if len(open_ended) == 1:
+            if len(open_ended) == 1 and not spec.facts_with_rows:
                 state.tail, state.partial = (open_ended[0].valid_from, open_ended[0].values), True
             else:  # (no row ends the fold: its last interval is not complete, or nothing is stored)
                 eager.append(key)
