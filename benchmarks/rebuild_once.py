@@ -13,6 +13,7 @@ resident memory and the checkout whose code ran.
 Usage: STAFFING_DATA_DIR=... [STAFFING_DATABASE_URL=... STAFFING_DB_SCHEMA=...]
        python -m benchmarks.rebuild_once [rebuild|decode] [--label TEXT] [--overlaps LIST|none]
        [--keep-series KINDS] [--unlogged yes|no] [--statistics-fraction F] [--max-states N]
+       [--spill-bytes N]
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-states", type=int, default=None,
                         help="series held before the rebuild forgets (rebuild.MAX_STATES): a small figure rebuilds "
                              "a province history the way a national one runs past it (section 41)")
+    parser.add_argument("--spill-bytes", type=int, default=None,
+                        help="rebuild.SPILL_BYTES: the bytes of forgotten series kept packed in memory instead of read "
+                             "back (0: none); this checkout's code only")
     args = parser.parse_args(argv)
     if args.statistics_fraction is not None:
         rebuild_module.STATISTICS_FRACTION = args.statistics_fraction
@@ -65,6 +69,8 @@ def main(argv: list[str] | None = None) -> None:
         options["unlogged"] = args.unlogged == "yes"
     if args.max_states is not None:
         options["max_states"] = args.max_states
+    if args.spill_bytes is not None:
+        options["spill_bytes"] = args.spill_bytes
     backend, pg_url, store = configured_ledger()
     try:
         entries = store.recorder.max_notification_id() or 0

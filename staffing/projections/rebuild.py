@@ -9,8 +9,8 @@ that way). A log too large to hold every series in memory (a national history: ~
 ~17 GB) is rebuilt with bounded memory: once more than ``max_states`` series are held, the indexes
 its read-backs go through are created (``LOAD_INDEXES``; the query-only ones still after the load)
 and the series are forgotten after each batch, to be read back (together, a batch at a time)
-when next touched — the catch-up's way, at the catch-up's speed — or, with ``spill_bytes`` (off by
-default, ``SPILL_BYTES``), packed in memory and unpacked instead. Each unit's last figure row and root rows
+when next touched — the catch-up's way, at the catch-up's speed — or, within ``spill_bytes``
+(``SPILL_BYTES``), packed in memory and unpacked instead. Each unit's last figure row and root rows
 stay held throughout (``SeriesBatch.forget``). PostgreSQL's planner
 statistics (``staffing.planner``) are gathered during the load only from then on: while every
 series is held nothing is read back, so nothing needs planning; after the load, the last indexes
@@ -114,6 +114,14 @@ LOAD_INDEXES = frozenset({
     "ix_root_deltas_position", "ix_root_checkpoints_bound",  # the roll-up's marks (``_Marks``)
 })
 
+#: of ``LOAD_INDEXES``, those a load reads back through while it has packed every series it forgot
+#: (``SeriesBatch.fresh``, ``spill_bytes``): it then reads back no series and no roll-up row (those
+#: hold everything they wrote), only a unit's figure rows older than those it holds. Why (issue 9):
+#: each index made at the first forgetting is maintained through the whole yearly flow, a random
+#: page write per row (the people's ~10 M rows keyed by id), for read-backs that never come; made
+#: after the load instead, each is one sort. Should the packing run out of budget, the others are
+#: made before the next batch reads anything back (``_end_batch``).
+PACKED_LOAD_INDEXES = frozenset({"ix_unit_figures_open"})
 
 #: the secondary index a rebuild keeps through its load: it holds only the facts that open a quota
 #: ledger (a few per unit, so keeping it costs nothing), and the look-up of a ledger's unit names it
@@ -144,11 +152,13 @@ THREADS = frozenset({"read-ahead", "write-behind", "commit-behind"})
 OVERLAPS: dict[str, frozenset[str]] = {"sqlite": frozenset(), "postgresql": THREADS}
 
 #: the bytes of forgotten series a rebuild keeps packed in memory instead of reading them back
-#: (``SeriesBatch.forget``; 1 GiB holds ~1.2 million people's series). Off by default: on the first
-#: 10 M national entries (PostgreSQL) packing made the yearly flow 1.14x faster and the setup, which
-#: packs ~2.2 million new people few of whom come back soon, 0.85x: 1.00x in all, at twice the peak
-#: memory (benchmarks/RESULTS.md section 31)
-SPILL_BYTES = 0
+#: (``SeriesBatch.forget``). Section 31 measured packing whole states (1 GiB, ~1.2 million people's
+#: series) on the first 10 M national entries: the yearly flow 1.14x faster, the setup, which packs
+#: ~2.2 million new people few of whom come back soon, 0.85x — 1.00x in all, so it was off. Packed
+#: lean (a person's rows and tail without its facts, as a read-back takes it: ~350 bytes and ~6 µs
+#: instead of ~675 bytes and ~8 µs at province size) every series of the national history fits in
+#: about this budget, and the rebuild then reads no series back at all (section 42)
+SPILL_BYTES = 1536 << 20
 
 #: whether a rebuild's load writes its tables without the write-ahead log, by backend (PostgreSQL's
 #: ``UNLOGGED``; a SQLite target already goes without its journal, ``_unjournalled``): the tables
@@ -282,23 +292,29 @@ def _reading_back(conn: Connection, series: SeriesBatch, write_behind: bool) -> 
 def _end_batch(conn: Connection, position: int | None, recorded_us: int, series: SeriesBatch, made: set[str],
                max_states: int, pacer: Pacer, done: int, last_on_sqlite: bool, keep_series: Collection[str],
                committing_behind: bool = False) -> None:
-    """A batch's tracking row and its commit (after its queued writes); then, when more than
-    ``max_states`` series are held, the indexes their read-backs need and forgetting them.
+    """A batch's tracking row and its commit (after its queued writes); when more than
+    ``max_states`` series are held, forgetting them first, and, once forgetting has begun, the
+    indexes the next batches' read-backs need (fewer while every series forgotten is packed:
+    ``PACKED_LOAD_INDEXES``), made and committed before the next batch reads anything.
 
     ``committing_behind``: where no index is made, the statistics' refresh (in the batch's
     transaction) and the commit are queued behind the batch's writes and its tracking row
     (``writebehind.commit_behind``) instead of waited for."""
     too_many = len(series.states) > max_states
-    indexing = too_many and not made >= LOAD_INDEXES  # the read-backs after ``forget`` go through these
+    if too_many:  # (first: whether the next batch reads series back depends on what it could pack)
+        series.forget(keep_series)
+    # the indexes the read-backs after ``forget`` go through, once it has begun
+    wanted = (PACKED_LOAD_INDEXES if series.fresh else LOAD_INDEXES) if too_many or made & LOAD_INDEXES else frozenset()
+    indexing = not made >= wanted
     if position is not None:  # (queued with the batch's writes, where they are: ``bulk.update_rows``)
         update_rows(conn, t.tracking, ("position", "recorded_us"), ("name",),
                     [(position, recorded_us, PROJECTION_NAME)])
     if indexing:
-        _make_indexes(conn, LOAD_INDEXES, made)
+        _make_indexes(conn, wanted, made)
         refresh_statistics(conn, everything=True)  # ... planned from the rows loaded so far
     if last_on_sqlite:  # every other index once the rows are in
         _make_indexes(conn, {str(index.name) for index in _secondary_indexes()}, made)
-    analyzing = made >= LOAD_INDEXES and pacer.due(done)  # only read-backs need statistics
+    analyzing = bool(wanted) and pacer.due(done)  # only read-backs need statistics
     if committing_behind and not indexing and not last_on_sqlite:
         if analyzing:
             refresh_statistics(conn, behind=True, fraction=STATISTICS_FRACTION)
@@ -308,8 +324,6 @@ def _end_batch(conn: Connection, position: int | None, recorded_us: int, series:
         if analyzing:
             refresh_statistics(conn, fraction=STATISTICS_FRACTION)
             conn.commit()
-    if too_many:
-        series.forget(keep_series)
 
 
 def _make_indexes(conn: Connection, names: Iterable[str], made: set[str]) -> None:

@@ -132,6 +132,13 @@ class _Spilled:
     clean; unpacking gives the state a read-back from the tables would give (facts in log order,
     rows in id order, all marked stored). ``pickle`` of plain tuples: ~670 bytes a person against
     ~3.1 KB live, ~14 µs to pack and ~5 µs to unpack; the bytes never leave the process.
+
+    ``lean`` (a series read back without its facts, ``SeriesSpec.facts_with_rows`` False): where one
+    believed row is open to the end of time, only the rows and that row as the fold's tail are
+    packed, as ``SeriesBatch._load_many`` reads such a series back (``_State.partial``): its facts
+    are all stored, so ``_complete`` reads them when something needs them. Why (issue 9): a
+    person's facts (their JSON deltas) were most of its bytes and of its packing time, which made
+    packing the ~2.2 million people of a national setup cost more than it saved (section 31).
     """
 
     #: what a packed entry costs beyond its bytes, counted against the budget: its key (a tuple and a
@@ -146,14 +153,19 @@ class _Spilled:
     def __contains__(self, key: tuple[str, str]) -> bool:
         return key in self.packed
 
-    def add(self, key: tuple[str, str], state: _State) -> bool:
-        """Pack ``state``; False when the budget is spent (nothing packed)."""
+    def add(self, key: tuple[str, str], state: _State, lean: bool = False) -> bool:
+        """Pack ``state`` (``lean``: without its facts where it can, see the class); False when the
+        budget is spent (nothing packed)."""
         if self.used >= self.budget:
             return False
-        blob = pickle.dumps(([(f.position, f.effective_on, f.delta, f.retracted_pos) for f in state.facts],
-                             [(r.row_id, r.valid_from, r.valid_to, r.values, r.rec_from) for r in state.rows],
-                             state.tail if state.partial else None, state.partial),
-                            protocol=pickle.HIGHEST_PROTOCOL)
+        rows = [(r.row_id, r.valid_from, r.valid_to, r.values, r.rec_from) for r in state.rows]
+        tail = _open_tail(state.rows) if lean else None
+        if tail is not None:
+            blob = pickle.dumps(((), rows, tail, True), protocol=pickle.HIGHEST_PROTOCOL)
+        else:
+            blob = pickle.dumps(([(f.position, f.effective_on, f.delta, f.retracted_pos) for f in state.facts], rows,
+                                 state.tail if state.partial else None, state.partial),
+                                protocol=pickle.HIGHEST_PROTOCOL)
         self.packed[key] = blob
         self.used += len(blob) + self.OVERHEAD
         return True
@@ -168,6 +180,16 @@ class _Spilled:
         return _State([_Fact(p, d, delta, retracted, stored=True) for p, d, delta, retracted in facts],
                       [_Row(i, a, b, values, rec_from, stored=True) for i, a, b, values, rec_from in rows],
                       tail, partial)
+
+
+def _open_tail(rows: Sequence[_Row]) -> tuple[date, tuple[Any, ...]] | None:
+    """The fold's last interval as a series' believed rows give it: the one row open to the end of
+    time (None: none or several, so the rows alone do not give it). ``_load_many`` and a lean pack
+    both take a series' tail from here, so a state read back and one unpacked fold alike."""
+    open_ended = [row for row in rows if row.valid_to == END_OF_TIME]
+    if len(open_ended) != 1:
+        return None
+    return open_ended[0].valid_from, open_ended[0].values
 
 
 def fold_intervals(
@@ -264,7 +286,7 @@ class SeriesBatch:
         nothing else writes these tables while this batch object lives (a rebuild's target; a
         projector's carried series, checked by its token). While every state forgotten fits, a
         rebuild still holds every series it wrote (``fresh``): one it never saw is new, not read.
-        A rebuild packs only when asked (``rebuild.SPILL_BYTES``: measured 1.00x, so off).
+        A rebuild packs up to ``rebuild.SPILL_BYTES`` (lean: ``_Spilled``).
 
         ``keep``: the kinds of series whose states stay held (few and touched again and again, so
         forgetting them only means reading them back at the next batch: ``rebuild.KEEP_SERIES``).
@@ -274,7 +296,7 @@ class SeriesBatch:
         kept = ({key: state for key, state in self.states.items() if key[0] in keep or key in recent}
                 if keep or recent else {})
         for key, state in self.states.items():
-            if key not in kept and not self.spilled.add(key, state):
+            if key not in kept and not self.spilled.add(key, state, lean=not self.specs[key[0]].facts_with_rows):
                 packed_all = False
                 break
         self.states.clear()
@@ -338,9 +360,9 @@ class SeriesBatch:
         eager = []
         for key, state in states.items():
             state.rows.sort(key=lambda row: row.row_id)
-            open_ended = [row for row in state.rows if row.valid_to == END_OF_TIME]
-            if len(open_ended) == 1 and not spec.facts_with_rows:
-                state.tail, state.partial = (open_ended[0].valid_from, open_ended[0].values), True
+            tail = None if spec.facts_with_rows else _open_tail(state.rows)
+            if tail is not None:
+                state.tail, state.partial = tail, True
             else:  # (no row ends the fold: its last interval is not complete, or nothing is stored)
                 eager.append(key)
             self.states[(series, key)] = state

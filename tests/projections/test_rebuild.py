@@ -297,7 +297,7 @@ def test_a_postgres_rebuild_reads_series_back_without_waiting_for_its_queued_wri
     monkeypatch.setattr(SeriesBatch, "_load_many", read_back(load_many, loads))
     monkeypatch.setattr(FigureBatch, "_read_believed", read_back(read_rows, figure_reads))
     target = fresh_target()
-    rebuild(ledger.store, target, batch_size=25, max_states=3)
+    rebuild(ledger.store, target, batch_size=25, max_states=3, spill_bytes=0)  # (read back, not unpacked)
     assert contents(target) == expected
     assert len(loads) > 20 and figure_reads  # series and figure rows forgotten and read back
     if target.is_sqlite:
@@ -378,7 +378,7 @@ def test_a_postgres_rebuild_loads_its_tables_unlogged_and_leaves_them_logged(
             with target.read.connect() as conn:
                 assert conn.execute(select(t.tracking.c.position)).scalar_one() == 0
         else:
-            rebuild(ledger.store, target, batch_size=40, max_states=3, unlogged=asked)
+            rebuild(ledger.store, target, batch_size=40, max_states=3, unlogged=asked, spill_bytes=0)
             assert contents(target) == expected
         return
     seen: list[dict[str, str]] = []
@@ -390,7 +390,7 @@ def test_a_postgres_rebuild_loads_its_tables_unlogged_and_leaves_them_logged(
 
     monkeypatch.setattr(rebuild_module, "_end_batch", end_batch)
     target = fresh_target()
-    rebuild(ledger.store, target, batch_size=40, max_states=3, unlogged=asked)
+    rebuild(ledger.store, target, batch_size=40, max_states=3, unlogged=asked, spill_bytes=0)
     assert contents(target) == expected
     loaded = {name: mode for name, mode in seen[0].items() if name != "alembic_version"}
     assert loaded[t.tracking.name] == "p"
@@ -421,12 +421,12 @@ def test_a_rebuild_that_keeps_some_kinds_of_series_reads_only_the_others_back(
 
     monkeypatch.setattr(SeriesBatch, "_load_many", counted_many)
     monkeypatch.setattr(SeriesBatch, "_load", counted)
-    rebuild(ledger.store, fresh_target(), batch_size=25, max_states=3, keep_series=())
+    rebuild(ledger.store, fresh_target(), batch_size=25, max_states=3, keep_series=(), spill_bytes=0)
     forgetting = Counter(loaded)
     assert forgetting["unit"] and forgetting["quota"] and forgetting["person"]  # every kind read back
     loaded.clear()
     target = fresh_target()
-    rebuild(ledger.store, target, batch_size=25, max_states=3, keep_series={"unit", "quota"})
+    rebuild(ledger.store, target, batch_size=25, max_states=3, keep_series={"unit", "quota"}, spill_bytes=0)
     keeping = Counter(loaded)
     assert keeping["person"] == forgetting["person"] and keeping["unit"] == 0
     assert keeping["quota"] < forgetting["quota"]  # (a new ledger's series is still looked up once)

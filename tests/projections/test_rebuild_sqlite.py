@@ -14,6 +14,7 @@ from sqlalchemy import event
 from staffing.bootstrap import Ledger, migrate
 from staffing.projections.projector import Projector
 from staffing.projections.rebuild import LOAD_INDEXES, _secondary_indexes, rebuild
+from staffing.projections.series import SeriesBatch
 from tests.projections.history import generate_history
 from tests.projections.test_rebuild import contents, fresh_target  # noqa: F401 (a fixture)
 from tests.support import FakeClock
@@ -44,13 +45,16 @@ def test_a_sqlite_rebuild_target_is_written_unjournalled_and_handed_back_journal
     assert contents(target) == contents(ledger.engines)
 
 
+@pytest.mark.parametrize("spill_bytes", [0, 1 << 30, 40_000], ids=["none packed", "all packed", "budget runs out"])
 def test_a_bounded_memory_rebuild_reads_back_only_through_indexes(
-        ledger: Ledger, clock: FakeClock, fresh_target: Any) -> None:  # noqa: F811
-    """Past ``max_states`` (and with nothing packed, ``spill_bytes=0``) a rebuild reads series, figure
+        ledger: Ledger, clock: FakeClock, fresh_target: Any, spill_bytes: int,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``max_states`` (with nothing packed, ``spill_bytes=0``) a rebuild reads series, figure
     and roll-up rows back while the query-only indexes do not exist yet (they are made after the
     load, ``LOAD_INDEXES``): every read-back must still go through an index, or each batch would scan
-    tables of millions of rows at national size. Checked with SQLite's own plan of every SELECT the
-    load runs."""
+    tables of millions of rows at national size. With every series packed it makes only the figure
+    rows' index (``PACKED_LOAD_INDEXES``), and when the packing's budget runs out, the others before
+    the next read-back. Checked with SQLite's own plan of every SELECT the load runs."""
     generate_history(ledger, clock, seed=9, steps=160)
     target = fresh_target()
     scans: list[str] = []
@@ -69,14 +73,23 @@ def test_a_bounded_memory_rebuild_reads_back_only_through_indexes(
                     small in detail for small in ("tracking", "rollup_marks", "alembic_version")):
                 scans.append(f"{detail}: {statement}")
 
+    read_back: list[str] = []
+    load_many = SeriesBatch._load_many
+
+    def counted(self: SeriesBatch, series: str, keys: list[str]) -> int:
+        read_back.extend(keys)
+        return load_many(self, series, keys)
+
+    monkeypatch.setattr(SeriesBatch, "_load_many", counted)
     migrate(target)  # first: its data migrations read whole (empty) tables, the load is what is checked
     event.listen(target.write, "before_cursor_execute", plan)
     try:
         assert rebuild(ledger.store, target, batch_size=25, max_states=3,
-                       spill_bytes=0) == ledger.store.recorder.max_notification_id()
+                       spill_bytes=spill_bytes) == ledger.store.recorder.max_notification_id()
     finally:
         event.remove(target.write, "before_cursor_execute", plan)
-    assert selects > 50  # the read-backs ran (and were checked)
+    assert selects > 20  # the read-backs ran (and were checked)
+    assert bool(read_back) == (spill_bytes != 1 << 30)  # series read back unless every one was packed
     assert scans == []
     assert contents(target) == contents(ledger.engines)
     with target.read.connect() as conn:  # and every secondary index exists once the load is over

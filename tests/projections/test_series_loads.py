@@ -110,6 +110,39 @@ def test_a_packed_series_unpacks_to_the_state_a_read_back_gives(ledger: Ledger, 
         assert any(f.retracted_pos is not None for key in keys for f in whole[key].facts)
 
 
+def test_a_lean_pack_unpacks_to_the_state_a_read_back_without_facts_gives(ledger: Ledger, clock: FakeClock) -> None:
+    """Packed lean (``_Spilled.add(lean=True)``, issue 9: what a rebuild packs of a series read back
+    without its facts), a state, whole or itself read back without its facts, unpacks to exactly
+    what ``preload`` reads back: its rows, the fold's tail from the row open to the end of time and
+    no facts (``_State.partial``), or, where no single row is open to the end (nothing to fold on
+    from), every fact as before. Every series of a generated history with retractions; a unit's
+    (``facts_with_rows``) is never packed lean by ``forget``, and that is checked too."""
+    generate_history(ledger, clock, seed=5, steps=120)
+    with ledger.engines.write.connect() as conn:
+        keys = [(r.series, r.key) for r in conn.execute(select(series_facts.c.series, series_facts.c.key).distinct())]
+        specs = {spec.name: spec for spec in SERIES}
+        lean_keys = [key for key in keys if not specs[key[0]].facts_with_rows]
+        read = SeriesBatch(conn, SERIES)
+        read.preload(lean_keys)
+        whole = {key: read._load(*key) for key in lean_keys}
+        for state in whole.values():
+            state.rows.sort(key=lambda row: row.row_id)  # (``_load`` reads them in any order)
+        for states in (whole, read.states):
+            packed = _Spilled(budget=1 << 30)
+            for key in lean_keys:
+                assert packed.add(key, states[key], lean=True)
+            for key in lean_keys:
+                assert packed.take(key) == read.states[key], key
+        without_facts = [key for key in lean_keys if read.states[key].partial]
+        assert without_facts and all(not read.states[key].facts for key in without_facts)
+        assert len(without_facts) < len(lean_keys)  # (some have no row open to the end: kept whole)
+        batch = SeriesBatch(conn, SERIES, spill_bytes=1 << 30)
+        batch.preload([key for key in keys if key[0] == "unit"])
+        assert batch.states
+        batch.forget()
+        assert all(not batch.spilled.take(key).partial for key in keys if key[0] == "unit")  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize("change", ["dated after", "dated before", "retraction"])
 def test_a_series_read_back_without_its_facts_changes_as_one_read_back_whole(
         ledger: Ledger, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
