@@ -9,8 +9,8 @@ that way). A log too large to hold every series in memory (a national history: ~
 ~17 GB) is rebuilt with bounded memory: once more than ``max_states`` series are held, the indexes
 its read-backs go through are created (``LOAD_INDEXES``; the query-only ones still after the load)
 and the series are forgotten after each batch, to be read back (together, a batch at a time)
-when next touched — the catch-up's way, at the catch-up's speed — or, within ``spill_bytes``
-(``SPILL_BYTES``), packed in memory and unpacked instead. Each unit's last figure row and root rows
+when next touched — the catch-up's way, at the catch-up's speed — or, with ``spill_bytes`` (off by
+default, ``SPILL_BYTES``), packed in memory and unpacked instead. Each unit's last figure row and root rows
 stay held throughout (``SeriesBatch.forget``). PostgreSQL's planner
 statistics (``staffing.planner``) are gathered during the load only from then on: while every
 series is held nothing is read back, so nothing needs planning; after the load, the last indexes
@@ -152,15 +152,16 @@ THREADS = frozenset({"read-ahead", "write-behind", "commit-behind"})
 OVERLAPS: dict[str, frozenset[str]] = {"sqlite": frozenset(), "postgresql": THREADS}
 
 #: the bytes of forgotten series a rebuild keeps packed in memory instead of reading them back
-#: (``SeriesBatch.forget``). Section 31 measured packing whole states (1 GiB, ~1.2 million people's
-#: series) on the first 10 M national entries: the yearly flow 1.14x faster, the setup, which packs
-#: ~2.2 million new people few of whom come back soon, 0.85x — 1.00x in all, so it was off. Packed
-#: lean (a person's rows and tail without its facts, as a read-back takes it: ~350 bytes and ~6 µs
-#: instead of ~675 bytes and ~8 µs at province size) every series of the national history fits in
-#: this budget (counted as ``_Spilled`` does, the province's series take 593 bytes a person, 1.4 KB
-#: a quota ledger: ~1.6 GB for the national one's), and the rebuild then reads no series back at
-#: all (section 42)
-SPILL_BYTES = 2 << 30
+#: (``SeriesBatch.forget``). Off: measured twice on the whole national history (PostgreSQL), it
+#: costs the process more than the read-backs it saves. Section 31 packed whole states (1 GiB): the
+#: yearly flow 1.14x, the setup, which packs ~2.2 million new people few of whom come back soon,
+#: 0.85x, 1.00x in all. Section 42 packed them lean (rows and the fold's tail without the facts,
+#: as a read-back takes them: ~350 bytes and ~6 µs a person instead of ~675 bytes and ~8 µs) in
+#: 2 GiB, enough for every series: the rebuild read no series back and its load maintained one
+#: index instead of ten (``PACKED_LOAD_INDEXES``), the server's CPU -14%, but the process's +15%
+#: (packing, unpacking and the full collections walking what is packed), 0.96x in all, at 3.5 GB
+#: peak memory against 1.5 GB
+SPILL_BYTES = 0
 
 #: whether a rebuild's load writes its tables without the write-ahead log, by backend (PostgreSQL's
 #: ``UNLOGGED``; a SQLite target already goes without its journal, ``_unjournalled``): the tables

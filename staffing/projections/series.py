@@ -286,7 +286,7 @@ class SeriesBatch:
         nothing else writes these tables while this batch object lives (a rebuild's target; a
         projector's carried series, checked by its token). While every state forgotten fits, a
         rebuild still holds every series it wrote (``fresh``): one it never saw is new, not read.
-        A rebuild packs up to ``rebuild.SPILL_BYTES`` (lean: ``_Spilled``).
+        A rebuild packs only when asked (``rebuild.SPILL_BYTES``: measured to cost more than it saves).
 
         ``keep``: the kinds of series whose states stay held (few and touched again and again, so
         forgetting them only means reading them back at the next batch: ``rebuild.KEEP_SERIES``).
