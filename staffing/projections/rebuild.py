@@ -158,9 +158,9 @@ OVERLAPS: dict[str, frozenset[str]] = {"sqlite": frozenset(), "postgresql": THRE
 #: 0.85x, 1.00x in all. Section 42 packed them lean (rows and the fold's tail without the facts,
 #: as a read-back takes them: ~350 bytes and ~6 µs a person instead of ~675 bytes and ~8 µs) in
 #: 2 GiB, enough for every series: the rebuild read no series back and its load maintained one
-#: index instead of ten (``PACKED_LOAD_INDEXES``), the server's CPU -14%, but the process's +15%
-#: (packing, unpacking and the full collections walking what is packed), 0.96x in all, at 3.5 GB
-#: peak memory against 1.5 GB
+#: index instead of ten (``PACKED_LOAD_INDEXES``), the server's CPU -14–17%, but the process's
+#: +10–15% (packing and unpacking; the setup slower as in section 31, the flow no faster): 0.96x and
+#: 0.99x in two alternating pairs, at 3.5 GB peak memory against 1.5 GB
 SPILL_BYTES = 0
 
 #: whether a rebuild's load writes its tables without the write-ahead log, by backend (PostgreSQL's
