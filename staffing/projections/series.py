@@ -133,10 +133,9 @@ class _Spilled:
     rows in id order, all marked stored). ``pickle`` of plain tuples: ~670 bytes a person against
     ~3.1 KB live, ~14 µs to pack and ~5 µs to unpack; the bytes never leave the process.
 
-    ``lean`` (a series read back without its facts, ``SeriesSpec.facts_with_rows`` False): where one
-    believed row is open to the end of time, only the rows and that row as the fold's tail are
-    packed, as ``SeriesBatch._load_many`` reads such a series back (``_State.partial``): its facts
-    are all stored, so ``_complete`` reads them when something needs them. Why (issue 9): a
+    Packed lean (given the ``tail`` its rows give, ``_open_tail``): only the rows and that tail,
+    as ``SeriesBatch._load_many`` reads such a series back (``_State.partial``): its facts are all
+    stored, so ``_complete`` reads them when something needs them. Why (issue 9): a
     person's facts (their JSON deltas) were most of its bytes and of its packing time, which made
     packing the ~2.2 million people of a national setup cost more than it saved (section 31).
     """
@@ -153,13 +152,12 @@ class _Spilled:
     def __contains__(self, key: tuple[str, str]) -> bool:
         return key in self.packed
 
-    def add(self, key: tuple[str, str], state: _State, lean: bool = False) -> bool:
-        """Pack ``state`` (``lean``: without its facts where it can, see the class); False when the
-        budget is spent (nothing packed)."""
+    def add(self, key: tuple[str, str], state: _State, tail: tuple[date, tuple[Any, ...]] | None = None) -> bool:
+        """Pack ``state`` (with ``tail``, its rows' ``_open_tail``: lean, without its facts, see the
+        class); False when the budget is spent (nothing packed)."""
         if self.used >= self.budget:
             return False
         rows = [(r.row_id, r.valid_from, r.valid_to, r.values, r.rec_from) for r in state.rows]
-        tail = _open_tail(state.rows) if lean else None
         if tail is not None:
             blob = pickle.dumps(((), rows, tail, True), protocol=pickle.HIGHEST_PROTOCOL)
         else:
@@ -182,10 +180,13 @@ class _Spilled:
                       tail, partial)
 
 
-def _open_tail(rows: Sequence[_Row]) -> tuple[date, tuple[Any, ...]] | None:
+def _open_tail(spec: SeriesSpec, rows: Sequence[_Row]) -> tuple[date, tuple[Any, ...]] | None:
     """The fold's last interval as a series' believed rows give it: the one row open to the end of
-    time (None: none or several, so the rows alone do not give it). ``_load_many`` and a lean pack
-    both take a series' tail from here, so a state read back and one unpacked fold alike."""
+    time (None: none or several, so the rows alone do not give it, or a series read with its facts,
+    ``SeriesSpec.facts_with_rows``). ``_load_many`` and a lean pack both take a series' tail from
+    here, so a state read back and one unpacked fold alike."""
+    if spec.facts_with_rows:
+        return None
     open_ended = [row for row in rows if row.valid_to == END_OF_TIME]
     if len(open_ended) != 1:
         return None
@@ -296,7 +297,7 @@ class SeriesBatch:
         kept = ({key: state for key, state in self.states.items() if key[0] in keep or key in recent}
                 if keep or recent else {})
         for key, state in self.states.items():
-            if key not in kept and not self.spilled.add(key, state, lean=not self.specs[key[0]].facts_with_rows):
+            if key not in kept and not self.spilled.add(key, state, _open_tail(self.specs[key[0]], state.rows)):
                 packed_all = False
                 break
         self.states.clear()
@@ -360,7 +361,7 @@ class SeriesBatch:
         eager = []
         for key, state in states.items():
             state.rows.sort(key=lambda row: row.row_id)
-            tail = None if spec.facts_with_rows else _open_tail(state.rows)
+            tail = _open_tail(spec, state.rows)
             if tail is not None:
                 state.tail, state.partial = tail, True
             else:  # (no row ends the fold: its last interval is not complete, or nothing is stored)

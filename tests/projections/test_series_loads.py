@@ -21,7 +21,7 @@ from staffing.application.commands import MoveUnit
 from staffing.bootstrap import Ledger
 from staffing.domain.values import UnitKind
 from staffing.projections.projector import SERIES
-from staffing.projections.series import SeriesBatch, _Spilled, believed_rows
+from staffing.projections.series import SeriesBatch, _open_tail, _Spilled, believed_rows
 from staffing.projections.tables import OPEN_POSITION, series_facts, unit_roots
 from tests.builders import an_act, establish
 from tests.projections.history import generate_history
@@ -111,7 +111,7 @@ def test_a_packed_series_unpacks_to_the_state_a_read_back_gives(ledger: Ledger, 
 
 
 def test_a_lean_pack_unpacks_to_the_state_a_read_back_without_facts_gives(ledger: Ledger, clock: FakeClock) -> None:
-    """Packed lean (``_Spilled.add(lean=True)``, issue 9: what a rebuild packs of a series read back
+    """Packed lean (``_Spilled.add`` given the tail, issue 9: what a rebuild packs of a series read back
     without its facts), a state, whole or itself read back without its facts, unpacks to exactly
     what ``preload`` reads back: its rows, the fold's tail from the row open to the end of time and
     no facts (``_State.partial``), or, where no single row is open to the end (nothing to fold on
@@ -130,7 +130,7 @@ def test_a_lean_pack_unpacks_to_the_state_a_read_back_without_facts_gives(ledger
         for states in (whole, read.states):
             packed = _Spilled(budget=1 << 30)
             for key in lean_keys:
-                assert packed.add(key, states[key], lean=True)
+                assert packed.add(key, states[key], _open_tail(specs[key[0]], states[key].rows))
             for key in lean_keys:
                 assert packed.take(key) == read.states[key], key
         without_facts = [key for key in lean_keys if read.states[key].partial]
