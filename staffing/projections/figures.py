@@ -93,7 +93,8 @@ class FigureBatch:
         #: size each unit has ten years of figure rows and reading them all back was a quarter of a
         #: rebuild's reform phase).
         self.held_from: dict[str, date] = {}
-        self.pending: dict[tuple[int, str], dict[date, list[int]]] = {}
+        #: per (log position, unit), the step function of its contributions: day -> {column: amount}
+        self.pending: dict[tuple[int, str], dict[date, dict[int, int]]] = {}
         #: the last position of each writer's transaction in the batch being flushed (``contribute``);
         #: empty: each contribution stands at its own position (``backfill``)
         self.transaction_ends: Sequence[int] = ()
@@ -155,11 +156,13 @@ class FigureBatch:
             self._step(steps, valid_to, column, -amount)
 
     @staticmethod
-    def _step(steps: dict[date, list[int]], day: date, column: int, amount: int) -> None:
+    def _step(steps: dict[date, dict[int, int]], day: date, column: int, amount: int) -> None:
+        """Sparse: a step holds the few columns it changes (a person row changes one of ``WIDTH``)."""
         vector = steps.get(day)
         if vector is None:
-            vector = steps[day] = [0] * WIDTH
-        vector[column] += amount
+            steps[day] = {column: amount}
+        else:
+            vector[column] = vector.get(column, 0) + amount
 
     # ------------------------------------------------------------------ applying
     def flush(self) -> tuple[list[_Row], list[_Row]]:
@@ -169,7 +172,7 @@ class FigureBatch:
             return [], []
         earliest: dict[str, date] = {}  # per unit, the first day a contribution changes (``_apply``)
         for (_, unit), steps in self.pending.items():
-            day = min((day for day, vector in steps.items() if any(vector)), default=END_OF_TIME)
+            day = min((day for day, vector in steps.items() if any(vector.values())), default=END_OF_TIME)
             if day < earliest.get(unit, END_OF_TIME):
                 earliest[unit] = day
         self._hold(earliest)
@@ -229,19 +232,23 @@ class FigureBatch:
                 if since[r.unit_id] < r.valid_to <= until.get(r.unit_id, END_OF_TIME):
                     yield _Row(r.row_id, r.unit_id, r.valid_from, r.valid_to, tuple(r[5:]), r.rec_from, stored=True)
 
-    def _apply(self, unit: str, position: int, steps: dict[date, list[int]]) -> None:
+    def _apply(self, unit: str, position: int, steps: dict[date, dict[int, int]]) -> None:
         """Add the step function ``steps`` to the unit's rows: one piece per constant stretch (the rows
         held from the function's first nonzero day on, ``flush``; none when it is zero throughout)."""
         rows = self.units.get(unit, [])
         days = sorted(steps)
-        running = [0] * WIDTH
+        running: dict[int, int] = {}
         for i, day in enumerate(days):
-            running = [a + b for a, b in zip(running, steps[day], strict=True)]
-            if any(running):
+            for column, amount in steps[day].items():
+                running[column] = running.get(column, 0) + amount
+            delta = [(column, amount) for column, amount in running.items() if amount]
+            if delta:
                 end = days[i + 1] if i + 1 < len(days) else END_OF_TIME
-                self._add(unit, rows, day, end, running, position)
+                self._add(unit, rows, day, end, delta, position)
 
-    def _add(self, unit: str, rows: list[_Row], start: date, end: date, delta: list[int], position: int) -> None:
+    def _add(self, unit: str, rows: list[_Row], start: date, end: date, delta: list[tuple[int, int]],
+             position: int) -> None:
+        """Add the sparse ``delta`` (column, amount) to the unit's figures over ``[start, end)``."""
         if not rows:
             rows.append(self._new(unit, start, END_OF_TIME, ZERO, position))
         elif start < rows[0].valid_from:
@@ -251,8 +258,10 @@ class FigureBatch:
             self._split(unit, rows, end, position)
         while i < len(rows) and rows[i].valid_from < end:
             row = rows[i]
-            values = tuple(a + b for a, b in zip(row.values, delta, strict=True))
-            rows[i] = self._replace(row, row.valid_from, row.valid_to, values, position)
+            changed = list(row.values)
+            for column, amount in delta:
+                changed[column] += amount
+            rows[i] = self._replace(row, row.valid_from, row.valid_to, tuple(changed), position)
             i += 1
 
     def _split(self, unit: str, rows: list[_Row], day: date, position: int) -> int:

@@ -174,22 +174,26 @@ class Rollup:
         self._load_roots(set(figures_by_unit) - set(self.roots))
         changed_since = {unit: _changed_since(rows, after) for unit, rows in roots_by_unit.items()}
         believed_figures = open_figures({unit: day for unit, day in changed_since.items() if day is not None})
-        deltas: dict[tuple[str, date, int], list[int]] = {}
-        for unit in set(figures_by_unit) | set(roots_by_unit):
+        terms: dict[tuple[str, date, int, tuple[int, ...] | None], int] = defaultdict(int)
+        for unit, f_changed in figures_by_unit.items():
+            if unit not in roots_by_unit:  # its root rows all believed throughout: pair each with the changed rows
+                for r in self.roots[unit]:
+                    for f in f_changed:
+                        _corners(terms, r.root_id, f.values, max(f.valid_from, r.valid_from),
+                                 min(f.valid_to, r.valid_to), f.rec_from, f.rec_to, after)
+        for unit, r_changed in roots_by_unit.items():
             f_rows = _union(believed_figures.get(unit, ()), figures_by_unit.get(unit, ()))
-            r_rows = _union(self.roots.get(unit, ()), roots_by_unit.get(unit, ()))
+            r_rows = _union(self.roots.get(unit, ()), r_changed)
             for f in f_rows:
-                vector: tuple[tuple[int, int], ...] | None = None
-                f_changed = id(f) in changed
+                f_is_changed = id(f) in changed
                 for r in r_rows:
-                    if f_changed or id(r) in changed:
-                        vector = vector or extended(f.values)
-                        _corners(deltas, r.root_id, vector, max(f.valid_from, r.valid_from),
+                    if f_is_changed or id(r) in changed:
+                        _corners(terms, r.root_id, f.values, max(f.valid_from, r.valid_from),
                                  min(f.valid_to, r.valid_to), max(f.rec_from, r.rec_from), min(f.rec_to, r.rec_to),
                                  after)
-            for r in roots_by_unit.get(unit, ()):
-                _corners(deltas, r.root_id, _UNIT_ONLY, r.valid_from, r.valid_to, r.rec_from, r.rec_to, after)
-        self._write(created_roots, closed_roots, deltas)
+            for r in r_changed:
+                _corners(terms, r.root_id, None, r.valid_from, r.valid_to, r.rec_from, r.rec_to, after)
+        self._write(created_roots, closed_roots, _deltas(terms))
 
     # ------------------------------------------------------------------ the roots
     def _retree(self, changes: Sequence[tuple[str, int]], unit_rows: Callable[[str], list[Any]],
@@ -298,20 +302,44 @@ def _union(first: Iterable[Any], second: Iterable[Any]) -> list[Any]:
     return out
 
 
-def _corners(deltas: dict[tuple[str, date, int], list[int]], root: str, vector: Sequence[tuple[int, int]],
-             low: date, high: date, start: int, end: int, after: int) -> None:
-    """The corners of ``vector`` over days ``[low, high)`` x positions ``[start, end)`` not yet written
-    (those at positions after ``after``)."""
+def _corners(terms: dict[tuple[str, date, int, tuple[int, ...] | None], int], root: str,
+             values: tuple[int, ...] | None, low: date, high: date, start: int, end: int, after: int) -> None:
+    """The corners of a figure row's ``values`` (None: a root row's one unit) over days ``[low, high)``
+    x positions ``[start, end)`` not yet written (those at positions after ``after``), counted per
+    (root, day, position, values): ``_deltas`` turns them into vectors."""
     if low >= high or start >= end:
         return
     if start > after:
-        _add(deltas, (root, low, start), vector, 1)
+        terms[(root, low, start, values)] += 1
         if high != END_OF_TIME:
-            _add(deltas, (root, high, start), vector, -1)
+            terms[(root, high, start, values)] -= 1
     if after < end < OPEN_POSITION:
-        _add(deltas, (root, low, end), vector, -1)
+        terms[(root, low, end, values)] -= 1
         if high != END_OF_TIME:
-            _add(deltas, (root, high, end), vector, 1)
+            terms[(root, high, end, values)] += 1
+
+
+def _deltas(terms: Mapping[tuple[str, date, int, tuple[int, ...] | None], int]
+            ) -> dict[tuple[str, date, int], list[int]]:
+    """The delta vector per (root, day, position) of the corners counted in ``terms``.
+
+    Why count first (issue 9): a figure row changed at a position is closed and replaced by rows that
+    mostly carry the same values from the same day (a departure splits the unit's last row: the old
+    values up to its day, the new ones after), so most corners cancel exactly; counted per values,
+    only those left are extended (gross surplus and vacancy) and added, once per distinct values."""
+    deltas: dict[tuple[str, date, int], list[int]] = {}
+    vectors: dict[tuple[int, ...], tuple[tuple[int, int], ...]] = {}
+    for (root, day, position, values), count in terms.items():
+        if not count:
+            continue
+        if values is None:
+            vector = _UNIT_ONLY
+        else:
+            vector = vectors.get(values)  # type: ignore[assignment]
+            if vector is None:
+                vector = vectors[values] = extended(values)
+        _add(deltas, (root, day, position), vector, count)
+    return deltas
 
 
 def _changed_since(rows: Iterable[RootRow], after: int) -> date | None:
