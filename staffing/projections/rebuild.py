@@ -249,14 +249,15 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
     position = 0
     made: set[str] = set(KEPT_INDEXES)
     pacer = Pacer()
-    collections = CollectEvery(COLLECT_EVERY)
+    collections = CollectEvery(COLLECT_EVERY, freeze=True)
     ending: list[Callable[[], None]] = []  # the end of the batch applied last, once the next is decoded
 
     def end_previous() -> None:
         if ending:
             ending.pop()()
 
-    with queued_writes(conn) if write_behind else nullcontext(), _reading_back(conn, series, write_behind):
+    with queued_writes(conn) if write_behind else nullcontext(), _reading_back(conn, series, write_behind), \
+            closing(collections):
         while True:
             recorded_us, last, done, more = projector.apply_next(conn, position + 1, recorded_us, True, series,
                                                                  ready=end_previous)

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from staffing import pause
-from staffing.pause import FullCollections, collection_paused, paused
+from staffing.pause import CollectEvery, FullCollections, collection_paused, paused
 
 
 def test_nested_and_overlapping_pauses_resume_the_collector_once_at_the_end() -> None:
@@ -101,3 +101,24 @@ def test_the_budget_never_collects_before_cpythons_own_rule_is_due(monkeypatch: 
         assert not full.tick() and collected == []
         young[0] = threshold
         assert full.tick() and collected == [4600.0]
+
+
+def test_collect_every_freezes_what_survives_only_when_asked_and_close_gives_it_back() -> None:
+    """A rebuild's collections freeze their survivors (the next collection walks only what was made
+    since) until ``close``; a catch-up's (no ``freeze``) leave nothing frozen."""
+    assert gc.get_freeze_count() == 0
+    plain = CollectEvery(10)
+    plain.applied(9)
+    plain.applied(1)
+    assert gc.get_freeze_count() == 0 and not plain.frozen
+    frozen = CollectEvery(10, freeze=True)
+    frozen.applied(9)
+    assert gc.get_freeze_count() == 0  # not yet: 9 of 10 entries
+    try:
+        frozen.applied(1)
+        assert frozen.frozen and gc.get_freeze_count() > 0
+    finally:
+        frozen.close()
+    assert gc.get_freeze_count() == 0 and not frozen.frozen
+    frozen.close()  # closing twice does nothing
+    assert gc.get_freeze_count() == 0

@@ -459,12 +459,13 @@ def test_a_rebuild_unpacks_the_series_it_forgot_instead_of_reading_them_back(
 def test_a_rebuild_runs_with_the_collector_off_and_collects_in_full_every_so_many_entries(
         ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """No automatic collection runs during a rebuild (the young ones walked every batch's survivors
-    again); a full collection runs each time ``COLLECT_EVERY`` more entries have been applied, the
-    collector is running again afterwards, and what is rebuilt is unchanged."""
+    again); a full collection runs each time ``COLLECT_EVERY`` more entries have been applied and
+    freezes what survives it (the next walks only what was made since), the collector is running
+    again afterwards with nothing left frozen, and what is rebuilt is unchanged."""
     generate_history(ledger, clock, seed=4, steps=60)
     expected = contents(ledger.engines)
     last = ledger.store.recorder.max_notification_id()
-    monkeypatch.setattr(rebuild_module, "COLLECT_EVERY", 100)
+    monkeypatch.setattr(rebuild_module, "COLLECT_EVERY", 50)
     collections: list[int] = []
     loading = [False]
     load = rebuild_module._load
@@ -476,9 +477,12 @@ def test_a_rebuild_runs_with_the_collector_off_and_collects_in_full_every_so_man
         finally:
             loading[0] = False
 
+    frozen_before: list[int] = []  # the objects frozen when each collection starts
+
     def seen(phase: str, info: dict[str, Any]) -> None:
         if phase == "start" and loading[0]:
             collections.append(info["generation"])
+            frozen_before.append(gc.get_freeze_count())
 
     monkeypatch.setattr(rebuild_module, "_load", watched_load)
 
@@ -486,12 +490,14 @@ def test_a_rebuild_runs_with_the_collector_off_and_collects_in_full_every_so_man
     assert gc.isenabled()
     gc.callbacks.append(seen)
     try:
-        assert rebuild(ledger.store, target, batch_size=40) == last
+        assert rebuild(ledger.store, target, batch_size=20) == last
     finally:
         gc.callbacks.remove(seen)
     assert gc.isenabled()
-    full_batches = last // 40  # every batch but the last counts towards COLLECT_EVERY
-    assert collections == [2] * (full_batches // 3)  # 120 entries a collection: 40 at a time, at least 100
+    full_batches = last // 20  # every batch but the last counts towards COLLECT_EVERY
+    assert collections == [2] * (full_batches // 3)  # 60 entries a collection: 20 at a time, at least 50
+    assert len(collections) >= 2 and frozen_before[0] == 0 and all(n > 0 for n in frozen_before[1:])
+    assert gc.get_freeze_count() == 0
     assert contents(target) == expected
 
 
