@@ -446,3 +446,17 @@ def test_collation_benchmark_builds_each_text_index_both_ways_and_leaves_none(tm
     refused = subprocess.run([sys.executable, "-m", "benchmarks.bench_collation"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=120)
     assert refused.returncode != 0 and "collations are PostgreSQL's" in refused.stderr
+
+
+def test_flush_benchmark_drives_the_figures_and_the_roll_up_without_a_database() -> None:
+    """``bench_flush`` (RESULTS section 43): one line with the seconds spent in each flush, naming the
+    checkout whose code ran (old-against-new pairs run it from a worktree too)."""
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_flush", "--batches", "12", "--units", "300",
+                           "--roots", "5", "--per-batch", "400", "--label", "smoke"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.strip()
+    found = re.fullmatch(r"flush smoke: 4,800 contributions; figures ([\d.]+) s, roll-up ([\d.]+) s, "
+                         r"both ([\d.]+) s; code (.+)", line)
+    assert found, line
+    assert float(found.group(1)) > 0 and float(found.group(2)) > 0 and found.group(4) == str(ROOT.resolve())
