@@ -50,6 +50,8 @@ FIGURE_COLUMNS = tuple(c.name for c in unit_figures.c if c.name.startswith(("h_"
 WIDTH = len(FIGURE_COLUMNS)
 _COLUMNS = ("row_id", "unit_id", "valid_from", "valid_to", "rec_from", "rec_to", *FIGURE_COLUMNS)
 ZERO = (0,) * WIDTH
+#: a unit's last figure rows ``FigureBatch.forget`` keeps (see there)
+ROWS_KEPT = 1
 
 assert len(FIGURE_COLUMNS) == len(HEADCOUNT) + len(QUOTA), "unit_figures columns and categories disagree"
 #: a figure vector's headcounts (category order) and quota figures (category, then kind order)
@@ -61,7 +63,7 @@ def gap(vector: Sequence[int]) -> int:
     return sum(HEADS_OF(vector)) - sum(QUOTAS_OF(vector))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Row:
     row_id: int
     unit_id: str
@@ -122,8 +124,8 @@ class FigureBatch:
         for unit, rows in self.units.items():
             if unit in recent:
                 continue
-            if len(rows) > 1:
-                del rows[:-1]
+            if len(rows) > ROWS_KEPT:
+                del rows[:-ROWS_KEPT]
             if rows:
                 self.held_from[unit] = max(self.held_from[unit], rows[0].valid_from)
 

@@ -111,7 +111,7 @@ def extended(values: Sequence[int]) -> tuple[tuple[int, int], ...]:
     return tuple(pairs)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class RootRow:
     row_id: int
     unit_id: str
@@ -161,26 +161,23 @@ class Rollup:
                 self.children[parent].add(unit)
         created_roots, closed_roots = self._retree(changes, unit_rows, after, hold_units)
         figures_by_unit: dict[str, list[Any]] = defaultdict(list)
-        changed: set[int] = set()
-        for r in (*created_figures, *closed_figures):
-            if id(r) not in changed:
-                changed.add(id(r))
+        for r in created_figures:
+            figures_by_unit[r.unit_id].append(r)
+        for r in closed_figures:
+            if r.rec_from <= after:  # (one created in this flush is among those created already)
                 figures_by_unit[r.unit_id].append(r)
+        changed: set[int] = set()
         roots_by_unit: dict[str, list[RootRow]] = defaultdict(list)
         for r in (*created_roots, *closed_roots):
             if id(r) not in changed:
                 changed.add(id(r))
                 roots_by_unit[r.unit_id].append(r)
         self._load_roots(set(figures_by_unit) - set(self.roots))
+        terms: dict[tuple[str, date, int, tuple[int, ...] | None], int] = defaultdict(int)
+        self._pair_figures(terms, figures_by_unit, roots_by_unit, after)
+        changed.update(id(f) for unit in roots_by_unit for f in figures_by_unit.get(unit, ()))
         changed_since = {unit: _changed_since(rows, after) for unit, rows in roots_by_unit.items()}
         believed_figures = open_figures({unit: day for unit, day in changed_since.items() if day is not None})
-        terms: dict[tuple[str, date, int, tuple[int, ...] | None], int] = defaultdict(int)
-        for unit, f_changed in figures_by_unit.items():
-            if unit not in roots_by_unit:  # its root rows all believed throughout: pair each with the changed rows
-                for r in self.roots[unit]:
-                    for f in f_changed:
-                        _corners(terms, r.root_id, f.values, max(f.valid_from, r.valid_from),
-                                 min(f.valid_to, r.valid_to), f.rec_from, f.rec_to, after)
         for unit, r_changed in roots_by_unit.items():
             f_rows = _union(believed_figures.get(unit, ()), figures_by_unit.get(unit, ()))
             r_rows = _union(self.roots.get(unit, ()), r_changed)
@@ -194,6 +191,33 @@ class Rollup:
             for r in r_changed:
                 _corners(terms, r.root_id, None, r.valid_from, r.valid_to, r.rec_from, r.rec_to, after)
         self._write(created_roots, closed_roots, _deltas(terms))
+
+    def _pair_figures(self, terms: dict[tuple[str, date, int, tuple[int, ...] | None], int],
+                      figures_by_unit: Mapping[str, list[Any]], roots_by_unit: Mapping[str, list[RootRow]],
+                      after: int) -> None:
+        """The corners (``_corners``, inlined: this is the flow's every figure row) of each figure row
+        changed in this flush of a unit whose root rows did not change: each of those is believed at
+        every position of the flush (created before it, closed at none), so a pair's positions are the
+        figure row's own and only its days are clipped to the root row's."""
+        for unit, f_changed in figures_by_unit.items():
+            if unit in roots_by_unit:
+                continue
+            for r in self.roots[unit]:
+                root, r_from, r_to = r.root_id, r.valid_from, r.valid_to
+                for f in f_changed:
+                    low = f.valid_from if f.valid_from > r_from else r_from
+                    high = f.valid_to if f.valid_to < r_to else r_to
+                    values, start, end = f.values, f.rec_from, f.rec_to
+                    if low >= high or start >= end:
+                        continue
+                    if start > after:
+                        terms[(root, low, start, values)] += 1
+                        if high != END_OF_TIME:
+                            terms[(root, high, start, values)] -= 1
+                    if end < OPEN_POSITION:  # (closed in this flush: after ``after``)
+                        terms[(root, low, end, values)] -= 1
+                        if high != END_OF_TIME:
+                            terms[(root, high, end, values)] += 1
 
     # ------------------------------------------------------------------ the roots
     def _retree(self, changes: Sequence[tuple[str, int]], unit_rows: Callable[[str], list[Any]],
