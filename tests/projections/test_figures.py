@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import create_engine, func, insert, select
 
 from staffing.bootstrap import Ledger
+from staffing.projections import figures as figures_module
 from staffing.projections import tables as t
 from staffing.projections.figures import FIGURE_COLUMNS, HEADCOUNT, QUOTA, FigureBatch, backfill
 from staffing.projections.queries import Queries, category_figures, category_vectors, visible
@@ -40,12 +41,16 @@ def _figures(conn: Any, units: list[str], as_of: date, position: int) -> dict[st
     return {u: v for u, v in found.items() if any(v)}
 
 
-@pytest.mark.parametrize("carried", [False, True], ids=["fresh-batches", "carried-and-forgotten"])
-def test_random_rectangles_sum_exactly_whatever_the_order_and_batching(carried: bool) -> None:
+@pytest.mark.parametrize(("carried", "rows_kept"), [(False, 8), (True, 1), (True, 8)],
+                         ids=["fresh-batches", "carried-and-forgotten-to-1", "carried-and-forgotten-to-8"])
+def test_random_rectangles_sum_exactly_whatever_the_order_and_batching(
+        carried: bool, rows_kept: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Figures equal the rectangles' sums at random (as of, known at), whether each batch starts
     from nothing held (catch-up) or one batch holds units across flushes and forgets them at random
-    (a long catch-up or a rebuild): a unit read back holds only the rows from the first day it is
-    touched, and a later fact about an earlier day first reads its older rows back."""
+    (a long catch-up or a rebuild) down to their last row or last rows (``ROWS_KEPT``): a unit read
+    back holds only the rows from the first day it is touched, and a later fact about an earlier day
+    first reads its older rows back."""
+    monkeypatch.setattr(figures_module, "ROWS_KEPT", rows_kept)
     rng = random.Random(5)
     units = ["u1", "u2", "u3"]
     rectangles = []  # (unit, column, amount, valid_from, valid_to, rec_from, rec_to)
@@ -95,6 +100,39 @@ def test_random_rectangles_sum_exactly_whatever_the_order_and_batching(carried: 
             rows, country = Queries(None).country_rows(conn, as_of, position)  # type: ignore[arg-type]
             assert {u: v for u, v in country.items() if any(v)} == expected, ("whole country", as_of, position)
             assert sorted(r.unit_id for r in rows) == (units if as_of >= START - timedelta(days=30) else [])
+
+
+def test_forget_keeps_each_units_last_rows_and_reads_back_only_a_change_before_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``forget`` keeps a unit's last ``ROWS_KEPT`` rows (within a year the acts come in no order of
+    their days): a change dated within them reads nothing back, one dated before them reads the
+    older rows back once, and the figures stay the sums of what was contributed."""
+    column = HEADCOUNT["CADRE"]
+    with _memory_conn() as conn:
+        batch = FigureBatch(conn, fresh=False)
+        for i in range(20):  # twenty recruitments, one a month: twenty rows
+            batch.contribute("u", column, 1, START + timedelta(days=30 * i), END_OF_TIME, i + 1)
+        batch.flush()
+        batch.forget()
+        kept = batch.units["u"]
+        assert figures_module.ROWS_KEPT > 1 and len(kept) == figures_module.ROWS_KEPT
+        assert [r.valid_from for r in kept] == [START + timedelta(days=30 * i) for i in range(12, 20)]
+        reads: list[dict[str, date]] = []
+        real = FigureBatch._read_believed
+
+        def counted(self: FigureBatch, since: Any, until: Any = None) -> Any:
+            reads.append(dict(since))
+            return real(self, since, until)
+
+        monkeypatch.setattr(FigureBatch, "_read_believed", counted)
+        batch.contribute("u", column, 1, START + timedelta(days=30 * 13 + 5), END_OF_TIME, 30)  # within the kept rows
+        batch.flush()
+        assert reads == []
+        batch.contribute("u", column, 1, START + timedelta(days=30 * 2 + 5), END_OF_TIME, 31)  # before them
+        batch.flush()
+        assert reads == [{"u": START + timedelta(days=30 * 2 + 5)}]
+        for day, expected in ((30 * 2 + 4, 3), (30 * 2 + 5, 4), (30 * 13 + 5, 16), (30 * 19, 22)):
+            assert _figures(conn, ["u"], START + timedelta(days=day), 31)["u"][column] == expected
 
 
 def test_a_departure_recorded_in_date_order_touches_only_the_last_row() -> None:

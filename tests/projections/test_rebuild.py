@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from staffing.application import EstablishUnit, Item, Mode, RecruitPerson
 from staffing.bootstrap import Ledger
+from staffing.projections import figures as figures_module
 from staffing.projections import projector as projector_module
 from staffing.projections import rebuild as rebuild_module
 from staffing.projections import tables as t
@@ -611,12 +612,13 @@ def test_a_projector_carries_its_series_from_one_batch_to_the_next_and_reads_non
 def test_a_projector_past_its_held_limit_keeps_going_from_what_it_keeps_and_agrees_with_a_rebuild(
         ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past ``MAX_HELD`` a projector forgets its series after each batch but keeps each unit's last
-    figure row and every root row it holds (``FigureBatch.forget``, ``Rollup.roots``); the next
-    batches change those, read older rows back where a late fact reaches them, and end with the
-    rows a rebuild derives."""
+    figure rows (``ROWS_KEPT``, one here so that older rows are read back often) and every root row
+    it holds (``FigureBatch.forget``, ``Rollup.roots``); the next batches change those, read older
+    rows back where a late fact reaches them, and end with the rows a rebuild derives."""
     ledger.service.on_commit.clear()
     generate_history(ledger, clock, seed=13, steps=160)
     monkeypatch.setattr(projector_module, "MAX_HELD", 2)
+    monkeypatch.setattr(figures_module, "ROWS_KEPT", 1)
     target = fresh_target()
     from staffing.bootstrap import migrate
 
