@@ -5,7 +5,8 @@ Why (issue 9, RESULTS section 43): sampled on the national rebuild, ``FigureBatc
 This drives the two with a synthetic flow shaped like the national one — many units under ~100
 roots, each batch of contributions spread over the country, one transaction per contribution (each
 makes a row version), a unit's figure rows forgotten every ten batches — with the writes replaced by
-no-ops, so the figures are the Python per row and nothing else. Run it alternately from a worktree
+no-ops, and with the cyclic collector paused as a rebuild's load runs (``collection_paused``), so
+the figures are the Python per row and nothing else. Run it alternately from a worktree
 of an older commit (``cd WORKTREE && PYTHONPATH=. python -m benchmarks.bench_flush``; ``python -m``
 puts the current directory first on ``sys.path``) and from this checkout: one line per run.
 
@@ -25,6 +26,7 @@ from typing import Any
 import staffing
 import staffing.projections.figures as figures_module
 import staffing.projections.rollup as rollup_module
+from staffing.pause import collection_paused
 from staffing.projections.series import _Row
 from staffing.projections.tables import END_OF_TIME
 
@@ -89,7 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--label", default="")
     args = parser.parse_args(argv)
-    in_figures, in_rollup = run(args.batches, args.units, args.roots, args.per_batch, args.seed)
+    with collection_paused():
+        in_figures, in_rollup = run(args.batches, args.units, args.roots, args.per_batch, args.seed)
     contributions = args.batches * args.per_batch
     print(f"flush {args.label}: {contributions:,} contributions; figures {in_figures:.2f} s, roll-up "
           f"{in_rollup:.2f} s, both {in_figures + in_rollup:.2f} s; code {Path(staffing.__file__).parents[1]}",
