@@ -10,8 +10,8 @@ that way). A log too large to hold every series in memory (a national history: ~
 its read-backs go through are created (``LOAD_INDEXES``; the query-only ones still after the load)
 and the series are forgotten after each batch, to be read back (together, a batch at a time)
 when next touched — the catch-up's way, at the catch-up's speed — or, with ``spill_bytes`` (off by
-default, ``SPILL_BYTES``), packed in memory and unpacked instead. Each unit's last figure row and root rows
-stay held throughout (``SeriesBatch.forget``). PostgreSQL's planner
+default, ``SPILL_BYTES``), packed in memory and unpacked instead. Each unit's last figure rows
+(``figures.ROWS_KEPT``) and root rows stay held throughout (``SeriesBatch.forget``). PostgreSQL's planner
 statistics (``staffing.planner``) are gathered during the load only from then on: while every
 series is held nothing is read back, so nothing needs planning; after the load, the last indexes
 and the statistics of every table are made on two connections at once (``_finish_in_parallel``:
