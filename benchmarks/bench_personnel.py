@@ -46,7 +46,7 @@ REPORT = """query($u: ID!, $d: Date!, $k: DateTime) { staffingReport(rootUnitId:
   unit { id code } lines { category quota headcount } } }"""
 LATE = """query($u: ID!) { history(unitId: $u, first: 500, filter: {recordedLateByDays: 60}) {
   edges { node { id type effectiveOn recordedAt } } } }"""
-COUNT_SQL = """WITH RECURSIVE sub(unit_id) AS (SELECT CAST(:root AS VARCHAR) UNION ALL SELECT v.unit_id FROM unit_versions v JOIN sub
+COUNT_SQL = """WITH RECURSIVE sub(unit_id) AS (SELECT DISTINCT unit_id FROM unit_versions WHERE unit_id = :root UNION ALL SELECT v.unit_id FROM unit_versions v JOIN sub
   ON v.parent_id = sub.unit_id WHERE v.valid_from <= :d AND v.valid_to > :d AND v.rec_to = 4611686018427387904
   AND v.status = 'ACTIVE')
 SELECT count(*) FROM person_versions p JOIN sub ON p.unit_id = sub.unit_id

@@ -72,3 +72,42 @@ def test_a_postgres_rebuild_loads_without_waiting_for_commits_and_hands_its_conn
         for conn in held:
             conn.close()
     assert contents(target) == contents(ledger.engines)
+
+
+def test_closing_a_person_row_stays_on_its_page(ledger: Ledger) -> None:
+    """Migration 0010's premise (issue 9): with a tenth of each page free (``fillfactor`` 90) and no
+    index on ``rec_to``, closing rows writes their new versions on their own pages without index
+    entries (HOT updates), where a full page sends every one to another page and into each index."""
+    from datetime import date
+
+    from sqlalchemy import text
+
+    from staffing.projections.bulk import close_rows, insert_tuples
+    from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, person_versions
+
+    columns = ("row_id", "valid_from", "valid_to", "rec_from", "rec_to", "person_id", "unit_id", "position_id",
+               "category", "rank", "status", "cause", "fact_id")
+    rows = [(5_000_000 + i, date(2020, 1, 1), END_OF_TIME, 7, OPEN_POSITION, f"{i:036d}", "u" * 36, None,
+             "CIVIL_SERVANT", "Chuyên viên", "ACTIVE", "RECRUITED", f"fact:{i}") for i in range(4000)]
+    closed = [(9, 5_000_000 + i) for i in range(0, 4000, 20)]  # two or three rows a page
+    hot = text("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+               "WHERE schemaname = current_schema() AND relname = :t")
+    with ledger.engines.write.connect() as conn:
+        for fillfactor in (90, 100):
+            with conn.begin() as transaction:
+                conn.exec_driver_sql(f"ALTER TABLE person_versions SET (fillfactor = {fillfactor})")
+                insert_tuples(conn, person_versions, columns, rows)
+                before = conn.execute(hot, {"t": "person_versions"}).one()  # (counts not yet flushed add up)
+                close_rows(conn, person_versions, closed)
+                after = conn.execute(hot, {"t": "person_versions"}).one()
+                transaction.rollback()
+            updated, in_place = after[0] - before[0], after[1] - before[1]
+            assert updated == len(closed)
+            if fillfactor == 90:
+                assert in_place == len(closed)
+            else:  # (only the last page, filled in part, has room)
+                assert in_place <= len(closed) // 10, in_place
+    with ledger.engines.read.connect() as conn:
+        options = conn.execute(text("SELECT reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                    "WHERE n.nspname = current_schema() AND c.relname = 'person_versions'")).scalar()
+    assert options == ["fillfactor=90"]  # (what the ledger's migrations left, the test's changes rolled back)
