@@ -2,6 +2,8 @@
 # the PostgreSQL server's CPU from /proc, and one timed `benchmarks.rebuild_once` run with the
 # rebuild's log position watched. Needs `python`, `out`, STAFFING_DATABASE_URL (a plain URL ending
 # in the database's name), STAFFING_DATA_DIR and, for a ledger in a schema, STAFFING_DB_SCHEMA.
+# With STATEMENTS=1, each run's server statements go to statements-LABEL.txt (`server_statements`:
+# needs pg_stat_statements loaded by the server).
 database=${STAFFING_DATABASE_URL##*/}
 psql_() { psql -h 127.0.0.1 -U postgres "$database" -Atq "$@"; }
 
@@ -28,10 +30,14 @@ timed_run() {  # $1: label, $2: the checkout to run from, $3: rebuild|decode, th
     done ) > "$out/positions-$label.log" 2>&1 &
   watcher=$!
   before=$(server_cpu)
+  if [ "${STATEMENTS:-0}" = 1 ]; then "$python" -m benchmarks.server_statements reset > /dev/null; fi
   # (from the checkout's own directory: `python -m` puts it ahead of PYTHONPATH)
   (cd "$checkout" && PYTHONPATH=. "$python" -m benchmarks.rebuild_once "$what" --label "$label" "$@") >> "$out/runs.log"
   sleep 1
   after=$(server_cpu)
   kill "$watcher"
+  if [ "${STATEMENTS:-0}" = 1 ]; then
+    "$python" -m benchmarks.server_statements report --top 40 > "$out/statements-$label.txt"
+  fi
   echo "# $label server CPU $(( (after - before) / $(getconf CLK_TCK) )) s" >> "$out/runs.log"
 }
