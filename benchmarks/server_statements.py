@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> None:
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with engine.connect() as conn:
+            loaded = str(conn.execute(text("SHOW shared_preload_libraries")).scalar())
+            if "pg_stat_statements" not in loaded:
+                raise SystemExit("pg_stat_statements is not loaded by this server: ALTER SYSTEM SET "
+                                 "shared_preload_libraries = 'pg_stat_statements', then restart it (see --help)")
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
             if args.what == "reset":
                 conn.execute(text("SELECT pg_stat_statements_reset()"))

@@ -460,3 +460,38 @@ def test_flush_benchmark_drives_the_figures_and_the_roll_up_without_a_database()
                          r"both ([\d.]+) s; code (.+)", line)
     assert found, line
     assert float(found.group(1)) > 0 and float(found.group(2)) > 0 and found.group(4) == str(ROOT.resolve())
+
+
+def test_closings_benchmark_closes_rows_at_both_fills_and_counts_those_left_on_their_page(tmp_path: Path) -> None:
+    """``bench_closings`` (section 44, migration 0010): rows loaded by the rebuild's COPY and a share of
+    them closed, at fillfactor 90 and 100, in one statement: at 90 most closings stay on their page (HOT),
+    at 100 almost none (a full page has room only once pruned); the scratch schema is dropped."""
+    require_postgres()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")} | {
+        "STAFFING_DATA_DIR": str(tmp_path), "STAFFING_DATABASE_URL": PG_URL}
+    text = _report(tmp_path, "bench_closings", "--rows", "6000", "--share", "0.1", "--batch", "600", "--rounds", "1",
+                   env=env)
+    hot = {int(fill): int(count.replace(",", "")) for fill, count in
+           re.findall(r"^fillfactor (\d+): load [\d.]+ s, close [\d.]+ s, ([\d,]+) of 600 closings", text, re.M)}
+    assert set(hot) == {90, 100} and hot[90] >= 450 and hot[100] <= 60, text  # (one statement: no page pruned between)
+    assert re.search(r"^close: fillfactor 90 median [\d.]+ s, 100 median [\d.]+ s, [\d.]+x$", text, re.M)
+    with psycopg.connect(PG_URL) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'bench_closings'").fetchone() == (0,)
+
+
+def test_server_statements_reports_the_servers_statements_or_says_how_to_load_them() -> None:
+    """``server_statements`` (section 44) needs ``pg_stat_statements`` loaded by the server, which
+    takes a restart (never done by CI): loaded, it reports each statement's calls and time; not
+    loaded, it refuses and says how to load it."""
+    require_postgres()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")} | {"STAFFING_DATABASE_URL": PG_URL}
+    with psycopg.connect(PG_URL) as conn:
+        loaded = "pg_stat_statements" in str(conn.execute("SHOW shared_preload_libraries").fetchone())
+    done = subprocess.run([sys.executable, "-m", "benchmarks.server_statements", "report", "--top", "3"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    if loaded:
+        assert done.returncode == 0, done.stderr
+        assert re.search(r"^\d+ statements, [\d,.]+ s of execution in all$", done.stdout, re.M), done.stdout
+        assert len(done.stdout.splitlines()) <= 5
+    else:
+        assert done.returncode != 0 and "shared_preload_libraries = 'pg_stat_statements'" in done.stderr
