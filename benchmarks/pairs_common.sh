@@ -3,7 +3,8 @@
 # rebuild's log position watched. Needs `python`, `out`, STAFFING_DATABASE_URL (a plain URL ending
 # in the database's name), STAFFING_DATA_DIR and, for a ledger in a schema, STAFFING_DB_SCHEMA.
 # With STATEMENTS=1, each run's server statements go to statements-LABEL.txt (`server_statements`:
-# needs pg_stat_statements loaded by the server).
+# needs pg_stat_statements loaded by the server) and its tables' updates, HOT ones apart, every 2 s
+# to updates-LABEL.log.
 database=${STAFFING_DATABASE_URL##*/}
 psql_() { psql -h 127.0.0.1 -U postgres "$database" -Atq "$@"; }
 
@@ -26,6 +27,11 @@ timed_run() {  # $1: label, $2: the checkout to run from, $3: rebuild|decode, th
   ( while true; do
       # (rebuild_once's scratch schema: bench_scale's prefix and its SCRATCH)
       echo "$(date +%s) $(psql_ -c 'SELECT position FROM bench_scale_rebuild_once.projection_tracking' 2>/dev/null)"
+      if [ "${STATEMENTS:-0}" = 1 ]; then  # (each table's updates and those that stayed on their page, HOT)
+        echo "$(date +%s) $(psql_ -c "SELECT string_agg(relname || ' ' || n_tup_upd || ' ' || n_tup_hot_upd, ' | ')
+          FROM pg_stat_user_tables WHERE schemaname = 'bench_scale_rebuild_once' AND n_tup_upd > 0" 2>/dev/null)" \
+          >> "$out/updates-$label.log"
+      fi
       sleep 2
     done ) > "$out/positions-$label.log" 2>&1 &
   watcher=$!
