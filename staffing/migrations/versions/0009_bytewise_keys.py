@@ -8,7 +8,12 @@ are listed here, not read from ``tables.Key``, as a migration must not change wh
 Nothing changes on SQLite, whose text comparison is already bytewise.
 
 Changing only a column's collation does not rewrite its table; PostgreSQL rebuilds the indexes
-that name the column (one ``ALTER TABLE`` per table, so each index once).
+that name the column (one ``ALTER TABLE`` per table, so each index once), holding the table's lock
+meanwhile: minutes on a national schema, so upgrade one that large in a quiet hour, or rebuild
+beside it and swap (``python -m staffing rebuild``), which creates the tables so. Hand-written SQL
+over these tables: a recursive query whose first term is a bound parameter must take the id from
+a column (or write ``COLLATE "C"``), as PostgreSQL wants one collation for each column of a
+recursive query (``benchmarks/bench_personnel.py``).
 
 Revision ID: 0009
 Revises: 0008
