@@ -11,7 +11,9 @@ its read-backs go through are created (``LOAD_INDEXES``; the query-only ones sti
 and the series are forgotten after each batch, to be read back (together, a batch at a time)
 when next touched — the catch-up's way, at the catch-up's speed — or, with ``spill_bytes`` (off by
 default, ``SPILL_BYTES``), packed in memory and unpacked instead. Each unit's last figure rows
-(``figures.ROWS_KEPT``) and root rows stay held throughout (``SeriesBatch.forget``). PostgreSQL's planner
+(``figures.ROWS_KEPT``) and root rows stay held throughout (``SeriesBatch.forget``); on PostgreSQL the
+figure rows' load index leaves out ``rec_to`` and their pages keep room, so closing one stays on its
+page (``STAND_INS``, ``LOAD_FILLFACTOR``). PostgreSQL's planner
 statistics (``staffing.planner``) are gathered during the load only from then on: while every
 series is held nothing is read back, so nothing needs planning; after the load, the last indexes
 and the statistics of every table are made on two connections at once (``_finish_in_parallel``:
@@ -127,6 +129,26 @@ PACKED_LOAD_INDEXES = frozenset({"ix_unit_figures_open"})
 #: ledger (a few per unit, so keeping it costs nothing), and the look-up of a ledger's unit names it
 #: (``projector.ledger_units``: SQLite's ``INDEXED BY``, which fails where the index is missing)
 KEPT_INDEXES = frozenset({"ix_facts_ledger"})
+
+#: PostgreSQL: the load index that stands in for each of ``LOAD_INDEXES`` named here, by (its name,
+#: its columns). Why (issue 9): a unit's figure row is closed by an UPDATE of its ``rec_to``, and
+#: ``ix_unit_figures_open`` names ``rec_to``, so no closing could stay on its page (HOT): each wrote
+#: a new version elsewhere and an entry into both indexes, 3.4 M closings of the national load and
+#: the largest statement of its server (16 µs each, ``benchmarks/server_statements``, RESULTS.md
+#: section 44). Without ``rec_to`` in any index, and with room left on the table's pages
+#: (``LOAD_FILLFACTOR``), they can. The stand-in still finds a unit's believed rows
+#: (``FigureBatch._read_believed``: by unit and ``valid_to``, ``rec_to`` checked on the row), at the
+#: cost of reading its closed rows too; a load reads figure rows back rarely (a unit's last rows stay
+#: held, ``figures.ROWS_KEPT``). At the finish the stand-in is dropped and the real index made
+#: (``_finish_in_parallel``); a live catch-up, which reads figure rows back every batch, keeps it.
+STAND_INS: dict[str, tuple[str, tuple[str, ...]]] = {"ix_unit_figures_open": ("ix_unit_figures_loading",
+                                                                              ("unit_id", "valid_to"))}
+#: PostgreSQL: the tables given room on each page for their closings during the load only, and how
+#: full their pages are filled (``fillfactor``): the figure rows (see ``STAND_INS``). Reset at the
+#: finish before the table is made logged (``SET LOGGED`` rewrites it, then compact): the live
+#: table's closings cannot stay on their page, ``ix_unit_figures_open`` names ``rec_to`` (the series
+#: tables keep their room for good: migration 0010)
+LOAD_FILLFACTOR: dict[str, int] = {"unit_figures": 90}
 
 #: series held in memory by a rebuild before it starts reading them back (a few hundred MB)
 MAX_STATES = 200_000
@@ -245,6 +267,8 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
                 index.drop(conn)
         for name in relogged:  # (empty tables: nothing to rewrite)
             conn.exec_driver_sql(f"ALTER TABLE {conn.dialect.identifier_preparer.quote(name)} SET UNLOGGED")
+        for name, fill in (LOAD_FILLFACTOR.items() if not sqlite else ()):
+            conn.exec_driver_sql(f"ALTER TABLE {conn.dialect.identifier_preparer.quote(name)} SET (fillfactor = {fill})")
     series = SeriesBatch(conn, SERIES, fresh=True, spill_bytes=spill_bytes)
     position = 0
     made: set[str] = set(KEPT_INDEXES)
@@ -331,11 +355,20 @@ def _end_batch(conn: Connection, position: int | None, recorded_us: int, series:
 
 
 def _make_indexes(conn: Connection, names: Iterable[str], made: set[str]) -> None:
-    """Create the secondary indexes named in ``names`` that are not yet in ``made``; add them to it."""
+    """Create the secondary indexes named in ``names`` that are not yet in ``made``; add them to it.
+    On PostgreSQL an index with a stand-in (``STAND_INS``) is made as its stand-in, and its name goes
+    into ``made`` with the stand-in's: the finish then drops the one and makes the other."""
     wanted = set(names) - made
     for index in _secondary_indexes():
         if index.name in wanted:
-            index.create(conn)
+            stand_in = STAND_INS.get(str(index.name)) if conn.dialect.name == "postgresql" else None
+            if stand_in is None:
+                index.create(conn)
+            else:
+                quote = conn.dialect.identifier_preparer.quote
+                conn.exec_driver_sql(f"CREATE INDEX {quote(stand_in[0])} ON {quote(index.table.name)} "  # type: ignore[union-attr]
+                                     f"({', '.join(quote(c) for c in stand_in[1])})")
+                made.add(stand_in[0])
             made.add(str(index.name))
 
 
@@ -363,7 +396,9 @@ def _finish_in_parallel(engine: Engine, made: set[str], relogged: Collection[str
     long table at the end. Safe after the load's commit: a target is swapped in only once
     ``rebuild`` has returned, and the tables' rows do not depend on their indexes. A table is made
     logged before its last indexes are created (``SET LOGGED`` rewrites the table and rebuilds the
-    indexes it has; the ones created after it are logged as they are built).
+    indexes it has; the ones created after it are logged as they are built). Before that, its load
+    indexes' stand-ins are dropped (their real indexes are made with the others, ``STAND_INS``) and
+    its load-time ``fillfactor`` reset, so the rewrite packs its pages full (``LOAD_FILLFACTOR``).
     """
     with engine.connect() as conn:
         sizes = {str(name): int(size) for name, size in conn.execute(text(
@@ -371,9 +406,13 @@ def _finish_in_parallel(engine: Engine, made: set[str], relogged: Collection[str
             "WHERE c.relnamespace = current_schema()::regnamespace"))}
     tables: dict[str, list[Index]] = {table.name: [] for table in t.metadata.sorted_tables}
     tables[ALEMBIC_TABLE] = []  # migrated into the target: analyzed too, as every table of its schema
+    stood_in: dict[str, list[str]] = {}  # table -> the stand-ins it has (``STAND_INS``)
     for index in _secondary_indexes():
-        if index.name not in made:
+        stand_in = STAND_INS.get(str(index.name))
+        if index.name not in made or (stand_in is not None and stand_in[0] in made):
             tables[index.table.name].append(index)  # type: ignore[union-attr]
+        if stand_in is not None and stand_in[0] in made:
+            stood_in.setdefault(index.table.name, []).append(stand_in[0])  # type: ignore[union-attr]
     pending = deque(sorted(tables.items(), key=lambda item: -int(sizes.get(item[0], 0))))
 
     def finish() -> None:
@@ -386,8 +425,13 @@ def _finish_in_parallel(engine: Engine, made: set[str], relogged: Collection[str
                 with conn.begin():
                     for setting in TARGET_SETTINGS:
                         conn.exec_driver_sql(f"SET LOCAL {setting}")
+                    quoted = conn.dialect.identifier_preparer.quote(name)
+                    for stand_in in stood_in.get(name, ()):  # (before the rewrite: it would rebuild them)
+                        conn.exec_driver_sql(f"DROP INDEX {conn.dialect.identifier_preparer.quote(stand_in)}")
+                    if name in LOAD_FILLFACTOR:
+                        conn.exec_driver_sql(f"ALTER TABLE {quoted} RESET (fillfactor)")
                     if name in relogged:
-                        conn.exec_driver_sql(f"ALTER TABLE {conn.dialect.identifier_preparer.quote(name)} SET LOGGED")
+                        conn.exec_driver_sql(f"ALTER TABLE {quoted} SET LOGGED")
                     for index in indexes:
                         index.create(conn)
                     conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(name)}")

@@ -111,3 +111,43 @@ def test_closing_a_person_row_stays_on_its_page(ledger: Ledger) -> None:
         options = conn.execute(text("SELECT reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                                     "WHERE n.nspname = current_schema() AND c.relname = 'person_versions'")).scalar()
     assert options == ["fillfactor=90"]  # (what the ledger's migrations left, the test's changes rolled back)
+
+
+def test_a_bounded_memory_load_keeps_rec_to_out_of_the_figure_rows_indexes_until_its_finish(
+        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """Issue 9 (``rebuild.STAND_INS``, ``LOAD_FILLFACTOR``): while a PostgreSQL load reads figure rows
+    back, their table has room on its pages and no index naming ``rec_to`` (the stand-in
+    ``ix_unit_figures_loading`` serves the read-backs), so closing a figure row can stay on its page;
+    after the finish the stand-in is gone, the real indexes are there, the table's ``fillfactor`` is
+    the default again, and the rebuilt read models equal the ledger's."""
+    from sqlalchemy import text
+
+    generate_history(ledger, clock, seed=9, steps=160)
+    target = fresh_target()
+    seen: list[tuple[list[str], str | None]] = []  # after each batch: unit_figures' indexes, its options
+    catalog = text("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'unit_figures'")
+    options = text("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE oid = 'unit_figures'::regclass")
+    real_end = rebuild_module._end_batch
+
+    def end_batch(conn: Any, *args: Any, **kwargs: Any) -> None:
+        real_end(conn, *args, **kwargs)
+        with target.read.connect() as other:
+            seen.append(([str(d) for d in other.execute(catalog).scalars()], other.execute(options).scalar()))
+
+    monkeypatch.setattr(rebuild_module, "_end_batch", end_batch)
+    assert rebuild(ledger.store, target, batch_size=25, max_states=3, unlogged=True) == \
+        ledger.store.recorder.max_notification_id()
+    loading = [indexes for indexes, _ in seen if any("ix_unit_figures_loading" in d for d in indexes)]
+    assert len(loading) > 10  # the stand-in served many batches' read-backs
+    assert all("rec_to" not in d.split("USING btree")[1] for indexes, _ in seen for d in indexes
+               if "_pkey" not in d and "pk_" not in d), seen
+    assert {fill for _, fill in seen} == {"fillfactor=90"}
+    with target.read.connect() as conn:
+        after = [str(d) for d in conn.execute(catalog).scalars()]
+        assert conn.execute(options).scalar() is None
+        logged = conn.execute(text("SELECT relpersistence FROM pg_class WHERE oid = 'unit_figures'::regclass")).scalar()
+    assert logged == "p"
+    assert not any("ix_unit_figures_loading" in d for d in after)
+    assert any("ix_unit_figures_open" in d and "rec_to" in d for d in after)
+    assert any("ix_unit_figures_unit" in d for d in after)
+    assert contents(target) == contents(ledger.engines)
