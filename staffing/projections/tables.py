@@ -63,12 +63,13 @@ def Key(length: int) -> TypeEngine[str]:  # noqa: N802 (a column type, named as 
     Why (issue 9): such a column is only ever compared for equality, grouped or looked up, never
     sorted for a reader, so the database's language collation buys nothing and costs each
     comparison. PostgreSQL 15 compares bytewise only for ``"C"``/``"POSIX"`` (even ``C.UTF-8``, the
-    same order for these values, goes through ``strcoll``) and abbreviates sort keys only then:
-    measured here on 2 M 36-character ids, a keyed insert 1.10–1.22x and an index build 1.6–2.1x
-    faster (benchmarks/RESULTS.md section 44). A national load inserts ~5 such index entries per
-    log entry (a series' facts, a fact's id, a person's versions, a unit's figures, a person) and
-    reads back by them. Names, titles, ranks and acts keep the default collation: they are shown
-    and may be sorted for people (migration 0009)."""
+    same order for these values, goes through ``strcoll``) and abbreviates sort keys only then. A
+    national load inserts ~5 such index entries per log entry (a series' facts, a fact's id, a
+    person's versions, a unit's figures, a person) and reads back by them: comparing text was ~5% of
+    the server's samples in its yearly flow, and the finish's index builds and rewrites took
+    1.2–1.3x less (benchmarks/RESULTS.md section 44; index builds alone 1.42x in section 40).
+    Names, titles, ranks and acts keep the default collation: they are shown and may be sorted for
+    people (migration 0009)."""
     return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 

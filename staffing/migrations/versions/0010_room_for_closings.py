@@ -5,10 +5,13 @@ A believed row stops being believed by an UPDATE of its ``rec_to`` alone (``bulk
 PostgreSQL writes every updated row as a new version; when that version fits on the same page and no
 indexed column changed, the update is "HOT": no index gets an entry for it. Pages filled to 100% (the
 default, and what a load's COPY leaves) have no room, so each closing went to another page and
-into every index of the table. With a tenth of each page left free when rows are inserted, most
-closings stay on their page (the old versions are pruned as the page is read again). Measured here
-on 2 M person rows with 18% closed twice: 84% of the closings HOT, the closings 2.2–2.5x faster;
-the tables ~11% larger (benchmarks/RESULTS.md section 44).
+into every index of the table, unless the page had been pruned since. With a tenth of each page
+left free when rows are inserted, most closings stay on their page (the old versions are pruned
+as the page is read again). Measured (benchmarks/RESULTS.md section 44): on 1 M person rows with
+30% closed in batches, 99.9% of the closings HOT against 78%, the closings 1.34x faster
+(``benchmarks/bench_closings.py``); in the whole national rebuild, 84% of the person rows' closings
+HOT against 69%, and 23.5% of the quota rows' against 1.3% (their rows are wider, and a yearly
+act closes a unit's rows together, so a lower fill may suit them better).
 
 Only the tables no index of which names ``rec_to``: a unit's figure and root rows are found by an
 index on it (``ix_unit_figures_open``, ``ix_unit_roots_unit``), and ``unit_versions`` has one for
