@@ -16,10 +16,11 @@ Usage: STAFFING_DATABASE_URL=postgresql://... python -m benchmarks.server_statem
 from __future__ import annotations
 
 import argparse
-import os
 import re
 
 from sqlalchemy import create_engine, text
+
+from staffing.config import Settings
 
 #: how a statement is named in the report: whitespace folded, cut to this many characters
 WIDTH = 110
@@ -31,10 +32,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--top", type=int, default=30, help="statements reported, most time first")
     parser.add_argument("--like", default="", help="only statements containing this text")
     args = parser.parse_args(argv)
-    url = os.environ.get("STAFFING_DATABASE_URL", "")
-    if not url.startswith("postgresql"):
+    settings = Settings.from_env()
+    if settings.is_sqlite:
         raise SystemExit("STAFFING_DATABASE_URL must name a PostgreSQL database")
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(settings.views_url)
     try:
         with engine.connect() as conn:
             loaded = str(conn.execute(text("SHOW shared_preload_libraries")).scalar())

@@ -128,7 +128,7 @@ def test_identifiers_compare_bytewise_and_names_keep_the_database_collation_on_p
              ("facts", "act_number"), ("position_versions", "title")]
     assert [collations[k] for k in shown] == [None] * len(shown)
     _run(empty_views, command.downgrade, "0008")
-    assert {collations_k for k, collations_k in _collations(empty_views).items() if k in keys} == {None}
+    assert {collation for k, collation in _collations(empty_views).items() if k in keys} == {None}
     _run(empty_views, command.upgrade, "head")
     assert {_collations(empty_views)[k] for k in keys} == {"C"}
 

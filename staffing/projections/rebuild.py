@@ -408,11 +408,11 @@ def _finish_in_parallel(engine: Engine, made: set[str], relogged: Collection[str
     tables[ALEMBIC_TABLE] = []  # migrated into the target: analyzed too, as every table of its schema
     stood_in: dict[str, list[str]] = {}  # table -> the stand-ins it has (``STAND_INS``)
     for index in _secondary_indexes():
-        stand_in = STAND_INS.get(str(index.name))
-        if index.name not in made or (stand_in is not None and stand_in[0] in made):
+        stand_in = STAND_INS.get(str(index.name), ("",))[0]
+        if stand_in in made:  # (made as its stand-in: dropped, then the real one made)
+            stood_in.setdefault(index.table.name, []).append(stand_in)  # type: ignore[union-attr]
+        if index.name not in made or stand_in in made:
             tables[index.table.name].append(index)  # type: ignore[union-attr]
-        if stand_in is not None and stand_in[0] in made:
-            stood_in.setdefault(index.table.name, []).append(stand_in[0])  # type: ignore[union-attr]
     pending = deque(sorted(tables.items(), key=lambda item: -int(sizes.get(item[0], 0))))
 
     def finish() -> None:
@@ -425,16 +425,16 @@ def _finish_in_parallel(engine: Engine, made: set[str], relogged: Collection[str
                 with conn.begin():
                     for setting in TARGET_SETTINGS:
                         conn.exec_driver_sql(f"SET LOCAL {setting}")
-                    quoted = conn.dialect.identifier_preparer.quote(name)
+                    quote = conn.dialect.identifier_preparer.quote
                     for stand_in in stood_in.get(name, ()):  # (before the rewrite: it would rebuild them)
-                        conn.exec_driver_sql(f"DROP INDEX {conn.dialect.identifier_preparer.quote(stand_in)}")
+                        conn.exec_driver_sql(f"DROP INDEX {quote(stand_in)}")
                     if name in LOAD_FILLFACTOR:
-                        conn.exec_driver_sql(f"ALTER TABLE {quoted} RESET (fillfactor)")
+                        conn.exec_driver_sql(f"ALTER TABLE {quote(name)} RESET (fillfactor)")
                     if name in relogged:
-                        conn.exec_driver_sql(f"ALTER TABLE {quoted} SET LOGGED")
+                        conn.exec_driver_sql(f"ALTER TABLE {quote(name)} SET LOGGED")
                     for index in indexes:
                         index.create(conn)
-                    conn.exec_driver_sql(f"ANALYZE {conn.dialect.identifier_preparer.quote(name)}")
+                    conn.exec_driver_sql(f"ANALYZE {quote(name)}")
 
     with ThreadPoolExecutor(FINISHERS) as pool:
         for done in [pool.submit(finish) for _ in range(FINISHERS)]:
