@@ -387,13 +387,17 @@ def test_copy_benchmark_compares_both_formats_and_checks_the_rows(tmp_path: Path
 
 def test_server_memory_pairs_script_parses_and_restores_the_default() -> None:
     """``server_memory_pairs.sh`` restarts the machine's PostgreSQL, so CI never runs it (section 40);
-    what CI can hold it to: it parses, and it resets the server's setting whatever happens."""
+    what CI can hold it to: it parses, it resets the server's setting whatever happens, that setting
+    is shared_buffers unless SETTING names another, and a SETTING that is not a name is refused."""
     script = ROOT / "benchmarks" / "server_memory_pairs.sh"
     done = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     source = script.read_text(encoding="utf-8")
     assert "trap 'kill $(jobs -p) 2>/dev/null || true; restart_with default' EXIT" in source
-    assert "ALTER SYSTEM RESET shared_buffers" in source
+    assert 'ALTER SYSTEM RESET $setting' in source and "setting=${SETTING:-shared_buffers}" in source
+    refused = subprocess.run(["bash", str(script), "/nonexistent-out"], env=os.environ | {"SETTING": "x; DROP"},
+                             capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 2 and "SETTING must be a server setting's name" in refused.stderr
 
 
 def test_code_pairs_script_alternates_two_checkouts_and_reports_each_run(tmp_path: Path) -> None:
