@@ -194,6 +194,16 @@ def _execute(raw: Any, statement: str, parameters: Sequence[Any]) -> None:
         cursor.execute(statement, parameters)
 
 
+def int_array(values: Iterable[int]) -> str:
+    """PostgreSQL's literal of a ``bigint[]`` (``{1,2,3}``) for a parameter the statement casts.
+
+    Why (issue 9): psycopg dumps a list parameter element by element in Python (``ListDumper``):
+    the closings' two arrays were ~2.7% of a national rebuild's samples on PostgreSQL (py-spy,
+    the yearly flow), ~10 ms of the client's CPU per 20,000 integers against ~1.7 ms for the
+    joined text (``benchmarks/RESULTS.md`` section 45). Integers only: their text needs no quoting."""
+    return "{" + ",".join(map(str, map(int, values))) + "}"
+
+
 def _send(conn: Connection, write: Callable[[], object]) -> None:
     """Make ``write`` (the driver's connection only), or queue it where ``conn`` has a write queue."""
     queue = conn.info.get(QUEUE_KEY) if conn.info else None
@@ -225,8 +235,9 @@ def close_rows(conn: Connection, table: Table, closings: Sequence[tuple[int, int
     pairs, sent to the driver's ``executemany`` as they are (SQLAlchemy's executemany of an
     ``update()`` cost ~10 µs a row in binding and type processing, for two integers). On PostgreSQL
     they go as two arrays in one statement: psycopg's executemany sends one statement per row
-    through its pipeline, whose per-statement work in Python was ~10% of a province rebuild.
-    Queued, where ``conn`` has a write queue (``writebehind``)."""
+    through its pipeline, whose per-statement work in Python was ~10% of a province rebuild. The
+    arrays go as array literals (``int_array``), not lists. Queued, where ``conn`` has a write queue
+    (``writebehind``)."""
     if not closings:
         return
     raw: Any = begun(conn)
@@ -234,6 +245,6 @@ def close_rows(conn: Connection, table: Table, closings: Sequence[tuple[int, int
         last = {row_id: rec_to for rec_to, row_id in closings}  # (a row closed twice: the later closing, as
         # one UPDATE after another would leave it)
         _send(conn, functools.partial(_execute, raw, _text(conn, "close many", table, ()),
-                                      (list(last.values()), list(last))))
+                                      (int_array(last.values()), int_array(last))))
     else:
         _send(conn, functools.partial(_execute_many, raw, _text(conn, "close", table, ()), list(closings)))

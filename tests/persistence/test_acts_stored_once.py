@@ -146,6 +146,21 @@ def test_the_acts_of_many_facts_are_read_together_past_one_statement_s_parameter
     assert load_acts(ledger.store.recorder, []) == []
 
 
+def test_acts_are_read_by_hex_keys_and_by_keys_a_damaged_event_might_hold(ledger: Ledger) -> None:
+    """``load_acts`` sends hex digests (every act key) as one array literal on PostgreSQL, and any
+    other key as a list: a reference a damaged event holds (a comma, a quote, a brace, a backslash)
+    finds nothing and breaks nothing, and the acts asked beside it are found either way."""
+    acts = [LegalAct(f"{n}/QĐ-UBND", "UBND tỉnh Tuyên Quang", date(2022, 1, 1) + timedelta(days=n)) for n in range(3)]
+    ledger.service.run([Item(EstablishUnit(act=a, effective_on=date(2022, 6, 1), code=f"H{n}", name=f"Tỉnh {n}",
+                                           kind=UnitKind.PROVINCE, parent_id=None)) for n, a in enumerate(acts)])
+    keys = [ledger.store.acts.key_for(a) for a in acts]
+    ledger.store.acts.take_pending()
+    expected = sorted((k, a.number, a.issuer, a.signed_on.isoformat()) for k, a in zip(keys, acts, strict=True))
+    assert sorted(load_acts(ledger.store.recorder, [*keys, "0" * 64])) == expected
+    for damaged in ('a,b', 'ab,cd', '"}', "{x}", "a\\b", "NULL", ""):
+        assert sorted(load_acts(ledger.store.recorder, [*keys, damaged])) == expected, damaged
+
+
 def test_a_full_act_cache_starts_again_before_a_batch_s_acts_are_read_not_in_the_middle(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The cache is bounded (``MAX_CACHED``). When a batch's acts do not fit beside what it holds, it

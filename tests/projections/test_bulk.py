@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from staffing.bootstrap import Ledger
 from staffing.projections import tables as t
-from staffing.projections.bulk import _copy_types, close_rows, insert_tuples, update_rows
+from staffing.projections.bulk import _copy_types, close_rows, insert_tuples, int_array, update_rows
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, facts, unit_roots
 from staffing.projections.writebehind import queued_writes
 
@@ -31,6 +31,16 @@ def test_close_rows_closes_exactly_the_rows_named_each_at_its_own_position(ledge
                                                          .where(unit_roots.c.row_id >= 1_000_000))}
         transaction.rollback()
     assert found == {1_000_000 + i: (10 + i if i % 2 == 0 else OPEN_POSITION) for i in range(600)}
+
+
+def test_int_array_is_postgresql_s_literal_of_the_integers_in_order() -> None:
+    """``int_array``: the closings' arrays as one literal, each value in its place, positions past
+    2^31 whole; anything that is not an integer is refused rather than sent into the statement."""
+    assert int_array([3, 1, 2]) == "{3,1,2}"
+    assert int_array(iter([2**40, 0, -1])) == "{1099511627776,0,-1}"
+    assert int_array([]) == "{}"
+    with pytest.raises(ValueError):
+        int_array(["1,2"])  # type: ignore[list-item]
 
 
 def test_every_read_model_table_is_copied_in_binary_with_its_columns_types() -> None:
