@@ -7,11 +7,12 @@
 # Each run: a CHECKPOINT, then `python -m benchmarks.rebuild_once` (one line: entries, seconds,
 # rate, the process's user CPU, its peak memory), the log position every 2 s, and the server's CPU
 # seconds over the run (the postmaster's reaped children plus every live server process, from
-# /proc), and the checkpoints the server started during it (counted from pg_stat_bgwriter). Needs root or the postgres user (ALTER SYSTEM and pg_ctlcluster restart the server) and a
-# ledger imported into PostgreSQL (e.g. `python -m staffing import FILE --no-follow`), configured by
+# /proc), and the checkpoints the server started during it (counted from pg_stat_bgwriter). Needs
+# root or the postgres user (ALTER SYSTEM and pg_ctlcluster restart the server) and a ledger
+# imported into PostgreSQL (e.g. `python -m staffing import FILE --no-follow`), configured by
 # STAFFING_DATABASE_URL (a plain URL ending in the database's name) and STAFFING_DATA_DIR. The
-# setting is reset to its default at the end, whatever happens. Not for CI: it
-# restarts the machine's PostgreSQL.
+# setting is reset to its default at the end, whatever happens. Not for CI: it restarts the
+# machine's PostgreSQL.
 #
 # Usage: STAFFING_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/national \
 #        STAFFING_DATA_DIR=... [SETTING=shared_buffers] bash benchmarks/server_memory_pairs.sh OUT_DIR [SIZE] [PAIRS]
