@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-import re
 import sqlite3
 import struct
 import time
@@ -47,6 +46,7 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from staffing.acts import ACTS_TABLE, altered
+from staffing.arrays import key_array
 
 __all__ = ["GENESIS", "Break", "ChainedPostgresRecorder", "ChainedSQLiteRecorder", "Report", "head", "link",
            "verify"]
@@ -67,7 +67,6 @@ def link(previous: bytes, position: int, originator: str, version: int, topic: s
 
 
 _NUMBERS = struct.Struct(">QQ")
-_HEX_OR_COMMA = re.compile(r"[0-9a-f,]+")
 
 
 def _hex(originator: Any) -> str:
@@ -431,12 +430,12 @@ def load_acts(recorder: Any, keys: list[str]) -> list[tuple[str, str, str, str]]
             found.extend(sqlite_rows(recorder, f"SELECT key, number, issuer, signed_on FROM {ACTS_TABLE} "
                                                 f"WHERE key IN ({', '.join('?' * len(chunk))})", chunk))
     elif isinstance(recorder, PostgresApplicationRecorder) and keys:
-        joined = ",".join(keys)  # (the keys as one array literal, not a list psycopg dumps key by key in
-        # Python: ~2% of a national rebuild's samples, on the read-ahead thread, which takes the
-        # interpreter from the decoding; section 45). Only where every key is hex, as act keys are,
-        # none empty and none holding a comma: anything else (a damaged event's reference) goes as a list.
-        plain = _HEX_OR_COMMA.fullmatch(joined) and joined.count(",") == len(keys) - 1 and all(keys)
-        parameter: Any = "{" + joined + "}" if plain else keys
+        # (the keys as one array literal, not a list psycopg dumps key by key in Python: ~2% of a
+        # national rebuild's samples, on the read-ahead thread, which takes the interpreter from the
+        # decoding; section 45). Act keys are hex digests; anything else (a damaged event's reference)
+        # goes as a list (``key_array``).
+        literal = key_array(keys)
+        parameter: Any = keys if literal is None else literal
         with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
             cursor.execute(SQL("SELECT key, number, issuer, signed_on FROM {schema}.{acts} WHERE key = ANY(%s::text[])")
                            .format(schema=Identifier(recorder.datastore.schema), acts=Identifier(ACTS_TABLE)),

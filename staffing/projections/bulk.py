@@ -31,14 +31,17 @@ from datetime import date
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Date, Integer, String, Table
+from sqlalchemy import BigInteger, ColumnElement, Connection, Date, Integer, String, Table, any_, bindparam, cast
+from sqlalchemy.dialects.postgresql import ARRAY
 
+from staffing.arrays import int_array, key_array
 from staffing.planner import FRACTION, analyze_stale
 
 # exact type: datetimes (none in the read models) keep the driver's own handling
 sqlite3.register_adapter(date, date.isoformat)
 
-__all__ = ["begun", "chunks", "close_rows", "driver_cursor", "insert_rows", "insert_tuples", "mark", "settle", "update_rows"]
+__all__ = ["begun", "chunks", "close_rows", "driver_cursor", "insert_rows", "insert_tuples", "key_in", "mark", "settle",
+           "update_rows"]
 
 #: keys per ``IN (...)`` list: well under SQLite's 999 bound parameters of older builds
 CHUNK = 500
@@ -52,6 +55,22 @@ def chunks(keys: Iterable[str]) -> Iterator[list[str]]:
     ordered = sorted(keys)
     for i in range(0, len(ordered), CHUNK):
         yield ordered[i:i + CHUNK]
+
+
+def key_in(conn: Connection, column: ColumnElement[Any], keys: Sequence[str]) -> ColumnElement[bool]:
+    """``column IN keys``; on PostgreSQL ``column = ANY(keys)`` with the keys as one array parameter.
+
+    Why (issue 9): a national rebuild reads ~1.4 million series back 500 keys at a time. Through
+    ``IN`` each read cost ~3 ms of the client's CPU (SQLAlchemy expanding 500 bound parameters,
+    psycopg dumping each) against ~0.4 ms as one array literal (``staffing.arrays.key_array``), and
+    its statement text is the same whatever the number of keys, so psycopg prepares it once
+    (``benchmarks/RESULTS.md`` section 46). Keys that are not plain go as a list, still one parameter."""
+    if conn.dialect.name != "postgresql":
+        return column.in_(keys)
+    literal = key_array(keys)
+    if literal is not None:
+        return column == any_(cast(bindparam(None, literal, type_=String), ARRAY(String)))
+    return column == any_(bindparam(None, list(keys), type_=ARRAY(String)))
 
 
 #: statement texts by (dialect, kind, table, columns, keys): built once, not per call
@@ -192,16 +211,6 @@ def _execute_many(raw: Any, statement: str, rows: list[Sequence[Any]]) -> None:
 def _execute(raw: Any, statement: str, parameters: Sequence[Any]) -> None:
     with closing(raw.cursor()) as cursor:
         cursor.execute(statement, parameters)
-
-
-def int_array(values: Iterable[int]) -> str:
-    """PostgreSQL's literal of a ``bigint[]`` (``{1,2,3}``) for a parameter the statement casts.
-
-    Why (issue 9): psycopg dumps a list parameter element by element in Python (``ListDumper``):
-    the closings' two arrays were ~2.7% of a national rebuild's samples on PostgreSQL (py-spy,
-    the yearly flow), ~10 ms of the client's CPU per 20,000 integers against ~1.7 ms for the
-    joined text (``benchmarks/RESULTS.md`` section 45). Integers only: their text needs no quoting."""
-    return "{" + ",".join(map(str, map(int, values))) + "}"
 
 
 def _send(conn: Connection, write: Callable[[], object]) -> None:

@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from staffing.domain.values import PersonnelCategory, QuotaKind
-from staffing.projections.bulk import chunks, close_rows, insert_tuples
+from staffing.projections.bulk import chunks, close_rows, insert_tuples, key_in
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, unit_figures
 
 __all__ = ["FIGURE_COLUMNS", "HEADCOUNT", "HEADS_OF", "QUOTA", "QUOTAS_OF", "FigureBatch", "gap"]
@@ -232,10 +232,11 @@ class FigureBatch:
         f = unit_figures
         columns = [f.c[name] for name in FIGURE_COLUMNS]
         until = until or {}
+        conn = self.reader or self.conn
         for chunk in chunks(since):
             query = select(f.c.row_id, f.c.unit_id, f.c.valid_from, f.c.valid_to, f.c.rec_from, *columns).where(
-                f.c.unit_id.in_(chunk), f.c.rec_to == OPEN_POSITION, f.c.valid_to > min(since[u] for u in chunk))
-            for r in (self.reader or self.conn).execute(query):
+                key_in(conn, f.c.unit_id, chunk), f.c.rec_to == OPEN_POSITION, f.c.valid_to > min(since[u] for u in chunk))
+            for r in conn.execute(query):
                 if since[r.unit_id] < r.valid_to <= until.get(r.unit_id, END_OF_TIME):
                     yield _Row(r.row_id, r.unit_id, r.valid_from, r.valid_to, tuple(r[5:]), r.rec_from, stored=True)
 

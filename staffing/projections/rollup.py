@@ -39,7 +39,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from staffing.projections.bulk import chunks, close_rows, insert_rows, insert_tuples
+from staffing.projections.bulk import chunks, close_rows, insert_rows, insert_tuples, key_in
 from staffing.projections.figures import WIDTH, gap
 from staffing.projections.tables import (
     END_OF_TIME,
@@ -275,7 +275,7 @@ class Rollup:
                 for chunk in chunks(frontier):
                     for child, parent in self.conn.execute(
                             select(v.c.unit_id, v.c.parent_id).distinct()
-                            .where(v.c.parent_id.in_(chunk), v.c.rec_to > after)):
+                            .where(key_in(self.conn, v.c.parent_id, chunk), v.c.rec_to > after)):
                         children[parent].add(child)
             frontier = {c for p in frontier for c in children[p]} - set(children)
         out: dict[str, set[str]] = {}
@@ -297,7 +297,8 @@ class Rollup:
         r = unit_roots
         for chunk in chunks(units):
             for row in self.conn.execute(select(r.c.row_id, r.c.unit_id, r.c.root_id, r.c.valid_from, r.c.valid_to,
-                                                r.c.rec_from).where(r.c.unit_id.in_(chunk), r.c.rec_to == OPEN_POSITION)):
+                                                r.c.rec_from).where(key_in(self.conn, r.c.unit_id, chunk),
+                                                                   r.c.rec_to == OPEN_POSITION)):
                 self.roots[row.unit_id].append(RootRow(*row, stored=True))
 
     # ------------------------------------------------------------------ writing

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Select, Table, bindparam, func, select
 
-from staffing.projections.bulk import chunks, close_rows, insert_rows, insert_tuples, update_rows
+from staffing.projections.bulk import chunks, close_rows, insert_rows, insert_tuples, key_in, update_rows
 from staffing.projections.figures import FigureBatch, person_contribution, quota_contribution
 from staffing.projections.rollup import Rollup
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, series_facts
@@ -66,12 +66,13 @@ class SeriesSpec:
         return dict(zip(self.key_columns, key.split("|"), strict=True))
 
 
-def believed_rows(spec: SeriesSpec, firsts: list[str]) -> Select[Any]:
-    """The rows believed now of every series whose key starts with one of ``firsts`` (key columns first)."""
+def believed_rows(conn: Connection, spec: SeriesSpec, firsts: list[str]) -> Select[Any]:
+    """The rows believed now of every series whose key starts with one of ``firsts`` (key columns first),
+    to be read on ``conn`` (``key_in``: the keys as one array parameter on PostgreSQL)."""
     t = spec.table
     return _rows_by_key(spec, select(*[t.c[c] for c in spec.key_columns], t.c.row_id, t.c.valid_from,
                                      t.c.valid_to, t.c.rec_from, *[t.c[c] for c in spec.value_columns])
-                        .where(t.c[spec.key_columns[0]].in_(firsts), t.c.rec_to == OPEN_POSITION))
+                        .where(key_in(conn, t.c[spec.key_columns[0]], firsts), t.c.rec_to == OPEN_POSITION))
 
 
 def _rows_by_key(spec: SeriesSpec, query: Select[Any]) -> Select[Any]:
@@ -351,7 +352,7 @@ class SeriesBatch:
         conn = self.reader or self.conn
         firsts = sorted({key.split("|")[0] for key in keys})
         width = len(spec.key_columns)
-        found = conn.execute(believed_rows(spec, firsts))
+        found = conn.execute(believed_rows(conn, spec, firsts))
         for v in found:
             state = states.get("|".join(str(x) for x in v[:width]))
             if state is not None:  # (a multi-column key: other series of the same unit are not wanted)
@@ -377,7 +378,7 @@ class SeriesBatch:
         """The stored facts of ``keys`` (those at log positions before ``before``), in log order."""
         sf = series_facts
         query = select(sf.c.key, sf.c.position, sf.c.effective_on, sf.c.delta, sf.c.retracted_pos).where(
-            sf.c.series == series, sf.c.key.in_(keys))
+            sf.c.series == series, key_in(conn, sf.c.key, keys))
         if before is not None:
             query = query.where(sf.c.position < before)
         facts: dict[str, list[_Fact]] = {key: [] for key in keys}

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from staffing.arrays import int_array, key_array
 from staffing.bootstrap import Ledger
 from staffing.projections import tables as t
-from staffing.projections.bulk import _copy_types, close_rows, insert_tuples, int_array, update_rows
+from staffing.projections.bulk import _copy_types, close_rows, insert_tuples, key_in, update_rows
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, facts, unit_roots
 from staffing.projections.writebehind import queued_writes
 
@@ -41,6 +42,43 @@ def test_int_array_is_postgresql_s_literal_of_the_integers_in_order() -> None:
     assert int_array([]) == "{}"
     with pytest.raises(ValueError):
         int_array(["1,2"])  # type: ignore[list-item]
+
+
+def test_key_array_writes_plain_keys_as_one_literal_and_leaves_any_other_to_a_list() -> None:
+    """``key_array``: UUIDs and hex digests (either case) as one ``text[]`` literal, each key in its
+    place; None (the caller sends a list) as soon as one key holds what a literal would misread:
+    a comma, a quote, a brace, a backslash, white space, ``NULL``, a letter past ``f``, nothing."""
+    keys = ["cd613e30-d8f1-4adf-91b7-584a2265b1f5", "ABCDEF0123", "0" * 64]
+    assert key_array(keys) == "{cd613e30-d8f1-4adf-91b7-584a2265b1f5,ABCDEF0123," + "0" * 64 + "}"
+    for odd in ("a,b", '"', "{a}", "a\\b", "a b", "NULL", "null", "xã", ""):
+        assert key_array([keys[0], odd]) is None, odd
+        assert key_array([odd]) is None, odd
+    assert key_array([]) is None
+
+
+ODD_KEYS = ("a,b", 'x"y', "{z}", "a\\b", "NULL", "p q", "Xã Đông")
+
+
+def test_key_in_finds_the_rows_of_the_keys_asked_plain_or_not_in_one_parameter_on_postgresql(ledger: Ledger) -> None:
+    """``key_in`` reads the rows of exactly the keys asked, UUIDs or keys a literal would misread,
+    mixed or not; on PostgreSQL plain keys go as one array literal (one parameter for 500 keys, a
+    statement text that does not change with their number), any other as one list parameter."""
+    plain = [f"{i:08x}-d8f1-4adf-91b7-584a2265b1f5" for i in range(600)]
+    rows = [(1_000_000 + i, key, "root", date(2020, 1, 1), END_OF_TIME, 5, OPEN_POSITION)
+            for i, key in enumerate([*plain, *ODD_KEYS])]
+    row_of = {row[1]: row[0] for row in rows}
+    postgres = ledger.engines.write.dialect.name == "postgresql"
+    with ledger.engines.write.connect() as conn, conn.begin() as transaction:
+        insert_tuples(conn, unit_roots, COLUMNS, rows)
+        for wanted in (plain[::2], plain[1:3], [plain[5], *ODD_KEYS], list(ODD_KEYS[:2]), ["nothing-here"]):
+            query = select(unit_roots.c.row_id).where(key_in(conn, unit_roots.c.unit_id, wanted))
+            found = set(conn.execute(query).scalars())
+            assert found == {row_of[k] for k in wanted if k in row_of}, wanted
+            compiled = query.compile(conn)
+            if postgres:
+                assert "ANY" in str(compiled) and " IN " not in str(compiled)
+                assert list(compiled.params.values()) == [key_array(wanted) or wanted]
+        transaction.rollback()
 
 
 def test_every_read_model_table_is_copied_in_binary_with_its_columns_types() -> None:

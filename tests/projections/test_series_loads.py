@@ -46,7 +46,7 @@ def test_every_series_reads_its_believed_rows_back_through_its_key_index(ledger:
         for spec in SERIES:
             key_index = spec.key_index or next(
                 ix.name for ix in spec.table.indexes if [c.name for c in ix.columns][0] == spec.key_columns[0])
-            many = _plan(conn, believed_rows(spec, ["a", "b"]))
+            many = _plan(conn, believed_rows(conn, spec, ["a", "b"]))
             one = _plan(conn, batch._statements(spec.name)[1], {f"b_{c}": "a" for c in spec.key_columns})
             for plan in (many, one):
                 assert key_index in plan, f"{spec.name}: {plan}"
