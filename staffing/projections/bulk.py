@@ -31,8 +31,9 @@ from datetime import date
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, Date, Integer, String, Table, any_, bindparam, cast
+from sqlalchemy import BigInteger, ColumnElement, Connection, Date, Integer, String, Table, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import UserDefinedType
 
 from staffing.arrays import int_array, key_array
 from staffing.planner import FRACTION, analyze_stale
@@ -57,6 +58,23 @@ def chunks(keys: Iterable[str]) -> Iterator[list[str]]:
         yield ordered[i:i + CHUNK]
 
 
+class _KeyArrayLiteral(UserDefinedType[str]):
+    """A ``VARCHAR[]`` parameter sent as its literal's text (``key_array``) and typed by the parameter
+    itself (``%(p)s::VARCHAR[]``): the server reads it as an array when it binds it, so the planner
+    sees a constant array of known length, as it does an ``IN`` list. A ``CAST`` of a text parameter
+    to an array is not folded (``array_in`` is only stable): the planner then plans for an array of
+    unknown length, with its default estimates (``benchmarks/RESULTS.md`` section 46)."""
+
+    cache_ok = True
+    render_bind_cast = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "VARCHAR[]"
+
+    def bind_processor(self, dialect: Any) -> None:
+        return None  # (the literal's text as it is: ``ARRAY``'s own processor would split it)
+
+
 def key_in(conn: Connection, column: ColumnElement[Any], keys: Sequence[str]) -> ColumnElement[bool]:
     """``column IN keys``; on PostgreSQL ``column = ANY(keys)`` with the keys as one array parameter.
 
@@ -69,7 +87,7 @@ def key_in(conn: Connection, column: ColumnElement[Any], keys: Sequence[str]) ->
         return column.in_(keys)
     literal = key_array(keys)
     if literal is not None:
-        return column == any_(cast(bindparam(None, literal, type_=String), ARRAY(String)))
+        return column == any_(bindparam(None, literal, type_=_KeyArrayLiteral()))
     return column == any_(bindparam(None, list(keys), type_=ARRAY(String)))
 
 
