@@ -313,8 +313,18 @@ def _reading_back(conn: Connection, series: SeriesBatch, write_behind: bool) -> 
         yield
         return
     with conn.engine.connect() as reader:
-        series.read_back_on(reader.execution_options(isolation_level="AUTOCOMMIT"))
-        yield
+        reader = reader.execution_options(isolation_level="AUTOCOMMIT")
+        for setting in READ_SETTINGS:
+            reader.exec_driver_sql(f"SET {setting}")
+        series.read_back_on(reader)
+        try:
+            yield
+        finally:
+            try:
+                for setting in READ_SETTINGS:
+                    reader.exec_driver_sql(f"RESET {setting.split()[0]}")
+            except Exception:  # (the load's own outcome stands: the connection is only thrown away)
+                reader.invalidate()
 
 
 def _end_batch(conn: Connection, position: int | None, recorded_us: int, series: SeriesBatch, made: set[str],
@@ -375,12 +385,21 @@ def _make_indexes(conn: Connection, names: Iterable[str], made: set[str]) -> Non
 #: connections that make a PostgreSQL target's last indexes and statistics at once (one per core here)
 FINISHERS = 2
 
+#: a PostgreSQL rebuild's settings on every connection it reads back on (its load's and the reader,
+#: ``_reading_back``): each statement planned for the values it is sent. Why (issue 9): psycopg
+#: prepares a statement run five times, and the server then keeps one generic plan for it while
+#: that looks no dearer; a read-back's keys go as one array (``bulk.key_in``), whose generic plan
+#: guesses ten keys, and a plan cached while a table was still empty scanned it whole: the national
+#: quota read-backs went by sequential scans of 125-215 ms each (``auto_explain``,
+#: ``benchmarks/RESULTS.md`` section 46). Planning each read-back costs well under a millisecond.
+READ_SETTINGS = ("plan_cache_mode TO force_custom_plan",)
+
 #: a PostgreSQL rebuild's settings, on its load's connection and in each finisher's transaction: its
 #: commits not waited for (``_unjournalled``: the swap's synchronous commit flushes them), and each
 #: index sorted in memory up to 256 MB (the server's default, 64 MB, sorts a national table's ~10 M
 #: keys on disk; the load and two finishers hold at most 768 MB of the server's memory at once, none
 #: of the rebuild's process)
-TARGET_SETTINGS = ("synchronous_commit TO off", "maintenance_work_mem TO '256MB'")
+TARGET_SETTINGS = ("synchronous_commit TO off", "maintenance_work_mem TO '256MB'", *READ_SETTINGS)
 
 
 def _finish_in_parallel(engine: Engine, made: set[str], relogged: Collection[str] = ()) -> None:

@@ -7,6 +7,7 @@ small incremental batches).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import inspect
 import time
@@ -315,6 +316,37 @@ def test_a_rebuild_refuses_a_thread_it_does_not_know_before_writing(ledger: Ledg
         rebuild(ledger.store, target, overlaps={"read-behind"})
     with target.read.connect() as conn:
         assert conn.execute(select(t.tracking.c.position)).scalar_one() == 0
+
+
+def test_a_postgres_rebuild_plans_each_read_back_for_its_keys_and_gives_its_connections_back_as_they_were(
+        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild's read-backs send their keys as one array (``bulk.key_in``), and a generic plan
+    cached for such a statement guesses ten keys and the tables as they were when it was cached: on
+    the national history, sequential scans of a table planned while it was empty. So every
+    connection a PostgreSQL rebuild reads back on plans each statement for its values
+    (``READ_SETTINGS``), and the connections go back to the pool at the server's default. (SQLite
+    plans each statement as it is prepared, and its load reads back on its own connection.)"""
+    generate_history(ledger, clock, seed=5, steps=60)
+    target = fresh_target()
+    modes: list[str | None] = []
+    load_many = SeriesBatch._load_many
+
+    def watched(self: SeriesBatch, series: str, keys: list[str]) -> int:
+        # (on PostgreSQL the load's own connection belongs to the write queue meanwhile: read on the reader)
+        modes.append(None if self.reader is None else self.reader.exec_driver_sql("SHOW plan_cache_mode").scalar_one())
+        return load_many(self, series, keys)
+
+    monkeypatch.setattr(SeriesBatch, "_load_many", watched)
+    rebuild(ledger.store, target, batch_size=25, max_states=3, spill_bytes=0)
+    assert contents(target) == contents(ledger.engines)
+    # (SQLite has no plan cache to set: it reads back on the load's own connection)
+    assert len(modes) > 10 and set(modes) == ({None} if target.is_sqlite else {"force_custom_plan"})
+    if target.is_sqlite:
+        return
+    pooled = target.write.pool.checkedin()  # type: ignore[attr-defined]
+    with contextlib.ExitStack() as stack:
+        connections = [stack.enter_context(target.write.connect()) for _ in range(pooled)]
+        assert {c.exec_driver_sql("SHOW plan_cache_mode").scalar_one() for c in connections} == {"auto"}
 
 
 def test_a_rebuild_runs_its_threads_on_postgres_only(ledger: Ledger, clock: FakeClock, fresh_target: Any,
