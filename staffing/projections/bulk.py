@@ -81,8 +81,10 @@ def key_in(conn: Connection, column: ColumnElement[Any], keys: Sequence[str]) ->
     Why (issue 9): a national rebuild reads ~1.4 million series back 500 keys at a time. Through
     ``IN`` each read cost ~3 ms of the client's CPU (SQLAlchemy expanding 500 bound parameters,
     psycopg dumping each) against ~0.4 ms as one array literal (``staffing.arrays.key_array``), and
-    its statement text is the same whatever the number of keys, so psycopg prepares it once
-    (``benchmarks/RESULTS.md`` section 46). Keys that are not plain go as a list, still one parameter."""
+    its statement text is the same whatever the number of keys (``benchmarks/RESULTS.md`` section 46).
+    So psycopg prepares it, and the server may then keep a generic plan made while a table was
+    small: a rebuild, whose tables start empty, plans each read-back for its values
+    (``rebuild.READ_SETTINGS``). Keys that are not plain go as a list, still one parameter."""
     if conn.dialect.name != "postgresql":
         return column.in_(keys)
     literal = key_array(keys)

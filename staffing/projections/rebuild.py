@@ -391,7 +391,8 @@ FINISHERS = 2
 #: that looks no dearer; a read-back's keys go as one array (``bulk.key_in``), whose generic plan
 #: guesses ten keys, and a plan cached while a table was still empty scanned it whole: the national
 #: quota read-backs went by sequential scans of 125-215 ms each (``auto_explain``,
-#: ``benchmarks/RESULTS.md`` section 46). Planning each read-back costs well under a millisecond.
+#: ``benchmarks/RESULTS.md`` section 46). Not measured alone: the whole national rebuild with it and
+#: the array parameter ran even with the code before (0.996x, one pair).
 READ_SETTINGS = ("plan_cache_mode TO force_custom_plan",)
 
 #: a PostgreSQL rebuild's settings, on its load's connection and in each finisher's transaction: its
