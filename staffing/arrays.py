@@ -5,7 +5,8 @@ psycopg dumps a list parameter element by element in Python (``ListDumper``), an
 value dumped on its own). On the national rebuild's hot paths, the closings' position arrays, the
 acts' keys and the series read back 500 keys at a time, that was several percent of the process's
 time (``benchmarks/RESULTS.md`` sections 45 and 46). Written as one literal (``{a,b,c}``), the
-values go as one text parameter the statement casts to an array.
+values go as one parameter the server reads as an array (typed by the parameter itself where the
+planner must see its values: ``bulk.key_in``).
 
 Only values whose text needs no quoting inside a literal are written this way: integers, and keys
 of hex digits and dashes (the ledger's UUIDs and act digests). A literal's unquoted element may not
