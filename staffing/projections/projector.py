@@ -51,7 +51,7 @@ from staffing.projections.bulk import (
     update_rows,
 )
 from staffing.projections.db import ViewEngines
-from staffing.projections.decoding import LeanDecoder
+from staffing.projections.decoding import LeanDecoder, id_text
 from staffing.projections.freshness import Freshness
 from staffing.projections.readahead import ReadAhead
 from staffing.projections.series import SeriesBatch, SeriesSpec
@@ -283,6 +283,8 @@ class Projector:
         self._carried: tuple[str, SeriesBatch] | None = None
         #: most stored events (requests, membership bookkeeping, codes) feed no read model: ~65% of a log
         self._by_topic: dict[str, Callable[[_Batch, Any, int], None] | None] = {}
+        #: the plain series an entry of each topic feeds (``_plain_series_of``)
+        self._series_by_topic: dict[str, str | None] = {}
         #: whether the log held more entries after the last batch ``_run_batch`` applied
         self._more = False
         #: the entries ``apply_next`` read and decoded but did not apply (a cut run and the entry
@@ -494,7 +496,10 @@ class Projector:
             wanted = limit + 1 - len(window)
             if wanted > 0:
                 if self._reader is not None:  # (the acts of what it hands out are cached)
-                    window += self._decode(self._reader.entries(after, wanted), prefetch=False)
+                    read = self._reader.entries(after, wanted)
+                    if series is not None:  # (the series these entries' aggregates feed, read back meanwhile)
+                        series.prefetch(self._entry_hints([*(d.notification for d in window), *read]))
+                    window += self._decode(read, prefetch=False)
                 else:
                     window += self._decode(select_entries(self.store.recorder, after, wanted))
             entries, following = window[:limit], (window[limit] if len(window) > limit else None)
@@ -552,6 +557,29 @@ class Projector:
                     hints.append(("quota", f"{unit}|{e.category}|{e.kind}") if isinstance(e, StaffingQuota.FigureSet)
                                  else ("excess", unit))
         return hints
+
+    def _entry_hints(self, entries: Sequence[Any]) -> list[tuple[str, str]]:
+        """The plain series (a person's, a position's, a unit's) ``_series_hints`` would name for these
+        stored entries, from their topic and aggregate id alone, before they are decoded (for
+        ``SeriesBatch.prefetch``; the quota series need the decoded event and its ledger's unit)."""
+        hints = []
+        for entry in entries:
+            series = self._plain_series_of(entry.topic)
+            if series is not None:
+                hints.append((series, id_text(entry.originator_id)))
+        return hints
+
+    def _plain_series_of(self, topic: str) -> str | None:
+        """The plain series an event stored under ``topic`` feeds, where ``_series_hints`` names one for it."""
+        try:
+            return self._series_by_topic[topic]
+        except KeyError:
+            cls = resolve_topic(topic)
+            owner = cls.__qualname__.split(".")[0]
+            plain = (_PLAIN_SERIES.get(owner) if self._handler_for(topic) is not None
+                     and not issubclass(cls, LedgerAggregate.Created) else None)
+            self._series_by_topic[topic] = plain
+            return plain
 
     def _handler_for(self, topic: str) -> Callable[[_Batch, Any, int], None] | None:
         """The handler for events stored under ``topic`` (resolved once per topic, renames included)."""

@@ -320,6 +320,7 @@ def _reading_back(conn: Connection, series: SeriesBatch, write_behind: bool) -> 
         try:
             yield
         finally:
+            series.close()  # (a read it started on ``reader`` is over before the connection goes back)
             try:
                 for setting in READ_SETTINGS:
                     reader.exec_driver_sql(f"RESET {setting.split()[0]}")

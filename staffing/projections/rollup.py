@@ -35,6 +35,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -65,6 +66,7 @@ MAX_DEPTH = 64  # as ``Queries``: deeper than any administrative tree; a cycle i
 _PARENT, _STATUS = 5, 6  # in a unit row's values (the unit series' value columns)
 _UNIT_ONLY = ((UNITS, 1),)  # a root row's own contribution: one unit in force (sparse, as ``extended``)
 _DELTA_COLUMNS = ("root_id", "day", "position", *ROLLUP_COLUMNS)
+_BY_POSITION = itemgetter(2, 0, 1)  # a delta's (position, root, day)
 
 
 def is_summary(root_id: str | None, depth: int | None, rolled: bool) -> bool:
@@ -310,11 +312,11 @@ class Rollup:
              "valid_to": r.valid_to, "rec_from": r.rec_from, "rec_to": r.rec_to} for r in created])
         for r in created:
             r.stored = True
-        found = sorted((position, root, day, tuple(vector)) for (root, day, position), vector in deltas.items()
-                       if any(vector))
-        insert_tuples(self.conn, root_deltas, _DELTA_COLUMNS,
-                      [(root, day, position, *vector) for position, root, day, vector in found])
-        self.marks.add(self.conn, [(root, day, position, vector) for position, root, day, vector in found])
+        # (in position order, then root and day: each key once, so the vectors are never compared)
+        found = sorted(((root, day, position, tuple(vector)) for (root, day, position), vector in deltas.items()
+                        if any(vector)), key=_BY_POSITION)
+        insert_tuples(self.conn, root_deltas, _DELTA_COLUMNS, [(r, d, p, *v) for r, d, p, v in found])
+        self.marks.add(self.conn, found)
 
 
 def _union(first: Iterable[Any], second: Iterable[Any]) -> list[Any]:
@@ -466,6 +468,9 @@ class _Marks:
         #: each root's checkpoint per bound at the last mark, for the bounds from ``values_from`` on (those
         #: read back so far, then kept up to date here: a projector reads each stored row once)
         self.values: dict[tuple[str, date], tuple[int, ...]] = {}
+        #: the roots ``values`` holds a checkpoint of (kept with it: a mark walks each, and ``values``
+        #: holds one per bound, hundreds per root)
+        self.value_roots: set[str] = set()
         self.values_from: date | None = date.min if fresh else None
 
     def load(self, conn: Connection) -> None:
@@ -507,6 +512,7 @@ class _Marks:
                 query = query.where(c.c.bound < self.values_from)
             for r in conn.execute(query.order_by(c.c.position)):
                 self.values[(r[0], r[1])] = tuple(r[2:])
+                self.value_roots.add(r[0])
             self.values_from = first
         return self.values
 
@@ -519,11 +525,11 @@ class _Marks:
         old = self.extent
         extent = min(max([first_bound_after(max(day for _, day, _, _ in epoch)),
                           *([old] if old is not None else [])]), LAST_BOUND)
-        first = min(first_bound_after(day) for _, day, _, _ in epoch)
+        first = first_bound_after(min(day for _, day, _, _ in epoch))  # (it never decreases with the day)
         values = self._checkpoints(conn, min(first, old) if old is not None else first)
         zero = (0,) * RWIDTH
         rows = []
-        for root in sorted({r for r, _ in values} | set(by_root)):
+        for root in sorted(self.value_roots | by_root.keys()):
             dated = sorted(by_root.get(root, ()), key=lambda x: x[0])
             start = first_bound_after(dated[0][0]) if dated else extent
             if old is not None and old < extent:
@@ -552,6 +558,7 @@ class _Marks:
                 new = tuple(a + b for a, b in zip(before, running, strict=True))
                 if new != before if within else any(new):
                     values[(root, bound)] = new
+                    self.value_roots.add(root)
                     rows.append({"root_id": root, "bound": bound, "position": position,
                                  **dict(zip(ROLLUP_COLUMNS, new, strict=True))})
                 bound = next_bound(bound)

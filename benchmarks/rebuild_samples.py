@@ -1,0 +1,95 @@
+"""Where a rebuild's threads spend their samples, by stage (issue 9: the national rebuild).
+
+Sample a running rebuild with py-spy in its raw (collapsed) format, every thread and idle frames
+included, then split each thread's samples by what it was doing:
+
+    py-spy record -d 60 -r 50 --threads --idle --nonblocking -f raw -o /tmp/r.raw --pid PID
+    python -m benchmarks.rebuild_samples /tmp/r.raw [more.raw ...]
+
+The main thread's samples go to the first stage (``MAIN_STAGES``, in order) whose frame is on
+the stack, and, within a stage, to "waiting" where the innermost frame waits (on the server, a
+lock, a future) and to "Python" otherwise. The other threads (the read-ahead, the write-behind,
+the finishers) are split into waiting on the server and their own Python. Only ratios within one
+run mean anything: a share of the samples is a share of that window's wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter, defaultdict
+from pathlib import Path
+
+#: (stage, frames any of which puts a main-thread sample in it), first match wins
+MAIN_STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("waiting for the write queue", ("WriteQueue.settle", "WriteQueue.wait", "WriteQueue.commit")),
+    ("waiting for the read-ahead", ("ReadAhead._take",)),
+    ("reading the log (no read-ahead)", ("ReadAhead._read_with_acts", "select_entries")),
+    ("statistics", ("refresh_statistics",)),
+    ("indexes", ("_make_indexes",)),
+    ("series read back", ("SeriesBatch.preload", "SeriesBatch._load", "SeriesBatch._complete")),
+    ("figure rows read back", ("FigureBatch._read_believed",)),
+    ("decoding", ("Projector._decode",)),
+    ("forgetting", ("SeriesBatch.forget",)),
+    ("roll-up", ("Rollup.flush",)),
+    ("figure rows", ("FigureBatch.flush",)),
+    ("writing rows (queued)", ("insert_tuples", "insert_rows", "close_rows", "update_rows")),
+    ("series flush", ("SeriesBatch.flush",)),
+    ("applying facts", ("Projector._apply_decoded",)),
+    ("garbage collection", ("CollectEvery",)),
+)
+#: innermost frames that wait rather than compute
+WAITS = ("wait (", "_wait", "select (", "poll (", "Future.result", "acquire", "Condition.wait", "Event.wait",
+         "_recv", "recv (", "fetch (psycopg", "execute (psycopg", "_fetch_gen", "cursor.execute")
+
+
+def _frames(stack: str) -> list[str]:
+    return [frame.split(" (")[0] for frame in stack.split(";")]
+
+
+def waiting(stack: str) -> bool:
+    leaf = stack.rsplit(";", 1)[-1]
+    return any(w in leaf for w in WAITS) or "psycopg" in leaf and "wait" in leaf
+
+
+def main_stage(frames: list[str]) -> str:
+    for stage, names in MAIN_STAGES:
+        if any(name in frames for name in names):
+            return stage
+    return "other"
+
+
+def thread_name(first: str) -> str:
+    """``thread (123): MainThread`` -> ``MainThread``; a thread's pool number dropped."""
+    name = first.split(": ", 1)[1] if ": " in first else "unnamed"
+    return name.rsplit("_", 1)[0] if name[-1:].isdigit() and "_" in name else name
+
+
+def tally(lines: list[str]) -> dict[str, Counter[str]]:
+    by_thread: dict[str, Counter[str]] = defaultdict(Counter)
+    for line in lines:
+        stack, _, count = line.rstrip().rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        first, _, rest = stack.partition(";")
+        thread = thread_name(first)
+        how = "waiting" if waiting(stack) else "Python"
+        stage = main_stage(_frames(rest)) if thread == "MainThread" else "all"
+        by_thread[thread][f"{stage}: {how}"] += int(count)
+    return by_thread
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("raw", nargs="+", type=Path, help="py-spy raw files (--threads --idle)")
+    args = parser.parse_args(argv)
+    for path in args.raw:
+        print(f"## {path}")
+        for thread, counts in sorted(tally(path.read_text().splitlines()).items(), key=lambda x: -sum(x[1].values())):
+            total = sum(counts.values())
+            print(f"{thread}: {total} samples")
+            for what, n in counts.most_common():
+                print(f"  {100 * n / total:5.1f}%  {what}")
+
+
+if __name__ == "__main__":
+    main()
