@@ -21,6 +21,8 @@ from pathlib import Path
 
 #: (stage, frames any of which puts a main-thread sample in it), first match wins
 MAIN_STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("migrating and starting", ("migrate", "configured_ledger")),
+    ("the finish (indexes, statistics, logged tables)", ("_finish_in_parallel",)),
     ("waiting for the write queue", ("WriteQueue.settle", "WriteQueue.wait", "WriteQueue.commit")),
     ("waiting for the read-ahead", ("ReadAhead._take",)),
     ("reading the log (no read-ahead)", ("ReadAhead._read_with_acts", "select_entries")),
@@ -37,9 +39,10 @@ MAIN_STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("applying facts", ("Projector._apply_decoded",)),
     ("garbage collection", ("CollectEvery",)),
 )
-#: innermost frames that wait rather than compute
+#: innermost frames that wait rather than compute (a pool's thread with nothing to do shows its
+#: ``_worker`` frame: it waits inside the queue's C code)
 WAITS = ("wait (", "_wait", "select (", "poll (", "Future.result", "acquire", "Condition.wait", "Event.wait",
-         "_recv", "recv (", "fetch (psycopg", "execute (psycopg", "_fetch_gen", "cursor.execute")
+         "_recv", "recv (", "fetch (psycopg", "execute (psycopg", "_fetch_gen", "cursor.execute", "_worker (")
 
 
 def _frames(stack: str) -> list[str]:

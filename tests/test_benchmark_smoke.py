@@ -145,6 +145,26 @@ def test_group_samples_split_a_sampled_group_path_by_stage(tmp_path: Path) -> No
     assert done.returncode != 0 and "no sample of run_groups" in done.stderr
 
 
+def test_rebuild_samples_split_each_thread_by_stage_and_waiting() -> None:
+    """``rebuild_samples`` counts the main thread's samples in the first stage on their stack, waiting
+    or not by the innermost frame, and the other threads by thread (a pool's idle worker waits)."""
+    from benchmarks.rebuild_samples import tally
+
+    main = "thread (1): MainThread;rebuild (r.py:1);_load (r.py:2);Projector.apply_next (p.py:1)"
+    raw = [f"{main};Projector._apply_decoded (p.py:2);SeriesBatch.preload (s.py:1);Connection.wait (c.py:1) 4",
+           f"{main};Projector._apply_decoded (p.py:2);SeriesBatch.flush (s.py:2);Rollup.flush (u.py:1);"
+           "_deltas (u.py:2) 3",
+           f"{main};Projector._decode (p.py:3);LeanDecoder.event (d.py:1) 2",
+           f"{main};Projector._apply_decoded (p.py:2);SeriesBatch.flush (s.py:2);insert_rows (b.py:1) 1",
+           "thread (2): staffing-read-back_0;_bootstrap (t.py:1);_worker (t.py:2) 5",
+           "thread (2): staffing-read-back_0;_bootstrap (t.py:1);_worker (t.py:2);SeriesBatch._believed (s.py:3) 1",
+           "not a sample line"]
+    counted = tally(raw)
+    assert counted["MainThread"] == {"series read back: waiting": 4, "roll-up: Python": 3, "decoding: Python": 2,
+                                     "writing rows (queued): Python": 1}
+    assert counted["staffing-read-back"] == {"all: waiting": 5, "all: Python": 1}
+
+
 def test_the_wal_index_reader_names_the_pages_a_commit_wrote(tmp_path: Path) -> None:
     """``Commits.around`` reads the new frames' page numbers from the ``-shm`` file: a commit filling
     one table is counted as that table's pages, past the index's first block of page numbers (4,062
