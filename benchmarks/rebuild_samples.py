@@ -37,7 +37,8 @@ MAIN_STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("writing rows (queued)", ("insert_tuples", "insert_rows", "close_rows", "update_rows")),
     ("series flush", ("SeriesBatch.flush",)),
     ("applying facts", ("Projector._apply_decoded",)),
-    ("garbage collection", ("CollectEvery",)),
+    ("garbage collection", ("CollectEvery.applied",)),
+    ("caching the acts read ahead", ("ReadAhead._remember",)),
 )
 #: innermost frames that wait rather than compute (a pool's thread with nothing to do shows its
 #: ``_worker`` frame: it waits inside the queue's C code)
