@@ -34,6 +34,7 @@ __all__ = ["ACTS_TABLE", "ActStore", "LegalActByReference", "act_key"]
 ACTS_TABLE = "legal_acts"
 #: acts kept decoded per store; past it the cache starts again (it is only a cache)
 MAX_CACHED = 200_000
+_NEW, _SET = object.__new__, object.__setattr__  # (a frozen dataclass's fields, set as its own ``__init__`` does)
 _REFERENCE = re.compile(rb'"_type_":"legal_act_ref","_data_":"([0-9a-f]{64})"')
 
 
@@ -57,6 +58,20 @@ class ActStore:
             self._start_again()
         self.by_key[key], self.keys[act] = act, key
 
+    def _cache_read(self, key: str, number: str, issuer: str, signed_on: str) -> None:
+        """Cache an act read from the table for decoding only (``by_key``), made without its checks.
+
+        Why (issue 9): a national rebuild reads ~4.2 million acts, and making each through
+        ``LegalAct``'s checks and filing it for encoding too (``keys``, a hash of the act) was 2-3% of
+        its process's samples (``benchmarks/RESULTS.md`` section 47). A stored act passed those checks
+        when it was recorded, and its row still hashes to its key unless edited (``chain.verify``
+        says so); an act written again is filed for encoding when it is (``key_for``)."""
+        if len(self.by_key) >= MAX_CACHED:
+            self._start_again()
+        act = _NEW(LegalAct)
+        _SET(act, "__dict__", {"number": number, "issuer": issuer, "signed_on": date.fromisoformat(signed_on)})
+        self.by_key[key] = act
+
     def _start_again(self) -> None:
         self.by_key.clear()
         self.keys.clear()
@@ -76,7 +91,7 @@ class ActStore:
         if len(wanted) > MAX_CACHED // 2:
             return 0  # more than the cache holds: leave them to be read one by one
         for key, number, issuer, signed_on in self.bulk_loader(sorted(wanted)):
-            self._remember(key, LegalAct(number, issuer, date.fromisoformat(signed_on)))
+            self._cache_read(key, number, issuer, signed_on)
         return len(wanted)
 
     def read_missing(self, states: Iterable[bytes]) -> list[tuple[str, str, str, str]]:
@@ -98,7 +113,7 @@ class ActStore:
         if again:
             self._start_again()
         for key, number, issuer, signed_on in rows:
-            self._remember(key, LegalAct(number, issuer, date.fromisoformat(signed_on)))
+            self._cache_read(key, number, issuer, signed_on)
         return again
 
     def key_for(self, act: LegalAct) -> str:

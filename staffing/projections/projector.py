@@ -51,7 +51,7 @@ from staffing.projections.bulk import (
     update_rows,
 )
 from staffing.projections.db import ViewEngines
-from staffing.projections.decoding import LeanDecoder, id_text
+from staffing.projections.decoding import LeanDecoder
 from staffing.projections.freshness import Freshness
 from staffing.projections.readahead import ReadAhead
 from staffing.projections.series import SeriesBatch, SeriesSpec
@@ -225,6 +225,25 @@ class _Batch:
 _PLAIN_SERIES = {"Person": "person", "Position": "position", "Unit": "unit"}
 
 
+def _hint_role(cls: type) -> str | None:
+    """What an event of ``cls`` tells ``Projector._series_hints``: the plain series its aggregate's
+    id names (an event of a person, a position or a unit that does not create it), ``"quota"`` or
+    ``"excess"`` (a ledger's figure: the series of its unit), ``"opened"`` (a ledger's unit), or None."""
+    try:
+        return _ROLES[cls]
+    except KeyError:
+        owner = cls.__qualname__.split(".")[0]  # the aggregate class the event belongs to
+        role = (_PLAIN_SERIES[owner] if owner in _PLAIN_SERIES and not issubclass(cls, LedgerAggregate.Created)
+                else "quota" if issubclass(cls, StaffingQuota.FigureSet)
+                else "excess" if issubclass(cls, StaffingQuota.ExcessAllowed)
+                else "opened" if issubclass(cls, StaffingQuota.Opened) else None)
+        _ROLES[cls] = role
+        return role
+
+
+_ROLES: dict[type, str | None] = {}
+
+
 def ledger_units(conn: Connection, ledger_ids: Sequence[str]) -> dict[str, str]:
     """The units of the quota ledgers ``ledger_ids`` (those recorded), read off the facts that opened
     them through the partial index ``ix_facts_ledger``, which holds those facts only.
@@ -283,8 +302,6 @@ class Projector:
         self._carried: tuple[str, SeriesBatch] | None = None
         #: most stored events (requests, membership bookkeeping, codes) feed no read model: ~65% of a log
         self._by_topic: dict[str, Callable[[_Batch, Any, int], None] | None] = {}
-        #: the plain series an entry of each topic feeds (``_plain_series_of``)
-        self._series_by_topic: dict[str, str | None] = {}
         #: whether the log held more entries after the last batch ``_run_batch`` applied
         self._more = False
         #: the entries ``apply_next`` read and decoded but did not apply (a cut run and the entry
@@ -496,10 +513,7 @@ class Projector:
             wanted = limit + 1 - len(window)
             if wanted > 0:
                 if self._reader is not None:  # (the acts of what it hands out are cached)
-                    read = self._reader.entries(after, wanted)
-                    if series is not None:  # (the series these entries' aggregates feed, read back meanwhile)
-                        series.prefetch(self._entry_hints([*(d.notification for d in window), *read]))
-                    window += self._decode(read, prefetch=False)
+                    window += self._decode(self._reader.entries(after, wanted), prefetch=False)
                 else:
                     window += self._decode(select_entries(self.store.recorder, after, wanted))
             entries, following = window[:limit], (window[limit] if len(window) > limit else None)
@@ -538,48 +552,30 @@ class Projector:
         """The series a batch's events will read, to load them together (``SeriesBatch.preload``).
 
         A hint only: the handlers decide what they touch, and anything missed here loads on first
-        use. The quota ledgers' units not known yet are looked up together first.
+        use. The quota ledgers' units not known yet are looked up together first. Each event's part
+        is its class's (``_hint_role``, found once per class: the checks per event were ~3.6% of
+        the national rebuild's yearly flow, ``benchmarks/RESULTS.md`` section 47).
         """
-        opened = {str(e.originator_id): str(e.unit_id) for e in events if isinstance(e, StaffingQuota.Opened)}
-        batch.ledger_units.update(opened)
-        unknown = {str(e.originator_id) for e in events
-                   if isinstance(e, StaffingQuota.FigureSet | StaffingQuota.ExcessAllowed)} - batch.ledger_units.keys()
+        hints: list[tuple[str, str]] = []
+        quotas: list[tuple[str, Any]] = []
+        for e in events:
+            role = _hint_role(type(e))
+            if role is None:
+                continue
+            if role == "opened":
+                batch.ledger_units[str(e.originator_id)] = str(e.unit_id)
+            elif role == "quota" or role == "excess":
+                quotas.append((role, e))
+            else:
+                hints.append((role, str(e.originator_id)))
+        unknown = {str(e.originator_id) for _, e in quotas} - batch.ledger_units.keys()
         for chunk in chunks(unknown):
             batch.ledger_units.update(ledger_units(batch.conn, chunk))
-        hints: list[tuple[str, str]] = []
-        for e in events:
-            owner = type(e).__qualname__.split(".")[0]  # the aggregate class the event belongs to
-            if owner in _PLAIN_SERIES and not isinstance(e, LedgerAggregate.Created):
-                hints.append((_PLAIN_SERIES[owner], str(e.originator_id)))
-            elif isinstance(e, StaffingQuota.FigureSet | StaffingQuota.ExcessAllowed):
-                unit = batch.ledger_units.get(str(e.originator_id))
-                if unit is not None:
-                    hints.append(("quota", f"{unit}|{e.category}|{e.kind}") if isinstance(e, StaffingQuota.FigureSet)
-                                 else ("excess", unit))
+        for role, e in quotas:
+            unit = batch.ledger_units.get(str(e.originator_id))
+            if unit is not None:
+                hints.append(("quota", f"{unit}|{e.category}|{e.kind}") if role == "quota" else ("excess", unit))
         return hints
-
-    def _entry_hints(self, entries: Sequence[Any]) -> list[tuple[str, str]]:
-        """The plain series (a person's, a position's, a unit's) ``_series_hints`` would name for these
-        stored entries, from their topic and aggregate id alone, before they are decoded (for
-        ``SeriesBatch.prefetch``; the quota series need the decoded event and its ledger's unit)."""
-        hints = []
-        for entry in entries:
-            series = self._plain_series_of(entry.topic)
-            if series is not None:
-                hints.append((series, id_text(entry.originator_id)))
-        return hints
-
-    def _plain_series_of(self, topic: str) -> str | None:
-        """The plain series an event stored under ``topic`` feeds, where ``_series_hints`` names one for it."""
-        try:
-            return self._series_by_topic[topic]
-        except KeyError:
-            cls = resolve_topic(topic)
-            owner = cls.__qualname__.split(".")[0]
-            plain = (_PLAIN_SERIES.get(owner) if self._handler_for(topic) is not None
-                     and not issubclass(cls, LedgerAggregate.Created) else None)
-            self._series_by_topic[topic] = plain
-            return plain
 
     def _handler_for(self, topic: str) -> Callable[[_Batch, Any, int], None] | None:
         """The handler for events stored under ``topic`` (resolved once per topic, renames included)."""

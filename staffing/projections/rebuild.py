@@ -69,7 +69,7 @@ from staffing.planner import FRACTION, Pacer
 from staffing.projections import tables as t
 from staffing.projections.bulk import refresh_statistics, update_rows
 from staffing.projections.db import ViewEngines, make_engines
-from staffing.projections.projector import BATCH_SIZE, COLLECT_EVERY, PROJECTION_NAME, SERIES, Projector
+from staffing.projections.projector import BATCH_SIZE, PROJECTION_NAME, SERIES, Projector
 from staffing.projections.series import SeriesBatch
 from staffing.projections.writebehind import commit_behind, queued_writes
 
@@ -152,6 +152,14 @@ LOAD_FILLFACTOR: dict[str, int] = {"unit_figures": 90}
 
 #: series held in memory by a rebuild before it starts reading them back (a few hundred MB)
 MAX_STATES = 200_000
+
+#: log entries a rebuild applies between two full collections (``pause.CollectEvery``, with what
+#: survives frozen; a catch-up's is ``projector.COLLECT_EVERY``). Why three times the catch-up's
+#: (issue 9): past ``MAX_STATES`` the series held turn over every batch, so each collection still
+#: walks the whole working set made since the last (the freeze spares only what lived on), ~3.7 s of
+#: the national rebuild's reform in py-spy's samples (``benchmarks/RESULTS.md`` section 47), while the
+#: cycles a load makes stay few (~0.08 unreachable objects per entry: ~0.5 M held at most)
+COLLECT_EVERY = 6_000_000
 
 #: the kinds of series a rebuild keeps holding when it forgets the others (``SeriesBatch.forget``).
 #: None by default: keeping the quotas' (~645,000 of a national rebuild's read-backs) measured
@@ -320,7 +328,6 @@ def _reading_back(conn: Connection, series: SeriesBatch, write_behind: bool) -> 
         try:
             yield
         finally:
-            series.close()  # (a read it started on ``reader`` is over before the connection goes back)
             try:
                 for setting in READ_SETTINGS:
                     reader.exec_driver_sql(f"RESET {setting.split()[0]}")

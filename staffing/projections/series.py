@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Collection, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -249,9 +248,6 @@ class SeriesBatch:
         #: the series given or retracted a fact in the last flush (a batch's one flush: its transaction's
         #: writes), which ``forget`` keeps while ``reader`` is set
         self._flushed: Collection[tuple[str, str]] = ()
-        #: the believed rows of the series ``prefetch`` asked for, being read on ``reader`` by a thread
-        self._prefetching: Future[dict[str, dict[str, list[Any]]]] | None = None
-        self._prefetcher: ThreadPoolExecutor | None = None
 
     def read_back_on(self, reader: Connection) -> None:
         """Read forgotten series back on ``reader``, a second connection to the same tables that sees
@@ -329,91 +325,20 @@ class SeriesBatch:
     def preload(self, wanted: Iterable[tuple[str, str]]) -> int:
         """Load the states of many series together (one read per 500 keys and table instead of two
         per series); returns how many were loaded. A hint: a series not named here still loads on
-        first use, one by one, so a projector that misses a key is slower, never wrong. The rows
-        ``prefetch`` read of a series wanted here and still not held are used instead of reading them."""
-        prefetched = self._settle_prefetch()
+        first use, one by one, so a projector that misses a key is slower, never wrong."""
         if self.fresh:
             return 0
         by_series: dict[str, set[str]] = {}
-        ready: dict[str, dict[str, list[Any]]] = {}
         for series, key in wanted:
             if (series, key) not in self.states and (series, key) not in self.spilled:
-                rows = prefetched.get(series, {}).get(key)
-                if rows is None:
-                    by_series.setdefault(series, set()).add(key)
-                else:
-                    ready.setdefault(series, {})[key] = rows
+                by_series.setdefault(series, set()).add(key)
         loaded = 0
-        for series, found in ready.items():
-            loaded += self._load_many(series, list(found), found)
         for series, keys in by_series.items():
             for chunk in chunks(keys):
                 loaded += self._load_many(series, chunk)
         return loaded
 
-    def prefetch(self, wanted: Iterable[tuple[str, str]]) -> None:
-        """Start reading back, on a thread, the believed rows of the series in ``wanted`` neither held
-        nor packed now; the next ``preload`` takes them (a hint, as ``preload``'s: what it does not
-        read is read there). Only with a ``reader`` (``read_back_on``), and one read at a time.
-
-        Why (issue 9): past ``max_states`` a national rebuild reads ~1.4 million people's series
-        back, at the start of each batch, and its process waited on those reads ~8-10% of the
-        yearly flow and the reform (py-spy, ``benchmarks/RESULTS.md`` section 47): the projector
-        knows the series a window's entries touch (their aggregates' ids) as soon as the window is
-        read, before it decodes it and ends the batch before, so the server answers while it does.
-
-        Sound where ``preload`` would read the same rows: a series not held now was last written
-        two batches ago or earlier (``forget`` keeps every series the last flush wrote, and the
-        batch being ended holds every series it touched), and that batch's commit was made before
-        the last one was queued (``WriteQueue.commit``: at most one commit behind), so ``reader``
-        already shows all its rows; nothing writes the tables between now and the next ``preload``
-        but the batch being ended, whose series are held. ``preload`` uses a series' rows only if
-        it is still not held then."""
-        if self.fresh or self.reader is None or self._prefetching is not None:
-            return
-        by_series: dict[str, set[str]] = {}
-        for series, key in wanted:
-            if (series, key) not in self.states and (series, key) not in self.spilled:
-                by_series.setdefault(series, set()).add(key)
-        if by_series:
-            if self._prefetcher is None:
-                self._prefetcher = ThreadPoolExecutor(1, thread_name_prefix="staffing-read-back")
-            self._prefetching = self._prefetcher.submit(self._read_believed, self.reader, by_series)
-
-    def _read_believed(self, conn: Connection, by_series: dict[str, set[str]]) -> dict[str, dict[str, list[Any]]]:
-        """The believed rows of ``by_series``' keys, per series and key (every key, with or without rows)."""
-        return {series: {key: rows for chunk in chunks(keys) for key, rows in self._believed(conn, series, chunk).items()}
-                for series, keys in by_series.items()}
-
-    def _settle_prefetch(self) -> dict[str, dict[str, list[Any]]]:
-        """Wait for the read ``prefetch`` started (raising its error), and give its rows; ``reader``
-        is this thread's again."""
-        if self._prefetching is None:
-            return {}
-        future, self._prefetching = self._prefetching, None
-        return future.result()
-
-    def close(self) -> None:
-        """Wait for a read under way and stop the thread (before ``reader`` goes back to its pool)."""
-        if self._prefetching is not None:
-            future, self._prefetching = self._prefetching, None
-            future.exception()  # (waited for, not raised: nothing is used from it)
-        if self._prefetcher is not None:
-            self._prefetcher.shutdown(wait=True)
-            self._prefetcher = None
-
-    def _believed(self, conn: Connection, series: str, keys: list[str]) -> dict[str, list[Any]]:
-        """The believed rows of ``keys`` (of one series), per key: ``believed_rows``' rows."""
-        spec = self.specs[series]
-        found: dict[str, list[Any]] = {key: [] for key in keys}
-        width = len(spec.key_columns)
-        for v in conn.execute(believed_rows(conn, spec, sorted({key.split("|")[0] for key in keys}))):
-            rows = found.get("|".join(str(x) for x in v[:width]))
-            if rows is not None:  # (a multi-column key: other series of the same unit are not wanted)
-                rows.append(v)
-        return found
-
-    def _load_many(self, series: str, keys: list[str], found: dict[str, list[Any]] | None = None) -> int:
+    def _load_many(self, series: str, keys: list[str]) -> int:
         """Read the states of ``keys`` back: their believed rows, and the stored facts only of those
         whose fold's last interval has no row (``_State.partial``).
 
@@ -421,15 +346,16 @@ class SeriesBatch:
         series, and reading their facts was ~10% of the yearly flow's time (PostgreSQL), though
         a fact dated after every fact of its series needs none of them: ``_append`` needs only the
         fold's last interval, and that is the believed row open to the end of time (its day and
-        values). The facts are read when something needs them all (``_complete``). ``found``: the
-        keys' believed rows read already (``_believed``, by ``prefetch``)."""
+        values). The facts are read when something needs them all (``_complete``)."""
         spec = self.specs[series]
         states = {key: _State() for key in keys}
         conn = self.reader or self.conn
+        firsts = sorted({key.split("|")[0] for key in keys})
         width = len(spec.key_columns)
-        for key, rows in (self._believed(conn, series, keys) if found is None else found).items():
-            state = states[key]
-            for v in rows:
+        found = conn.execute(believed_rows(conn, spec, firsts))
+        for v in found:
+            state = states.get("|".join(str(x) for x in v[:width]))
+            if state is not None:  # (a multi-column key: other series of the same unit are not wanted)
                 state.rows.append(_Row(v[width], v[width + 1], v[width + 2],
                                        tuple(v[width + 4 + i] for i in range(len(spec.value_columns))),
                                        v[width + 3], stored=True))
@@ -469,7 +395,6 @@ class SeriesBatch:
         was read on still shows them (``read_back_on``: committed then)."""
         if not state.partial:
             return
-        self._settle_prefetch()  # (``reader`` is this thread's again)
         first = min((fact.position for fact in state.facts), default=None)
         stored = self._stored_facts(self.reader or self.conn, series, [key], first)[key]
         state.facts = stored + state.facts
@@ -492,7 +417,6 @@ class SeriesBatch:
         return found
 
     def _load(self, series: str, key: str) -> _State:
-        self._settle_prefetch()  # (``reader`` is this thread's again)
         spec = self.specs[series]
         state = _State()
         facts, rows = self._statements(series)
@@ -625,7 +549,6 @@ class SeriesBatch:
         ``transaction_ends``, the last position of each writer's transaction among those flushed (a
         stretch of entries with one own recording moment): the figures change once per transaction
         (``FigureBatch.contribute``)."""
-        self._settle_prefetch()  # (the figures read back on ``reader`` too)
         self.figures.transaction_ends = transaction_ends
         self._contribute()
         created_figures, closed_figures = self.figures.flush()

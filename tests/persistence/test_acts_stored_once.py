@@ -183,3 +183,35 @@ def test_a_full_act_cache_starts_again_before_a_batch_s_acts_are_read_not_in_the
     assert store.prefetch(citing(keys[8:13])) == 5  # 2 held, 3 new: it starts again and reads all 5
     assert [store.act(k).number for k in keys[8:13]] == [acts[k][0] for k in keys[8:13]]
     assert singles == []  # every act the batch cites came from its one read
+
+
+def test_acts_read_back_in_bulk_are_the_acts_recorded_and_encode_to_their_keys() -> None:
+    """Issue 9 (``ActStore._cache_read``): an act read from the table is made without ``LegalAct``'s
+    checks and cached for decoding only, yet it equals, hashes like and shows as the act recorded,
+    and encoding it (or an equal act) again gives its key; the cache still starts again when full."""
+    store = acts_module.ActStore()
+    recorded = [LegalAct(f"{i}/QĐ-UBND", "UBND tỉnh Tuyên Quang", date(2025, 7, 1) + timedelta(days=i)) for i in range(5)]
+    rows = [(act_key(a.number, a.issuer, a.signed_on.isoformat()), a.number, a.issuer, a.signed_on.isoformat())
+            for a in recorded]
+    assert store.remember_rows(rows) is False
+    for act, (key, *_rest) in zip(recorded, rows, strict=True):
+        read = store.act(key)
+        assert type(read) is LegalAct and read == act and hash(read) == hash(act) and repr(read) == repr(act)
+        assert read.as_dict() == act.as_dict()
+        assert store.key_for(read) == key and store.key_for(act) == key
+    store.take_pending()
+    again = acts_module.ActStore()
+    again.bulk_loader = lambda keys: [row for row in rows if row[0] in keys]
+    state = b"".join(b'{"_type_":"legal_act_ref","_data_":"%s"}' % key.encode() for key, *_ in rows)
+    assert again.prefetch([state]) == len(rows)
+    assert [again.act(key) for key, *_ in rows] == recorded
+
+
+def test_the_acts_cache_starts_again_when_rows_read_back_fill_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(acts_module, "MAX_CACHED", 3)
+    store = acts_module.ActStore()
+    rows = [(f"{i:064x}", f"{i}/QĐ", "UBND", "2025-07-01") for i in range(3)]
+    assert store.remember_rows(rows[:2]) is False
+    assert store.remember_rows(rows[2:]) is False and len(store.by_key) == 3
+    assert store.remember_rows([(f"{9:064x}", "9/QĐ", "UBND", "2025-07-02")]) is True
+    assert list(store.by_key) == [f"{9:064x}"]

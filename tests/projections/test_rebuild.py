@@ -329,16 +329,14 @@ def test_a_postgres_rebuild_plans_each_read_back_for_its_keys_and_gives_its_conn
     generate_history(ledger, clock, seed=5, steps=60)
     target = fresh_target()
     modes: list[str | None] = []
-    believed = SeriesBatch._believed
+    load_many = SeriesBatch._load_many
 
-    def watched(self: SeriesBatch, conn: Any, series: str, keys: list[str]) -> Any:
-        # (on PostgreSQL the load's own connection belongs to the write queue meanwhile: read on the
-        # reader, by the thread reading ahead or by the load's)
-        assert self.reader is None or conn is self.reader
-        modes.append(None if self.reader is None else conn.exec_driver_sql("SHOW plan_cache_mode").scalar_one())
-        return believed(self, conn, series, keys)
+    def watched(self: SeriesBatch, series: str, keys: list[str]) -> int:
+        # (on PostgreSQL the load's own connection belongs to the write queue meanwhile: read on the reader)
+        modes.append(None if self.reader is None else self.reader.exec_driver_sql("SHOW plan_cache_mode").scalar_one())
+        return load_many(self, series, keys)
 
-    monkeypatch.setattr(SeriesBatch, "_believed", watched)
+    monkeypatch.setattr(SeriesBatch, "_load_many", watched)
     rebuild(ledger.store, target, batch_size=25, max_states=3, spill_bytes=0)
     assert contents(target) == contents(ledger.engines)
     # (SQLite has no plan cache to set: it reads back on the load's own connection)
@@ -446,9 +444,9 @@ def test_a_rebuild_that_keeps_some_kinds_of_series_reads_only_the_others_back(
     loaded: list[str] = []
     load_many, load = SeriesBatch._load_many, SeriesBatch._load
 
-    def counted_many(self: SeriesBatch, series: str, keys: list[str], found: Any = None) -> int:
-        loaded.extend([series] * len(keys))  # (read here or ahead: ``prefetch``)
-        return load_many(self, series, keys, found)
+    def counted_many(self: SeriesBatch, series: str, keys: list[str]) -> int:
+        loaded.extend([series] * len(keys))
+        return load_many(self, series, keys)
 
     def counted(self: SeriesBatch, series: str, key: str) -> Any:
         loaded.append(series)
@@ -605,8 +603,8 @@ def _count_stored_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         read.append(len(state.facts))
         return state
 
-    def load_many(self: SeriesBatch, series: str, keys: list[str], found: Any = None) -> int:
-        loaded = real_many(self, series, keys, found)
+    def load_many(self: SeriesBatch, series: str, keys: list[str]) -> int:
+        loaded = real_many(self, series, keys)
         read.append(sum(len(self.states[(series, key)].facts) for key in keys))
         return loaded
 

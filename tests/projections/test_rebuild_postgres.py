@@ -151,37 +151,3 @@ def test_a_bounded_memory_load_keeps_rec_to_out_of_the_figure_rows_indexes_until
     assert any("ix_unit_figures_open" in d and "rec_to" in d for d in after)
     assert any("ix_unit_figures_unit" in d for d in after)
     assert contents(target) == contents(ledger.engines)
-
-
-def test_a_bounded_memory_load_reads_series_back_ahead_on_a_thread_and_rebuilds_the_same_read_models(
-        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
-    """Issue 9 (``SeriesBatch.prefetch``): once a PostgreSQL load forgets its series, the series a
-    window's entries feed are read back on a thread as soon as the window is read, and the next
-    batch's ``preload`` takes those rows instead of reading them; a series held again meanwhile is
-    not taken from them. The rebuilt read models equal the ledger's."""
-    import threading
-
-    from staffing.projections.series import SeriesBatch
-
-    generate_history(ledger, clock, seed=21, steps=200)
-    target = fresh_target()
-    read_on: set[str] = set()
-    taken: list[int] = []
-    real_believed, real_load_many = SeriesBatch._believed, SeriesBatch._load_many
-
-    def believed(self: SeriesBatch, conn: Any, series: str, keys: list[str]) -> Any:
-        read_on.add(threading.current_thread().name.split("_")[0])
-        return real_believed(self, conn, series, keys)
-
-    def load_many(self: SeriesBatch, series: str, keys: list[str], found: Any = None) -> int:
-        if found is not None:
-            assert not any((series, key) in self.states for key in found)  # (held ones are never replaced)
-            taken.append(len(found))
-        return real_load_many(self, series, keys, found)
-
-    monkeypatch.setattr(SeriesBatch, "_believed", believed)
-    monkeypatch.setattr(SeriesBatch, "_load_many", load_many)
-    assert rebuild(ledger.store, target, batch_size=25, max_states=3) == ledger.store.recorder.max_notification_id()
-    assert "staffing-read-back" in read_on  # read ahead on its own thread ...
-    assert len(taken) > 10 and sum(taken) > 20  # ... and taken by many batches
-    assert contents(target) == contents(ledger.engines)
