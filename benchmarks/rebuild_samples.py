@@ -19,6 +19,8 @@ import argparse
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from benchmarks.group_samples import _frames  # (a stack's function names, outermost first)
+
 #: (stage, frames any of which puts a main-thread sample in it), first match wins
 MAIN_STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("migrating and starting", ("migrate", "configured_ledger")),
@@ -44,10 +46,6 @@ MAIN_STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
 #: ``_worker`` frame: it waits inside the queue's C code)
 WAITS = ("wait (", "_wait", "select (", "poll (", "Future.result", "acquire", "Condition.wait", "Event.wait",
          "_recv", "recv (", "fetch (psycopg", "execute (psycopg", "_fetch_gen", "cursor.execute", "_worker (")
-
-
-def _frames(stack: str) -> list[str]:
-    return [frame.split(" (")[0] for frame in stack.split(";")]
 
 
 def waiting(stack: str) -> bool:

@@ -54,9 +54,12 @@ class ActStore:
         self.bulk_loader: Callable[[list[str]], Iterable[tuple[str, str, str, str]]] | None = None
 
     def _remember(self, key: str, act: LegalAct) -> None:
+        self._make_room()
+        self.by_key[key], self.keys[act] = act, key
+
+    def _make_room(self) -> None:
         if len(self.by_key) >= MAX_CACHED:
             self._start_again()
-        self.by_key[key], self.keys[act] = act, key
 
     def _cache_read(self, key: str, number: str, issuer: str, signed_on: str) -> None:
         """Cache an act read from the table for decoding only (``by_key``), made without its checks.
@@ -66,8 +69,7 @@ class ActStore:
         its process's samples (``benchmarks/RESULTS.md`` section 47). A stored act passed those checks
         when it was recorded, and its row still hashes to its key unless edited (``chain.verify``
         says so); an act written again is filed for encoding when it is (``key_for``)."""
-        if len(self.by_key) >= MAX_CACHED:
-            self._start_again()
+        self._make_room()
         act = _NEW(LegalAct)
         _SET(act, "__dict__", {"number": number, "issuer": issuer, "signed_on": date.fromisoformat(signed_on)})
         self.by_key[key] = act
