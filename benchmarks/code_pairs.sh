@@ -26,21 +26,5 @@ for i in $(seq 1 "$pairs"); do
 done
 timed_run D "$new" decode
 
-"$python" - "$out" <<'PY' > "$out/positions.txt"
-import pathlib, sys
-out = pathlib.Path(sys.argv[1])
-for log in sorted(out.glob("positions-*.log")):
-    stamps = [line.split() for line in log.read_text().splitlines()]
-    seen = [(int(s[0]), int(s[1])) for s in stamps if len(s) == 2 and s[1].isdigit()]
-    if not seen:
-        continue
-    start, marks, step = int(stamps[0][0]), [], 1_000_000
-    for at, position in seen:
-        while position >= step:
-            marks.append(f"{step // 1_000_000}M@{at - start}")
-            step += 1_000_000
-    last = max(position for _, position in seen)
-    ended = next(at for at, position in seen if position == last)  # (the finish follows the load's end)
-    print(log.stem.removeprefix("positions-"), " ".join(marks), f"end {last}@{ended - start}")
-PY
+positions_table > "$out/positions.txt"
 cat "$out/runs.log" "$out/positions.txt"

@@ -446,6 +446,32 @@ def test_code_pairs_script_alternates_two_checkouts_and_reports_each_run(tmp_pat
     assert watchers.stdout == b""
 
 
+def test_code_rounds_script_reverses_its_order_each_round_and_reports_each_run(tmp_path: Path) -> None:
+    """``code_rounds.sh`` (several checkouts on one PostgreSQL ledger, section 48) on a tiny ledger,
+    with this checkout as three: one rebuild from each per round, in the order given and then
+    reversed, then the decoding baseline, each with its server CPU and its positions; no watcher
+    left running; fewer than two checkouts refused."""
+    with _tiny_ledger(tmp_path, "postgres") as env:
+        out = tmp_path / "rounds"
+        script = str(ROOT / "benchmarks" / "code_rounds.sh")
+        run_env = env | {"PYTHON": sys.executable}
+        done = subprocess.run(["bash", script, str(out), "2", str(ROOT), str(ROOT), str(ROOT)], cwd=tmp_path,
+                              env=run_env, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr
+        refused = subprocess.run(["bash", script, str(tmp_path / "one"), "1", str(ROOT)], cwd=tmp_path, env=run_env,
+                                 capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2 and "two checkouts or more" in refused.stderr
+    runs = (out / "runs.log").read_text(encoding="utf-8")
+    lines = re.findall(r"^(rebuild|decode) (\w+) \(postgres\): ([\d,]+) entries in [\d.]+ s.*; code (.+)$", runs, re.M)
+    assert [label for _, label, _, _ in lines] == ["A1", "B1", "C1", "C2", "B2", "A2", "X"]
+    assert len({entries for _, _, entries, _ in lines}) == 1  # every run read the whole log
+    assert re.findall(r"^# (\w+) server CPU \d+ s$", runs, re.M) == ["A1", "B1", "C1", "C2", "B2", "A2", "X"]
+    assert {p.name for p in out.glob("positions-*.log")} == {f"positions-{label}.log" for _, label, _, _ in lines}
+    assert (out / "positions.txt").exists()  # (a tiny ledger's runs end before their first position is seen)
+    watchers = subprocess.run(["pgrep", "-f", str(out)], capture_output=True)
+    assert watchers.stdout == b""
+
+
 def test_collation_benchmark_builds_each_text_index_both_ways_and_leaves_none(tmp_path: Path) -> None:
     """``bench_collation`` (section 40) times every text-keyed index of a configured PostgreSQL
     ledger built as it is and in "C", prints a line per index and the totals, and drops what it
