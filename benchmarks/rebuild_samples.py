@@ -5,6 +5,7 @@ included, then split each thread's samples by what it was doing:
 
     py-spy record -d 60 -r 50 --threads --idle --nonblocking -f raw -o /tmp/r.raw --pid PID
     python -m benchmarks.rebuild_samples /tmp/r.raw [more.raw ...]
+    python -m benchmarks.rebuild_samples --within rollup.py /tmp/r.raw   # its lines, hottest first
 
 The main thread's samples go to the first stage (``MAIN_STAGES``, in order) whose frame is on
 the stack, and, within a stage, to "waiting" where the innermost frame waits (on the server, a
@@ -80,12 +81,44 @@ def tally(lines: list[str]) -> dict[str, Counter[str]]:
     return by_thread
 
 
+def by_line(lines: list[str], within: str) -> Counter[str]:
+    """The main thread's samples by the innermost frame of a file whose path ends with ``within``
+    (its function and line: py-spy's raw frames are ``function (path:line)``), with what that line
+    was calling when it was not the leaf; samples outside the file are not counted."""
+    counts: Counter[str] = Counter()
+    for line in lines:
+        stack, _, count = line.rstrip().rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        first, _, rest = stack.partition(";")
+        if thread_name(first) != "MainThread":
+            continue
+        frames = rest.split(";")
+        inside = [i for i, frame in enumerate(frames) if frame.rstrip(")").rsplit(":", 1)[0].endswith(within)]
+        if inside:
+            i = inside[-1]
+            callee = f" -> {frames[i + 1].split(' (')[0]}" if i + 1 < len(frames) else ""
+            name, where = frames[i].split(" (")[0], frames[i].rsplit("/", 1)[-1].rstrip(")")
+            counts[f"{name} ({where}){callee}"] += int(count)
+    return counts
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("raw", nargs="+", type=Path, help="py-spy raw files (--threads --idle)")
+    parser.add_argument("--within", help="instead: the main thread's samples by line of this file (e.g. rollup.py)")
+    parser.add_argument("--top", type=int, default=40, help="with --within: the lines shown")
     args = parser.parse_args(argv)
     for path in args.raw:
         print(f"## {path}")
+        if args.within:
+            lines = path.read_text().splitlines()
+            main_total = sum(counts.total() for thread, counts in tally(lines).items() if thread == "MainThread")
+            found = by_line(lines, args.within)
+            print(f"{args.within}: {found.total()} of the main thread's {main_total} samples")
+            for what, n in found.most_common(args.top):
+                print(f"  {100 * n / max(main_total, 1):5.1f}%  {what}")
+            continue
         for thread, counts in sorted(tally(path.read_text().splitlines()).items(), key=lambda x: -sum(x[1].values())):
             total = sum(counts.values())
             print(f"{thread}: {total} samples")

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from tests.support import PG_URL, drop_pg_schema, new_pg_schema, require_postgres
 
@@ -163,6 +164,30 @@ def test_rebuild_samples_split_each_thread_by_stage_and_waiting() -> None:
     assert counted["MainThread"] == {"series read back: waiting": 4, "roll-up: Python": 3, "decoding: Python": 2,
                                      "writing rows (queued): Python": 1}
     assert counted["staffing-read-back"] == {"all: waiting": 5, "all: Python": 1}
+
+
+def test_rebuild_samples_by_line_counts_the_main_threads_innermost_frame_of_one_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``rebuild_samples --within FILE`` counts the main thread's samples by the innermost frame of that
+    file (function and line), naming what it called when it was not the leaf; other threads' and
+    samples outside the file are not counted."""
+    from benchmarks.rebuild_samples import by_line, main
+
+    main_thread = "thread (1): MainThread;rebuild (/x/r.py:1);Rollup.flush (/x/projections/rollup.py:180)"
+    raw = [f"{main_thread};_corners (/x/projections/rollup.py:300) 4",
+           f"{main_thread};_corners (/x/projections/rollup.py:300);dict.get (<builtin>:0) 2",
+           f"{main_thread} 3",
+           "thread (1): MainThread;rebuild (/x/r.py:1);Projector._decode (/x/p.py:3) 5",
+           "thread (2): staffing-write-behind_0;Rollup.flush (/x/projections/rollup.py:180) 7",
+           "not a sample line"]
+    assert by_line(raw, "rollup.py") == {"_corners (rollup.py:300)": 4, "_corners (rollup.py:300) -> dict.get": 2,
+                                         "Rollup.flush (rollup.py:180)": 3}
+    assert by_line(raw, "series.py") == {}
+    (tmp_path / "r.raw").write_text("\n".join(raw), encoding="utf-8")
+    main(["--within", "rollup.py", str(tmp_path / "r.raw")])
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[1] == "rollup.py: 9 of the main thread's 14 samples"
+    assert shown[2].split() == ["28.6%", "_corners", "(rollup.py:300)"]
 
 
 def test_the_wal_index_reader_names_the_pages_a_commit_wrote(tmp_path: Path) -> None:
