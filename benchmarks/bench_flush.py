@@ -10,8 +10,13 @@ the figures are the Python per row and nothing else. Run it alternately from a w
 of an older commit (``cd WORKTREE && PYTHONPATH=. python -m benchmarks.bench_flush``; ``python -m``
 puts the current directory first on ``sys.path``) and from this checkout: one line per run.
 
+With ``--late F``, a share F of the contributions is dated up to a year back (records that come
+late, a quota act counting from 1 January): each then changes every later checkpoint of its root,
+which the roll-up's marks walk (``_Marks._mark``: ~6% of the national rebuild's reform in py-spy's
+samples, RESULTS section 48).
+
 Usage: python -m benchmarks.bench_flush [--batches N] [--units N] [--roots N] [--per-batch N] [--seed N]
-       [--label TEXT]
+       [--late F] [--label TEXT]
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ def _no_write(*_: Any, **__: Any) -> None:
     """A bulk write that writes nothing (the benchmark measures the Python that makes the rows)."""
 
 
-def run(batches: int, units: int, roots: int, per_batch: int, seed: int) -> tuple[float, float]:
+def run(batches: int, units: int, roots: int, per_batch: int, seed: int, late: float = 0.0) -> tuple[float, float]:
     """Seconds in ``FigureBatch.flush`` and in ``Rollup.flush`` over ``batches`` batches."""
     for module in (figures_module, rollup_module):
         for name in _WRITES:
@@ -62,12 +67,15 @@ def run(batches: int, units: int, roots: int, per_batch: int, seed: int) -> tupl
             unit = ids[rnd.randrange(roots, units)]
             position += 1
             draw = rnd.random()
+            on = day
+            if late and rnd.random() < late:  # recorded late: dated up to a year back
+                on = max(date(2015, 1, 1), day - timedelta(days=rnd.randrange(1, 366)))
             if draw < 0.55:  # a recruitment: one more head from its day
-                figures.contribute(unit, rnd.randrange(5), 1, day, END_OF_TIME, position)
+                figures.contribute(unit, rnd.randrange(5), 1, on, END_OF_TIME, position)
             elif draw < 0.8:  # a departure: one fewer
-                figures.contribute(unit, rnd.randrange(5), -1, day, END_OF_TIME, position)
+                figures.contribute(unit, rnd.randrange(5), -1, on, END_OF_TIME, position)
             else:  # a quota act
-                figures.contribute(unit, 5 + rnd.randrange(10), rnd.randrange(1, 30), day, END_OF_TIME, position)
+                figures.contribute(unit, 5 + rnd.randrange(10), rnd.randrange(1, 30), on, END_OF_TIME, position)
             if k % 200 == 0:
                 day += timedelta(days=1)
         started = time.perf_counter()
@@ -77,7 +85,7 @@ def run(batches: int, units: int, roots: int, per_batch: int, seed: int) -> tupl
         ended = time.perf_counter()
         in_figures += between - started
         in_rollup += ended - between
-        if batch % 10 == 9:
+        if batch % 10 == 9 and not late:  # (a late one reaches rows forgotten, read back from a database)
             figures.forget()
     return in_figures, in_rollup
 
@@ -89,10 +97,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--roots", type=int, default=100)
     parser.add_argument("--per-batch", type=int, default=25_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--late", type=float, default=0.0, help="share of contributions dated up to a year back")
     parser.add_argument("--label", default="")
     args = parser.parse_args(argv)
     with collection_paused():
-        in_figures, in_rollup = run(args.batches, args.units, args.roots, args.per_batch, args.seed)
+        in_figures, in_rollup = run(args.batches, args.units, args.roots, args.per_batch, args.seed, args.late)
     contributions = args.batches * args.per_batch
     print(f"flush {args.label}: {contributions:,} contributions; figures {in_figures:.2f} s, roll-up "
           f"{in_rollup:.2f} s, both {in_figures + in_rollup:.2f} s; code {Path(staffing.__file__).parents[1]}",

@@ -35,7 +35,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from operator import itemgetter
+from functools import lru_cache
+from operator import add, itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -66,6 +67,7 @@ MAX_DEPTH = 64  # as ``Queries``: deeper than any administrative tree; a cycle i
 _PARENT, _STATUS = 5, 6  # in a unit row's values (the unit series' value columns)
 _UNIT_ONLY = ((UNITS, 1),)  # a root row's own contribution: one unit in force (sparse, as ``extended``)
 _DELTA_COLUMNS = ("root_id", "day", "position", *ROLLUP_COLUMNS)
+_CHECKPOINT_COLUMNS = ("root_id", "bound", "position", *ROLLUP_COLUMNS)
 _BY_POSITION = itemgetter(2, 0, 1)  # a delta's (position, root, day)
 
 
@@ -75,6 +77,7 @@ def is_summary(root_id: str | None, depth: int | None, rolled: bool) -> bool:
     return root_id is None and depth == 1 and rolled
 
 
+@lru_cache(maxsize=1 << 16)  # (a mark walks the bounds after each delta's day: called per bound, per root)
 def bound_floor(day: date) -> date:
     """The last bound on or before ``day``."""
     for d in reversed(_BOUND_DAYS):
@@ -84,6 +87,7 @@ def bound_floor(day: date) -> date:
     return previous.replace(day=_BOUND_DAYS[-1])
 
 
+@lru_cache(maxsize=1 << 16)
 def next_bound(bound: date) -> date:
     """The bound after ``bound`` (itself a bound)."""
     i = _BOUND_DAYS.index(bound.day)
@@ -541,7 +545,7 @@ class _Marks:
             beyond = values.get((root, old), zero) if old is not None else zero
             while bound <= extent:
                 while i < len(dated) and dated[i][0] < bound:
-                    running = [a + b for a, b in zip(running, dated[i][1], strict=True)]
+                    running = list(map(add, running, dated[i][1]))  # (RWIDTH each: no zip, no frames)
                     i += 1
                 within = old is not None and bound <= old
                 if not any(running) and (within or not any(beyond)):
@@ -555,14 +559,13 @@ class _Marks:
                     bound = max(min(following), next_bound(bound))
                     continue
                 before = values.get((root, bound), zero) if within else beyond
-                new = tuple(a + b for a, b in zip(before, running, strict=True))
+                new = tuple(map(add, before, running))
                 if new != before if within else any(new):
                     values[(root, bound)] = new
                     self.value_roots.add(root)
-                    rows.append({"root_id": root, "bound": bound, "position": position,
-                                 **dict(zip(ROLLUP_COLUMNS, new, strict=True))})
+                    rows.append((root, bound, position, *new))
                 bound = next_bound(bound)
-        insert_rows(conn, root_checkpoints, rows)
+        insert_tuples(conn, root_checkpoints, _CHECKPOINT_COLUMNS, rows)
         insert_rows(conn, rollup_marks, [{"position": position, "extent": extent}])
         self.position, self.extent, self.epoch = position, extent, []
 
