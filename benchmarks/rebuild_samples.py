@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.group_samples import _frames  # (a stack's function names, outermost first)
@@ -67,17 +68,21 @@ def thread_name(first: str) -> str:
     return name.rsplit("_", 1)[0] if name[-1:].isdigit() and "_" in name else name
 
 
-def tally(lines: list[str]) -> dict[str, Counter[str]]:
-    by_thread: dict[str, Counter[str]] = defaultdict(Counter)
+def samples(lines: list[str]) -> Iterator[tuple[str, str, str, int]]:
+    """Each sample line of a raw file as (thread, whole stack, its frames after the thread, count)."""
     for line in lines:
         stack, _, count = line.rstrip().rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        first, _, rest = stack.partition(";")
-        thread = thread_name(first)
+        if stack and count.isdigit():
+            first, _, rest = stack.partition(";")
+            yield thread_name(first), stack, rest, int(count)
+
+
+def tally(lines: list[str]) -> dict[str, Counter[str]]:
+    by_thread: dict[str, Counter[str]] = defaultdict(Counter)
+    for thread, stack, rest, count in samples(lines):
         how = "waiting" if waiting(stack) else "Python"
         stage = main_stage(_frames(rest)) if thread == "MainThread" else "all"
-        by_thread[thread][f"{stage}: {how}"] += int(count)
+        by_thread[thread][f"{stage}: {how}"] += count
     return by_thread
 
 
@@ -86,12 +91,8 @@ def by_line(lines: list[str], within: str) -> Counter[str]:
     (its function and line: py-spy's raw frames are ``function (path:line)``), with what that line
     was calling when it was not the leaf; samples outside the file are not counted."""
     counts: Counter[str] = Counter()
-    for line in lines:
-        stack, _, count = line.rstrip().rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        first, _, rest = stack.partition(";")
-        if thread_name(first) != "MainThread":
+    for thread, _, rest, count in samples(lines):
+        if thread != "MainThread":
             continue
         frames = rest.split(";")
         inside = [i for i, frame in enumerate(frames) if frame.rstrip(")").rsplit(":", 1)[0].endswith(within)]
@@ -99,7 +100,7 @@ def by_line(lines: list[str], within: str) -> Counter[str]:
             i = inside[-1]
             callee = f" -> {frames[i + 1].split(' (')[0]}" if i + 1 < len(frames) else ""
             name, where = frames[i].split(" (")[0], frames[i].rsplit("/", 1)[-1].rstrip(")")
-            counts[f"{name} ({where}){callee}"] += int(count)
+            counts[f"{name} ({where}){callee}"] += count
     return counts
 
 
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"## {path}")
         if args.within:
             lines = path.read_text().splitlines()
-            main_total = sum(counts.total() for thread, counts in tally(lines).items() if thread == "MainThread")
+            main_total = sum(count for thread, _, _, count in samples(lines) if thread == "MainThread")
             found = by_line(lines, args.within)
             print(f"{args.within}: {found.total()} of the main thread's {main_total} samples")
             for what, n in found.most_common(args.top):
