@@ -154,12 +154,12 @@ LOAD_FILLFACTOR: dict[str, int] = {"unit_figures": 90}
 MAX_STATES = 200_000
 
 #: log entries a rebuild applies between two full collections (``pause.CollectEvery``, with what
-#: survives frozen; a catch-up's is ``projector.COLLECT_EVERY``). Why three times the catch-up's
-#: (issue 9): past ``MAX_STATES`` the series held turn over every batch, so each collection still
-#: walks the whole working set made since the last (the freeze spares only what lived on), ~3.7 s of
-#: the national rebuild's reform in py-spy's samples (``benchmarks/RESULTS.md`` section 47), while the
-#: cycles a load makes stay few (~0.08 unreachable objects per entry: ~0.5 M held at most)
-COLLECT_EVERY = 6_000_000
+#: survives frozen; a catch-up's is ``projector.COLLECT_EVERY``, the same). Issue 9: three times as
+#: many (6 M) spared ~3.7 s of collections in the national rebuild's reform (``benchmarks/RESULTS.md``
+#: section 47) but lost more than that from 7 M to 9 M entries, where the series held turn over every
+#: batch: 2 M against 6 M measured 1.027x in one national pair (section 48) and again in rounds
+#: (section 49). The cycles a load makes stay few (~0.08 unreachable objects per entry).
+COLLECT_EVERY = 2_000_000
 
 #: the kinds of series a rebuild keeps holding when it forgets the others (``SeriesBatch.forget``).
 #: None by default: keeping the quotas' (~645,000 of a national rebuild's read-backs) measured
