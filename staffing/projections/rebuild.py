@@ -69,7 +69,7 @@ from staffing.planner import FRACTION, Pacer
 from staffing.projections import tables as t
 from staffing.projections.bulk import refresh_statistics, update_rows
 from staffing.projections.db import ViewEngines, make_engines
-from staffing.projections.projector import BATCH_SIZE, PROJECTION_NAME, SERIES, Projector
+from staffing.projections.projector import BATCH_SIZE, COLLECT_EVERY, PROJECTION_NAME, SERIES, Projector
 from staffing.projections.series import SeriesBatch
 from staffing.projections.writebehind import commit_behind, queued_writes
 
@@ -152,14 +152,6 @@ LOAD_FILLFACTOR: dict[str, int] = {"unit_figures": 90}
 
 #: series held in memory by a rebuild before it starts reading them back (a few hundred MB)
 MAX_STATES = 200_000
-
-#: log entries a rebuild applies between two full collections (``pause.CollectEvery``, with what
-#: survives frozen; a catch-up's is ``projector.COLLECT_EVERY``, the same). Issue 9: three times as
-#: many (6 M) spared ~3.7 s of collections in the national rebuild's reform (``benchmarks/RESULTS.md``
-#: section 47) but lost more than that from 7 M to 9 M entries, where the series held turn over every
-#: batch: 2 M against 6 M measured 1.027x in one national pair (section 48) and again in rounds
-#: (section 49). The cycles a load makes stay few (~0.08 unreachable objects per entry).
-COLLECT_EVERY = 2_000_000
 
 #: the kinds of series a rebuild keeps holding when it forgets the others (``SeriesBatch.forget``).
 #: None by default: keeping the quotas' (~645,000 of a national rebuild's read-backs) measured
