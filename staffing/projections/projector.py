@@ -530,6 +530,13 @@ class Projector:
                 return moment, entries[applied - 1].notification.id, applied, more
             limit *= 2
 
+    def widen(self, batch_size: int) -> None:
+        """Read and apply ``batch_size`` entries a batch from the next batch on (and read that many
+        ahead, ``reading_ahead``): a rebuild's batches once it has begun forgetting (``rebuild.LATE_WIDENING``)."""
+        self.batch_size = batch_size
+        if self._reader is not None:
+            self._reader.size = batch_size
+
     @contextmanager
     def reading_ahead(self) -> Iterator[None]:
         """While inside, ``apply_next`` reads each next window of the log (and the acts it cites) on a

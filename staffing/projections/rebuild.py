@@ -153,6 +153,13 @@ LOAD_FILLFACTOR: dict[str, int] = {"unit_figures": 90}
 #: series held in memory by a rebuild before it starts reading them back (a few hundred MB)
 MAX_STATES = 200_000
 
+#: how many times ``batch_size`` entries a rebuild's batch holds once it has begun forgetting (more
+#: than ``max_states`` series held; 1: no change). Issue 9: batches of 50,000 from the first were
+#: slower in the setup and faster once the load forgets, where each batch pays its forget, its
+#: read-backs and its marks (``benchmarks/RESULTS.md`` section 49); doubling only from there measured
+#: 1.003x, 1.100x and 1.023x the national rebuild on PostgreSQL in three rounds (section 50), +110 MiB
+LATE_WIDENING = 2
+
 #: the kinds of series a rebuild keeps holding when it forgets the others (``SeriesBatch.forget``).
 #: None by default: keeping the quotas' (~645,000 of a national rebuild's read-backs) measured
 #: 1.095x once on the whole national history (PostgreSQL) and 1.00x in a second run, at +0.13 GB
@@ -274,11 +281,12 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
     made: set[str] = set(KEPT_INDEXES)
     pacer = Pacer()
     collections = CollectEvery(COLLECT_EVERY, freeze=True)
-    ending: list[Callable[[], None]] = []  # the end of the batch applied last, once the next is decoded
+    ending: list[Callable[[], bool]] = []  # the end of the batch applied last, once the next is decoded
+    narrow = projector.batch_size
 
     def end_previous() -> None:
-        if ending:
-            ending.pop()()
+        if ending and ending.pop()() and projector.batch_size == narrow:  # (it forgot: ``_end_batch``)
+            projector.widen(narrow * LATE_WIDENING)  # (from the batch after the one being read: it is decoded)
 
     with queued_writes(conn) if write_behind else nullcontext(), _reading_back(conn, series, write_behind), \
             closing(collections):
@@ -329,8 +337,8 @@ def _reading_back(conn: Connection, series: SeriesBatch, write_behind: bool) -> 
 
 def _end_batch(conn: Connection, position: int | None, recorded_us: int, series: SeriesBatch, made: set[str],
                max_states: int, pacer: Pacer, done: int, last_on_sqlite: bool, keep_series: Collection[str],
-               committing_behind: bool = False) -> None:
-    """A batch's tracking row and its commit (after its queued writes); when more than
+               committing_behind: bool = False) -> bool:
+    """A batch's tracking row and its commit (after its queued writes); whether it forgot. When more than
     ``max_states`` series are held, forgetting them first, and, once forgetting has begun, the
     indexes the next batches' read-backs need (fewer while every series forgotten is packed:
     ``PACKED_LOAD_INDEXES``), made and committed before the next batch reads anything.
@@ -362,6 +370,7 @@ def _end_batch(conn: Connection, position: int | None, recorded_us: int, series:
         if analyzing:
             refresh_statistics(conn, fraction=STATISTICS_FRACTION)
             conn.commit()
+    return too_many
 
 
 def _make_indexes(conn: Connection, names: Iterable[str], made: set[str]) -> None:

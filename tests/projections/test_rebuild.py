@@ -438,7 +438,10 @@ def test_a_postgres_rebuild_loads_its_tables_unlogged_and_leaves_them_logged(
 def test_a_rebuild_that_keeps_some_kinds_of_series_reads_only_the_others_back(
         ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Forgetting with ``keep_series``: the units' and quotas' series (few, touched again and again)
-    stay held, so none of them is read back; the people's are, and the rows are the same."""
+    stay held, so none of them is read back; the people's are, and the rows are the same. (The
+    batches keep one size: where a batch grows, a unit first seen after forgetting began is looked
+    up once, as a new quota ledger's is.)"""
+    monkeypatch.setattr(rebuild_module, "LATE_WIDENING", 1)
     generate_history(ledger, clock, seed=9, steps=160)
     expected = contents(ledger.engines)
     loaded: list[str] = []
@@ -487,6 +490,39 @@ def test_a_rebuild_unpacks_the_series_it_forgot_instead_of_reading_them_back(
     assert read_back == []  # not one load from the tables
     rebuild(ledger.store, fresh_target(), batch_size=25, max_states=3, spill_bytes=0)
     assert len(read_back) > 5 and sum(read_back) > 20  # loads that read facts back
+
+
+def test_a_rebuild_doubles_its_batches_once_it_has_begun_forgetting(
+        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``max_states`` a rebuild's batches hold ``LATE_WIDENING`` times ``batch_size`` entries
+    (its read-backs and marks paid for more entries at a time), read ahead at that size too; before,
+    ``batch_size``; and the rows are the same."""
+    generate_history(ledger, clock, seed=9, steps=160)
+    expected = contents(ledger.engines)
+    sizes: list[tuple[int, int | None]] = []  # (the batch's size, the read-ahead's) as each batch is read
+    forgot: list[int] = []  # the number of batches read when each forgetting began
+    real_apply, real_forget = Projector.apply_next, SeriesBatch.forget
+
+    def apply_next(self: Projector, *args: Any, **kwargs: Any) -> Any:
+        reader = self._reader
+        sizes.append((self.batch_size, None if reader is None else reader.size))
+        return real_apply(self, *args, **kwargs)
+
+    def forget(self: SeriesBatch, *args: Any) -> None:
+        forgot.append(len(sizes))
+        real_forget(self, *args)
+
+    monkeypatch.setattr(Projector, "apply_next", apply_next)
+    monkeypatch.setattr(SeriesBatch, "forget", forget)
+    monkeypatch.setattr(rebuild_module, "LATE_WIDENING", 3)
+    target = fresh_target()
+    assert rebuild(ledger.store, target, batch_size=10, max_states=40, spill_bytes=0,
+                   overlaps=("read-ahead",)) == ledger.store.recorder.max_notification_id()
+    assert contents(target) == expected
+    # a batch ends (and first forgets) while the next is being read: the one after that is the first wider
+    first = forgot[0]
+    assert 1 < first < len(sizes) - 2
+    assert sizes == [(10, 10)] * first + [(30, 30)] * (len(sizes) - first)
 
 
 def test_a_rebuild_runs_with_the_collector_off_and_collects_in_full_every_so_many_entries(

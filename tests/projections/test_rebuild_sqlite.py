@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event
 
 from staffing.bootstrap import Ledger, migrate
+from staffing.projections import rebuild as rebuild_module
 from staffing.projections.projector import Projector
 from staffing.projections.rebuild import LOAD_INDEXES, _secondary_indexes, rebuild
 from staffing.projections.series import SeriesBatch
@@ -55,6 +56,7 @@ def test_a_bounded_memory_rebuild_reads_back_only_through_indexes(
     tables of millions of rows at national size. With every series packed it makes only the figure
     rows' index (``PACKED_LOAD_INDEXES``), and when the packing's budget runs out, the others before
     the next read-back. Checked with SQLite's own plan of every SELECT the load runs."""
+    monkeypatch.setattr(rebuild_module, "LATE_WIDENING", 1)  # (as many read-backs as small batches make)
     generate_history(ledger, clock, seed=9, steps=160)
     target = fresh_target()
     scans: list[str] = []
