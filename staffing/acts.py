@@ -18,6 +18,7 @@ millions of acts.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import threading
@@ -36,6 +37,13 @@ ACTS_TABLE = "legal_acts"
 MAX_CACHED = 200_000
 _NEW, _SET = object.__new__, object.__setattr__  # (a frozen dataclass's fields, set as its own ``__init__`` does)
 _REFERENCE = re.compile(rb'"_type_":"legal_act_ref","_data_":"([0-9a-f]{64})"')
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _day(text: str) -> date:
+    """A signing day read back, one object per day: acts signed the same day share it (a SQLite
+    rebuild's writer process is sent each distinct date object in full, ``projections.writeprocess``)."""
+    return date.fromisoformat(text)
 
 
 def act_key(number: str, issuer: str, signed_on: str) -> str:
@@ -71,7 +79,7 @@ class ActStore:
         says so); an act written again is filed for encoding when it is (``key_for``)."""
         self._make_room()
         act = _NEW(LegalAct)
-        _SET(act, "__dict__", {"number": number, "issuer": issuer, "signed_on": date.fromisoformat(signed_on)})
+        _SET(act, "__dict__", {"number": number, "issuer": issuer, "signed_on": _day(signed_on)})
         self.by_key[key] = act
 
     def _start_again(self) -> None:

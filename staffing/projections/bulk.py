@@ -204,15 +204,14 @@ def insert_rows(conn: Connection, table: Table, records: Sequence[dict[str, Any]
 
 def insert_tuples(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Insert ``rows`` (tuples of ``columns``' values) into ``table``: one COPY or one driver executemany
-    (queued, where ``conn`` has a write queue: ``writebehind``)."""
+    (queued, where ``conn`` has a write queue: ``writebehind``, ``writeprocess``)."""
     if not rows:
         return
-    raw: Any = begun(conn)
     if conn.dialect.name == "postgresql":
-        _send(conn, functools.partial(_copy, raw, _text(conn, "copy", table, columns), _copy_types(table, columns),
-                                      list(rows)))
+        _send(conn, functools.partial(_copy, begun(conn), _text(conn, "copy", table, columns),
+                                      _copy_types(table, columns), list(rows)))
     else:
-        _send(conn, functools.partial(_execute_many, raw, _text(conn, "insert", table, columns), list(rows)))
+        _send_rows(conn, _text(conn, "insert", table, columns), list(rows))
 
 
 def _copy(raw: Any, statement: str, types: list[str] | None, rows: list[Sequence[Any]]) -> None:
@@ -242,6 +241,18 @@ def _send(conn: Connection, write: Callable[[], object]) -> None:
         queue.put(write)
 
 
+def _send_rows(conn: Connection, statement: str, rows: list[Sequence[Any]]) -> None:
+    """The driver's executemany of ``statement`` over ``rows``, in ``conn``'s transaction; or queued
+    where ``conn`` has a write queue: a thread's (``writebehind``) takes it as a call on the driver's
+    connection, a child process's (``writeprocess``) as the statement and its rows."""
+    raw = begun(conn)  # (with a child's queue: SQLAlchemy's transaction only, so its commit is queued)
+    queue: Any = conn.info.get(QUEUE_KEY) if conn.info else None
+    if getattr(queue, "statements", False):
+        queue.put_rows(statement, rows)
+    else:
+        _send(conn, functools.partial(_execute_many, raw, statement, rows))
+
+
 def settle(conn: Connection) -> None:
     """Wait until the writes queued on ``conn`` are made (nothing to wait for without a queue)."""
     queue = conn.info.get(QUEUE_KEY) if conn.info else None
@@ -256,7 +267,7 @@ def update_rows(conn: Connection, table: Table, columns: Sequence[str], keys: Se
     ``writebehind``). For the rare changes of rows stored earlier (a retraction's marks)."""
     if not rows:
         return
-    _send(conn, functools.partial(_execute_many, begun(conn), _text(conn, "update", table, columns, keys), list(rows)))
+    _send_rows(conn, _text(conn, "update", table, columns, keys), list(rows))
 
 
 def close_rows(conn: Connection, table: Table, closings: Sequence[tuple[int, int]]) -> None:
@@ -276,4 +287,4 @@ def close_rows(conn: Connection, table: Table, closings: Sequence[tuple[int, int
         _send(conn, functools.partial(_execute, raw, _text(conn, "close many", table, ()),
                                       (int_array(last.values()), int_array(last))))
     else:
-        _send(conn, functools.partial(_execute_many, raw, _text(conn, "close", table, ()), list(closings)))
+        _send_rows(conn, _text(conn, "close", table, ()), list(closings))

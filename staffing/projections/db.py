@@ -16,7 +16,11 @@ from sqlalchemy.engine import URL
 
 from staffing.projections.checkpoint import BACKSTOP, Checkpointer
 
-__all__ = ["ViewEngines", "make_engines"]
+__all__ = ["NO_BEGIN", "ViewEngines", "make_engines"]
+
+#: a connection whose ``Connection.info`` holds this (true) issues no ``BEGIN``: each statement is its
+#: own transaction (a rebuild whose writes a child process makes, ``writeprocess``)
+NO_BEGIN = "staffing.no_begin"
 
 
 def _sqlite_from_hint(self: SQLiteCompiler, table: Any, text: str) -> str:
@@ -66,6 +70,8 @@ def _sqlite_engine(url: URL, immediate: bool, checkpointer: Checkpointer | None 
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:  # to the driver directly: a statement through SQLAlchemy costs ~50 µs
+        if conn.info.get(NO_BEGIN):
+            return
         conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     if checkpointer is not None:

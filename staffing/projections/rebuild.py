@@ -72,6 +72,7 @@ from staffing.projections.db import ViewEngines, make_engines
 from staffing.projections.projector import BATCH_SIZE, COLLECT_EVERY, PROJECTION_NAME, SERIES, Projector
 from staffing.projections.series import SeriesBatch
 from staffing.projections.writebehind import commit_behind, queued_writes
+from staffing.projections.writeprocess import file_of, written_by_process
 
 __all__ = ["NotFresh", "SwapRefused", "TamperDetected", "rebuild", "swap_in"]
 
@@ -177,8 +178,12 @@ KEEP_SERIES: frozenset[str] = frozenset()
 #: commit queued behind its writes too, the process going on into the next batch unless a read-back
 #: needs the rows (``writebehind.commit_behind``): with unlogged tables, the whole national history
 #: 1.10x the logged rebuild without it in two pairs, of which unlogged tables alone 1.03x (section 38)
+#: ``"write-process"`` (SQLite only, instead of write-behind): the batches' bulk writes, tracking rows
+#: and commits made by a child process on the other core (``writeprocess``): where a thread only takes
+#: turns, a process computes beside the load; section 51 measures it
 THREADS = frozenset({"read-ahead", "write-behind", "commit-behind"})
-OVERLAPS: dict[str, frozenset[str]] = {"sqlite": frozenset(), "postgresql": THREADS}
+PROCESS = "write-process"
+OVERLAPS: dict[str, frozenset[str]] = {"sqlite": frozenset({PROCESS}), "postgresql": THREADS}
 
 #: the bytes of forgotten series a rebuild keeps packed in memory instead of reading them back
 #: (``SeriesBatch.forget``). Off: measured twice on the whole national history (PostgreSQL), it
@@ -239,12 +244,7 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_s
             if tracked.position != 0:
                 raise NotFresh(f"the target already holds {tracked.position} projected events; rebuild into empty "
                                "read models")
-        chosen = OVERLAPS[conn.dialect.name] if overlaps is None else frozenset(overlaps)
-        if unknown := chosen - THREADS:
-            raise ValueError(f"unknown overlaps {sorted(unknown)}: choose among {sorted(THREADS)}")
-        if "commit-behind" in chosen and ("write-behind" not in chosen or target.is_sqlite):
-            raise ValueError("commit-behind queues the commit behind the writes: choose write-behind with it, "
-                             "on PostgreSQL (SQLite's driver would not begin the next transaction itself)")
+        chosen = _overlaps(conn, overlaps)
         if unlogged is None:
             unlogged = UNLOGGED[conn.dialect.name] and (store.recorder.max_notification_id() or 0) >= UNLOGGED_FROM
         if unlogged and target.is_sqlite:
@@ -252,19 +252,39 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_s
         reading = projector.reading_ahead() if "read-ahead" in chosen else nullcontext()
         with _unjournalled(conn, target.is_sqlite), collection_paused(), reading:  # the whole load
             return _load(conn, projector, int(tracked.recorded_us), max_states, spill_bytes, keep_series,
-                         "write-behind" in chosen, unlogged, "commit-behind" in chosen)
+                         "write-behind" in chosen, unlogged, "commit-behind" in chosen, PROCESS in chosen)
+
+
+def _overlaps(conn: Connection, overlaps: Collection[str] | None) -> frozenset[str]:
+    """The overlaps asked for (None: the backend's own, ``OVERLAPS``), or ``ValueError`` saying why not."""
+    sqlite = conn.dialect.name == "sqlite"
+    if overlaps is None:
+        chosen = OVERLAPS[conn.dialect.name]
+        return chosen - {PROCESS} if file_of(conn) is None else chosen  # (an in-memory target: none)
+    chosen = frozenset(overlaps)
+    if unknown := chosen - THREADS - {PROCESS}:
+        raise ValueError(f"unknown overlaps {sorted(unknown)}: choose among {sorted(THREADS | {PROCESS})}")
+    if "commit-behind" in chosen and ("write-behind" not in chosen or sqlite):
+        raise ValueError("commit-behind queues the commit behind the writes: choose write-behind with it, "
+                         "on PostgreSQL (SQLite's driver would not begin the next transaction itself)")
+    if PROCESS in chosen and (not sqlite or "write-behind" in chosen or file_of(conn) is None):
+        raise ValueError("write-process makes a SQLite file's writes in a child process: choose it on a SQLite "
+                         "file target, without write-behind (a PostgreSQL server makes its writes in its own "
+                         "process already: choose write-behind there)")
+    return chosen
 
 
 def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: int, spill_bytes: int,
           keep_series: Collection[str] = (), write_behind: bool = False, unlogged: bool = False,
-          committing_behind: bool = False) -> int:
+          committing_behind: bool = False, write_process: bool = False) -> int:
     """Apply the whole log in batches to the empty tables of ``conn`` (indexes dropped, then made;
     with ``unlogged``, every table but the tracking row's unlogged until the finish, ``UNLOGGED``).
 
     A batch's tracking row and commit come just before the next batch is applied, once the next
     window is decoded (``Projector.apply_next``'s ``ready``): with ``write_behind``, the batches'
     bulk writes are queued and made on a thread (``writebehind``) meanwhile, and the commit waits
-    for them — or, with ``committing_behind``, is queued behind them too (``_end_batch``).
+    for them — or, with ``committing_behind``, is queued behind them too (``_end_batch``). With
+    ``write_process`` (SQLite), a child process makes the writes and the commits (``writeprocess``).
     """
     applied, sqlite = 0, conn.dialect.name == "sqlite"
     relogged = [table.name for table in t.metadata.sorted_tables if unlogged and table is not t.tracking]
@@ -288,8 +308,8 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
         if ending and ending.pop()() and projector.batch_size == narrow:  # (it forgot: ``_end_batch``)
             projector.widen(narrow * LATE_WIDENING)  # (from the batch after the one being read: it is decoded)
 
-    with queued_writes(conn) if write_behind else nullcontext(), _reading_back(conn, series, write_behind), \
-            closing(collections):
+    writes = written_by_process(conn) if write_process else queued_writes(conn) if write_behind else nullcontext()
+    with writes, _reading_back(conn, series, write_behind), closing(collections):
         while True:
             recorded_us, last, done, more = projector.apply_next(conn, position + 1, recorded_us, True, series,
                                                                  ready=end_previous)

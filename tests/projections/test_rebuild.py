@@ -232,9 +232,9 @@ BOTH = ("read-ahead", "write-behind")
 
 @pytest.mark.parametrize(("spill_bytes", "overlaps"), [
     (0, ()), (4_000, ()), (1 << 30, ()), (0, ("read-ahead",)), (0, ("write-behind",)), (0, BOTH), (4_000, BOTH),
-    (0, (*BOTH, "commit-behind"))],
+    (0, (*BOTH, "commit-behind")), (0, ("write-process",)), (4_000, ("read-ahead", "write-process"))],
     ids=["read-back", "part-packed", "packed", "read-back-read-ahead", "read-back-write-behind", "read-back-both",
-         "part-packed-both", "read-back-commit-behind"])
+         "part-packed-both", "read-back-commit-behind", "read-back-write-process", "part-packed-read-ahead-process"])
 def test_a_rebuild_with_bounded_memory_reads_series_back_and_gives_the_same_read_models(
         ledger: Ledger, clock: FakeClock, fresh_target: Any, spill_bytes: int, overlaps: tuple[str, ...]) -> None:
     """A national log does not fit in memory: past ``max_states`` the rebuild forgets what it holds
@@ -245,8 +245,11 @@ def test_a_rebuild_with_bounded_memory_reads_series_back_and_gives_the_same_read
     generate_history(ledger, clock, seed=9, steps=160)
     expected = contents(ledger.engines)
     target = fresh_target()
-    if "commit-behind" in overlaps and target.is_sqlite:  # PostgreSQL's only: refused before any write
-        with pytest.raises(ValueError, match="choose write-behind with it, on PostgreSQL"):
+    refused = ("choose write-behind with it, on PostgreSQL" if "commit-behind" in overlaps and target.is_sqlite
+               else "choose it on a SQLite file target" if "write-process" in overlaps and not target.is_sqlite
+               else None)  # (each backend's own only: refused before any write)
+    if refused:
+        with pytest.raises(ValueError, match=refused):
             rebuild(ledger.store, target, overlaps=overlaps)
         with target.read.connect() as conn:
             assert conn.execute(select(t.tracking.c.position)).scalar_one() == 0
@@ -312,7 +315,7 @@ def test_a_rebuild_refuses_a_thread_it_does_not_know_before_writing(ledger: Ledg
     """A misspelt overlap is refused by name (with the ones there are), before any row is written."""
     target = fresh_target()
     with pytest.raises(ValueError, match=r"unknown overlaps \['read-behind'\]: choose among "
-                                         r"\['commit-behind', 'read-ahead', 'write-behind'\]"):
+                                         r"\['commit-behind', 'read-ahead', 'write-behind', 'write-process'\]"):
         rebuild(ledger.store, target, overlaps={"read-behind"})
     with target.read.connect() as conn:
         assert conn.execute(select(t.tracking.c.position)).scalar_one() == 0
@@ -349,15 +352,15 @@ def test_a_postgres_rebuild_plans_each_read_back_for_its_keys_and_gives_its_conn
         assert {c.exec_driver_sql("SHOW plan_cache_mode").scalar_one() for c in connections} == {"auto"}
 
 
-def test_a_rebuild_runs_its_threads_on_postgres_only(ledger: Ledger, clock: FakeClock, fresh_target: Any,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_rebuild_runs_threads_on_postgres_and_a_writer_process_on_sqlite(
+        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """By default (``OVERLAPS``) a PostgreSQL rebuild reads ahead, writes behind and commits behind,
-    where it waits on the server; a SQLite one runs none (its database work is the process's own:
-    both threads measured slower there)."""
+    where it waits on the server; a SQLite one runs no thread (its database work is the process's
+    own: both threads measured slower there) but has its writes made by a child process."""
     generate_history(ledger, clock, seed=3, steps=40)
     used: list[str] = []
-    real_reading, real_queued, real_commit = Projector.reading_ahead, rebuild_module.queued_writes, \
-        rebuild_module.commit_behind
+    real_reading, real_queued, real_commit, real_process = Projector.reading_ahead, rebuild_module.queued_writes, \
+        rebuild_module.commit_behind, rebuild_module.written_by_process
 
     def reading(self: Projector) -> Any:
         used.append("read-ahead")
@@ -371,12 +374,18 @@ def test_a_rebuild_runs_its_threads_on_postgres_only(ledger: Ledger, clock: Fake
         used.append("commit-behind")
         real_commit(conn)
 
+    def process(conn: Any) -> Any:
+        used.append("write-process")
+        return real_process(conn)
+
     monkeypatch.setattr(Projector, "reading_ahead", reading)
     monkeypatch.setattr(rebuild_module, "queued_writes", queued)
     monkeypatch.setattr(rebuild_module, "commit_behind", commit)
+    monkeypatch.setattr(rebuild_module, "written_by_process", process)
     target = fresh_target()
     rebuild(ledger.store, target)
-    assert sorted(set(used)) == ([] if target.is_sqlite else ["commit-behind", "read-ahead", "write-behind"])
+    assert sorted(set(used)) == (["write-process"] if target.is_sqlite
+                                 else ["commit-behind", "read-ahead", "write-behind"])
     assert contents(target) == contents(ledger.engines)
 
 
