@@ -62,6 +62,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Index, create_engine, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from staffing.config import Settings
 from staffing.pause import CollectEvery, collection_paused
@@ -309,7 +310,7 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
             projector.widen(narrow * LATE_WIDENING)  # (from the batch after the one being read: it is decoded)
 
     writes = written_by_process(conn) if write_process else queued_writes(conn) if write_behind else nullcontext()
-    with writes, _reading_back(conn, series, write_behind), closing(collections):
+    with writes, _reading_back(conn, series, write_behind, write_process), closing(collections):
         while True:
             recorded_us, last, done, more = projector.apply_next(conn, position + 1, recorded_us, True, series,
                                                                  ready=end_previous)
@@ -332,11 +333,23 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
 
 
 @contextmanager
-def _reading_back(conn: Connection, series: SeriesBatch, write_behind: bool) -> Iterator[None]:
-    """With the writes queued behind the process on PostgreSQL, forgotten series read back on a
-    second connection of the target, each read its own transaction (``SeriesBatch.read_back_on``:
-    the process no longer waits for the previous batch's writes before the next batch's read-backs;
-    no lock is held between reads, so the finish's ``SET LOGGED`` never waits on it)."""
+def _reading_back(conn: Connection, series: SeriesBatch, write_behind: bool,
+                  write_process: bool = False) -> Iterator[None]:
+    """With the writes queued behind the process on PostgreSQL, or made by a child process on SQLite,
+    forgotten series read back on a second connection of the target, each read its own transaction
+    (``SeriesBatch.read_back_on``: the process no longer waits for the previous batch's writes
+    before the next batch's read-backs; no lock is held between reads, so neither the finish's
+    ``SET LOGGED`` nor the child's commits wait on it)."""
+    if write_process:  # (not from the target's pool: its connections put the file in WAL mode, where
+        # the load writes it without a journal; a plain one, each read committed on its own)
+        engine = create_engine(conn.engine.url, poolclass=NullPool, connect_args={"timeout": 60})
+        try:
+            with engine.connect() as reader:
+                series.read_back_on(reader.execution_options(isolation_level="AUTOCOMMIT"))
+                yield
+        finally:
+            engine.dispose()
+        return
     if not write_behind or conn.dialect.name != "postgresql":
         yield
         return

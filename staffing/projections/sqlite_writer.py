@@ -6,12 +6,12 @@ SQLite file at PATH on a connection of its own and reads framed messages from it
 
 - ``("rows", statement, rows)``: an executemany, in the transaction open (one is begun, ``BEGIN
   IMMEDIATE``, by the first write after a commit);
-- ``("commit",)``: the open transaction committed (nothing is answered: the parent does not wait);
-- ``("sync",)``: the open transaction committed, then one answer on standard output — ``OK``, or
-  ``FAILED`` and the pickled exception of the first write that failed.
+- ``("commit",)``: the open transaction committed, then one answer on standard output — ``OK``,
+  or ``FAILED`` and the pickled exception of the first write that failed (the parent reads it when
+  it needs to know: before its next commit, or before it reads).
 
 After a failure nothing more is executed or committed (the rest of the batch would be wrong
-without it) and every later ``sync`` answers with that failure. At the end of its input the child
+without it) and every later commit answers with that failure. At the end of its input the child
 closes its connection without committing what a failure or a parent that died left open: a
 rebuild's target is disposable until it is swapped in (``rebuild._unjournalled``), so no partial
 batch is ever used.
@@ -76,7 +76,7 @@ def failure_answer(error: BaseException) -> bytes:
 
 
 def serve(path: str, inp: BinaryIO, out: BinaryIO) -> None:
-    """Make the writes framed on ``inp`` into the SQLite file at ``path``; answer syncs on ``out``."""
+    """Make the writes framed on ``inp`` into the SQLite file at ``path``; answer each commit on ``out``."""
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
         for pragma in PRAGMAS:
@@ -88,15 +88,14 @@ def serve(path: str, inp: BinaryIO, out: BinaryIO) -> None:
         failed: BaseException | None = None
         for message in messages(inp):
             kind = message[0]
-            if kind in ("commit", "sync"):
+            if kind == "commit":
                 if failed is None and db.in_transaction:
                     try:
                         db.execute("COMMIT")
                     except Exception as error:
                         failed = error
-                if kind == "sync":
-                    out.write(OK if failed is None else failure_answer(failed))
-                    out.flush()
+                out.write(OK if failed is None else failure_answer(failed))
+                out.flush()
                 continue
             if failed is not None:
                 continue

@@ -13,15 +13,17 @@ The contract is ``writebehind``'s, as the rebuild sees it. ``written_by_process(
 ``conn`` a ``ProcessQueue``; while it has one, ``bulk.insert_tuples``, ``insert_rows``,
 ``close_rows`` and ``update_rows`` queue their statement for the child instead of running it, and
 the child makes them in order in its own transactions. Anything else about to use ``conn`` waits
-until the child has made and committed every write queued (a sync: one answer through a second
-pipe): every statement SQLAlchemy executes on it (a read-back, an index, the log's clock). So every
-read sees every write queued before it. A commit on ``conn`` is queued behind the writes without
-waiting for them (``writebehind.commit_behind``'s gain, which SQLite's own driver cannot give a
-thread: the batch's writes, its tracking row and its commit go to the child together), and the
-block's end waits for the last. ``conn`` itself begins no transaction meanwhile (``db.NO_BEGIN``):
+until the child has made and committed every write queued (a commit queued and every commit's
+answer read, through a second pipe): every statement SQLAlchemy executes on it (an index, the
+log's clock, the roll-up's few reads). So every read on ``conn`` sees every write queued before it.
+A commit on ``conn`` is queued behind the writes once the commit before it is made, without
+waiting for its own (``writebehind.commit_behind``'s contract, which SQLite's own driver cannot
+give a thread: the batch's writes, its tracking row and its commit go to the child together): so
+a second connection, on which the rebuild reads forgotten series back (``rebuild._reading_back``),
+sees every batch but the last. ``conn`` itself begins no transaction meanwhile (``db.NO_BEGIN``):
 its reads see what the child committed, and it never holds the file's write lock the child needs.
-A write that fails is raised where the queue is next synced; the writes queued after it are not
-made and nothing more is committed. On any failure the target is left part-written, which a
+A write that fails is raised where the queue is next waited for; the writes queued after it are
+not made and nothing more is committed. On any failure the target is left part-written, which a
 rebuild's target may be (``rebuild._unjournalled``: it is disposable until swapped in).
 """
 
@@ -47,7 +49,7 @@ from staffing.projections.db import NO_BEGIN
 
 __all__ = ["ProcessQueue", "WriterEnded", "file_of", "written_by_process"]
 
-_COMMIT, _SYNC = sqlite_writer.frame(("commit",)), sqlite_writer.frame(("sync",))
+_COMMIT = sqlite_writer.frame(("commit",))
 #: how long the block's end waits for the child to end, after its last answer
 _END_TIMEOUT = 60.0
 
@@ -74,7 +76,8 @@ class ProcessQueue:
         self._frames: SimpleQueue[bytes | None] = SimpleQueue()
         self._feeder = threading.Thread(target=self._feed, name="staffing-write-process", daemon=True)
         self._feeder.start()
-        self._unsynced = False  # something was queued since the last sync
+        self._unsynced = False  # something was queued since the last commit
+        self._due = 0  # commits queued whose answers are not read yet
         self._failed: BaseException | None = None
 
     @property
@@ -90,9 +93,11 @@ class ProcessQueue:
         raise TypeError("the SQLite writer process makes statements (put_rows), not callables")
 
     def commit(self) -> None:
-        """Queue a commit behind the writes queued; return at once."""
-        self._frames.put(_COMMIT)
-        self._unsynced = True
+        """Queue a commit behind the writes queued, once the commit queued before it is made: at most
+        one commit behind, as ``WriteQueue.commit``, so a read on another connection sees every batch
+        but the last (``SeriesBatch.read_back_on``). A failure is kept for ``settle``."""
+        self._collect()
+        self._queue_commit()
 
     def settle(self) -> None:
         """Wait until every write queued is made and committed; raise the first that failed."""
@@ -103,11 +108,24 @@ class ProcessQueue:
     def wait(self) -> None:
         """Wait until every write queued is made and committed (or skipped after a failure), raising
         nothing: a failure is kept for ``settle``."""
-        if not self._unsynced or self._failed is not None:
-            return
-        self._frames.put(_SYNC)
+        if self._unsynced:
+            self._queue_commit()
+        self._collect()
+
+    def _queue_commit(self) -> None:
+        self._frames.put(_COMMIT)
+        self._due += 1
         self._unsynced = False
-        self._failed = self._answer()
+
+    def _collect(self) -> None:
+        """Read the answers of every commit queued (the first failure kept)."""
+        while self._due:
+            answer = self._answer()
+            self._due -= 1
+            if answer is not None and self._failed is None:
+                self._failed = answer
+            if isinstance(answer, WriterEnded):
+                self._due = 0
 
     def _answer(self) -> BaseException | None:
         stdout: Any = self._child.stdout
@@ -127,18 +145,23 @@ class ProcessQueue:
     def _feed(self) -> None:
         """The feeding thread: each frame queued, whole, into the child's input (a write to a pipe may
         be partial); at the end its input closed. Once the child has gone, frames are dropped (the
-        next sync finds it gone)."""
+        next answer read finds it gone)."""
         fd = self._child.stdin.fileno()  # type: ignore[union-attr]
         gone = False
         while (data := self._frames.get()) is not None:
-            view = memoryview(data)
-            while view and not gone:
+            if not gone:
                 try:
-                    view = view[os.write(fd, view):]
+                    self._send(fd, data)
                 except OSError:  # (a broken pipe: the child ended)
                     gone = True
         with contextlib.suppress(OSError):
             self._child.stdin.close()  # type: ignore[union-attr]
+
+    @staticmethod
+    def _send(fd: int, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
 
     def close(self) -> None:
         """End the child (its input closed: anything not committed is left) and wait for it."""

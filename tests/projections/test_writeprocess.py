@@ -117,3 +117,18 @@ def test_an_in_memory_database_is_refused(tmp_path: Path) -> None:
             pass
     finally:
         memory.dispose()
+
+
+def test_a_commit_is_queued_once_the_commit_before_it_is_made(engines: ViewEngines) -> None:
+    """At most one commit behind: once a second commit is queued, another connection sees the first's
+    rows (what the rebuild's read-backs on a second connection rely on, ``SeriesBatch.read_back_on``)."""
+    count = select(func.count()).select_from(unit_roots)
+    with engines.write.connect() as conn, written_by_process(conn), engines.read.connect() as other:
+        insert_tuples(conn, unit_roots, COLUMNS, _rows(1, 200))
+        conn.commit()
+        insert_tuples(conn, unit_roots, COLUMNS, _rows(201, 100))
+        conn.commit()  # (no statement on ``conn`` in between: nothing else waited for the child)
+        assert other.execute(count).scalar_one() in (200, 300)
+        other.rollback()
+    with engines.read.connect() as other:
+        assert other.execute(count).scalar_one() == 300
