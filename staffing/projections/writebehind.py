@@ -36,7 +36,7 @@ the next transaction with the next statement, where SQLite's driver, left to the
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -45,7 +45,7 @@ from sqlalchemy import Connection, event
 
 from staffing.projections.bulk import QUEUE_KEY, begun
 
-__all__ = ["WriteQueue", "commit_behind", "queued_writes"]
+__all__ = ["WriteQueue", "attached", "commit_behind", "queued_writes"]
 
 
 class WriteQueue:
@@ -110,22 +110,29 @@ def commit_behind(conn: Connection) -> None:
 def queued_writes(conn: Connection) -> Iterator[WriteQueue]:
     """``conn``'s bulk writes queued on a thread inside the block (see the module's docstring)."""
     queue = WriteQueue()
+    with attached(conn, queue, on_commit=queue.settle):
+        yield queue
 
-    def settle(*_args: Any) -> None:
-        queue.settle()
 
-    def wait(*_args: Any) -> None:  # (a rollback: whatever failed is being raised already)
-        queue.wait()
-
+@contextmanager
+def attached(conn: Connection, queue: Any, on_commit: Callable[[], None], flags: Iterable[str] = ()) -> Iterator[None]:
+    """``queue`` made ``conn``'s write queue inside the block (``bulk`` queues on it): every statement
+    SQLAlchemy executes on ``conn`` first waits for it (``queue.settle``), a commit calls
+    ``on_commit``, a rollback waits without raising (whatever failed is being raised already);
+    ``flags`` set in ``conn.info`` meanwhile. The queue is closed when the block ends."""
     hooks: tuple[tuple[str, Callable[..., None]], ...] = (
-        ("before_cursor_execute", settle), ("commit", settle), ("rollback", wait))
+        ("before_cursor_execute", lambda *_: queue.settle()), ("commit", lambda *_: on_commit()),
+        ("rollback", lambda *_: queue.wait()))
     conn.info[QUEUE_KEY] = queue
+    for flag in flags:
+        conn.info[flag] = True
     for name, hook in hooks:
         event.listen(conn, name, hook)
     try:
-        yield queue
+        yield
     finally:
         for name, hook in hooks:
             event.remove(conn, name, hook)
-        conn.info.pop(QUEUE_KEY, None)
+        for key in (QUEUE_KEY, *flags):
+            conn.info.pop(key, None)
         queue.close()

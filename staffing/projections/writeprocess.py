@@ -41,11 +41,11 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection
 
 from staffing.projections import sqlite_writer
-from staffing.projections.bulk import QUEUE_KEY
 from staffing.projections.db import NO_BEGIN
+from staffing.projections.writebehind import attached
 
 __all__ = ["ProcessQueue", "WriterEnded", "file_of", "written_by_process"]
 
@@ -186,28 +186,6 @@ def written_by_process(conn: Connection) -> Iterator[ProcessQueue]:
     if conn.in_transaction():  # (its lock would keep the child from writing)
         conn.commit()
     queue = ProcessQueue(path)
-
-    def settle(*_args: Any) -> None:
-        queue.settle()
-
-    def commit(*_args: Any) -> None:
-        queue.commit()
-
-    def wait(*_args: Any) -> None:  # (a rollback: whatever failed is being raised already)
-        queue.wait()
-
-    hooks: tuple[tuple[str, Callable[..., None]], ...] = (
-        ("before_cursor_execute", settle), ("commit", commit), ("rollback", wait))
-    conn.info[QUEUE_KEY] = queue
-    conn.info[NO_BEGIN] = True
-    for name, hook in hooks:
-        event.listen(conn, name, hook)
-    try:
+    with attached(conn, queue, on_commit=queue.commit, flags=(NO_BEGIN,)):
         yield queue
         queue.settle()
-    finally:
-        for name, hook in hooks:
-            event.remove(conn, name, hook)
-        conn.info.pop(QUEUE_KEY, None)
-        conn.info.pop(NO_BEGIN, None)
-        queue.close()
