@@ -343,7 +343,7 @@ def _reading_back(conn: Connection, series: SeriesBatch, write_behind: bool,
     ``SET LOGGED`` nor the child's commits wait on it)."""
     if write_process:  # (not from the target's pool: its connections put the file in WAL mode, where
         # the load writes it without a journal; a plain one, each read committed on its own)
-        engine = create_engine(conn.engine.url, poolclass=NullPool, connect_args={"timeout": 60})
+        engine = create_engine(conn.engine.url, poolclass=NullPool, connect_args={"timeout": READ_BACK_TIMEOUT})
         try:
             with engine.connect() as reader:
                 series.read_back_on(reader.execution_options(isolation_level="AUTOCOMMIT"))
@@ -424,6 +424,9 @@ def _make_indexes(conn: Connection, names: Iterable[str], made: set[str]) -> Non
                 made.add(stand_in[0])
             made.add(str(index.name))
 
+
+#: seconds a SQLite read-back waits for the file's lock (held by the writer process a statement at a time)
+READ_BACK_TIMEOUT = 60.0
 
 #: connections that make a PostgreSQL target's last indexes and statistics at once (one per core here)
 FINISHERS = 2

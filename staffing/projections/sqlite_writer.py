@@ -4,14 +4,23 @@ Run as a script by ``writeprocess.ProcessQueue`` (``python sqlite_writer.py PATH
 SQLite file at PATH on a connection of its own and reads framed messages from its standard input
 (``frame``: an 8-byte length, then a pickle), until the input ends:
 
-- ``("rows", statement, rows)``: an executemany, in the transaction open (one is begun, ``BEGIN
-  IMMEDIATE``, by the first write after a commit);
-- ``("commit",)``: the open transaction committed, then one answer on standard output — ``OK``,
-  or ``FAILED`` and the pickled exception of the first write that failed (the parent reads it when
-  it needs to know: before its next commit, or before it reads).
+- ``("rows", statement, rows)``: an executemany, committed on its own;
+- ``("commit",)``: the end of a batch: one answer on standard output — ``OK``, or ``FAILED`` and
+  the pickled exception of the first write that failed (the parent reads it when it needs to
+  know: before its next commit, or before it reads).
 
-After a failure nothing more is executed or committed (the rest of the batch would be wrong
-without it) and every later commit answers with that failure. At the end of its input the child
+Each write is its own transaction, not each batch, so the file's lock is never held across two
+messages. Why (issue 9): a national batch's writes outgrow the child's page cache, and SQLite then
+spills pages into the file mid-transaction, holding its exclusive lock until the commit; a
+read-back on the parent's second connection in the next batch's flush (``rebuild._reading_back``)
+then waited for a commit that would only come after that flush: a deadlock, ended by the busy
+timeout ("database is locked", the whole national history, section 51). Committed write by write,
+the lock is released after each statement, which waits on no one. Nothing reads a batch's rows
+before its end but the rebuild itself, which waits for that commit's answer (``writeprocess``);
+the target is disposable until swapped in, so a batch committed part-way by a failure is never used.
+
+After a failure nothing more is executed (the rest of the batch would be wrong without it) and
+every later commit answers with that failure. At the end of its input the child
 closes its connection without committing what a failure or a parent that died left open: a
 rebuild's target is disposable until it is swapped in (``rebuild._unjournalled``), so no partial
 batch is ever used.
@@ -36,7 +45,9 @@ OK, FAILED = b"\x00", b"\x01"
 sqlite3.register_adapter(date, date.isoformat)
 #: the child's connection: without syncs, as the rebuild's own (``rebuild._unjournalled``), waiting up
 #: to a minute for the parent's reads to end, with the page cache of the ledger's writer
-PRAGMAS = ("synchronous=OFF", "busy_timeout=60000", "cache_size=-65536")
+PRAGMAS = ("synchronous=OFF", "busy_timeout=60000")
+#: its page cache in KiB (the ledger writer's), unless the parent gives another (a test's small one)
+CACHE_KIB = 65536
 
 
 def frame(message: Any) -> bytes:
@@ -75,11 +86,11 @@ def failure_answer(error: BaseException) -> bytes:
     return FAILED + HEADER.pack(len(data)) + data
 
 
-def serve(path: str, inp: BinaryIO, out: BinaryIO) -> None:
+def serve(path: str, inp: BinaryIO, out: BinaryIO, cache_kib: int = CACHE_KIB) -> None:
     """Make the writes framed on ``inp`` into the SQLite file at ``path``; answer each commit on ``out``."""
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        for pragma in PRAGMAS:
+        for pragma in (*PRAGMAS, f"cache_size=-{int(cache_kib)}"):
             db.execute(f"PRAGMA {pragma}")
         # without a journal, as the rebuild's own connection (``rebuild._unjournalled``), unless another
         # connection holds the file in WAL mode, which SQLite then keeps: slower, never unsafe
@@ -87,27 +98,19 @@ def serve(path: str, inp: BinaryIO, out: BinaryIO) -> None:
             db.execute("PRAGMA journal_mode=OFF")
         failed: BaseException | None = None
         for message in messages(inp):
-            kind = message[0]
-            if kind == "commit":
-                if failed is None and db.in_transaction:
-                    try:
-                        db.execute("COMMIT")
-                    except Exception as error:
-                        failed = error
+            if message[0] == "commit":
                 out.write(OK if failed is None else failure_answer(failed))
                 out.flush()
-                continue
-            if failed is not None:
-                continue
-            try:
-                if not db.in_transaction:
+            elif failed is None:
+                try:
                     db.execute("BEGIN IMMEDIATE")
-                db.executemany(message[1], message[2])
-            except Exception as error:
-                failed = error
+                    db.executemany(message[1], message[2])
+                    db.execute("COMMIT")
+                except Exception as error:
+                    failed = error
     finally:
         db.close()
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], sys.stdin.buffer, sys.stdout.buffer)
+    serve(sys.argv[1], sys.stdin.buffer, sys.stdout.buffer, *(int(a) for a in sys.argv[2:3]))

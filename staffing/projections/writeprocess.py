@@ -12,19 +12,21 @@ it while the child catches up.
 The contract is ``writebehind``'s, as the rebuild sees it. ``written_by_process(conn)`` gives
 ``conn`` a ``ProcessQueue``; while it has one, ``bulk.insert_tuples``, ``insert_rows``,
 ``close_rows`` and ``update_rows`` queue their statement for the child instead of running it, and
-the child makes them in order in its own transactions. Anything else about to use ``conn`` waits
-until the child has made and committed every write queued (a commit queued and every commit's
-answer read, through a second pipe): every statement SQLAlchemy executes on it (an index, the
-log's clock, the roll-up's few reads). So every read on ``conn`` sees every write queued before it.
-A commit on ``conn`` is queued behind the writes once the commit before it is made, without
-waiting for its own (``writebehind.commit_behind``'s contract, which SQLite's own driver cannot
-give a thread: the batch's writes, its tracking row and its commit go to the child together): so
-a second connection, on which the rebuild reads forgotten series back (``rebuild._reading_back``),
-sees every batch but the last. ``conn`` itself begins no transaction meanwhile (``db.NO_BEGIN``):
-its reads see what the child committed, and it never holds the file's write lock the child needs.
-A write that fails is raised where the queue is next waited for; the writes queued after it are
-not made and nothing more is committed. On any failure the target is left part-written, which a
-rebuild's target may be (``rebuild._unjournalled``: it is disposable until swapped in).
+the child makes them in order, each committed on its own (``sqlite_writer``: so the file's lock is
+never held across messages, which a read-back mid-batch would otherwise wait on for good). Anything
+else about to use ``conn`` waits until the child has made and committed every write queued (a commit
+queued and every commit's answer read, through a second pipe): every statement SQLAlchemy executes
+on it (an index, the log's clock, the roll-up's few reads). So every read on ``conn`` sees every
+write queued before it. A commit on ``conn`` (the batch's end: the child answers it) is queued
+behind the writes once the one before it is answered, without waiting for its own
+(``writebehind.commit_behind``'s contract, which SQLite's own driver cannot give a thread: the
+batch's writes, its tracking row and its commit go to the child together): so a second connection,
+on which the rebuild reads forgotten series back (``rebuild._reading_back``), sees every batch but
+the last. ``conn`` itself begins no transaction meanwhile (``db.NO_BEGIN``): its reads see what the
+child committed, and it never holds the file's write lock the child needs. A write that fails is
+raised where the queue is next waited for; the writes queued after it are not made and nothing more
+is made. On any failure the target is left part-written, which a rebuild's target may be
+(``rebuild._unjournalled``: it is disposable until swapped in).
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ from staffing.projections.writebehind import attached
 __all__ = ["ProcessQueue", "WriterEnded", "file_of", "written_by_process"]
 
 _COMMIT = sqlite_writer.frame(("commit",))
+#: the child's page cache in KiB (``sqlite_writer.CACHE_KIB``; a test makes it small, so that every
+#: write spills into the file mid-transaction as a national batch's do)
+CHILD_CACHE_KIB = sqlite_writer.CACHE_KIB
 #: how long the block's end waits for the child to end, after its last answer
 _END_TIMEOUT = 60.0
 
@@ -70,8 +75,8 @@ class ProcessQueue:
     #: ``bulk`` queues statements and their rows here (``put_rows``), not callables as on ``WriteQueue``
     statements = True
 
-    def __init__(self, path: str) -> None:
-        self._child = subprocess.Popen([sys.executable, str(Path(sqlite_writer.__file__)), path],
+    def __init__(self, path: str, cache_kib: int = sqlite_writer.CACHE_KIB) -> None:
+        self._child = subprocess.Popen([sys.executable, str(Path(sqlite_writer.__file__)), path, str(cache_kib)],
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
         self._frames: SimpleQueue[bytes | None] = SimpleQueue()
         self._feeder = threading.Thread(target=self._feed, name="staffing-write-process", daemon=True)
@@ -185,7 +190,7 @@ def written_by_process(conn: Connection) -> Iterator[ProcessQueue]:
         raise ValueError("a writer process opens the SQLite file: an in-memory database has none")
     if conn.in_transaction():  # (its lock would keep the child from writing)
         conn.commit()
-    queue = ProcessQueue(path)
+    queue = ProcessQueue(path, CHILD_CACHE_KIB)
     with attached(conn, queue, on_commit=queue.commit, flags=(NO_BEGIN,)):
         yield queue
         queue.settle()

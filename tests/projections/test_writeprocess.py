@@ -17,14 +17,18 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from staffing.bootstrap import migrate
-from staffing.projections import bulk
+from staffing.bootstrap import build, migrate
+from staffing.projections import bulk, writeprocess
+from staffing.projections import rebuild as rebuild_module
 from staffing.projections import tables as t
 from staffing.projections.bulk import close_rows, insert_tuples, update_rows
 from staffing.projections.db import ViewEngines, make_engines
 from staffing.projections.projector import PROJECTION_NAME
 from staffing.projections.tables import END_OF_TIME, OPEN_POSITION, unit_roots
 from staffing.projections.writeprocess import WriterEnded, written_by_process
+from tests.projections.history import generate_history
+from tests.projections.test_rebuild import contents
+from tests.support import FakeClock, settings_for
 
 COLUMNS = ("row_id", "unit_id", "root_id", "valid_from", "valid_to", "rec_from", "rec_to")
 
@@ -132,3 +136,30 @@ def test_a_commit_is_queued_once_the_commit_before_it_is_made(engines: ViewEngin
         other.rollback()
     with engines.read.connect() as other:
         assert other.execute(count).scalar_one() == 300
+
+
+def test_a_rebuild_whose_writer_spills_mid_batch_still_reads_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A national batch's writes outgrow the writer's page cache, so SQLite spills them into the file
+    mid-transaction and holds its exclusive lock until the commit. The rebuild reads forgotten series
+    back on a second connection in the middle of the next batch's flush; with the batch's writes in
+    one transaction that read waited for a commit queued only after the flush (a deadlock ended by the
+    busy timeout: "database is locked", the whole national history). Here the writer's cache is a few
+    pages, so every write spills, and a read-back gives up after 2 s: the rows are still the
+    in-memory rebuild's."""
+    monkeypatch.setattr(writeprocess, "CHILD_CACHE_KIB", 40)
+    monkeypatch.setattr(rebuild_module, "READ_BACK_TIMEOUT", 2.0)
+    clock = FakeClock()
+    settings, _ = settings_for("sqlite", tmp_path)
+    ledger = build(settings, clock=clock)
+    try:
+        generate_history(ledger, clock, seed=9, steps=160)
+        target = make_engines(make_url(f"sqlite:///{tmp_path / 'rebuilt.sqlite'}"))
+        try:
+            assert rebuild_module.rebuild(ledger.store, target, batch_size=25, max_states=3, spill_bytes=0,
+                                          overlaps=("write-process",)) == ledger.store.recorder.max_notification_id()
+            assert contents(target) == contents(ledger.engines)
+        finally:
+            target.dispose()
+    finally:
+        ledger.close()
