@@ -24,9 +24,9 @@ batch's writes, its tracking row and its commit go to the child together): so a 
 on which the rebuild reads forgotten series back (``rebuild._reading_back``), sees every batch but
 the last. ``conn`` itself begins no transaction meanwhile (``db.NO_BEGIN``): its reads see what the
 child committed, and it never holds the file's write lock the child needs. A write that fails is
-raised where the queue is next waited for; the writes queued after it are not made and nothing more
-is made. On any failure the target is left part-written, which a rebuild's target may be
-(``rebuild._unjournalled``: it is disposable until swapped in).
+raised where the queue is next waited for; the writes queued after it are not made. On any failure
+the target is left part-written, which a rebuild's target may be (``rebuild._unjournalled``: it is
+disposable until swapped in).
 """
 
 from __future__ import annotations
