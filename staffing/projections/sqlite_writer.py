@@ -67,23 +67,30 @@ def read_exactly(stream: BinaryIO, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
+#: what ``read_frame`` gives where its stream ends first
+END = object()
+
+
+def read_frame(stream: BinaryIO) -> Any:
+    """The next framed message of ``stream`` (``frame``), unpickled; ``END`` where the stream ends first."""
+    header = read_exactly(stream, HEADER.size)
+    body = None if header is None else read_exactly(stream, HEADER.unpack(header)[0])
+    return END if body is None else pickle.loads(body)
+
+
 def messages(stream: BinaryIO) -> Any:
     """Each framed message of ``stream``, until it ends."""
-    while (header := read_exactly(stream, HEADER.size)) is not None:
-        body = read_exactly(stream, HEADER.unpack(header)[0])
-        if body is None:
-            return
-        yield pickle.loads(body)
+    while (message := read_frame(stream)) is not END:
+        yield message
 
 
 def failure_answer(error: BaseException) -> bytes:
     """``FAILED`` and ``error`` pickled (as a ``RuntimeError`` naming it, where it cannot be)."""
     try:
-        data = pickle.dumps(error)
-        pickle.loads(data)
+        pickle.loads(pickle.dumps(error))
     except Exception:
-        data = pickle.dumps(RuntimeError(f"{type(error).__name__}: {error}"))
-    return FAILED + HEADER.pack(len(data)) + data
+        error = RuntimeError(f"{type(error).__name__}: {error}")
+    return FAILED + frame(error)
 
 
 def serve(path: str, inp: BinaryIO, out: BinaryIO, cache_kib: int = CACHE_KIB) -> None:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import subprocess
 import sys
 import threading
@@ -138,10 +137,8 @@ class ProcessQueue:
         if status == sqlite_writer.OK:
             return None
         if status == sqlite_writer.FAILED:
-            header = sqlite_writer.read_exactly(stdout, sqlite_writer.HEADER.size)
-            body = sqlite_writer.read_exactly(stdout, sqlite_writer.HEADER.unpack(header)[0]) if header else None
-            if body is not None:
-                error: BaseException = pickle.loads(body)
+            error = sqlite_writer.read_frame(stdout)
+            if error is not sqlite_writer.END:
                 return error
         code = self._child.wait()
         return WriterEnded(f"the SQLite writer process (pid {self._child.pid}) ended with exit code {code} before "
