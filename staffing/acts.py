@@ -30,7 +30,7 @@ from eventsourcing.persistence import Transcoding
 
 from staffing.domain.values import LegalAct
 
-__all__ = ["ACTS_TABLE", "ActStore", "LegalActByReference", "act_key"]
+__all__ = ["ACTS_TABLE", "ActStore", "LegalActByReference", "act_key", "stored_day"]
 
 ACTS_TABLE = "legal_acts"
 #: acts kept decoded per store; past it the cache starts again (it is only a cache)
@@ -39,10 +39,12 @@ _NEW, _SET = object.__new__, object.__setattr__  # (a frozen dataclass's fields,
 _REFERENCE = re.compile(rb'"_type_":"legal_act_ref","_data_":"([0-9a-f]{64})"')
 
 
-@functools.lru_cache(maxsize=1 << 14)
-def _day(text: str) -> date:
-    """A signing day read back, one object per day: acts signed the same day share it (a SQLite
-    rebuild's writer process is sent each distinct date object in full, ``projections.writeprocess``)."""
+@functools.lru_cache(maxsize=1 << 16)
+def stored_day(text: str) -> date:
+    """A stored ISO date, parsed once per distinct day: a ledger's days repeat (effective days, acts'
+    signing days), and one object per day also pickles once per frame to a SQLite rebuild's writer
+    process (``projections.writeprocess``: ~0.8 µs for each distinct date object, a reference after).
+    Acts read back and decoded events (``projections.decoding``) share it."""
     return date.fromisoformat(text)
 
 
@@ -79,7 +81,7 @@ class ActStore:
         says so); an act written again is filed for encoding when it is (``key_for``)."""
         self._make_room()
         act = _NEW(LegalAct)
-        _SET(act, "__dict__", {"number": number, "issuer": issuer, "signed_on": _day(signed_on)})
+        _SET(act, "__dict__", {"number": number, "issuer": issuer, "signed_on": stored_day(signed_on)})
         self.by_key[key] = act
 
     def _start_again(self) -> None:

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
 from eventsourcing.utils import resolve_topic
 
+from staffing.acts import stored_day
 from staffing.transcoding import PLAIN
 
 __all__ = ["LeanDecoder", "id_text"]
@@ -49,14 +50,6 @@ def _moment(data: str) -> datetime:
     return datetime.fromisoformat(data)
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _day(data: str) -> date:
-    """A stored date, parsed once per distinct date (a ledger's days repeat: effective days, acts'
-    signing days). One object per day also pickles once per frame to a SQLite rebuild's writer
-    process (``writeprocess``: ~0.8 µs for each distinct date object, a memo's reference after)."""
-    return date.fromisoformat(data)
-
-
 class _NotLean(Exception):
     """A value this module does not decode itself: the store's transcoder decodes it."""
 
@@ -68,7 +61,7 @@ class LeanDecoder:
         self.mapper = mapper
         by_name = mapper.transcoder.names
         self._by_tag: dict[str, Callable[[Any], Any]] = {
-            "uuid_hex": id_text, "date_iso": _day, "datetime_iso": _moment}
+            "uuid_hex": id_text, "date_iso": stored_day, "datetime_iso": _moment}
         if "legal_act_ref" in by_name:
             self._by_tag["legal_act_ref"] = by_name["legal_act_ref"].decode
         self._classes: dict[str, tuple[type, int]] = {}
