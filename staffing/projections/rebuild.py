@@ -190,8 +190,8 @@ KEEP_SERIES: frozenset[str] = frozenset()
 #: and commits made by a child process on the other core (``writeprocess``): where a thread only takes
 #: turns, a process computes beside the load: the province rebuild 1.19–1.24x in alternating rounds,
 #: 1.22x forgetting every batch, the first 7.57 M national entries 1.29x and 1.44x (section 51)
-#: ``"rollup-process"`` (PostgreSQL only): the national summary's roll-up (``Rollup``) computed by a
-#: child process beside the load, on a connection of its own (``rollup_process``)
+#: ``"rollup-process"``: the national summary's roll-up (``Rollup``) computed by a child process beside
+#: the load, on a connection of its own to the target (``rollup_process``)
 THREADS = frozenset({"read-ahead", "write-behind", "commit-behind"})
 PROCESS = "write-process"
 ROLLUP_PROCESS = "rollup-process"
@@ -285,9 +285,10 @@ def _overlaps(conn: Connection, overlaps: Collection[str] | None) -> frozenset[s
         raise ValueError("write-process makes a SQLite file's writes in a child process: choose it on a SQLite "
                          "file target, without write-behind (a PostgreSQL server makes its writes in its own "
                          "process already: choose write-behind there)")
-    if ROLLUP_PROCESS in chosen and sqlite:
-        raise ValueError("rollup-process makes the roll-up on a PostgreSQL connection of its own: choose it on "
-                         "PostgreSQL")
+    if ROLLUP_PROCESS in chosen and sqlite and PROCESS not in chosen:
+        raise ValueError("rollup-process makes the roll-up on a connection of its own to the target: on SQLite, "
+                         "choose it with write-process (the load's own connection would hold the file's lock "
+                         "through each batch, which the roll-up's writes wait on)")
     return chosen
 
 
@@ -329,7 +330,7 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
     load_indexes = LOAD_INDEXES - ROLLUP_INDEXES if rollup_process else LOAD_INDEXES
     rolling = rolled_up_by_process(conn, series) if rollup_process else nullcontext()
     writes = written_by_process(conn) if write_process else queued_writes(conn) if write_behind else nullcontext()
-    with rolling, writes, _reading_back(conn, series, write_behind, write_process), closing(collections):
+    with rolling as roller, writes, _reading_back(conn, series, write_behind, write_process), closing(collections):
         while True:
             recorded_us, last, done, more = projector.apply_next(conn, position + 1, recorded_us, True, series,
                                                                  ready=end_previous)
@@ -339,7 +340,7 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
                 applied += done
             ending.append(functools.partial(_end_batch, conn, position if done else None, recorded_us, series, made,
                                             max_states, pacer, done, not more and sqlite, keep_series,
-                                            committing_behind, load_indexes))
+                                            committing_behind, load_indexes, roller and roller.finish))
             if not more:
                 end_previous()
                 break
@@ -389,7 +390,8 @@ def _reading_back(conn: Connection, series: SeriesBatch, write_behind: bool,
 
 def _end_batch(conn: Connection, position: int | None, recorded_us: int, series: SeriesBatch, made: set[str],
                max_states: int, pacer: Pacer, done: int, last_on_sqlite: bool, keep_series: Collection[str],
-               committing_behind: bool = False, load_indexes: frozenset[str] = LOAD_INDEXES) -> bool:
+               committing_behind: bool = False, load_indexes: frozenset[str] = LOAD_INDEXES,
+               finish_rollup: Callable[[], None] | None = None) -> bool:
     """A batch's tracking row and its commit (after its queued writes); whether it forgot. When more than
     ``max_states`` series are held, forgetting them first, and, once forgetting has begun, the
     indexes the next batches' read-backs need (fewer while every series forgotten is packed:
@@ -397,7 +399,9 @@ def _end_batch(conn: Connection, position: int | None, recorded_us: int, series:
 
     ``committing_behind``: where no index is made, the statistics' refresh (in the batch's
     transaction) and the commit are queued behind the batch's writes and its tracking row
-    (``writebehind.commit_behind``) instead of waited for."""
+    (``writebehind.commit_behind``) instead of waited for. ``load_indexes``: those made once it forgets
+    (without the roll-up's where a process makes it); ``finish_rollup``: waits for that process, before
+    SQLite's last indexes (a SQLite index locks the whole file, which the process would wait on)."""
     too_many = len(series.states) > max_states
     if too_many:  # (first: whether the next batch reads series back depends on what it could pack)
         series.forget(keep_series)
@@ -410,7 +414,9 @@ def _end_batch(conn: Connection, position: int | None, recorded_us: int, series:
     if indexing:
         _make_indexes(conn, wanted, made)
         refresh_statistics(conn, everything=True)  # ... planned from the rows loaded so far
-    if last_on_sqlite:  # every other index once the rows are in
+    if last_on_sqlite:  # every other index once the rows are in (the roll-up's too: its process done first)
+        if finish_rollup is not None:
+            finish_rollup()
         _make_indexes(conn, {str(index.name) for index in _secondary_indexes()}, made)
     analyzing = bool(wanted) and pacer.due(done)  # only read-backs need statistics
     if committing_behind and not indexing and not last_on_sqlite:

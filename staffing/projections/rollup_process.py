@@ -77,14 +77,15 @@ class RollupEnded(RuntimeError):
 class RollupProcess:
     """``Rollup.flush`` made by a child process (see the module's docstring): the same call, its rows sent."""
 
-    def __init__(self, url: str, search_path: str | None, settings: Sequence[str] = ()) -> None:
+    def __init__(self, url: str, statements: Sequence[str] = ()) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (_ROOT, os.environ.get("PYTHONPATH"))))}
         self._child = subprocess.Popen([sys.executable, "-m", "staffing.projections.rollup_process"],
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, env=env)
         self._frames: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED)
         self._feeder = threading.Thread(target=self._feed, name="staffing-rollup-process", daemon=True)
         self._feeder.start()
-        self._frames.put(frame(("connect", url, search_path, tuple(settings))))
+        self._frames.put(frame(("connect", url, tuple(statements))))
+        self._answered = False
 
     @property
     def pid(self) -> int:
@@ -107,7 +108,11 @@ class RollupProcess:
             [(r.row_id, r.unit_id, r.rec_to) for r in closed_figures])))
 
     def finish(self) -> None:
-        """Wait until the child has made every flush sent; raise its first failure, or its death."""
+        """Wait until the child has made every flush sent; raise its first failure, or its death. Once:
+        later calls return (the load may finish it before its last indexes, ``rebuild._end_batch``)."""
+        if self._answered:
+            return
+        self._answered = True
         self._frames.put(frame(("end",)))
         stdout: Any = self._child.stdout
         status = read_exactly(stdout, 1)
@@ -162,20 +167,34 @@ class RollupProcess:
             self._child.stdin.close()  # type: ignore[union-attr]
 
 
+#: SQLite: the child's connection, as the rebuild's own and its writer process (``sqlite_writer``):
+#: without a journal or syncs; it waits for the file's lock as long as the load may hold it making
+#: an index (the load never waits on the child meanwhile: nothing to deadlock)
+SQLITE_PRAGMAS = ("PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF", "PRAGMA busy_timeout=600000",
+                  "PRAGMA cache_size=-65536")
+
+
 @contextmanager
 def rolled_up_by_process(conn: Any, series: Any) -> Iterator[RollupProcess]:
     """``series``' roll-up (a fresh ``SeriesBatch``'s) made by a child process inside the block, on its
-    own connection of ``conn``'s PostgreSQL database (the same schema); the block's end waits for it
-    and raises its failure. Left by an error, the child is killed."""
-    if conn.dialect.name != "postgresql" or not series.fresh:
-        raise ValueError("a roll-up process serves a PostgreSQL rebuild (fresh tables), whose roll-up reads nothing "
-                         "back")
+    own connection of ``conn``'s database (PostgreSQL: the same schema; SQLite: the same file); the
+    block's end waits for it (unless ``RollupProcess.finish`` was called already) and raises its
+    failure. Left by an error, the child is killed."""
     from staffing.projections.rebuild import TARGET_SETTINGS  # (the rebuild's own settings, on its connection)
+    from staffing.projections.writeprocess import file_of
 
-    search_path = conn.exec_driver_sql("SHOW search_path").scalar()
+    sqlite = conn.dialect.name == "sqlite"
+    if not series.fresh or (sqlite and file_of(conn) is None):
+        raise ValueError("a roll-up process serves a rebuild (fresh tables, whose roll-up reads nothing back) into "
+                         "a PostgreSQL database or a SQLite file")
+    if sqlite:
+        statements = SQLITE_PRAGMAS
+    else:
+        statements = (f"SET search_path TO {conn.exec_driver_sql('SHOW search_path').scalar()}",
+                      *(f"SET {setting}" for setting in TARGET_SETTINGS))
     if conn.in_transaction():
         conn.commit()
-    process = RollupProcess(conn.engine.url.render_as_string(hide_password=False), search_path, TARGET_SETTINGS)
+    process = RollupProcess(conn.engine.url.render_as_string(hide_password=False), statements)
     own, series.rollup = series.rollup, process
     try:
         yield process
@@ -261,17 +280,15 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
     first = next(stream, None)
     if first is None:
         return
-    _, url, search_path, settings = first
+    _, url, statements = first
     engine = create_engine(url, poolclass=NullPool)
     failed: BaseException | None = None
     try:
         with engine.connect() as conn:
             try:
                 with conn.begin():
-                    if search_path:
-                        conn.exec_driver_sql(f"SET search_path TO {search_path}")
-                    for setting in settings:
-                        conn.exec_driver_sql(f"SET {setting}")
+                    for statement in statements:
+                        conn.exec_driver_sql(statement)
                 rollup, believed = Rollup(conn, fresh=True), Believed()
             except Exception as error:
                 failed = error

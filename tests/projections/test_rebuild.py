@@ -234,10 +234,12 @@ BOTH = ("read-ahead", "write-behind")
 @pytest.mark.parametrize(("spill_bytes", "overlaps"), [
     (0, ()), (4_000, ()), (1 << 30, ()), (0, ("read-ahead",)), (0, ("write-behind",)), (0, BOTH), (4_000, BOTH),
     (0, (*BOTH, "commit-behind")), (0, ("write-process",)), (4_000, ("read-ahead", "write-process")),
-    (0, ("rollup-process",)), (0, (*BOTH, "commit-behind", "rollup-process")), (4_000, (*BOTH, "rollup-process"))],
+    (0, ("rollup-process",)), (0, (*BOTH, "commit-behind", "rollup-process")), (4_000, (*BOTH, "rollup-process")),
+    (0, ("write-process", "rollup-process")), (4_000, ("read-ahead", "write-process", "rollup-process"))],
     ids=["read-back", "part-packed", "packed", "read-back-read-ahead", "read-back-write-behind", "read-back-both",
          "part-packed-both", "read-back-commit-behind", "read-back-write-process", "part-packed-read-ahead-process",
-         "read-back-rollup-process", "read-back-commit-behind-rollup-process", "part-packed-both-rollup-process"])
+         "read-back-rollup-process", "read-back-commit-behind-rollup-process", "part-packed-both-rollup-process",
+         "read-back-two-processes", "part-packed-read-ahead-two-processes"])
 def test_a_rebuild_with_bounded_memory_reads_series_back_and_gives_the_same_read_models(
         ledger: Ledger, clock: FakeClock, fresh_target: Any, spill_bytes: int, overlaps: tuple[str, ...]) -> None:
     """A national log does not fit in memory: past ``max_states`` the rebuild forgets what it holds
@@ -250,7 +252,8 @@ def test_a_rebuild_with_bounded_memory_reads_series_back_and_gives_the_same_read
     target = fresh_target()
     refused = ("choose write-behind with it, on PostgreSQL" if "commit-behind" in overlaps and target.is_sqlite
                else "choose it on a SQLite file target" if "write-process" in overlaps and not target.is_sqlite
-               else "choose it on PostgreSQL" if "rollup-process" in overlaps and target.is_sqlite
+               else "choose it with write-process"
+               if "rollup-process" in overlaps and "write-process" not in overlaps and target.is_sqlite
                else None)  # (each backend's own only: refused before any write)
     if refused:
         with pytest.raises(ValueError, match=refused):
