@@ -340,7 +340,8 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
                 applied += done
             ending.append(functools.partial(_end_batch, conn, position if done else None, recorded_us, series, made,
                                             max_states, pacer, done, not more and sqlite, keep_series,
-                                            committing_behind, load_indexes, roller and roller.finish))
+                                            committing_behind, load_indexes,
+                                            roller.finish if roller is not None else None))
             if not more:
                 end_previous()
                 break

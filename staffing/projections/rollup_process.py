@@ -187,6 +187,7 @@ def rolled_up_by_process(conn: Any, series: Any) -> Iterator[RollupProcess]:
     if not series.fresh or (sqlite and file_of(conn) is None):
         raise ValueError("a roll-up process serves a rebuild (fresh tables, whose roll-up reads nothing back) into "
                          "a PostgreSQL database or a SQLite file")
+    statements: tuple[str, ...]
     if sqlite:
         statements = SQLITE_PRAGMAS
     else:
