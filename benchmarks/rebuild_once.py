@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         store.close()
     usage, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     helpers = (f"; child processes user {children.ru_utime:.1f} s, peak {children.ru_maxrss / 1024:,.0f} MiB"
-               if children.ru_utime else "")  # (a writer or roll-up process, where the rebuild ran one)
+               if children.ru_utime else "")  # (a writer process, where the rebuild ran one)
     print(f"{args.what} {args.label} ({backend}): {entries:,} entries in {seconds:.2f} s, {entries / seconds:,.0f}/s; "
           f"user {usage.ru_utime:.1f} s, peak {usage.ru_maxrss / 1024:,.0f} MiB{helpers}; code {checkout()}", flush=True)
 

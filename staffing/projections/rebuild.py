@@ -71,7 +71,6 @@ from staffing.projections import tables as t
 from staffing.projections.bulk import refresh_statistics, update_rows
 from staffing.projections.db import ViewEngines, make_engines
 from staffing.projections.projector import BATCH_SIZE, COLLECT_EVERY, PROJECTION_NAME, SERIES, Projector
-from staffing.projections.rollup_process import rolled_up_by_process
 from staffing.projections.series import SeriesBatch
 from staffing.projections.writebehind import commit_behind, queued_writes
 from staffing.projections.writeprocess import file_of, written_by_process
@@ -118,12 +117,6 @@ LOAD_INDEXES = frozenset({
     "ix_unit_roots_unit", "ix_unit_versions_parent",  # a unit's roots and children (``Rollup``)
     "ix_root_deltas_position", "ix_root_checkpoints_bound",  # the roll-up's marks (``_Marks``)
 })
-#: of ``LOAD_INDEXES``, those on the roll-up's own tables: not made during a load whose roll-up a child
-#: process makes (``ROLLUP_PROCESS``), which writes those tables on a connection of its own meanwhile:
-#: an index made in the load's transaction would hold a lock the child's next write waits on, while the
-#: load's next index waits on the child's transaction (a deadlock). A rebuild's roll-up reads nothing
-#: back (``Rollup(fresh=True)``), so they are made at the finish with the other indexes.
-ROLLUP_INDEXES = frozenset({"ix_unit_roots_unit", "ix_root_deltas_position", "ix_root_checkpoints_bound"})
 
 #: of ``LOAD_INDEXES``, those a load reads back through while it has packed every series it forgot
 #: (``SeriesBatch.fresh``, ``spill_bytes``): it then reads back no series and no roll-up row (those
@@ -190,11 +183,8 @@ KEEP_SERIES: frozenset[str] = frozenset()
 #: and commits made by a child process on the other core (``writeprocess``): where a thread only takes
 #: turns, a process computes beside the load: the province rebuild 1.19–1.24x in alternating rounds,
 #: 1.22x forgetting every batch, the first 7.57 M national entries 1.29x and 1.44x (section 51)
-#: ``"rollup-process"``: the national summary's roll-up (``Rollup``) computed by a child process beside
-#: the load, on a connection of its own to the target (``rollup_process``)
 THREADS = frozenset({"read-ahead", "write-behind", "commit-behind"})
 PROCESS = "write-process"
-ROLLUP_PROCESS = "rollup-process"
 OVERLAPS: dict[str, frozenset[str]] = {"sqlite": frozenset({PROCESS}), "postgresql": THREADS}
 
 #: the bytes of forgotten series a rebuild keeps packed in memory instead of reading them back
@@ -264,8 +254,7 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_s
         reading = projector.reading_ahead() if "read-ahead" in chosen else nullcontext()
         with _unjournalled(conn, target.is_sqlite), collection_paused(), reading:  # the whole load
             return _load(conn, projector, int(tracked.recorded_us), max_states, spill_bytes, keep_series,
-                         "write-behind" in chosen, unlogged, "commit-behind" in chosen, PROCESS in chosen,
-                         ROLLUP_PROCESS in chosen)
+                         "write-behind" in chosen, unlogged, "commit-behind" in chosen, PROCESS in chosen)
 
 
 def _overlaps(conn: Connection, overlaps: Collection[str] | None) -> frozenset[str]:
@@ -275,9 +264,8 @@ def _overlaps(conn: Connection, overlaps: Collection[str] | None) -> frozenset[s
         chosen = OVERLAPS[conn.dialect.name]
         return chosen - {PROCESS} if file_of(conn) is None else chosen  # (an in-memory target: none)
     chosen = frozenset(overlaps)
-    if unknown := chosen - THREADS - {PROCESS, ROLLUP_PROCESS}:
-        raise ValueError(f"unknown overlaps {sorted(unknown)}: choose among "
-                         f"{sorted(THREADS | {PROCESS, ROLLUP_PROCESS})}")
+    if unknown := chosen - THREADS - {PROCESS}:
+        raise ValueError(f"unknown overlaps {sorted(unknown)}: choose among {sorted(THREADS | {PROCESS})}")
     if "commit-behind" in chosen and ("write-behind" not in chosen or sqlite):
         raise ValueError("commit-behind queues the commit behind the writes: choose write-behind with it, "
                          "on PostgreSQL (SQLite's driver would not begin the next transaction itself)")
@@ -285,16 +273,12 @@ def _overlaps(conn: Connection, overlaps: Collection[str] | None) -> frozenset[s
         raise ValueError("write-process makes a SQLite file's writes in a child process: choose it on a SQLite "
                          "file target, without write-behind (a PostgreSQL server makes its writes in its own "
                          "process already: choose write-behind there)")
-    if ROLLUP_PROCESS in chosen and sqlite and PROCESS not in chosen:
-        raise ValueError("rollup-process makes the roll-up on a connection of its own to the target: on SQLite, "
-                         "choose it with write-process (the load's own connection would hold the file's lock "
-                         "through each batch, which the roll-up's writes wait on)")
     return chosen
 
 
 def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: int, spill_bytes: int,
           keep_series: Collection[str] = (), write_behind: bool = False, unlogged: bool = False,
-          committing_behind: bool = False, write_process: bool = False, rollup_process: bool = False) -> int:
+          committing_behind: bool = False, write_process: bool = False) -> int:
     """Apply the whole log in batches to the empty tables of ``conn`` (indexes dropped, then made;
     with ``unlogged``, every table but the tracking row's unlogged until the finish, ``UNLOGGED``).
 
@@ -302,8 +286,7 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
     window is decoded (``Projector.apply_next``'s ``ready``): with ``write_behind``, the batches'
     bulk writes are queued and made on a thread (``writebehind``) meanwhile, and the commit waits
     for them — or, with ``committing_behind``, is queued behind them too (``_end_batch``). With
-    ``write_process`` (SQLite), a child process makes the writes and the commits (``writeprocess``);
-    with ``rollup_process`` (PostgreSQL), another computes and writes the roll-up (``rollup_process``).
+    ``write_process`` (SQLite), a child process makes the writes and the commits (``writeprocess``).
     """
     applied, sqlite = 0, conn.dialect.name == "sqlite"
     relogged = [table.name for table in t.metadata.sorted_tables if unlogged and table is not t.tracking]
@@ -327,10 +310,8 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
         if ending and ending.pop()() and projector.batch_size == narrow:  # (it forgot: ``_end_batch``)
             projector.widen(narrow * LATE_WIDENING)  # (from the batch after the one being read: it is decoded)
 
-    load_indexes = LOAD_INDEXES - ROLLUP_INDEXES if rollup_process else LOAD_INDEXES
-    rolling = rolled_up_by_process(conn, series) if rollup_process else nullcontext()
     writes = written_by_process(conn) if write_process else queued_writes(conn) if write_behind else nullcontext()
-    with rolling as roller, writes, _reading_back(conn, series, write_behind, write_process), closing(collections):
+    with writes, _reading_back(conn, series, write_behind, write_process), closing(collections):
         while True:
             recorded_us, last, done, more = projector.apply_next(conn, position + 1, recorded_us, True, series,
                                                                  ready=end_previous)
@@ -340,8 +321,7 @@ def _load(conn: Connection, projector: Projector, recorded_us: int, max_states: 
                 applied += done
             ending.append(functools.partial(_end_batch, conn, position if done else None, recorded_us, series, made,
                                             max_states, pacer, done, not more and sqlite, keep_series,
-                                            committing_behind, load_indexes,
-                                            roller.finish if roller is not None else None))
+                                            committing_behind))
             if not more:
                 end_previous()
                 break
@@ -391,8 +371,7 @@ def _reading_back(conn: Connection, series: SeriesBatch, write_behind: bool,
 
 def _end_batch(conn: Connection, position: int | None, recorded_us: int, series: SeriesBatch, made: set[str],
                max_states: int, pacer: Pacer, done: int, last_on_sqlite: bool, keep_series: Collection[str],
-               committing_behind: bool = False, load_indexes: frozenset[str] = LOAD_INDEXES,
-               finish_rollup: Callable[[], None] | None = None) -> bool:
+               committing_behind: bool = False) -> bool:
     """A batch's tracking row and its commit (after its queued writes); whether it forgot. When more than
     ``max_states`` series are held, forgetting them first, and, once forgetting has begun, the
     indexes the next batches' read-backs need (fewer while every series forgotten is packed:
@@ -400,14 +379,12 @@ def _end_batch(conn: Connection, position: int | None, recorded_us: int, series:
 
     ``committing_behind``: where no index is made, the statistics' refresh (in the batch's
     transaction) and the commit are queued behind the batch's writes and its tracking row
-    (``writebehind.commit_behind``) instead of waited for. ``load_indexes``: those made once it forgets
-    (without the roll-up's where a process makes it); ``finish_rollup``: waits for that process, before
-    SQLite's last indexes (a SQLite index locks the whole file, which the process would wait on)."""
+    (``writebehind.commit_behind``) instead of waited for."""
     too_many = len(series.states) > max_states
     if too_many:  # (first: whether the next batch reads series back depends on what it could pack)
         series.forget(keep_series)
     # the indexes the read-backs after ``forget`` go through, once it has begun
-    wanted = (PACKED_LOAD_INDEXES if series.fresh else load_indexes) if too_many or made & load_indexes else frozenset()
+    wanted = (PACKED_LOAD_INDEXES if series.fresh else LOAD_INDEXES) if too_many or made & LOAD_INDEXES else frozenset()
     indexing = not made >= wanted
     if position is not None:  # (queued with the batch's writes, where they are: ``bulk.update_rows``)
         update_rows(conn, t.tracking, ("position", "recorded_us"), ("name",),
@@ -415,9 +392,7 @@ def _end_batch(conn: Connection, position: int | None, recorded_us: int, series:
     if indexing:
         _make_indexes(conn, wanted, made)
         refresh_statistics(conn, everything=True)  # ... planned from the rows loaded so far
-    if last_on_sqlite:  # every other index once the rows are in (the roll-up's too: its process done first)
-        if finish_rollup is not None:
-            finish_rollup()
+    if last_on_sqlite:  # every other index once the rows are in
         _make_indexes(conn, {str(index.name) for index in _secondary_indexes()}, made)
     analyzing = bool(wanted) and pacer.due(done)  # only read-backs need statistics
     if committing_behind and not indexing and not last_on_sqlite:

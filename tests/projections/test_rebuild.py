@@ -233,13 +233,9 @@ BOTH = ("read-ahead", "write-behind")
 
 @pytest.mark.parametrize(("spill_bytes", "overlaps"), [
     (0, ()), (4_000, ()), (1 << 30, ()), (0, ("read-ahead",)), (0, ("write-behind",)), (0, BOTH), (4_000, BOTH),
-    (0, (*BOTH, "commit-behind")), (0, ("write-process",)), (4_000, ("read-ahead", "write-process")),
-    (0, ("rollup-process",)), (0, (*BOTH, "commit-behind", "rollup-process")), (4_000, (*BOTH, "rollup-process")),
-    (0, ("write-process", "rollup-process")), (4_000, ("read-ahead", "write-process", "rollup-process"))],
+    (0, (*BOTH, "commit-behind")), (0, ("write-process",)), (4_000, ("read-ahead", "write-process"))],
     ids=["read-back", "part-packed", "packed", "read-back-read-ahead", "read-back-write-behind", "read-back-both",
-         "part-packed-both", "read-back-commit-behind", "read-back-write-process", "part-packed-read-ahead-process",
-         "read-back-rollup-process", "read-back-commit-behind-rollup-process", "part-packed-both-rollup-process",
-         "read-back-two-processes", "part-packed-read-ahead-two-processes"])
+         "part-packed-both", "read-back-commit-behind", "read-back-write-process", "part-packed-read-ahead-process"])
 def test_a_rebuild_with_bounded_memory_reads_series_back_and_gives_the_same_read_models(
         ledger: Ledger, clock: FakeClock, fresh_target: Any, spill_bytes: int, overlaps: tuple[str, ...]) -> None:
     """A national log does not fit in memory: past ``max_states`` the rebuild forgets what it holds
@@ -252,8 +248,6 @@ def test_a_rebuild_with_bounded_memory_reads_series_back_and_gives_the_same_read
     target = fresh_target()
     refused = ("choose write-behind with it, on PostgreSQL" if "commit-behind" in overlaps and target.is_sqlite
                else "choose it on a SQLite file target" if "write-process" in overlaps and not target.is_sqlite
-               else "choose it with write-process"
-               if "rollup-process" in overlaps and "write-process" not in overlaps and target.is_sqlite
                else None)  # (each backend's own only: refused before any write)
     if refused:
         with pytest.raises(ValueError, match=refused):
@@ -330,7 +324,7 @@ def test_a_rebuild_refuses_a_thread_it_does_not_know_before_writing(ledger: Ledg
     """A misspelt overlap is refused by name (with the ones there are), before any row is written."""
     target = fresh_target()
     with pytest.raises(ValueError, match=r"unknown overlaps \['read-behind'\]: choose among "
-                                         r"\['commit-behind', 'read-ahead', 'rollup-process', 'write-behind', 'write-process'\]"):
+                                         r"\['commit-behind', 'read-ahead', 'write-behind', 'write-process'\]"):
         rebuild(ledger.store, target, overlaps={"read-behind"})
     with target.read.connect() as conn:
         assert conn.execute(select(t.tracking.c.position)).scalar_one() == 0
