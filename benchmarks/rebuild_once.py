@@ -13,12 +13,13 @@ resident memory and the checkout whose code ran.
 Usage: STAFFING_DATA_DIR=... [STAFFING_DATABASE_URL=... STAFFING_DB_SCHEMA=...]
        python -m benchmarks.rebuild_once [rebuild|decode] [--label TEXT] [--overlaps LIST|none]
        [--keep-series KINDS] [--unlogged yes|no] [--statistics-fraction F] [--max-states N]
-       [--spill-bytes N]
+       [--spill-bytes N] [--collect-every N] [--time-collections]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import resource
 import tempfile
 import time
@@ -29,6 +30,7 @@ import staffing.projections.rebuild as rebuild_module
 from benchmarks.bench_projection import decode_all
 from benchmarks.bench_rebuild_floor import configured_ledger
 from benchmarks.bench_scale import _schema, scratch_views
+from staffing.pause import CollectEvery
 from staffing.projections.projector import BATCH_SIZE
 from staffing.projections.rebuild import rebuild
 
@@ -57,7 +59,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--spill-bytes", type=int, default=None,
                         help="rebuild.SPILL_BYTES: the bytes of forgotten series kept packed in memory instead of read "
                              "back (0: none); this checkout's code only")
+    parser.add_argument("--collect-every", type=int, default=None,
+                        help="rebuild.COLLECT_EVERY: entries between the load's full collections (0: none); "
+                             "this checkout's code only")
+    parser.add_argument("--time-collections", action="store_true",
+                        help="print each full collection's seconds and unreachable objects (section 52)")
     args = parser.parse_args(argv)
+    if args.collect_every is not None:
+        rebuild_module.COLLECT_EVERY = args.collect_every or 1 << 62
+    if args.time_collections:
+        _time_collections()
     if args.statistics_fraction is not None:
         rebuild_module.STATISTICS_FRACTION = args.statistics_fraction
     options: dict[str, object] = {}  # (passed only when given: an older checkout's rebuild has no such arguments)
@@ -94,6 +105,23 @@ def main(argv: list[str] | None = None) -> None:
                if children.ru_utime else "")  # (a writer process, where the rebuild ran one)
     print(f"{args.what} {args.label} ({backend}): {entries:,} entries in {seconds:.2f} s, {entries / seconds:,.0f}/s; "
           f"user {usage.ru_utime:.1f} s, peak {usage.ru_maxrss / 1024:,.0f} MiB{helpers}; code {checkout()}", flush=True)
+
+
+def _time_collections() -> None:
+    """Each of ``CollectEvery``'s full collections timed and counted, printed as it ends."""
+    def applied(self: CollectEvery, entries: int) -> None:
+        self._since += entries
+        if self._since >= self.every:
+            started = time.perf_counter()
+            found = gc.collect()
+            print(f"# full collection: {found:,} unreachable objects in {time.perf_counter() - started:.2f} s",
+                  flush=True)
+            if self.freeze:
+                gc.freeze()
+                self.frozen = True
+            self._since = 0
+
+    CollectEvery.applied = applied  # type: ignore[method-assign]
 
 
 def checkout() -> str:
