@@ -19,7 +19,6 @@ Usage: STAFFING_DATA_DIR=... [STAFFING_DATABASE_URL=... STAFFING_DB_SCHEMA=...]
 from __future__ import annotations
 
 import argparse
-import gc
 import resource
 import tempfile
 import time
@@ -108,20 +107,11 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _time_collections() -> None:
-    """Each of ``CollectEvery``'s full collections timed and counted, printed as it ends."""
-    def applied(self: CollectEvery, entries: int) -> None:
-        self._since += entries
-        if self._since >= self.every:
-            started = time.perf_counter()
-            found = gc.collect()
-            print(f"# full collection: {found:,} unreachable objects in {time.perf_counter() - started:.2f} s",
-                  flush=True)
-            if self.freeze:
-                gc.freeze()
-                self.frozen = True
-            self._since = 0
+    """Each of the load's full collections printed as it ends: its seconds and unreachable objects."""
+    def observe(found: int, seconds: float) -> None:
+        print(f"# full collection: {found:,} unreachable objects in {seconds:.2f} s", flush=True)
 
-    CollectEvery.applied = applied  # type: ignore[method-assign]
+    CollectEvery.observer = observe
 
 
 def checkout() -> str:

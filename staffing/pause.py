@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
+from typing import ClassVar, ParamSpec, TypeVar
 
 __all__ = ["CollectEvery", "FullCollections", "collection_paused", "paused"]
 
@@ -148,6 +148,10 @@ class CollectEvery:
     runs, and a frozen load that ends unfreezes theirs too (which only gives the collector back its
     usual work)."""
 
+    #: told of each full collection: the unreachable objects it found and its seconds (None: no one).
+    #: A benchmark's probe (``benchmarks.rebuild_once --time-collections``, RESULTS section 52)
+    observer: ClassVar[Callable[[int, float], None] | None] = None
+
     def __init__(self, every: int, freeze: bool = False) -> None:
         self.every = every
         self.freeze = freeze
@@ -157,7 +161,10 @@ class CollectEvery:
     def applied(self, entries: int) -> None:
         self._since += entries
         if self._since >= self.every:
-            gc.collect()
+            started = time.perf_counter()
+            found = gc.collect()
+            if CollectEvery.observer is not None:
+                CollectEvery.observer(found, time.perf_counter() - started)
             if self.freeze:
                 gc.freeze()
                 self.frozen = True

@@ -122,3 +122,28 @@ def test_collect_every_freezes_what_survives_only_when_asked_and_close_gives_it_
     assert gc.get_freeze_count() == 0 and not frozen.frozen
     frozen.close()  # closing twice does nothing
     assert gc.get_freeze_count() == 0
+
+
+def test_collect_every_tells_its_observer_what_each_collection_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A benchmark's probe (``rebuild_once --time-collections``) hears of each full collection, with the
+    cyclic garbage it found and its seconds, and of nothing between them."""
+    heard: list[tuple[int, float]] = []
+    monkeypatch.setattr(CollectEvery, "observer", lambda found, seconds: heard.append((found, seconds)))
+    collections = CollectEvery(10)
+    collections.applied(9)
+    assert heard == []
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    enabled = gc.isenabled()
+    gc.disable()  # (as a load runs: only its full collections free cycles)
+    try:
+        for _ in range(5):
+            Cycle()  # (garbage only a collection frees)
+        collections.applied(1)
+    finally:
+        if enabled:
+            gc.enable()
+    assert len(heard) == 1 and heard[0][0] >= 5 and heard[0][1] >= 0.0
