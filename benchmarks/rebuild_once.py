@@ -13,7 +13,7 @@ resident memory and the checkout whose code ran.
 Usage: STAFFING_DATA_DIR=... [STAFFING_DATABASE_URL=... STAFFING_DB_SCHEMA=...]
        python -m benchmarks.rebuild_once [rebuild|decode] [--label TEXT] [--overlaps LIST|none]
        [--keep-series KINDS] [--unlogged yes|no] [--statistics-fraction F] [--max-states N]
-       [--spill-bytes N] [--collect-every N] [--time-collections]
+       [--spill-bytes N] [--collect-every N] [--batch-size N] [--time-collections]
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--collect-every", type=int, default=None,
                         help="rebuild.COLLECT_EVERY: entries between the load's full collections (0: none); "
                              "this checkout's code only")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="entries per batch (projector.BATCH_SIZE by default): a tiny history in several")
     parser.add_argument("--time-collections", action="store_true",
                         help="print each full collection's seconds and unreachable objects (section 52)")
     args = parser.parse_args(argv)
@@ -81,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
         options["max_states"] = args.max_states
     if args.spill_bytes is not None:
         options["spill_bytes"] = args.spill_bytes
+    if args.batch_size is not None:
+        options["batch_size"] = args.batch_size
     backend, pg_url, store = configured_ledger()
     try:
         entries = store.recorder.max_notification_id() or 0

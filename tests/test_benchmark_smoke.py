@@ -418,6 +418,39 @@ def test_rebuild_once_rebuilds_and_decodes_the_configured_ledger(tmp_path: Path,
     assert all(line.endswith(f"; code {ROOT.resolve()}") for line in lines), lines
 
 
+def test_rebuild_once_times_the_loads_full_collections(tmp_path: Path) -> None:
+    """``--time-collections`` prints each of the load's full collections (section 52) as it ends, as
+    many as ``--collect-every`` asks for (counted per batch: batches of 200 here); ``--collect-every 0``
+    makes none."""
+    with _tiny_ledger(tmp_path, "sqlite") as env:
+        outputs = []
+        for every in ("500", "0"):
+            done = subprocess.run([sys.executable, "-m", "benchmarks.rebuild_once", "rebuild", "--label", "smoke",
+                                   "--batch-size", "200", "--collect-every", every, "--time-collections"],
+                                  cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, done.stderr
+            outputs.append(done.stdout.splitlines())
+    timed, untimed = outputs
+    entries = int(re.search(r"([\d,]+) entries", timed[-1]).group(1).replace(",", ""))  # type: ignore[union-attr]
+    collections = [line for line in timed if line.startswith("# full collection:")]
+    assert all(re.fullmatch(r"# full collection: [\d,]+ unreachable objects in [\d.]+ s", c) for c in collections)
+    # (one per 500 entries applied, counted per batch: at least one, at most one per 500)
+    assert 1 <= len(collections) <= entries // 500, timed
+    assert not any(line.startswith("# full collection:") for line in untimed), untimed
+
+
+def test_decode_transfer_benchmark_runs_on_a_tiny_ledger(tmp_path: Path, backend: str) -> None:
+    """``bench_decode_transfer``: reading, decoding, pickling and unpickling the tiny ledger's events
+    (the benchmark checks the unpickled events equal the decoded ones), per event."""
+    with _tiny_ledger(tmp_path, backend) as env:
+        done = subprocess.run([sys.executable, "-m", "benchmarks.bench_decode_transfer", "--rounds", "1"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    first = re.match(rf"{backend}: ([\d,]+) log entries, ([\d,]+) decoded", done.stdout)
+    assert first is not None and 0 < int(first.group(2).replace(",", "")) < int(first.group(1).replace(",", ""))
+    assert re.search(r"unpickling them \(the load's side\): [\d.]+ us per event, [\d.]+x decoding", done.stdout)
+
+
 def test_copy_benchmark_compares_both_formats_and_checks_the_rows(tmp_path: Path) -> None:
     """Both COPY formats insert the same rows and both result formats read the same log rows (the
     benchmark asserts them equal before it reports, the log read across two windows), and the
