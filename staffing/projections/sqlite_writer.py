@@ -1,7 +1,8 @@
 """The child process that makes a SQLite rebuild's writes (``writeprocess``; issue 9).
 
-Run as a script by ``writeprocess.ProcessQueue`` (``python sqlite_writer.py PATH``): it opens the
-SQLite file at PATH on a connection of its own and reads framed messages from its standard input
+Run as a script by ``writeprocess.ProcessQueue`` (``python sqlite_writer.py PATH [CACHE_KIB]``): it
+opens the SQLite file at PATH on a connection of its own (a page cache of CACHE_KIB, ``CACHE_KIB`` by
+default) and reads framed messages from its standard input
 (``frame``: an 8-byte length, then a pickle), until the input ends:
 
 - ``("rows", statement, rows)``: an executemany, committed on its own;
@@ -20,10 +21,9 @@ before its end but the rebuild itself, which waits for that commit's answer (``w
 the target is disposable until swapped in, so a batch committed part-way by a failure is never used.
 
 After a failure nothing more is executed (the rest of the batch would be wrong without it) and
-every later commit answers with that failure. At the end of its input the child
-closes its connection without committing what a failure or a parent that died left open: a
-rebuild's target is disposable until it is swapped in (``rebuild._unjournalled``), so no partial
-batch is ever used.
+every later commit answers with that failure. At the end of its input the child closes its
+connection, which rolls back the failed write's own transaction: a rebuild's target is disposable
+until it is swapped in (``rebuild._unjournalled``), so no partial batch is ever used.
 
 Standard library only, and no import of ``staffing``: the child starts in ~30 ms.
 """
