@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         entries = _read_all(store)
         views = make_engines(make_url("sqlite://"))  # (the projector's handlers by topic: it writes nothing here)
         handled = Projector(store, views)._handler_for
+        views.dispose()
         needed = [e for e in entries if handled(e.topic) is not None]
         store.acts.prefetch(e.state for e in needed)
         decoder = LeanDecoder(store.mapper)
