@@ -45,7 +45,7 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from staffing.acts import ACTS_TABLE, altered
+from staffing.acts import ACTS_TABLE, ActStream, altered
 from staffing.arrays import key_array
 
 __all__ = ["GENESIS", "Break", "ChainedPostgresRecorder", "ChainedSQLiteRecorder", "Report", "head", "link",
@@ -442,6 +442,20 @@ def load_acts(recorder: Any, keys: list[str]) -> list[tuple[str, str, str, str]]
                            (parameter,))
             found.extend(cursor.fetchall())
     return [(str(k), str(n), str(i), str(s)) for k, n, i, s in found]
+
+
+def act_stream(recorder: Any) -> ActStream | None:
+    """The acts table of a SQLite store read forwards in stored order (``ActStream``: a rebuild's acts);
+    None elsewhere. SQLite keeps the order rows were stored in as row ids; a PostgreSQL table has no
+    such order to rely on, and there a rebuild reads its acts on the read-ahead thread anyway."""
+    if not isinstance(recorder, SQLiteApplicationRecorder):
+        return None
+
+    def after(rowid: int, limit: int) -> list[tuple[int, str, str, str, str]]:
+        return [(int(r), str(k), str(n), str(i), str(s)) for r, k, n, i, s in sqlite_rows(
+            recorder, f"SELECT rowid, key, number, issuer, signed_on FROM {ACTS_TABLE} WHERE rowid > ? "
+                      "ORDER BY rowid LIMIT ?", (rowid, limit))]
+    return ActStream(after)
 
 
 def _altered_act(recorder: Any) -> Break | None:

@@ -31,6 +31,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.utils import resolve_topic
 from sqlalchemy import Connection, bindparam, func, select, text, update
 
+from staffing.acts import ActStream
 from staffing.domain.base import LedgerAggregate
 from staffing.domain.person import Person
 from staffing.domain.position import Position
@@ -273,6 +274,9 @@ class Projector:
         self.pacer = Pacer()  # when to look at PostgreSQL's planner statistics again
         self.freshness = Freshness(store, engines, PROJECTION_NAME)
         self._ledger_units: dict[str, str] = {}
+        #: where the acts its batches lack are read first (``ActStream``: a rebuild on SQLite,
+        #: ``streaming_acts``); None: looked up by key
+        self._act_stream: ActStream | None = None
         self._handlers: dict[type, Callable[[_Batch, Any, int], None]] = {
             Unit.Established: self._unit_established,
             Unit.Renamed: self._unit_renamed,
@@ -456,7 +460,7 @@ class Projector:
         decoder = self._decoder
         acts = getattr(self.store, "acts", None)
         if acts is not None and prefetch:  # the acts the decoded events cite, read together, not one by one
-            acts.prefetch(n.state for n in notifications if self._handler_for(n.topic) is not None)
+            acts.prefetch((n.state for n in notifications if self._handler_for(n.topic) is not None), self._act_stream)
         decoded: list[_Decoded] = []
         for n in notifications:
             handler = self._handler_for(n.topic)
@@ -548,6 +552,17 @@ class Projector:
         finally:
             reader, self._reader = self._reader, None
             reader.close()
+
+    @contextmanager
+    def streaming_acts(self, stream: ActStream | None) -> Iterator[None]:
+        """While inside, the acts each batch lacks are read from ``stream`` first, forwards in stored
+        order, and only the rest by key (``acts.ActStream``; None: by key as always). For one caller
+        reading the log forwards from its start: a rebuild."""
+        self._act_stream = stream
+        try:
+            yield
+        finally:
+            self._act_stream = None
 
     def _moment(self, notification: Any) -> int:
         """An entry's own recording moment, read off its stored JSON without decoding the rest when it can be."""

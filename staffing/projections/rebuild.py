@@ -64,6 +64,7 @@ from sqlalchemy import Connection, Engine, Index, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from staffing.chain import act_stream
 from staffing.config import Settings
 from staffing.pause import CollectEvery, collection_paused
 from staffing.planner import FRACTION, Pacer
@@ -251,7 +252,10 @@ def rebuild(store: Any, target: ViewEngines, batch_size: int = BATCH_SIZE, max_s
             unlogged = UNLOGGED[conn.dialect.name] and (store.recorder.max_notification_id() or 0) >= UNLOGGED_FROM
         if unlogged and target.is_sqlite:
             raise ValueError("unlogged tables are PostgreSQL's: a SQLite target is written without its journal anyway")
-        reading = projector.reading_ahead() if "read-ahead" in chosen else nullcontext()
+        # the log's acts read forwards in stored order where the log is read on this thread (with the
+        # read-ahead, its thread reads the acts of each window by key, off the critical path)
+        reading = (projector.reading_ahead() if "read-ahead" in chosen
+                   else projector.streaming_acts(act_stream(store.recorder)))
         with _unjournalled(conn, target.is_sqlite), collection_paused(), reading:  # the whole load
             return _load(conn, projector, int(tracked.recorded_us), max_states, spill_bytes, keep_series,
                          "write-behind" in chosen, unlogged, "commit-behind" in chosen, PROCESS in chosen)

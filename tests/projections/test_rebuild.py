@@ -21,8 +21,10 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import make_url
 
+from staffing import acts as acts_module
 from staffing.application import EstablishUnit, Item, Mode, RecruitPerson
 from staffing.bootstrap import Ledger
+from staffing.chain import sqlite_rows
 from staffing.projections import figures as figures_module
 from staffing.projections import projector as projector_module
 from staffing.projections import rebuild as rebuild_module
@@ -396,6 +398,43 @@ def test_a_rebuild_runs_threads_on_postgres_and_a_writer_process_on_sqlite(
     assert sorted(set(used)) == (["write-process"] if target.is_sqlite
                                  else ["commit-behind", "read-ahead", "write-behind"])
     assert contents(target) == contents(ledger.engines)
+
+
+@pytest.mark.parametrize("max_cached", [None, 40])
+def test_a_sqlite_rebuild_reads_its_acts_forwards_in_stored_order_and_gives_the_same_read_models(
+        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch,
+        max_cached: int | None) -> None:
+    """Issue 9 (``acts.ActStream``): a SQLite rebuild reads the acts each batch lacks as the next rows
+    of the acts table, not one key at a time. A history recorded in order needs no act looked up by
+    key; with a cache that keeps starting over (``max_cached``), the acts cited again are looked up
+    by key. Either way the read models are the incrementally maintained ones. A PostgreSQL rebuild
+    reads its acts on the read-ahead thread, by key, as before."""
+    generate_history(ledger, clock, seed=5, steps=160)
+    if max_cached is not None:
+        monkeypatch.setattr(acts_module, "MAX_CACHED", max_cached)
+    streams: list[Any] = []
+    real_stream = rebuild_module.act_stream
+    monkeypatch.setattr(rebuild_module, "act_stream", lambda recorder: streams.append(real_stream(recorder))
+                        or streams[-1])
+    acts = ledger.store.acts
+    looked_up: list[str] = []
+    real_loader = acts.bulk_loader
+    assert real_loader is not None
+    monkeypatch.setattr(acts, "bulk_loader", lambda keys: looked_up.extend(keys) or real_loader(keys))
+    acts._start_again()  # (cold, as in a rebuild's own process)
+    target = fresh_target()
+    rebuild(ledger.store, target, batch_size=37)
+    assert contents(target) == contents(ledger.engines)
+    if not target.is_sqlite:
+        assert streams == [] and looked_up
+        return
+    (stream,) = streams
+    stored = sum(1 for _ in sqlite_rows(ledger.store.recorder, "SELECT key FROM legal_acts"))
+    assert stream.looked_up == len(looked_up)
+    if max_cached is None:
+        assert looked_up == [] and stream.read == stored
+    else:
+        assert 0 < len(looked_up) < stored and stream.read > stored // 2
 
 
 def _persistence(engines: ViewEngines) -> dict[str, str]:
