@@ -451,6 +451,19 @@ def test_decode_transfer_benchmark_runs_on_a_tiny_ledger(tmp_path: Path, backend
     assert re.search(r"unpickling them \(the load's side\): [\d.]+ us per event, [\d.]+x decoding", done.stdout)
 
 
+def test_act_reads_benchmark_reads_the_same_acts_both_ways_on_a_tiny_ledger(tmp_path: Path) -> None:
+    """``bench_act_reads``: the tiny ledger's acts by key and forwards in stored order, in windows
+    smaller than the ledger (the benchmark checks both ways read the same rows), per act and as a
+    ratio (SQLite only: a PostgreSQL table keeps no stored order)."""
+    with _tiny_ledger(tmp_path, "sqlite") as env:
+        done = subprocess.run([sys.executable, "-m", "benchmarks.bench_act_reads", "--rounds", "2", "--window", "7"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    first = re.match(r"sqlite: the first ([\d,]+) acts in stored order, windows of 7", done.stdout)
+    assert first is not None and int(first.group(1).replace(",", "")) > 7, done.stdout
+    assert re.search(r"forwards against by key: [\d.]+x faster", done.stdout)
+
+
 def test_copy_benchmark_compares_both_formats_and_checks_the_rows(tmp_path: Path) -> None:
     """Both COPY formats insert the same rows and both result formats read the same log rows (the
     benchmark asserts them equal before it reports, the log read across two windows), and the
