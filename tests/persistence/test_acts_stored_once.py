@@ -217,29 +217,33 @@ def test_the_acts_cache_starts_again_when_rows_read_back_fill_it(monkeypatch: py
     assert list(store.by_key) == [f"{9:064x}"]
 
 
-def _stream_over(stored: list[tuple[str, str, str, str]]) -> acts_module.ActStream:
-    """An ``ActStream`` over ``stored`` (key, number, issuer, signed_on) rows, row ids from 1."""
-    return acts_module.ActStream(lambda after, limit: [(i + 1, *row) for i, row in enumerate(stored)][after:after + limit])
+def _streamed(count: int) -> tuple[list[tuple[str, str, str, str]], acts_module.ActStore, list[str],
+                                   acts_module.ActStream]:
+    """``count`` stored acts (key, number, issuer, signed_on), row ids from 1; an empty cache that
+    looks acts up by key among them, noting each key it looks up (the list); a stream over them."""
+    stored = [(act_key(f"{n}/QĐ", "UBND", "2020-01-01"), f"{n}/QĐ", "UBND", "2020-01-01") for n in range(count)]
+    store = acts_module.ActStore()
+    by_key: list[str] = []
+    store.bulk_loader = lambda wanted: by_key.extend(wanted) or [row for row in stored if row[0] in wanted]
+    stream = acts_module.ActStream(lambda after, limit: [(i + 1, *row) for i, row in enumerate(stored)][after:after + limit])
+    return stored, store, by_key, stream
+
+
+def _citing(keys: list[str]) -> list[bytes]:
+    """Stored event states citing the acts ``keys``."""
+    return [b'{"_type_":"legal_act_ref","_data_":"%s"}' % k.encode() for k in keys]
 
 
 def test_acts_cited_in_stored_order_come_from_the_stream_and_none_is_looked_up_by_key() -> None:
     """Issue 9 (``ActStream``): a rebuild's batches lack the acts next in stored order, so it reads
     them forwards as a range instead of one key at a time; one stored but never cited (the stream
     falls behind) is caught up by the row read beyond, and nothing is looked up by key."""
-    stored = [(act_key(f"{n}/QĐ", "UBND", "2020-01-01"), f"{n}/QĐ", "UBND", "2020-01-01") for n in range(12)]
+    stored, store, by_key, stream = _streamed(12)
     keys = [row[0] for row in stored]
-    store = acts_module.ActStore()
-    by_key: list[str] = []
-    store.bulk_loader = lambda wanted: by_key.extend(wanted) or [row for row in stored if row[0] in wanted]
-    stream = _stream_over(stored)
-
-    def citing(cited: list[str]) -> list[bytes]:
-        return [b'{"_type_":"legal_act_ref","_data_":"%s"}' % k.encode() for k in cited]
-
-    assert store.prefetch(citing(keys[0:4]), stream) == 4  # reads 5: one ahead
-    assert store.prefetch(citing(keys[4:7] + keys[2:3]), stream) == 2  # k4 held already; k2 cited again
-    assert store.prefetch(citing(keys[8:10]), stream) == 2  # k7 never cited: the stream reads past it
-    assert store.prefetch(citing(keys[10:12]), stream) == 1
+    assert store.prefetch(_citing(keys[0:4]), stream) == 4  # reads 5: one ahead
+    assert store.prefetch(_citing(keys[4:7] + keys[2:3]), stream) == 2  # k4 held already; k2 cited again
+    assert store.prefetch(_citing(keys[8:10]), stream) == 2  # k7 never cited: the stream reads past it
+    assert store.prefetch(_citing(keys[10:12]), stream) == 1
     assert by_key == [] and stream.looked_up == 0 and stream.read == 12
     assert [store.act(k).number for k in keys] == [row[1] for row in stored]
 
@@ -247,19 +251,14 @@ def test_acts_cited_in_stored_order_come_from_the_stream_and_none_is_looked_up_b
 def test_acts_the_stream_does_not_give_are_looked_up_by_key() -> None:
     """An act cited out of its stored order, or again once the cache started over, is looked up by
     key: the stream is only a faster way to the same rows, never the only one."""
-    stored = [(act_key(f"{n}/QĐ", "UBND", "2020-01-01"), f"{n}/QĐ", "UBND", "2020-01-01") for n in range(10)]
+    stored, store, by_key, stream = _streamed(10)
     keys = [row[0] for row in stored]
-    store = acts_module.ActStore()
-    by_key: list[str] = []
-    store.bulk_loader = lambda wanted: by_key.extend(wanted) or [row for row in stored if row[0] in wanted]
-    stream = _stream_over(stored)
-    citing = [b'{"_type_":"legal_act_ref","_data_":"%s"}' % k.encode() for k in (keys[9], keys[0])]
-    assert store.prefetch(citing, stream) == 2  # the stream gives k0..k2; k9 is far ahead of it
+    assert store.prefetch(_citing([keys[9], keys[0]]), stream) == 2  # the stream gives k0..k2; k9 is far ahead
     assert by_key == [keys[9]] and stream.looked_up == 1
     assert store.act(keys[9]).number == "9/QĐ"
     store._start_again()
     by_key.clear()
-    assert store.prefetch(citing[1:], stream) == 1  # k0 again: the stream has passed it
+    assert store.prefetch(_citing([keys[0]]), stream) == 1  # k0 again: the stream has passed it
     assert by_key == [keys[0]] and stream.looked_up == 2
     assert store.act(keys[0]).number == "0/QĐ"
 
@@ -270,19 +269,12 @@ def test_a_full_cache_starts_again_before_the_stream_is_read_leaving_room_for_wh
     acts and read-ahead would not fit starts the cache again before reading, so none just read is
     dropped and looked up again."""
     monkeypatch.setattr(acts_module, "MAX_CACHED", 8)
-    stored = [(act_key(f"{n}/QĐ", "UBND", "2020-01-01"), f"{n}/QĐ", "UBND", "2020-01-01") for n in range(12)]
+    stored, store, by_key, stream = _streamed(12)
     keys = [row[0] for row in stored]
-    store = acts_module.ActStore()
-    store.bulk_loader = lambda wanted: [row for row in stored if row[0] in wanted]
     singles: list[str] = []
     store.loader = lambda key: singles.append(key) or next(row[1:] for row in stored if row[0] == key)
-    stream = _stream_over(stored)
-
-    def citing(cited: list[str]) -> list[bytes]:
-        return [b'{"_type_":"legal_act_ref","_data_":"%s"}' % k.encode() for k in cited]
-
-    assert store.prefetch(citing(keys[0:4]), stream) == 4 and len(store.by_key) == 5
-    assert store.prefetch(citing(keys[5:8]), stream) == 3  # 5 held + 3 wanted + 4 ahead > 8: starts again
+    assert store.prefetch(_citing(keys[0:4]), stream) == 4 and len(store.by_key) == 5
+    assert store.prefetch(_citing(keys[5:8]), stream) == 3  # 5 held + 3 wanted + 4 ahead > 8: starts again
     assert set(store.by_key) == set(keys[5:9])
     assert [store.act(k).number for k in keys[5:8]] == [row[1] for row in stored[5:8]] and singles == []
-    assert stream.looked_up == 0
+    assert by_key == [] and stream.looked_up == 0
