@@ -464,6 +464,23 @@ def test_act_reads_benchmark_reads_the_same_acts_both_ways_on_a_tiny_ledger(tmp_
     assert re.search(r"forwards against by key: [\d.]+x faster", done.stdout)
 
 
+def test_finish_indexes_benchmark_makes_the_last_indexes_again_under_each_setting_on_a_tiny_ledger(
+        tmp_path: Path) -> None:
+    """``bench_finish_indexes``: on a copy of the tiny ledger's read models, the indexes a SQLite
+    rebuild makes at its end dropped and made again under each setting (the benchmark checks them
+    made), with each setting's ratio to the settings before; the copy is removed after."""
+    with _tiny_ledger(tmp_path, "sqlite") as env:
+        scratch = tmp_path / "scratch"
+        done = subprocess.run([sys.executable, "-m", "benchmarks.bench_finish_indexes", "--rounds", "2",
+                               "--scratch", str(scratch)], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"the (\d+) indexes a SQLite rebuild makes at its end", done.stdout), done.stdout
+    for setting in ("before", "threads 2", "cache 1 GiB", "threads 2, cache 1 GiB", "rebuild"):
+        assert re.search(rf"^{re.escape(setting)} \(.*\): [\d.]+ s, [\d.]+x before$", done.stdout, re.M), setting
+    assert list(scratch.iterdir()) == []
+
+
 def test_copy_benchmark_compares_both_formats_and_checks_the_rows(tmp_path: Path) -> None:
     """Both COPY formats insert the same rows and both result formats read the same log rows (the
     benchmark asserts them equal before it reports, the log read across two windows), and the

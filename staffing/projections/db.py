@@ -52,6 +52,10 @@ class ViewEngines:
             self.read.dispose()
 
 
+#: the page cache of a SQLite engine's writing connection: 64 MiB instead of SQLite's 2 MiB
+WRITER_CACHE = "cache_size=-65536"
+
+
 def _sqlite_engine(url: URL, immediate: bool, checkpointer: Checkpointer | None = None) -> Engine:
     engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
 
@@ -63,7 +67,7 @@ def _sqlite_engine(url: URL, immediate: bool, checkpointer: Checkpointer | None 
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=60000")
         if immediate:  # the projector's connection: its inserts touch pages of every index of a table
-            cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB instead of SQLite's 2 MiB
+            cursor.execute(f"PRAGMA {WRITER_CACHE}")
         if checkpointer is not None:  # the thread checkpoints; the commits only past the backstop
             cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP}")
         cursor.close()

@@ -70,7 +70,7 @@ from staffing.pause import CollectEvery, collection_paused
 from staffing.planner import FRACTION, Pacer
 from staffing.projections import tables as t
 from staffing.projections.bulk import refresh_statistics, update_rows
-from staffing.projections.db import ViewEngines, make_engines
+from staffing.projections.db import WRITER_CACHE, ViewEngines, make_engines
 from staffing.projections.projector import BATCH_SIZE, COLLECT_EVERY, PROJECTION_NAME, SERIES, Projector
 from staffing.projections.series import SeriesBatch
 from staffing.projections.writebehind import commit_behind, queued_writes
@@ -397,7 +397,8 @@ def _end_batch(conn: Connection, position: int | None, recorded_us: int, series:
         _make_indexes(conn, wanted, made)
         refresh_statistics(conn, everything=True)  # ... planned from the rows loaded so far
     if last_on_sqlite:  # every other index once the rows are in
-        _make_indexes(conn, {str(index.name) for index in _secondary_indexes()}, made)
+        with _sorting_wide(conn):
+            _make_indexes(conn, {str(index.name) for index in _secondary_indexes()}, made)
     analyzing = bool(wanted) and pacer.due(done)  # only read-backs need statistics
     if committing_behind and not indexing and not last_on_sqlite:
         if analyzing:
@@ -409,6 +410,32 @@ def _end_batch(conn: Connection, position: int | None, recorded_us: int, series:
             refresh_statistics(conn, fraction=STATISTICS_FRACTION)
             conn.commit()
     return too_many
+
+
+#: a SQLite rebuild's connection's settings while it makes its last indexes (``_sorting_wide``), and
+#: what they go back to after (``db``'s page cache; SQLite's default of no helper threads)
+FINISH_PRAGMAS = ("cache_size=-1048576", "threads=2")
+AFTER_FINISH_PRAGMAS = (WRITER_CACHE, "threads=0")
+
+
+@contextmanager
+def _sorting_wide(conn: Connection) -> Iterator[None]:
+    """SQLite makes the rebuild's last indexes with a larger sort memory and on helper threads.
+
+    Why (issue 9): SQLite builds an index by sorting its keys, in memory up to the page cache's
+    size and beyond it in runs spilled to temporary files and merged; ``PRAGMA threads`` lets it
+    sort and merge those runs on helper threads. The finish's indexes (every index only queries
+    need, ``LOAD_INDEXES``) were 8.1% of a national rebuild, sorted on one connection while the
+    other core idled, the writer process having nothing left to write (``benchmarks/RESULTS.md``
+    sections 53 and 54, ``benchmarks/bench_finish_indexes.py``). The settings go back after, so the
+    connection returns to the pool as every other one."""
+    for pragma in FINISH_PRAGMAS:
+        conn.exec_driver_sql(f"PRAGMA {pragma}")
+    try:
+        yield
+    finally:
+        for pragma in AFTER_FINISH_PRAGMAS:
+            conn.exec_driver_sql(f"PRAGMA {pragma}")
 
 
 def _make_indexes(conn: Connection, names: Iterable[str], made: set[str]) -> None:

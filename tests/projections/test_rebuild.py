@@ -437,6 +437,43 @@ def test_a_sqlite_rebuild_reads_its_acts_forwards_in_stored_order_and_gives_the_
         assert 0 < len(looked_up) < stored and stream.read > stored // 2
 
 
+def test_a_sqlite_rebuild_sorts_its_last_indexes_on_helper_threads_and_gives_its_connection_back_as_it_was(
+        ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9 (``rebuild._sorting_wide``): the indexes only queries need are made once the whole log
+    is applied; on SQLite, with a larger sort memory and SQLite's helper threads
+    (``FINISH_PRAGMAS``), and the connection then goes back to the pool with the settings every
+    other one has. PostgreSQL makes its last indexes on two connections of its own, as before."""
+    generate_history(ledger, clock, seed=5, steps=60)
+    seen: list[tuple[int, int]] = []
+    real_make = rebuild_module._make_indexes
+
+    def make(conn: Any, names: Any, made: set[str]) -> None:
+        names = set(names)
+        if "ix_facts_type" in names and conn.dialect.name == "sqlite":  # (an index only queries need)
+            seen.append((conn.exec_driver_sql("PRAGMA threads").scalar_one(),
+                         conn.exec_driver_sql("PRAGMA cache_size").scalar_one()))
+        real_make(conn, names, made)
+
+    monkeypatch.setattr(rebuild_module, "_make_indexes", make)
+    target = fresh_target()
+    rebuild(ledger.store, target, batch_size=37)
+    assert contents(target) == contents(ledger.engines)
+    if not target.is_sqlite:
+        assert seen == []
+        return
+    wanted = dict(pragma.split("=") for pragma in rebuild_module.FINISH_PRAGMAS)
+    assert int(wanted["threads"]) >= 2 and int(wanted["cache_size"]) < -65536  # (more than the 64 MiB after)
+    assert seen == [(int(wanted["threads"]), int(wanted["cache_size"]))]
+    pooled = target.write.pool.checkedin()  # type: ignore[attr-defined]
+    with contextlib.ExitStack() as stack:
+        connections = [stack.enter_context(target.write.connect()) for _ in range(max(pooled, 1))]
+        assert {(c.exec_driver_sql("PRAGMA threads").scalar_one(), c.exec_driver_sql("PRAGMA cache_size").scalar_one())
+                for c in connections} == {(0, -65536)}
+    with target.read.connect() as conn:
+        names = {row[0] for row in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {str(index.name) for index in rebuild_module._secondary_indexes()} <= names
+
+
 def _persistence(engines: ViewEngines) -> dict[str, str]:
     """Each table's and sequence's persistence in a PostgreSQL target's schema ('u' unlogged, 'p' logged)."""
     with engines.read.connect() as conn:
