@@ -14,7 +14,7 @@ and reports each setting's median and its ratio to the rebuild's settings before
 (``before``). The indexes are checked made after every round.
 
 Usage: STAFFING_DATA_DIR=... python -m benchmarks.bench_finish_indexes --scratch DIR [--rounds 3]
-       [--only a,b] [--out FILE]
+       [--only "a;b"] [--out FILE]
 """
 
 from __future__ import annotations
@@ -32,13 +32,17 @@ from staffing.projections.db import WRITER_CACHE
 from staffing.projections.rebuild import FINISH_PRAGMAS, KEPT_INDEXES, LOAD_INDEXES, _secondary_indexes
 
 #: each setting's pragmas on the connection that makes the indexes, after the rebuild's own (no
-#: journal, no syncs); "before" is the connection as it was (``db``'s 64 MiB page cache); the one
-#: the rebuild now uses (``FINISH_PRAGMAS``) is marked in the report
+#: journal, no syncs); "before" is the connection as it was (``db``'s 64 MiB page cache, no helper
+#: threads); the one the rebuild now uses (``FINISH_PRAGMAS``) is marked in the report
 SETTINGS: dict[str, tuple[str, ...]] = {
     "before": (WRITER_CACHE,),
     "threads 2": (WRITER_CACHE, "threads=2"),
     "cache 1 GiB": ("cache_size=-1048576",),
     "threads 2, cache 1 GiB": ("cache_size=-1048576", "threads=2"),
+    "threads 4": (WRITER_CACHE, "threads=4"),
+    "threads 2, cache 16 MiB": ("cache_size=-16384", "threads=2"),
+    "cache 16 MiB": ("cache_size=-16384",),
+    "threads 2, cache 4 MiB": ("cache_size=-4096", "threads=2"),
 }
 
 
@@ -76,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scratch", type=Path, required=True, help="a directory to copy the read models into")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--only", default=None, help="comma-separated settings to run (default: all)")
+    parser.add_argument("--only", default=None, help="semicolon-separated settings to run (default: all)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
@@ -85,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     views = Path(str(settings.views_url.database))
     if not views.exists():
         raise SystemExit(f"no read models at {views}: rebuild them first (python -m staffing rebuild)")
-    names = list(SETTINGS) if args.only is None else [n.strip() for n in args.only.split(",")]
+    names = list(SETTINGS) if args.only is None else [n.strip() for n in args.only.split(";")]
     unknown = set(names) - set(SETTINGS)
     if unknown or "before" not in names:
         raise SystemExit(f"--only: choose among {list(SETTINGS)}, 'before' included")

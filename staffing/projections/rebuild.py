@@ -397,7 +397,7 @@ def _end_batch(conn: Connection, position: int | None, recorded_us: int, series:
         _make_indexes(conn, wanted, made)
         refresh_statistics(conn, everything=True)  # ... planned from the rows loaded so far
     if last_on_sqlite:  # every other index once the rows are in
-        with _sorting_wide(conn):
+        with _sorting_on_threads(conn):
             _make_indexes(conn, {str(index.name) for index in _secondary_indexes()}, made)
     analyzing = bool(wanted) and pacer.due(done)  # only read-backs need statistics
     if committing_behind and not indexing and not last_on_sqlite:
@@ -412,23 +412,27 @@ def _end_batch(conn: Connection, position: int | None, recorded_us: int, series:
     return too_many
 
 
-#: a SQLite rebuild's connection's settings while it makes its last indexes (``_sorting_wide``), and
-#: what they go back to after (``db``'s page cache; SQLite's default of no helper threads)
-FINISH_PRAGMAS = ("cache_size=-1048576", "threads=2")
-AFTER_FINISH_PRAGMAS = (WRITER_CACHE, "threads=0")
+#: a SQLite rebuild's connection's settings while it makes its last indexes (``_sorting_on_threads``):
+#: two helper threads, sorting in runs of 16 MiB; and what they go back to after (SQLite's default of
+#: no helper threads; the page cache every writing connection has, ``db.WRITER_CACHE``)
+FINISH_PRAGMAS = ("threads=2", "cache_size=-16384")
+AFTER_FINISH_PRAGMAS = ("threads=0", WRITER_CACHE)
 
 
 @contextmanager
-def _sorting_wide(conn: Connection) -> Iterator[None]:
-    """SQLite makes the rebuild's last indexes with a larger sort memory and on helper threads.
+def _sorting_on_threads(conn: Connection) -> Iterator[None]:
+    """SQLite sorts the keys of the rebuild's last indexes on helper threads, in smaller runs.
 
-    Why (issue 9): SQLite builds an index by sorting its keys, in memory up to the page cache's
-    size and beyond it in runs spilled to temporary files and merged; ``PRAGMA threads`` lets it
-    sort and merge those runs on helper threads. The finish's indexes (every index only queries
-    need, ``LOAD_INDEXES``) were 8.1% of a national rebuild, sorted on one connection while the
-    other core idled, the writer process having nothing left to write (``benchmarks/RESULTS.md``
-    sections 53 and 54, ``benchmarks/bench_finish_indexes.py``). The settings go back after, so the
-    connection returns to the pool as every other one."""
+    Why (issue 9): SQLite builds an index by sorting its keys in runs the size of the page cache,
+    spilled to temporary files and merged; with helper threads (``PRAGMA threads``) it sorts and
+    merges the runs beside the connection's own thread, which goes on reading the table. The
+    finish's indexes (every index only queries need: not ``LOAD_INDEXES``) were 8.1% of a national
+    rebuild, made on one connection while the other core idled, the writer process having nothing
+    left to write. Measured on the national read models (``benchmarks/bench_finish_indexes.py``,
+    ``benchmarks/RESULTS.md`` section 54): two threads 1.18x, four 1.14x; two threads with runs of
+    16 MiB instead of the page cache's 64 MiB 1.41-1.44x (runs of 4 MiB 1.38x; 16 MiB without
+    threads 1.02x; a 1 GiB cache slower, 0.89-0.91x, and 1.3 GB more at the peak). The settings go
+    back after, so the connection returns to the pool as every other one."""
     for pragma in FINISH_PRAGMAS:
         conn.exec_driver_sql(f"PRAGMA {pragma}")
     try:

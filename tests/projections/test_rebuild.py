@@ -439,10 +439,11 @@ def test_a_sqlite_rebuild_reads_its_acts_forwards_in_stored_order_and_gives_the_
 
 def test_a_sqlite_rebuild_sorts_its_last_indexes_on_helper_threads_and_gives_its_connection_back_as_it_was(
         ledger: Ledger, clock: FakeClock, fresh_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 9 (``rebuild._sorting_wide``): the indexes only queries need are made once the whole log
-    is applied; on SQLite, with a larger sort memory and SQLite's helper threads
-    (``FINISH_PRAGMAS``), and the connection then goes back to the pool with the settings every
-    other one has. PostgreSQL makes its last indexes on two connections of its own, as before."""
+    """Issue 9 (``rebuild._sorting_on_threads``): the indexes only queries need are made once the
+    whole log is applied; on SQLite, sorting on SQLite's helper threads in runs smaller than the
+    page cache (``FINISH_PRAGMAS``), and the connection then goes back to the pool as every other
+    one: no helper threads, its page cache as before. PostgreSQL makes its last indexes on two
+    connections of its own, as before."""
     generate_history(ledger, clock, seed=5, steps=60)
     seen: list[tuple[int, int]] = []
     real_make = rebuild_module._make_indexes
@@ -462,7 +463,7 @@ def test_a_sqlite_rebuild_sorts_its_last_indexes_on_helper_threads_and_gives_its
         assert seen == []
         return
     wanted = dict(pragma.split("=") for pragma in rebuild_module.FINISH_PRAGMAS)
-    assert int(wanted["threads"]) >= 2 and int(wanted["cache_size"]) < -65536  # (more than the 64 MiB after)
+    assert int(wanted["threads"]) >= 2 and -65536 < int(wanted["cache_size"]) < 0  # (runs smaller than 64 MiB)
     assert seen == [(int(wanted["threads"]), int(wanted["cache_size"]))]
     pooled = target.write.pool.checkedin()  # type: ignore[attr-defined]
     with contextlib.ExitStack() as stack:
