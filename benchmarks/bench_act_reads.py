@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_rebuild_floor import configured_ledger
+from benchmarks.bench_rebuild_floor import configured_ledger, print_report
 from staffing.acts import ACTS_TABLE
 from staffing.chain import act_stream, load_acts, sqlite_rows
 
@@ -73,15 +73,12 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         store.close()
     us = {name: statistics.median(values) * 1e6 for name, values in times.items()}
-    text = "\n".join([
+    print_report([
         f"{backend}: the first {len(keys):,} acts in stored order, windows of {args.window:,}, "
         f"{args.rounds} alternating rounds (medians)",
         f"by key (load_acts, IN lists of 500 sorted keys): {us['by key']:.2f} us per act",
         f"forwards (ActStream, the next rows by row id): {us['forwards']:.2f} us per act",
-        f"forwards against by key: {us['by key'] / us['forwards']:.2f}x faster"])
-    print(text)
-    if args.out is not None:
-        args.out.write_text(text + "\n", encoding="utf-8")
+        f"forwards against by key: {us['by key'] / us['forwards']:.2f}x faster"], args.out)
 
 
 if __name__ == "__main__":

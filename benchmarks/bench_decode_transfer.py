@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from benchmarks.bench_rebuild_floor import configured_ledger
+from benchmarks.bench_rebuild_floor import configured_ledger, print_report
 from staffing.persistence import select_entries
 from staffing.projections.db import make_engines
 from staffing.projections.decoding import LeanDecoder
@@ -99,10 +99,7 @@ def main(argv: list[str] | None = None) -> None:
              f"pickling decoded events (the child's side): {us['pickle']:.2f} us per event, {size:,.0f} bytes",
              f"unpickling them (the load's side): {us['unpickle']:.2f} us per event, "
              f"{us['unpickle'] / us['decode']:.2f}x decoding"]
-    text = "\n".join(lines)
-    print(text)
-    if args.out is not None:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    print_report(lines, args.out)
 
 
 if __name__ == "__main__":

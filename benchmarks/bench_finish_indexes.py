@@ -27,6 +27,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+from benchmarks.bench_rebuild_floor import print_report
 from staffing.config import Settings
 from staffing.projections.db import WRITER_CACHE
 from staffing.projections.rebuild import FINISH_PRAGMAS, KEPT_INDEXES, LOAD_INDEXES, _secondary_indexes
@@ -113,10 +114,7 @@ def main(argv: list[str] | None = None) -> None:
              f"({views.stat().st_size / 2**30:.2f} GiB), {args.rounds} rotating rounds (medians)"]
     lines += [f"{name} ({', '.join(SETTINGS[name])}): {medians[name]:.2f} s, {medians['before'] / medians[name]:.2f}x "
               f"before{' (the rebuild now)' if set(SETTINGS[name]) == set(FINISH_PRAGMAS) else ''}" for name in names]
-    text = "\n".join(lines)
-    print(text)
-    if args.out is not None:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    print_report(lines, args.out)
 
 
 if __name__ == "__main__":

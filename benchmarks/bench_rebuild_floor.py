@@ -223,6 +223,14 @@ def _summary(report: Report, times: dict[str, list[float]], entries: int, needed
            f"this rebuild spends {m['rebuild'] - floor:.2f} s on them")
 
 
+def print_report(lines: list[str], out: Path | None) -> None:
+    """A benchmark's report: printed, and written to ``out`` where given."""
+    text = "\n".join(lines)
+    print(text)
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")
+
+
 def configured_ledger() -> tuple[str, str, Any]:
     """The ledger ``STAFFING_*`` configures: (its backend, the URL its scratch schemas go into on
     PostgreSQL — its own database, beside the ledger they rebuild —, its event store, to be closed)."""
