@@ -1,0 +1,138 @@
+"""The import's writes into a large SQLite event store under each setting of the store's connections (issue 9).
+
+The event store's SQLite connections are the library's: SQLite's 2 MiB page cache. A national
+store (~700 MB per million log entries) is written by an import at random pages of the library's
+index of every event by aggregate and version; a transaction of 500 commands dirties more pages
+than that cache holds, so SQLite spills them mid-transaction, and reads the index's pages back
+from the operating system at nearly every insert and look-up. ``chain.STORE_PRAGMAS`` sets a
+larger page cache on each of the store's connections.
+
+This imports the same file of commands (the next lines of the history the configured ledger holds,
+e.g. a year of the national flow cut from ``generate``'s file) into a fresh copy of the configured
+ledger's event store under each setting (``SETTINGS``), in rotating rounds, each in a process of its
+own (``--one``) without read models' catch-up, and reports each setting's median and its ratio to
+SQLite's defaults (``before``). Every run must import every line (no refusal) and write the same
+number of events, or the benchmark fails.
+
+Usage: STAFFING_DATA_DIR=... python -m benchmarks.bench_store_pragmas --file NEXT.jsonl --scratch DIR
+       [--rounds 2] [--only "a;b"] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+from benchmarks.bench_rebuild_floor import print_report
+from staffing.chain import STORE_PRAGMAS
+from staffing.config import Settings
+
+#: each setting's pragmas on every connection of the event store; "before" is SQLite's default page
+#: cache (what the library's connections had); the one the store now uses is marked in the report
+SETTINGS: dict[str, tuple[str, ...]] = {
+    "before": ("cache_size=-2000",),
+    "cache 64 MiB": ("cache_size=-65536",),
+    "cache 256 MiB": ("cache_size=-262144",),
+    "cache 64 MiB, mmap 2 GiB": ("cache_size=-65536", "mmap_size=2147418112"),
+}
+STORE = "ledger.sqlite"
+
+
+def one(file: Path, name: str) -> dict[str, object]:
+    """Import ``file`` into the ledger ``STAFFING_DATA_DIR`` names with setting ``name`` (this process)."""
+    import staffing.chain as chain
+
+    chain.STORE_PRAGMAS = SETTINGS[name]
+    from staffing.application.access import Principal
+    from staffing.application.importer import ImportMode, import_lines, read_lines
+    from staffing.bootstrap import build
+
+    ledger = build(inline_projection=False)
+    try:
+        started = time.perf_counter()
+        report = import_lines(ledger.service, read_lines(file), ImportMode.STOP_AT_FIRST_ERROR,
+                              principal=Principal("bench_store_pragmas", "admin"))
+        seconds = time.perf_counter() - started
+    finally:
+        ledger.close()
+    return {"lines": report.lines, "recorded": report.recorded, "events": report.events, "seconds": seconds,
+            "errors": [str(e) for e in report.errors]}
+
+
+def run(store: Path, scratch: Path, file: Path, name: str) -> dict[str, object]:
+    """A fresh copy of ``store`` in ``scratch``, ``file`` imported into it with ``name`` in a process of its own."""
+    for stale in scratch.iterdir():
+        stale.unlink()
+    shutil.copyfile(store, scratch / STORE)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}, "STAFFING_DATA_DIR": str(scratch)}
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_store_pragmas", "--one", name, "--file", str(file),
+                           "--scratch", str(scratch)], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{name}: the import failed\n{done.stderr}")
+    outcome: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    if outcome["errors"] or outcome["recorded"] != outcome["lines"]:
+        raise SystemExit(f"{name}: not every line was imported: {outcome}")
+    return outcome
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--file", type=Path, required=True, help="commands that follow the ledger's history")
+    parser.add_argument("--scratch", type=Path, required=True, help="an empty directory for the copies")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--only", default=None, help="semicolon-separated settings to run (default: all)")
+    parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # one run, in its own process
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.one is not None:
+        print(json.dumps(one(args.file, args.one)))
+        return
+    settings = Settings.from_env()
+    if not settings.is_sqlite:
+        raise SystemExit("the store's connection settings are SQLite's")
+    store = settings.data_dir / STORE
+    if not store.exists():
+        raise SystemExit(f"no event store at {store}")
+    with closing(sqlite3.connect(store)) as db:  # the copy must hold everything: the log folded into the file
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    names = list(SETTINGS) if args.only is None else [n.strip() for n in args.only.split(";")]
+    unknown = set(names) - set(SETTINGS)
+    if unknown or "before" not in names:
+        raise SystemExit(f"--only: choose among {list(SETTINGS)}, 'before' included")
+    args.scratch.mkdir(parents=True, exist_ok=True)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    events: set[object] = set()
+    try:
+        for round_ in range(args.rounds):
+            shift = round_ % len(names)
+            for name in names[shift:] + names[:shift]:
+                outcome = run(store, args.scratch, args.file, name)
+                times[name].append(float(outcome["seconds"]))  # type: ignore[arg-type]
+                events.add(outcome["events"])
+                print(f"round {round_ + 1} {name}: {times[name][-1]:.2f} s, {outcome['events']} events", flush=True)
+    finally:
+        for stale in args.scratch.iterdir():
+            stale.unlink()
+    if len(events) != 1:
+        raise SystemExit(f"the runs wrote different numbers of events: {sorted(map(str, events))}")
+    count = int(events.pop())  # type: ignore[call-overload]
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    lines = [f"{args.file.name} ({count:,} events) imported into a copy of {STORE} "
+             f"({store.stat().st_size / 2**30:.2f} GiB), {args.rounds} rotating rounds (medians)"]
+    lines += [f"{name} ({', '.join(SETTINGS[name])}): {medians[name]:.2f} s, {count / medians[name]:,.0f} events/s, "
+              f"{medians['before'] / medians[name]:.2f}x before"
+              f"{' (the store now)' if SETTINGS[name] == STORE_PRAGMAS else ''}" for name in names]
+    print_report(lines, args.out)
+
+
+if __name__ == "__main__":
+    main()
