@@ -25,7 +25,8 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from staffing.acts import ActStore, LegalActByReference
-from staffing.chain import load_act, load_acts, sqlite_rows
+from staffing.chain import ChainedSQLiteRecorder, load_act, load_acts, sqlite_rows
+from staffing.commit_behind import CommitBehind
 from staffing.config import ConfigurationError, Settings
 from staffing.domain.person import Person
 from staffing.domain.position import Position
@@ -63,6 +64,8 @@ class EventStore(Application[Any]):
         recorder.acts = self.acts  # the chained recorders write the acts the inserted events cite
         self.acts.loader = functools.partial(load_act, recorder)
         self.acts.bulk_loader = functools.partial(load_acts, recorder)
+        #: a bulk writer's commits on a thread (``save_events(behind=True)``; SQLite only)
+        self.behind = CommitBehind(recorder) if isinstance(recorder, ChainedSQLiteRecorder) else None
     #: events between snapshots, per aggregate class. Not the library's ``snapshotting_intervals``:
     #: that takes snapshots inside ``save`` and an error there would surface after the events had
     #: committed, inviting a retry of a command that already happened. ``snapshot_if_due`` runs
@@ -73,20 +76,32 @@ class EventStore(Application[Any]):
         interval = self.SNAPSHOT_EVERY.get(aggregate_type)
         if not interval or last_new // interval == (first_new - 1) // interval:
             return
+        if self.behind is not None and self.behind.pending:  # its events are still being committed
+            self.behind.after_commit(lambda: self.snapshot_if_due(aggregate_id, aggregate_type, first_new, last_new))
+            return
         try:
             self.take_snapshot(aggregate_id, version=last_new)
         except Exception:  # a snapshot is only a cache; the events are already safe
             logger.exception("snapshot of %s at version %s failed", aggregate_id, last_new)
 
-    def save_events(self, events: Sequence[Any]) -> int | None:
+    def save_events(self, events: Sequence[Any], behind: bool = False, expect_head: int | None = None) -> int | None:
         """Record ``events`` in the given order, in one transaction (all or nothing); returns the log
         position of the last one.
+
+        ``behind`` (a bulk writer, SQLite): the transaction's commit runs on a thread while the caller
+        goes on; the next save (or ``settle``) waits for it and raises its failure
+        (``staffing.commit_behind``); ``expect_head``: where the caller's own last transaction left the
+        log, checked inside this one. Elsewhere ``behind`` saves as usual.
 
         The unit of work orders the events by command, so it hands over events, not aggregates.
         ``Application.save`` would accept them too, but checks each object against a runtime
         protocol, which costs more than the insert itself for an import of thousands of events.
         (Uses the library's ``_record``/``_notify`` steps of ``save``; pinned to eventsourcing 9.5.)
         """
+        if behind and self.behind is not None:
+            ids = self.behind.write(list(map(self.mapper.to_stored_event, events)), expect_head)
+            return ids[-1] if ids else None
+        self.settle()
         processing_event: ProcessingEvent[Any] = ProcessingEvent()
         processing_event.events.extend(events)
         recordings = self._record(processing_event)
@@ -94,6 +109,26 @@ class EventStore(Application[Any]):
         if self.pacer.due(len(recordings)):
             self.refresh_statistics()
         return recordings[-1].notification.id if recordings else None
+
+    def wait_for(self, aggregate_ids: Collection[UUID]) -> None:
+        """Before reading ``aggregate_ids``: wait for a commit running behind that wrote any of them."""
+        if self.behind is not None:
+            self.behind.wait_for(aggregate_ids)
+
+    def settle(self) -> None:
+        """Wait for a commit running behind (``save_events(behind=True)``); raise its failure."""
+        if self.behind is not None:
+            self.behind.settle()
+
+    def close(self) -> None:
+        """Close the store, after any commit running behind (a failure is logged: the caller is closing)."""
+        try:
+            if self.behind is not None:
+                self.behind.close()
+        except Exception:  # noqa: BLE001 - closing; the failure was or will be the caller's error
+            logger.exception("a commit running behind failed")
+        finally:
+            super().close()
 
     def refresh_statistics(self) -> list[str]:
         """On PostgreSQL, ``ANALYZE`` the store's tables whose planner statistics are stale
@@ -112,6 +147,7 @@ class EventStore(Application[Any]):
 
     def exists(self, aggregate_id: Any) -> bool:
         """Whether anything was ever recorded for this id (one indexed read, no snapshot look-up)."""
+        self.wait_for((aggregate_id,))
         return next(iter(self.events.get(aggregate_id, limit=1)), None) is not None
 
     def existing(self, ids: Collection[UUID]) -> set[UUID]:
@@ -120,6 +156,7 @@ class EventStore(Application[Any]):
         An import batch asks this once for its request keys and chosen ids, which are nearly
         always new (issue 9: the per-id reads were a third of an import's statements).
         """
+        self.wait_for(ids)
         if not isinstance(self.recorder, SQLiteAggregateRecorder | PostgresAggregateRecorder):
             return {u for u in dict.fromkeys(ids) if self.exists(u)}  # the in-memory recorder of the fast tier
         return {row[0] for row in _rows_of(self.recorder, ("originator_id",), ids, distinct=True)}
@@ -133,6 +170,7 @@ class EventStore(Application[Any]):
         events read and a deep copy of the cached result (~280 µs at province size). An aggregate
         with a snapshot is read by ``repository.get`` (from its snapshot), as before.
         """
+        self.wait_for(ids)
         recorder: Any = self.recorder
         if not isinstance(recorder, SQLiteAggregateRecorder | PostgresAggregateRecorder):
             return {u: self.repository.get(u) for u in self.existing(ids)}

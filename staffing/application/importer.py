@@ -142,7 +142,9 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
     The import carries its own aggregates from one transaction to the next (``Warm``): a batch
     starts from what the previous one committed instead of copies from the shared cache, and the
     aggregates it names that the map lacks are read together before it is decided (``carry=False``:
-    the import as it was before, for benchmarks; ``warm``: a map of one's own, for tests).
+    the import as it was before, for benchmarks; ``warm``: a map of one's own, for tests). With that
+    map, each transaction commits on a thread while the next is decided (``commit_behind``); the
+    import returns once the last one has committed.
     """
     started = time.perf_counter()
     if warm is None and carry:
@@ -166,7 +168,7 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
                     ImportMode.DRY_RUN: Mode.DRY_RUN}[mode]
         with collection_paused():  # a transaction's worth of objects, on top of the carried aggregates
             outcome = service.run([p.item for p in pending], run_mode, max_commands=None, principal=principal,
-                                  warm=warm)
+                                  warm=warm, commit_behind=True)
         full.tick()
         first = outcome.first_error
         carry = (more_to_come and mode is ImportMode.STOP_AT_FIRST_ERROR and first is not None
@@ -215,6 +217,7 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
                 pending.clear()
         if not report.errors or mode is ImportMode.DRY_RUN:
             flush()
+    service.store.settle()  # the last transaction's commit, running behind (``StaffingService.run``)
     report.errors.sort(key=lambda e: e.line)
     report.seconds = time.perf_counter() - started
     return report

@@ -47,6 +47,7 @@ from staffing.application.registry import HANDLERS, command_types, result_type
 from staffing.application.results import Result
 from staffing.application.warm import Warm
 from staffing.application.work import Work
+from staffing.commit_behind import CommitFailed
 from staffing.domain.base import check_effective_on
 from staffing.domain.errors import ConcurrencyConflict, IdempotencyConflict, InvalidInput, StaffingError
 from staffing.domain.quota import StaffingQuota
@@ -195,7 +196,7 @@ class StaffingService:
     def run(self, items: Sequence[Item], mode: Mode = Mode.ATOMIC, request_key: str | None = None,
             max_commands: int | None = MAX_COMMANDS, principal: Principal | None = None,
             warm: Warm | None = None, principals: Sequence[Principal | None] | None = None,
-            saved: list[int] | None = None, notify: bool = True) -> Outcome:
+            saved: list[int] | None = None, notify: bool = True, commit_behind: bool = False) -> Outcome:
         """Decide ``items`` in order as one decision (see the module docstring for the modes).
 
         ``principal``: who is recording. Each command must stay inside its scope (``access``),
@@ -213,6 +214,11 @@ class StaffingService:
         ``principal``. ``saved``: the log position is appended to it as soon as the save commits, so
         a caller can tell a failure after the commit from one before it. ``notify=False``: the
         ``on_commit`` listeners are left to the caller (``execute`` runs them once per group).
+
+        ``commit_behind`` (a bulk writer with its ``warm`` map and no ``on_commit`` listeners): the save's
+        commit runs on a thread while the caller decides its next call (``staffing.commit_behind``); the
+        check that nobody else wrote since our last commit is made inside the next save instead of
+        before deciding. The caller ends with ``store.settle()``.
         """
         if principals is not None and len(principals) != len(items):
             raise ValueError("one principal per item")
@@ -228,8 +234,9 @@ class StaffingService:
         skipped: dict[int, StaffingError] = {}
         limit = len(items)
         attempt = 0
+        behind = commit_behind and warm is not None and not self.on_commit
         while True:
-            if warm is not None:
+            if warm is not None and not behind:
                 warm.check(self.store.recorder.max_notification_id())
             work = Work(self.store, self.clock(), self.new_id, warm=warm)
             if len(items) > 1:  # a batch: one read tells which request keys and chosen ids are new
@@ -308,7 +315,12 @@ class StaffingService:
                     for event in work.events[start:end]:
                         object.__setattr__(event, "recorded_by", who.name)
             try:
-                position = self.store.save_events(work.events)
+                position = self.store.save_events(work.events, behind=behind,
+                                                  expect_head=warm.position if behind and warm is not None else None)
+            except CommitFailed:  # our previous transaction, committing behind, did not: what we carry is not on record
+                if warm is not None:
+                    warm.clear()
+                raise
             except IntegrityError:
                 if warm is not None:
                     warm.clear()

@@ -66,6 +66,7 @@ class Work:
             if taken is not None:
                 agg = taken
             else:
+                self.store.wait_for((aggregate_id,))  # an aggregate our own commit running behind wrote
                 try:
                     agg = self.store.repository.get(aggregate_id)
                 except AggregateNotFoundError:

@@ -1,0 +1,170 @@
+"""An import's transaction commits on a thread while the next is decided (``staffing.commit_behind``).
+
+The rules: the log is byte for byte what committing in place records; a read of an aggregate the
+transaction in flight wrote waits for its commit; another writer in between is caught inside the
+next write and that transaction decided again; a commit that fails stops the next write, which
+writes nothing, and leaves nothing carried; snapshots are taken once their events are committed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from staffing.application.commands import AssignQuota, DissolveUnit, EstablishUnit
+from staffing.application.importer import ImportMode, import_lines, read_lines
+from staffing.application.service import Item, Mode, StaffingService
+from staffing.application.warm import Warm
+from staffing.bootstrap import Ledger
+from staffing.chain import verify
+from staffing.commit_behind import CommitBehind, CommitFailed
+from staffing.domain.person import Person
+from staffing.domain.unit import Unit
+from staffing.domain.values import PersonnelCategory, QuotaKind, UnitKind
+from staffing.generator import SCALES, generate
+from staffing.persistence import EventStore, event_store_env
+from tests.application.test_warm import DAY, _counter_ids, _establish, _recruit, _stored
+from tests.support import FakeClock, act, settings_for
+
+BACKENDS = ("sqlite",)
+
+
+def _service(directory: Path) -> StaffingService:
+    directory.mkdir()
+    settings, _ = settings_for("sqlite", directory)
+    return StaffingService(EventStore(env=event_store_env(settings)), clock=FakeClock(), id_factory=_counter_ids())
+
+
+def _bulk(ledger: Ledger) -> StaffingService:
+    """A service over the ledger's store with no ``on_commit`` listeners, as an import's is (a service
+    whose commits must be followed at once by the read models' catch-up never commits behind)."""
+    return StaffingService(ledger.store, clock=FakeClock())
+
+
+def _snapshots(store: EventStore) -> list[tuple[Any, ...]]:
+    recorder: Any = store.snapshots.recorder  # type: ignore[union-attr]
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute("SELECT originator_id, originator_version, topic FROM stored_snapshots "
+                       "ORDER BY originator_id, originator_version")
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def _slow_commits(monkeypatch: pytest.MonkeyPatch, seconds: float, threads: list[str] | None = None) -> None:
+    """Each commit behind waits ``seconds`` first (noting the thread it runs on)."""
+    real = CommitBehind._commit
+
+    def slow(self: CommitBehind, connection: Any) -> None:
+        if threads is not None:
+            threads.append(threading.current_thread().name)
+        time.sleep(seconds)
+        real(self, connection)
+
+    monkeypatch.setattr(CommitBehind, "_commit", slow)
+
+
+def test_an_import_committing_behind_records_byte_for_byte_what_committing_in_place_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "tiny.jsonl"
+    generate(path, SCALES["tiny"], 3)  # mergers, transfers, retractions, downsizing, late facts
+    threads: list[str] = []
+    _slow_commits(monkeypatch, 0.005, threads)  # the next batch is decided while each commit is still running
+    monkeypatch.setitem(EventStore.SNAPSHOT_EVERY, Unit, 5)  # snapshots due in nearly every batch
+    monkeypatch.setitem(EventStore.SNAPSHOT_EVERY, Person, 2)
+    behind, in_place = _service(tmp_path / "behind"), _service(tmp_path / "in-place")
+    ours = import_lines(behind, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=50)
+    theirs = import_lines(in_place, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=50, carry=False)
+
+    assert ours.ok and theirs.ok and ours.events == theirs.events > 1000
+    assert len(threads) >= 10 and all(name.startswith("store-commit") for name in threads)
+    assert _stored(behind.store) == _stored(in_place.store)  # read after the import returned: all committed
+    assert _snapshots(behind.store) == _snapshots(in_place.store) != []
+    assert verify(behind.store.recorder).ok
+    for service in (behind, in_place):
+        service.store.close()
+
+
+def test_a_read_of_an_aggregate_the_commit_in_flight_wrote_waits_for_that_commit(
+        ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    warm = Warm(prefetch=True)
+    _, commune = _establish(service := _bulk(ledger), warm)
+    _slow_commits(monkeypatch, 0.3)
+    outcome = service.run([_recruit(commune, "Lê Thị Cúc")], Mode.PREFIX, warm=warm, commit_behind=True)
+    assert outcome.recorded and ledger.store.behind is not None and ledger.store.behind.pending
+
+    person = UUID(outcome.ids[0])
+    assert ledger.store.existing([person]) == {person}  # waited: the recruitment is committed, not missed
+    assert not ledger.store.behind.pending
+    unit = ledger.store.load_many([commune])[commune]
+    assert isinstance(unit, Unit) and person in unit.member_ids
+
+
+def test_another_writer_between_two_transactions_is_caught_in_the_write_and_the_second_decided_again(
+        ledger: Ledger) -> None:
+    """Another writer dissolves a commune our map holds; our next transaction only reads that commune
+    (a first quota writes a new ledger, not the unit), so no version conflict would reveal the stale
+    copy: the check inside the write must, and the quota must then be refused."""
+    warm = Warm(prefetch=True)
+    province, _ = _establish(service := _bulk(ledger), warm)
+    commune = UUID(int=10**6 + 2)
+    service.run([Item(EstablishUnit(act=act(), effective_on=DAY, id=commune, code="08-002", name="Xã Hùng Lợi",
+                                    kind=UnitKind.COMMUNE, parent_id=province))], Mode.PREFIX, warm=warm,
+                commit_behind=True)
+    ledger.store.settle()
+    ledger.service.execute(DissolveUnit(act=act(), effective_on=DAY, unit_id=commune))  # not through the map
+
+    quota = AssignQuota(act=act(), effective_on=DAY + timedelta(days=30), unit_id=commune,
+                        category=PersonnelCategory.CIVIL_SERVANT, kind=QuotaKind.ASSIGNED, amount=5)
+    second = service.run([Item(quota)], Mode.PREFIX, warm=warm, commit_behind=True)
+    ledger.store.settle()
+
+    assert warm.cleared == 1 and not second.recorded
+    assert set(second.errors) == {0} and second.errors[0].field == "unitId"
+
+
+def test_a_commit_that_fails_behind_stops_the_next_write_which_writes_nothing(
+        ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    warm = Warm(prefetch=True)
+    _, commune = _establish(service := _bulk(ledger), warm)
+    before = len(_stored(ledger.store))
+    failures = ["disk I/O error"]
+    real = CommitBehind._commit
+
+    def failing(self: CommitBehind, connection: Any) -> None:
+        if failures:  # the commit fails as a full or broken disk makes it fail: the transaction rolls back
+            connection.rollback()
+            self.recorder.datastore.pool.put_connection(connection)
+            raise sqlite3.OperationalError(failures.pop())
+        real(self, connection)
+
+    monkeypatch.setattr(CommitBehind, "_commit", failing)
+    first = service.run([_recruit(commune, "Lê Thị Cúc")], Mode.PREFIX, warm=warm, commit_behind=True)
+    assert first.recorded  # decided and written; its commit fails on the thread
+    with pytest.raises(CommitFailed, match="failed to commit.*disk I/O error.*run the same file again"):
+        service.run([_recruit(commune, "Trần Văn Bình")], Mode.PREFIX, warm=warm, commit_behind=True)
+
+    assert len(_stored(ledger.store)) == before  # neither the failed transaction nor the next one
+    assert len(warm) == 0  # nothing carried that is not on record
+    again = service.run([_recruit(commune, "Trần Văn Bình")], Mode.PREFIX, warm=warm, commit_behind=True)
+    ledger.store.settle()
+    assert again.recorded and len(ledger.store.repository.get(commune).member_ids) == 1
+
+
+def test_a_snapshot_due_from_a_transaction_still_committing_is_taken_once_it_has(
+        ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    warm = Warm(prefetch=True)
+    _, commune = _establish(service := _bulk(ledger), warm)
+    monkeypatch.setitem(EventStore.SNAPSHOT_EVERY, Unit, 3)
+    _slow_commits(monkeypatch, 0.2)
+    outcome = service.run([_recruit(commune, f"Người {i}") for i in range(4)], Mode.PREFIX, warm=warm,
+                                 commit_behind=True)
+    assert outcome.recorded and _snapshots(ledger.store) == []  # not before its events are committed
+    ledger.store.settle()
+    version = ledger.store.repository.get(commune).version
+    assert [(UUID(str(row[0])), row[1]) for row in _snapshots(ledger.store)] == [(commune, version)]
