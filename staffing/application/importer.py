@@ -136,15 +136,16 @@ def _keyed(lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes, str
 
 def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], mode: ImportMode,
                  progress: Callable[[int], None] | None = None, batch: int = BATCH,
-                 principal: Principal | None = None, carry: bool = True, warm: Warm | None = None) -> ImportReport:
+                 principal: Principal | None = None, carry: bool = True, warm: Warm | None = None,
+                 commit_behind: bool = True) -> ImportReport:
     """Import the lines; ``progress(n)`` is told how many more lines were handled.
 
     The import carries its own aggregates from one transaction to the next (``Warm``): a batch
     starts from what the previous one committed instead of copies from the shared cache, and the
     aggregates it names that the map lacks are read together before it is decided (``carry=False``:
     the import as it was before, for benchmarks; ``warm``: a map of one's own, for tests). With that
-    map, each transaction commits on a thread while the next is decided (``commit_behind``); the
-    import returns once the last one has committed.
+    map, each transaction commits on a thread while the next is decided (``commit_behind``; False:
+    in place, for benchmarks); the import returns once the last one has committed.
     """
     started = time.perf_counter()
     if warm is None and carry:
@@ -168,7 +169,7 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
                     ImportMode.DRY_RUN: Mode.DRY_RUN}[mode]
         with collection_paused():  # a transaction's worth of objects, on top of the carried aggregates
             outcome = service.run([p.item for p in pending], run_mode, max_commands=None, principal=principal,
-                                  warm=warm, commit_behind=True)
+                                  warm=warm, commit_behind=commit_behind)
         full.tick()
         first = outcome.first_error
         carry = (more_to_come and mode is ImportMode.STOP_AT_FIRST_ERROR and first is not None

@@ -1,23 +1,27 @@
-"""The import's writes into a large SQLite event store under each setting of the store's connections (issue 9).
+"""The import's writes into a large SQLite event store, under each setting of how it writes (issue 9).
 
-The event store's SQLite connections are the library's: SQLite's 2 MiB page cache. A national
-store (~700 MB per million log entries) is written by an import at random pages of the library's
-index of every event by aggregate and version; a transaction of 500 commands dirties more pages
-than that cache holds, so SQLite spills them mid-transaction, and reads the index's pages back
-from the operating system at nearly every insert and look-up. ``chain.STORE_PRAGMAS`` sets a
-larger page cache on each of the store's connections.
+A national store (~700 MB per million log entries) is written by an import at random pages of the
+library's index of every event by aggregate and version: a transaction of 500 commands dirties
+thousands of pages, which the library's durability writes to the write-ahead log, syncs, and
+checkpoints into the file. Two settings of that path:
+
+- the page cache of each of the store's connections (``chain.STORE_PRAGMAS``): SQLite's default
+  2 MiB holds fewer pages than one transaction dirties, so it spills them mid-transaction and reads
+  the index's pages back from the operating system at nearly every insert and look-up;
+- the commit run on a thread while the import decides its next transaction
+  (``staffing.commit_behind``), or in place.
 
 This imports the same file of commands (the next lines of the history the configured ledger holds,
 e.g. a year of the national flow cut from ``generate``'s file) into a fresh copy of the configured
 ledger's event store under each setting (``SETTINGS``), in rotating rounds, each in a process of its
 own (``--one``) without read models' catch-up, and reports each setting's median and its ratio to
-SQLite's defaults (``before``). ``--warm-up N``: the file's first N lines are imported first in the
+the store as it was (``before``: SQLite's page cache, commits in place). ``--warm-up N``: the file's first N lines are imported first in the
 same process, untimed, so the timed lines find the import's carried aggregates as a continuous
 import would (a fresh process starts with none and reads every unit it names from the store).
 Every run must import every line (no refusal) and write the same number of events, or the
 benchmark fails.
 
-Usage: STAFFING_DATA_DIR=... python -m benchmarks.bench_store_pragmas --file NEXT.jsonl --scratch DIR
+Usage: STAFFING_DATA_DIR=... python -m benchmarks.bench_store_writes --file NEXT.jsonl --scratch DIR
        [--warm-up N] [--rounds 2] [--only "a;b"] [--out FILE]
 """
 
@@ -34,19 +38,28 @@ import sys
 import time
 from contextlib import closing
 from pathlib import Path
+from typing import NamedTuple
 
 from benchmarks.bench_rebuild_floor import print_report
 from staffing.chain import STORE_PRAGMAS
 from staffing.config import Settings
 
-#: each setting's pragmas on every connection of the event store; "before" is SQLite's default page
-#: cache (what the library's connections had); the one the store now uses is marked in the report
-SETTINGS: dict[str, tuple[str, ...]] = {
-    "before": ("cache_size=-2000",),
-    "cache 64 MiB": ("cache_size=-65536",),
-    "cache 256 MiB": ("cache_size=-262144",),
-    "cache 64 MiB, mmap 2 GiB": ("cache_size=-65536", "mmap_size=2147418112"),
-    "cache 64 MiB, checkpoints every 10,000 pages": ("cache_size=-65536", "wal_autocheckpoint=10000"),
+
+class Setting(NamedTuple):
+    pragmas: tuple[str, ...]  # on every connection of the event store
+    behind: bool  # each transaction's commit on a thread while the next is decided
+
+
+#: "before" is the store as it was (SQLite's default page cache, commits in place); the setting the
+#: store now uses is marked in the report
+SETTINGS: dict[str, Setting] = {
+    "before": Setting(("cache_size=-2000",), False),
+    "cache 64 MiB": Setting(("cache_size=-65536",), False),
+    "cache 256 MiB": Setting(("cache_size=-262144",), False),
+    "cache 64 MiB, mmap 2 GiB": Setting(("cache_size=-65536", "mmap_size=2147418112"), False),
+    "cache 64 MiB, checkpoints every 10,000 pages": Setting(("cache_size=-65536", "wal_autocheckpoint=10000"), False),
+    "commits behind": Setting(("cache_size=-2000",), True),
+    "cache 64 MiB, commits behind": Setting(("cache_size=-65536",), True),
 }
 STORE = "ledger.sqlite"
 
@@ -56,7 +69,8 @@ def one(file: Path, name: str, warm_up: int) -> dict[str, object]:
     its first ``warm_up`` lines untimed, the rest timed."""
     import staffing.chain as chain
 
-    chain.STORE_PRAGMAS = SETTINGS[name]
+    setting = SETTINGS[name]
+    chain.STORE_PRAGMAS = setting.pragmas
     from staffing.application.access import Principal
     from staffing.application.importer import ImportMode, import_lines, read_lines
     from staffing.application.warm import Warm
@@ -70,7 +84,8 @@ def one(file: Path, name: str, warm_up: int) -> dict[str, object]:
         for part in (lines[:warm_up], lines[warm_up:]):
             started = time.perf_counter()
             reports.append(import_lines(ledger.service, part, ImportMode.STOP_AT_FIRST_ERROR,
-                                        principal=Principal("bench_store_pragmas", "admin"), warm=warm))
+                                        principal=Principal("bench_store_writes", "admin"), warm=warm,
+                                        commit_behind=setting.behind))
             seconds = time.perf_counter() - started
     finally:
         ledger.close()
@@ -84,7 +99,7 @@ def run(store: Path, scratch: Path, file: Path, name: str, warm_up: int) -> dict
         stale.unlink()
     shutil.copyfile(store, scratch / STORE)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}, "STAFFING_DATA_DIR": str(scratch)}
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_store_pragmas", "--one", name, "--file", str(file),
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_store_writes", "--one", name, "--file", str(file),
                            "--scratch", str(scratch), "--warm-up", str(warm_up)], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{name}: the import failed\n{done.stderr}")
@@ -140,9 +155,11 @@ def main(argv: list[str] | None = None) -> None:
     timed = f"its lines after the first {args.warm_up:,} ({count:,} events)" if args.warm_up else f"({count:,} events)"
     lines = [f"{args.file.name} {timed} imported into a copy of {STORE} "
              f"({store.stat().st_size / 2**30:.2f} GiB), {args.rounds} rotating rounds (medians)"]
-    lines += [f"{name} ({', '.join(SETTINGS[name])}): {medians[name]:.2f} s, {count / medians[name]:,.0f} events/s, "
+    now = Setting(STORE_PRAGMAS, True)
+    lines += [f"{name} ({', '.join(SETTINGS[name].pragmas)}{', commits behind' if SETTINGS[name].behind else ''}): "
+              f"{medians[name]:.2f} s, {count / medians[name]:,.0f} events/s, "
               f"{medians['before'] / medians[name]:.2f}x before"
-              f"{' (the store now)' if SETTINGS[name] == STORE_PRAGMAS else ''}" for name in names]
+              f"{' (the store now)' if SETTINGS[name] == now else ''}" for name in names]
     print_report(lines, args.out)
 
 
