@@ -56,9 +56,11 @@ GENESIS = hashlib.sha256(b"staffing-ledger event chain, version 1").digest()
 BATCH = 20_000
 #: below this many events one process checks the whole log (starting workers costs more)
 PARALLEL_FROM = 200_000
-#: set on each of the event store's SQLite connections (``ChainedSQLiteRecorder``): a page cache of
-#: 64 MiB instead of SQLite's 2 MiB. Durability is the library's default (``synchronous=FULL``).
-STORE_PRAGMAS: tuple[str, ...] = ("cache_size=-65536",)
+#: set on each of the event store's SQLite connections (``ChainedSQLiteRecorder``): none. A 64 MiB
+#: or 256 MiB page cache instead of SQLite's 2 MiB measured 1.00x on the national import's writes
+#: (``benchmarks/bench_store_writes.py``, RESULTS section 55), so SQLite's defaults stay, durability
+#: included (``synchronous=FULL``); the benchmark sets its settings here.
+STORE_PRAGMAS: tuple[str, ...] = ()
 
 
 def link(previous: bytes, position: int, originator: str, version: int, topic: str, state: bytes) -> bytes:
@@ -101,9 +103,7 @@ def _pending_acts(recorder: Any) -> list[tuple[str, str, str, str]]:
 
 def _configured(pool: Any) -> None:
     """Have ``pool`` set ``STORE_PRAGMAS`` on every connection it makes (once per pool: the event
-    store's recorders share one datastore). Issue 9: a national store's inserts and reads touch
-    random pages of the library's index of 13.8 M events; in SQLite's default 2 MiB page cache
-    each transaction of an import spills its dirty pages before its commit."""
+    store's recorders share one datastore)."""
     if getattr(pool, "_staffing_configured", False):
         return
     make = pool._create_connection
