@@ -202,7 +202,7 @@ def _decided_only(backend: str, tmp: str) -> tuple[int, float]:
     store: Any = ledger.store
     written = [0]
 
-    def encode_only(events: Any) -> int:
+    def encode_only(events: Any, **_: Any) -> int:  # (a save in place or behind alike)
         for event in events:
             store.mapper.to_stored_event(event)
         written[0] += len(events)

@@ -315,8 +315,8 @@ class StaffingService:
                     for event in work.events[start:end]:
                         object.__setattr__(event, "recorded_by", who.name)
             try:
-                position = self.store.save_events(work.events, behind=behind,
-                                                  expect_head=warm.position if behind and warm is not None else None)
+                position = (self.store.save_events(work.events, behind=True, expect_head=warm.position)
+                            if behind and warm is not None else self.store.save_events(work.events))
             except CommitFailed:  # our previous transaction, committing behind, did not: what we carry is not on record
                 if warm is not None:
                     warm.clear()
