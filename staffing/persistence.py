@@ -53,6 +53,9 @@ class EventStore(Application[Any]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.acts = ActStore()  # the transcoder (built by the library's __init__) needs it
+        #: a bulk writer's commits on a thread (``save_events(behind=True)``; SQLite only); set before the
+        #: library's __init__, which may fail and leave ``close`` to run on a half-built store
+        self.behind: CommitBehind | None = None
         self.pacer = Pacer()  # when to look at PostgreSQL's planner statistics again (``refresh_statistics``)
         _check_reachable(kwargs.get("env") or {})
         try:
@@ -64,7 +67,6 @@ class EventStore(Application[Any]):
         recorder.acts = self.acts  # the chained recorders write the acts the inserted events cite
         self.acts.loader = functools.partial(load_act, recorder)
         self.acts.bulk_loader = functools.partial(load_acts, recorder)
-        #: a bulk writer's commits on a thread (``save_events(behind=True)``; SQLite only)
         self.behind = CommitBehind(recorder) if isinstance(recorder, ChainedSQLiteRecorder) else None
     #: events between snapshots, per aggregate class. Not the library's ``snapshotting_intervals``:
     #: that takes snapshots inside ``save`` and an error there would surface after the events had
