@@ -5,7 +5,8 @@ library's index of every event by aggregate and version: a transaction of 500 co
 thousands of pages, which the library's durability writes to the write-ahead log, syncs, and
 checkpoints into the file. Two settings of that path:
 
-- the page cache of each of the store's connections (``chain.STORE_PRAGMAS``): SQLite's default
+- the page cache of each of the store's connections (set here on each connection the library's
+  pool opens, in the run's own process; the store itself keeps SQLite's defaults): SQLite's default
   2 MiB holds fewer pages than one transaction dirties, so it spills them mid-transaction and reads
   the index's pages back from the operating system at nearly every insert and look-up;
 - the commit run on a thread while the import decides its next transaction
@@ -41,7 +42,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from benchmarks.bench_rebuild_floor import print_report
-from staffing.chain import STORE_PRAGMAS
 from staffing.config import Settings
 
 
@@ -66,13 +66,26 @@ SETTINGS: dict[str, Setting] = {
 STORE = "ledger.sqlite"
 
 
+def _on_each_connection(pragmas: tuple[str, ...]) -> None:
+    """Have every SQLite connection the library's pools open in this process set ``pragmas``."""
+    from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool
+
+    make = SQLiteConnectionPool._create_connection
+
+    def create(pool: SQLiteConnectionPool) -> SQLiteConnection:
+        connection = make(pool)
+        for pragma in pragmas:
+            connection._sqlite_conn.execute(f"PRAGMA {pragma}")
+        return connection
+
+    SQLiteConnectionPool._create_connection = create  # type: ignore[method-assign,assignment]
+
+
 def one(file: Path, name: str, warm_up: int) -> dict[str, object]:
     """Import ``file`` into the ledger ``STAFFING_DATA_DIR`` names with setting ``name`` (this process);
     its first ``warm_up`` lines untimed, the rest timed."""
-    import staffing.chain as chain
-
     setting = SETTINGS[name]
-    chain.STORE_PRAGMAS = setting.pragmas
+    _on_each_connection(setting.pragmas)
     from staffing.application.access import Principal
     from staffing.application.importer import ImportMode, import_lines, read_lines
     from staffing.application.warm import Warm
@@ -157,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     timed = f"its lines after the first {args.warm_up:,} ({count:,} events)" if args.warm_up else f"({count:,} events)"
     lines = [f"{args.file.name} {timed} imported into a copy of {STORE} "
              f"({store.stat().st_size / 2**30:.2f} GiB), {args.rounds} rotating rounds (medians)"]
-    now = Setting(STORE_PRAGMAS, True)
+    now = Setting((), True)  # the store's defaults, commits behind
     lines += [f"{name} ({', '.join(SETTINGS[name].pragmas) or 'SQLite defaults'}"
               f"{', commits behind' if SETTINGS[name].behind else ''}): "
               f"{medians[name]:.2f} s, {count / medians[name]:,.0f} events/s, "

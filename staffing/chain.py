@@ -56,11 +56,6 @@ GENESIS = hashlib.sha256(b"staffing-ledger event chain, version 1").digest()
 BATCH = 20_000
 #: below this many events one process checks the whole log (starting workers costs more)
 PARALLEL_FROM = 200_000
-#: set on each of the event store's SQLite connections (``ChainedSQLiteRecorder``): none. A 64 MiB
-#: or 256 MiB page cache instead of SQLite's 2 MiB measured 1.00x on the national import's writes
-#: (``benchmarks/bench_store_writes.py``, RESULTS section 55), so SQLite's defaults stay, durability
-#: included (``synchronous=FULL``); the benchmark sets its settings here.
-STORE_PRAGMAS: tuple[str, ...] = ()
 
 
 def link(previous: bytes, position: int, originator: str, version: int, topic: str, state: bytes) -> bytes:
@@ -101,28 +96,7 @@ def _pending_acts(recorder: Any) -> list[tuple[str, str, str, str]]:
     return acts.take_pending() if acts is not None else []
 
 
-def _configured(pool: Any) -> None:
-    """Have ``pool`` set ``STORE_PRAGMAS`` on every connection it makes (once per pool: the event
-    store's recorders share one datastore)."""
-    if getattr(pool, "_staffing_configured", False):
-        return
-    make = pool._create_connection
-
-    def create() -> Any:
-        connection = make()
-        for pragma in STORE_PRAGMAS:
-            connection._sqlite_conn.execute(f"PRAGMA {pragma}")
-        return connection
-
-    pool._create_connection = create
-    pool._staffing_configured = True
-
-
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
-    def __init__(self, datastore: Any, events_table_name: str = "stored_events") -> None:
-        _configured(datastore.pool)
-        super().__init__(datastore, events_table_name=events_table_name)
-
     def _insert_rows(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
         """The library's insert (one statement per event, to read each row id) as one statement and one
         executemany: the events of a transaction get consecutive row ids, because no other connection
