@@ -20,10 +20,14 @@ the store as it was (``before``: SQLite's page cache, commits in place). ``--war
 same process, untimed, so the timed lines find the import's carried aggregates as a continuous
 import would (a fresh process starts with none and reads every unit it names from the store).
 Every run must import every line (no refusal) and write the same number of events, or the
-benchmark fails.
+benchmark fails. ``--from-empty``: each run imports the file into an empty ledger instead (a whole
+history, e.g. ``generate``'s national file; no configured store needed); ``--marks N``: each run
+also reports its elapsed time at every N lines, to compare phases of a long import.
 
 Usage: STAFFING_DATA_DIR=... python -m benchmarks.bench_store_writes --file NEXT.jsonl --scratch DIR
        [--warm-up N] [--rounds 2] [--only "a;b"] [--out FILE]
+       python -m benchmarks.bench_store_writes --from-empty --file HISTORY.jsonl --scratch DIR
+       [--marks 500000] [--rounds 1] [--only "before;commits behind"]
 """
 
 from __future__ import annotations
@@ -81,9 +85,10 @@ def _on_each_connection(pragmas: tuple[str, ...]) -> None:
     SQLiteConnectionPool._create_connection = create  # type: ignore[method-assign,assignment]
 
 
-def one(file: Path, name: str, warm_up: int) -> dict[str, object]:
+def one(file: Path, name: str, warm_up: int, marks: int = 0) -> dict[str, object]:
     """Import ``file`` into the ledger ``STAFFING_DATA_DIR`` names with setting ``name`` (this process);
-    its first ``warm_up`` lines untimed, the rest timed."""
+    its first ``warm_up`` lines untimed, the rest timed (``marks``: the elapsed seconds at every
+    ``marks`` timed lines, too)."""
     setting = SETTINGS[name]
     _on_each_connection(setting.pragmas)
     from staffing.application.access import Principal
@@ -95,27 +100,41 @@ def one(file: Path, name: str, warm_up: int) -> dict[str, object]:
     ledger = build(inline_projection=False)
     warm = Warm(prefetch=True)  # the import's own map, carried from the untimed part to the timed one
     reports = []
+    elapsed: list[float] = []
+    handled = 0
+
+    def progress(n: int) -> None:
+        nonlocal handled
+        handled += n
+        while marks and handled // marks > len(elapsed):  # the batch that passed each mark
+            elapsed.append(round(time.perf_counter() - started, 1))
+
     try:
         for part in (lines[:warm_up], lines[warm_up:]):
-            started = time.perf_counter()
-            reports.append(import_lines(ledger.service, part, ImportMode.STOP_AT_FIRST_ERROR,
+            started, handled = time.perf_counter(), 0
+            elapsed.clear()
+            reports.append(import_lines(ledger.service, part, ImportMode.STOP_AT_FIRST_ERROR, progress,
                                         principal=Principal("bench_store_writes", "admin"), warm=warm,
                                         commit_behind=setting.behind))
             seconds = time.perf_counter() - started
     finally:
         ledger.close()
     return {"lines": sum(r.lines for r in reports), "recorded": sum(r.recorded for r in reports),
-            "events": reports[-1].events, "seconds": seconds, "errors": [str(e) for r in reports for e in r.errors]}
+            "events": reports[-1].events, "seconds": seconds, "marks": elapsed,
+            "errors": [str(e) for r in reports for e in r.errors]}
 
 
-def run(store: Path, scratch: Path, file: Path, name: str, warm_up: int) -> dict[str, object]:
-    """A fresh copy of ``store`` in ``scratch``, ``file`` imported into it with ``name`` in a process of its own."""
+def run(store: Path | None, scratch: Path, file: Path, name: str, warm_up: int, marks: int = 0) -> dict[str, object]:
+    """A fresh copy of ``store`` (None: an empty ledger) in ``scratch``, ``file`` imported into it with
+    ``name`` in a process of its own."""
     for stale in scratch.iterdir():
         stale.unlink()
-    shutil.copyfile(store, scratch / STORE)
+    if store is not None:
+        shutil.copyfile(store, scratch / STORE)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}, "STAFFING_DATA_DIR": str(scratch)}
     done = subprocess.run([sys.executable, "-m", "benchmarks.bench_store_writes", "--one", name, "--file", str(file),
-                           "--scratch", str(scratch), "--warm-up", str(warm_up)], env=env, capture_output=True, text=True)
+                           "--scratch", str(scratch), "--warm-up", str(warm_up), "--marks", str(marks)],
+                          env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{name}: the import failed\n{done.stderr}")
     outcome: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -131,20 +150,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warm-up", type=int, default=0, help="the file's first lines imported untimed first")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", default=None, help="semicolon-separated settings to run (default: all)")
+    parser.add_argument("--from-empty", action="store_true", help="each run imports the file into an empty ledger")
+    parser.add_argument("--marks", type=int, default=0, help="report each run's elapsed time every N lines")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # one run, in its own process
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.one is not None:
-        print(json.dumps(one(args.file, args.one, args.warm_up)))
+        print(json.dumps(one(args.file, args.one, args.warm_up, args.marks)))
         return
-    settings = Settings.from_env()
-    if not settings.is_sqlite:
-        raise SystemExit("the store's connection settings are SQLite's")
-    store = settings.data_dir / STORE
-    if not store.exists():
-        raise SystemExit(f"no event store at {store}")
-    with closing(sqlite3.connect(store)) as db:  # the copy must hold everything: the log folded into the file
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store: Path | None = None
+    if not args.from_empty:
+        settings = Settings.from_env()
+        if not settings.is_sqlite:
+            raise SystemExit("the store's connection settings are SQLite's")
+        store = settings.data_dir / STORE
+        if not store.exists():
+            raise SystemExit(f"no event store at {store} (--from-empty: import into an empty ledger)")
+        with closing(sqlite3.connect(store)) as db:  # the copy must hold everything: the log folded into the file
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     names = list(SETTINGS) if args.only is None else [n.strip() for n in args.only.split(";")]
     unknown = set(names) - set(SETTINGS)
     if unknown or "before" not in names:
@@ -156,10 +179,12 @@ def main(argv: list[str] | None = None) -> None:
         for round_ in range(args.rounds):
             shift = round_ % len(names)
             for name in names[shift:] + names[:shift]:
-                outcome = run(store, args.scratch, args.file, name, args.warm_up)
+                outcome = run(store, args.scratch, args.file, name, args.warm_up, args.marks)
                 times[name].append(float(outcome["seconds"]))  # type: ignore[arg-type]
                 events.add(outcome["events"])
-                print(f"round {round_ + 1} {name}: {times[name][-1]:.2f} s, {outcome['events']} events", flush=True)
+                marked = f", at every {args.marks:,} lines: {outcome['marks']}" if args.marks else ""
+                print(f"round {round_ + 1} {name}: {times[name][-1]:.2f} s, {outcome['events']} events{marked}",
+                      flush=True)
     finally:
         for stale in args.scratch.iterdir():
             stale.unlink()
@@ -168,8 +193,9 @@ def main(argv: list[str] | None = None) -> None:
     count = int(events.pop())  # type: ignore[call-overload]
     medians = {name: statistics.median(values) for name, values in times.items()}
     timed = f"its lines after the first {args.warm_up:,} ({count:,} events)" if args.warm_up else f"({count:,} events)"
-    lines = [f"{args.file.name} {timed} imported into a copy of {STORE} "
-             f"({store.stat().st_size / 2**30:.2f} GiB), {args.rounds} rotating rounds (medians)"]
+    into = (f"a copy of {STORE} ({store.stat().st_size / 2**30:.2f} GiB)" if store is not None
+            else "an empty ledger")
+    lines = [f"{args.file.name} {timed} imported into {into}, {args.rounds} rotating rounds (medians)"]
     now = Setting((), True)  # the store's defaults, commits behind
     lines += [f"{name} ({', '.join(SETTINGS[name].pragmas) or 'SQLite defaults'}"
               f"{', commits behind' if SETTINGS[name].behind else ''}): "

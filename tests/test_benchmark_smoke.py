@@ -660,3 +660,30 @@ def test_store_writes_benchmark_imports_the_next_lines_into_copies_under_each_se
         assert re.search(rf"^{re.escape(setting)} \(.*\): [\d.]+ s, [\d,]+ events/s, [\d.]+x before", text, re.M), text
     assert text.count("(the store now)") == 1
     assert list(scratch.iterdir()) == []
+
+
+def test_store_writes_benchmark_imports_a_whole_history_into_empty_ledgers(tmp_path: Path) -> None:
+    """``bench_store_writes --from-empty``: a whole (tiny) history imported into an empty ledger under
+    each setting, each in a process of its own, with the elapsed time at every ``--marks`` lines; no
+    configured store needed, the scratch directory emptied after."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
+    history, scratch, out = tmp_path / "history.jsonl", tmp_path / "scratch", tmp_path / "report.md"
+    _staffing({**env, "STAFFING_DATA_DIR": str(tmp_path / "generated")}, "generate", "--scale", "tiny", "--seed", "2",
+              "--out", str(history), "--no-load")
+    env["STAFFING_DATA_DIR"] = str(tmp_path / "nowhere")  # never opened: the runs start from empty ledgers
+    lines = len(history.read_bytes().splitlines())
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_store_writes", "--from-empty", "--file", str(history),
+                           "--scratch", str(scratch), "--rounds", "1", "--marks", "20", "--only",
+                           "before;commits behind", "--out", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    found = re.search(r"history\.jsonl \(([\d,]+) events\) imported into an empty ledger, 1 rotating rounds", text)
+    assert found and int(found[1].replace(",", "")) > 0, text
+    assert re.search(r"^commits behind \(.*\): [\d.]+ s, [\d,]+ events/s, [\d.]+x before \(the store now\)", text, re.M)
+    for setting in ("before", "commits behind"):
+        marks = re.search(rf"^round 1 {setting}: [\d.]+ s, \d+ events, at every 20 lines: \[([\d., ]+)\]",
+                          done.stdout, re.M)
+        assert marks and len(marks[1].split(",")) == lines // 20, done.stdout
+    assert not (tmp_path / "nowhere").exists()
+    assert list(scratch.iterdir()) == []
