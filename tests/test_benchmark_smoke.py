@@ -21,11 +21,17 @@ ROOT = Path(__file__).resolve().parents[1]
 def _report(tmp_path: Path, module: str, *arguments: str, env: dict[str, str] | None = None, timeout: int = 300
             ) -> str:
     """Run ``python -m benchmarks.<module> <arguments> --out FILE`` from the checkout; its report (it must succeed)."""
+    return _report_and_output(tmp_path, module, *arguments, env=env, timeout=timeout)[0]
+
+
+def _report_and_output(tmp_path: Path, module: str, *arguments: str, env: dict[str, str] | None = None,
+                       timeout: int = 300) -> tuple[str, str]:
+    """``_report``'s run; its report and what it printed."""
     out = tmp_path / f"{module}.md"
     done = subprocess.run([sys.executable, "-m", f"benchmarks.{module}", *arguments, "--out", str(out)], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr
-    return out.read_text(encoding="utf-8")
+    return out.read_text(encoding="utf-8"), done.stdout
 
 
 @contextmanager
@@ -667,23 +673,20 @@ def test_store_writes_benchmark_imports_a_whole_history_into_empty_ledgers(tmp_p
     each setting, each in a process of its own, with the elapsed time at every ``--marks`` lines; no
     configured store needed, the scratch directory emptied after."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
-    history, scratch, out = tmp_path / "history.jsonl", tmp_path / "scratch", tmp_path / "report.md"
+    history, scratch = tmp_path / "history.jsonl", tmp_path / "scratch"
     _staffing({**env, "STAFFING_DATA_DIR": str(tmp_path / "generated")}, "generate", "--scale", "tiny", "--seed", "2",
               "--out", str(history), "--no-load")
     env["STAFFING_DATA_DIR"] = str(tmp_path / "nowhere")  # never opened: the runs start from empty ledgers
     lines = len(history.read_bytes().splitlines())
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_store_writes", "--from-empty", "--file", str(history),
-                           "--scratch", str(scratch), "--rounds", "1", "--marks", "20", "--only",
-                           "before;commits behind", "--out", str(out)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    text = out.read_text(encoding="utf-8")
+    text, printed = _report_and_output(tmp_path, "bench_store_writes", "--from-empty", "--file", str(history),
+                                       "--scratch", str(scratch), "--rounds", "1", "--marks", "20",
+                                       "--only", "before;commits behind", env=env)
     found = re.search(r"history\.jsonl \(([\d,]+) events\) imported into an empty ledger, 1 rotating rounds", text)
     assert found and int(found[1].replace(",", "")) > 0, text
     assert re.search(r"^commits behind \(.*\): [\d.]+ s, [\d,]+ events/s, [\d.]+x before \(the store now\)", text, re.M)
     for setting in ("before", "commits behind"):
         marks = re.search(rf"^round 1 {setting}: [\d.]+ s, \d+ events, at every 20 lines: \[([\d., ]+)\]",
-                          done.stdout, re.M)
-        assert marks and len(marks[1].split(",")) == lines // 20, done.stdout
+                          printed, re.M)
+        assert marks and len(marks[1].split(",")) == lines // 20, printed
     assert not (tmp_path / "nowhere").exists()
     assert list(scratch.iterdir()) == []
