@@ -34,6 +34,7 @@ from staffing.domain.errors import (
     RuleViolation,
 )
 from staffing.domain.reorganisation import DerivedMove, Step
+from staffing.domain.stays import Stay, stays
 from staffing.domain.values import DownsizingPolicy, Gender, LegalAct, PersonnelCategory, PersonStatus
 
 __all__ = ["Person", "Placement"]
@@ -113,6 +114,17 @@ class Person(LedgerAggregate):
             out.append(Step(fact["effective_on"], changes.get("unit_id"),
                             None if status is None else status == PersonStatus.ACTIVE.value))
         return out
+
+    def stays(self, where: str = "unit_id") -> list[Stay]:
+        """Where the person was while in service, stay by stay, as now recorded (own facts and the moves
+        reorganisations made): ``where`` is ``unit_id`` or ``position_id`` (``domain.stays``)."""
+        placement = Placement()
+        timeline = []
+        for fact in self._active_facts():
+            placement.update(fact["changes"])
+            in_service = placement.get("status") == PersonStatus.ACTIVE.value
+            timeline.append((fact["effective_on"], placement.get(where) if in_service else None))
+        return stays(timeline)
 
     def entered_on(self) -> date:
         """When the person entered the unit they end up in (by their own fact or a reorganisation)."""

@@ -15,6 +15,7 @@ from uuid import UUID
 from staffing.domain.base import LedgerAggregate, check_text
 from staffing.domain.errors import EffectiveBeforeStart, OutOfOrderFact, PositionUnavailable, UnitNotEmpty
 from staffing.domain.reorganisation import DerivedMove, Step
+from staffing.domain.stays import Stay
 from staffing.domain.values import LegalAct, PositionGroup
 
 __all__ = ["Position"]
@@ -29,6 +30,7 @@ class Position(LedgerAggregate):
         is_open: bool
         opened_on: date
         holder_ids: set[UUID]
+        holders_changed_on: date  # latest effective date of anyone taking or leaving it (``domain.stays``)
         history: list[dict[str, Any]]  # dated facts that place or close it: see ``steps``
 
     class Created(LedgerAggregate.Created):
@@ -44,6 +46,7 @@ class Position(LedgerAggregate):
             position.is_open = True
             position.opened_on = position.last_fact_on = self.effective_on
             position.holder_ids = set()
+            position.holders_changed_on = self.effective_on
             position.history = [{"version": self.originator_version, "effective_on": self.effective_on,
                                  "unit_id": self.unit_id, "open": True, "derived": False, "retracted": False,
                                  "act": self.act}]
@@ -132,12 +135,18 @@ class Position(LedgerAggregate):
 
         def apply(self, position: Position) -> None:
             position.holder_ids.add(self.person_id)
+            position._note_holders(self.effective_on)
 
     class HolderRemoved(LedgerAggregate.Event):
         person_id: UUID
 
         def apply(self, position: Position) -> None:
             position.holder_ids.discard(self.person_id)
+            position._note_holders(self.effective_on)
+
+    def _note_holders(self, day: date) -> None:
+        # a snapshot taken before this date was kept has none: it then counts from the events after it
+        self.holders_changed_on = max(getattr(self, "holders_changed_on", date.min), day)
 
     @classmethod
     def create(
@@ -184,6 +193,12 @@ class Position(LedgerAggregate):
             raise OutOfOrderFact("effectiveOn", f"position '{self.title}' has a fact effective {later['effective_on']} "
                                                 f"(fact {self.id}:{later['version']}); abolish it after that date, or "
                                                 "correct that fact first")
+        held_until = getattr(self, "holders_changed_on", date.min)
+        if effective_on < held_until:
+            raise OutOfOrderFact("effectiveOn", f"position '{self.title}' has someone taking or leaving it effective "
+                                                f"{held_until.isoformat()}; it cannot be abolished on "
+                                                f"{effective_on.isoformat()}. Abolish it on or after that date, or "
+                                                "correct that movement first")
         if self.holder_ids:
             raise UnitNotEmpty(
                 "positionId",
@@ -202,3 +217,25 @@ class Position(LedgerAggregate):
 
     def remove_holder(self, person_id: UUID, effective_on: date, act: LegalAct, at: datetime) -> None:
         self._emit(Position.HolderRemoved, at, effective_on=effective_on, act=act, person_id=person_id)
+
+    def require_held_within(self, stay: Stay, who: str, field: str) -> None:
+        """Nobody holds a position past its abolition: ``who``'s stay in it (``domain.stays``) must end by then."""
+        abolished = self.abolished_on()
+        if abolished is not None and (stay.until is None or stay.until > abolished):
+            held = "from then on" if stay.until is None else f"until {stay.until.isoformat()}"
+            raise PositionUnavailable(field, f"position '{self.title}' was abolished on {abolished.isoformat()}; "
+                                             f"{who} would hold it {held}. Record their move to another position "
+                                             f"effective on or before {abolished.isoformat()} with this fact")
+
+    def record_holder_stay(self, person_id: UUID, stay: Stay, back_on: date | None, act: LegalAct,
+                           at: datetime) -> None:
+        """Holder bookkeeping for a stay whose end the position had not heard of (see ``Unit.record_stay``)."""
+        assert stay.until is not None
+        if stay.until <= getattr(self, "holders_changed_on", date.min):
+            return
+        if person_id in self.holder_ids:
+            self.remove_holder(person_id, stay.until, act, at)
+            self.add_holder(person_id, max(back_on or stay.until, stay.until), act, at)
+        else:
+            self.add_holder(person_id, stay.start, act, at)
+            self.remove_holder(person_id, stay.until, act, at)

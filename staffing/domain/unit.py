@@ -23,6 +23,7 @@ from staffing.domain.errors import (
     UnitEnded,
     UnitNotEmpty,
 )
+from staffing.domain.stays import Stay, stays
 from staffing.domain.values import ChangeKind, FinancialAutonomy, LegalAct, UnitKind, UnitStatus
 
 __all__ = ["Unit"]
@@ -486,6 +487,31 @@ class Unit(LedgerAggregate):
         self._emit(Unit.Ended, at, effective_on=effective_on, act=act, change=change.value, successor_ids=list(successor_ids))
         if parent is not None:
             parent._emit(Unit.ChildDetached, at, effective_on=effective_on, act=act, child_id=self.id)
+
+    def parent_stays(self) -> list[Stay]:
+        """Under which parent the unit sat, stay by stay, as now recorded (its end closes the last)."""
+        ended = [(self.ended_on, None)] if self.ended_on is not None else []
+        return stays([*self.parent_history, *ended])
+
+    def record_stay(self, subject: str, subject_id: UUID, stay: Stay, back_on: date | None, act: LegalAct,
+                    at: datetime) -> None:
+        """Roster bookkeeping (``domain.stays``): ``subject_id`` (a ``member`` or a ``child`` unit) was here
+        until ``stay.until``, a date the roster had not heard of — a late fact or a retraction changed
+        the middle of their path. Recorded as their departure on that date (with their arrival on
+        ``stay.start``, or, for one still on the roster, their return on ``back_on``), so the unit cannot
+        end before it (``check_can_end``) and a concurrent end of the unit collides with this change."""
+        assert stay.until is not None
+        if stay.until <= self.roster_changed_on:
+            return
+        joined, left, key, roster = ((Unit.MemberJoined, Unit.MemberLeft, "person_id", self.member_ids)
+                                     if subject == "member" else
+                                     (Unit.ChildAttached, Unit.ChildDetached, "child_id", self.child_ids))
+        if subject_id in roster:
+            self._emit(left, at, effective_on=stay.until, act=act, **{key: subject_id})
+            self._emit(joined, at, effective_on=max(back_on or stay.until, stay.until), act=act, **{key: subject_id})
+        else:
+            self._emit(joined, at, effective_on=stay.start, act=act, **{key: subject_id})
+            self._emit(left, at, effective_on=stay.until, act=act, **{key: subject_id})
 
     # roster: called by the application alongside the person/position aggregate's own fact
     def admit_member(self, person_id: UUID, effective_on: date, act: LegalAct, at: datetime, field: str = "unitId") -> None:

@@ -131,15 +131,44 @@ def _chooser(split_parts: Sequence[UUID], earlier: Sequence[tuple[date, UUID]]
 
 
 def settle_person(work: Work, person: Person, before: Placement, effective_on: date, act: LegalAct,
-                  split_parts: Sequence[UUID] = (), field: str = "effectiveOn") -> None:
+                  split_parts: Sequence[UUID] = (), field: str = "effectiveOn", changed_on: date | None = None) -> None:
     """Record what the reorganisations of the person's units did to them, as now derived, and keep
-    rosters in step. ``split_parts`` names, for a split the person now goes through, their part."""
+    rosters in step. ``split_parts`` names, for a split the person now goes through, their part;
+    ``changed_on``: the earliest date the command changed (``effective_on`` unless a retraction)."""
     earlier = [(f["effective_on"], f["changes"]["unit_id"]) for f in person.derived_moves(include_withdrawn=True)]
     moves, problem = derive_moves(person.steps(), reorganisations_of(work), _chooser(split_parts, earlier),
                                   person.full_name, field)
     person.settle(moves, work.at)
     work.defer(person.id, problem)
     follow(work, person.id, before, person.placement, effective_on, act, joined_on=person.entered_on())
+    inform_stays(work, person, changed_on or effective_on, act, field)
+
+
+def inform_stays(work: Work, person: Person, since: date, act: LegalAct, field: str) -> None:
+    """Rule (``domain.stays``): no unit ends, and no position is abolished, while someone is still in it.
+    ``follow`` keeps the rosters right about where the person ends up; a change dated ``since`` can
+    also move the end of an earlier stay (a retracted or late transfer in the middle of their path).
+    Every stay ending on or after ``since`` is told to its unit and position: a position abolished
+    before the stay ends refuses the command, and each unit and position learns the stay's last day.
+    A unit that has ended is left alone: it cannot end again, and a stay past its end is refused by
+    ``derive_moves``. A command appending a fact touches only the places ``follow`` just loaded."""
+    unit_stays = person.stays("unit_id")
+    for stay in unit_stays:
+        if stay.until is None or stay.until < since:
+            continue
+        unit = work.unit(stay.place, field)
+        if unit.ended_on is None:
+            back = next((s.start for s in unit_stays if s.place == stay.place and s.until is None), None)
+            unit.record_stay("member", person.id, stay, back, act, work.at)
+    position_stays = person.stays("position_id")
+    for stay in position_stays:
+        if stay.until is not None and stay.until < since:
+            continue
+        position = work.position(stay.place, field)
+        position.require_held_within(stay, person.full_name, field)
+        if stay.until is not None:
+            back = next((s.start for s in position_stays if s.place == stay.place and s.until is None), None)
+            position.record_holder_stay(person.id, stay, back, act, work.at)
 
 
 def settle_position(work: Work, position: Position, before_unit: UUID | None, effective_on: date, act: LegalAct,

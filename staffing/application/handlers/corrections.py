@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from eventsourcing.domain import Aggregate
 
 from staffing.application.commands import RetractFact
@@ -10,7 +12,7 @@ from staffing.application.handlers.quota import settle_quota
 from staffing.application.registry import handles
 from staffing.application.results import Retraction
 from staffing.application.work import Work
-from staffing.domain.errors import HierarchyCycle, NotRetractable, RuleViolation
+from staffing.domain.errors import HierarchyCycle, NotRetractable, RuleViolation, UnitEnded
 from staffing.domain.person import Person
 from staffing.domain.quota import StaffingQuota, quota_ledger_id
 from staffing.domain.unit import Unit
@@ -27,7 +29,9 @@ def retract_fact(cmd: RetractFact, work: Work) -> Retraction:
     if isinstance(agg, Person):
         before, _ = agg.retract(fact_version=version, reason=cmd.reason, act=cmd.act, at=work.at)
         retraction = fact_of(agg, Person.FactRetracted)
-        settle_person(work, agg, before, agg.last_fact_on, cmd.act, cmd.split_parts, field="factId")
+        retracted_on = next(f["effective_on"] for f in agg.facts if f["version"] == version)
+        settle_person(work, agg, before, agg.last_fact_on, cmd.act, cmd.split_parts, field="factId",
+                      changed_on=retracted_on)
         return Retraction(fact_id=retraction, retracted_fact_id=cmd.fact_id, person_id=str(agg.id))
     if isinstance(agg, StaffingQuota):
         agg.retract(fact_version=version, reason=cmd.reason, act=cmd.act, at=work.at)
@@ -61,6 +65,26 @@ def _retract_unit_fact(work: Work, unit: Unit, version: int, cmd: RetractFact) -
             parent.attach_child(unit.id, on, cmd.act, work.at)
         if before is not None:
             work.unit(before).detach_child(unit.id, on, cmd.act, work.at)
+    if fact["kind"] == "MOVED":
+        _inform_parents(work, unit, on, cmd)
     if fact["kind"] == "RENAMED" and unit.status is UnitStatus.ACTIVE:
         claim_code(work, unit.code, unit.id)  # the code it goes back to must still be free
     return Retraction(fact_id=retraction, retracted_fact_id=cmd.fact_id, unit_id=str(unit.id))
+
+
+def _inform_parents(work: Work, unit: Unit, since: date, cmd: RetractFact) -> None:
+    """Without a move in the middle of its path the unit stays longer under an earlier parent
+    (``domain.stays``): that parent must not have ended meanwhile, and learns the stay's last day,
+    so it cannot be dissolved while the unit still sits under it."""
+    parent_stays = unit.parent_stays()
+    for stay in parent_stays:
+        if stay.until is None or stay.until < since:
+            continue
+        parent = work.unit(stay.place, "factId")
+        if parent.ended_on is None:
+            back = next((s.start for s in parent_stays if s.place == stay.place and s.until is None), None)
+            parent.record_stay("child", unit.id, stay, back, cmd.act, work.at)
+        elif parent.ended_on < stay.until:
+            raise UnitEnded("factId", f"without this move unit {unit.code} would sit under unit {parent.code} until "
+                                      f"{stay.until.isoformat()}, but {parent.code} ended on "
+                                      f"{parent.ended_on.isoformat()}; retract the later moves first")
