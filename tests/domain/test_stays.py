@@ -156,3 +156,17 @@ def test_nobody_holds_a_position_past_its_abolition(until: date | None, refused:
         position.require_held_within(Stay(position.id, START, until), "Nguyễn Thị Hoa", "factId")
     assert refusal.value.field == "factId" and "abolished on 2022-01-01" in refusal.value.message
     assert "Nguyễn Thị Hoa" in refusal.value.message
+
+
+def test_a_position_from_a_snapshot_older_than_its_holder_dates_counts_from_the_events_after_it() -> None:
+    position, holder = a_position(), uuid4()
+    del position.holders_changed_on  # the state a snapshot taken before the attribute existed restores
+
+    position.abolish(effective_on=D1, act=an_act(), at=AT)  # nothing known: abolished as before
+    assert [type(e) for e in position.collect_events()] == [Position.Abolished]
+    older = a_position()
+    del older.holders_changed_on
+    older.add_holder(holder, START, an_act(), AT)
+    older.remove_holder(holder, D3, an_act(), AT)
+    with pytest.raises(OutOfOrderFact):
+        older.abolish(effective_on=D2, act=an_act(), at=AT)
