@@ -351,18 +351,29 @@ class Person(LedgerAggregate):
         """Record what the reorganisations did to the person, as now derived: add the moves that are
         missing, withdraw (retract) those that no longer apply. Each move carries the position the
         person held when it happened (a late change of position makes it again) and the act of the
-        reorganisation."""
+        reorganisation.
+
+        The record is folded in (effective date, recording order) and a reorganisation applies after
+        the person's own facts of its day, so a move still wanted is made again when an own fact
+        placing them on that day was recorded after it (it would otherwise overrule the move)."""
         wanted = [(m, self._position_entering(m.on)) for m in moves]
         keys = {(m.on, m.unit_id, position) for m, position in wanted}
+        own_last: dict[date, int] = {}  # the last own fact placing the person, per day
+        for fact in self._active_facts():
+            if fact["cause"] != "REORGANISED" and ("unit_id" in fact["changes"] or "position_id" in fact["changes"]):
+                own_last[fact["effective_on"]] = fact["version"]
 
         def key(fact: dict[str, Any]) -> tuple[date, UUID, UUID | None]:
             return fact["effective_on"], fact["changes"]["unit_id"], fact["changes"]["position_id"]
 
         for fact in self.derived_moves():
-            if key(fact) not in keys:
+            overruled = own_last.get(fact["effective_on"], 0) > fact["version"]
+            if key(fact) not in keys or overruled:
+                reason = ("re-derived: made again after the person's own fact of that day, which it follows"
+                          if overruled and key(fact) in keys else
+                          "re-derived: the reorganisation no longer applies to this person as now recorded")
                 self._emit(Person.FactRetracted, at, effective_on=fact["effective_on"], act=fact["act"],
-                           fact_version=fact["version"],
-                           reason="re-derived: the reorganisation no longer applies to this person as now recorded")
+                           fact_version=fact["version"], reason=reason)
         have = {key(f) for f in self.derived_moves()}
         for move, position in wanted:
             if (move.on, move.unit_id, position) not in have:

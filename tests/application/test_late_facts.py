@@ -25,6 +25,7 @@ from staffing.application import (
     RenameUnit,
     RetirePerson,
     RetractFact,
+    SeparateUnit,
     SplitPart,
     SplitUnit,
     TransferPerson,
@@ -39,8 +40,9 @@ from staffing.domain.errors import (
     RuleViolation,
     UnitEnded,
 )
+from staffing.domain.person import Person
 from staffing.domain.values import PersonnelCategory, PersonStatus, QuotaKind
-from tests.application.helpers import last_position, person, position, quota, unit
+from tests.application.helpers import events, last_position, person, position, quota, unit
 from tests.builders import an_act, establish, recruit
 
 BACKENDS = ("memory",)  # the fast tier: handlers on the in-memory event store
@@ -357,3 +359,30 @@ def test_a_late_change_of_position_before_a_merger_is_carried_through_it(ledger:
     after = person(ledger, someone).placement
     assert (after.unit_id, after.position_id) == (UUID(province), UUID(second))
     assert position(ledger, second).holder_ids == {UUID(someone)} and position(ledger, first).holder_ids == set()
+
+
+def test_an_own_fact_recorded_late_on_the_day_of_a_reorganisation_comes_before_it_in_the_record(
+        ledger: Ledger) -> None:
+    """The derivation applies a reorganisation after the person's own facts of its day, and the
+    record is folded in (date, recording order): a move still wanted is made again after a later own
+    fact of that day (found by the differential test, seed 1003), or the record would say otherwise."""
+    province = establish(ledger.service)
+    commune = establish(ledger.service, parent_id=province, kind="COMMUNE")
+    someone = recruit(ledger.service, commune, effective_on=date(2021, 6, 5))
+    separated = ledger.service.execute(SeparateUnit(
+        unit_id=commune, effective_on=date(2021, 7, 5), act=an_act(signed_on=date(2021, 7, 1)),  # type: ignore[arg-type]
+        part=SplitPart(unit=NewUnit(code="T", name="Xã Tách", kind="COMMUNE"), person_ids=(someone,))))  # type: ignore[arg-type]
+
+    ledger.service.execute(TransferPerson(person_id=someone, to_unit_id=commune, effective_on=date(2021, 7, 5),  # type: ignore[arg-type]
+                                          act=an_act(signed_on=date(2021, 7, 5))))
+
+    moved = person(ledger, someone)
+    assert moved.placement_on(date(2021, 7, 5)).unit_id == UUID(separated.unit_id)  # type: ignore[union-attr]
+    (move,) = moved.derived_moves()
+    transfer = next(f for f in moved.facts if f["cause"] == "TRANSFERRED")
+    assert move["version"] > transfer["version"] and move["effective_on"] == transfer["effective_on"]
+    withdrawn = [e for e in events(ledger, someone) if isinstance(e, Person.FactRetracted)]
+    assert [w.reason for w in withdrawn] == [
+        "re-derived: made again after the person's own fact of that day, which it follows"]
+    assert UUID(someone) in unit(ledger, separated.unit_id).member_ids
+    assert UUID(someone) not in unit(ledger, commune).member_ids

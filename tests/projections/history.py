@@ -689,6 +689,42 @@ class HistoryGenerator:
             target = self.rng.choice(candidates)
             self.attempt("retract_relied_on", lambda: self.service.execute(RetractFact(fact_id=target, reason="nhập nhầm", act=self.act(self.today()))))
 
+    def end_during_a_lengthened_stay(self) -> None:
+        """Retract a transfer in the middle of someone's path, then dissolve the unit they are now
+        recorded in for longer, on a day inside that stay (domain.stays): the dissolution must be
+        refused — accepted, it leaves the person in a dissolved unit, which the oracle's derivation
+        of their unit catches."""
+        person_id, _ = self._person()
+        if person_id is None:
+            return
+        person: Person = self.load(person_id)
+        own = [f for f in person._active_facts()[1:] if f["cause"] == "TRANSFERRED"]
+        if len(own) < 2:
+            return
+        middle = self.rng.choice(own[:-1])
+        target = f"{person_id}:{middle['version']}"
+        if self.attempt("retract", lambda: self.service.execute(RetractFact(
+                fact_id=target, reason="nhập nhầm", act=self.act(self.today())))) is None:
+            return
+        person = self.load(person_id)
+        start = middle["effective_on"]
+        stayed = person.placement_on(start)
+        model = self.history.units.get(str(stayed.unit_id)) if stayed is not None else None
+        if stayed is None or stayed.status.value != "ACTIVE" or model is None or not model.alive:
+            return
+        later = sorted({f["effective_on"] for f in person._active_facts() if f["effective_on"] > start})
+        until = next((d for d in later if (p := person.placement_on(d)) is None or p.unit_id != stayed.unit_id
+                      or p.status.value != "ACTIVE"), None)
+        if until is None or (until - start).days < 1:
+            return
+        unit_id = str(stayed.unit_id)
+        day = start + timedelta(days=self.rng.randint(0, (until - start).days - 1))
+        result = self.attempt("dissolve_during_a_stay", lambda: self.service.execute(
+            DissolveUnit(unit_id=unit_id, effective_on=day, act=self.act(day))))
+        if result is not None:
+            self._used(day)
+            self.history.units[unit_id].alive = False
+
     def correct_unit_fact(self) -> None:
         """Retract a rename, move or model change of a unit entered in error."""
         unit_id = self.pick_alive()
@@ -737,7 +773,7 @@ class HistoryGenerator:
             (self.assign_quota, 10), (self.transfer_quota, 4), (self.allow_excess, 3), (self.create_position, 7),
             (self.recruit, 12), (self.transfer, 9), (self.regrade, 5), (self.leave, 4), (self.downsize, 3),
             (self.retract, 8), (self.late_recruit, 5), (self.late_quota, 3), (self.insert_before, 5),
-            (self.retract_relied_on, 3), (self.correct_unit_fact, 2),
+            (self.retract_relied_on, 3), (self.correct_unit_fact, 2), (self.end_during_a_lengthened_stay, 2),
         ]
         operation = self.rng.choices([o for o, _ in operations], [w for _, w in operations])[0]
         operation()
