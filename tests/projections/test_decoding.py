@@ -55,13 +55,16 @@ def test_every_stored_event_decodes_as_the_mapper_decodes_it_with_its_ids_as_tex
     decoder = LeanDecoder(mapper)
     kinds = Counter[str]()
     for entry in _entries(ledger):
+        handed = mapper.topics.total()
         expected, got = ledger.store.mapper.to_domain_event(entry), decoder.event(entry)
         assert type(got) is type(expected)
-        assert vars(got) == {key: _as_text(value) for key, value in vars(expected).items()}, entry.topic
         kinds[type(got).__qualname__] += 1
-        if entry.topic not in mapper.topics:  # decoded here: no id left as a UUID
-            assert not any(isinstance(v, UUID) for v in vars(got).values()), entry.topic
-            assert isinstance(got.originator_id, str)
+        if mapper.topics.total() > handed:  # (a nested object: the mapper's event as it is, ids as UUIDs)
+            assert vars(got) == vars(expected), entry.topic
+            continue
+        assert vars(got) == {key: _as_text(value) for key, value in vars(expected).items()}, entry.topic
+        assert not any(isinstance(v, UUID) for v in vars(got).values()), entry.topic  # decoded here: ids as text
+        assert isinstance(got.originator_id, str)
     assert {"Unit.Established", "Person.Recruited", "Person.Transferred", "StaffingQuota.FigureSet"} <= set(kinds)
     lean = sum(kinds.values()) - sum(mapper.topics.values())
     assert lean > 0.9 * sum(kinds.values()), mapper.topics  # (requests carry a nested result: the mapper's)

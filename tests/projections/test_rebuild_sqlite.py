@@ -6,6 +6,7 @@ SQLite's.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from staffing.bootstrap import Ledger, migrate
 from staffing.projections import rebuild as rebuild_module
 from staffing.projections.projector import Projector
 from staffing.projections.rebuild import LOAD_INDEXES, _secondary_indexes, rebuild
-from staffing.projections.series import SeriesBatch
+from staffing.projections.series import SeriesBatch, _Spilled
 from tests.projections.history import generate_history
 from tests.projections.test_rebuild import contents, fresh_target  # noqa: F401 (a fixture)
 from tests.support import FakeClock
@@ -46,7 +47,7 @@ def test_a_sqlite_rebuild_target_is_written_unjournalled_and_handed_back_journal
     assert contents(target) == contents(ledger.engines)
 
 
-@pytest.mark.parametrize("spill_bytes", [0, 1 << 30, 40_000], ids=["none packed", "all packed", "budget runs out"])
+@pytest.mark.parametrize("spill_bytes", [0, 1 << 30, 20_000], ids=["none packed", "all packed", "budget runs out"])
 def test_a_bounded_memory_rebuild_reads_back_only_through_indexes(
         ledger: Ledger, clock: FakeClock, fresh_target: Any, spill_bytes: int,  # noqa: F811
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,6 +88,15 @@ def test_a_bounded_memory_rebuild_reads_back_only_through_indexes(
         return load_many(self, series, keys)
 
     monkeypatch.setattr(SeriesBatch, "_load_many", counted)
+    packing = _Spilled.add
+    packed = Counter[bool]()  # what each attempt to pack a forgotten series gave
+
+    def pack(self: _Spilled, *args: Any, **kwargs: Any) -> bool:
+        done = packing(self, *args, **kwargs)
+        packed[done] += 1
+        return done
+
+    monkeypatch.setattr(_Spilled, "add", pack)
     migrate(target)  # first: its data migrations read whole (empty) tables, the load is what is checked
     # (every engine: the load reads back on a connection of its own, ``rebuild._reading_back``)
     event.listen(Engine, "before_cursor_execute", plan)
@@ -97,6 +107,9 @@ def test_a_bounded_memory_rebuild_reads_back_only_through_indexes(
         event.remove(Engine, "before_cursor_execute", plan)
     assert selects > 20  # the read-backs ran (and were checked)
     assert bool(read_back) == (spill_bytes != 1 << 30)  # series read back unless every one was packed
+    # (the history must be large enough for each case: some packed and then the budget spent)
+    assert (packed[True] > 0, packed[False] > 0) == {0: (False, True), 1 << 30: (True, False)}.get(
+        spill_bytes, (True, True))
     assert scans == []
     assert contents(target) == contents(ledger.engines)
     with target.read.connect() as conn:  # and every secondary index exists once the load is over
