@@ -275,14 +275,14 @@ class Knowledge:
             return None
         unit, entered = placing[-1].delta["unit_id"], placing[-1].effective_on
         chosen = {(f.effective_on, f.delta["unit_id"]) for f in facts if f.by_reorganisation}
-        seen: set[tuple[str, date]] = set()
+        seen: set[tuple[str, date, str]] = set()  # (a unit may be separated from and split on one day)
         while True:
             later = [r for r in sorted(self.reorganisations.get(unit, ()))
-                     if entered <= r[0] <= as_of and (unit, r[0]) not in seen]
+                     if entered <= r[0] <= as_of and (unit, r[0], r[1]) not in seen]
             if not later:
                 return unit
             on, change, successors = later[0]
-            seen.add((unit, on))
+            seen.add((unit, on, change))
             if change in ("ABSORB", "CONSOLIDATE"):
                 unit, entered = successors[0], on
             elif change in ("SPLIT", "SEPARATE"):

@@ -413,20 +413,32 @@ def _add(deltas: dict[tuple[str, date, int], list[int]], key: tuple[str, date, i
 
 
 def _stretches(unit: str, position: int, unit_rows: Callable[[str], list[Any]],
-               memo: dict[str, list[tuple[date, date, str | None]] | None], depth: int
-               ) -> list[tuple[date, date, str | None]]:
+               memo: dict[str, list[tuple[date, date, str | None]] | None], depth: int,
+               cuts: list[str] | None = None) -> list[tuple[date, date, str | None]]:
     """(from, to, root) for each stretch of days ``unit`` is in force, as believed at ``position``.
 
     The root is the unit itself where it has no parent or its parent is not in force that day (the
     tree walk's top level), else its parent's root. None: above it the parents run in a cycle (which
     the write side forbids): the tree walk reaches no such unit, so it is in no root.
+
+    A walk that comes back to a unit still being walked is cut there (``cuts`` names it). Parents
+    change with the dates, so that need not be a cycle: a commune once under a district may have that
+    district re-homed under it years later. Each stretch is intersected with its parent's, so the
+    cut's None survives only on days the whole path holds at once (a true cycle), but what a unit
+    *below* the cut unit found is only right for this walk: it is memoised once the cut unit is done.
     """
+    if cuts is None:
+        cuts = []
     if unit in memo:
         found = memo[unit]
-        return found if found is not None else [(date.min, END_OF_TIME, None)]
+        if found is None:
+            cuts.append(unit)
+            return [(date.min, END_OF_TIME, None)]
+        return found
     if depth > MAX_DEPTH:
         return [(date.min, END_OF_TIME, None)]
-    memo[unit] = None  # a cycle back to here is cut
+    memo[unit] = None  # a walk back to here is cut
+    first_cut = len(cuts)
     out: list[tuple[date, date, str | None]] = []
     rows = sorted((r for r in unit_rows(unit) if r.rec_from <= position < r.rec_to
                    and r.values[_STATUS] == "ACTIVE" and r.valid_from < r.valid_to), key=lambda r: r.valid_from)
@@ -436,7 +448,7 @@ def _stretches(unit: str, position: int, unit_rows: Callable[[str], list[Any]],
             out.append((a, b, unit))
             continue
         cursor = a
-        for pa, pb, root in _stretches(parent, position, unit_rows, memo, depth + 1):
+        for pa, pb, root in _stretches(parent, position, unit_rows, memo, depth + 1, cuts):
             low, high = max(a, pa), min(b, pb)
             if low >= high:
                 continue
@@ -452,7 +464,11 @@ def _stretches(unit: str, position: int, unit_rows: Callable[[str], list[Any]],
             merged[-1] = (merged[-1][0], b, root)
         else:
             merged.append((a, b, root))
-    memo[unit] = merged
+    cuts[first_cut:] = [c for c in cuts[first_cut:] if c != unit]  # cuts at this unit are settled now
+    if len(cuts) > first_cut:
+        del memo[unit]  # cut at a unit above, still being walked: right for this walk only
+    else:
+        memo[unit] = merged
     return merged
 
 

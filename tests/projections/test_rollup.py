@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+from collections import namedtuple
 from datetime import date, timedelta
 from typing import Any
 
@@ -191,3 +192,29 @@ def test_only_the_days_where_changed_root_rows_do_not_cancel_need_their_figure_r
     assert rollup._changed_since([old, moved], after=99) is None
     brief = row(5, "u", "province-b", date(2020, 3, 1), end, rec_from=100, rec_to=101)  # opened and closed
     assert rollup._changed_since([brief], after=99) == date(2020, 3, 1)
+
+
+def test_a_unit_re_homed_under_its_former_child_keeps_its_root_whichever_unit_the_walk_starts_from() -> None:
+    """Seed 1079 of the long differential run: a commune C left district D in 2025; in 2026 D's parent
+    was absorbed into C and D was re-homed under it. Walking from a unit under C first came back to C
+    through D's *earlier* stretch under C's chain; D's stretches were then kept with no root from 2026
+    and D's people dropped out of the summary. Parents change with the dates: that was no cycle."""
+    Row = namedtuple("Row", "rec_from rec_to valid_from valid_to values")
+    left, rehomed = date(2025, 3, 1), date(2026, 3, 21)
+
+    def row(start: date, end: date, parent: str | None) -> Any:
+        return Row(1, 1 << 62, start, end, (None,) * 5 + (parent, "ACTIVE"))
+
+    rows = {"P": [row(date(2019, 1, 1), t.END_OF_TIME, None)],
+            "C": [row(date(2020, 1, 1), left, "D"), row(left, t.END_OF_TIME, "P")],
+            "D": [row(date(2019, 1, 1), rehomed, "P"), row(rehomed, t.END_OF_TIME, "C")],
+            "K": [row(date(2021, 1, 1), t.END_OF_TIME, "C")]}
+    whole = [(date(2019, 1, 1), t.END_OF_TIME, "P")]
+    for order in (["K", "D", "C"], ["D", "K", "C"], ["C", "D", "K"]):
+        memo: dict[str, Any] = {}
+        found = {unit: rollup._stretches(unit, 5, lambda u: rows[u], memo, 0) for unit in order}
+        assert found["D"] == whole, order
+        assert found["C"] == [(date(2020, 1, 1), t.END_OF_TIME, "P")], order
+        assert found["K"] == [(date(2021, 1, 1), t.END_OF_TIME, "P")], order
+    cyclic = {"A": [row(date(2020, 1, 1), t.END_OF_TIME, "B")], "B": [row(date(2020, 1, 1), t.END_OF_TIME, "A")]}
+    assert rollup._stretches("A", 5, lambda u: cyclic[u], {}, 0) == [(date(2020, 1, 1), t.END_OF_TIME, None)]
