@@ -277,7 +277,7 @@ class Knowledge:
         chosen = {(f.effective_on, f.delta["unit_id"]) for f in facts if f.by_reorganisation}
         seen: set[tuple[str, date, str]] = set()  # (a unit may be separated from and split on one day)
         while True:
-            later = [r for r in sorted(self.reorganisations.get(unit, ()))
+            later = [r for r in sorted(self.reorganisations.get(unit, ()), key=lambda r: r[0])  # (log order within a day)
                      if entered <= r[0] <= as_of and (unit, r[0], r[1]) not in seen]
             if not later:
                 return unit
