@@ -275,14 +275,16 @@ class Knowledge:
             return None
         unit, entered = placing[-1].delta["unit_id"], placing[-1].effective_on
         chosen = {(f.effective_on, f.delta["unit_id"]) for f in facts if f.by_reorganisation}
-        seen: set[tuple[str, date, str]] = set()  # (a unit may be separated from and split on one day)
+        # (unit, the reorganisation's place in its log order): one unit may be separated from twice and
+        # split on one day; those of one day are taken in the order they were recorded
+        seen: set[tuple[str, int]] = set()
         while True:
-            later = [r for r in sorted(self.reorganisations.get(unit, ()), key=lambda r: r[0])  # (log order within a day)
-                     if entered <= r[0] <= as_of and (unit, r[0], r[1]) not in seen]
+            later = [(i, r) for i, r in sorted(enumerate(self.reorganisations.get(unit, ())), key=lambda e: e[1][0])
+                     if entered <= r[0] <= as_of and (unit, i) not in seen]
             if not later:
                 return unit
-            on, change, successors = later[0]
-            seen.add((unit, on, change))
+            index, (on, change, successors) = later[0]
+            seen.add((unit, index))
             if change in ("ABSORB", "CONSOLIDATE"):
                 unit, entered = successors[0], on
             elif change in ("SPLIT", "SEPARATE"):
