@@ -15,7 +15,7 @@ from uuid import UUID
 from staffing.domain.base import LedgerAggregate, check_text
 from staffing.domain.errors import EffectiveBeforeStart, OutOfOrderFact, PositionUnavailable, UnitNotEmpty
 from staffing.domain.reorganisation import DerivedMove, Step
-from staffing.domain.stays import Stay
+from staffing.domain.stays import Stay, bookkeeping
 from staffing.domain.values import LegalAct, PositionGroup
 
 __all__ = ["Position"]
@@ -145,8 +145,11 @@ class Position(LedgerAggregate):
             position._note_holders(self.effective_on)
 
     def _note_holders(self, day: date) -> None:
+        self.holders_changed_on = max(self._held_until(), day)
+
+    def _held_until(self) -> date:
         # a snapshot taken before this date was kept has none: it then counts from the events after it
-        self.holders_changed_on = max(getattr(self, "holders_changed_on", date.min), day)
+        return getattr(self, "holders_changed_on", date.min)  # type: ignore[no-any-return]
 
     @classmethod
     def create(
@@ -193,7 +196,7 @@ class Position(LedgerAggregate):
             raise OutOfOrderFact("effectiveOn", f"position '{self.title}' has a fact effective {later['effective_on']} "
                                                 f"(fact {self.id}:{later['version']}); abolish it after that date, or "
                                                 "correct that fact first")
-        held_until = getattr(self, "holders_changed_on", date.min)
+        held_until = self._held_until()
         if effective_on < held_until:
             raise OutOfOrderFact("effectiveOn", f"position '{self.title}' has someone taking or leaving it effective "
                                                 f"{held_until.isoformat()}; it cannot be abolished on "
@@ -230,12 +233,5 @@ class Position(LedgerAggregate):
     def record_holder_stay(self, person_id: UUID, stay: Stay, back_on: date | None, act: LegalAct,
                            at: datetime) -> None:
         """Holder bookkeeping for a stay whose end the position had not heard of (see ``Unit.record_stay``)."""
-        assert stay.until is not None
-        if stay.until <= getattr(self, "holders_changed_on", date.min):
-            return
-        if person_id in self.holder_ids:
-            self.remove_holder(person_id, stay.until, act, at)
-            self.add_holder(person_id, max(back_on or stay.until, stay.until), act, at)
-        else:
-            self.add_holder(person_id, stay.start, act, at)
-            self.remove_holder(person_id, stay.until, act, at)
+        for joins, day in bookkeeping(stay, self._held_until(), person_id in self.holder_ids, back_on):
+            (self.add_holder if joins else self.remove_holder)(person_id, day, act, at)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
-__all__ = ["Stay", "stays"]
+__all__ = ["Stay", "bookkeeping", "return_day", "stays"]
 
 
 @dataclass(frozen=True)
@@ -52,3 +52,20 @@ def stays(timeline: Iterable[tuple[date, UUID | None]]) -> list[Stay]:
     if current is not None and start is not None:
         out.append(Stay(current, start, None))
     return out
+
+
+def return_day(all_stays: Iterable[Stay], stay: Stay) -> date | None:
+    """When the subject of ``all_stays`` came back for good to ``stay``'s place (its open stay there), if it did."""
+    return next((s.start for s in all_stays if s.place == stay.place and s.until is None), None)
+
+
+def bookkeeping(stay: Stay, known_until: date, on_roster: bool, back_on: date | None) -> list[tuple[bool, date]]:
+    """The roster entries — (joined?, effective date) in order — that tell a place of a stay ending on
+    ``stay.until`` when it knows departures only up to ``known_until``: none if it knows; for one
+    still on its roster, the departure and the return (``back_on``); else the arrival and the departure."""
+    assert stay.until is not None
+    if stay.until <= known_until:
+        return []
+    if on_roster:
+        return [(False, stay.until), (True, max(back_on or stay.until, stay.until))]
+    return [(True, stay.start), (False, stay.until)]

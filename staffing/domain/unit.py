@@ -23,7 +23,7 @@ from staffing.domain.errors import (
     UnitEnded,
     UnitNotEmpty,
 )
-from staffing.domain.stays import Stay, stays
+from staffing.domain.stays import Stay, bookkeeping, stays
 from staffing.domain.values import ChangeKind, FinancialAutonomy, LegalAct, UnitKind, UnitStatus
 
 __all__ = ["Unit"]
@@ -500,18 +500,11 @@ class Unit(LedgerAggregate):
         the middle of their path. Recorded as their departure on that date (with their arrival on
         ``stay.start``, or, for one still on the roster, their return on ``back_on``), so the unit cannot
         end before it (``check_can_end``) and a concurrent end of the unit collides with this change."""
-        assert stay.until is not None
-        if stay.until <= self.roster_changed_on:
-            return
         joined, left, key, roster = ((Unit.MemberJoined, Unit.MemberLeft, "person_id", self.member_ids)
                                      if subject == "member" else
                                      (Unit.ChildAttached, Unit.ChildDetached, "child_id", self.child_ids))
-        if subject_id in roster:
-            self._emit(left, at, effective_on=stay.until, act=act, **{key: subject_id})
-            self._emit(joined, at, effective_on=max(back_on or stay.until, stay.until), act=act, **{key: subject_id})
-        else:
-            self._emit(joined, at, effective_on=stay.start, act=act, **{key: subject_id})
-            self._emit(left, at, effective_on=stay.until, act=act, **{key: subject_id})
+        for joins, day in bookkeeping(stay, self.roster_changed_on, subject_id in roster, back_on):
+            self._emit(joined if joins else left, at, effective_on=day, act=act, **{key: subject_id})
 
     # roster: called by the application alongside the person/position aggregate's own fact
     def admit_member(self, person_id: UUID, effective_on: date, act: LegalAct, at: datetime, field: str = "unitId") -> None:

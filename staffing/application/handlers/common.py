@@ -16,6 +16,7 @@ from staffing.domain.errors import InvalidInput
 from staffing.domain.person import Person, Placement
 from staffing.domain.position import Position
 from staffing.domain.reorganisation import Reorganisation, check_code_free, derive_moves
+from staffing.domain.stays import return_day
 from staffing.domain.unit import Unit
 from staffing.domain.unit_code import UnitCode, unit_code_id
 from staffing.domain.values import ChangeKind, LegalAct, PersonStatus, UnitStatus
@@ -158,8 +159,7 @@ def inform_stays(work: Work, person: Person, since: date, act: LegalAct, field: 
             continue
         unit = work.unit(stay.place, field)
         if unit.ended_on is None:
-            back = next((s.start for s in unit_stays if s.place == stay.place and s.until is None), None)
-            unit.record_stay("member", person.id, stay, back, act, work.at)
+            unit.record_stay("member", person.id, stay, return_day(unit_stays, stay), act, work.at)
     position_stays = person.stays("position_id")
     for stay in position_stays:
         if stay.until is not None and stay.until < since:
@@ -167,8 +167,7 @@ def inform_stays(work: Work, person: Person, since: date, act: LegalAct, field: 
         position = work.position(stay.place, field)
         position.require_held_within(stay, person.full_name, field)
         if stay.until is not None:
-            back = next((s.start for s in position_stays if s.place == stay.place and s.until is None), None)
-            position.record_holder_stay(person.id, stay, back, act, work.at)
+            position.record_holder_stay(person.id, stay, return_day(position_stays, stay), act, work.at)
 
 
 def settle_position(work: Work, position: Position, before_unit: UUID | None, effective_on: date, act: LegalAct,

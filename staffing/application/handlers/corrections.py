@@ -15,6 +15,7 @@ from staffing.application.work import Work
 from staffing.domain.errors import HierarchyCycle, NotRetractable, RuleViolation, UnitEnded
 from staffing.domain.person import Person
 from staffing.domain.quota import StaffingQuota, quota_ledger_id
+from staffing.domain.stays import return_day
 from staffing.domain.unit import Unit
 from staffing.domain.values import UnitStatus
 
@@ -82,8 +83,7 @@ def _inform_parents(work: Work, unit: Unit, since: date, cmd: RetractFact) -> No
             continue
         parent = work.unit(stay.place, "factId")
         if parent.ended_on is None:
-            back = next((s.start for s in parent_stays if s.place == stay.place and s.until is None), None)
-            parent.record_stay("child", unit.id, stay, back, cmd.act, work.at)
+            parent.record_stay("child", unit.id, stay, return_day(parent_stays, stay), cmd.act, work.at)
         elif parent.ended_on < stay.until:
             raise UnitEnded("factId", f"without this move unit {unit.code} would sit under unit {parent.code} until "
                                       f"{stay.until.isoformat()}, but {parent.code} ended on "
