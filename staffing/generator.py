@@ -28,8 +28,8 @@ to 15/12/2023, 5,740 of them central (``DOWNSIZED``); 7,449 public service units
 from __future__ import annotations
 
 import csv
+import hashlib
 import random
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from staffing.domain.ids import sequenced
 
 __all__ = ["SCALES", "Scale", "expected_figures", "generate"]
 
@@ -115,8 +117,10 @@ class _Unit:
 class _History:
     """Keeps just enough state to write only valid commands, and writes them in recording order."""
 
-    def __init__(self, rng: random.Random, scale: Scale) -> None:
+    def __init__(self, rng: random.Random, scale: Scale, seed: int = 0) -> None:
         self.rng, self.scale = rng, scale
+        # ids minted in order (staffing.domain.ids): a seed's own range of leading bits, then a count
+        self.minted = int.from_bytes(hashlib.sha256(f"ids:{seed}".encode()).digest()[:5], "big") << 7
         self.lines: list[bytes] = []
         self.counts: dict[str, int] = {}
         self.units: dict[str, _Unit] = {}
@@ -132,7 +136,11 @@ class _History:
 
     # ------------------------------------------------------------------ plumbing
     def new_id(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        """An id that sorts after every id minted before it, as a client loading in bulk should mint them
+        (``staffing.domain.ids``: the store's index then grows at its edge); the same random draw as ever, so a
+        seed's history is otherwise unchanged."""
+        self.minted += 1
+        return str(sequenced(self.minted, self.rng.getrandbits(128)))
 
     def act(self, issuer: str, signed: date) -> dict[str, str]:
         self.acts += 1
@@ -282,7 +290,7 @@ def _share(total: int, parts: int, index: int) -> int:
 
 def history(scale: Scale, seed: int) -> Iterator[bytes]:
     """The command lines of the whole history, in recording order."""
-    h = _History(random.Random(seed), scale)
+    h = _History(random.Random(seed), scale, seed)
     start, government = date(2015, 1, 1), "Thủ tướng Chính phủ"
     ministry_rows, ministries = _ministries(scale)
     central = [h.unit(f"B{i:02d}", name, "MINISTRY", None, start, government) for i, name in enumerate(ministries)]

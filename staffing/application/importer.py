@@ -10,7 +10,8 @@ Each line is ``{"command": "assignQuota", "input": {...}}`` with exactly the mut
   nothing, report every refused line (up to ``MAX_REPORTED_ERRORS``).
 
 Resuming: each line's request key is ``import:`` + a running SHA-256 over the file's lines up to
-and including it (or the line's own ``requestKey``). Re-running the same file after a crash or a
+and including it (or the line's own ``requestKey``), its record named in the order of the file's
+lines (``Item.sequence``: the line's place among the non-blank ones, so blank lines change nothing). Re-running the same file after a crash or a
 refusal replays what was recorded (nothing is written twice) and continues from there; fixing the
 refused line changes the keys of that line and the ones after it only.
 """
@@ -91,7 +92,7 @@ def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
                 yield number, raw
 
 
-def _parse(number: int, raw: bytes, key: str) -> _Line:
+def _parse(number: int, raw: bytes, key: str, sequence: int | None = None) -> _Line:
     if len(raw) > MAX_LINE_BYTES:
         raise _refusal(number, InvalidInput(None, f"the line is longer than {MAX_LINE_BYTES} bytes"))
     try:
@@ -113,7 +114,9 @@ def _parse(number: int, raw: bytes, key: str) -> _Line:
         built = from_data(command, payload)
     except StaffingError as error:
         raise _refusal(number, error) from None
-    return _Line(number, Item(built, own_key if isinstance(own_key, str) and own_key else key))
+    if isinstance(own_key, str) and own_key:  # the client's own key: named as the API names it
+        return _Line(number, Item(built, own_key))
+    return _Line(number, Item(built, key, sequence))
 
 
 class _Refused(Exception):
@@ -127,11 +130,11 @@ def _refusal(number: int, error: StaffingError) -> _Refused:
                               error.field.startswith(("input", "command")) else error.field, error.message))
 
 
-def _keyed(lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes, str]]:
+def _keyed(lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes, str, int]]:
     running = hashlib.sha256()
-    for number, raw in lines:
+    for sequence, (number, raw) in enumerate(lines, 1):
         running.update(raw.rstrip(b"\r\n") + b"\n")
-        yield number, raw, "import:" + running.copy().hexdigest()[:40]
+        yield number, raw, "import:" + running.copy().hexdigest()[:40], sequence
 
 
 def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], mode: ImportMode,
@@ -197,10 +200,10 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
         return not outcome.errors
 
     with full:  # the oldest generation collected on a time budget (a national import holds GBs)
-        for number, raw, key in _keyed(lines):
+        for number, raw, key, sequence in _keyed(lines):
             report.lines += 1
             try:
-                pending.append(_parse(number, raw, key))
+                pending.append(_parse(number, raw, key, sequence))
             except _Refused as refused:
                 parse_errors.append(refused.error)
                 if not whole_file:

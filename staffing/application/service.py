@@ -50,6 +50,7 @@ from staffing.application.work import Work
 from staffing.commit_behind import CommitFailed
 from staffing.domain.base import check_effective_on
 from staffing.domain.errors import ConcurrencyConflict, IdempotencyConflict, InvalidInput, StaffingError
+from staffing.domain.ids import uuid7
 from staffing.domain.quota import StaffingQuota
 from staffing.domain.request import Request, request_id
 from staffing.domain.unit import Unit
@@ -100,10 +101,28 @@ class Mode(Enum):
 
 @dataclass(frozen=True)
 class Item:
-    """A command with its optional request key."""
+    """A command with its optional request key.
+
+    ``sequence``: the request's place in an import file. Its request record is then named in that
+    order (``request_id(key, sequence)``), so an import appends to the store's index; a record the
+    same key left before imports did so (``earlier_request_id``) is found too, so a file imported
+    then is resumed, not imported twice."""
 
     command: Command
     request_key: str | None = None
+    sequence: int | None = None
+
+    @property
+    def request_id(self) -> UUID | None:
+        return None if self.request_key is None else request_id(self.request_key, self.sequence)
+
+    @property
+    def earlier_request_id(self) -> UUID | None:
+        return None if self.request_key is None or self.sequence is None else request_id(self.request_key)
+
+    def request_ids(self) -> tuple[UUID, ...]:
+        """Every id its request may be recorded under: its own, then the one named before sequences."""
+        return tuple(i for i in (self.request_id, self.earlier_request_id) if i is not None)
 
 
 @dataclass
@@ -137,7 +156,7 @@ class StaffingService:
         self,
         store: EventStore,
         clock: Callable[[], datetime] | None = None,
-        id_factory: Callable[[], UUID] = uuid.uuid4,
+        id_factory: Callable[[], UUID] = uuid7,
     ) -> None:
         self.store = store
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -242,7 +261,7 @@ class StaffingService:
             if len(items) > 1:  # a batch: one read tells which request keys and chosen ids are new
                 candidates = _named_ids(items, request_key)
                 work.absent = candidates - self.store.existing(candidates)
-                repeated = {request_id(i.request_key) for i in items if i.request_key is not None} - work.absent
+                repeated = {r for i in items for r in i.request_ids()} - work.absent
                 if repeated:  # requests already recorded (an import run again): their results read together
                     work.loaded.update(self.store.load_many(repeated))
                 if warm is not None and warm.prefetch:  # the people a bulk batch names, read together
@@ -277,7 +296,7 @@ class StaffingService:
             if failed is not None:
                 index, refusal = failed
                 key = items[index].request_key
-                if key is not None and attempt < MAX_ATTEMPTS and self._committed_meanwhile(key):
+                if key is not None and attempt < MAX_ATTEMPTS and self._committed_meanwhile(items[index]):
                     attempt += 1  # a concurrent repeat of this very request won; answer with its result
                     if warm is not None:
                         warm.clear()
@@ -347,9 +366,10 @@ class StaffingService:
         if key is not None:
             if key in keys:
                 return self._replay_in_batch(keys[key], command), True
-            previous = work.find_new(request_id(key), Request)
-            if previous is not None:
-                return self._replay(previous, command), True
+            for recorded_as in item.request_ids():
+                previous = work.find_new(recorded_as, Request)
+                if previous is not None:
+                    return self._replay(previous, command), True
         if command.act.signed_on > work.at.astimezone(LEGAL_TIME).date():
             raise InvalidInput("act.signedOn", f"the act is dated {command.act.signed_on.isoformat()}, after the moment "
                                                "it is recorded: an act must be signed before facts are recorded under "
@@ -363,12 +383,13 @@ class StaffingService:
         if key is not None:
             keys[key] = (command, result)
             work.add(Request.handled(key=key, command=command.command_name(), fingerprint=command.fingerprint(),
-                                     result=result.stored(), at=work.at))
+                                     result=result.stored(), at=work.at, sequence=item.sequence))
         work.end_command()
         return result, False
 
-    def _committed_meanwhile(self, key: str) -> bool:
-        return Work(self.store, self.clock(), self.new_id).find(request_id(key), Request) is not None
+    def _committed_meanwhile(self, item: Item) -> bool:
+        work = Work(self.store, self.clock(), self.new_id)
+        return any(work.find(recorded_as, Request) is not None for recorded_as in item.request_ids())
 
     @staticmethod
     def _replay_list(previous: Request, items: Sequence[Item]) -> Outcome:
@@ -416,7 +437,7 @@ def _referenced_ids(items: Sequence[Item]) -> set[UUID]:
 def _named_ids(items: Sequence[Item], request_key: str | None) -> set[UUID]:
     """The ids a batch looks up as "probably new": request keys, and the ids commands choose for what
     they create (a command's own ``id``, and the ``id`` of each new unit it describes)."""
-    found = {request_id(i.request_key) for i in items if i.request_key is not None}
+    found = {r for i in items for r in i.request_ids()}
     if request_key is not None:
         found.add(request_id(request_key))
     for item in items:

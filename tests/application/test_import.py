@@ -19,6 +19,7 @@ import pytest
 from staffing.application.importer import ImportMode, import_lines, read_lines
 from staffing.bootstrap import Ledger, build
 from staffing.domain.person import Person
+from staffing.domain.request import request_id
 from staffing.pause import FullCollections
 from staffing.persistence import EventStore, event_store_env
 from tests.application.helpers import last_position
@@ -291,3 +292,50 @@ def test_an_import_runs_with_full_collections_on_a_budget_ticked_after_each_tran
     assert report.ok and len(seen) == 3  # 11 lines in transactions of 4
     assert all(threshold >= 2**30 for threshold in seen)
     assert gc.get_threshold() == before
+
+
+def _request_ids(ledger: Ledger) -> list[UUID]:
+    return [n.originator_id for n in ledger.store.recorder.select_notifications(start=1, limit=10**9)
+            if n.topic.endswith("Request.Handled")]
+
+
+def test_an_imports_request_records_are_named_in_the_order_of_its_lines(ledger: Ledger, tmp_path: Path) -> None:
+    """Their ids then grow as the file goes on (``Item.sequence``), so a national import appends to the
+    store's index of aggregates instead of dirtying a random leaf of it per line (RESULTS, section 58);
+    a line's own ``requestKey`` keeps the id the API gives that key."""
+    lines = province_file(communes=3, people=20)
+    lines[10]["input"]["requestKey"] = "client-key-1"
+    report = import_lines(ledger.service, read_lines(write(tmp_path / "a.jsonl", lines)),
+                          ImportMode.STOP_AT_FIRST_ERROR, batch=25)
+    assert report.ok and report.recorded == len(lines)
+    ids = _request_ids(ledger)
+    assert len(ids) == len(lines) and request_id("client-key-1") in ids
+    by_line = [i for i in ids if i != request_id("client-key-1")]
+    assert by_line == sorted(by_line) and len(set(by_line)) == len(lines) - 1
+
+
+def test_a_file_imported_before_its_records_were_named_by_line_is_resumed_not_imported_twice(
+        ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store written by the code before names an import's requests by key alone: a second run finds
+    those records too (``Item.earlier_request_id``) and replays those lines; the rest are recorded
+    under the new names, and a third run replays everything."""
+    from staffing.application import importer
+    lines = province_file(communes=2, people=10)
+    path = write(tmp_path / "a.jsonl", lines)
+    keyed = importer._keyed
+    monkeypatch.setattr(importer, "_keyed", lambda raw: ((n, r, k, None) for n, r, k, _ in keyed(raw)))
+    first = import_lines(ledger.service, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=7)
+    assert first.ok
+    monkeypatch.undo()
+    more = [line("recruitPerson", id=str(uuid4()), fullName=f"Trần Văn Bình {p}", birthDate="1990-01-01",
+                 gender="MALE", category="CIVIL_SERVANT", unitId=lines[1]["input"]["id"]) for p in range(6)]
+    path_b = write(tmp_path / "b.jsonl", [*lines, *more])
+    head = last_position(ledger)
+
+    again = import_lines(ledger.service, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=7)
+    assert again.ok and again.replayed == len(lines) and again.recorded == 0 and last_position(ledger) == head
+    longer = import_lines(ledger.service, read_lines(path_b), ImportMode.STOP_AT_FIRST_ERROR, batch=7)
+    assert longer.ok and longer.replayed == len(lines) and longer.recorded == 6
+    third = import_lines(ledger.service, read_lines(path_b), ImportMode.STOP_AT_FIRST_ERROR, batch=7)
+    assert third.ok and third.replayed == len(lines) + 6 and third.recorded == 0
+    assert recruited(ledger) == 26
