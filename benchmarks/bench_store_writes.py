@@ -10,7 +10,11 @@ checkpoints into the file. Two settings of that path:
   2 MiB holds fewer pages than one transaction dirties, so it spills them mid-transaction and reads
   the index's pages back from the operating system at nearly every insert and look-up;
 - the commit run on a thread while the import decides its next transaction
-  (``staffing.commit_behind``), or in place.
+  (``staffing.commit_behind``), or in place;
+- the ids of what the import creates (section 58): the request records named by key alone, as
+  before (``Item.sequence`` dropped: each lands on a random leaf of the index), or by line; and the
+  file's own ids (people, units, positions) as the file has them (the generator mints them in
+  order) or replaced by random version 4 ids, each consistently wherever it appears.
 
 This imports the same file of commands (the next lines of the history the configured ledger holds,
 e.g. a year of the national flow cut from ``generate``'s file) into a fresh copy of the configured
@@ -25,16 +29,21 @@ history, e.g. ``generate``'s national file; no configured store needed); ``--mar
 also reports its elapsed time at every N lines, to compare phases of a long import.
 
 Usage: STAFFING_DATA_DIR=... python -m benchmarks.bench_store_writes --file NEXT.jsonl --scratch DIR
-       [--warm-up N] [--rounds 2] [--only "a;b"] [--out FILE]
+       [--warm-up N] [--rounds 2] [--only "a;b"] [--baseline before] [--out FILE]
        python -m benchmarks.bench_store_writes --from-empty --file HISTORY.jsonl --scratch DIR
        [--marks 500000] [--rounds 1] [--only "before;commits behind"]
+       python -m benchmarks.bench_store_writes --from-empty --file HISTORY.jsonl --scratch DIR --lines 900000 \
+       --baseline "random ids, requests by key" --only "random ids, requests by key;requests by key;commits behind"
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
+import random
+import re
 import shutil
 import sqlite3
 import statistics
@@ -52,6 +61,8 @@ from staffing.config import Settings
 class Setting(NamedTuple):
     pragmas: tuple[str, ...]  # on every connection of the event store
     behind: bool  # each transaction's commit on a thread while the next is decided
+    by_line: bool = True  # an import's request records named by line (False: by key alone, as before)
+    random_ids: bool = False  # the file's ids replaced by random version 4 ids
 
 
 #: "before" is the store as it was (SQLite's defaults, commits in place); the setting the store now
@@ -66,7 +77,34 @@ SETTINGS: dict[str, Setting] = {
     "commits behind": Setting((), True),
     "commits behind, checkpoints every 10,000 pages": Setting(("wal_autocheckpoint=10000",), True),
     "cache 64 MiB, commits behind": Setting(("cache_size=-65536",), True),
+    "requests by key": Setting((), True, by_line=False),
+    "random ids, requests by key": Setting((), True, by_line=False, random_ids=True),
+    "random ids": Setting((), True, random_ids=True),
 }
+_UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _random_ids(lines: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+    """The lines with every id replaced by a random version 4 id, the same one wherever it recurs."""
+    rng, chosen = random.Random(0), {}  # type: ignore[var-annotated]
+
+    def swap(found: re.Match[bytes]) -> bytes:
+        new = chosen.get(found[0])
+        if new is None:
+            bits = rng.getrandbits(128) & ~(0xF << 76 | 3 << 62) | 4 << 76 | 2 << 62
+            text = f"{bits:032x}"
+            new = chosen[found[0]] = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}".encode()
+        return new
+
+    return [(n, _UUID.sub(swap, raw)) for n, raw in lines]
+
+
+def _requests_by_key() -> None:
+    """Have this process's imports name their request records by key alone, as before section 58."""
+    from staffing.application import importer
+
+    keyed = importer._keyed
+    importer._keyed = lambda lines: ((n, raw, key, None) for n, raw, key, _ in keyed(lines))  # type: ignore[assignment]
 STORE = "ledger.sqlite"
 
 
@@ -85,18 +123,22 @@ def _on_each_connection(pragmas: tuple[str, ...]) -> None:
     SQLiteConnectionPool._create_connection = create  # type: ignore[method-assign,assignment]
 
 
-def one(file: Path, name: str, warm_up: int, marks: int = 0) -> dict[str, object]:
-    """Import ``file`` into the ledger ``STAFFING_DATA_DIR`` names with setting ``name`` (this process);
-    its first ``warm_up`` lines untimed, the rest timed (``marks``: the elapsed seconds at every
-    ``marks`` timed lines, too)."""
+def one(file: Path, name: str, warm_up: int, marks: int = 0, limit: int | None = None) -> dict[str, object]:
+    """Import ``file`` (its first ``limit`` lines) into the ledger ``STAFFING_DATA_DIR`` names with
+    setting ``name`` (this process); its first ``warm_up`` lines untimed, the rest timed (``marks``:
+    the elapsed seconds at every ``marks`` timed lines, too)."""
     setting = SETTINGS[name]
     _on_each_connection(setting.pragmas)
+    if not setting.by_line:
+        _requests_by_key()
     from staffing.application.access import Principal
     from staffing.application.importer import ImportMode, import_lines, read_lines
     from staffing.application.warm import Warm
     from staffing.bootstrap import build
 
-    lines = list(read_lines(file))
+    lines = list(itertools.islice(read_lines(file), limit))
+    if setting.random_ids:
+        lines = _random_ids(lines)
     ledger = build(inline_projection=False)
     warm = Warm(prefetch=True)  # the import's own map, carried from the untimed part to the timed one
     reports = []
@@ -124,7 +166,8 @@ def one(file: Path, name: str, warm_up: int, marks: int = 0) -> dict[str, object
             "errors": [str(e) for r in reports for e in r.errors]}
 
 
-def run(store: Path | None, scratch: Path, file: Path, name: str, warm_up: int, marks: int = 0) -> dict[str, object]:
+def run(store: Path | None, scratch: Path, file: Path, name: str, warm_up: int, marks: int = 0,
+        limit: int | None = None) -> dict[str, object]:
     """A fresh copy of ``store`` (None: an empty ledger) in ``scratch``, ``file`` imported into it with
     ``name`` in a process of its own."""
     for stale in scratch.iterdir():
@@ -133,7 +176,8 @@ def run(store: Path | None, scratch: Path, file: Path, name: str, warm_up: int, 
         shutil.copyfile(store, scratch / STORE)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}, "STAFFING_DATA_DIR": str(scratch)}
     done = subprocess.run([sys.executable, "-m", "benchmarks.bench_store_writes", "--one", name, "--file", str(file),
-                           "--scratch", str(scratch), "--warm-up", str(warm_up), "--marks", str(marks)],
+                           "--scratch", str(scratch), "--warm-up", str(warm_up), "--marks", str(marks),
+                           *(["--lines", str(limit)] if limit else [])],
                           env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{name}: the import failed\n{done.stderr}")
@@ -152,11 +196,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", default=None, help="semicolon-separated settings to run (default: all)")
     parser.add_argument("--from-empty", action="store_true", help="each run imports the file into an empty ledger")
     parser.add_argument("--marks", type=int, default=0, help="report each run's elapsed time every N lines")
+    parser.add_argument("--lines", type=int, default=None, help="import only the file's first N lines")
+    parser.add_argument("--baseline", default="before", help="the setting the others are compared with")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # one run, in its own process
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.one is not None:
-        print(json.dumps(one(args.file, args.one, args.warm_up, args.marks)))
+        print(json.dumps(one(args.file, args.one, args.warm_up, args.marks, args.lines)))
         return
     store: Path | None = None
     if not args.from_empty:
@@ -170,8 +216,8 @@ def main(argv: list[str] | None = None) -> None:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     names = list(SETTINGS) if args.only is None else [n.strip() for n in args.only.split(";")]
     unknown = set(names) - set(SETTINGS)
-    if unknown or "before" not in names:
-        raise SystemExit(f"--only: choose among {list(SETTINGS)}, 'before' included")
+    if unknown or args.baseline not in names:
+        raise SystemExit(f"--only: choose among {list(SETTINGS)}, the baseline {args.baseline!r} included")
     args.scratch.mkdir(parents=True, exist_ok=True)
     times: dict[str, list[float]] = {name: [] for name in names}
     events: set[object] = set()
@@ -179,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
         for round_ in range(args.rounds):
             shift = round_ % len(names)
             for name in names[shift:] + names[:shift]:
-                outcome = run(store, args.scratch, args.file, name, args.warm_up, args.marks)
+                outcome = run(store, args.scratch, args.file, name, args.warm_up, args.marks, args.lines)
                 times[name].append(float(outcome["seconds"]))  # type: ignore[arg-type]
                 events.add(outcome["events"])
                 marked = f", at every {args.marks:,} lines: {outcome['marks']}" if args.marks else ""
@@ -196,11 +242,13 @@ def main(argv: list[str] | None = None) -> None:
     into = (f"a copy of {STORE} ({store.stat().st_size / 2**30:.2f} GiB)" if store is not None
             else "an empty ledger")
     lines = [f"{args.file.name} {timed} imported into {into}, {args.rounds} rotating rounds (medians)"]
-    now = Setting((), True)  # the store's defaults, commits behind
+    now = Setting((), True)  # the store's defaults, commits behind, requests by line, the file's ids
     lines += [f"{name} ({', '.join(SETTINGS[name].pragmas) or 'SQLite defaults'}"
-              f"{', commits behind' if SETTINGS[name].behind else ''}): "
+              f"{', commits behind' if SETTINGS[name].behind else ''}"
+              f"{', requests by key' if not SETTINGS[name].by_line else ''}"
+              f"{', random ids' if SETTINGS[name].random_ids else ''}): "
               f"{medians[name]:.2f} s, {count / medians[name]:,.0f} events/s, "
-              f"{medians['before'] / medians[name]:.2f}x before"
+              f"{medians[args.baseline] / medians[name]:.2f}x {args.baseline}"
               f"{' (the store now)' if SETTINGS[name] == now else ''}" for name in names]
     print_report(lines, args.out)
 

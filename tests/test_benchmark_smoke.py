@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -690,3 +691,40 @@ def test_store_writes_benchmark_imports_a_whole_history_into_empty_ledgers(tmp_p
         assert marks and len(marks[1].split(",")) == lines // 20, printed
     assert not (tmp_path / "nowhere").exists()
     assert list(scratch.iterdir()) == []
+
+
+def test_store_writes_benchmark_compares_the_ids_an_import_creates(tmp_path: Path) -> None:
+    """``bench_store_writes --lines N --baseline ...``: the settings of section 58 (request records by
+    key, the file's ids made random) import the same first lines into empty ledgers, the same events
+    each, compared with the chosen baseline."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
+    history, scratch = tmp_path / "history.jsonl", tmp_path / "scratch"
+    _staffing({**env, "STAFFING_DATA_DIR": str(tmp_path / "generated")}, "generate", "--scale", "tiny", "--seed", "2",
+              "--out", str(history), "--no-load")
+    baseline = "random ids, requests by key"
+    text, _ = _report_and_output(tmp_path, "bench_store_writes", "--from-empty", "--file", str(history),
+                                 "--scratch", str(scratch), "--rounds", "1", "--lines", "150", "--baseline", baseline,
+                                 "--only", f"{baseline};requests by key;commits behind", env=env)
+    assert re.search(r"^requests by key \(.*requests by key\): [\d.]+ s, [\d,]+ events/s, [\d.]+x random ids, "
+                     r"requests by key$", text, re.M), text
+    assert re.search(r"^commits behind \(SQLite defaults, commits behind\): .*x random ids, requests by key "
+                     r"\(the store now\)", text, re.M), text
+
+
+def test_the_store_writes_benchmark_makes_ids_random_consistently_and_requests_named_by_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import bench_store_writes
+    from staffing.application import importer
+    from staffing.domain.request import request_id
+
+    first, second = "0190a1b2-0000-7000-8000-000000000001", "0190a1b2-0000-7000-8000-000000000002"
+    lines = [(1, f'{{"id":"{first}","x":"{second}"}}'.encode()), (2, f'{{"id":"{second}"}}'.encode())]
+    swapped = bench_store_writes._random_ids(lines)
+    ids = [UUID(m.decode()) for _, raw in swapped for m in bench_store_writes._UUID.findall(raw)]
+    assert len(ids) == 3 and ids[1] == ids[2] != ids[0] and {i.version for i in ids} == {4}
+    assert str(ids[0]) not in (first, second)
+
+    monkeypatch.setattr(importer, "_keyed", importer._keyed)  # restored after the test
+    bench_store_writes._requests_by_key()
+    (_, _, key, sequence), = importer._keyed([(1, b"{}")])
+    assert sequence is None and request_id(key, sequence) == request_id(key)  # named as before section 58

@@ -11,9 +11,10 @@ Each line is ``{"command": "assignQuota", "input": {...}}`` with exactly the mut
 
 Resuming: each line's request key is ``import:`` + a running SHA-256 over the file's lines up to
 and including it (or the line's own ``requestKey``), its record named in the order of the file's
-lines (``Item.sequence``: the line's place among the non-blank ones, so blank lines change nothing). Re-running the same file after a crash or a
-refusal replays what was recorded (nothing is written twice) and continues from there; fixing the
-refused line changes the keys of that line and the ones after it only.
+lines (``Item.sequence``: the line's place among the non-blank ones, so blank lines change nothing).
+Re-running the same file after a crash or a refusal replays what was recorded (nothing is written
+twice) and continues from there; fixing the refused line changes the keys of that line and the ones
+after it only.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def _refusal(number: int, error: StaffingError) -> _Refused:
                               error.field.startswith(("input", "command")) else error.field, error.message))
 
 
-def _keyed(lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes, str, int]]:
+def _keyed(lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes, str, int | None]]:
     running = hashlib.sha256()
     for sequence, (number, raw) in enumerate(lines, 1):
         running.update(raw.rstrip(b"\r\n") + b"\n")

@@ -3,9 +3,10 @@
 Why: the event store's index of events by aggregate and version is a B-tree keyed by the aggregate's
 id first. A random id (version 4) lands each new aggregate on a random leaf of that index, so a
 transaction creating hundreds of aggregates dirties hundreds of leaves scattered over a file of
-gigabytes, and SQLite writes each of them to its log and again to the file (benchmarks/RESULTS.md,
-section 58: ~19 bytes written per byte stored on a national import). Ids that grow with time append
-at the index's right edge, where one transaction's new entries share a few leaves.
+gigabytes, and SQLite writes each of them to its log and again to the file (~19 bytes written per
+byte stored on the national import, benchmarks/RESULTS.md section 56). Ids that grow with time
+append at the index's right edge, where one transaction's new entries share a few leaves (section
+58 measures both).
 
 ``uuid7`` mints such ids for what the service creates without a client's choice; clients that load
 in bulk are advised to mint theirs the same way (the generator does). ``sequenced`` makes an id
