@@ -136,9 +136,9 @@ class _History:
 
     # ------------------------------------------------------------------ plumbing
     def new_id(self) -> str:
-        """An id that sorts after every id minted before it, as a client loading in bulk should mint them
-        (``staffing.domain.ids``: the store's index then grows at its edge); the same random draw as ever, so a
-        seed's history is otherwise unchanged."""
+        """An id that sorts after every id minted before it, as a client loading in bulk should mint
+        them (``staffing.domain.ids``: the store's index then grows at its edge); the same random draw
+        as ever, so a seed's history is otherwise unchanged."""
         self.minted += 1
         return str(sequenced(self.minted, self.rng.getrandbits(128)))
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from uuid import UUID
 
 from starlette.testclient import TestClient
 
@@ -129,8 +131,6 @@ def test_every_row_of_the_real_ministry_table_imports(tmp_path: Path) -> None:
 def test_a_generated_history_mints_its_ids_in_order(tmp_path: Path) -> None:
     """A bulk load's ids should grow as it goes (``staffing.domain.ids``); the generator mints them so,
     in a range of its own per seed."""
-    import re
-    from uuid import UUID
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     generate(a, SCALES["tiny"], 5)
     generate(b, SCALES["tiny"], 6)

@@ -26,9 +26,9 @@ def request_id(key: str, sequence: int | None = None) -> UUID:
     """The id of the request remembered under ``key`` (a name-based UUID: the same key, the same id).
 
     With a ``sequence`` (an import names each line's request by the line's place in its file), the
-    same name-based UUID's bits behind the sequence as leading bits (``staffing.domain.ids.sequenced``): an
-    import's request records then sort in the order of its lines and append to the store's index of
-    aggregates instead of landing on a random leaf each (benchmarks/RESULTS.md, section 58).
+    same name-based UUID with the sequence as its leading bits (``staffing.domain.ids.sequenced``):
+    an import's request records then sort in the order of its lines and append to the store's index
+    of aggregates instead of landing on a random leaf each (benchmarks/RESULTS.md, section 58).
 
     Cached because one command asks for it up to four times as it is decided and saved (repeats in
     its batch, its earlier run, its new record, the ids its batch reads together) and each ``uuid5``
