@@ -33,8 +33,9 @@ def request_id(key: str, sequence: int | None = None) -> UUID:
     Cached because one command asks for it up to four times as it is decided and saved (repeats in
     its batch, its earlier run, its new record, the ids its batch reads together) and each ``uuid5``
     hashes the key again: ~4 µs a time, ~3% of deciding a command in a bulk import."""
-    named = uuid5(_NAMESPACE, key)
-    return named if sequence is None else sequenced(sequence, named.int)
+    if sequence is None:
+        return uuid5(_NAMESPACE, key)
+    return sequenced(sequence, request_id(key).int)  # the name-based id, cached: an import asks for both
 
 
 class Request(Aggregate):
