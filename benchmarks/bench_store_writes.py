@@ -53,6 +53,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 from typing import NamedTuple
+from uuid import UUID
 
 from benchmarks.bench_rebuild_floor import print_report
 from staffing.config import Settings
@@ -81,6 +82,7 @@ SETTINGS: dict[str, Setting] = {
     "random ids, requests by key": Setting((), True, by_line=False, random_ids=True),
     "random ids": Setting((), True, random_ids=True),
 }
+STORE = "ledger.sqlite"
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -91,9 +93,7 @@ def _random_ids(lines: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
     def swap(found: re.Match[bytes]) -> bytes:
         new = chosen.get(found[0])
         if new is None:
-            bits = rng.getrandbits(128) & ~(0xF << 76 | 3 << 62) | 4 << 76 | 2 << 62
-            text = f"{bits:032x}"
-            new = chosen[found[0]] = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}".encode()
+            new = chosen[found[0]] = str(UUID(int=rng.getrandbits(128), version=4)).encode()
         return new
 
     return [(n, _UUID.sub(swap, raw)) for n, raw in lines]
@@ -105,7 +105,6 @@ def _requests_by_key() -> None:
 
     keyed = importer._keyed
     importer._keyed = lambda lines: ((n, raw, key, None) for n, raw, key, _ in keyed(lines))  # type: ignore[assignment]
-STORE = "ledger.sqlite"
 
 
 def _on_each_connection(pragmas: tuple[str, ...]) -> None:
