@@ -693,8 +693,14 @@ class HistoryGenerator:
         """Retract a transfer in the middle of someone's path, then dissolve the unit they are now
         recorded in for longer, on a day inside that stay (domain.stays): the dissolution must be
         refused — accepted, it leaves the person in a dissolved unit, which the oracle's derivation
-        of their unit catches."""
-        person_id, _ = self._person()
+        of their unit catches. A person drawn at random rarely has two own transfers, so the op
+        usually lays such a path itself first (``_lay_a_path``): otherwise CI's seeds never reach the
+        dissolution."""
+        person_id: str | None
+        if self.rng.random() < 0.3:
+            person_id, _ = self._person()
+        else:
+            person_id = self._lay_a_path()
         if person_id is None:
             return
         person: Person = self.load(person_id)
@@ -724,6 +730,25 @@ class HistoryGenerator:
         if result is not None:
             self._used(day)
             self.history.units[unit_id].alive = False
+
+    def _lay_a_path(self) -> str | None:
+        """A new commune, someone recruited into it and then moved on twice: retracting the first
+        move keeps them in the commune, which nobody else is in, so a dissolution during that stay
+        is refused by the stays rule alone (not because the commune holds others or children)."""
+        start = self.effective()
+        commune = self.establish("COMMUNE", start)
+        if commune is None:
+            return None
+        person = self.recruit(commune, start + timedelta(days=self.rng.randint(0, 30)))
+        first, second = self.pick_alive(), self.pick_alive()
+        if person is None or first in (None, commune) or second in (None, commune, first):
+            return person
+        moved = start + timedelta(days=self.rng.randint(31, 200))
+        for target, day in ((first, moved), (second, moved + timedelta(days=self.rng.randint(2, 200)))):
+            if self._person_fact("transfer", lambda target=target, day=day: self.service.execute(TransferPerson(
+                    person_id=person, to_unit_id=target, effective_on=day, act=self.act(day))), day) is None:
+                break
+        return person
 
     def correct_unit_fact(self) -> None:
         """Retract a rename, move or model change of a unit entered in error."""
