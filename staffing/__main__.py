@@ -200,6 +200,31 @@ def verify() -> None:
                f"{report.head_hash} ({report.seconds:.1f} s, {rate:,.0f} events/s)")
 
 
+@app.command("check-stays")
+def check_stays(
+    known_at: Annotated[str | None, typer.Option("--known-at", help="as known at this moment (ISO 8601 with "
+                                                                     "offset; default: now)")] = None,
+) -> None:
+    """List everyone (and every open position and child unit) recorded in a unit after it ended, or
+    holding a position after it was abolished; exit 1 when there is any (stores written before the
+    stays rule may hold them: staffing.projections.invariants)."""
+    from datetime import datetime
+
+    from staffing.projections.invariants import stays_past_ends
+
+    try:
+        moment = datetime.fromisoformat(known_at) if known_at else None
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    position, found, _ = _read_models(moment, lambda queries, conn, position: stays_past_ends(conn, position))
+    for stay in found:
+        typer.echo(stay.describe())
+    if found:
+        typer.echo(f"{len(found)} stays past an end, as known at log position {position}")
+        raise typer.Exit(1)
+    typer.echo(f"no stay past an end, as known at log position {position}")
+
+
 @app.command()
 def report(
     as_of: Annotated[str, typer.Option("--as-of", help="the date the figures are for, YYYY-MM-DD")],

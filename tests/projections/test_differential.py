@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 
 from staffing.bootstrap import Ledger
 from staffing.domain.quota import StaffingQuota
+from staffing.projections.invariants import stays_past_ends
 from staffing.projections.queries import Queries, StaffingFigures
 from tests.oracle import Knowledge, Oracle, OracleFigures
 from tests.projections.history import History, generate_history
@@ -162,6 +163,8 @@ def check_agreement(ledger: Ledger, history: History, seed: int, moments: int, d
             expected_position = oracle.position_at(known_at)  # None: pinned to everything projected
             assert position == expected_position, f"knowledge position at {known_at}"
             known = oracle.known(known_at)
+            # the stays rule (domain.stays), checked as well at every moment: nobody past an end
+            assert stays_past_ends(conn, position) == [], f"stays past an end (seed {seed}, known at {known_at})"
             for as_of in as_of_dates(history, oracle, rng, dates_per_moment):
                 probe = Probe(q, conn, known, position, as_of, f"(seed {seed}, as of {as_of}, known at {known_at})")
                 for unit_id in units:
