@@ -298,9 +298,12 @@ def diff(
 
 def _read_models(moment: Any, read: Any) -> tuple[int, Any, tuple[int, str] | None]:
     """Catch the read models up, then ``read(queries, conn, position)`` as known at ``moment``:
-    (the log position, what ``read`` returned, the event chain's head at that position)."""
+    (the log position, what ``read`` returned, the event chain's head at that position). Input the
+    read refuses (a moment without its UTC offset, an unknown root) is reported as the option's error,
+    as the API reports it, not as a traceback."""
     from staffing import chain
     from staffing.bootstrap import build
+    from staffing.domain.errors import StaffingError
 
     ledger = build(inline_projection=False)
     try:
@@ -309,6 +312,9 @@ def _read_models(moment: Any, read: Any) -> tuple[int, Any, tuple[int, str] | No
             position = ledger.queries.knowledge_position(conn, moment)
             result = read(ledger.queries, conn, position)
         return position, result, chain.head(ledger.store.recorder, position)
+    except StaffingError as error:
+        where = f"{error.field}: " if error.field else ""
+        raise typer.BadParameter(f"{where}{error.message} [{error.code}]") from None
     finally:
         ledger.close()
 

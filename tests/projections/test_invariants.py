@@ -119,11 +119,14 @@ def test_the_command_lists_them_and_exits_non_zero(ledger: Ledger, monkeypatch: 
         env.update(STAFFING_DATABASE_URL=settings.database_url.render_as_string(hide_password=False),
                    STAFFING_DB_SCHEMA=settings.schema or "")
 
-    def run() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "staffing", "check-stays"], env=env, capture_output=True,
-                              text=True, timeout=120)
+    def run(*options: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "staffing", "check-stays", *options], env=env,
+                              capture_output=True, text=True, timeout=120)
 
     establish(ledger.service)
+    naive = run("--known-at", "2026-01-01T00:00:00")  # a moment without its offset: the option's error
+    assert naive.returncode == 2 and "Traceback" not in naive.stderr, naive.stdout + naive.stderr
+    assert "give the moment with its UTC offset" in naive.stderr
     clean = run()
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "no stay past an end" in clean.stdout
