@@ -105,6 +105,9 @@ def test_province_scale_pipeline_generate_import_query_rebuild_compare(tmp_path:
     psu = sum(u["units"] for u in units["unitsRemoved"] if u["kind"] == "PUBLIC_SERVICE_UNIT") - sum(
         u["units"] for u in units["unitsCreated"] if u["kind"] == "PUBLIC_SERVICE_UNIT")
     assert psu == expected["psus_removed_2015_2021"]
+    stays = subprocess.run([sys.executable, "-m", "staffing", "check-stays"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=600)  # the 2025 mergers left nobody behind
+    assert stays.returncode == 0 and "no stay past an end" in stays.stdout, stays.stdout + stays.stderr
     rebuilt = subprocess.run([sys.executable, "-m", "staffing", "rebuild"], cwd=ROOT, env=env, capture_output=True,
                              text=True, timeout=600)
     assert rebuilt.returncode == 0, rebuilt.stderr

@@ -20,6 +20,7 @@ from staffing.domain.retirement import retirement_date
 from staffing.domain.values import Gender, PersonnelCategory, PersonStatus
 from staffing.graphql.auth import Authenticated, SeesHistory, forbidden, require_unit_readable
 from staffing.graphql.context import Context
+from staffing.graphql.stays import StayPastEnd, stay_from
 from staffing.graphql.targets import (
     ExpiringException,
     ReductionTarget,
@@ -54,6 +55,7 @@ from staffing.graphql.types import (
     unit_from,
 )
 from staffing.pause import paused
+from staffing.projections.invariants import stays_past_ends
 from staffing.projections.queries import FactRow, HistoryFilter, Queries, encode_cursor
 from staffing.projections.rollup import is_summary
 from staffing.reports import targets as target_rules
@@ -216,6 +218,19 @@ class Query:
         position = info.context.position(known_at)
         found = chain.head(info.context.service.store.recorder, position)
         return LedgerHead(position=position, hash=found[1] if found else None, known_at=known_at)
+
+    @strawberry.field(permission_classes=[Authenticated, SeesHistory], description="Everyone and everything "
+                      "recorded in a unit after it ended, or on a position after it was abolished, as known at "
+                      "`knownAt` (default now): what a store written before the stays rule may hold. For auditors "
+                      "and administrators; empty when the record is sound.")
+    @user_errors
+    def stays_past_ends(self, info: Info, known_at: datetime | None = None) -> list[StayPastEnd]:
+        ctx = info.context
+        if ctx.principal is not None and not ctx.principal.reads_everything:
+            raise forbidden(info, "stays past an end are checked across the whole country: ask with an auditor token")
+        position = ctx.position(known_at)
+        with ctx.queries.connect() as conn:
+            return [stay_from(found) for found in stays_past_ends(conn, position)]
 
     @strawberry.field(permission_classes=[Authenticated], description="Reduction targets on record for a unit (or "
                       "every unit), as known at `knownAt`.")

@@ -12,17 +12,20 @@ import subprocess
 import sys
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 import pytest
+from starlette.testclient import TestClient
 
 from staffing.application import AbolishPosition, DissolveUnit, RetractFact, TransferPerson
 from staffing.application.handlers import common
 from staffing.bootstrap import Ledger
 from staffing.domain.unit import Unit
+from staffing.graphql.app import create_app
 from staffing.projections.invariants import StayPastEnd, stays_past_ends
 from tests.builders import START, an_act, create_position, establish, recruit
 from tests.projections.history import generate_history
-from tests.support import FakeClock
+from tests.support import FakeClock, ledger_bearer
 
 SINCE, MIDDLE, DISSOLVED, LAST = date(2020, 1, 1), date(2024, 1, 1), date(2025, 3, 1), date(2026, 1, 1)
 
@@ -135,3 +138,38 @@ def test_the_command_lists_them_and_exits_non_zero(ledger: Ledger, monkeypatch: 
     assert broken.returncode == 1, broken.stdout + broken.stderr
     assert f"person {made['someone']} is recorded in unit {made['p']}" in broken.stdout
     assert "2 stays past an end" in broken.stdout
+
+
+_STAYS = ('query($k: DateTime) { staysPastEnds(knownAt: $k) { kind subjectId placeId endedOn since until factId '
+          'description } }')
+
+
+def test_auditors_ask_for_them_over_graphql_and_personnel_may_not(ledger: Ledger,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    made = _broken_store(ledger, monkeypatch)
+    client = TestClient(create_app(ledger))
+
+    def ask(role: str, known_at: str | None = None) -> dict[str, Any]:
+        unit = UUID(made["p"]) if role == "personnel" else None
+        response = client.post("/graphql", json={"query": _STAYS, "variables": {"k": known_at}},
+                               headers=ledger_bearer(ledger, role, unit))
+        return response.json()  # type: ignore[no-any-return]
+
+    try:
+        found = ask("auditor")["data"]["staysPastEnds"]
+        assert sorted((s["kind"], s["placeId"], s["endedOn"], s["since"], s["until"]) for s in found) == [
+            ("HOLDER", made["post"], "2025-03-01", "2020-01-01", "2026-01-01"),
+            ("MEMBER", made["p"], "2025-03-01", "2020-01-01", "2026-01-01")]
+        assert {s["subjectId"] for s in found} == {made["someone"]}
+        assert all(s["factId"].startswith(made["someone"]) for s in found)
+        described = {s["kind"]: s["description"] for s in found}
+        assert "ended on 2025-03-01" in described["MEMBER"] and "abolished on 2025-03-01" in described["HOLDER"]
+        assert ask("admin")["data"]["staysPastEnds"] == found
+        refused = ask("personnel")
+        assert refused["data"] is None and refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        ministry = ask("ministry")
+        assert ministry["data"] is None and ministry["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        naive = ask("auditor", "2026-01-01T00:00:00")
+        assert naive["data"] is None and naive["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", naive
+    finally:
+        client.close()
