@@ -15,7 +15,7 @@ the tables' (id, valid_from) indexes, so the whole country is checked in one pas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -90,4 +90,18 @@ def stays_past_ends(conn: Connection, position: int) -> list[StayPastEnd]:
             found.append(StayPastEnd(kind, row.subject_id, row.place_id, row.ended_on, row.since,
                                      None if row.until >= t.END_OF_TIME else row.until,
                                      row.fact_id if kind in ("member", "holder") else None))
-    return sorted(found, key=lambda s: (s.place_id, s.ended_on, s.kind, s.subject_id, s.since))
+    return _joined(sorted(found, key=lambda s: (s.place_id, s.ended_on, s.kind, s.subject_id, s.since)))
+
+
+def _joined(found: list[StayPastEnd]) -> list[StayPastEnd]:
+    """One line per stay: versions of one subject in one place that follow each other without a gap
+    (a regrade while there opens a new version) are one stay, named by the fact that began it."""
+    joined: list[StayPastEnd] = []
+    for stay in found:
+        last = joined[-1] if joined else None
+        if (last is not None and (last.kind, last.subject_id, last.place_id, last.ended_on)
+                == (stay.kind, stay.subject_id, stay.place_id, stay.ended_on) and last.until == stay.since):
+            joined[-1] = replace(last, until=stay.until)
+        else:
+            joined.append(stay)
+    return joined

@@ -17,7 +17,7 @@ from uuid import UUID
 import pytest
 from starlette.testclient import TestClient
 
-from staffing.application import AbolishPosition, DissolveUnit, RetractFact, TransferPerson
+from staffing.application import AbolishPosition, DissolveUnit, RegradePerson, RetractFact, TransferPerson
 from staffing.application.handlers import common
 from staffing.bootstrap import Ledger
 from staffing.domain.unit import Unit
@@ -28,6 +28,7 @@ from tests.projections.history import generate_history
 from tests.support import FakeClock, ledger_bearer
 
 SINCE, MIDDLE, DISSOLVED, LAST = date(2020, 1, 1), date(2024, 1, 1), date(2025, 3, 1), date(2026, 1, 1)
+REGRADED = date(2025, 6, 1)
 
 
 def _found(ledger: Ledger, known_at_position: int | None = None) -> list[StayPastEnd]:
@@ -46,7 +47,8 @@ def _transfer(ledger: Ledger, someone: str, to: str, on: date, position: str | N
 def _broken_store(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """P holds someone (and a post they hold) from SINCE; they move to R on MIDDLE and Q on LAST;
     with the stays rule off, the move to R is retracted and P dissolved and its post abolished on
-    DISSOLVED, while the record now keeps them in P, on the post, until LAST."""
+    DISSOLVED, while the record now keeps them in P, on the post, until LAST (regraded on REGRADED
+    there: one stay in two versions)."""
     province = establish(ledger.service)
     p, r, q = (establish(ledger.service, parent_id=province, kind="COMMUNE") for _ in range(3))
     post = create_position(ledger.service, p, effective_on=SINCE)
@@ -60,6 +62,8 @@ def _broken_store(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     ledger.service.execute(RetractFact(fact_id=middle, reason="nhập nhầm", act=an_act()))
     ledger.service.execute(AbolishPosition(position_id=post, effective_on=DISSOLVED, act=an_act()))  # type: ignore[arg-type]
     ledger.service.execute(DissolveUnit(unit_id=p, effective_on=DISSOLVED, act=an_act()))  # type: ignore[arg-type]
+    ledger.service.execute(RegradePerson(person_id=someone, rank="Chuyên viên chính", effective_on=REGRADED,  # type: ignore[arg-type]
+                                         act=an_act()))  # a second version of the same stay, after the end
     monkeypatch.undo()
     return {"p": p, "post": post, "someone": someone, "clean": clean}
 
