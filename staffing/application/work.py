@@ -8,7 +8,7 @@ order even when several of them touch the same aggregates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -88,17 +88,6 @@ class Work:
                 aggregate_id in self.absent or not self.store.exists(aggregate_id)):
             return None
         return self.find(aggregate_id, kind)
-
-    def preload(self, ids: Iterable[UUID]) -> None:
-        """Read together the aggregates a step is about to get one by one, so that each ``get`` then
-        finds them loaded. Why (issue 9): a reorganisation moves every person, position and child unit
-        of a unit, and each read alone is a query of its own; sampled in the national import's
-        yearly flow, those reads were ~15% of the importer's time (benchmarks/RESULTS.md section 59).
-        Only ids neither loaded nor carried (``warm``) are read; absent ids are left for ``get`` to
-        refuse as it would."""
-        wanted = [u for u in ids if u not in self.loaded and (self.warm is None or u not in self.warm)]
-        if len(wanted) > 1:
-            self.loaded.update(self.store.load_many(wanted))
 
     def add(self, agg: A) -> A:
         self.loaded[agg.id] = self._touched[agg.id] = agg
