@@ -98,7 +98,7 @@ class ActStore:
             return 0
         cited = {m.decode() for state in states for m in _REFERENCE.findall(state)}
         # by look-up, not ``cited - self.by_key.keys()``: a set minus a dict's keys view copies every
-        # key cached first (up to MAX_CACHED), which a reorganisation's preload paid at every call
+        # key cached first (up to MAX_CACHED) at every call (RESULTS section 59)
         wanted = {key for key in cited if key not in self.by_key}
         ahead = 0 if stream is None else stream.ahead(len(wanted))
         if len(self.by_key) + len(wanted) + ahead > MAX_CACHED:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, null, select
 
 from staffing.projections import tables as t
 
@@ -60,10 +60,11 @@ def _known(table: Any, position: int) -> Any:
 def _past_end(subject: Any, subject_id: Any, place: Any, ended: Any, ended_id: Any, ended_status: str,
               present: Any, position: int, fact: Any = None) -> Any:
     """Versions of ``subject`` (``present`` ones) placed by ``place`` in a place while a version of
-    ``ended`` says that place had ended (``ended_status``), both as known at ``position``."""
+    ``ended`` says that place had ended (``ended_status``), both as known at ``position``; ``fact``:
+    the column naming each version's fact, where the subject has one (None: a null ``fact_id``)."""
     return (select(subject_id.label("subject_id"), place.label("place_id"), ended.c.valid_from.label("ended_on"),
                    subject.c.valid_from.label("since"), subject.c.valid_to.label("until"),
-                   (fact if fact is not None else subject_id).label("fact_id"))
+                   (fact if fact is not None else null()).label("fact_id"))
             .select_from(subject.join(ended, ended_id == place))
             .where(ended.c.status == ended_status, present, _known(subject, position), _known(ended, position),
                    subject.c.valid_from < ended.c.valid_to, subject.c.valid_to > ended.c.valid_from))
@@ -88,8 +89,7 @@ def stays_past_ends(conn: Connection, position: int) -> list[StayPastEnd]:
     for kind, query in kinds.items():
         for row in conn.execute(query):
             found.append(StayPastEnd(kind, row.subject_id, row.place_id, row.ended_on, row.since,
-                                     None if row.until >= t.END_OF_TIME else row.until,
-                                     row.fact_id if kind in ("member", "holder") else None))
+                                     None if row.until >= t.END_OF_TIME else row.until, row.fact_id))
     return _joined(sorted(found, key=lambda s: (s.place_id, s.ended_on, s.kind, s.subject_id, s.since)))
 
 
