@@ -21,6 +21,7 @@ Handler = Callable[[Any, Work], Result]
 
 HANDLERS: dict[type[Command], Handler] = {}
 _RESULTS: dict[type[Command], type[Result]] = {}
+_BY_NAME: dict[str, type[Command]] = {}
 
 
 def handles(command: type[C], result: type[Result]) -> Callable[[Callable[[C, Work], Any]], Callable[[C, Work], Any]]:
@@ -30,6 +31,7 @@ def handles(command: type[C], result: type[Result]) -> Callable[[Callable[[C, Wo
             raise RuntimeError(f"{command.__name__} already has a handler")
         HANDLERS[command] = fn
         _RESULTS[command] = result
+        _BY_NAME[command.command_name()] = command
         return fn
     return register
 
@@ -44,9 +46,13 @@ def command_types() -> list[type[Command]]:
 
 
 def command_named(name: str) -> type[Command] | None:
-    """``assignQuota`` → ``AssignQuota`` (the names import files and plans use)."""
+    """``assignQuota`` → ``AssignQuota`` (the names import files and plans use).
+
+    A look-up, not a scan: an import asks once per line (a scan of the ~40 handlers was 1.9% of
+    the national flow's samples).
+    """
     _loaded()
-    return next((c for c in HANDLERS if c.command_name() == name), None)
+    return _BY_NAME.get(name)
 
 
 def result_type(command: type[Command]) -> type[Result]:
