@@ -19,9 +19,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, null, select
+from sqlalchemy import Connection, null, select
 
 from staffing.projections import tables as t
+from staffing.projections.queries import known
 
 __all__ = ["StayPastEnd", "stays_past_ends"]
 
@@ -53,10 +54,6 @@ class StayPastEnd:
                 f"before {self.ended_on.isoformat()}, or retract the end and record it again after the stay")
 
 
-def _known(table: Any, position: int) -> Any:
-    return and_(table.c.rec_from <= position, table.c.rec_to > position)
-
-
 def _past_end(subject: Any, subject_id: Any, place: Any, ended: Any, ended_id: Any, ended_status: str,
               present: Any, position: int, fact: Any = None) -> Any:
     """Versions of ``subject`` (``present`` ones) placed by ``place`` in a place while a version of
@@ -66,7 +63,7 @@ def _past_end(subject: Any, subject_id: Any, place: Any, ended: Any, ended_id: A
                    subject.c.valid_from.label("since"), subject.c.valid_to.label("until"),
                    (fact if fact is not None else null()).label("fact_id"))
             .select_from(subject.join(ended, ended_id == place))
-            .where(ended.c.status == ended_status, present, _known(subject, position), _known(ended, position),
+            .where(ended.c.status == ended_status, present, known(subject, position), known(ended, position),
                    subject.c.valid_from < ended.c.valid_to, subject.c.valid_to > ended.c.valid_from))
 
 

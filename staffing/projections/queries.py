@@ -48,7 +48,7 @@ from staffing.projections.text import fold
 _T = TypeVar("_T")
 
 __all__ = [
-    "EntrySource", "FactRow", "HistoryFilter", "category_figures", "category_vectors", "gap_figures", "line_figures", "quota_by_kind", "fact_row", "running_exception", "on_record", "LineageEntry", "Movement", "PersonView", "QuotaEntry", "Queries", "ReportData", "StaffingFigures",
+    "EntrySource", "FactRow", "HistoryFilter", "category_figures", "category_vectors", "gap_figures", "line_figures", "quota_by_kind", "fact_row", "known", "running_exception", "on_record", "LineageEntry", "Movement", "PersonView", "QuotaEntry", "Queries", "ReportData", "StaffingFigures",
     "StaffingLine", "UnitView", "decode_cursor", "encode_cursor",
 ]
 
@@ -83,9 +83,16 @@ def decode_cursor(cursor: str, n: int) -> list[str]:
 _UNIT_COLUMNS = ("unit_id", "code", "name", "kind", "autonomy", "parent_id", "status")
 
 
+def known(table: Any, position: Any) -> ColumnElement[bool]:
+    """The rows of a version table believed at log position ``position`` (recorded at or before it,
+    not yet superseded): the knowledge half of every bitemporal read."""
+    return and_(table.c.rec_from <= position, table.c.rec_to > position)
+
+
 def visible(table: Any, as_of: Any, position: Any) -> ColumnElement[bool]:
+    """The rows believed at ``position`` that cover the date ``as_of``."""
     c = table.c
-    return and_(c.valid_from <= as_of, c.valid_to > as_of, c.rec_from <= position, c.rec_to > position)
+    return and_(c.valid_from <= as_of, c.valid_to > as_of, known(table, position))
 
 
 @dataclass(frozen=True)
@@ -418,7 +425,7 @@ class Queries:
         """The unit's latest state as known at ``position``, whatever the date (for lineage links)."""
         v = t.unit_versions
         row = conn.execute(self._unit_select().add_columns(v.c.valid_from)
-                           .where(v.c.unit_id == unit_id, v.c.rec_from <= position, v.c.rec_to > position)
+                           .where(v.c.unit_id == unit_id, known(v, position))
                            .order_by(v.c.valid_from.desc()).limit(1)).first()
         return self.view_of(row, row.valid_from, position) if row else None
 
@@ -447,7 +454,7 @@ class Queries:
         for chunk in _chunks(list(dict.fromkeys(unit_ids)), 500):
             rows = conn.execute(select(v.c.unit_id, func.min(v.c.valid_from).label("start"),
                                        func.min(case((v.c.status == "ENDED", v.c.valid_from))).label("end"))
-                                .where(v.c.unit_id.in_(chunk), v.c.rec_from <= position, v.c.rec_to > position)
+                                .where(v.c.unit_id.in_(chunk), known(v, position))
                                 .group_by(v.c.unit_id)).all()
             for r in rows:
                 out[r.unit_id] = (r.start, r.end)
@@ -458,10 +465,10 @@ class Queries:
         """Every unit that ever existed as known at ``position``, in its last state, by (code, id)."""
         v = t.unit_versions
         latest = (select(v.c.unit_id, func.max(v.c.valid_from).label("last"))
-                  .where(v.c.rec_from <= position, v.c.rec_to > position).group_by(v.c.unit_id).subquery())
+                  .where(known(v, position)).group_by(v.c.unit_id).subquery())
         query = (self._unit_select().add_columns(v.c.valid_from)
                  .join(latest, and_(latest.c.unit_id == v.c.unit_id, latest.c.last == v.c.valid_from))
-                 .where(v.c.rec_from <= position, v.c.rec_to > position))
+                 .where(known(v, position)))
         rows, more = _unit_page(conn, query, kind, search, first, after)
         return [self.view_of(r, r.valid_from, position) for r in rows], more
 
@@ -774,12 +781,12 @@ class Queries:
         if end < start:
             raise InvalidInput("to", f"the period ends ({end}) before it starts ({start})")
         p = t.person_versions
-        known = and_(p.c.rec_from <= position, p.c.rec_to > position)
-        touching = (select(p.c.person_id).where(known, p.c.unit_id == unit_id, p.c.valid_from <= end,
+        believed = known(p, position)
+        touching = (select(p.c.person_id).where(believed, p.c.unit_id == unit_id, p.c.valid_from <= end,
                                                 p.c.valid_to >= start).distinct())
         rows = conn.execute(select(p.c.person_id, p.c.valid_from, p.c.valid_to, p.c.unit_id, p.c.status, p.c.cause,
                                    p.c.category, p.c.fact_id)
-                            .where(known, p.c.person_id.in_(touching), p.c.valid_from <= end)).all()
+                            .where(believed, p.c.person_id.in_(touching), p.c.valid_from <= end)).all()
         by_person: dict[str, list[Any]] = defaultdict(list)
         for r in rows:
             by_person[r.person_id].append(r)
@@ -1139,8 +1146,8 @@ def _seek(table: Any, unit: Any, now: bool, *columns: Any) -> Any:
     index answers. Rows known at one position partition valid time, so it is the row covering ``:d``
     if any row does (the caller checks ``valid_to > :d``): one backward index scan."""
     d, p = bindparam("d", type_=Date), bindparam("p", type_=BigInteger)
-    known = [table.c.rec_to == t.OPEN_POSITION] if now else [table.c.rec_from <= p, table.c.rec_to > p]
-    return (select(*columns).where(table.c.unit_id == unit, *known, table.c.valid_from <= d)
+    believed = [table.c.rec_to == t.OPEN_POSITION] if now else [known(table, p)]
+    return (select(*columns).where(table.c.unit_id == unit, *believed, table.c.valid_from <= d)
             .order_by(table.c.valid_from.desc()).limit(1))
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from staffing.pause import paused
 from staffing.projections import tables as t
-from staffing.projections.queries import Queries, category_vectors, on_record
+from staffing.projections.queries import Queries, category_vectors, known, on_record
 from staffing.reports import targets as target_rules
 from staffing.reports.staffing_report import CATEGORIES
 
@@ -85,7 +85,7 @@ class _Tree:
         v = t.unit_versions
         self._versions: dict[str, list[tuple[date, date, str, str | None]]] = defaultdict(list)
         for r in conn.execute(select(v.c.unit_id, v.c.valid_from, v.c.valid_to, v.c.kind, v.c.parent_id)
-                              .where(v.c.rec_from <= position, v.c.rec_to > position, v.c.status == "ACTIVE",
+                              .where(known(v, position), v.c.status == "ACTIVE",
                                      v.c.valid_from < v.c.valid_to, v.c.valid_from <= last, v.c.valid_to > first)):
             self._versions[r.unit_id].append((r.valid_from, r.valid_to, r.kind, r.parent_id))
         self._places: dict[tuple[str, date], _Place | None] = {}

@@ -34,7 +34,7 @@ from sqlalchemy import Connection, and_, select
 
 from staffing.domain.errors import InvalidInput, NotFound
 from staffing.projections import tables as t
-from staffing.projections.queries import Queries, StaffingFigures, UnitView, on_record
+from staffing.projections.queries import Queries, StaffingFigures, UnitView, on_record, visible
 
 __all__ = ["Progress", "Target", "expiring_exceptions", "progress", "target", "targets"]
 
@@ -187,8 +187,7 @@ def expiring_exceptions(queries: Queries, conn: Connection, root_id: str | None,
         p, info = t.person_versions, t.persons
         people = conn.execute(
             select(p.c.person_id, info.c.full_name).join(info, info.c.person_id == p.c.person_id)
-            .where(p.c.unit_id == figures.unit_id, p.c.status == "ACTIVE", p.c.valid_from <= as_of,
-                   p.c.valid_to > as_of, p.c.rec_from <= position, p.c.rec_to > position)
+            .where(p.c.unit_id == figures.unit_id, p.c.status == "ACTIVE", visible(p, as_of, position))
             .order_by(p.c.valid_from.desc(), info.c.full_name)).all()
         found.append(Expiring(figures.unit, deadline, figures.own_surplus, [(r.person_id, r.full_name) for r in people]))
     return sorted(found, key=lambda e: (e.deadline, e.unit.code))
