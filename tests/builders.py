@@ -20,7 +20,14 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from staffing.application import AssignQuota, CreatePosition, EstablishUnit, RecruitPerson, StaffingService
+from staffing.application import (
+    AssignQuota,
+    CreatePosition,
+    EstablishUnit,
+    RecruitPerson,
+    StaffingService,
+    TransferPerson,
+)
 from staffing.domain.person import Person
 from staffing.domain.position import Position
 from staffing.domain.quota import StaffingQuota
@@ -189,6 +196,16 @@ def recruit(
 ) -> str:
     result = service.execute(RecruitPerson(full_name=full_name, birth_date=birth_date, gender=gender, category=category, unit_id=unit_id, position_id=position_id, effective_on=effective_on, act=act or an_act()))
     return str(result.person_id)
+
+
+def transfer(service: StaffingService, person_id: str, to_unit_id: str, effective_on: date,
+             position_id: str | None = None) -> str:
+    """Move someone on ``effective_on`` under an act signed then (or on 01/12/2025 for later dates, so
+    that a move dated in the future stays recordable); returns the fact's id."""
+    result = service.execute(TransferPerson(person_id=person_id, to_unit_id=to_unit_id, to_position_id=position_id,  # type: ignore[arg-type]
+                                            effective_on=effective_on,
+                                            act=an_act(signed_on=min(effective_on, date(2025, 12, 1)))))
+    return str(result.fact_id)
 
 
 def assign_quota(

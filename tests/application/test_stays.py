@@ -20,14 +20,13 @@ from staffing.application import (
     DissolveUnit,
     MoveUnit,
     RetractFact,
-    TransferPerson,
 )
 from staffing.bootstrap import Ledger
 from staffing.domain.errors import OutOfOrderFact, PositionUnavailable, UnitEnded
 from staffing.domain.reorganisation import StuckInEndedUnit
 from staffing.domain.unit import Unit
 from tests.application.helpers import events, last_position, person, unit
-from tests.builders import an_act, create_position, establish, recruit
+from tests.builders import an_act, create_position, establish, recruit, transfer
 
 BACKENDS = ("memory",)  # the fast tier: handlers on the in-memory event store
 
@@ -39,12 +38,6 @@ def _three_communes(ledger: Ledger, kind: str = "COMMUNE") -> tuple[str, str, st
     return tuple(establish(ledger.service, parent_id=province, kind=kind) for _ in range(3))  # type: ignore[return-value]
 
 
-def _transfer(ledger: Ledger, someone: str, to: str, on: date, position: str | None = None) -> str:
-    return ledger.service.execute(TransferPerson(person_id=someone, to_unit_id=to, to_position_id=position,  # type: ignore[arg-type]
-                                                 effective_on=on, act=an_act(signed_on=min(on, date(2025, 12, 1)))
-                                                 )).fact_id
-
-
 def _dissolve(ledger: Ledger, unit_id: str, on: date = DISSOLVED) -> None:
     ledger.service.execute(DissolveUnit(unit_id=unit_id, effective_on=on, act=an_act()))  # type: ignore[arg-type]
 
@@ -53,8 +46,8 @@ def test_retracting_a_middle_transfer_keeps_the_unit_before_it_from_ending_while
         ledger: Ledger) -> None:
     p, r, q = _three_communes(ledger)
     someone = recruit(ledger.service, p, effective_on=SINCE)
-    middle = _transfer(ledger, someone, r, MIDDLE)
-    _transfer(ledger, someone, q, LAST)
+    middle = transfer(ledger.service, someone, r, MIDDLE)
+    transfer(ledger.service, someone, q, LAST)
 
     ledger.service.execute(RetractFact(fact_id=middle, reason="nhập nhầm", act=an_act()))
 
@@ -73,8 +66,8 @@ def test_retracting_a_middle_transfer_keeps_the_unit_before_it_from_ending_while
 def test_a_unit_dissolved_before_the_retraction_makes_the_retraction_refused(ledger: Ledger) -> None:
     p, r, q = _three_communes(ledger)
     someone = recruit(ledger.service, p, effective_on=SINCE)
-    middle = _transfer(ledger, someone, r, MIDDLE)
-    _transfer(ledger, someone, q, LAST)
+    middle = transfer(ledger.service, someone, r, MIDDLE)
+    transfer(ledger.service, someone, q, LAST)
     _dissolve(ledger, p)
     head = last_position(ledger)
 
@@ -89,9 +82,9 @@ def test_a_late_transfer_into_the_middle_of_a_path_keeps_that_unit_from_ending_d
         ledger: Ledger) -> None:
     p, r, q = _three_communes(ledger)
     someone = recruit(ledger.service, p, effective_on=SINCE)
-    _transfer(ledger, someone, q, LAST)
+    transfer(ledger.service, someone, q, LAST)
 
-    _transfer(ledger, someone, r, MIDDLE)  # late: before the Q transfer on record
+    transfer(ledger.service, someone, r, MIDDLE)  # late: before the Q transfer on record
 
     assert [person(ledger, someone).placement_on(d).unit_id for d in (SINCE, DISSOLVED, LAST)] == [  # type: ignore[union-attr]
         UUID(p), UUID(r), UUID(q)]
@@ -105,8 +98,8 @@ def test_the_unit_the_person_ends_up_in_keeps_them_on_its_roster_when_it_learns_
     p, r, _ = _three_communes(ledger)
     someone = recruit(ledger.service, p, effective_on=SINCE)
     post = create_position(ledger.service, p, effective_on=SINCE)
-    _transfer(ledger, someone, p, LAST, position=post)  # P, then another post in P from LAST
-    _transfer(ledger, someone, r, MIDDLE)  # late: P → R → P
+    transfer(ledger.service, someone, p, LAST, position_id=post)  # P, then another post in P from LAST
+    transfer(ledger.service, someone, r, MIDDLE)  # late: P → R → P
 
     assert UUID(someone) in unit(ledger, p).member_ids and unit(ledger, p).roster_changed_on == LAST
     assert UUID(someone) not in unit(ledger, r).member_ids and unit(ledger, r).roster_changed_on == LAST
@@ -116,7 +109,7 @@ def test_a_position_cannot_be_abolished_before_its_holder_leaves_it(ledger: Ledg
     p, _, _ = _three_communes(ledger)
     first, second = (create_position(ledger.service, p, effective_on=SINCE) for _ in range(2))
     someone = recruit(ledger.service, p, position_id=first, effective_on=SINCE)
-    _transfer(ledger, someone, p, LAST, position=second)
+    transfer(ledger.service, someone, p, LAST, position_id=second)
     head = last_position(ledger)
 
     with pytest.raises(OutOfOrderFact) as refused:
@@ -130,15 +123,15 @@ def test_a_late_fact_that_would_keep_someone_in_a_position_after_its_abolition_i
     post = create_position(ledger.service, r, effective_on=SINCE)
     ledger.service.execute(AbolishPosition(position_id=post, effective_on=DISSOLVED, act=an_act()))  # type: ignore[arg-type]
     someone = recruit(ledger.service, p, effective_on=SINCE)
-    _transfer(ledger, someone, q, LAST)
+    transfer(ledger.service, someone, q, LAST)
     head = last_position(ledger)
 
     with pytest.raises(PositionUnavailable) as refused:
-        _transfer(ledger, someone, r, MIDDLE, position=post)  # would hold it until LAST
+        transfer(ledger.service, someone, r, MIDDLE, position_id=post)  # would hold it until LAST
 
     assert "abolished on 2025-03-01" in refused.value.message and last_position(ledger) == head
-    _transfer(ledger, someone, r, DISSOLVED)  # in R without the post from the day it goes
-    _transfer(ledger, someone, r, MIDDLE, position=post)
+    transfer(ledger.service, someone, r, DISSOLVED)  # in R without the post from the day it goes
+    transfer(ledger.service, someone, r, MIDDLE, position_id=post)
     assert person(ledger, someone).placement_on(MIDDLE).position_id == UUID(post)  # type: ignore[union-attr]
 
 

@@ -17,13 +17,13 @@ from uuid import UUID
 import pytest
 from starlette.testclient import TestClient
 
-from staffing.application import AbolishPosition, DissolveUnit, RegradePerson, RetractFact, TransferPerson
+from staffing.application import AbolishPosition, DissolveUnit, RegradePerson, RetractFact
 from staffing.application.handlers import common
 from staffing.bootstrap import Ledger
 from staffing.domain.unit import Unit
 from staffing.graphql.app import create_app
 from staffing.projections.invariants import StayPastEnd, stays_past_ends
-from tests.builders import START, an_act, create_position, establish, recruit
+from tests.builders import START, an_act, create_position, establish, recruit, transfer
 from tests.projections.history import generate_history
 from tests.support import FakeClock, ledger_bearer
 
@@ -38,12 +38,6 @@ def _found(ledger: Ledger, known_at_position: int | None = None) -> list[StayPas
         return stays_past_ends(conn, position)
 
 
-def _transfer(ledger: Ledger, someone: str, to: str, on: date, position: str | None = None) -> str:
-    return str(ledger.service.execute(TransferPerson(
-        person_id=someone, to_unit_id=to, to_position_id=position, effective_on=on,  # type: ignore[arg-type]
-        act=an_act(signed_on=min(on, date(2025, 12, 1))))).fact_id)
-
-
 def _broken_store(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """P holds someone (and a post they hold) from SINCE; they move to R on MIDDLE and Q on LAST;
     with the stays rule off, the move to R is retracted and P dissolved and its post abolished on
@@ -53,8 +47,8 @@ def _broken_store(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     p, r, q = (establish(ledger.service, parent_id=province, kind="COMMUNE") for _ in range(3))
     post = create_position(ledger.service, p, effective_on=SINCE)
     someone = recruit(ledger.service, p, position_id=post, effective_on=SINCE)
-    middle = _transfer(ledger, someone, r, MIDDLE)
-    _transfer(ledger, someone, q, LAST)
+    middle = transfer(ledger.service, someone, r, MIDDLE)
+    transfer(ledger.service, someone, q, LAST)
     ledger.projector.catch_up()
     with ledger.queries.connect() as conn:
         clean = ledger.queries.knowledge_position(conn, None)
