@@ -11,6 +11,9 @@ checkpoints into the file. Two settings of that path:
   the index's pages back from the operating system at nearly every insert and look-up;
 - the commit run on a thread while the import decides its next transaction
   (``staffing.commit_behind``), or in place;
+- what a reorganisation reads together before moving it (section 60): nothing (one read per item
+  moved, as before), everything the import's carried map lacks (the code now), or that but for what
+  the library's cache of aggregates holds (brought up to date from the cache one by one instead);
 - the ids of what the import creates (section 58): the request records named by key alone, as
   before (``Item.sequence`` dropped: each lands on a random leaf of the index), or by line; and the
   file's own ids (people, units, positions) as the file has them (the generator mints them in
@@ -64,6 +67,7 @@ class Setting(NamedTuple):
     behind: bool  # each transaction's commit on a thread while the next is decided
     by_line: bool = True  # an import's request records named by line (False: by key alone, as before)
     random_ids: bool = False  # the file's ids replaced by random version 4 ids
+    preload: str = "all"  # what a reorganisation reads together (section 60): "none", "uncached", "all"
 
 
 #: "before" is the store as it was (SQLite's defaults, commits in place); the setting the store now
@@ -81,6 +85,8 @@ SETTINGS: dict[str, Setting] = {
     "requests by key": Setting((), True, by_line=False),
     "random ids, requests by key": Setting((), True, by_line=False, random_ids=True),
     "random ids": Setting((), True, random_ids=True),
+    "no preload": Setting((), True, preload="none"),
+    "preload, not what is cached": Setting((), True, preload="uncached"),
 }
 STORE = "ledger.sqlite"
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -107,6 +113,22 @@ def _requests_by_key() -> None:
     importer._keyed = lambda lines: ((n, raw, key, None) for n, raw, key, _ in keyed(lines))  # type: ignore[assignment]
 
 
+def _preload(what: str) -> None:
+    """Have this process's reorganisations read what they move one by one (``none``, as before
+    section 60) or together but for what the library's cache holds (``uncached``, measured slower)."""
+    from staffing.application.work import Work
+
+    def together(work: Work, ids: object) -> None:
+        cached = getattr(work.store.repository.cache, "cache", None) or {}
+        wanted = [u for u in ids if u not in work.loaded and (work.warm is None or u not in work.warm)  # type: ignore[attr-defined]
+                  and u not in cached]
+        if len(wanted) > 1:
+            work.loaded.update(work.store.load_many(wanted))
+
+    if what != "all":
+        Work.preload = (lambda work, ids: None) if what == "none" else together  # type: ignore[method-assign,assignment]
+
+
 def _on_each_connection(pragmas: tuple[str, ...]) -> None:
     """Have every SQLite connection the library's pools open in this process set ``pragmas``."""
     from eventsourcing.sqlite import SQLiteConnection, SQLiteConnectionPool
@@ -130,6 +152,7 @@ def one(file: Path, name: str, warm_up: int, marks: int = 0, limit: int | None =
     _on_each_connection(setting.pragmas)
     if not setting.by_line:
         _requests_by_key()
+    _preload(setting.preload)
     from staffing.application.access import Principal
     from staffing.application.importer import ImportMode, import_lines, read_lines
     from staffing.application.warm import Warm
@@ -245,7 +268,8 @@ def main(argv: list[str] | None = None) -> None:
     lines += [f"{name} ({', '.join(SETTINGS[name].pragmas) or 'SQLite defaults'}"
               f"{', commits behind' if SETTINGS[name].behind else ''}"
               f"{', requests by key' if not SETTINGS[name].by_line else ''}"
-              f"{', random ids' if SETTINGS[name].random_ids else ''}): "
+              f"{', random ids' if SETTINGS[name].random_ids else ''}"
+              f"{'' if SETTINGS[name].preload == 'all' else ', preload: ' + SETTINGS[name].preload}): "
               f"{medians[name]:.2f} s, {count / medians[name]:,.0f} events/s, "
               f"{medians[args.baseline] / medians[name]:.2f}x {args.baseline}"
               f"{' (the store now)' if SETTINGS[name] == now else ''}" for name in names]

@@ -80,8 +80,11 @@ def claim_code(work: Work, code: str, holder_id: UUID) -> None:
 
 def move_items(work: Work, source: Unit, target: Unit, child_ids: Iterable[UUID], position_ids: Iterable[UUID],
                person_ids: Iterable[UUID], effective_on: date, act: LegalAct) -> None:
-    """A reorganisation moves child units, positions and people from ``source`` to ``target``."""
+    """A reorganisation moves child units, positions and people from ``source`` to ``target`` (read
+    together first: ``Work.preload``)."""
     at = work.at
+    child_ids, position_ids, person_ids = list(child_ids), list(position_ids), list(person_ids)
+    work.preload([*child_ids, *position_ids, *person_ids])
     for child_id in child_ids:
         child = work.unit(child_id, "childUnitIds")
         child.rehome(parent_id=target.id, effective_on=effective_on, act=act, at=at)

@@ -131,6 +131,7 @@ def _check_parts(work: Work, original: Unit, parts: Sequence[SplitPart], complet
             "childUnitIds": original.child_ids}
     if not complete and any(p.rest for p in parts):
         raise InvalidInput(f"{field}.rest", "a separation keeps the original unit: its new unit cannot take the rest")
+    work.preload([*original.member_ids, *(original.position_ids if complete else ())])  # a split moves them all
     holders = {pid: work.person(pid, f"{field}.personIds").placement.position_id for pid in original.member_ids}
     allocated = rules.complete_allocation(
         held, holders, [rules.Allocation(p.person_ids, p.position_ids, p.child_unit_ids) for p in parts],
