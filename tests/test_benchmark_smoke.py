@@ -269,6 +269,20 @@ def test_verify_benchmark_runs_on_a_few_thousand_events(tmp_path: Path) -> None:
     assert "baseline: read and hash each row" in text
 
 
+def test_check_stays_benchmark_runs_on_a_tiny_generated_ledger(tmp_path: Path) -> None:
+    """``bench_check_stays``: the check and its baseline at the log's head and middle, with their ratio
+    and what was found (nothing, in a history written under the stays rule)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
+    env["STAFFING_DATA_DIR"] = str(tmp_path)
+    _staffing(env, "generate", "--scale", "tiny", "--seed", "3")
+    text = _report(tmp_path, "bench_check_stays", "--repeat", "1", env=env)
+    for label in ("the log's head", "its middle"):
+        found = re.search(rf"as known at {re.escape(label)} \(log position ([\d,]+); ([\d,]+) version rows believed\): "
+                          r"check-stays [\d,.]+ ms, 0 found; baseline, those rows counted [\d,.]+ ms; "
+                          r"check-stays [\d.]+x the baseline", text)
+        assert found and int(found[1].replace(",", "")) > 0 and int(found[2].replace(",", "")) > 0, text
+
+
 def test_fairness_benchmark_runs_briefly(tmp_path: Path) -> None:
     text = _report(tmp_path, "bench_fairness", "--seconds", "1")
     assert "this round, one worker:" in text and "serve --workers 2:" in text and "beside 8 heavy clients" in text
