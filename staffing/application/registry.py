@@ -48,7 +48,7 @@ def command_types() -> list[type[Command]]:
 def command_named(name: str) -> type[Command] | None:
     """``assignQuota`` → ``AssignQuota`` (the names import files and plans use).
 
-    A look-up, not a scan: an import asks once per line (a scan of the ~40 handlers was 1.9% of
+    A look-up, not a scan: an import asks once per line (a scan of the two dozen handlers was 1.9% of
     the national flow's samples).
     """
     _loaded()

@@ -96,7 +96,8 @@ class Work:
         yearly flow, those reads were ~15% of the importer's time. Only ids neither loaded nor carried
         (``warm``) are read — those the library's cache holds too: read together they cost less than
         one by one, brought up to date from the cache and deep-copied (a year of the national flow
-        1.125x with them, 1.071x without them, against no preload: benchmarks/RESULTS.md section 60).
+        1.125x reading them too, 1.071x leaving them to the cache, against no preload: RESULTS.md
+        section 60).
         Absent ids are left for ``get`` to refuse as it would."""
         wanted = [u for u in ids if u not in self.loaded and (self.warm is None or u not in self.warm)]
         if len(wanted) > 1:
