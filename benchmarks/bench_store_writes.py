@@ -53,6 +53,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
 from typing import NamedTuple
@@ -118,12 +119,11 @@ def _preload(what: str) -> None:
     section 60) or together but for what the library's cache holds (``uncached``, measured slower)."""
     from staffing.application.work import Work
 
-    def together(work: Work, ids: object) -> None:
+    every = Work.preload
+
+    def together(work: Work, ids: Iterable[UUID]) -> None:
         cached = getattr(work.store.repository.cache, "cache", None) or {}
-        wanted = [u for u in ids if u not in work.loaded and (work.warm is None or u not in work.warm)  # type: ignore[attr-defined]
-                  and u not in cached]
-        if len(wanted) > 1:
-            work.loaded.update(work.store.load_many(wanted))
+        every(work, [u for u in ids if u not in cached])
 
     if what != "all":
         Work.preload = (lambda work, ids: None) if what == "none" else together  # type: ignore[method-assign,assignment]
