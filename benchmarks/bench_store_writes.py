@@ -14,6 +14,8 @@ checkpoints into the file. Two settings of that path:
 - what a reorganisation reads together before moving it (section 60): nothing (one read per item
   moved, as before), everything the import's carried map lacks (the code now), or that but for what
   the library's cache of aggregates holds (brought up to date from the cache one by one instead);
+- what survives the import's full collections (section 61): frozen until it ends, so the next
+  walks only what was made since (the code now), or walked again by each (``no freeze``, as before);
 - the ids of what the import creates (section 58): the request records named by key alone, as
   before (``Item.sequence`` dropped: each lands on a random leaf of the index), or by line; and the
   file's own ids (people, units, positions) as the file has them (the generator mints them in
@@ -47,6 +49,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -69,6 +72,7 @@ class Setting(NamedTuple):
     by_line: bool = True  # an import's request records named by line (False: by key alone, as before)
     random_ids: bool = False  # the file's ids replaced by random version 4 ids
     preload: str = "all"  # what a reorganisation reads together (section 60): "none", "uncached", "all"
+    freeze: bool = True  # what survives the import's full collections frozen until it ends (section 61)
 
 
 #: "before" is the store as it was (SQLite's defaults, commits in place); the setting the store now
@@ -88,6 +92,7 @@ SETTINGS: dict[str, Setting] = {
     "random ids": Setting((), True, random_ids=True),
     "no preload": Setting((), True, preload="none"),
     "preload, not what is cached": Setting((), True, preload="uncached"),
+    "no freeze": Setting((), True, freeze=False),
 }
 STORE = "ledger.sqlite"
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -153,6 +158,9 @@ def one(file: Path, name: str, warm_up: int, marks: int = 0, limit: int | None =
     if not setting.by_line:
         _requests_by_key()
     _preload(setting.preload)
+    from staffing.application import importer
+
+    importer.FREEZE_SURVIVORS = setting.freeze
     from staffing.application.access import Principal
     from staffing.application.importer import ImportMode, import_lines, read_lines
     from staffing.application.warm import Warm
@@ -185,7 +193,8 @@ def one(file: Path, name: str, warm_up: int, marks: int = 0, limit: int | None =
         ledger.close()
     return {"lines": sum(r.lines for r in reports), "recorded": sum(r.recorded for r in reports),
             "events": reports[-1].events, "seconds": seconds, "marks": elapsed,
-            "errors": [str(e) for r in reports for e in r.errors]}
+            "errors": [str(e) for r in reports for e in r.errors],
+            "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
 def run(store: Path | None, scratch: Path, file: Path, name: str, warm_up: int, marks: int = 0,
@@ -251,7 +260,8 @@ def main(argv: list[str] | None = None) -> None:
                 times[name].append(float(outcome["seconds"]))  # type: ignore[arg-type]
                 events.add(outcome["events"])
                 marked = f", at every {args.marks:,} lines: {outcome['marks']}" if args.marks else ""
-                print(f"round {round_ + 1} {name}: {times[name][-1]:.2f} s, {outcome['events']} events{marked}",
+                print(f"round {round_ + 1} {name}: {times[name][-1]:.2f} s, {outcome['events']} events, "
+                      f"peak {outcome['peak_mib']:,} MiB{marked}",
                       flush=True)
     finally:
         for stale in args.scratch.iterdir():
@@ -269,7 +279,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{', commits behind' if SETTINGS[name].behind else ''}"
               f"{', requests by key' if not SETTINGS[name].by_line else ''}"
               f"{', random ids' if SETTINGS[name].random_ids else ''}"
-              f"{'' if SETTINGS[name].preload == 'all' else ', preload: ' + SETTINGS[name].preload}): "
+              f"{'' if SETTINGS[name].preload == 'all' else ', preload: ' + SETTINGS[name].preload}"
+              f"{'' if SETTINGS[name].freeze else ', no freeze'}): "
               f"{medians[name]:.2f} s, {count / medians[name]:,.0f} events/s, "
               f"{medians[args.baseline] / medians[name]:.2f}x {args.baseline}"
               f"{' (the store now)' if SETTINGS[name] == now else ''}" for name in names]

@@ -26,6 +26,7 @@ _lock = threading.Lock()
 _depth = 0
 _resume = False
 _budgeted = 0  # runs inside ``FullCollections`` now
+_budget_froze = False  # one of them froze survivors (``FullCollections(freeze=True)``): the last exit unfreezes
 _thresholds: tuple[int, int, int] = (700, 10, 10)  # the collector's thresholds found by the first of them
 
 P = ParamSpec("P")
@@ -78,16 +79,24 @@ class FullCollections:
     them (one per ``threshold`` young collections), and memory held by old cycles stays bounded by the
     garbage of that stretch.
 
-    Process-wide (``gc.set_threshold``), so runs at once (imports in two server threads) are
-    counted: the automatic full collections are held off from the first entry and given back, with
-    the thresholds found then, at the last exit.
+    With ``freeze`` (an import), what survives each full collection is moved out of the collector's
+    sight (``gc.freeze``), as a rebuild's ``CollectEvery`` does, so the next one walks only what was
+    made since instead of every carried aggregate again; the last run to exit unfreezes it all. An
+    object frozen and later dropped is freed by its count as usual; only one in a cycle waits for the
+    unfreeze. Why: sampled on the national import's setup (RESULTS section 61), the budget's full
+    collections took their whole 5% share, each walking the ~2 GB the import carries.
+
+    Process-wide (``gc.set_threshold``, ``gc.freeze``), so runs at once (imports in two server threads)
+    are counted: the automatic full collections are held off from the first entry and given back, with
+    the thresholds found then, at the last exit, which also unfreezes what any of them froze.
     """
 
     #: never collect in full more often than this (seconds): a small heap takes microseconds
     MIN_INTERVAL = 5.0
 
-    def __init__(self, share: float = 0.05) -> None:
+    def __init__(self, share: float = 0.05, freeze: bool = False) -> None:
         self.share = share
+        self.freeze = freeze
         self.collections = 0
         self.seconds = 0.0
         self._last_end = 0.0
@@ -104,11 +113,14 @@ class FullCollections:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        global _budgeted
+        global _budgeted, _budget_froze
         with _lock:
             _budgeted -= 1
             if _budgeted == 0:
                 gc.set_threshold(*_thresholds)
+                if _budget_froze:
+                    gc.unfreeze()
+                    _budget_froze = False
 
     def tick(self) -> bool:
         """Collect in full if CPython's own rule has come due and the budget allows it now; True if
@@ -120,12 +132,17 @@ class FullCollections:
         collections and adds none beyond what that count allows: measured on the first 7.6 M entries of
         a national rebuild (benchmarks/RESULTS.md section 23), collecting whenever the budget allowed
         ran 47 full collections (20.9 s) where CPython's rule ran 4 (1.9 s)."""
+        global _budget_froze
         if gc.get_count()[2] < _thresholds[2]:
             return False
         now = time.perf_counter()
         if now - self._last_end < max(self.MIN_INTERVAL, self._last_took / self.share):
             return False
         gc.collect()
+        if self.freeze:
+            with _lock:
+                gc.freeze()
+                _budget_froze = True
         self._last_end = time.perf_counter()
         self._last_took = self._last_end - now
         self.collections += 1

@@ -42,6 +42,9 @@ __all__ = ["ImportMode", "ImportReport", "LineError", "import_lines", "read_line
 
 #: commands per transaction (the import never pays one transaction per line)
 BATCH = 500
+#: what survives each of the import's full collections is frozen until it ends (``FullCollections``,
+#: RESULTS section 61); a module setting so a benchmark can run the import without it
+FREEZE_SURVIVORS = True
 #: the longest line accepted (a split with thousands of people fits comfortably)
 MAX_LINE_BYTES = 4 * 1024 * 1024
 
@@ -158,7 +161,7 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
     pending: list[_Line] = []
     parse_errors: list[LineError] = []
     whole_file = mode is not ImportMode.STOP_AT_FIRST_ERROR
-    full = FullCollections()
+    full = FullCollections(freeze=FREEZE_SURVIVORS)
 
     def flush(more_to_come: bool = False) -> bool:
         """Run the pending lines; False when the import must stop.

@@ -8,6 +8,7 @@ writes nothing, and leaves nothing carried; snapshots are taken once their event
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import threading
 import time
@@ -19,6 +20,8 @@ from uuid import UUID
 import pytest
 
 from staffing.application.commands import AssignQuota, DissolveUnit, EstablishUnit
+from staffing import pause
+from staffing.application import importer
 from staffing.application.importer import ImportMode, import_lines, read_lines
 from staffing.application.service import Item, Mode, StaffingService
 from staffing.application.warm import Warm
@@ -29,6 +32,7 @@ from staffing.domain.person import Person
 from staffing.domain.unit import Unit
 from staffing.domain.values import PersonnelCategory, QuotaKind, UnitKind
 from staffing.generator import SCALES, generate
+from staffing.pause import FullCollections
 from staffing.persistence import EventStore, event_store_env
 from tests.application.test_warm import DAY, _counter_ids, _establish, _recruit, _stored
 from tests.support import FakeClock, act, settings_for
@@ -168,3 +172,34 @@ def test_a_snapshot_due_from_a_transaction_still_committing_is_taken_once_it_has
     ledger.store.settle()
     version = ledger.store.repository.get(commune).version
     assert [(UUID(str(row[0])), row[1]) for row in _snapshots(ledger.store)] == [(commune, version)]
+
+
+def test_an_import_freezes_what_survives_its_full_collections_and_leaves_nothing_frozen(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The import freezes the survivors of its budgeted full collections (the next one walks only what
+    was made since, RESULTS section 61) and gives them back when it ends; every collection is let run
+    here (no interval, no share of the run: CPython's own count rule made always due)."""
+    path = tmp_path / "tiny.jsonl"
+    generate(path, SCALES["tiny"], 3)
+    monkeypatch.setattr(FullCollections, "MIN_INTERVAL", 0.0)
+    monkeypatch.setattr(importer, "FullCollections", lambda freeze: FullCollections(share=1e9, freeze=freeze))
+    monkeypatch.setattr(pause.gc, "get_count", lambda: (0, 0, 10**6))
+    froze: list[int] = []
+    freeze = gc.freeze
+    monkeypatch.setattr(pause.gc, "freeze", lambda: (freeze(), froze.append(gc.get_freeze_count())) and None)
+    service = _service(tmp_path / "store")
+    try:
+        report = import_lines(service, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=50)
+        assert report.ok and report.events > 1000
+        assert len(froze) >= 10 and all(count > 0 for count in froze)
+        assert gc.get_freeze_count() == 0
+    finally:
+        service.store.close()
+    monkeypatch.setattr(importer, "FREEZE_SURVIVORS", False)  # the setting off: collections, no freeze
+    froze.clear()
+    service = _service(tmp_path / "store-unfrozen")
+    try:
+        assert import_lines(service, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=50).ok
+        assert froze == [] and gc.get_freeze_count() == 0
+    finally:
+        service.store.close()

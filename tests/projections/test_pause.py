@@ -147,3 +147,26 @@ def test_collect_every_tells_its_observer_what_each_collection_found(monkeypatch
         if enabled:
             gc.enable()
     assert len(heard) == 1 and heard[0][0] >= 5 and heard[0][1] >= 0.0
+
+
+def test_full_collections_freeze_their_survivors_only_when_asked_until_the_last_run_ends(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An import's budgeted full collections freeze what survives them (the next one walks only what
+    was made since, RESULTS section 61); a run without ``freeze`` leaves nothing frozen; an outer run
+    still going keeps an inner run's survivors frozen, and the last exit gives them back."""
+    now = [1000.0]
+    monkeypatch.setattr(pause.time, "perf_counter", lambda: now[0])
+    monkeypatch.setattr(pause.gc, "get_count", lambda: (0, 0, 10**6))  # CPython's own rule always due
+    assert gc.get_freeze_count() == 0
+    with FullCollections() as plain:
+        now[0] += FullCollections.MIN_INTERVAL
+        assert plain.tick() and gc.get_freeze_count() == 0
+    with FullCollections() as outer:
+        with FullCollections(freeze=True) as inner:
+            now[0] += FullCollections.MIN_INTERVAL
+            assert inner.tick() and gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() > 0  # the outer run still goes on
+        kept = object.__new__(type("Kept", (), {}))  # made after the freeze: the next collection walks it
+        assert gc.is_tracked(kept)
+    assert gc.get_freeze_count() == 0 and outer.collections == 0
+
