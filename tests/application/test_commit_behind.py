@@ -19,9 +19,9 @@ from uuid import UUID
 
 import pytest
 
-from staffing.application.commands import AssignQuota, DissolveUnit, EstablishUnit
 from staffing import pause
 from staffing.application import importer
+from staffing.application.commands import AssignQuota, DissolveUnit, EstablishUnit
 from staffing.application.importer import ImportMode, import_lines, read_lines
 from staffing.application.service import Item, Mode, StaffingService
 from staffing.application.warm import Warm
@@ -186,7 +186,12 @@ def test_an_import_freezes_what_survives_its_full_collections_and_leaves_nothing
     monkeypatch.setattr(pause.gc, "get_count", lambda: (0, 0, 10**6))
     froze: list[int] = []
     freeze = gc.freeze
-    monkeypatch.setattr(pause.gc, "freeze", lambda: (freeze(), froze.append(gc.get_freeze_count())) and None)
+
+    def counted() -> None:
+        freeze()
+        froze.append(gc.get_freeze_count())
+
+    monkeypatch.setattr(pause.gc, "freeze", counted)
     service = _service(tmp_path / "store")
     try:
         report = import_lines(service, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=50)
