@@ -149,6 +149,25 @@ def _on_each_connection(pragmas: tuple[str, ...]) -> None:
     SQLiteConnectionPool._create_connection = create  # type: ignore[method-assign,assignment]
 
 
+def _timed_collections() -> list[float]:
+    """[count, seconds] of the full collections this process's imports run (``FullCollections.tick``)."""
+    from staffing.pause import FullCollections
+
+    spent = [0.0, 0.0]
+    tick = FullCollections.tick
+
+    def timed(full: FullCollections) -> bool:
+        started = time.perf_counter()
+        did = tick(full)
+        if did:
+            spent[0] += 1
+            spent[1] += time.perf_counter() - started
+        return did
+
+    FullCollections.tick = timed  # type: ignore[method-assign,assignment]
+    return spent
+
+
 def one(file: Path, name: str, warm_up: int, marks: int = 0, limit: int | None = None) -> dict[str, object]:
     """Import ``file`` (its first ``limit`` lines) into the ledger ``STAFFING_DATA_DIR`` names with
     setting ``name`` (this process); its first ``warm_up`` lines untimed, the rest timed (``marks``:
@@ -161,6 +180,7 @@ def one(file: Path, name: str, warm_up: int, marks: int = 0, limit: int | None =
     from staffing.application import importer
 
     importer.FREEZE_SURVIVORS = setting.freeze
+    collections = _timed_collections()
     from staffing.application.access import Principal
     from staffing.application.importer import ImportMode, import_lines, read_lines
     from staffing.application.warm import Warm
@@ -194,7 +214,8 @@ def one(file: Path, name: str, warm_up: int, marks: int = 0, limit: int | None =
     return {"lines": sum(r.lines for r in reports), "recorded": sum(r.recorded for r in reports),
             "events": reports[-1].events, "seconds": seconds, "marks": elapsed,
             "errors": [str(e) for r in reports for e in r.errors],
-            "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+            "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "full_collections": [int(collections[0]), round(collections[1], 1)]}
 
 
 def run(store: Path | None, scratch: Path, file: Path, name: str, warm_up: int, marks: int = 0,
@@ -261,7 +282,8 @@ def main(argv: list[str] | None = None) -> None:
                 events.add(outcome["events"])
                 marked = f", at every {args.marks:,} lines: {outcome['marks']}" if args.marks else ""
                 print(f"round {round_ + 1} {name}: {times[name][-1]:.2f} s, {outcome['events']} events, "
-                      f"peak {outcome['peak_mib']:,} MiB{marked}",
+                      f"peak {outcome['peak_mib']:,} MiB, {outcome['full_collections'][0]} full collections "  # type: ignore[index]
+                      f"{outcome['full_collections'][1]} s{marked}",  # type: ignore[index]
                       flush=True)
     finally:
         for stale in args.scratch.iterdir():

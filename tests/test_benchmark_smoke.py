@@ -705,7 +705,8 @@ def test_store_writes_benchmark_imports_a_whole_history_into_empty_ledgers(tmp_p
         assert re.search(rf"^{setting} \(.*, {what}\): [\d.]+ s, [\d,]+ events/s, [\d.]+x before$", text,
                          re.M), text
     for setting in ("before", "commits behind"):
-        marks = re.search(rf"^round 1 {setting}: [\d.]+ s, \d+ events, peak [\d,]+ MiB, at every 20 lines: "
+        marks = re.search(rf"^round 1 {setting}: [\d.]+ s, \d+ events, peak [\d,]+ MiB, \d+ full collections "
+                          r"[\d.]+ s, at every 20 lines: "
                           r"\[([\d., ]+)\]", printed, re.M)
         assert marks and len(marks[1].split(",")) == lines // 20, printed
     assert not (tmp_path / "nowhere").exists()
