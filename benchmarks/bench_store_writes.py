@@ -14,8 +14,9 @@ checkpoints into the file. Two settings of that path:
 - what a reorganisation reads together before moving it (section 60): nothing (one read per item
   moved, as before), everything the import's carried map lacks (the code now), or that but for what
   the library's cache of aggregates holds (brought up to date from the cache one by one instead);
-- what survives the import's full collections (section 61): frozen until it ends, so the next
-  walks only what was made since (the code now), or walked again by each (``no freeze``, as before);
+- how the import runs CPython's collector (section 61): off for the whole import with a full
+  collection every 200,000 lines, its survivors frozen (the code now); young collections as usual
+  and full ones on a time budget (as before); or that with each full collection's survivors frozen;
 - the ids of what the import creates (section 58): the request records named by key alone, as
   before (``Item.sequence`` dropped: each lands on a random leaf of the index), or by line; and the
   file's own ids (people, units, positions) as the file has them (the generator mints them in
@@ -44,6 +45,7 @@ Usage: STAFFING_DATA_DIR=... python -m benchmarks.bench_store_writes --file NEXT
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import os
@@ -72,7 +74,7 @@ class Setting(NamedTuple):
     by_line: bool = True  # an import's request records named by line (False: by key alone, as before)
     random_ids: bool = False  # the file's ids replaced by random version 4 ids
     preload: str = "all"  # what a reorganisation reads together (section 60): "none", "uncached", "all"
-    freeze: bool = True  # what survives the import's full collections frozen until it ends (section 61)
+    collector: str = "paused"  # how the import runs the collector (section 61): "paused", "budget", "budget, frozen"
 
 
 #: "before" is the store as it was (SQLite's defaults, commits in place); the setting the store now
@@ -92,7 +94,8 @@ SETTINGS: dict[str, Setting] = {
     "random ids": Setting((), True, random_ids=True),
     "no preload": Setting((), True, preload="none"),
     "preload, not what is cached": Setting((), True, preload="uncached"),
-    "no freeze": Setting((), True, freeze=False),
+    "collections on a budget": Setting((), True, collector="budget"),
+    "collections on a budget, frozen": Setting((), True, collector="budget, frozen"),
 }
 STORE = "ledger.sqlite"
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -150,21 +153,20 @@ def _on_each_connection(pragmas: tuple[str, ...]) -> None:
 
 
 def _timed_collections() -> list[float]:
-    """[count, seconds] of the full collections this process's imports run (``FullCollections.tick``)."""
-    from staffing.pause import FullCollections
+    """[count, seconds] of the full collections this process runs, and [count, seconds] of its young
+    ones (``gc.callbacks``)."""
+    spent = [0.0, 0.0, 0.0, 0.0]
+    began = [0.0]
 
-    spent = [0.0, 0.0]
-    tick = FullCollections.tick
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+            return
+        at = 0 if info["generation"] == 2 else 2
+        spent[at] += 1
+        spent[at + 1] += time.perf_counter() - began[0]
 
-    def timed(full: FullCollections) -> bool:
-        started = time.perf_counter()
-        did = tick(full)
-        if did:
-            spent[0] += 1
-            spent[1] += time.perf_counter() - started
-        return did
-
-    FullCollections.tick = timed  # type: ignore[method-assign,assignment]
+    gc.callbacks.append(timed)
     return spent
 
 
@@ -179,7 +181,7 @@ def one(file: Path, name: str, warm_up: int, marks: int = 0, limit: int | None =
     _preload(setting.preload)
     from staffing.application import importer
 
-    importer.FREEZE_SURVIVORS = setting.freeze
+    importer.COLLECTOR = setting.collector
     collections = _timed_collections()
     from staffing.application.access import Principal
     from staffing.application.importer import ImportMode, import_lines, read_lines
@@ -215,7 +217,8 @@ def one(file: Path, name: str, warm_up: int, marks: int = 0, limit: int | None =
             "events": reports[-1].events, "seconds": seconds, "marks": elapsed,
             "errors": [str(e) for r in reports for e in r.errors],
             "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "full_collections": [int(collections[0]), round(collections[1], 1)]}
+            "collections": [int(collections[0]), round(collections[1], 1), int(collections[2]),
+                            round(collections[3], 1)]}
 
 
 def run(store: Path | None, scratch: Path, file: Path, name: str, warm_up: int, marks: int = 0,
@@ -282,8 +285,9 @@ def main(argv: list[str] | None = None) -> None:
                 events.add(outcome["events"])
                 marked = f", at every {args.marks:,} lines: {outcome['marks']}" if args.marks else ""
                 print(f"round {round_ + 1} {name}: {times[name][-1]:.2f} s, {outcome['events']} events, "
-                      f"peak {outcome['peak_mib']:,} MiB, {outcome['full_collections'][0]} full collections "  # type: ignore[index]
-                      f"{outcome['full_collections'][1]} s{marked}",  # type: ignore[index]
+                      f"peak {outcome['peak_mib']:,} MiB, {outcome['collections'][0]} full collections "  # type: ignore[index]
+                      f"{outcome['collections'][1]} s, {outcome['collections'][2]} young "  # type: ignore[index]
+                      f"{outcome['collections'][3]} s{marked}",  # type: ignore[index]
                       flush=True)
     finally:
         for stale in args.scratch.iterdir():
@@ -302,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
               f"{', requests by key' if not SETTINGS[name].by_line else ''}"
               f"{', random ids' if SETTINGS[name].random_ids else ''}"
               f"{'' if SETTINGS[name].preload == 'all' else ', preload: ' + SETTINGS[name].preload}"
-              f"{'' if SETTINGS[name].freeze else ', no freeze'}): "
+              f"{'' if SETTINGS[name].collector == 'paused' else ', collector: ' + SETTINGS[name].collector}): "
               f"{medians[name]:.2f} s, {count / medians[name]:,.0f} events/s, "
               f"{medians[args.baseline] / medians[name]:.2f}x {args.baseline}"
               f"{' (the store now)' if SETTINGS[name] == now else ''}" for name in names]

@@ -695,18 +695,20 @@ def test_store_writes_benchmark_imports_a_whole_history_into_empty_ledgers(tmp_p
     lines = len(history.read_bytes().splitlines())
     text, printed = _report_and_output(tmp_path, "bench_store_writes", "--from-empty", "--file", str(history),
                                        "--scratch", str(scratch), "--rounds", "1", "--marks", "20",
-                                       "--only", "before;commits behind;no preload;preload, not what is cached;no freeze",
+                                       "--only", "before;commits behind;no preload;preload, not what is cached;"
+                                       "collections on a budget;collections on a budget, frozen",
                                        env=env)
     found = re.search(r"history\.jsonl \(([\d,]+) events\) imported into an empty ledger, 1 rotating rounds", text)
     assert found and int(found[1].replace(",", "")) > 0, text
     assert re.search(r"^commits behind \(.*\): [\d.]+ s, [\d,]+ events/s, [\d.]+x before \(the store now\)", text, re.M)
     for setting, what in (("no preload", "preload: none"), ("preload, not what is cached", "preload: uncached"),
-                          ("no freeze", "no freeze")):  # sections 60's and 61's settings
+                          ("collections on a budget", "collector: budget"),
+                          ("collections on a budget, frozen", "collector: budget, frozen")):  # sections 60 and 61
         assert re.search(rf"^{setting} \(.*, {what}\): [\d.]+ s, [\d,]+ events/s, [\d.]+x before$", text,
                          re.M), text
     for setting in ("before", "commits behind"):
         marks = re.search(rf"^round 1 {setting}: [\d.]+ s, \d+ events, peak [\d,]+ MiB, \d+ full collections "
-                          r"[\d.]+ s, at every 20 lines: "
+                          r"[\d.]+ s, \d+ young [\d.]+ s, at every 20 lines: "
                           r"\[([\d., ]+)\]", printed, re.M)
         assert marks and len(marks[1].split(",")) == lines // 20, printed
     assert not (tmp_path / "nowhere").exists()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -36,15 +37,18 @@ from staffing.application.warm import Warm
 from staffing.domain.errors import InvalidInput, StaffingError
 from staffing.domain.reorganisation import StuckInEndedUnit
 from staffing.domain.request import Request
-from staffing.pause import FullCollections, collection_paused
+from staffing.pause import CollectEvery, FullCollections, collection_paused
 
 __all__ = ["ImportMode", "ImportReport", "LineError", "import_lines", "read_lines"]
 
 #: commands per transaction (the import never pays one transaction per line)
 BATCH = 500
-#: what survives each of the import's full collections is frozen until it ends (``FullCollections``,
-#: RESULTS section 61); a module setting so a benchmark can run the import without it
-FREEZE_SURVIVORS = True
+#: how the import runs CPython's cyclic collector (``_collector``; RESULTS section 61): ``paused`` (off
+#: for the whole import, a full collection every ``COLLECT_EVERY`` lines), or as before section 61,
+#: ``budget`` (young collections as usual, full ones on a time budget) or ``budget, frozen`` (that,
+#: each full collection's survivors frozen). A module setting so a benchmark can run each.
+COLLECTOR = "paused"
+COLLECT_EVERY = 200_000
 #: the longest line accepted (a split with thousands of people fits comfortably)
 MAX_LINE_BYTES = 4 * 1024 * 1024
 
@@ -141,6 +145,32 @@ def _keyed(lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes, str
         yield number, raw, "import:" + running.copy().hexdigest()[:40], sequence
 
 
+@contextmanager
+def _collector() -> Iterator[Callable[[int], object]]:
+    """The collector as the import runs it; yields what to tell after each transaction (its lines).
+
+    Why (issue 9): the import carries ~2 GB of aggregates from batch to batch, and CPython's collector
+    walked them — full collections on their time budget took their whole 5% share, and each batch's
+    objects were walked again by the young collection that followed it (~3–4% of the national
+    import's samples, RESULTS section 61). The import makes next to no reference cycles (a province
+    history of 20,163 lines run with the collector off left 15 unreachable objects, all from one
+    signature parse), so the collector is off for the whole import, as it is for a rebuild, with a full
+    collection every ``COLLECT_EVERY`` lines to bound what any cycle holds (a refused line's exception
+    and its frames, say); its survivors are frozen (``CollectEvery(freeze=True)``), so each walks only
+    what was made since the last, and the import gives them back when it ends. Process-wide, as every
+    pause: a server's other threads run without collections while an import runs."""
+    if COLLECTOR == "paused":
+        every = CollectEvery(COLLECT_EVERY, freeze=True)
+        try:
+            with collection_paused():
+                yield every.applied
+        finally:
+            every.close()
+    else:
+        with FullCollections(freeze=COLLECTOR == "budget, frozen") as full:
+            yield lambda _lines: full.tick()
+
+
 def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], mode: ImportMode,
                  progress: Callable[[int], None] | None = None, batch: int = BATCH,
                  principal: Principal | None = None, carry: bool = True, warm: Warm | None = None,
@@ -161,7 +191,6 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
     pending: list[_Line] = []
     parse_errors: list[LineError] = []
     whole_file = mode is not ImportMode.STOP_AT_FIRST_ERROR
-    full = FullCollections(freeze=FREEZE_SURVIVORS)
 
     def flush(more_to_come: bool = False) -> bool:
         """Run the pending lines; False when the import must stop.
@@ -177,7 +206,7 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
         with collection_paused():  # a transaction's worth of objects, on top of the carried aggregates
             outcome = service.run([p.item for p in pending], run_mode, max_commands=None, principal=principal,
                                   warm=warm, commit_behind=commit_behind)
-        full.tick()
+        collected(len(pending))
         first = outcome.first_error
         carry = (more_to_come and mode is ImportMode.STOP_AT_FIRST_ERROR and first is not None
                  and isinstance(first[1], StuckInEndedUnit) and len(pending) < 4 * batch)
@@ -203,7 +232,7 @@ def import_lines(service: StaffingService, lines: Iterable[tuple[int, bytes]], m
         pending.clear()
         return not outcome.errors
 
-    with full:  # the oldest generation collected on a time budget (a national import holds GBs)
+    with _collector() as collected:
         for number, raw, key, sequence in _keyed(lines):
             report.lines += 1
             try:

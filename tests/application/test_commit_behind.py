@@ -174,16 +174,8 @@ def test_a_snapshot_due_from_a_transaction_still_committing_is_taken_once_it_has
     assert [(UUID(str(row[0])), row[1]) for row in _snapshots(ledger.store)] == [(commune, version)]
 
 
-def test_an_import_freezes_what_survives_its_full_collections_and_leaves_nothing_frozen(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The import freezes the survivors of its budgeted full collections (the next one walks only what
-    was made since, RESULTS section 61) and gives them back when it ends; every collection is let run
-    here (no interval, no share of the run: CPython's own count rule made always due)."""
-    path = tmp_path / "tiny.jsonl"
-    generate(path, SCALES["tiny"], 3)
-    monkeypatch.setattr(FullCollections, "MIN_INTERVAL", 0.0)
-    monkeypatch.setattr(importer, "FullCollections", lambda freeze: FullCollections(share=1e9, freeze=freeze))
-    monkeypatch.setattr(pause.gc, "get_count", lambda: (0, 0, 10**6))
+def _counted_freezes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The freeze count after each ``gc.freeze`` from now on."""
     froze: list[int] = []
     freeze = gc.freeze
 
@@ -192,19 +184,56 @@ def test_an_import_freezes_what_survives_its_full_collections_and_leaves_nothing
         froze.append(gc.get_freeze_count())
 
     monkeypatch.setattr(pause.gc, "freeze", counted)
+    return froze
+
+
+def test_an_import_runs_with_the_collector_off_collecting_in_full_every_so_many_lines(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The import runs with CPython's collector off throughout (it makes next to no cycles), collects
+    in full every ``COLLECT_EVERY`` lines, freezing what survives (the next walks only what was made
+    since, RESULTS section 61), and gives the collector and the frozen objects back when it ends."""
+    path = tmp_path / "tiny.jsonl"
+    generate(path, SCALES["tiny"], 3)
+    monkeypatch.setattr(importer, "COLLECT_EVERY", 100)
+    froze = _counted_freezes(monkeypatch)
+    enabled: list[bool] = []
+    parse = importer._parse
+
+    def watched(*args: Any) -> Any:  # each line parsed between the transactions
+        enabled.append(gc.isenabled())
+        return parse(*args)
+
+    monkeypatch.setattr(importer, "_parse", watched)
+    assert gc.isenabled()
     service = _service(tmp_path / "store")
     try:
         report = import_lines(service, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=50)
-        assert report.ok and report.events > 1000
-        assert len(froze) >= 10 and all(count > 0 for count in froze)
-        assert gc.get_freeze_count() == 0
+        assert report.ok and report.lines > 600 and report.events > 1000
+        assert len(enabled) == report.lines and not any(enabled)  # off between the transactions too
+        assert len(froze) == report.lines // 100 and all(count > 0 for count in froze)
+        assert gc.isenabled() and gc.get_freeze_count() == 0
     finally:
         service.store.close()
-    monkeypatch.setattr(importer, "FREEZE_SURVIVORS", False)  # the setting off: collections, no freeze
-    froze.clear()
-    service = _service(tmp_path / "store-unfrozen")
-    try:
-        assert import_lines(service, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=50).ok
-        assert froze == [] and gc.get_freeze_count() == 0
-    finally:
-        service.store.close()
+
+
+def test_an_import_with_full_collections_on_a_budget_freezes_their_survivors_only_when_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collector as the import ran it before section 61 (young collections as usual, full ones on a
+    time budget), kept as benchmark settings: frozen survivors given back when it ends, or none frozen.
+    Every full collection is let run here (no interval, no share, CPython's own count rule due)."""
+    path = tmp_path / "tiny.jsonl"
+    generate(path, SCALES["tiny"], 3)
+    monkeypatch.setattr(FullCollections, "MIN_INTERVAL", 0.0)
+    monkeypatch.setattr(importer, "FullCollections", lambda freeze: FullCollections(share=1e9, freeze=freeze))
+    monkeypatch.setattr(pause.gc, "get_count", lambda: (0, 0, 10**6))
+    froze = _counted_freezes(monkeypatch)
+    for collector, frozen in (("budget, frozen", True), ("budget", False)):
+        monkeypatch.setattr(importer, "COLLECTOR", collector)
+        froze.clear()
+        service = _service(tmp_path / collector.replace(", ", "-"))
+        try:
+            assert import_lines(service, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=50).ok
+            assert (len(froze) >= 10) if frozen else (froze == [])
+            assert gc.isenabled() and gc.get_freeze_count() == 0
+        finally:
+            service.store.close()
