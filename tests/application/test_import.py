@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 import orjson
 import pytest
 
+from staffing.application import importer
 from staffing.application.importer import ImportMode, import_lines, read_lines
 from staffing.bootstrap import Ledger, build
 from staffing.domain.person import Person
@@ -274,8 +275,9 @@ def test_a_late_recruitment_whose_exit_never_comes_is_refused_naming_its_line(le
 
 
 def test_an_import_runs_with_full_collections_on_a_budget_ticked_after_each_transaction(ledger: Ledger) -> None:
-    """The import decides its lines with the automatic full collections held off, and ticks the
-    budget after each transaction, so its cyclic garbage is still collected in full now and then."""
+    """With the collector on a budget (the import before RESULTS section 61, now a benchmark setting),
+    the import decides its lines with the automatic full collections held off, and ticks the budget
+    after each transaction, so its cyclic garbage is still collected in full now and then."""
     seen: list[int] = []
     real_tick = FullCollections.tick
 
@@ -287,6 +289,7 @@ def test_an_import_runs_with_full_collections_on_a_budget_ticked_after_each_tran
     before = gc.get_threshold()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(FullCollections, "tick", tick)
+        mp.setattr(importer, "COLLECTOR", "budget")
         report = import_lines(ledger.service, as_lines(province_file(communes=2, people=3)),
                               ImportMode.STOP_AT_FIRST_ERROR, batch=4)
     assert report.ok and len(seen) == 3  # 11 lines in transactions of 4
