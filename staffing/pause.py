@@ -79,12 +79,15 @@ class FullCollections:
     them (one per ``threshold`` young collections), and memory held by old cycles stays bounded by the
     garbage of that stretch.
 
-    With ``freeze`` (an import), what survives each full collection is moved out of the collector's
-    sight (``gc.freeze``), as a rebuild's ``CollectEvery`` does, so the next one walks only what was
-    made since instead of every carried aggregate again; the last run to exit unfreezes it all. An
-    object frozen and later dropped is freed by its count as usual; only one in a cycle waits for the
-    unfreeze. Why: sampled on the national import's setup (RESULTS section 61), the budget's full
-    collections took their whole 5% share, each walking the ~2 GB the import carries.
+    The import ran this way until RESULTS section 61, which turned its collector off instead
+    (``importer._collector``); it stays as that benchmark's settings.
+
+    With ``freeze``, what survives each full collection is moved out of the collector's sight
+    (``gc.freeze``), as a rebuild's ``CollectEvery`` does, so the next one walks only what was made
+    since instead of every carried aggregate again; the last run to exit unfreezes it all. An object
+    frozen and later dropped is freed by its count as usual; only one in a cycle waits for the
+    unfreeze. Why: sampled on the national import (section 61), the budget's full collections took
+    their whole 5% share, each walking the ~2 GB the import carries.
 
     Process-wide (``gc.set_threshold``, ``gc.freeze``), so runs at once (imports in two server threads)
     are counted: the automatic full collections are held off from the first entry and given back, with
