@@ -65,6 +65,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from benchmarks.bench_rebuild_floor import print_report
+from benchmarks.gc_times import CollectorClock
 from staffing.config import Settings
 
 
@@ -152,24 +153,6 @@ def _on_each_connection(pragmas: tuple[str, ...]) -> None:
     SQLiteConnectionPool._create_connection = create  # type: ignore[method-assign,assignment]
 
 
-def _timed_collections() -> list[float]:
-    """[count, seconds] of the full collections this process runs, and [count, seconds] of its young
-    ones (``gc.callbacks``)."""
-    spent = [0.0, 0.0, 0.0, 0.0]
-    began = [0.0]
-
-    def timed(phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            began[0] = time.perf_counter()
-            return
-        at = 0 if info["generation"] == 2 else 2
-        spent[at] += 1
-        spent[at + 1] += time.perf_counter() - began[0]
-
-    gc.callbacks.append(timed)
-    return spent
-
-
 def one(file: Path, name: str, warm_up: int, marks: int = 0, limit: int | None = None) -> dict[str, object]:
     """Import ``file`` (its first ``limit`` lines) into the ledger ``STAFFING_DATA_DIR`` names with
     setting ``name`` (this process); its first ``warm_up`` lines untimed, the rest timed (``marks``:
@@ -182,7 +165,8 @@ def one(file: Path, name: str, warm_up: int, marks: int = 0, limit: int | None =
     from staffing.application import importer
 
     importer.COLLECTOR = setting.collector
-    collections = _timed_collections()
+    clock = CollectorClock()  # the full and young collections' count and seconds
+    gc.callbacks.append(clock)
     from staffing.application.access import Principal
     from staffing.application.importer import ImportMode, import_lines, read_lines
     from staffing.application.warm import Warm
@@ -217,8 +201,8 @@ def one(file: Path, name: str, warm_up: int, marks: int = 0, limit: int | None =
             "events": reports[-1].events, "seconds": seconds, "marks": elapsed,
             "errors": [str(e) for r in reports for e in r.errors],
             "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "collections": [int(collections[0]), round(collections[1], 1), int(collections[2]),
-                            round(collections[3], 1)]}
+            "collections": [clock.count[2], round(clock.seconds[2], 1), clock.count[0] + clock.count[1],
+                            round(clock.seconds[0] + clock.seconds[1], 1)]}
 
 
 def run(store: Path | None, scratch: Path, file: Path, name: str, warm_up: int, marks: int = 0,
