@@ -9,8 +9,9 @@ checkpoints into the file. Two settings of that path:
   pool opens, in the run's own process; the store itself keeps SQLite's defaults): SQLite's default
   2 MiB holds fewer pages than one transaction dirties, so it spills them mid-transaction and reads
   the index's pages back from the operating system at nearly every insert and look-up;
-- the commit run on a thread while the import decides its next transaction
-  (``staffing.commit_behind``), or in place;
+- the commit run while the import decides its next transaction, or in place: since section 62 the
+  transaction's insert and commit both made by a child process (``staffing.commit_process``; the code
+  now), before it only the commit, on a thread (``staffing.commit_behind``; ``commits on a thread``);
 - what a reorganisation reads together before moving it (section 60): nothing (one read per item
   moved, as before), everything the import's carried map lacks (the code now), or that but for what
   the library's cache of aggregates holds (brought up to date from the cache one by one instead);
@@ -76,6 +77,7 @@ class Setting(NamedTuple):
     random_ids: bool = False  # the file's ids replaced by random version 4 ids
     preload: str = "all"  # what a reorganisation reads together (section 60): "none", "uncached", "all"
     collector: str = "paused"  # how the import runs the collector (section 61): "paused", "budget", "budget, frozen"
+    writer: str = "process"  # who writes and commits behind (section 62): "process" or "thread"
 
 
 #: "before" is the store as it was (SQLite's defaults, commits in place); the setting the store now
@@ -97,6 +99,7 @@ SETTINGS: dict[str, Setting] = {
     "preload, not what is cached": Setting((), True, preload="uncached"),
     "collections on a budget": Setting((), True, collector="budget"),
     "collections on a budget, frozen": Setting((), True, collector="budget, frozen"),
+    "commits on a thread": Setting((), True, writer="thread"),
 }
 STORE = "ledger.sqlite"
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -165,6 +168,9 @@ def one(file: Path, name: str, warm_up: int, marks: int = 0, limit: int | None =
     from staffing.application import importer
 
     importer.COLLECTOR = setting.collector
+    from staffing import commit_process
+
+    commit_process.WRITER = setting.writer
     clock = CollectorClock()  # the full and young collections' count and seconds
     gc.callbacks.append(clock)
     from staffing.application.access import Principal
@@ -201,6 +207,9 @@ def one(file: Path, name: str, warm_up: int, marks: int = 0, limit: int | None =
             "events": reports[-1].events, "seconds": seconds, "marks": elapsed,
             "errors": [str(e) for r in reports for e in r.errors],
             "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            # the whole run's CPU seconds: this process's, and its ended children's (the store's writer)
+            "cpu": [round(sum(resource.getrusage(who)[:2]), 1) for who in (resource.RUSAGE_SELF,
+                                                                             resource.RUSAGE_CHILDREN)],
             "collections": [clock.count[2], round(clock.seconds[2], 1), clock.count[0] + clock.count[1],
                             round(clock.seconds[0] + clock.seconds[1], 1)]}
 
@@ -271,7 +280,8 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"round {round_ + 1} {name}: {times[name][-1]:.2f} s, {outcome['events']} events, "
                       f"peak {outcome['peak_mib']:,} MiB, {outcome['collections'][0]} full collections "  # type: ignore[index]
                       f"{outcome['collections'][1]} s, {outcome['collections'][2]} young "  # type: ignore[index]
-                      f"{outcome['collections'][3]} s{marked}",  # type: ignore[index]
+                      f"{outcome['collections'][3]} s, CPU {outcome['cpu'][0]} s + writer {outcome['cpu'][1]} s"  # type: ignore[index]
+                      f"{marked}",
                       flush=True)
     finally:
         for stale in args.scratch.iterdir():
@@ -290,7 +300,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{', requests by key' if not SETTINGS[name].by_line else ''}"
               f"{', random ids' if SETTINGS[name].random_ids else ''}"
               f"{'' if SETTINGS[name].preload == 'all' else ', preload: ' + SETTINGS[name].preload}"
-              f"{'' if SETTINGS[name].collector == 'paused' else ', collector: ' + SETTINGS[name].collector}): "
+              f"{'' if SETTINGS[name].collector == 'paused' else ', collector: ' + SETTINGS[name].collector}"
+              f"{'' if SETTINGS[name].writer == 'process' else ', writer: ' + SETTINGS[name].writer}): "
               f"{medians[name]:.2f} s, {count / medians[name]:,.0f} events/s, "
               f"{medians[args.baseline] / medians[name]:.2f}x {args.baseline}"
               f"{' (the store now)' if SETTINGS[name] == now else ''}" for name in names]

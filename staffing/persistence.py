@@ -24,9 +24,11 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from staffing import commit_process
 from staffing.acts import ActStore, LegalActByReference
 from staffing.chain import ChainedSQLiteRecorder, load_act, load_acts, sqlite_rows
 from staffing.commit_behind import CommitBehind
+from staffing.commit_process import CommitProcess
 from staffing.config import ConfigurationError, Settings
 from staffing.domain.person import Person
 from staffing.domain.position import Position
@@ -55,7 +57,7 @@ class EventStore(Application[Any]):
         self.acts = ActStore()  # the transcoder (built by the library's __init__) needs it
         #: a bulk writer's commits on a thread (``save_events(behind=True)``; SQLite only); set before the
         #: library's __init__, which may fail and leave ``close`` to run on a half-built store
-        self.behind: CommitBehind | None = None
+        self.behind: CommitBehind | CommitProcess | None = None
         self.pacer = Pacer()  # when to look at PostgreSQL's planner statistics again (``refresh_statistics``)
         _check_reachable(kwargs.get("env") or {})
         try:
@@ -67,7 +69,7 @@ class EventStore(Application[Any]):
         recorder.acts = self.acts  # the chained recorders write the acts the inserted events cite
         self.acts.loader = functools.partial(load_act, recorder)
         self.acts.bulk_loader = functools.partial(load_acts, recorder)
-        self.behind = CommitBehind(recorder) if isinstance(recorder, ChainedSQLiteRecorder) else None
+        self.behind = commit_process.for_recorder(recorder) if isinstance(recorder, ChainedSQLiteRecorder) else None
     #: events between snapshots, per aggregate class. Not the library's ``snapshotting_intervals``:
     #: that takes snapshots inside ``save`` and an error there would surface after the events had
     #: committed, inviting a retry of a command that already happened. ``snapshot_if_due`` runs

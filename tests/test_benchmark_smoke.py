@@ -696,21 +696,23 @@ def test_store_writes_benchmark_imports_a_whole_history_into_empty_ledgers(tmp_p
     text, printed = _report_and_output(tmp_path, "bench_store_writes", "--from-empty", "--file", str(history),
                                        "--scratch", str(scratch), "--rounds", "1", "--marks", "20",
                                        "--only", "before;commits behind;no preload;preload, not what is cached;"
-                                       "collections on a budget;collections on a budget, frozen",
+                                       "collections on a budget;collections on a budget, frozen;commits on a thread",
                                        env=env)
     found = re.search(r"history\.jsonl \(([\d,]+) events\) imported into an empty ledger, 1 rotating rounds", text)
     assert found and int(found[1].replace(",", "")) > 0, text
     assert re.search(r"^commits behind \(.*\): [\d.]+ s, [\d,]+ events/s, [\d.]+x before \(the store now\)", text, re.M)
     for setting, what in (("no preload", "preload: none"), ("preload, not what is cached", "preload: uncached"),
                           ("collections on a budget", "collector: budget"),
-                          ("collections on a budget, frozen", "collector: budget, frozen")):  # sections 60 and 61
+                          ("collections on a budget, frozen", "collector: budget, frozen"),
+                          ("commits on a thread", "writer: thread")):  # sections 60, 61 and 62
         assert re.search(rf"^{setting} \(.*, {what}\): [\d.]+ s, [\d,]+ events/s, [\d.]+x before$", text,
                          re.M), text
-    for setting in ("before", "commits behind"):
+    for setting in ("before", "commits behind", "commits on a thread"):
         marks = re.search(rf"^round 1 {setting}: [\d.]+ s, \d+ events, peak [\d,]+ MiB, \d+ full collections "
-                          r"[\d.]+ s, \d+ young [\d.]+ s, at every 20 lines: "
+                          r"[\d.]+ s, \d+ young [\d.]+ s, CPU [\d.]+ s \+ writer ([\d.]+) s, at every 20 lines: "
                           r"\[([\d., ]+)\]", printed, re.M)
-        assert marks and len(marks[1].split(",")) == lines // 20, printed
+        assert marks and len(marks[2].split(",")) == lines // 20, printed
+        assert (float(marks[1]) > 0) == (setting == "commits behind"), printed  # only the store now has a writer
     assert not (tmp_path / "nowhere").exists()
     assert list(scratch.iterdir()) == []
 

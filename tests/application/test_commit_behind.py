@@ -1,17 +1,23 @@
-"""An import's transaction commits on a thread while the next is decided (``staffing.commit_behind``).
+"""An import's transaction commits while the next is decided: on a child process (``staffing.commit_process``,
+the default on a SQLite file) or on a thread (``staffing.commit_behind``); every rule holds for both.
 
 The rules: the log is byte for byte what committing in place records; a read of an aggregate the
-transaction in flight wrote waits for its commit; another writer in between is caught inside the
-next write and that transaction decided again; a commit that fails stops the next write, which
-writes nothing, and leaves nothing carried; snapshots are taken once their events are committed.
+transaction in flight wrote waits for its commit; another writer in between is caught before or
+inside the next write and that transaction decided again; a commit that fails (or a writer process
+that dies) stops the next write, which writes nothing, and leaves nothing carried; snapshots are
+taken once their events are committed.
 """
 
 from __future__ import annotations
 
 import gc
+import os
+import signal
 import sqlite3
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,15 +25,16 @@ from uuid import UUID
 
 import pytest
 
-from staffing import pause
+from staffing import commit_process, pause
 from staffing.application import importer
 from staffing.application.commands import AssignQuota, DissolveUnit, EstablishUnit
 from staffing.application.importer import ImportMode, import_lines, read_lines
 from staffing.application.service import Item, Mode, StaffingService
 from staffing.application.warm import Warm
-from staffing.bootstrap import Ledger
+from staffing.bootstrap import Ledger, build
 from staffing.chain import verify
 from staffing.commit_behind import CommitBehind, CommitFailed
+from staffing.commit_process import CommitProcess
 from staffing.domain.person import Person
 from staffing.domain.unit import Unit
 from staffing.domain.values import PersonnelCategory, QuotaKind, UnitKind
@@ -38,6 +45,24 @@ from tests.application.test_warm import DAY, _counter_ids, _establish, _recruit,
 from tests.support import FakeClock, act, settings_for
 
 BACKENDS = ("sqlite",)
+
+
+@pytest.fixture(params=["process", "thread"])
+def writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Who commits behind (``commit_process.WRITER``), for the stores built in the test."""
+    monkeypatch.setattr(commit_process, "WRITER", request.param)
+    return str(request.param)
+
+
+@pytest.fixture
+def ledger(writer: str, backend: str, tmp_path: Path, clock: FakeClock) -> Iterator[Ledger]:
+    """The ledger on a SQLite file, built once ``writer`` is chosen."""
+    settings, _ = settings_for(backend, tmp_path)
+    built = build(settings, clock=clock)
+    try:
+        yield built
+    finally:
+        built.close()
 
 
 def _service(directory: Path) -> StaffingService:
@@ -60,8 +85,14 @@ def _snapshots(store: EventStore) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in cursor.fetchall()]
 
 
-def _slow_commits(monkeypatch: pytest.MonkeyPatch, seconds: float, threads: list[str] | None = None) -> None:
-    """Each commit behind waits ``seconds`` first (noting the thread it runs on)."""
+def _slow_commits(monkeypatch: pytest.MonkeyPatch, seconds: float, threads: list[str] | None = None,
+                  writer: str = "thread") -> None:
+    """Each commit behind waits ``seconds`` first (on a thread: noting the thread it runs on; by the
+    writer process: before its transaction begins, ``tests.slow_store_writer``)."""
+    if writer == "process":
+        monkeypatch.setattr(CommitProcess, "_command", lambda self: [
+            sys.executable, "-m", "tests.slow_store_writer", str(seconds), self.path, self.recorder.events_table_name])
+        return
     real = CommitBehind._commit
 
     def slow(self: CommitBehind, connection: Any) -> None:
@@ -74,11 +105,11 @@ def _slow_commits(monkeypatch: pytest.MonkeyPatch, seconds: float, threads: list
 
 
 def test_an_import_committing_behind_records_byte_for_byte_what_committing_in_place_does(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str) -> None:
     path = tmp_path / "tiny.jsonl"
     generate(path, SCALES["tiny"], 3)  # mergers, transfers, retractions, downsizing, late facts
     threads: list[str] = []
-    _slow_commits(monkeypatch, 0.005, threads)  # the next batch is decided while each commit is still running
+    _slow_commits(monkeypatch, 0.005, threads, writer)  # the next batch is decided while each commit still runs
     monkeypatch.setitem(EventStore.SNAPSHOT_EVERY, Unit, 5)  # snapshots due in nearly every batch
     monkeypatch.setitem(EventStore.SNAPSHOT_EVERY, Person, 2)
     behind, in_place = _service(tmp_path / "behind"), _service(tmp_path / "in-place")
@@ -86,7 +117,11 @@ def test_an_import_committing_behind_records_byte_for_byte_what_committing_in_pl
     theirs = import_lines(in_place, read_lines(path), ImportMode.STOP_AT_FIRST_ERROR, batch=50, carry=False)
 
     assert ours.ok and theirs.ok and ours.events == theirs.events > 1000
-    assert len(threads) >= 10 and all(name.startswith("store-commit") for name in threads)
+    if writer == "process":  # every transaction went through the child
+        assert isinstance(behind.store.behind, CommitProcess) and behind.store.behind.written >= 10
+        assert not isinstance(in_place.store.behind, CommitProcess) or in_place.store.behind.written == 0
+    else:
+        assert len(threads) >= 10 and all(name.startswith("store-commit") for name in threads)
     assert _stored(behind.store) == _stored(in_place.store)  # read after the import returned: all committed
     assert _snapshots(behind.store) == _snapshots(in_place.store) != []
     assert verify(behind.store.recorder).ok
@@ -95,10 +130,11 @@ def test_an_import_committing_behind_records_byte_for_byte_what_committing_in_pl
 
 
 def test_a_read_of_an_aggregate_the_commit_in_flight_wrote_waits_for_that_commit(
-        ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+        ledger: Ledger, monkeypatch: pytest.MonkeyPatch, writer: str) -> None:
+    _slow_commits(monkeypatch, 0.3, writer=writer)
     warm = Warm(prefetch=True)
     _, commune = _establish(service := _bulk(ledger), warm)
-    _slow_commits(monkeypatch, 0.3)
+    ledger.store.settle()
     outcome = service.run([_recruit(commune, "Lê Thị Cúc")], Mode.PREFIX, warm=warm, commit_behind=True)
     assert outcome.recorded and ledger.store.behind is not None and ledger.store.behind.pending
 
@@ -132,6 +168,7 @@ def test_another_writer_between_two_transactions_is_caught_in_the_write_and_the_
     assert set(second.errors) == {0} and second.errors[0].field == "unitId"
 
 
+@pytest.mark.parametrize("writer", ["thread"], indirect=True)  # the process's: the two tests after this one
 def test_a_commit_that_fails_behind_stops_the_next_write_which_writes_nothing(
         ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     warm = Warm(prefetch=True)
@@ -160,12 +197,67 @@ def test_a_commit_that_fails_behind_stops_the_next_write_which_writes_nothing(
     assert again.recorded and len(ledger.store.repository.get(commune).member_ids) == 1
 
 
-def test_a_snapshot_due_from_a_transaction_still_committing_is_taken_once_it_has(
+@pytest.mark.parametrize("writer", ["process"], indirect=True)
+def test_a_writer_process_that_dies_stops_the_next_write_which_writes_nothing_and_a_new_one_takes_over(
         ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     warm = Warm(prefetch=True)
     _, commune = _establish(service := _bulk(ledger), warm)
+    ledger.store.settle()
+    before = len(_stored(ledger.store))
+    _slow_commits(monkeypatch, 5, writer="process")
+    assert isinstance(committer := ledger.store.behind, CommitProcess)
+    committer._stop()  # the next write starts a child that holds its transaction back for 5 s
+    first = service.run([_recruit(commune, "Lê Thị Cúc")], Mode.PREFIX, warm=warm, commit_behind=True)
+    assert first.recorded and committer.pending and committer.pid is not None
+    os.kill(committer.pid, signal.SIGKILL)  # killed (out of memory, say) before it began the transaction
+    with pytest.raises(CommitFailed, match="failed to commit.*ended with exit code -9.*run the same file again"):
+        service.run([_recruit(commune, "Trần Văn Bình")], Mode.PREFIX, warm=warm, commit_behind=True)
+
+    assert len(_stored(ledger.store)) == before  # neither the lost transaction nor the next one
+    assert len(warm) == 0  # nothing carried that is not on record
+    monkeypatch.undo()
+    again = service.run([_recruit(commune, "Trần Văn Bình")], Mode.PREFIX, warm=warm, commit_behind=True)
+    ledger.store.settle()  # a new child wrote it
+    assert again.recorded and len(ledger.store.repository.get(commune).member_ids) == 1
+    assert verify(ledger.store.recorder).ok
+
+
+@pytest.mark.parametrize("writer", ["process"], indirect=True)
+def test_a_write_that_lands_between_the_check_and_the_child_s_transaction_is_refused_by_the_child(
+        ledger: Ledger, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The head is checked before the transaction is handed over; another process that writes in the
+    instant after (here: while the child holds the transaction back) is caught inside the child's
+    transaction, which then writes nothing: the positions told to the caller are never wrong."""
+    warm = Warm(prefetch=True)
+    _, commune = _establish(service := _bulk(ledger), warm)
+    ledger.store.settle()
+    _slow_commits(monkeypatch, 0.5, writer="process")
+    assert isinstance(committer := ledger.store.behind, CommitProcess)
+    committer._stop()
+    mine = service.run([_recruit(commune, "Lê Thị Cúc")], Mode.PREFIX, warm=warm, commit_behind=True)
+    assert mine.recorded and committer.pending
+    other = build(settings_for("sqlite", tmp_path)[0], clock=FakeClock())  # another process's ledger, same file
+    try:
+        theirs = other.service.execute(EstablishUnit(act=act(), effective_on=DAY, code="08-099", name="Xã Khác",
+                                                     kind=UnitKind.COMMUNE))
+    finally:
+        other.close()
+    with pytest.raises(CommitFailed, match="head moved"):  # raised by the next write, which writes nothing
+        service.run([_recruit(commune, "Trần Văn Bình")], Mode.PREFIX, warm=warm, commit_behind=True)
+
+    recorded = {UUID(str(row[0])) for row in _stored(ledger.store)}
+    assert UUID(theirs.ids[0]) in recorded and UUID(mine.ids[0]) not in recorded  # theirs is recorded, ours not
+    assert len(warm) == 0 and len(ledger.store.repository.get(commune).member_ids) == 0
+    assert verify(ledger.store.recorder).ok
+
+
+def test_a_snapshot_due_from_a_transaction_still_committing_is_taken_once_it_has(
+        ledger: Ledger, monkeypatch: pytest.MonkeyPatch, writer: str) -> None:
+    _slow_commits(monkeypatch, 0.2, writer=writer)
+    warm = Warm(prefetch=True)
+    _, commune = _establish(service := _bulk(ledger), warm)
+    ledger.store.settle()
     monkeypatch.setitem(EventStore.SNAPSHOT_EVERY, Unit, 3)
-    _slow_commits(monkeypatch, 0.2)
     outcome = service.run([_recruit(commune, f"Người {i}") for i in range(4)], Mode.PREFIX, warm=warm,
                                  commit_behind=True)
     assert outcome.recorded and _snapshots(ledger.store) == []  # not before its events are committed
