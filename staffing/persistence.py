@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
 
 import psycopg
-from eventsourcing.application import Application, ProcessingEvent, project_aggregate
+from eventsourcing.application import Application, ProcessingEvent, Repository
 from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoder
 from eventsourcing.persistence import ProgrammingError as LibraryProgrammingError
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
@@ -40,6 +40,27 @@ from staffing.transcoding import DateAsISO, LegalActAsDict, OrjsonTranscoder
 __all__ = ["Entry", "EventStore", "event_store_env", "select_entries"]
 
 logger = logging.getLogger(__name__)
+
+
+def fold(aggregate: Any, events: Iterable[Any]) -> Any:
+    """An aggregate from its events: the library's ``project_aggregate`` without its per-event
+    ``isinstance`` check against a runtime ``Protocol``. Why (issue 9): on Python 3.11 each such check
+    collects the protocol's attributes again; reading people back cold in the national flow's import,
+    the check alone was ~5% of the importer's samples (``benchmarks/RESULTS.md`` section 62). Every
+    stored event is one of the ledger's own classes, each with a ``mutate``."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+class _Repository(Repository[Any]):
+    """The library's repository (cache, snapshots, fast-forward, as configured), reconstructing with
+    ``fold`` unless a caller passes its own projector."""
+
+    def get(self, aggregate_id: Any, *, version: int | None = None, projector_func: Any = fold,
+            fastforward_skipping: bool = False, deepcopy_from_cache: bool = True) -> Any:
+        return super().get(aggregate_id, version=version, projector_func=projector_func,
+                           fastforward_skipping=fastforward_skipping, deepcopy_from_cache=deepcopy_from_cache)
 
 
 class EventStore(Application[Any]):
@@ -189,9 +210,16 @@ class EventStore(Application[Any]):
             stored = StoredEvent(originator_id=originator_id, originator_version=version, topic=topic,
                                  state=bytes(state))
             by_id.setdefault(originator_id, []).append(self.mapper.to_domain_event(stored))
-        found = {u: project_aggregate(None, events) for u, events in by_id.items()}
+        found = {u: fold(None, events) for u, events in by_id.items()}
         found.update({u: self.repository.get(u) for u in snapshotted})
         return found
+
+    def construct_repository(self) -> Repository[Any]:
+        """The library's repository, built from the environment as the library builds it, given
+        ``fold`` as its default projector (``_Repository`` only changes ``get``'s default)."""
+        repository = super().construct_repository()
+        repository.__class__ = _Repository
+        return repository
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = OrjsonTranscoder()
