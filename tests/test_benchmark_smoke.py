@@ -752,3 +752,18 @@ def test_the_store_writes_benchmark_makes_ids_random_consistently_and_requests_n
     bench_store_writes._requests_by_key()
     (_, _, key, sequence), = importer._keyed([(1, b"{}")])
     assert sequence is None and request_id(key, sequence) == request_id(key)  # named as before section 58
+
+
+def test_fold_benchmark_rebuilds_the_ledger_s_people_with_both_functions(tmp_path: Path) -> None:
+    """``bench_fold``: people of a (tiny) imported ledger rebuilt from their events by the library's
+    ``project_aggregate`` and by ``fold`` in rotating rounds, the same aggregates from both (or it fails)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFING_")}
+    env["STAFFING_DATA_DIR"] = str(tmp_path / "ledger")
+    history = tmp_path / "history.jsonl"
+    _staffing(env, "generate", "--scale", "tiny", "--seed", "2", "--out", str(history), "--no-load")
+    _staffing(env, "import", str(history), "--no-follow")
+    text = _report(tmp_path, "bench_fold", "--people", "40", "--rounds", "2", env=env)
+    found = re.search(r"^(\d+) people \(([\d,]+) events\) rebuilt from their events, 2 rotating rounds", text, re.M)
+    assert found and 0 < int(found[1]) <= 40 and int(found[2].replace(",", "")) >= int(found[1]), text
+    for name in ("project_aggregate", "fold"):
+        assert re.search(rf"^{name}: [\d.]+ ms, [\d.]+ µs an event, [\d.]+x project_aggregate$", text, re.M), text
