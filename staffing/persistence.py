@@ -76,7 +76,7 @@ class EventStore(Application[Any]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.acts = ActStore()  # the transcoder (built by the library's __init__) needs it
-        #: a bulk writer's commits on a thread (``save_events(behind=True)``; SQLite only); set before the
+        #: a bulk writer's writes behind (``save_events(behind=True)``; SQLite only); set before the
         #: library's __init__, which may fail and leave ``close`` to run on a half-built store
         self.behind: CommitBehind | CommitProcess | None = None
         self.pacer = Pacer()  # when to look at PostgreSQL's planner statistics again (``refresh_statistics``)
@@ -113,10 +113,11 @@ class EventStore(Application[Any]):
         """Record ``events`` in the given order, in one transaction (all or nothing); returns the log
         position of the last one.
 
-        ``behind`` (a bulk writer, SQLite): the transaction's commit runs on a thread while the caller
-        goes on; the next save (or ``settle``) waits for it and raises its failure
-        (``staffing.commit_behind``); ``expect_head``: where the caller's own last transaction left the
-        log, checked inside this one. Elsewhere ``behind`` saves as usual.
+        ``behind`` (a bulk writer, SQLite): the transaction is inserted and committed by a child process
+        (``staffing.commit_process``; on a thread, only its commit, where the store has no file:
+        ``staffing.commit_behind``) while the caller goes on; the next save (or ``settle``) waits for
+        it and raises its failure; ``expect_head``: where the caller's own last transaction left the
+        log, checked before it is handed over and inside it. Elsewhere ``behind`` saves as usual.
 
         The unit of work orders the events by command, so it hands over events, not aggregates.
         ``Application.save`` would accept them too, but checks each object against a runtime
