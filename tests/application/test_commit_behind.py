@@ -17,7 +17,6 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -55,14 +54,10 @@ def writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
 
 
 @pytest.fixture
-def ledger(writer: str, backend: str, tmp_path: Path, clock: FakeClock) -> Iterator[Ledger]:
-    """The ledger on a SQLite file, built once ``writer`` is chosen."""
-    settings, _ = settings_for(backend, tmp_path)
-    built = build(settings, clock=clock)
-    try:
-        yield built
-    finally:
-        built.close()
+def ledger(writer: str, ledger: Ledger) -> Ledger:
+    """The ledger on a SQLite file (``conftest``'s), built once ``writer`` is chosen."""
+    assert type(ledger.store.behind) is (CommitProcess if writer == "process" else CommitBehind)
+    return ledger
 
 
 def _service(directory: Path) -> StaffingService:
@@ -104,6 +99,17 @@ def _slow_commits(monkeypatch: pytest.MonkeyPatch, seconds: float, threads: list
     monkeypatch.setattr(CommitBehind, "_commit", slow)
 
 
+def _slowed(ledger: Ledger, monkeypatch: pytest.MonkeyPatch, seconds: float, writer: str
+            ) -> tuple[StaffingService, Warm, UUID]:
+    """A bulk service over ``ledger``, its map holding a commune it established and committed, each of
+    its commits behind held back ``seconds`` (``_slow_commits``)."""
+    _slow_commits(monkeypatch, seconds, writer=writer)
+    warm = Warm(prefetch=True)
+    _, commune = _establish(service := _bulk(ledger), warm)
+    ledger.store.settle()
+    return service, warm, commune
+
+
 def test_an_import_committing_behind_records_byte_for_byte_what_committing_in_place_does(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str) -> None:
     path = tmp_path / "tiny.jsonl"
@@ -131,10 +137,7 @@ def test_an_import_committing_behind_records_byte_for_byte_what_committing_in_pl
 
 def test_a_read_of_an_aggregate_the_commit_in_flight_wrote_waits_for_that_commit(
         ledger: Ledger, monkeypatch: pytest.MonkeyPatch, writer: str) -> None:
-    _slow_commits(monkeypatch, 0.3, writer=writer)
-    warm = Warm(prefetch=True)
-    _, commune = _establish(service := _bulk(ledger), warm)
-    ledger.store.settle()
+    service, warm, commune = _slowed(ledger, monkeypatch, 0.3, writer)
     outcome = service.run([_recruit(commune, "Lê Thị Cúc")], Mode.PREFIX, warm=warm, commit_behind=True)
     assert outcome.recorded and ledger.store.behind is not None and ledger.store.behind.pending
 
@@ -253,10 +256,7 @@ def test_a_write_that_lands_between_the_check_and_the_child_s_transaction_is_ref
 
 def test_a_snapshot_due_from_a_transaction_still_committing_is_taken_once_it_has(
         ledger: Ledger, monkeypatch: pytest.MonkeyPatch, writer: str) -> None:
-    _slow_commits(monkeypatch, 0.2, writer=writer)
-    warm = Warm(prefetch=True)
-    _, commune = _establish(service := _bulk(ledger), warm)
-    ledger.store.settle()
+    service, warm, commune = _slowed(ledger, monkeypatch, 0.2, writer)
     monkeypatch.setitem(EventStore.SNAPSHOT_EVERY, Unit, 3)
     outcome = service.run([_recruit(commune, f"Người {i}") for i in range(4)], Mode.PREFIX, warm=warm,
                                  commit_behind=True)
